@@ -1,0 +1,37 @@
+#include "engine/counters.h"
+
+namespace sluice {
+
+std::string_view counter_name(Ctr c) {
+    static constexpr std::array<std::string_view, static_cast<size_t>(Ctr::Count)> names = {
+        "packets",
+        "bytes",
+        "ipv4",
+        "ipv6",
+        "tcp",
+        "udp",
+        "other_ip",
+        "not_ip",
+        "fragments",
+        "malformed",
+        "flows_created",
+        "flows_ended",
+        "flows_timed_out",
+        "flows_evicted",
+        "flows_evicted_established",
+        "tcp_syn",
+        "tcp_midstream_pickup",
+        "tcp_rst",
+        "forwarded",
+        "dropped_verdict",
+        "dropped_malformed",
+        "dropped_fragment",
+        "rst_injected",
+        "verdicts_applied",
+        "eve_records",
+        "eve_dropped",
+    };
+    return names[static_cast<size_t>(c)];
+}
+
+}  // namespace sluice

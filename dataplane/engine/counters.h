@@ -1,0 +1,56 @@
+// Per-worker counters, indexed by enum (no atomics: one writer, read as snapshots).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "decode/decoded_packet.h"
+
+namespace sluice {
+
+enum class Ctr : uint16_t {
+    Packets,
+    Bytes,
+    Ipv4,
+    Ipv6,
+    Tcp,
+    Udp,
+    OtherIp,
+    NotIp,
+    Fragments,
+    Malformed,
+    FlowsCreated,
+    FlowsEnded,
+    FlowsTimedOut,
+    FlowsEvicted,
+    FlowsEvictedEstablished,
+    TcpSyn,
+    TcpMidstreamPickup,
+    TcpRst,
+    Forwarded,
+    DroppedVerdict,
+    DroppedMalformed,
+    DroppedFragment,
+    RstInjected,
+    VerdictsApplied,
+    EveRecords,
+    EveDropped,
+    Count
+};
+
+std::string_view counter_name(Ctr c);
+
+struct WorkerCounters {
+    std::array<uint64_t, static_cast<size_t>(Ctr::Count)> v{};
+    std::array<uint64_t, static_cast<size_t>(DecodeError::Count)> malformed{};
+
+    uint64_t& operator[](Ctr c) { return v[static_cast<size_t>(c)]; }
+    uint64_t operator[](Ctr c) const { return v[static_cast<size_t>(c)]; }
+    void add(const WorkerCounters& o) {
+        for (size_t i = 0; i < v.size(); ++i) v[i] += o.v[i];
+        for (size_t i = 0; i < malformed.size(); ++i) malformed[i] += o.malformed[i];
+    }
+};
+
+}  // namespace sluice

@@ -1,0 +1,27 @@
+// Settings of the inspection engine (one copy per worker, immutable while running).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "flow/flow_table.h"
+#include "verdict/static_filter.h"
+
+namespace sluice {
+
+enum class MalformedPolicy : uint8_t { Drop, Pass };
+enum class FragmentPolicy : uint8_t { Drop, Reassemble };
+
+struct EngineConfig {
+    uint32_t flow_capacity = 65536;  // per worker
+    FlowTimeouts timeouts;
+    uint32_t reassembly_nodes = 16384;             // per worker: ~24 MiB of out-of-order data
+    uint32_t reassembly_per_direction = 256 * 1024;  // bytes buffered per flow direction
+    MalformedPolicy malformed = MalformedPolicy::Drop;
+    FragmentPolicy fragments = FragmentPolicy::Drop;
+    StaticFilterTable filters;
+    std::string dump_streams_dir;  // empty: off (dumps hold customer content)
+    bool eve_flow_records = true;
+};
+
+}  // namespace sluice

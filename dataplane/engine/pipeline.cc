@@ -1,0 +1,327 @@
+#include "engine/pipeline.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "decode/decoder.h"
+#include "engine/rst_builder.h"
+#include "eve/community_id.h"
+#include "eve/json_builder.h"
+
+namespace sluice {
+
+namespace {
+
+constexpr Duration kExpireInterval = Duration::millis(100);
+
+FlowClass class_of(FlowState s) {
+    switch (s) {
+        case FlowState::New: return FlowClass::Embryonic;
+        case FlowState::Established: return FlowClass::Established;
+        case FlowState::Closing: return FlowClass::Closing;
+        case FlowState::Closed: return FlowClass::Closed;
+        case FlowState::Stateless: return FlowClass::Stateless;
+    }
+    return FlowClass::Stateless;
+}
+
+std::string_view proto_name(uint8_t p, char (&buf)[4]) {
+    switch (p) {
+        case ip_proto::kTcp: return "TCP";
+        case ip_proto::kUdp: return "UDP";
+        case ip_proto::kIcmp: return "ICMP";
+        case ip_proto::kIcmpV6: return "IPv6-ICMP";
+        default: {
+            const int n = std::snprintf(buf, sizeof buf, "%u", p);
+            return {buf, static_cast<size_t>(n)};
+        }
+    }
+}
+
+}  // namespace
+
+// --- Fanout ---------------------------------------------------------------------------------
+
+void Pipeline::Fanout::on_data(Flow& f, Dir d, std::span<const uint8_t> b) {
+    for (size_t i = 0; i < n; ++i) list[i]->on_data(f, d, b);
+}
+void Pipeline::Fanout::on_gap(Flow& f, Dir d, uint32_t len) {
+    for (size_t i = 0; i < n; ++i) list[i]->on_gap(f, d, len);
+}
+void Pipeline::Fanout::on_end(Flow& f, Dir d) {
+    for (size_t i = 0; i < n; ++i) list[i]->on_end(f, d);
+}
+void Pipeline::Fanout::on_flow_end(Flow& f) {
+    for (size_t i = 0; i < n; ++i) list[i]->on_flow_end(f);
+}
+
+// --- Pipeline -------------------------------------------------------------------------------
+
+Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* events)
+    : cfg_(cfg),
+      worker_id_(worker_id),
+      events_(events),
+      flows_(cfg.flow_capacity, cfg.timeouts),
+      segments_(cfg.reassembly_nodes),
+      reassembler_(segments_, cfg.reassembly_per_direction, fanout_) {
+    fanout_.list[fanout_.n++] = &detector_;
+    if (!cfg.dump_streams_dir.empty()) {
+        dumper_ = std::make_unique<StreamDumper>(cfg.dump_streams_dir);
+        fanout_.list[fanout_.n++] = dumper_.get();
+    }
+}
+
+Pipeline::~Pipeline() = default;
+
+bool Pipeline::add_consumer(StreamConsumer& c) {
+    if (fanout_.n == kMaxConsumers) return false;
+    fanout_.list[fanout_.n++] = &c;
+    return true;
+}
+
+WorkerCounters Pipeline::counters() const { return ctr_; }
+
+Flow* Pipeline::lookup(const DecodedPacket& pkt, const PacketInput& in, bool& from_lo) {
+    const FlowKey key = FlowKey::from_packet(pkt, from_lo);
+    const uint64_t hash = key.hash();
+    if (Flow* f = flows_.find(key, hash)) return f;
+
+    Flow* f = flows_.insert(key, hash, in.ts, [&](Flow& victim) {
+        ++ctr_[Ctr::FlowsEvicted];
+        if (victim.state == FlowState::Established) ++ctr_[Ctr::FlowsEvictedEstablished];
+        end_flow(victim, FlowEndReason::Evicted, in.ts, in.seq);
+    });
+    ++ctr_[Ctr::FlowsCreated];
+    f->flow_id = mix64(hash ^ in.ts.ns) & ((uint64_t{1} << 51) - 1);
+    if (pkt.proto == ip_proto::kTcp) {
+        const bool syn = pkt.has_flag(tcp_flag::kSyn);
+        const bool ack = pkt.has_flag(tcp_flag::kAck);
+        if (syn && !ack) {
+            f->client_is_lo = from_lo;
+        } else if (syn && ack) {
+            f->client_is_lo = !from_lo;
+        } else {
+            // Mid-stream pickup: the higher port is the client (ties: the sender).
+            f->client_is_lo = key.lo.port != key.hi.port ? key.lo.port > key.hi.port : from_lo;
+            f->state = FlowState::Established;
+            ++ctr_[Ctr::TcpMidstreamPickup];
+        }
+    } else {
+        f->client_is_lo = from_lo;  // the first sender is the client
+        f->state = FlowState::Stateless;
+    }
+    const Endpoint& c = f->client();
+    const Endpoint& s = f->server();
+    if (auto m = cfg_.filters.match(pkt.proto, c.addr, c.port, s.addr, s.port)) {
+        f->filter_index = *m;
+    }
+    return f;
+}
+
+void Pipeline::track_tcp(Flow& f, Dir dir, const DecodedPacket& pkt) {
+    const uint8_t flags = pkt.tcp_flags;
+    if (flags & tcp_flag::kSyn) ++ctr_[Ctr::TcpSyn];
+    if (flags & tcp_flag::kRst) {
+        ++ctr_[Ctr::TcpRst];
+        f.state = FlowState::Closed;
+        reassembler_.flush(f);
+        return;
+    }
+    switch (f.state) {
+        case FlowState::New:
+            // The handshake completes with the client's ACK after the server's SYN-ACK.
+            if (dir == Dir::ToServer && !(flags & tcp_flag::kSyn) && (flags & tcp_flag::kAck) &&
+                (f.tcp_flags[idx(Dir::ToClient)] & tcp_flag::kSyn)) {
+                f.state = FlowState::Established;
+                f.handshake_seen = true;
+            }
+            break;
+        default: break;
+    }
+    reassembler_.on_segment(f, dir, pkt.seq, flags, pkt.payload);
+    if (flags & tcp_flag::kFin) {
+        const bool both = (f.tcp_flags[0] & tcp_flag::kFin) && (f.tcp_flags[1] & tcp_flag::kFin);
+        f.state = both ? FlowState::Closed : FlowState::Closing;
+    }
+}
+
+void Pipeline::apply_filters(Flow& f) {
+    if (f.filter_index == 0xffff) return;
+    const StaticFilter& rule = cfg_.filters[f.filter_index];
+    if (rule.after_bytes != 0 && f.bytes[0] + f.bytes[1] < rule.after_bytes) return;
+    if (rule.allow) f.verdict.allow();
+    else f.verdict.merge(rule.verdict);
+    f.filter_index = 0xffff;
+    ++ctr_[Ctr::VerdictsApplied];
+}
+
+void Pipeline::inject_resets(Flow& f, Dir dir, LinkType link, Injector& injector) {
+    f.reset_injected = true;
+    if (f.key.proto != ip_proto::kTcp) return;
+    std::array<uint8_t, kMaxRstFrame> frame;
+    for (Dir toward : {Dir::ToServer, Dir::ToClient}) {
+        const size_t n = build_rst(f, toward, link, frame);
+        if (n == 0) continue;
+        injector.inject(toward == dir, std::span<const uint8_t>(frame.data(), n));
+        ++ctr_[Ctr::RstInjected];
+    }
+}
+
+Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
+    ++ctr_[Ctr::Packets];
+    ctr_[Ctr::Bytes] += in.frame.size();
+    if (in.ts - last_expire_ >= kExpireInterval) {
+        expire(in.ts, in.seq);
+        last_expire_ = in.ts;
+    }
+
+    const DecodedPacket pkt = decode_frame(in.frame, in.link);
+    switch (pkt.status) {
+        case DecodeStatus::NotIp: ++ctr_[Ctr::NotIp]; ++ctr_[Ctr::Forwarded]; return Disposition::Forward;
+        case DecodeStatus::Malformed:
+            ++ctr_[Ctr::Malformed];
+            ++ctr_.malformed[static_cast<size_t>(pkt.error)];
+            if (cfg_.malformed == MalformedPolicy::Drop) {
+                ++ctr_[Ctr::DroppedMalformed];
+                return Disposition::Drop;
+            }
+            ++ctr_[Ctr::Forwarded];
+            return Disposition::Forward;
+        case DecodeStatus::Fragment:
+            // Fragments never pass uninspected: reassembly happens before the engine (DPDK
+            // ip_frag) when enabled, so any fragment reaching here is dropped.
+            ++ctr_[Ctr::Fragments];
+            ++ctr_[Ctr::DroppedFragment];
+            return Disposition::Drop;
+        case DecodeStatus::Ok: break;
+    }
+    ++ctr_[pkt.src.version == IpVersion::V4 ? Ctr::Ipv4 : Ctr::Ipv6];
+    ++ctr_[pkt.proto == ip_proto::kTcp ? Ctr::Tcp : pkt.proto == ip_proto::kUdp ? Ctr::Udp : Ctr::OtherIp];
+
+    bool from_lo = true;
+    Flow& f = *lookup(pkt, in, from_lo);
+    const Dir dir = f.dir_of(from_lo);
+    const size_t d = idx(dir);
+    ++f.pkts[d];
+    f.bytes[d] += in.frame.size();
+    f.tcp_flags[d] |= pkt.tcp_flags;
+    LinkTemplate& lt = f.link[d];
+    lt.len = static_cast<uint8_t>(std::min<size_t>(pkt.l3_offset, sizeof lt.bytes));
+    std::memcpy(lt.bytes, in.frame.data(), lt.len);
+
+    if (pkt.proto == ip_proto::kTcp) track_tcp(f, dir, pkt);
+    flows_.touch(f, class_of(f.state), in.ts);
+    apply_filters(f);
+
+    if (f.verdict.stops_flow()) {
+        if (f.verdict.injects_reset() && !f.reset_injected) inject_resets(f, dir, in.link, injector);
+        ++ctr_[Ctr::DroppedVerdict];
+        return Disposition::Drop;
+    }
+    if (pkt.proto == ip_proto::kTcp) {
+        uint32_t end = pkt.seq + static_cast<uint32_t>(pkt.payload.size());
+        if (pkt.has_flag(tcp_flag::kSyn)) ++end;
+        if (pkt.has_flag(tcp_flag::kFin)) ++end;
+        if (!f.fwd_known[d] || seq_lt(f.fwd_end[d], end)) f.fwd_end[d] = end;
+        f.fwd_known[d] = true;
+    }
+    ++ctr_[Ctr::Forwarded];
+    return Disposition::Forward;
+}
+
+void Pipeline::expire(Timestamp now, uint64_t seq) {
+    flows_.expire(now, [&](Flow& f) {
+        ++ctr_[Ctr::FlowsTimedOut];
+        end_flow(f, FlowEndReason::Timeout, now, seq);
+    });
+}
+
+void Pipeline::finish(Timestamp now) {
+    // Collect first: end_flow must not run while for_each walks the lists it would edit.
+    flows_.for_each([&](Flow& f) {
+        if (f.key.proto == ip_proto::kTcp) reassembler_.flush(f);
+        fanout_.on_flow_end(f);
+        emit_flow_record(f, FlowEndReason::Shutdown, now, EveOrder::kFinalSeq);
+        ++ctr_[Ctr::FlowsEnded];
+    });
+}
+
+void Pipeline::end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq) {
+    if (f.key.proto == ip_proto::kTcp) reassembler_.flush(f);
+    fanout_.on_flow_end(f);
+    emit_flow_record(f, reason, now, seq);
+    ++ctr_[Ctr::FlowsEnded];
+}
+
+void Pipeline::emit(uint64_t seq, std::string_view json) {
+    if (events_ == nullptr) return;
+    if (events_->emit(EveOrder{seq, worker_id_, eve_index_++}, json)) ++ctr_[Ctr::EveRecords];
+    else ++ctr_[Ctr::EveDropped];
+}
+
+void Pipeline::emit_flow_record(const Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq) {
+    if (events_ == nullptr || !cfg_.eve_flow_records) return;
+    JsonBuilder j(json_buf_);
+    char ts[40], start[40], end[40], cid[40], src[48], dst[48], pbuf[4];
+    format_eve_time(now, ts);
+    format_eve_time(f.first_seen, start);
+    format_eve_time(f.last_seen, end);
+    const Endpoint& c = f.client();
+    const Endpoint& s = f.server();
+    const size_t cid_len = community_id(c, s, f.key.proto, cid);
+    const size_t src_len = c.addr.format(src);
+    const size_t dst_len = s.addr.format(dst);
+
+    j.begin_object()
+        .field("timestamp", std::string_view(ts))
+        .field("flow_id", f.flow_id)
+        .field("community_id", std::string_view(cid, cid_len))
+        .field("event_type", "flow")
+        .field("src_ip", std::string_view(src, src_len))
+        .field("src_port", c.port)
+        .field("dest_ip", std::string_view(dst, dst_len))
+        .field("dest_port", s.port)
+        .field("proto", proto_name(f.key.proto, pbuf));
+    if (f.key.vlan != 0) j.array("vlan").value(f.key.vlan).end_array();
+    if (f.app_proto != AppProto::Unknown) j.field("app_proto", app_proto_name(f.app_proto));
+    j.object("flow")
+        .field("pkts_toserver", f.pkts[0])
+        .field("pkts_toclient", f.pkts[1])
+        .field("bytes_toserver", f.bytes[0])
+        .field("bytes_toclient", f.bytes[1])
+        .field("start", std::string_view(start))
+        .field("end", std::string_view(end))
+        .field("age", (f.last_seen - f.first_seen).ns / 1'000'000'000ull)
+        .field("state", flow_state_name(f.state))
+        .field("reason", flow_end_reason_name(reason))
+        .field("alerted", f.alerted)
+        .field("action", f.verdict.allowlisted ? std::string_view("allow") : verdict_name(f.verdict.verdict))
+        .end_object();
+    if (f.key.proto == ip_proto::kTcp) {
+        char hex[3][3];
+        const uint8_t all = f.tcp_flags[0] | f.tcp_flags[1];
+        std::snprintf(hex[0], 3, "%02x", all);
+        std::snprintf(hex[1], 3, "%02x", f.tcp_flags[0]);
+        std::snprintf(hex[2], 3, "%02x", f.tcp_flags[1]);
+        j.object("tcp")
+            .field("tcp_flags", std::string_view(hex[0], 2))
+            .field("tcp_flags_ts", std::string_view(hex[1], 2))
+            .field("tcp_flags_tc", std::string_view(hex[2], 2));
+        if (all & tcp_flag::kSyn) j.field("syn", true);
+        if (all & tcp_flag::kFin) j.field("fin", true);
+        if (all & tcp_flag::kRst) j.field("rst", true);
+        if (all & tcp_flag::kPsh) j.field("psh", true);
+        if (all & tcp_flag::kAck) j.field("ack", true);
+        j.field("bytes_reassembled_toserver", f.stream[0].delivered)
+            .field("bytes_reassembled_toclient", f.stream[1].delivered)
+            .end_object();
+    }
+    j.end_object();
+    if (j.overflow()) {
+        ++ctr_[Ctr::EveDropped];
+        return;
+    }
+    emit(seq, j.view());
+}
+
+}  // namespace sluice

@@ -1,0 +1,96 @@
+// The inspection engine of one worker: decode -> flow -> reassembly -> stream consumers ->
+// verdict. Free of DPDK so it can be unit-tested, fuzzed and allocation-counted; the DPDK
+// layer (runtime/) feeds it frames and acts on the returned disposition.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "appid/stream_app_detector.h"
+#include "engine/counters.h"
+#include "engine/engine_config.h"
+#include "engine/stream_dumper.h"
+#include "eve/event_sink.h"
+#include "flow/flow_table.h"
+#include "reassembly/tcp_reassembler.h"
+
+namespace sluice {
+
+struct PacketInput {
+    std::span<const uint8_t> frame;
+    LinkType link = LinkType::Ethernet;
+    Timestamp ts;
+    uint64_t seq = 0;  // global arrival order; orders EVE records
+};
+
+enum class Disposition : uint8_t { Forward, Drop };
+
+// Receives frames the engine originates (TCP RSTs for reject/block verdicts).
+class Injector {
+public:
+    virtual ~Injector() = default;
+    // along_packet: the frame travels the same way as the packet being processed (out of the
+    // paired port); otherwise back toward the packet's sender (out of the ingress port).
+    virtual void inject(bool along_packet, std::span<const uint8_t> frame) = 0;
+};
+
+class Pipeline {
+public:
+    static constexpr size_t kMaxConsumers = 8;
+
+    Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* events);
+    ~Pipeline();
+    Pipeline(const Pipeline&) = delete;
+    Pipeline& operator=(const Pipeline&) = delete;
+
+    Disposition process(const PacketInput& in, Injector& injector);
+    // Ends flows idle past their timeout (also done inside process() as packet time moves).
+    void expire(Timestamp now, uint64_t seq);
+    // End of run: flushes and reports every remaining flow.
+    void finish(Timestamp now);
+    // Later stages (TLS, HTTP) register here; called in registration order after the
+    // protocol detector (and the stream dumper when enabled).
+    bool add_consumer(StreamConsumer& c);
+
+    WorkerCounters counters() const;
+    const ReassemblyCounters& reassembly_counters() const { return reassembler_.counters(); }
+    const FlowTable& flows() const { return flows_; }
+    uint32_t worker_id() const { return worker_id_; }
+
+private:
+    class Fanout final : public StreamConsumer {
+    public:
+        void on_data(Flow& f, Dir d, std::span<const uint8_t> b) override;
+        void on_gap(Flow& f, Dir d, uint32_t len) override;
+        void on_end(Flow& f, Dir d) override;
+        void on_flow_end(Flow& f) override;
+        std::array<StreamConsumer*, kMaxConsumers> list{};
+        size_t n = 0;
+    };
+
+    Flow* lookup(const DecodedPacket& pkt, const PacketInput& in, bool& from_lo);
+    void track_tcp(Flow& f, Dir dir, const DecodedPacket& pkt);
+    void apply_filters(Flow& f);
+    void inject_resets(Flow& f, Dir dir, LinkType link, Injector& injector);
+    void end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq);
+    void emit_flow_record(const Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq);
+    void emit(uint64_t seq, std::string_view json);
+
+    const EngineConfig& cfg_;
+    uint32_t worker_id_;
+    EventSink* events_;
+    FlowTable flows_;
+    SegmentPool segments_;
+    Fanout fanout_;
+    TcpReassembler reassembler_;
+    StreamAppDetector detector_;
+    std::unique_ptr<StreamDumper> dumper_;
+    WorkerCounters ctr_;
+    Timestamp last_expire_;
+    uint32_t eve_index_ = 0;
+    std::array<char, 8192> json_buf_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,14 @@
+// Community ID v1 flow hash (https://github.com/corelight/community-id-spec), seed 0.
+#pragma once
+
+#include <span>
+
+#include "flow/flow_key.h"
+
+namespace sluice {
+
+// Writes "1:<base64 sha1>" (30 chars + NUL) into out; returns the length (0 on failure).
+// `src` is the initiator endpoint of the flow.
+size_t community_id(const Endpoint& src, const Endpoint& dst, uint8_t proto, std::span<char> out);
+
+}  // namespace sluice

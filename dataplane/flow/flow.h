@@ -1,0 +1,84 @@
+// One bidirectional flow. Owned by exactly one worker's FlowTable; never shared.
+#pragma once
+
+#include <cstdint>
+
+#include "appid/app_proto.h"
+#include "common/timestamp.h"
+#include "flow/flow_key.h"
+#include "reassembly/tcp_stream.h"
+#include "verdict/verdict.h"
+
+namespace sluice {
+
+// Direction relative to the client (the side that sent the SYN, else the higher port).
+enum class Dir : uint8_t { ToServer = 0, ToClient = 1 };
+constexpr size_t idx(Dir d) { return static_cast<size_t>(d); }
+constexpr Dir reverse(Dir d) { return d == Dir::ToServer ? Dir::ToClient : Dir::ToServer; }
+
+enum class FlowState : uint8_t {
+    New,          // SYN seen, handshake not complete (embryonic)
+    Established,  // handshake done, or picked up mid-stream with data
+    Closing,      // one FIN seen
+    Closed,       // both FINs or an RST
+    Stateless,    // UDP, ICMP and other IP protocols
+};
+std::string_view flow_state_name(FlowState s);
+
+// Timeout/eviction classes; each has its own LRU list so expiry and eviction are O(1).
+enum class FlowClass : uint8_t { Embryonic, Closed, Closing, Stateless, Established, Count };
+
+enum class FlowEndReason : uint8_t { Timeout, Evicted, Shutdown, Forced };
+std::string_view flow_end_reason_name(FlowEndReason r);
+
+struct LinkTemplate {
+    uint8_t bytes[24];  // the link header (incl. VLAN tags) of the last packet in a direction
+    uint8_t len = 0;
+};
+
+struct Flow {
+    FlowKey key;
+    uint64_t hash = 0;
+    uint64_t flow_id = 0;
+
+    // Intrusive links (indices into the table's pool).
+    uint32_t bucket_next = kNilIndex;
+    uint32_t lru_prev = kNilIndex;
+    uint32_t lru_next = kNilIndex;
+    FlowClass lru_class = FlowClass::Embryonic;
+
+    FlowState state = FlowState::New;
+    bool client_is_lo = true;  // which canonical endpoint is the client
+    bool handshake_seen = false;
+    bool reset_injected = false;
+    bool alerted = false;
+    AppProto app_proto = AppProto::Unknown;
+    uint8_t tcp_flags[2] = {0, 0};  // union of flags seen per direction
+    FlowVerdict verdict;
+    uint16_t filter_index = 0xffff;  // static filter rule that may apply later (byte threshold)
+
+    Timestamp first_seen;
+    Timestamp last_seen;
+    uint64_t pkts[2] = {0, 0};
+    uint64_t bytes[2] = {0, 0};
+
+    TcpStream stream[2];
+    LinkTemplate link[2];
+    // End of the last forwarded segment per direction: what the receiver expects next, so an
+    // injected RST carries exactly that sequence number (RFC 5961 accepts only an exact match).
+    uint32_t fwd_end[2] = {0, 0};
+    bool fwd_known[2] = {false, false};
+
+    // Small per-flow scratch for protocol detection across segment boundaries.
+    uint8_t detect_len = 0;
+    uint8_t detect_stage = 0;
+    uint16_t detect_count = 0;
+    uint16_t detect_skip[2] = {0, 0};
+    uint8_t detect_buf[32];
+
+    const Endpoint& client() const { return client_is_lo ? key.lo : key.hi; }
+    const Endpoint& server() const { return client_is_lo ? key.hi : key.lo; }
+    Dir dir_of(bool from_lo) const { return from_lo == client_is_lo ? Dir::ToServer : Dir::ToClient; }
+};
+
+}  // namespace sluice

@@ -1,0 +1,186 @@
+#include "reassembly/tcp_reassembler.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "decode/decoded_packet.h"
+
+namespace sluice {
+
+void TcpReassembler::on_segment(Flow& flow, Dir dir, uint32_t seq, uint8_t flags,
+                                std::span<const uint8_t> payload) {
+    TcpStream& s = flow.stream[idx(dir)];
+    if (s.ended) return;
+    uint32_t data_seq = seq;
+    if (flags & tcp_flag::kSyn) {
+        // A SYN fixes the initial sequence number unless data already flowed.
+        if (s.delivered == 0 && s.ooo_head == kNilIndex) {
+            s.next_seq = seq + 1;
+            s.seq_known = true;
+        }
+        s.syn_seen = true;
+        data_seq = seq + 1;
+    }
+    if (!s.seq_known) {
+        if (payload.empty() && !(flags & tcp_flag::kFin)) return;
+        s.next_seq = data_seq;  // mid-stream pickup: start at the first byte we see
+        s.seq_known = true;
+    }
+    if (flags & tcp_flag::kFin) {
+        s.fin_seen = true;
+        s.fin_seq = data_seq + static_cast<uint32_t>(payload.size());
+    }
+    if (!payload.empty()) {
+        ++counters_.segments;
+        accept(flow, dir, data_seq, payload);
+    }
+    if (s.fin_seen && s.next_seq == s.fin_seq && !s.ended) end_direction(flow, dir);
+}
+
+void TcpReassembler::accept(Flow& flow, Dir dir, uint32_t seq, std::span<const uint8_t> bytes) {
+    TcpStream& s = flow.stream[idx(dir)];
+    bool first = true;
+    while (!bytes.empty()) {
+        if (seq_lt(seq, s.next_seq)) {
+            const uint32_t old = s.next_seq - seq;
+            if (old >= bytes.size()) {
+                if (first) ++counters_.retransmitted;
+                return;
+            }
+            if (first) ++counters_.overlaps;
+            bytes = bytes.subspan(old);
+            seq = s.next_seq;
+        }
+        if (seq == s.next_seq) {
+            if (first) ++counters_.in_order;
+            deliver(flow, dir, bytes);
+            drain(flow, dir);
+            return;
+        }
+        if (first) ++counters_.out_of_order;
+        first = false;
+        const uint32_t stopped = insert(s, seq, bytes);
+        const uint32_t consumed = stopped - seq;
+        if (consumed == bytes.size()) return;
+        bytes = bytes.subspan(consumed);
+        seq = stopped;
+        // Out of room: give up on the oldest hole so delivery can move on.
+        if (s.ooo_head != kNilIndex && seq_lt(pool_[s.ooo_head].seq, seq)) {
+            skip_to_first_buffered(flow, dir);
+        } else {
+            declare_gap(flow, dir, seq - s.next_seq);
+            s.next_seq = seq;
+        }
+    }
+}
+
+uint32_t TcpReassembler::insert(TcpStream& s, uint32_t seq, std::span<const uint8_t> bytes) {
+    uint32_t cur = seq;
+    const uint32_t end = seq + static_cast<uint32_t>(bytes.size());
+    uint32_t* link = &s.ooo_head;
+    while (seq_lt(cur, end)) {
+        uint32_t piece_end = end;
+        const uint32_t ni = *link;
+        if (ni != kNilIndex) {
+            SegmentNode& n = pool_[ni];
+            const uint32_t nend = n.seq + n.len;
+            if (seq_leq(nend, cur)) {  // node lies entirely before cur
+                link = &n.next;
+                continue;
+            }
+            if (seq_leq(n.seq, cur)) {  // cur is covered by an earlier arrival: first wins
+                ++counters_.overlaps;
+                cur = nend;
+                link = &n.next;
+                continue;
+            }
+            if (seq_lt(n.seq, end)) piece_end = n.seq;
+        }
+        const uint32_t piece = std::min<uint32_t>(piece_end - cur, SegmentNode::kCapacity);
+        if (s.ooo_bytes + piece > cap_) {
+            ++counters_.flow_cap_reached;
+            return cur;
+        }
+        const uint32_t ni_new = pool_.alloc();
+        if (ni_new == kNilIndex) {
+            ++counters_.pool_exhausted;
+            return cur;
+        }
+        SegmentNode& n = pool_[ni_new];
+        n.seq = cur;
+        n.len = static_cast<uint16_t>(piece);
+        std::memcpy(n.data, bytes.data() + (cur - seq), piece);
+        n.next = *link;
+        *link = ni_new;
+        link = &n.next;
+        s.ooo_bytes += piece;
+        cur += piece;
+    }
+    return end;
+}
+
+void TcpReassembler::deliver(Flow& flow, Dir dir, std::span<const uint8_t> bytes) {
+    TcpStream& s = flow.stream[idx(dir)];
+    s.next_seq += static_cast<uint32_t>(bytes.size());
+    s.delivered += bytes.size();
+    consumer_.on_data(flow, dir, bytes);
+}
+
+void TcpReassembler::declare_gap(Flow& flow, Dir dir, uint32_t len) {
+    if (len == 0) return;
+    ++counters_.gaps;
+    counters_.gap_bytes += len;
+    consumer_.on_gap(flow, dir, len);
+}
+
+void TcpReassembler::drain(Flow& flow, Dir dir) {
+    TcpStream& s = flow.stream[idx(dir)];
+    while (s.ooo_head != kNilIndex) {
+        const uint32_t ni = s.ooo_head;
+        SegmentNode& n = pool_[ni];
+        if (seq_lt(s.next_seq, n.seq)) return;  // still a hole
+        const uint32_t end = n.seq + n.len;
+        if (seq_lt(s.next_seq, end)) {
+            const uint32_t skip = s.next_seq - n.seq;
+            deliver(flow, dir, std::span<const uint8_t>(n.data + skip, n.len - skip));
+        }
+        s.ooo_head = n.next;
+        s.ooo_bytes -= n.len;
+        pool_.free(ni);
+    }
+}
+
+void TcpReassembler::skip_to_first_buffered(Flow& flow, Dir dir) {
+    TcpStream& s = flow.stream[idx(dir)];
+    const uint32_t first = pool_[s.ooo_head].seq;
+    declare_gap(flow, dir, first - s.next_seq);
+    s.next_seq = first;
+    drain(flow, dir);
+}
+
+void TcpReassembler::end_direction(Flow& flow, Dir dir) {
+    TcpStream& s = flow.stream[idx(dir)];
+    release(s);
+    s.ended = true;
+    consumer_.on_end(flow, dir);
+}
+
+void TcpReassembler::flush(Flow& flow) {
+    for (Dir dir : {Dir::ToServer, Dir::ToClient}) {
+        TcpStream& s = flow.stream[idx(dir)];
+        if (s.ended) continue;
+        while (s.ooo_head != kNilIndex) skip_to_first_buffered(flow, dir);
+        end_direction(flow, dir);
+    }
+}
+
+void TcpReassembler::release(TcpStream& s) {
+    while (s.ooo_head != kNilIndex) {
+        const uint32_t ni = s.ooo_head;
+        s.ooo_head = pool_[ni].next;
+        pool_.free(ni);
+    }
+    s.ooo_bytes = 0;
+}
+
+}  // namespace sluice

@@ -1,0 +1,849 @@
+#include "runtime/dataplane.h"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
+
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cstdarg>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "decode/decoder.h"
+#include "runtime/packet_meta.h"
+#include "runtime/pcap_sink.h"
+#include "runtime/telemetry.h"
+
+namespace sluice {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reopen{false};
+constexpr unsigned kMaxBurst = 256;
+constexpr size_t kLinearBuffer = 256 * 1024;
+
+uint64_t wall_ns() {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
+}
+
+void idle_pause(unsigned& empty_polls, const RuntimeConfig& cfg) {
+    if (++empty_polls < cfg.idle_polls) {
+        rte_pause();
+        return;
+    }
+    if (cfg.idle_backoff_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(cfg.idle_backoff_us));
+    else if (cfg.mode == RunMode::Offline) sched_yield();  // lcores may share one CPU
+    else rte_pause();
+}
+
+std::string device_name(const std::string& device) { return device.substr(0, device.find(',')); }
+
+// Injector that turns engine-built frames into mbufs attached to the current packet.
+class MbufInjector final : public Injector {
+public:
+    MbufInjector(rte_mempool* pool, PacketMeta& pm, bool wait, uint64_t& failed)
+        : pool_(pool), pm_(pm), wait_(wait), failed_(failed) {}
+    void inject(bool along, std::span<const uint8_t> frame) override {
+        size_t slot = pm_.inject[0] == nullptr ? 0 : pm_.inject[1] == nullptr ? 1 : 2;
+        if (slot == 2) return;
+        rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+        while (m == nullptr && wait_) {  // offline never loses a frame; TX frees them
+            rte_pause();
+            m = rte_pktmbuf_alloc(pool_);
+        }
+        if (m == nullptr) {
+            ++failed_;
+            return;
+        }
+        char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
+        if (p == nullptr) {
+            rte_pktmbuf_free(m);
+            ++failed_;
+            return;
+        }
+        std::memcpy(p, frame.data(), frame.size());
+        pm_.inject[slot] = m;
+        if (along) pm_.inject_along |= static_cast<uint8_t>(1u << slot);
+    }
+
+private:
+    rte_mempool* pool_;
+    PacketMeta& pm_;
+    bool wait_;
+    uint64_t& failed_;
+};
+
+}  // namespace
+
+int worker_entry(void* arg);
+
+Dataplane::Dataplane(RuntimeConfig cfg) : cfg_(std::move(cfg)) {}
+
+Dataplane::~Dataplane() {
+    if (!initialised_) return;
+    for (auto& p : ports_) {
+        rte_eth_dev_stop(p.id);
+        rte_eth_dev_close(p.id);
+    }
+    for (auto& w : workers_) {
+        rte_ring_free(w->in_ring);
+        rte_ring_free(w->out_ring);
+    }
+    pcap_out_.reset();
+    rte_mempool_free(pool_);
+    rte_mempool_free(inject_pool_);
+    telemetry_detach();
+    rte_eal_cleanup();
+}
+
+void Dataplane::request_stop() { g_stop.store(true, std::memory_order_relaxed); }
+void Dataplane::request_reopen() { g_reopen.store(true, std::memory_order_relaxed); }
+
+bool Dataplane::init(int argc, char** argv) {
+    if (offline()) {
+        if (std::string e = prescan_capture(cfg_.pcap_in, capture_); !e.empty()) {
+            error_ = e;
+            return false;
+        }
+        if (cfg_.pcap_in.find(',') != std::string::npos) {
+            error_ = cfg_.pcap_in + ": the pcap PMD cannot open paths containing ','";
+            return false;
+        }
+        cfg_.ports = {PortSpec{"pcap", "net_pcap_sluice0,rx_pcap=" + cfg_.pcap_in}};
+        cfg_.monitor = {"pcap"};
+        cfg_.topology = Topology::Distributor;
+    }
+
+    // EAL arguments: ours first, then the user's (which may override them).
+    std::vector<std::string> args = {argc > 0 ? argv[0] : "sluice-dataplane"};
+    const unsigned lcores_needed = cfg_.workers + (cfg_.topology == Topology::Distributor ? 1 : 0);
+    if (cfg_.lcores.empty()) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        sched_getaffinity(0, sizeof set, &set);
+        std::vector<int> cpus;
+        for (int c = 0; c < CPU_SETSIZE; ++c)
+            if (CPU_ISSET(c, &set)) cpus.push_back(c);
+        if (cpus.empty()) cpus.push_back(0);
+        std::string map;
+        for (unsigned l = 0; l < lcores_needed; ++l)
+            map += (l ? "," : "") + std::to_string(l) + "@" + std::to_string(cpus[l % cpus.size()]);
+        cfg_.lcores = map;
+    }
+    args.push_back("--lcores=" + cfg_.lcores);
+    if (offline()) {
+        for (const char* a : {"--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--log-level=*:warning"})
+            args.emplace_back(a);
+        args.push_back("--file-prefix=sluice-offline-" + std::to_string(getpid()));
+    }
+    for (const auto& p : cfg_.ports) {
+        if (p.device.rfind("net_", 0) == 0) args.push_back("--vdev=" + p.device);
+        else args.push_back("--allow=" + p.device);
+    }
+    for (const auto& a : cfg_.eal_args) args.push_back(a);
+    std::vector<char*> cargs;
+    for (auto& a : args) cargs.push_back(a.data());
+    cargs.push_back(nullptr);
+    if (rte_eal_init(static_cast<int>(cargs.size() - 1), cargs.data()) < 0) {
+        error_ = std::string("EAL initialisation failed: ") + rte_strerror(rte_errno);
+        return false;
+    }
+    initialised_ = true;
+    if (rte_lcore_count() < lcores_needed) {
+        error_ = "need " + std::to_string(lcores_needed) + " lcores for " + std::to_string(cfg_.workers) +
+                 " workers, EAL has " + std::to_string(rte_lcore_count());
+        return false;
+    }
+
+    const bool off = offline();
+    const unsigned priv = sizeof(PacketMeta);
+    // Offline uses no per-lcore cache: the RX lcore must see exactly how many mbufs are free
+    // so it never reads a packet it cannot store (the pcap PMD would drop it).
+    pool_ = rte_pktmbuf_pool_create("sluice_mbufs", cfg_.mbufs, off ? 0 : cfg_.mbuf_cache, priv,
+                                    static_cast<uint16_t>(cfg_.mbuf_data_room + RTE_PKTMBUF_HEADROOM),
+                                    static_cast<int>(rte_socket_id()));
+    inject_pool_ = rte_pktmbuf_pool_create("sluice_inject", off ? 2 * cfg_.mbufs + 1 : 4095, 0, priv,
+                                           256 + RTE_PKTMBUF_HEADROOM, static_cast<int>(rte_socket_id()));
+    if (pool_ == nullptr || inject_pool_ == nullptr) {
+        error_ = std::string("cannot create mempools: ") + rte_strerror(rte_errno);
+        return false;
+    }
+
+    EveWriter::Options eo;
+    eo.path = cfg_.eve_path;
+    eo.ordered = off;
+    eo.block_when_full = off;
+    eve_ = std::make_unique<EveWriter>(eo, cfg_.workers + 1);
+    std::string err;
+    if (!eve_->start(err)) {
+        error_ = err;
+        return false;
+    }
+    eve_->progress(cfg_.workers).done.store(EveOrder::kFinalSeq - 1);  // main: only final records
+    if (off && !cfg_.pcap_out.empty()) {
+        pcap_out_ = std::make_unique<PcapSink>();
+        if (!pcap_out_->open(cfg_.pcap_out, capture_.dlt, err)) {
+            error_ = err;
+            return false;
+        }
+    }
+    if (!setup_ports() || !setup_workers()) return false;
+    telemetry_attach(*this);
+    return true;
+}
+
+bool Dataplane::setup_ports() {
+    auto index_of = [&](const std::string& name) {
+        for (size_t i = 0; i < cfg_.ports.size(); ++i)
+            if (cfg_.ports[i].name == name) return static_cast<int>(i);
+        return -1;
+    };
+    ports_.resize(cfg_.ports.size());
+    for (size_t i = 0; i < cfg_.ports.size(); ++i) {
+        ports_[i].name = cfg_.ports[i].name;
+        uint16_t id;
+        const std::string dev = device_name(cfg_.ports[i].device);
+        if (rte_eth_dev_get_port_by_name(dev.c_str(), &id) != 0) {
+            error_ = "port '" + ports_[i].name + "': no ethdev named '" + dev + "'";
+            return false;
+        }
+        ports_[i].id = id;
+    }
+    for (const auto& [a, b] : cfg_.pairs) {
+        ports_[static_cast<size_t>(index_of(a))].peer = index_of(b);
+        ports_[static_cast<size_t>(index_of(b))].peer = index_of(a);
+    }
+    const uint16_t queues = cfg_.topology == Topology::Rss ? static_cast<uint16_t>(cfg_.workers) : 1;
+    static const uint8_t kSymmetricKey[40] = {
+        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
+    for (auto& p : ports_) {
+        rte_eth_dev_info info;
+        if (rte_eth_dev_info_get(p.id, &info) != 0) {
+            error_ = "port '" + p.name + "': cannot read device info";
+            return false;
+        }
+        if (queues > info.max_rx_queues || queues > info.max_tx_queues) {
+            error_ = "port '" + p.name + "' (" + info.driver_name + ") has " +
+                     std::to_string(info.max_rx_queues) + " RX queues; rss topology with " +
+                     std::to_string(queues) + " workers needs one per worker (use topology: distributor)";
+            return false;
+        }
+        rte_eth_conf conf{};
+        if (offline() && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP))
+            conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+        if (queues > 1) {
+            // Symmetric Toeplitz key: both directions of a flow land on the same queue.
+            conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_key = const_cast<uint8_t*>(kSymmetricKey);
+            conf.rx_adv_conf.rss_conf.rss_key_len = sizeof kSymmetricKey;
+            conf.rx_adv_conf.rss_conf.rss_hf =
+                info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+        }
+        int rc = rte_eth_dev_configure(p.id, queues, queues, &conf);
+        uint16_t rxd = static_cast<uint16_t>(cfg_.rx_desc), txd = static_cast<uint16_t>(cfg_.tx_desc);
+        if (rc == 0) rc = rte_eth_dev_adjust_nb_rx_tx_desc(p.id, &rxd, &txd);
+        for (uint16_t q = 0; rc == 0 && q < queues; ++q) {
+            rc = rte_eth_rx_queue_setup(p.id, q, rxd, static_cast<unsigned>(rte_eth_dev_socket_id(p.id)), nullptr, pool_);
+            if (rc == 0)
+                rc = rte_eth_tx_queue_setup(p.id, q, txd, static_cast<unsigned>(rte_eth_dev_socket_id(p.id)), nullptr);
+        }
+        if (rc == 0) rc = rte_eth_dev_start(p.id);
+        if (rc != 0) {
+            error_ = "port '" + p.name + "': setup failed: " + rte_strerror(-rc);
+            return false;
+        }
+        rte_eth_promiscuous_enable(p.id);  // vdevs may not support it; not fatal
+    }
+    ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
+    const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
+    ts_flag_ = bit >= 0 ? uint64_t{1} << bit : 0;
+    tx_buf_.resize(ports_.size());
+    for (auto& b : tx_buf_) b.reserve(kMaxBurst * 2);
+    return true;
+}
+
+bool Dataplane::setup_workers() {
+    const bool off = offline();
+    const unsigned ring = off ? std::bit_ceil(cfg_.mbufs + 1) : cfg_.ring_size;
+    unsigned lcore = rte_get_main_lcore();
+    for (unsigned i = 0; i < cfg_.workers; ++i) {
+        auto w = std::make_unique<WorkerContext>();
+        w->index = i;
+        if (cfg_.topology == Topology::Rss && i == 0) {
+            w->lcore = rte_get_main_lcore();
+        } else {
+            lcore = rte_get_next_lcore(lcore, 1, 0);
+            w->lcore = lcore;
+        }
+        w->pipeline = std::make_unique<Pipeline>(cfg_.engine, i, &eve_->sink(i));
+        w->progress = &eve_->progress(i);
+        w->linear.resize(kLinearBuffer);
+        if (cfg_.topology == Topology::Distributor) {
+            const std::string in = "sluice_in" + std::to_string(i), out = "sluice_out" + std::to_string(i);
+            w->in_ring = rte_ring_create(in.c_str(), ring, static_cast<int>(rte_socket_id()),
+                                         RING_F_SP_ENQ | RING_F_SC_DEQ);
+            w->out_ring = rte_ring_create(out.c_str(), ring, static_cast<int>(rte_socket_id()),
+                                          RING_F_SP_ENQ | RING_F_SC_DEQ);
+            if (w->in_ring == nullptr || w->out_ring == nullptr) {
+                error_ = std::string("cannot create worker rings: ") + rte_strerror(rte_errno);
+                return false;
+            }
+        }
+        workers_.push_back(std::move(w));
+    }
+    if (off) reorder_.assign(ring, nullptr);
+    return true;
+}
+
+// --- worker lcores ---------------------------------------------------------------------------
+
+namespace {
+
+struct WorkerArg {
+    Dataplane* dp;
+    WorkerContext* w;
+};
+
+}  // namespace
+
+int worker_entry(void* arg) {
+    auto* a = static_cast<WorkerArg*>(arg);
+    return a->dp->worker_loop(*a->w);
+}
+
+namespace {
+
+void publish(WorkerContext& w) {
+    const WorkerCounters c = w.pipeline->counters();
+    for (size_t i = 0; i < c.v.size(); ++i) w.published[i].store(c.v[i], std::memory_order_relaxed);
+}
+
+std::span<const uint8_t> frame_of(rte_mbuf* m, WorkerContext& w) {
+    if (m->nb_segs == 1) return {rte_pktmbuf_mtod(m, const uint8_t*), m->data_len};
+    const uint32_t len = std::min<uint32_t>(m->pkt_len, static_cast<uint32_t>(w.linear.size()));
+    const void* p = rte_pktmbuf_read(m, 0, len, w.linear.data());
+    return {static_cast<const uint8_t*>(p), len};
+}
+
+}  // namespace
+
+int Dataplane::worker_loop(WorkerContext& w) {
+    rte_mbuf* pkts[kMaxBurst];
+    const LinkType link = offline() ? capture_.link : LinkType::Ethernet;
+    const bool off = offline();
+    unsigned empty = 0, bursts = 0;
+    uint64_t done = 0;
+    Timestamp last;
+    for (;;) {
+        const uint64_t published = published_seq_.load(std::memory_order_acquire);
+        const unsigned n = rte_ring_dequeue_burst(w.in_ring, reinterpret_cast<void**>(pkts), cfg_.burst, nullptr);
+        if (n == 0) {
+            // Every packet below `published` meant for us has been processed.
+            if (published > 0 && published - 1 > done) {
+                done = published - 1;
+                w.progress->done.store(done, std::memory_order_release);
+            }
+            if (workers_stop_.load(std::memory_order_acquire) && rte_ring_count(w.in_ring) == 0) break;
+            if (empty == 0) publish(w);
+            idle_pause(empty, cfg_);
+            continue;
+        }
+        empty = 0;
+        for (unsigned i = 0; i < n; ++i) {
+            rte_mbuf* m = pkts[i];
+            PacketMeta& pm = meta(m);
+            MbufInjector inj(inject_pool_, pm, off, w.io[static_cast<size_t>(IoCtr::InjectAllocFailed)]);
+            last = Timestamp{pm.ts_ns};
+            const PacketInput in{frame_of(m, w), link, last, pm.seq};
+            pm.drop = w.pipeline->process(in, inj) == Disposition::Drop;
+        }
+        const uint64_t last_seq = meta(pkts[n - 1]).seq;
+        unsigned sent = 0;
+        do {
+            sent += rte_ring_enqueue_burst(w.out_ring, reinterpret_cast<void**>(pkts + sent), n - sent, nullptr);
+        } while (sent < n && off);
+        for (unsigned i = sent; i < n; ++i) {  // live mode only: the I/O lcore is behind
+            ++w.io[static_cast<size_t>(IoCtr::RingFullDrops)];
+            rte_pktmbuf_free(pkts[i]);
+        }
+        if (last_seq > done) {
+            done = last_seq;
+            w.progress->done.store(done, std::memory_order_release);
+        }
+        if ((++bursts & 255u) == 0) publish(w);
+    }
+    w.pipeline->finish(last);
+    publish(w);
+    w.progress->done.store(EveOrder::kFinalSeq, std::memory_order_release);
+    w.finished.store(true, std::memory_order_release);
+    return 0;
+}
+
+int Dataplane::rss_worker_loop(WorkerContext& w) {
+    rte_mbuf* pkts[kMaxBurst];
+    rte_mbuf* out[kMaxBurst * 3];
+    const uint16_t q = static_cast<uint16_t>(w.index);
+    unsigned empty = 0, bursts = 0;
+    Timestamp last;
+    const uint64_t end_tsc = cfg_.duration_s > 0
+        ? rte_get_tsc_cycles() + static_cast<uint64_t>(cfg_.duration_s * double(rte_get_tsc_hz())) : 0;
+    while (!g_stop.load(std::memory_order_relaxed) && !workers_stop_.load(std::memory_order_relaxed)) {
+        bool any = false;
+        for (size_t pi = 0; pi < ports_.size(); ++pi) {
+            const PortRuntime& port = ports_[pi];
+            const uint16_t n = rte_eth_rx_burst(port.id, q, pkts, static_cast<uint16_t>(cfg_.burst));
+            if (n == 0) continue;
+            any = true;
+            w.io[static_cast<size_t>(IoCtr::RxPackets)] += n;
+            const uint64_t now = wall_ns();
+            uint16_t fwd = 0, back = 0;
+            rte_mbuf* back_pkts[kMaxBurst * 2];
+            for (uint16_t i = 0; i < n; ++i) {
+                rte_mbuf* m = pkts[i];
+                PacketMeta& pm = meta(m);
+                pm = PacketMeta{w.seq++, now, {nullptr, nullptr}, static_cast<uint16_t>(pi), 0, 0};
+                MbufInjector inj(inject_pool_, pm, false, w.io[static_cast<size_t>(IoCtr::InjectAllocFailed)]);
+                last = Timestamp{now};
+                const PacketInput in{frame_of(m, w), LinkType::Ethernet, last, pm.seq};
+                const bool drop = w.pipeline->process(in, inj) == Disposition::Drop;
+                if (!drop && port.peer >= 0) out[fwd++] = m;
+                else rte_pktmbuf_free(m);
+                for (int s = 0; s < 2; ++s) {
+                    rte_mbuf* im = pm.inject[s];
+                    if (im == nullptr) continue;
+                    if ((pm.inject_along >> s) & 1) {
+                        if (port.peer >= 0) out[fwd++] = im;
+                        else rte_pktmbuf_free(im);
+                    } else {
+                        back_pkts[back++] = im;
+                    }
+                    ++w.io[static_cast<size_t>(IoCtr::InjectedTx)];
+                }
+            }
+            if (fwd > 0) {
+                const uint16_t peer = ports_[static_cast<size_t>(port.peer)].id;
+                const uint16_t sent = rte_eth_tx_burst(peer, q, out, fwd);
+                w.io[static_cast<size_t>(IoCtr::TxPackets)] += sent;
+                for (uint16_t i = sent; i < fwd; ++i) rte_pktmbuf_free(out[i]);
+                w.io[static_cast<size_t>(IoCtr::TxDropped)] += fwd - sent;
+            }
+            if (back > 0) {
+                const uint16_t sent = rte_eth_tx_burst(port.id, q, back_pkts, back);
+                for (uint16_t i = sent; i < back; ++i) rte_pktmbuf_free(back_pkts[i]);
+            }
+        }
+        if (!any) {
+            if (empty == 0) publish(w);
+            idle_pause(empty, cfg_);
+            if (w.index == 0 && end_tsc != 0 && rte_get_tsc_cycles() > end_tsc) break;
+        } else {
+            empty = 0;
+            if ((++bursts & 255u) == 0) publish(w);
+        }
+    }
+    workers_stop_.store(true);
+    w.pipeline->finish(last);
+    publish(w);
+    w.progress->done.store(EveOrder::kFinalSeq, std::memory_order_release);
+    w.finished.store(true, std::memory_order_release);
+    return 0;
+}
+
+namespace {
+int rss_worker_entry(void* arg) {
+    auto* a = static_cast<WorkerArg*>(arg);
+    return a->dp->rss_worker_loop(*a->w);
+}
+}  // namespace
+
+// --- I/O lcore (main) ------------------------------------------------------------------------
+
+void Dataplane::distribute(rte_mbuf** pkts, uint16_t n, uint16_t port, uint64_t now_ns) {
+    const LinkType link = offline() ? capture_.link : LinkType::Ethernet;
+    const size_t nw = workers_.size();
+    rte_mbuf* per[64][kMaxBurst];
+    unsigned count[64] = {};
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        uint64_t ts = now_ns;
+        if (ts_flag_ != 0 && (m->ol_flags & ts_flag_))
+            ts = *RTE_MBUF_DYNFIELD(m, ts_offset_, uint64_t*) * 1000;  // the pcap PMD stamps microseconds
+        meta(m) = PacketMeta{next_seq_++, ts, {nullptr, nullptr}, port, 0, 0};
+        last_packet_time_ = Timestamp{ts};
+        size_t target = 0;
+        if (nw > 1) {
+            // Symmetric flow hash over the headers in the first segment.
+            const DecodedPacket d = decode_frame({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, link);
+            if (d.status == DecodeStatus::Ok) {
+                bool from_lo;
+                target = FlowKey::from_packet(d, from_lo).hash() % nw;
+            }
+        }
+        per[target][count[target]++] = m;
+    }
+    for (size_t w = 0; w < nw; ++w) {
+        unsigned sent = 0;
+        do {
+            sent += rte_ring_enqueue_burst(workers_[w]->in_ring, reinterpret_cast<void**>(per[w] + sent),
+                                           count[w] - sent, nullptr);
+        } while (sent < count[w] && offline());
+        for (unsigned i = sent; i < count[w]; ++i) {
+            ++io_[static_cast<size_t>(IoCtr::RingFullDrops)];
+            rte_pktmbuf_free(per[w][i]);
+        }
+    }
+    published_seq_.store(next_seq_, std::memory_order_release);
+}
+
+void Dataplane::transmit(uint16_t port_index, rte_mbuf* m) {
+    auto& buf = tx_buf_[port_index];
+    buf.push_back(m);
+    if (buf.size() >= cfg_.burst) flush_tx();
+}
+
+void Dataplane::flush_tx() {
+    for (size_t p = 0; p < tx_buf_.size(); ++p) {
+        auto& buf = tx_buf_[p];
+        if (buf.empty()) continue;
+        const uint16_t sent = rte_eth_tx_burst(ports_[p].id, 0, buf.data(), static_cast<uint16_t>(buf.size()));
+        io_[static_cast<size_t>(IoCtr::TxPackets)] += sent;
+        for (size_t i = sent; i < buf.size(); ++i) rte_pktmbuf_free(buf[i]);
+        io_[static_cast<size_t>(IoCtr::TxDropped)] += buf.size() - sent;
+        buf.clear();
+    }
+}
+
+void Dataplane::emit(rte_mbuf* m) {
+    PacketMeta& pm = meta(m);
+    const int peer = ports_[pm.in_port].peer;
+    if (pcap_out_) {
+        uint8_t tmp[kLinearBuffer > 65536 ? 65536 : kLinearBuffer];
+        auto write = [&](rte_mbuf* x) {
+            const uint32_t len = std::min<uint32_t>(x->pkt_len, sizeof tmp);
+            const void* p = rte_pktmbuf_read(x, 0, len, tmp);
+            pcap_out_->write({static_cast<const uint8_t*>(p), len}, pm.ts_ns);
+        };
+        if (!pm.drop) write(m);
+        for (rte_mbuf* im : pm.inject) {
+            if (im == nullptr) continue;
+            write(im);
+            ++io_[static_cast<size_t>(IoCtr::InjectedTx)];
+            rte_pktmbuf_free(im);
+        }
+        rte_pktmbuf_free(m);
+        return;
+    }
+    for (int s = 0; s < 2; ++s) {
+        rte_mbuf* im = pm.inject[s];
+        if (im == nullptr) continue;
+        const int target = ((pm.inject_along >> s) & 1) ? peer : pm.in_port;
+        ++io_[static_cast<size_t>(IoCtr::InjectedTx)];
+        if (target >= 0 && cfg_.mode == RunMode::Inline) transmit(static_cast<uint16_t>(target), im);
+        else rte_pktmbuf_free(im);
+    }
+    if (!pm.drop && peer >= 0 && cfg_.mode == RunMode::Inline) transmit(static_cast<uint16_t>(peer), m);
+    else rte_pktmbuf_free(m);
+}
+
+void Dataplane::drain_workers() {
+    rte_mbuf* pkts[kMaxBurst];
+    const uint64_t mask = reorder_.size() - 1;
+    for (auto& w : workers_) {
+        unsigned n;
+        while ((n = rte_ring_dequeue_burst(w->out_ring, reinterpret_cast<void**>(pkts), cfg_.burst, nullptr)) > 0) {
+            for (unsigned i = 0; i < n; ++i) {
+                if (!offline()) {
+                    emit(pkts[i]);
+                    continue;
+                }
+                reorder_[meta(pkts[i]).seq & mask] = pkts[i];
+            }
+        }
+    }
+    if (!offline()) return;
+    // Release packets in arrival order: --pcap-out must equal the input for pass traffic.
+    while (reorder_[reorder_next_ & mask] != nullptr && meta(reorder_[reorder_next_ & mask]).seq == reorder_next_) {
+        rte_mbuf* m = reorder_[reorder_next_ & mask];
+        reorder_[reorder_next_ & mask] = nullptr;
+        emit(m);
+        ++reorder_next_;
+    }
+}
+
+void Dataplane::io_loop() {
+    rte_mbuf* pkts[kMaxBurst];
+    unsigned empty = 0;
+    const uint64_t hz = rte_get_tsc_hz();
+    const uint64_t end_tsc = cfg_.duration_s > 0 ? start_tsc_ + static_cast<uint64_t>(cfg_.duration_s * double(hz)) : 0;
+    const bool off = offline();
+    uint64_t next_stats = (cfg_.stats_interval_s && !off) ? start_tsc_ + cfg_.stats_interval_s * hz : 0;
+    while (!g_stop.load(std::memory_order_relaxed)) {
+        bool any = false;
+        if (g_reopen.exchange(false)) eve_->request_reopen();
+        const bool rx_done = off && next_seq_ == capture_.packets;
+        if (!rx_done) {
+            for (size_t pi = 0; pi < ports_.size(); ++pi) {
+                uint16_t want = static_cast<uint16_t>(cfg_.burst);
+                if (off) {
+                    // Never let the pcap PMD read a packet it has no mbuf for; never read
+                    // past the packets the pre-scan counted.
+                    const unsigned avail = rte_mempool_avail_count(pool_);
+                    const uint64_t left = capture_.packets - next_seq_;
+                    if (avail < 2 * kMaxBurst) break;
+                    if (left < want) want = static_cast<uint16_t>(left);
+                }
+                const uint16_t n = rte_eth_rx_burst(ports_[pi].id, 0, pkts, want);
+                if (n == 0) continue;
+                any = true;
+                io_[static_cast<size_t>(IoCtr::RxPackets)] += n;
+                distribute(pkts, n, static_cast<uint16_t>(pi), off ? 0 : wall_ns());
+            }
+        }
+        drain_workers();
+        flush_tx();
+        if (off && rx_done && reorder_next_ == capture_.packets) break;
+        if (end_tsc != 0 && rte_get_tsc_cycles() > end_tsc) break;
+        if (next_stats != 0 && rte_get_tsc_cycles() > next_stats) {
+            emit_stats_record();
+            next_stats += cfg_.stats_interval_s * hz;
+        }
+        if (any) empty = 0;
+        else idle_pause(empty, cfg_);
+    }
+}
+
+void Dataplane::finish_workers() {
+    workers_stop_.store(true, std::memory_order_release);
+    // Keep draining so no worker blocks on a full output ring while it finishes.
+    for (;;) {
+        bool all = true;
+        for (auto& w : workers_) all = all && w->finished.load(std::memory_order_acquire);
+        drain_workers();
+        flush_tx();
+        if (all) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    rte_eal_mp_wait_lcore();
+    drain_workers();
+    flush_tx();
+}
+
+int Dataplane::run() {
+    std::vector<WorkerArg> args(workers_.size());
+    start_tsc_ = rte_get_tsc_cycles();
+    for (size_t i = 0; i < workers_.size(); ++i) {
+        args[i] = WorkerArg{this, workers_[i].get()};
+        if (cfg_.topology == Topology::Rss && i == 0) continue;
+        const auto fn = cfg_.topology == Topology::Rss ? rss_worker_entry : worker_entry;
+        if (rte_eal_remote_launch(fn, &args[i], workers_[i]->lcore) != 0) {
+            error_ = "cannot launch worker on lcore " + std::to_string(workers_[i]->lcore);
+            request_stop();
+            rte_eal_mp_wait_lcore();
+            return 1;
+        }
+    }
+    if (cfg_.topology == Topology::Rss) {
+        rss_worker_loop(*workers_[0]);
+        rte_eal_mp_wait_lcore();
+    } else {
+        io_loop();
+        finish_workers();
+    }
+    end_tsc_ = rte_get_tsc_cycles();
+    emit_stats_record();
+    eve_->progress(cfg_.workers).done.store(EveOrder::kFinalSeq);
+    eve_->stop();
+    if (offline() && reorder_next_ != capture_.packets && !g_stop.load()) {
+        error_ = "offline run ended after " + std::to_string(reorder_next_) + " of " +
+                 std::to_string(capture_.packets) + " packets";
+        return 1;
+    }
+    return 0;
+}
+
+// --- reporting -------------------------------------------------------------------------------
+
+WorkerCounters Dataplane::total_counters() const {
+    WorkerCounters t;
+    for (const auto& w : workers_) {
+        WorkerCounters c;
+        for (size_t i = 0; i < c.v.size(); ++i) c.v[i] = w->published[i].load(std::memory_order_relaxed);
+        t.add(c);
+    }
+    return t;
+}
+
+namespace {
+
+nlohmann::json counters_json(const WorkerCounters& c, const ReassemblyCounters& r) {
+    nlohmann::json j;
+    for (size_t i = 0; i < c.v.size(); ++i) j[std::string(counter_name(static_cast<Ctr>(i)))] = c.v[i];
+    nlohmann::json m = nlohmann::json::object();
+    for (size_t i = 1; i < c.malformed.size(); ++i)
+        if (c.malformed[i] != 0) m[std::string(decode_error_name(static_cast<DecodeError>(i)))] = c.malformed[i];
+    j["malformed_by_reason"] = m;
+    j["reassembly"] = {{"segments", r.segments},           {"in_order", r.in_order},
+                       {"out_of_order", r.out_of_order},   {"retransmitted", r.retransmitted},
+                       {"overlaps", r.overlaps},           {"gaps", r.gaps},
+                       {"gap_bytes", r.gap_bytes},         {"pool_exhausted", r.pool_exhausted},
+                       {"flow_cap_reached", r.flow_cap_reached}};
+    return j;
+}
+
+__attribute__((format(printf, 2, 3))) void appendf(std::string& s, const char* fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    s += line;
+}
+
+const char* kIoNames[] = {"rx_packets", "tx_packets", "tx_dropped", "ring_full_drops", "injected_tx",
+                          "inject_alloc_failed"};
+
+}  // namespace
+
+std::string Dataplane::summary_json() const {
+    nlohmann::json j;
+    WorkerCounters total;
+    ReassemblyCounters rt;
+    nlohmann::json lcores = nlohmann::json::array();
+    nlohmann::json io;
+    for (size_t i = 0; i < io_.size(); ++i) io[kIoNames[i]] = io_[i];
+    if (cfg_.topology == Topology::Distributor)
+        lcores.push_back({{"lcore", rte_get_main_lcore()}, {"role", "io"}, {"counters", io}});
+    for (const auto& w : workers_) {
+        const WorkerCounters c = w->pipeline->counters();
+        const ReassemblyCounters& r = w->pipeline->reassembly_counters();
+        total.add(c);
+        rt.segments += r.segments, rt.in_order += r.in_order, rt.out_of_order += r.out_of_order;
+        rt.retransmitted += r.retransmitted, rt.overlaps += r.overlaps, rt.gaps += r.gaps;
+        rt.gap_bytes += r.gap_bytes, rt.pool_exhausted += r.pool_exhausted, rt.flow_cap_reached += r.flow_cap_reached;
+        nlohmann::json wio;
+        for (size_t i = 0; i < w->io.size(); ++i) wio[kIoNames[i]] = w->io[i];
+        lcores.push_back({{"lcore", w->lcore},
+                          {"role", "worker"},
+                          {"worker", w->index},
+                          {"packets", c[Ctr::Packets]},
+                          {"flows_created", c[Ctr::FlowsCreated]},
+                          {"counters", wio}});
+    }
+    j["mode"] = offline() ? "offline" : cfg_.mode == RunMode::Inline ? "inline" : "monitor";
+    if (offline()) {
+        j["input"] = {{"file", cfg_.pcap_in},
+                      {"packets", capture_.packets},
+                      {"bytes", capture_.bytes},
+                      {"link_type", std::string(link_type_name(capture_.link))}};
+    }
+    j["workers"] = workers_.size();
+    j["engine"] = counters_json(total, rt);
+    j["lcores"] = lcores;
+    const double secs = end_tsc_ > start_tsc_ ? double(end_tsc_ - start_tsc_) / double(rte_get_tsc_hz()) : 0;
+    j["elapsed_s"] = secs;
+    j["mpps"] = secs > 0 ? double(total[Ctr::Packets]) / secs / 1e6 : 0.0;
+    j["eve"] = {{"written", eve_ ? eve_->written() : 0}, {"dropped", eve_ ? eve_->dropped() : 0}};
+    if (pcap_out_) j["pcap_out"] = {{"file", cfg_.pcap_out}, {"packets", pcap_out_->written()}};
+    nlohmann::json ports = nlohmann::json::array();
+    for (const auto& p : ports_) {
+        rte_eth_stats s{};
+        rte_eth_stats_get(p.id, &s);
+        ports.push_back({{"name", p.name}, {"ipackets", s.ipackets}, {"opackets", s.opackets},
+                         {"imissed", s.imissed}, {"ierrors", s.ierrors}, {"oerrors", s.oerrors},
+                         {"rx_nombuf", s.rx_nombuf}});
+    }
+    j["ports"] = ports;
+    return j.dump(2);
+}
+
+std::string Dataplane::summary_text() const {
+    const auto j = nlohmann::json::parse(summary_json());
+    const auto& e = j["engine"];
+    std::string s;
+    if (offline())
+        appendf(s, "sluice-dataplane offline: %s (%llu packets, link %s)\n", cfg_.pcap_in.c_str(),
+            (unsigned long long)capture_.packets, std::string(link_type_name(capture_.link)).c_str());
+    auto u = [&](const char* k) { return (unsigned long long)e[k].get<uint64_t>(); };
+    appendf(s, "  packets %llu  bytes %llu  in %.3f s (%.3f Mpps), %zu worker(s)\n", u("packets"), u("bytes"),
+        j["elapsed_s"].get<double>(), j["mpps"].get<double>(), workers_.size());
+    appendf(s, "  ipv4 %llu  ipv6 %llu  tcp %llu  udp %llu  other-ip %llu  not-ip %llu\n", u("ipv4"), u("ipv6"),
+        u("tcp"), u("udp"), u("other_ip"), u("not_ip"));
+    appendf(s, "  flows: created %llu, ended %llu (timed out %llu, evicted %llu)\n", u("flows_created"),
+        u("flows_ended"), u("flows_timed_out"), u("flows_evicted"));
+    appendf(s, "  forwarded %llu  dropped: verdict %llu, malformed %llu, fragment %llu  rst injected %llu\n",
+        u("forwarded"), u("dropped_verdict"), u("dropped_malformed"), u("dropped_fragment"), u("rst_injected"));
+    if (!e["malformed_by_reason"].empty()) {
+        s += "  malformed by reason:";
+        for (auto& [k, v] : e["malformed_by_reason"].items())
+            appendf(s, " %s=%llu", k.c_str(), (unsigned long long)v.get<uint64_t>());
+        s += "\n";
+    }
+    const auto& r = e["reassembly"];
+    auto ru = [&](const char* k) { return (unsigned long long)r[k].get<uint64_t>(); };
+    appendf(s, "  reassembly: segments %llu, in-order %llu, out-of-order %llu, retransmitted %llu, overlaps %llu, gaps %llu (%llu bytes)\n",
+        ru("segments"), ru("in_order"), ru("out_of_order"), ru("retransmitted"), ru("overlaps"), ru("gaps"), ru("gap_bytes"));
+    appendf(s, "  eve: %llu records written, %llu dropped\n", (unsigned long long)j["eve"]["written"].get<uint64_t>(),
+        (unsigned long long)j["eve"]["dropped"].get<uint64_t>());
+    for (const auto& l : j["lcores"]) {
+        if (l["role"] == "io")
+            appendf(s, "  lcore %u (io): rx %llu, tx %llu, tx dropped %llu\n", l["lcore"].get<unsigned>(),
+                (unsigned long long)l["counters"]["rx_packets"].get<uint64_t>(),
+                (unsigned long long)l["counters"]["tx_packets"].get<uint64_t>(),
+                (unsigned long long)l["counters"]["tx_dropped"].get<uint64_t>());
+        else
+            appendf(s, "  lcore %u (worker %u): packets %llu, flows %llu\n", l["lcore"].get<unsigned>(),
+                l["worker"].get<unsigned>(), (unsigned long long)l["packets"].get<uint64_t>(),
+                (unsigned long long)l["flows_created"].get<uint64_t>());
+    }
+    return s;
+}
+
+void Dataplane::emit_stats_record() {
+    WorkerCounters c;
+    for (const auto& w : workers_) {
+        WorkerCounters one;
+        for (size_t i = 0; i < one.v.size(); ++i) one.v[i] = w->published[i].load(std::memory_order_relaxed);
+        c.add(one);
+    }
+    const Timestamp now = offline() ? last_packet_time_ : Timestamp{wall_ns()};
+    char ts[40];
+    format_eve_time(now, ts);
+    nlohmann::ordered_json j;
+    j["timestamp"] = ts;
+    j["event_type"] = "stats";
+    const double up = double(rte_get_tsc_cycles() - start_tsc_) / double(rte_get_tsc_hz());
+    nlohmann::ordered_json st;
+    st["uptime"] = offline() ? 0 : static_cast<uint64_t>(up);
+    st["decoder"] = {{"pkts", c[Ctr::Packets]}, {"bytes", c[Ctr::Bytes]}, {"ipv4", c[Ctr::Ipv4]},
+                     {"ipv6", c[Ctr::Ipv6]},    {"tcp", c[Ctr::Tcp]},     {"udp", c[Ctr::Udp]},
+                     {"invalid", c[Ctr::Malformed]}, {"fragments", c[Ctr::Fragments]}};
+    st["flow"] = {{"total", c[Ctr::FlowsCreated]}, {"ended", c[Ctr::FlowsEnded]},
+                  {"timed_out", c[Ctr::FlowsTimedOut]}, {"evicted", c[Ctr::FlowsEvicted]}};
+    st["sluice"] = {{"forwarded", c[Ctr::Forwarded]}, {"dropped_verdict", c[Ctr::DroppedVerdict]},
+                    {"dropped_malformed", c[Ctr::DroppedMalformed]},
+                    {"dropped_fragment", c[Ctr::DroppedFragment]}, {"rst_injected", c[Ctr::RstInjected]},
+                    {"eve_dropped", c[Ctr::EveDropped]}};
+    j["stats"] = st;
+    eve_->sink(cfg_.workers).emit(EveOrder{EveOrder::kFinalSeq, static_cast<uint32_t>(cfg_.workers), stats_index_++},
+                                  j.dump());
+}
+
+}  // namespace sluice

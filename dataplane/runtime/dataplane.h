@@ -1,0 +1,121 @@
+// The DPDK side of sluice: EAL, ports, mempools, rings, lcores, telemetry. Owns the
+// threads; each worker owns one Pipeline (the inspection engine) and its flows.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/pipeline.h"
+#include "eve/eve_writer.h"
+#include "runtime/pcap_prescan.h"
+#include "runtime/runtime_config.h"
+
+struct rte_mempool;
+struct rte_ring;
+struct rte_mbuf;
+
+namespace sluice {
+
+class PcapSink;
+
+enum class IoCtr : uint16_t {
+    RxPackets,
+    TxPackets,
+    TxDropped,       // the port refused them (full TX queue)
+    RingFullDrops,   // a worker's input ring was full (live mode only)
+    InjectedTx,
+    InjectAllocFailed,
+    Count
+};
+
+struct PortRuntime {
+    std::string name;
+    uint16_t id = 0;
+    int peer = -1;  // index of the paired port in ports_, or -1 (monitor)
+};
+
+// One worker lcore's state: cache-aligned and touched only by its lcore while running.
+struct alignas(64) WorkerContext {
+    unsigned index = 0;
+    unsigned lcore = 0;
+    std::unique_ptr<Pipeline> pipeline;
+    rte_ring* in_ring = nullptr;   // distributor mode: from the I/O lcore
+    rte_ring* out_ring = nullptr;  // distributor mode: to the I/O lcore
+    ProducerProgress* progress = nullptr;
+    std::vector<uint8_t> linear;   // copy of multi-segment packets (sized once at start-up)
+    std::array<uint64_t, static_cast<size_t>(IoCtr::Count)> io{};
+    uint64_t seq = 0;  // rss mode: own arrival counter
+    // Snapshot for telemetry, refreshed by the worker.
+    std::array<std::atomic<uint64_t>, static_cast<size_t>(Ctr::Count)> published{};
+    std::atomic<bool> finished{false};
+};
+
+class Dataplane {
+public:
+    explicit Dataplane(RuntimeConfig cfg);
+    ~Dataplane();
+
+    // EAL init + resource setup. Returns false with a message in error().
+    bool init(int argc, char** argv);
+    // Runs until the capture is consumed (offline), the duration passes, or stop().
+    int run();
+    static void request_stop();
+    static void request_reopen();
+
+    const std::string& error() const { return error_; }
+    std::string summary_text() const;
+    std::string summary_json() const;
+
+    // Used by telemetry and the lcore loops.
+    WorkerCounters total_counters() const;
+    const std::vector<std::unique_ptr<WorkerContext>>& workers() const { return workers_; }
+
+    int worker_loop(WorkerContext& w);
+    int rss_worker_loop(WorkerContext& w);
+
+private:
+    bool setup_ports();
+    bool setup_workers();
+    void io_loop();
+    void distribute(rte_mbuf** pkts, uint16_t n, uint16_t port, uint64_t now_ns);
+    void drain_workers();
+    void emit(rte_mbuf* m);
+    void transmit(uint16_t port_index, rte_mbuf* m);
+    void flush_tx();
+    void finish_workers();
+    void emit_stats_record();
+    bool offline() const { return cfg_.mode == RunMode::Offline; }
+
+    RuntimeConfig cfg_;
+    std::string error_;
+    CaptureInfo capture_;
+    std::vector<PortRuntime> ports_;
+    rte_mempool* pool_ = nullptr;
+    rte_mempool* inject_pool_ = nullptr;
+    std::vector<std::unique_ptr<WorkerContext>> workers_;
+    std::unique_ptr<EveWriter> eve_;
+    std::unique_ptr<PcapSink> pcap_out_;
+    int ts_offset_ = -1;
+    uint64_t ts_flag_ = 0;
+
+    // I/O lcore state (main lcore).
+    uint64_t next_seq_ = 0;
+    std::atomic<uint64_t> published_seq_{0};
+    std::vector<rte_mbuf*> reorder_;
+    uint64_t reorder_next_ = 0;
+    std::vector<std::vector<rte_mbuf*>> tx_buf_;
+    std::array<uint64_t, static_cast<size_t>(IoCtr::Count)> io_{};
+    std::atomic<bool> workers_stop_{false};
+    uint64_t start_tsc_ = 0;
+    uint64_t end_tsc_ = 0;
+    Timestamp last_packet_time_;
+    uint32_t stats_index_ = 0;
+    bool initialised_ = false;
+
+    friend int worker_entry(void*);
+};
+
+}  // namespace sluice

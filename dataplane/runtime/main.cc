@@ -1,0 +1,154 @@
+// sluice-dataplane: the DPDK dataplane, live (inline or monitor) or offline over a capture.
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "runtime/dataplane.h"
+
+using namespace sluice;
+
+namespace {
+
+void on_signal(int sig) {
+    if (sig == SIGHUP) Dataplane::request_reopen();
+    else Dataplane::request_stop();
+}
+
+constexpr const char* kFooter = R"(Examples:
+  sluice-dataplane --pcap in.pcap --eve eve.json --pcap-out out.pcap
+  sluice-dataplane --config /etc/sluice/dataplane.yaml
+  sluice-dataplane --port a=net_af_packet0,iface=veth1 --port b=net_af_packet1,iface=veth2 \
+      --inline a:b -- --no-huge -m 512
+
+Offline mode needs no EAL arguments. Arguments after '--' go to the DPDK EAL unchanged.
+Signals: SIGINT/SIGTERM stop cleanly, SIGHUP reopens the EVE log (rotation).
+Telemetry: dpdk-telemetry.py, commands /sluice/stats and /sluice/workers.
+See docs/dataplane.md.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Split off EAL arguments after "--".
+    int app_argc = argc;
+    std::vector<std::string> eal;
+    for (int i = 1; i < argc; ++i) {
+        if (std::string(argv[i]) == "--") {
+            app_argc = i;
+            for (int j = i + 1; j < argc; ++j) eal.emplace_back(argv[j]);
+            break;
+        }
+    }
+
+    CLI::App app{"sluice-dataplane: DPDK inspection dataplane for LLM API edges"};
+    app.footer(kFooter);
+    std::string config_path, malformed, topology;
+    std::vector<std::string> port_args, inline_args, monitor_args;
+    RuntimeConfig cli;
+    unsigned workers = 0, backoff = 0, flow_capacity = 0;
+    bool backoff_set = false, quiet = false;
+    app.add_option("--config", config_path, "YAML configuration file")->check(CLI::ExistingFile);
+    app.add_option("--pcap", cli.pcap_in, "Offline mode: read this capture (pcap or pcapng)")->check(CLI::ExistingFile);
+    app.add_option("--pcap-out", cli.pcap_out, "Offline: write what inline mode would forward, injected RSTs included");
+    app.add_option("--dump-streams", cli.engine.dump_streams_dir,
+                   "Offline: write reassembled TCP payload per flow direction into DIR (customer content: never on by default)")
+        ->check(CLI::ExistingDirectory);
+    app.add_option("--eve", cli.eve_path, "EVE JSON log file ('-' for stdout)");
+    app.add_option("--summary-json", cli.summary_json, "Also write the run summary as JSON to FILE");
+    app.add_option("--port", port_args, "Live: NAME=DEVICE (PCI address or vdev spec); repeatable");
+    app.add_option("--inline", inline_args, "Live: forward between ports A:B (both directions); repeatable");
+    app.add_option("--monitor", monitor_args, "Live: receive-only port NAME; repeatable");
+    app.add_option("--topology", topology, "distributor (I/O lcore + rings) or rss (queue per worker)")
+        ->check(CLI::IsMember({"distributor", "rss"}));
+    app.add_option("--duration", cli.duration_s, "Live: stop after SECONDS")->check(CLI::NonNegativeNumber);
+    app.add_option("--workers", workers, "Worker lcores")->check(CLI::Range(1, 64));
+    app.add_option("--idle-backoff-us", backoff, "Sleep this long when polls come back empty (share CPUs)")
+        ->check(CLI::Range(0, 100000))
+        ->each([&](const std::string&) { backoff_set = true; });
+    app.add_option("--flow-capacity", flow_capacity, "Flows per worker")->check(CLI::Range(16, 1 << 26));
+    app.add_option("--malformed", malformed, "What to do with malformed packets")->check(CLI::IsMember({"drop", "pass"}));
+    app.add_flag("--quiet", quiet, "Do not print the summary");
+    try {
+        app.parse(app_argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    RuntimeConfig cfg;
+    if (!config_path.empty()) {
+        if (std::string e = load_config_file(config_path, cfg); !e.empty()) {
+            std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
+            return 2;
+        }
+        if (cfg.mode == RunMode::Offline && !cfg.ports.empty()) cfg.mode = RunMode::Inline;
+    }
+    // Flags override the file.
+    for (const auto& p : port_args) {
+        const auto eq = p.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            std::fprintf(stderr, "sluice-dataplane: --port %s: expected NAME=DEVICE\n", p.c_str());
+            return 2;
+        }
+        cfg.ports.push_back({p.substr(0, eq), p.substr(eq + 1)});
+    }
+    for (const auto& p : inline_args) {
+        const auto colon = p.find(':');
+        if (colon == std::string::npos) {
+            std::fprintf(stderr, "sluice-dataplane: --inline %s: expected A:B\n", p.c_str());
+            return 2;
+        }
+        cfg.pairs.emplace_back(p.substr(0, colon), p.substr(colon + 1));
+    }
+    for (const auto& m : monitor_args) cfg.monitor.push_back(m);
+    if (!cfg.ports.empty() && cfg.mode == RunMode::Offline) cfg.mode = cfg.pairs.empty() ? RunMode::Monitor : RunMode::Inline;
+    if (!cli.pcap_in.empty()) {
+        if (!port_args.empty() || !inline_args.empty()) {
+            std::fprintf(stderr, "sluice-dataplane: --pcap (offline) cannot be combined with --port/--inline\n");
+            return 2;
+        }
+        cfg.mode = RunMode::Offline;
+        cfg.ports.clear();
+        cfg.pairs.clear();
+        cfg.monitor.clear();
+        cfg.pcap_in = cli.pcap_in;
+    } else if (!cli.pcap_out.empty() || !cli.engine.dump_streams_dir.empty()) {
+        std::fprintf(stderr, "sluice-dataplane: --pcap-out and --dump-streams need --pcap\n");
+        return 2;
+    }
+    cfg.pcap_out = cli.pcap_out;
+    if (!cli.engine.dump_streams_dir.empty()) cfg.engine.dump_streams_dir = cli.engine.dump_streams_dir;
+    if (!cli.eve_path.empty()) cfg.eve_path = cli.eve_path;
+    cfg.summary_json = cli.summary_json;
+    if (cli.duration_s > 0) cfg.duration_s = cli.duration_s;
+    if (workers) cfg.workers = workers;
+    if (backoff_set) cfg.idle_backoff_us = backoff;
+    if (flow_capacity) cfg.engine.flow_capacity = flow_capacity;
+    if (!malformed.empty()) cfg.engine.malformed = malformed == "pass" ? MalformedPolicy::Pass : MalformedPolicy::Drop;
+    if (topology == "rss") cfg.topology = Topology::Rss;
+    else if (topology == "distributor") cfg.topology = Topology::Distributor;
+    cfg.eal_args.insert(cfg.eal_args.end(), eal.begin(), eal.end());
+    if (std::string e = validate_config(cfg); !e.empty()) {
+        std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
+        return 2;
+    }
+
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGHUP, on_signal);
+
+    Dataplane dp(std::move(cfg));
+    if (!dp.init(1, argv)) {
+        std::fprintf(stderr, "sluice-dataplane: %s\n", dp.error().c_str());
+        return 1;
+    }
+    const int rc = dp.run();
+    if (rc != 0) std::fprintf(stderr, "sluice-dataplane: %s\n", dp.error().c_str());
+    if (!quiet) std::fputs(dp.summary_text().c_str(), stdout);
+    if (!cli.summary_json.empty()) {
+        std::ofstream out(cli.summary_json);
+        out << dp.summary_json() << "\n";
+    }
+    return rc;
+}

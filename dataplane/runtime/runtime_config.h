@@ -1,0 +1,61 @@
+// Configuration of the sluice-dataplane process: YAML file plus command-line overrides.
+// Everything is validated before the EAL starts or a port is touched; errors say
+// "FILE:LINE:COL: what" (or "--flag: what").
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/engine_config.h"
+
+namespace sluice {
+
+struct PortSpec {
+    std::string name;    // how the config refers to it
+    std::string device;  // PCI address or vdev string, e.g. net_af_packet0,iface=veth1
+};
+
+enum class RunMode : uint8_t { Offline, Inline, Monitor };
+// distributor: an I/O lcore receives, hashes flows to workers through rings, and transmits.
+// rss: each worker owns queue i of every port (symmetric RSS on multi-queue NICs).
+enum class Topology : uint8_t { Distributor, Rss };
+
+struct RuntimeConfig {
+    RunMode mode = RunMode::Offline;
+    Topology topology = Topology::Distributor;
+    std::vector<PortSpec> ports;
+    std::vector<std::pair<std::string, std::string>> pairs;  // inline A <-> B
+    std::vector<std::string> monitor;                        // receive-only ports
+    unsigned workers = 1;
+    std::string lcores;  // EAL --lcores mapping; default: all lcores spread over allowed CPUs
+    std::vector<std::string> eal_args;
+
+    unsigned mbufs = 8191;
+    unsigned mbuf_cache = 256;
+    unsigned mbuf_data_room = 2048;
+    unsigned burst = 32;
+    unsigned ring_size = 4096;
+    unsigned rx_desc = 1024;
+    unsigned tx_desc = 1024;
+    unsigned idle_backoff_us = 0;  // sleep this long after consecutive empty polls
+    unsigned idle_polls = 64;      // empty polls before backing off
+    double duration_s = 0;         // live mode: stop after this long (0: until signalled)
+
+    EngineConfig engine;
+
+    // Offline mode
+    std::string pcap_in;
+    std::string pcap_out;
+    std::string eve_path;
+    unsigned stats_interval_s = 0;  // live: EVE stats record period (0: only at exit)
+    std::string summary_json;       // also write the summary as JSON here
+};
+
+// Loads `path` into cfg (fields not present keep their defaults). Returns an error message
+// ("path:line:col: ...") or an empty string.
+std::string load_config_file(const std::string& path, RuntimeConfig& cfg);
+// Cross-field checks after file and flags are merged.
+std::string validate_config(const RuntimeConfig& cfg);
+
+}  // namespace sluice

@@ -1,0 +1,271 @@
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "craft/frame_builder.h"
+#include "decode/decoder.h"
+#include "engine/pipeline.h"
+
+using namespace sluice;
+using craft::FrameSpec;
+using craft::TcpSpec;
+
+namespace {
+
+struct CollectSink final : EventSink {
+    std::vector<std::pair<EveOrder, std::string>> records;
+    bool emit(EveOrder o, std::string_view json) override {
+        records.emplace_back(o, std::string(json));
+        return true;
+    }
+    std::vector<nlohmann::json> of_type(const std::string& t) const {
+        std::vector<nlohmann::json> out;
+        for (const auto& [o, r] : records) {
+            auto j = nlohmann::json::parse(r);
+            if (j["event_type"] == t) out.push_back(j);
+        }
+        return out;
+    }
+};
+
+struct CollectInjector final : Injector {
+    std::vector<std::pair<bool, std::vector<uint8_t>>> frames;
+    void inject(bool along, std::span<const uint8_t> f) override { frames.emplace_back(along, std::vector<uint8_t>(f.begin(), f.end())); }
+};
+
+// A scripted TCP conversation between a client and a server.
+struct Conversation {
+    FrameSpec c2s, s2c;
+    uint32_t cseq = 1000, sseq = 5000;
+    uint16_t cport = 43210, sport = 80;
+    Conversation() {
+        s2c.src = c2s.dst;
+        s2c.dst = c2s.src;
+    }
+    std::vector<uint8_t> client(uint8_t flags, const std::string& data = "") {
+        TcpSpec t{cport, sport, cseq, sseq, flags, 65535, {}};
+        auto f = craft::tcp_frame(c2s, t, craft::bytes(data));
+        cseq += static_cast<uint32_t>(data.size()) + ((flags & (tcp_flag::kSyn | tcp_flag::kFin)) ? 1 : 0);
+        return f;
+    }
+    std::vector<uint8_t> server(uint8_t flags, const std::string& data = "") {
+        TcpSpec t{sport, cport, sseq, cseq, flags, 65535, {}};
+        auto f = craft::tcp_frame(s2c, t, craft::bytes(data));
+        sseq += static_cast<uint32_t>(data.size()) + ((flags & (tcp_flag::kSyn | tcp_flag::kFin)) ? 1 : 0);
+        return f;
+    }
+};
+
+constexpr uint8_t kA = tcp_flag::kAck, kPA = tcp_flag::kAck | tcp_flag::kPsh;
+
+struct Harness {
+    EngineConfig cfg;
+    CollectSink sink;
+    CollectInjector inj;
+    std::unique_ptr<Pipeline> p;
+    uint64_t seq = 0;
+    uint64_t t = 1'700'000'000ull * 1'000'000'000ull;
+    explicit Harness(EngineConfig c = {}) : cfg(std::move(c)), p(std::make_unique<Pipeline>(cfg, 0, &sink)) {}
+    Disposition feed(const std::vector<uint8_t>& f) {
+        t += 1'000'000;
+        return p->process(PacketInput{f, LinkType::Ethernet, Timestamp{t}, seq++}, inj);
+    }
+};
+
+}  // namespace
+
+TEST(Pipeline, TcpSessionProducesFlowRecord) {
+    Harness h;
+    Conversation c;
+    EXPECT_EQ(h.feed(c.client(tcp_flag::kSyn)), Disposition::Forward);
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+    h.feed(c.client(kPA, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    h.feed(c.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+    h.feed(c.client(tcp_flag::kFin | kA));
+    h.feed(c.server(tcp_flag::kFin | kA));
+    h.feed(c.client(kA));
+    h.p->finish(Timestamp{h.t});
+    const auto flows = h.sink.of_type("flow");
+    ASSERT_EQ(flows.size(), 1u);
+    const auto& f = flows[0];
+    EXPECT_EQ(f["src_ip"], "10.0.0.1");
+    EXPECT_EQ(f["src_port"], 43210);
+    EXPECT_EQ(f["dest_port"], 80);
+    EXPECT_EQ(f["proto"], "TCP");
+    EXPECT_EQ(f["app_proto"], "http");
+    EXPECT_EQ(f["flow"]["pkts_toserver"], 5);
+    EXPECT_EQ(f["flow"]["pkts_toclient"], 3);
+    EXPECT_EQ(f["flow"]["state"], "closed");
+    EXPECT_EQ(f["flow"]["reason"], "shutdown");
+    EXPECT_EQ(f["tcp"]["bytes_reassembled_toserver"], 27);
+    EXPECT_EQ(f["tcp"]["bytes_reassembled_toclient"], 40);
+    EXPECT_EQ(f["community_id"].get<std::string>().substr(0, 2), "1:");
+    const auto c_ = h.p->counters();
+    EXPECT_EQ(c_[Ctr::Packets], 8u);
+    EXPECT_EQ(c_[Ctr::Forwarded], 8u);
+    EXPECT_EQ(c_[Ctr::FlowsCreated], 1u);
+}
+
+TEST(Pipeline, CommunityIdMatchesSpecVector) {
+    // From the Community ID specification's baseline: TCP 128.232.110.120:34855 -> 66.35.250.204:80.
+    EngineConfig cfg;
+    Harness h(cfg);
+    Conversation c;
+    c.c2s.src = *IpAddress::parse("128.232.110.120");
+    c.c2s.dst = *IpAddress::parse("66.35.250.204");
+    c.s2c.src = c.c2s.dst;
+    c.s2c.dst = c.c2s.src;
+    c.cport = 34855;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.p->finish(Timestamp{h.t});
+    const auto flows = h.sink.of_type("flow");
+    ASSERT_EQ(flows.size(), 1u);
+    EXPECT_EQ(flows[0]["community_id"], "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+}
+
+TEST(Pipeline, RejectFilterInjectsExactResetsAndStopsTheFlow) {
+    EngineConfig cfg;
+    StaticFilter rule;
+    rule.verdict = Verdict::Reject;
+    rule.server_port = 80;
+    rule.after_bytes = 300;
+    cfg.filters = StaticFilterTable({rule});
+    Harness h(cfg);
+    Conversation c;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+    EXPECT_EQ(h.feed(c.client(kPA, "GET /big HTTP/1.1\r\n\r\n")), Disposition::Forward);
+    const uint32_t client_next = c.cseq;  // what the server expects next
+    const uint32_t server_at = c.sseq;    // the next server byte (this one will be dropped)
+    EXPECT_EQ(h.feed(c.server(kPA, std::string(400, 'x'))), Disposition::Drop);  // crosses 300 bytes
+    ASSERT_EQ(h.inj.frames.size(), 2u);
+    for (const auto& [along, frame] : h.inj.frames) {
+        const auto d = decode_frame(frame, LinkType::Ethernet);
+        ASSERT_EQ(d.status, DecodeStatus::Ok);
+        EXPECT_TRUE(d.has_flag(tcp_flag::kRst));
+        if (d.dst_port == 80) {  // toward the server, as if from the client
+            EXPECT_FALSE(along);  // the dropped packet came from the server
+            EXPECT_EQ(d.seq, client_next);
+            EXPECT_EQ(d.ack, server_at);
+            EXPECT_EQ(d.src.to_string(), "10.0.0.1");
+        } else {  // toward the client: the server's next sequence number it never got
+            EXPECT_TRUE(along);
+            EXPECT_EQ(d.seq, server_at);
+            EXPECT_EQ(d.dst.to_string(), "10.0.0.1");
+        }
+        // Checksums are valid: recomputing changes nothing.
+        auto copy = frame;
+        craft::fix_checksums(std::span<uint8_t>(copy).subspan(d.l3_offset));
+        EXPECT_EQ(copy, frame);
+    }
+    EXPECT_EQ(h.feed(c.client(kPA, "more")), Disposition::Drop);
+    EXPECT_EQ(h.inj.frames.size(), 2u);  // resets are sent once
+    h.p->finish(Timestamp{h.t});
+    EXPECT_EQ(h.sink.of_type("flow")[0]["flow"]["action"], "reject");
+    EXPECT_EQ(h.p->counters()[Ctr::RstInjected], 2u);
+}
+
+TEST(Pipeline, AllowlistWinsOverDrop) {
+    EngineConfig cfg;
+    StaticFilter allow;
+    allow.allow = true;
+    allow.client = IpPrefix::parse("10.0.0.0/24");
+    StaticFilter drop;
+    drop.verdict = Verdict::Drop;
+    cfg.filters = StaticFilterTable({allow, drop});
+    Harness h(cfg);
+    Conversation c;
+    EXPECT_EQ(h.feed(c.client(tcp_flag::kSyn)), Disposition::Forward);
+    Conversation other;
+    other.c2s.src = *IpAddress::parse("192.0.2.9");
+    EXPECT_EQ(h.feed(other.client(tcp_flag::kSyn)), Disposition::Drop);
+}
+
+TEST(Pipeline, MalformedPolicyAndCounters) {
+    for (auto policy : {MalformedPolicy::Drop, MalformedPolicy::Pass}) {
+        EngineConfig cfg;
+        cfg.malformed = policy;
+        Harness h(cfg);
+        auto f = Conversation().client(kPA, "x");
+        f[14] = 0x46;  // IHL 24 with no room for options' worth of TCP
+        f.resize(30);
+        const auto d = h.feed(f);
+        EXPECT_EQ(d, policy == MalformedPolicy::Drop ? Disposition::Drop : Disposition::Forward);
+        const auto c = h.p->counters();
+        EXPECT_EQ(c[Ctr::Malformed], 1u);
+        EXPECT_EQ(c.malformed[static_cast<size_t>(DecodeError::Ipv4Truncated)], 1u);
+    }
+}
+
+TEST(Pipeline, FragmentsAreNeverForwarded) {
+    Harness h;
+    FrameSpec s;
+    s.ipv4_frag = 0x2000;
+    EXPECT_EQ(h.feed(craft::udp_frame(s, 1, 2, craft::bytes("frag"))), Disposition::Drop);
+    EXPECT_EQ(h.p->counters()[Ctr::DroppedFragment], 1u);
+}
+
+TEST(Pipeline, TlsBehindSocks5IsTls) {
+    Harness h;
+    Conversation c;
+    c.sport = 1080;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+    h.feed(c.client(kPA, std::string("\x05\x01\x00", 3)));
+    h.feed(c.server(kPA, std::string("\x05\x00", 2)));
+    // CONNECT example.com:443 (domain name form), split across two segments.
+    h.feed(c.client(kPA, std::string("\x05\x01\x00\x03\x0b" "examp", 10)));
+    h.feed(c.client(kPA, std::string("le.com\x01\xbb", 8)));
+    h.feed(c.server(kPA, std::string("\x05\x00\x00\x01\x7f\x00\x00\x01\x01\xbb", 10)));
+    h.feed(c.client(kPA, std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)));
+    h.p->finish(Timestamp{h.t});
+    EXPECT_EQ(h.sink.of_type("flow")[0]["app_proto"], "tls");
+}
+
+TEST(Pipeline, UnknownProtocolIsFailed) {
+    Harness h;
+    Conversation c;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.client(kPA, std::string(40, 'z')));
+    h.p->finish(Timestamp{h.t});
+    EXPECT_EQ(h.sink.of_type("flow")[0]["app_proto"], "failed");
+}
+
+TEST(Pipeline, IdleFlowsTimeOutOnPacketTime) {
+    EngineConfig cfg;
+    cfg.timeouts.established = Duration::seconds(30);
+    Harness h(cfg);
+    Conversation c;
+    h.feed(c.client(kPA, "GET / HTTP/1.1\r\n\r\n"));  // mid-stream pickup: established
+    h.t += 31'000'000'000ull;
+    Conversation other;
+    other.cport = 1111;
+    h.feed(other.client(tcp_flag::kSyn));  // time moves on, the first flow expires
+    const auto flows = h.sink.of_type("flow");
+    ASSERT_EQ(flows.size(), 1u);
+    EXPECT_EQ(flows[0]["flow"]["reason"], "timeout");
+    EXPECT_EQ(flows[0]["src_port"], 43210);
+    EXPECT_EQ(h.p->counters()[Ctr::FlowsTimedOut], 1u);
+    EXPECT_EQ(h.p->counters()[Ctr::TcpMidstreamPickup], 1u);
+}
+
+TEST(Pipeline, EveOrderFollowsPacketSequence) {
+    EngineConfig cfg;
+    cfg.flow_capacity = 2;
+    Harness h(cfg);
+    for (uint16_t p = 0; p < 6; ++p) {
+        Conversation c;
+        c.cport = static_cast<uint16_t>(2000 + p);
+        h.feed(c.client(tcp_flag::kSyn));
+    }
+    h.p->finish(Timestamp{h.t});
+    ASSERT_EQ(h.sink.records.size(), 6u);
+    for (size_t i = 1; i < h.sink.records.size(); ++i)
+        EXPECT_LT(h.sink.records[i - 1].first, h.sink.records[i].first);
+    EXPECT_EQ(h.p->counters()[Ctr::FlowsEvicted], 4u);
+}

@@ -12,6 +12,7 @@
 #include "engine/counters.h"
 #include "engine/engine_config.h"
 #include "engine/stream_dumper.h"
+#include "eve/community_id.h"
 #include "eve/event_sink.h"
 #include "flow/flow_table.h"
 #include "reassembly/tcp_reassembler.h"

@@ -7,8 +7,8 @@
 
 namespace sluice {
 
-// Writes "1:<base64 sha1>" (30 chars + NUL) into out; returns the length (0 on failure).
-// `src` is the initiator endpoint of the flow.
+// Writes "1:<base64 sha1>" into out (at least 31 bytes); returns the length, 0 on failure.
+// `src` is the initiator endpoint of the flow. Does not allocate.
 size_t community_id(const Endpoint& src, const Endpoint& dst, uint8_t proto, std::span<char> out);
 
 }  // namespace sluice

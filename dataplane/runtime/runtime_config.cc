@@ -55,7 +55,7 @@ void for_keys(const std::string& path, const YAML::Node& map, const char* sectio
               const std::map<std::string, Handler>& handlers) {
     if (!map.IsMap()) fail(path, map, std::string("'") + section + "' must be a mapping");
     for (const auto& kv : map) {
-        const auto key = kv.first.as<std::string>();
+        const auto key = scalar<std::string>(path, kv.first, "a key name");
         auto it = handlers.find(key);
         if (it == handlers.end()) {
             std::string known;
@@ -235,6 +235,9 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
         if (!filters.empty()) e.filters = StaticFilterTable(std::move(filters));
     } catch (const ConfigError& err) {
         return err.text;
+    } catch (const YAML::Exception& e) {  // anything yaml-cpp rejects that we did not map
+        return path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+               ": " + e.msg;
     }
     return "";
 }

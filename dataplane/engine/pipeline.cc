@@ -84,7 +84,14 @@ WorkerCounters Pipeline::counters() const { return ctr_; }
 Flow* Pipeline::lookup(const DecodedPacket& pkt, const PacketInput& in, bool& from_lo) {
     const FlowKey key = FlowKey::from_packet(pkt, from_lo);
     const uint64_t hash = key.hash();
-    if (Flow* f = flows_.find(key, hash)) return f;
+    if (Flow* f = flows_.find(key, hash)) {
+        // A fresh SYN on a finished connection is a new connection reusing the 4-tuple.
+        const bool new_syn = pkt.proto == ip_proto::kTcp && pkt.has_flag(tcp_flag::kSyn) &&
+                             !pkt.has_flag(tcp_flag::kAck);
+        if (!(new_syn && f->state == FlowState::Closed)) return f;
+        end_flow(*f, FlowEndReason::TcpReuse, in.ts, in.seq);
+        flows_.remove(*f);
+    }
 
     Flow* f = flows_.insert(key, hash, in.ts, [&](Flow& victim) {
         ++ctr_[Ctr::FlowsEvicted];

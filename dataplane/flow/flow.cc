@@ -19,6 +19,7 @@ std::string_view flow_end_reason_name(FlowEndReason r) {
         case FlowEndReason::Evicted: return "evicted";
         case FlowEndReason::Shutdown: return "shutdown";
         case FlowEndReason::Forced: return "forced";
+        case FlowEndReason::TcpReuse: return "tcp_reuse";
     }
     return "unknown";
 }

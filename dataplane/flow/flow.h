@@ -28,7 +28,7 @@ std::string_view flow_state_name(FlowState s);
 // Timeout/eviction classes; each has its own LRU list so expiry and eviction are O(1).
 enum class FlowClass : uint8_t { Embryonic, Closed, Closing, Stateless, Established, Count };
 
-enum class FlowEndReason : uint8_t { Timeout, Evicted, Shutdown, Forced };
+enum class FlowEndReason : uint8_t { Timeout, Evicted, Shutdown, Forced, TcpReuse };
 std::string_view flow_end_reason_name(FlowEndReason r);
 
 struct LinkTemplate {

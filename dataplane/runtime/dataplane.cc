@@ -276,6 +276,7 @@ bool Dataplane::setup_ports() {
     const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
     ts_flag_ = bit >= 0 ? uint64_t{1} << bit : 0;
     tx_buf_.resize(ports_.size());
+    io_linear_.resize(kLinearBuffer);
     for (auto& b : tx_buf_) b.reserve(kMaxBurst * 2);
     return true;
 }
@@ -490,8 +491,14 @@ void Dataplane::distribute(rte_mbuf** pkts, uint16_t n, uint16_t port, uint64_t 
         last_packet_time_ = Timestamp{ts};
         size_t target = 0;
         if (nw > 1) {
-            // Symmetric flow hash over the headers in the first segment.
-            const DecodedPacket d = decode_frame({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, link);
+            // Symmetric flow hash. Multi-segment packets are linearised first so a large
+            // frame hashes like the rest of its flow.
+            std::span<const uint8_t> frame{rte_pktmbuf_mtod(m, const uint8_t*), m->data_len};
+            if (m->nb_segs > 1) {
+                const uint32_t len = std::min<uint32_t>(m->pkt_len, static_cast<uint32_t>(io_linear_.size()));
+                frame = {static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, len, io_linear_.data())), len};
+            }
+            const DecodedPacket d = decode_frame(frame, link);
             if (d.status == DecodeStatus::Ok) {
                 bool from_lo;
                 target = FlowKey::from_packet(d, from_lo).hash() % nw;

@@ -107,6 +107,7 @@ private:
     std::vector<rte_mbuf*> reorder_;
     uint64_t reorder_next_ = 0;
     std::vector<std::vector<rte_mbuf*>> tx_buf_;
+    std::vector<uint8_t> io_linear_;  // linear copy of multi-segment packets for hashing
     std::array<uint64_t, static_cast<size_t>(IoCtr::Count)> io_{};
     std::atomic<bool> workers_stop_{false};
     uint64_t start_tsc_ = 0;

@@ -269,3 +269,22 @@ TEST(Pipeline, EveOrderFollowsPacketSequence) {
         EXPECT_LT(h.sink.records[i - 1].first, h.sink.records[i].first);
     EXPECT_EQ(h.p->counters()[Ctr::FlowsEvicted], 4u);
 }
+
+TEST(Pipeline, NewSynOnClosedFlowStartsNewFlow) {
+    Harness h;
+    Conversation c;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+    h.feed(c.client(tcp_flag::kFin | kA));
+    h.feed(c.server(tcp_flag::kFin | kA));
+    c.cseq += 100000;
+    h.feed(c.client(tcp_flag::kSyn));  // same 4-tuple, new connection
+    h.p->finish(Timestamp{h.t});
+    const auto flows = h.sink.of_type("flow");
+    ASSERT_EQ(flows.size(), 2u);
+    EXPECT_EQ(flows[0]["flow"]["reason"], "tcp_reuse");
+    EXPECT_EQ(flows[0]["flow"]["pkts_toserver"], 3);
+    EXPECT_EQ(flows[1]["flow"]["pkts_toserver"], 1);
+    EXPECT_EQ(h.p->counters()[Ctr::FlowsCreated], 2u);
+}

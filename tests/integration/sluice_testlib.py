@@ -1,0 +1,139 @@
+"""Shared helpers for sluice's integration tests (stdlib only)."""
+import glob
+import json
+import os
+import re
+import struct
+import subprocess
+import tempfile
+import unittest
+
+BUILD = os.environ.get("SLUICE_BUILD", os.path.join(os.path.dirname(__file__), "../../build/release"))
+SOURCE = os.environ.get("SLUICE_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
+DATAPLANE = os.path.join(BUILD, "dataplane/runtime/sluice-dataplane")
+MANGLE = os.path.join(BUILD, "tools/pcap-mangle/sluice-pcap-mangle")
+DATA = os.path.join(SOURCE, "tests/data")
+CONFORMANCE = os.path.join(SOURCE, "../shared/conformance/ja4")
+
+
+def data_captures():
+    return sorted(glob.glob(os.path.join(DATA, "*.pcap")))
+
+
+def conformance_captures():
+    return sorted(p for p in glob.glob(os.path.join(CONFORMANCE, "*.pcap*")) if not p.endswith(".json"))
+
+
+def run(args, check=True, **kw):
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{args} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+def dataplane(*args, check=True, **kw):
+    return run([DATAPLANE, *args], check=check, **kw)
+
+
+def offline(pcap, workdir, *extra, workers=1):
+    """Runs offline mode; returns (summary dict, eve records, paths)."""
+    eve = os.path.join(workdir, "eve.json")
+    out = os.path.join(workdir, "out.pcap")
+    summary = os.path.join(workdir, "summary.json")
+    for f in (eve, out):
+        if os.path.exists(f):
+            os.remove(f)
+    dataplane("--pcap", pcap, "--eve", eve, "--pcap-out", out, "--summary-json", summary,
+              "--workers", str(workers), "--quiet", *extra)
+    with open(summary) as f:
+        s = json.load(f)
+    with open(eve) as f:
+        records = [json.loads(line) for line in f]
+    return s, records, {"eve": eve, "out": out}
+
+
+def read_frames(path):
+    """Frame bytes of a capture (pcap or pcapng), in order, via editcap's pcap conversion."""
+    with tempfile.NamedTemporaryFile(suffix=".pcap") as tmp:
+        run(["editcap", "-F", "pcap", path, tmp.name])
+        with open(tmp.name, "rb") as f:
+            data = f.read()
+    magic = data[:4]
+    endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    frames, off = [], 24
+    while off + 16 <= len(data):
+        _, _, caplen, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+        frames.append(data[off + 16:off + 16 + caplen])
+        off += 16 + caplen
+    return frames
+
+
+def capinfos(path):
+    out = run(["capinfos", "-M", "-c", "-d", path]).stdout
+    packets = int(re.search(r"Number of packets:\s+(\d+)", out).group(1))
+    size = int(re.search(r"Data size:\s+(\d+)", out).group(1))
+    return packets, size
+
+
+def tshark_tcp_streams(path):
+    """Per tcp.stream: frames and bytes, from tshark's own dissection."""
+    out = run(["tshark", "-r", path, "-T", "fields", "-e", "tcp.stream", "-e", "frame.len",
+               "-Y", "tcp && !icmp && !icmpv6"]).stdout
+    streams = {}
+    for line in out.splitlines():
+        sid, flen = line.split("\t")
+        s = streams.setdefault(int(sid), [0, 0])
+        s[0] += 1
+        s[1] += int(flen)
+    return streams
+
+
+def tshark_conv_tcp(path):
+    """[(A, B, frames B->A, frames A->B)] per conversation from `tshark -z conv,tcp`."""
+    out = run(["tshark", "-r", path, "-q", "-z", "conv,tcp"]).stdout
+    convs = []
+    for line in out.splitlines():
+        toks = line.split()
+        if len(toks) < 9 or toks[1] != "<->":
+            continue
+        i, frames = 3, []
+        while len(frames) < 3:
+            frames.append(int(toks[i]))
+            i += 2  # frames, byte count
+            if i < len(toks) and toks[i] in ("bytes", "kB", "MB", "GB"):
+                i += 1
+        convs.append((toks[0], toks[2], frames[0], frames[1]))
+    return convs
+
+
+def tshark_follow_raw(path, stream):
+    """(client bytes, server bytes) of tcp.stream N as tshark reassembles it."""
+    out = run(["tshark", "-r", path, "-q", "-z", f"follow,tcp,raw,{stream}"]).stdout
+    c2s, s2c = bytearray(), bytearray()
+    for line in out.splitlines():
+        if not re.fullmatch(r"\t?[0-9a-f]+", line):
+            continue
+        if line.startswith("\t"):
+            s2c += bytes.fromhex(line[1:])
+        else:
+            c2s += bytes.fromhex(line)
+    return bytes(c2s), bytes(s2c)
+
+
+def dump_streams(pcap, directory, *extra):
+    os.makedirs(directory, exist_ok=True)
+    dataplane("--pcap", pcap, "--dump-streams", directory, "--quiet", *extra)
+    files = {}
+    for name in sorted(os.listdir(directory)):
+        with open(os.path.join(directory, name), "rb") as f:
+            files[name] = f.read()
+    return files
+
+
+class TempDirTest(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="sluice-test-")
+        self.tmp = self._tmp.name
+
+    def tearDown(self):
+        self._tmp.cleanup()

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -110,6 +111,11 @@ Dataplane::~Dataplane() {
     rte_mempool_free(inject_pool_);
     telemetry_detach();
     rte_eal_cleanup();
+    // Offline runs use a private file prefix per process: leave no runtime directory behind.
+    if (offline() && !runtime_dir_.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(runtime_dir_, ec);
+    }
 }
 
 void Dataplane::request_stop() { g_stop.store(true, std::memory_order_relaxed); }
@@ -165,6 +171,7 @@ bool Dataplane::init(int argc, char** argv) {
         return false;
     }
     initialised_ = true;
+    runtime_dir_ = rte_eal_get_runtime_dir();
     if (rte_lcore_count() < lcores_needed) {
         error_ = "need " + std::to_string(lcores_needed) + " lcores for " + std::to_string(cfg_.workers) +
                  " workers, EAL has " + std::to_string(rte_lcore_count());

@@ -114,6 +114,7 @@ private:
     uint64_t end_tsc_ = 0;
     Timestamp last_packet_time_;
     uint32_t stats_index_ = 0;
+    std::string runtime_dir_;
     bool initialised_ = false;
 
     friend int worker_entry(void*);

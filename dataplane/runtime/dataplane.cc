@@ -816,6 +816,9 @@ std::string Dataplane::summary_text() const {
         ru("segments"), ru("in_order"), ru("out_of_order"), ru("retransmitted"), ru("overlaps"), ru("gaps"), ru("gap_bytes"));
     appendf(s, "  eve: %llu records written, %llu dropped\n", (unsigned long long)j["eve"]["written"].get<uint64_t>(),
         (unsigned long long)j["eve"]["dropped"].get<uint64_t>());
+    if (j.contains("pcap_out"))
+        appendf(s, "  pcap-out: %llu frames written to %s\n", (unsigned long long)j["pcap_out"]["packets"].get<uint64_t>(),
+                cfg_.pcap_out.c_str());
     for (const auto& l : j["lcores"]) {
         if (l["role"] == "io")
             appendf(s, "  lcore %u (io): rx %llu, tx %llu, tx dropped %llu\n", l["lcore"].get<unsigned>(),

@@ -7,13 +7,20 @@ namespace sluice {
 
 std::string_view app_proto_name(AppProto p) {
     switch (p) {
-        case AppProto::Unknown: return "unknown";
-        case AppProto::Http: return "http";
-        case AppProto::Tls: return "tls";
-        case AppProto::Http2: return "http2";
-        case AppProto::Ssh: return "ssh";
-        case AppProto::Socks: return "socks";
-        case AppProto::Failed: return "failed";
+        case AppProto::Unknown:
+            return "unknown";
+        case AppProto::Http:
+            return "http";
+        case AppProto::Tls:
+            return "tls";
+        case AppProto::Http2:
+            return "http2";
+        case AppProto::Ssh:
+            return "ssh";
+        case AppProto::Socks:
+            return "socks";
+        case AppProto::Failed:
+            return "failed";
     }
     return "unknown";
 }
@@ -30,9 +37,8 @@ bool could_start_with(std::span<const uint8_t> b, std::string_view s) {
     return std::memcmp(b.data(), s.data(), n) == 0;
 }
 
-constexpr std::array<std::string_view, 9> kMethods = {"GET ",    "POST ",  "PUT ",
-                                                      "DELETE ", "HEAD ",  "OPTIONS ",
-                                                      "PATCH ",  "CONNECT ", "TRACE "};
+constexpr std::array<std::string_view, 9> kMethods = {
+    "GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "};
 constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 }  // namespace
@@ -60,8 +66,10 @@ ProtoGuess guess_client_proto(std::span<const uint8_t> b) {
         return g;
     }
     if (could_start_with(b, kH2Preface)) {
-        if (b.size() < kH2Preface.size()) g.need_more = true;
-        else g.proto = AppProto::Http2;
+        if (b.size() < kH2Preface.size())
+            g.need_more = true;
+        else
+            g.proto = AppProto::Http2;
         return g;
     }
     for (auto m : kMethods) {
@@ -71,8 +79,10 @@ ProtoGuess guess_client_proto(std::span<const uint8_t> b) {
         }
         if (b.size() < m.size() && could_start_with(b, m)) g.need_more = true;
     }
-    if (starts_with(b, "SSH-")) g.proto = AppProto::Ssh;
-    else if (b.size() < 4 && could_start_with(b, "SSH-")) g.need_more = true;
+    if (starts_with(b, "SSH-"))
+        g.proto = AppProto::Ssh;
+    else if (b.size() < 4 && could_start_with(b, "SSH-"))
+        g.need_more = true;
     return g;
 }
 

@@ -28,7 +28,9 @@ enum Stage : uint8_t {
 
 // The SOCKS state machine keeps its byte counter in detect_count and the SOCKS4a flag in
 // detect_buf[2] while detect_len stays 0; detect_buf holds guessed bytes after the preamble.
-uint16_t& remaining(Flow& f) { return f.detect_count; }
+uint16_t& remaining(Flow& f) {
+    return f.detect_count;
+}
 
 }  // namespace
 
@@ -38,8 +40,10 @@ size_t StreamAppDetector::feed_socks(Flow& f, std::span<const uint8_t> bytes) {
         const uint8_t b = bytes[i];
         switch (f.detect_stage) {
             case kStart:
-                if (b == 5) f.detect_stage = kV5Methods;
-                else f.detect_stage = kV4Cmd;
+                if (b == 5)
+                    f.detect_stage = kV5Methods;
+                else
+                    f.detect_stage = kV4Cmd;
                 break;
             case kV5Methods:
                 remaining(f) = b;
@@ -48,9 +52,15 @@ size_t StreamAppDetector::feed_socks(Flow& f, std::span<const uint8_t> bytes) {
             case kV5MethodList:
                 if (--remaining(f) == 0) f.detect_stage = kV5ReqVer;
                 break;
-            case kV5ReqVer: f.detect_stage = kV5ReqCmd; break;
-            case kV5ReqCmd: f.detect_stage = kV5ReqRsv; break;
-            case kV5ReqRsv: f.detect_stage = kV5ReqAtyp; break;
+            case kV5ReqVer:
+                f.detect_stage = kV5ReqCmd;
+                break;
+            case kV5ReqCmd:
+                f.detect_stage = kV5ReqRsv;
+                break;
+            case kV5ReqRsv:
+                f.detect_stage = kV5ReqAtyp;
+                break;
             case kV5ReqAtyp:
                 if (b == 3) {
                     f.detect_stage = kV5ReqNameLen;
@@ -87,7 +97,8 @@ size_t StreamAppDetector::feed_socks(Flow& f, std::span<const uint8_t> bytes) {
             case kV4Host:
                 if (b == 0) f.detect_stage = kSocksDone;
                 break;
-            default: break;
+            default:
+                break;
         }
     }
     return i;

@@ -7,7 +7,7 @@
 namespace sluice {
 
 class StreamAppDetector final : public StreamConsumer {
-public:
+  public:
     void on_data(Flow& flow, Dir dir, std::span<const uint8_t> bytes) override;
     void on_gap(Flow& flow, Dir dir, uint32_t len) override;
     void on_end(Flow& flow, Dir dir) override;
@@ -15,7 +15,7 @@ public:
     // Client bytes before the tunnelled protocol (0 without SOCKS); valid once decided.
     static uint32_t client_preamble(const Flow& flow) { return flow.detect_skip[0]; }
 
-private:
+  private:
     // Returns how many bytes of `bytes` belong to the SOCKS preamble (all of them if it has
     // not ended yet); sets flow.detect_stage to kSocksDone at its end.
     static size_t feed_socks(Flow& flow, std::span<const uint8_t> bytes);

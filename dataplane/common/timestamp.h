@@ -22,8 +22,12 @@ struct Duration {
     auto operator<=>(const Duration&) const = default;
 };
 
-constexpr Timestamp operator+(Timestamp t, Duration d) { return {t.ns + d.ns}; }
-constexpr Duration operator-(Timestamp a, Timestamp b) { return {a.ns > b.ns ? a.ns - b.ns : 0}; }
+constexpr Timestamp operator+(Timestamp t, Duration d) {
+    return {t.ns + d.ns};
+}
+constexpr Duration operator-(Timestamp a, Timestamp b) {
+    return {a.ns > b.ns ? a.ns - b.ns : 0};
+}
 
 // Suricata's EVE time format: 2026-11-28T15:21:31.123456+0000. Returns chars written (31).
 size_t format_eve_time(Timestamp t, std::span<char> out);

@@ -9,7 +9,9 @@ constexpr uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86dd, kEtherVlan = 0x8100
                    kEtherQinQ = 0x88a8, kEtherQinQOld = 0x9100;
 constexpr size_t kMaxIpv6ExtHeaders = 8;
 
-uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint16_t be16(const uint8_t* p) {
+    return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
 uint32_t be32(const uint8_t* p) {
     return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
 }
@@ -37,16 +39,22 @@ void parse_tcp_options(std::span<const uint8_t> opts, TcpOptions& out) {
         const uint8_t* v = opts.data() + i + 2;
         switch (kind) {
             case 2:
-                if (len == 4) out.mss = be16(v), out.has_mss = true;
-                else out.malformed = true;
+                if (len == 4)
+                    out.mss = be16(v), out.has_mss = true;
+                else
+                    out.malformed = true;
                 break;
             case 3:
-                if (len == 3) out.window_scale = v[0], out.has_window_scale = true;
-                else out.malformed = true;
+                if (len == 3)
+                    out.window_scale = v[0], out.has_window_scale = true;
+                else
+                    out.malformed = true;
                 break;
             case 4:
-                if (len == 2) out.sack_permitted = true;
-                else out.malformed = true;
+                if (len == 2)
+                    out.sack_permitted = true;
+                else
+                    out.malformed = true;
                 break;
             case 8:
                 if (len == 10) {
@@ -57,7 +65,8 @@ void parse_tcp_options(std::span<const uint8_t> opts, TcpOptions& out) {
                     out.malformed = true;
                 }
                 break;
-            default: break;
+            default:
+                break;
         }
         i += len;
     }
@@ -159,8 +168,8 @@ DecodedPacket& decode_ipv6(std::span<const uint8_t> f, size_t off, DecodedPacket
     for (size_t n = 0;; ++n) {
         if (n > kMaxIpv6ExtHeaders) return fail(pkt, DecodeError::Ipv6TooManyExt);
         switch (next) {
-            case 0:    // hop-by-hop
-            case 43:   // routing
+            case 0:     // hop-by-hop
+            case 43:    // routing
             case 60: {  // destination options
                 if (end - cur < 8) return fail(pkt, DecodeError::Ipv6ExtTruncated);
                 const size_t len = (size_t{f[cur + 1]} + 1) * 8;
@@ -190,7 +199,9 @@ DecodedPacket& decode_ipv6(std::span<const uint8_t> f, size_t off, DecodedPacket
                 cur += 8;
                 continue;
             }
-            default: pkt.proto = next; return decode_l4(f, cur, end, pkt);
+            default:
+                pkt.proto = next;
+                return decode_l4(f, cur, end, pkt);
         }
     }
 }
@@ -214,9 +225,12 @@ DecodedPacket& decode_ethertype(std::span<const uint8_t> f, size_t off, uint16_t
 DecodedPacket& decode_by_version(std::span<const uint8_t> f, size_t off, DecodedPacket& pkt) {
     if (f.size() <= off) return fail(pkt, DecodeError::LinkTruncated);
     switch (f[off] >> 4) {
-        case 4: return decode_ipv4(f, off, pkt);
-        case 6: return decode_ipv6(f, off, pkt);
-        default: return fail(pkt, DecodeError::Ipv4BadVersion);
+        case 4:
+            return decode_ipv4(f, off, pkt);
+        case 6:
+            return decode_ipv6(f, off, pkt);
+        default:
+            return fail(pkt, DecodeError::Ipv4BadVersion);
     }
 }
 
@@ -265,8 +279,8 @@ DecodedPacket decode_frame(std::span<const uint8_t> f, LinkType link) {
             if (f.size() < 4) return fail(pkt, DecodeError::LinkTruncated);
             // DLT_NULL is host order of the capturing machine: accept either order.
             const uint32_t be = be32(f.data());
-            const uint32_t le = uint32_t{f[3]} << 24 | uint32_t{f[2]} << 16 |
-                                uint32_t{f[1]} << 8 | f[0];
+            const uint32_t le =
+                uint32_t{f[3]} << 24 | uint32_t{f[2]} << 16 | uint32_t{f[1]} << 8 | f[0];
             const uint32_t fam = link == LinkType::Loop ? be : (be < 256 ? be : le);
             if (fam == 2) return decode_ipv4(f, 4, pkt);
             if (fam == 10 || fam == 24 || fam == 28 || fam == 30) return decode_ipv6(f, 4, pkt);
@@ -274,9 +288,12 @@ DecodedPacket decode_frame(std::span<const uint8_t> f, LinkType link) {
         }
         case LinkType::Raw:
         case LinkType::RawBsd:
-        case LinkType::RawOpenBsd: return decode_by_version(f, 0, pkt);
-        case LinkType::Ipv4: return decode_ipv4(f, 0, pkt);
-        case LinkType::Ipv6: return decode_ipv6(f, 0, pkt);
+        case LinkType::RawOpenBsd:
+            return decode_by_version(f, 0, pkt);
+        case LinkType::Ipv4:
+            return decode_ipv4(f, 0, pkt);
+        case LinkType::Ipv6:
+            return decode_ipv6(f, 0, pkt);
     }
     return fail(pkt, DecodeError::LinkTruncated);
 }

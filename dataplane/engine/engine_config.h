@@ -15,7 +15,7 @@ enum class FragmentPolicy : uint8_t { Drop, Reassemble };
 struct EngineConfig {
     uint32_t flow_capacity = 65536;  // per worker
     FlowTimeouts timeouts;
-    uint32_t reassembly_nodes = 16384;             // per worker: ~24 MiB of out-of-order data
+    uint32_t reassembly_nodes = 16384;               // per worker: ~24 MiB of out-of-order data
     uint32_t reassembly_per_direction = 256 * 1024;  // bytes buffered per flow direction
     MalformedPolicy malformed = MalformedPolicy::Drop;
     FragmentPolicy fragments = FragmentPolicy::Drop;

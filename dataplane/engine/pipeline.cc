@@ -16,21 +16,30 @@ constexpr Duration kExpireInterval = Duration::millis(100);
 
 FlowClass class_of(FlowState s) {
     switch (s) {
-        case FlowState::New: return FlowClass::Embryonic;
-        case FlowState::Established: return FlowClass::Established;
-        case FlowState::Closing: return FlowClass::Closing;
-        case FlowState::Closed: return FlowClass::Closed;
-        case FlowState::Stateless: return FlowClass::Stateless;
+        case FlowState::New:
+            return FlowClass::Embryonic;
+        case FlowState::Established:
+            return FlowClass::Established;
+        case FlowState::Closing:
+            return FlowClass::Closing;
+        case FlowState::Closed:
+            return FlowClass::Closed;
+        case FlowState::Stateless:
+            return FlowClass::Stateless;
     }
     return FlowClass::Stateless;
 }
 
 std::string_view proto_name(uint8_t p, char (&buf)[4]) {
     switch (p) {
-        case ip_proto::kTcp: return "TCP";
-        case ip_proto::kUdp: return "UDP";
-        case ip_proto::kIcmp: return "ICMP";
-        case ip_proto::kIcmpV6: return "IPv6-ICMP";
+        case ip_proto::kTcp:
+            return "TCP";
+        case ip_proto::kUdp:
+            return "UDP";
+        case ip_proto::kIcmp:
+            return "ICMP";
+        case ip_proto::kIcmpV6:
+            return "IPv6-ICMP";
         default: {
             const int n = std::snprintf(buf, sizeof buf, "%u", p);
             return {buf, static_cast<size_t>(n)};
@@ -79,7 +88,9 @@ bool Pipeline::add_consumer(StreamConsumer& c) {
     return true;
 }
 
-WorkerCounters Pipeline::counters() const { return ctr_; }
+WorkerCounters Pipeline::counters() const {
+    return ctr_;
+}
 
 Flow* Pipeline::lookup(const DecodedPacket& pkt, const PacketInput& in, bool& from_lo) {
     const FlowKey key = FlowKey::from_packet(pkt, from_lo);
@@ -143,7 +154,8 @@ void Pipeline::track_tcp(Flow& f, Dir dir, const DecodedPacket& pkt) {
                 f.handshake_seen = true;
             }
             break;
-        default: break;
+        default:
+            break;
     }
     reassembler_.on_segment(f, dir, pkt.seq, flags, pkt.payload);
     if (flags & tcp_flag::kFin) {
@@ -156,8 +168,10 @@ void Pipeline::apply_filters(Flow& f) {
     if (f.filter_index == 0xffff) return;
     const StaticFilter& rule = cfg_.filters[f.filter_index];
     if (rule.after_bytes != 0 && f.bytes[0] + f.bytes[1] < rule.after_bytes) return;
-    if (rule.allow) f.verdict.allow();
-    else f.verdict.merge(rule.verdict);
+    if (rule.allow)
+        f.verdict.allow();
+    else
+        f.verdict.merge(rule.verdict);
     f.filter_index = 0xffff;
     ++ctr_[Ctr::VerdictsApplied];
 }
@@ -184,7 +198,10 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
 
     const DecodedPacket pkt = decode_frame(in.frame, in.link);
     switch (pkt.status) {
-        case DecodeStatus::NotIp: ++ctr_[Ctr::NotIp]; ++ctr_[Ctr::Forwarded]; return Disposition::Forward;
+        case DecodeStatus::NotIp:
+            ++ctr_[Ctr::NotIp];
+            ++ctr_[Ctr::Forwarded];
+            return Disposition::Forward;
         case DecodeStatus::Malformed:
             ++ctr_[Ctr::Malformed];
             ++ctr_.malformed[static_cast<size_t>(pkt.error)];
@@ -200,10 +217,13 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
             ++ctr_[Ctr::Fragments];
             ++ctr_[Ctr::DroppedFragment];
             return Disposition::Drop;
-        case DecodeStatus::Ok: break;
+        case DecodeStatus::Ok:
+            break;
     }
     ++ctr_[pkt.src.version == IpVersion::V4 ? Ctr::Ipv4 : Ctr::Ipv6];
-    ++ctr_[pkt.proto == ip_proto::kTcp ? Ctr::Tcp : pkt.proto == ip_proto::kUdp ? Ctr::Udp : Ctr::OtherIp];
+    ++ctr_[pkt.proto == ip_proto::kTcp   ? Ctr::Tcp
+           : pkt.proto == ip_proto::kUdp ? Ctr::Udp
+                                         : Ctr::OtherIp];
 
     bool from_lo = true;
     Flow& f = *lookup(pkt, in, from_lo);
@@ -221,7 +241,8 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
     apply_filters(f);
 
     if (f.verdict.stops_flow()) {
-        if (f.verdict.injects_reset() && !f.reset_injected) inject_resets(f, dir, in.link, injector);
+        if (f.verdict.injects_reset() && !f.reset_injected)
+            inject_resets(f, dir, in.link, injector);
         ++ctr_[Ctr::DroppedVerdict];
         return Disposition::Drop;
     }
@@ -262,8 +283,10 @@ void Pipeline::end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t s
 
 void Pipeline::emit(uint64_t seq, std::string_view json) {
     if (events_ == nullptr) return;
-    if (events_->emit(EveOrder{seq, worker_id_, eve_index_++}, json)) ++ctr_[Ctr::EveRecords];
-    else ++ctr_[Ctr::EveDropped];
+    if (events_->emit(EveOrder{seq, worker_id_, eve_index_++}, json))
+        ++ctr_[Ctr::EveRecords];
+    else
+        ++ctr_[Ctr::EveDropped];
 }
 
 void Pipeline::emit_flow_record(const Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq) {
@@ -302,7 +325,8 @@ void Pipeline::emit_flow_record(const Flow& f, FlowEndReason reason, Timestamp n
         .field("state", flow_state_name(f.state))
         .field("reason", flow_end_reason_name(reason))
         .field("alerted", f.alerted)
-        .field("action", f.verdict.allowlisted ? std::string_view("allow") : verdict_name(f.verdict.verdict))
+        .field("action",
+               f.verdict.allowlisted ? std::string_view("allow") : verdict_name(f.verdict.verdict))
         .end_object();
     if (f.key.proto == ip_proto::kTcp) {
         char hex[3][3];

@@ -30,7 +30,7 @@ enum class Disposition : uint8_t { Forward, Drop };
 
 // Receives frames the engine originates (TCP RSTs for reject/block verdicts).
 class Injector {
-public:
+  public:
     virtual ~Injector() = default;
     // along_packet: the frame travels the same way as the packet being processed (out of the
     // paired port); otherwise back toward the packet's sender (out of the ingress port).
@@ -38,7 +38,7 @@ public:
 };
 
 class Pipeline {
-public:
+  public:
     static constexpr size_t kMaxConsumers = 8;
 
     Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* events);
@@ -60,9 +60,9 @@ public:
     const FlowTable& flows() const { return flows_; }
     uint32_t worker_id() const { return worker_id_; }
 
-private:
+  private:
     class Fanout final : public StreamConsumer {
-    public:
+      public:
         void on_data(Flow& f, Dir d, std::span<const uint8_t> b) override;
         void on_gap(Flow& f, Dir d, uint32_t len) override;
         void on_end(Flow& f, Dir d) override;

@@ -33,16 +33,24 @@ void put32(uint8_t* p, uint32_t v) {
 void fix_link_protocol(uint8_t* l, size_t len, LinkType link, bool v6) {
     const uint16_t ethertype = v6 ? 0x86dd : 0x0800;
     switch (link) {
-        case LinkType::Ethernet: put16(l + len - 2, ethertype); break;
-        case LinkType::LinuxSll: put16(l + 14, ethertype); break;
-        case LinkType::LinuxSll2: put16(l, ethertype); break;
-        default: break;  // loopback headers carry the family already; raw has none
+        case LinkType::Ethernet:
+            put16(l + len - 2, ethertype);
+            break;
+        case LinkType::LinuxSll:
+            put16(l + 14, ethertype);
+            break;
+        case LinkType::LinuxSll2:
+            put16(l, ethertype);
+            break;
+        default:
+            break;  // loopback headers carry the family already; raw has none
     }
 }
 
 }  // namespace
 
-size_t build_rst(const Flow& flow, Dir toward, LinkType link, std::span<uint8_t, kMaxRstFrame> out) {
+size_t build_rst(const Flow& flow, Dir toward, LinkType link,
+                 std::span<uint8_t, kMaxRstFrame> out) {
     const Dir from_peer = toward;  // the frame travels in direction `toward`
     const LinkTemplate* lt = &flow.link[idx(from_peer)];
     bool swap_mac = false;

@@ -34,8 +34,7 @@ void StreamDumper::on_data(Flow& flow, Dir dir, std::span<const uint8_t> bytes) 
     Entry& e = entry(flow);
     const size_t d = idx(dir);
     if (e.file[d] == nullptr) {
-        const std::string path =
-            dir_ + "/" + e.base + (dir == Dir::ToServer ? ".c2s" : ".s2c");
+        const std::string path = dir_ + "/" + e.base + (dir == Dir::ToServer ? ".c2s" : ".s2c");
         e.file[d] = std::fopen(path.c_str(), e.created[d] ? "ab" : "wb");
         if (e.file[d] == nullptr) {
             ++write_errors_;
@@ -48,7 +47,9 @@ void StreamDumper::on_data(Flow& flow, Dir dir, std::span<const uint8_t> bytes) 
     if (open_files_ > kMaxOpenFiles) close(e, dir);  // many live flows: reopen on next write
 }
 
-void StreamDumper::on_gap(Flow&, Dir, uint32_t len) { gap_bytes_ += len; }
+void StreamDumper::on_gap(Flow&, Dir, uint32_t len) {
+    gap_bytes_ += len;
+}
 
 void StreamDumper::on_end(Flow& flow, Dir dir) {
     auto it = flows_.find(&flow);

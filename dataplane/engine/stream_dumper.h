@@ -13,7 +13,7 @@
 namespace sluice {
 
 class StreamDumper final : public StreamConsumer {
-public:
+  public:
     explicit StreamDumper(std::string dir) : dir_(std::move(dir)) {}
     ~StreamDumper() override;
 
@@ -25,7 +25,7 @@ public:
     uint64_t gap_bytes() const { return gap_bytes_; }
     uint64_t write_errors() const { return write_errors_; }
 
-private:
+  private:
     struct Entry {
         std::string base;
         std::FILE* file[2] = {nullptr, nullptr};

@@ -6,7 +6,7 @@
 namespace sluice {
 
 class EveWriter::QueueSink final : public EventSink {
-public:
+  public:
     QueueSink(size_t slots, bool block) : queue_(slots), block_(block) {}
 
     bool emit(EveOrder order, std::string_view json) override {
@@ -31,7 +31,7 @@ public:
     boost::lockfree::spsc_queue<EveSlot> queue_;
     std::atomic<uint64_t> dropped_{0};
 
-private:
+  private:
     bool block_;
     EveSlot scratch_;
 };
@@ -43,9 +43,13 @@ EveWriter::EveWriter(Options opts, size_t producers) : opts_(std::move(opts)) {
     }
 }
 
-EveWriter::~EveWriter() { stop(); }
+EveWriter::~EveWriter() {
+    stop();
+}
 
-EventSink& EveWriter::sink(size_t producer) { return *sinks_[producer]; }
+EventSink& EveWriter::sink(size_t producer) {
+    return *sinks_[producer];
+}
 
 bool EveWriter::start(std::string& error) {
     if (opts_.path == "-") {
@@ -65,8 +69,10 @@ void EveWriter::stop() {
     if (!thread_.joinable()) return;
     stop_.store(true, std::memory_order_release);
     thread_.join();
-    if (file_ != nullptr && file_ != stdout) std::fclose(file_);
-    else if (file_ == stdout) std::fflush(stdout);
+    if (file_ != nullptr && file_ != stdout)
+        std::fclose(file_);
+    else if (file_ == stdout)
+        std::fflush(stdout);
     file_ = nullptr;
 }
 
@@ -136,8 +142,10 @@ void EveWriter::run() {
         const bool any = opts_.ordered ? drain_ordered(stopping) : drain_unordered();
         if (stopping) {
             // Producers have finished before stop(): one last complete pass.
-            if (opts_.ordered) drain_ordered(true);
-            else drain_unordered();
+            if (opts_.ordered)
+                drain_ordered(true);
+            else
+                drain_unordered();
             if (file_ != nullptr) std::fflush(file_);
             return;
         }

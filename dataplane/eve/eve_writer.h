@@ -31,10 +31,10 @@ struct ProducerProgress {
 };
 
 class EveWriter {
-public:
+  public:
     struct Options {
-        std::string path;       // "-" for stdout, empty to discard
-        bool ordered = false;   // merge on EveOrder (offline determinism)
+        std::string path;              // "-" for stdout, empty to discard
+        bool ordered = false;          // merge on EveOrder (offline determinism)
         bool block_when_full = false;  // offline: wait instead of dropping
         size_t queue_slots = 1024;
     };
@@ -57,7 +57,7 @@ public:
     uint64_t written() const { return written_.load(std::memory_order_relaxed); }
     uint64_t dropped() const;
 
-private:
+  private:
     class QueueSink;
     void run();
     bool drain_unordered();

@@ -20,7 +20,7 @@ struct EveOrder {
 };
 
 class EventSink {
-public:
+  public:
     virtual ~EventSink() = default;
     // `json` is one complete record without the trailing newline; copy it if kept.
     // Returns false if the record was dropped.

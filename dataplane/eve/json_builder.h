@@ -11,7 +11,7 @@
 namespace sluice {
 
 class JsonBuilder {
-public:
+  public:
     explicit JsonBuilder(std::span<char> buf) : buf_(buf) {}
 
     JsonBuilder& begin_object() { return open('{'); }
@@ -40,8 +40,7 @@ public:
         return *this;
     }
     template <typename T>
-        requires std::is_integral_v<T>
-    JsonBuilder& value(T v) {
+    requires std::is_integral_v<T> JsonBuilder& value(T v) {
         comma();
         char tmp[24];
         auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
@@ -76,12 +75,14 @@ public:
         after_key_ = false;
     }
 
-private:
+  private:
     static constexpr int kMaxDepth = 16;
 
     void put(char c) {
-        if (len_ < buf_.size()) buf_[len_++] = c;
-        else overflow_ = true;
+        if (len_ < buf_.size())
+            buf_[len_++] = c;
+        else
+            overflow_ = true;
     }
     void raw(std::string_view s) {
         if (buf_.size() - len_ < s.size()) {
@@ -118,11 +119,21 @@ private:
         put('"');
         for (unsigned char c : s) {
             switch (c) {
-                case '"': raw("\\\""); break;
-                case '\\': raw("\\\\"); break;
-                case '\n': raw("\\n"); break;
-                case '\r': raw("\\r"); break;
-                case '\t': raw("\\t"); break;
+                case '"':
+                    raw("\\\"");
+                    break;
+                case '\\':
+                    raw("\\\\");
+                    break;
+                case '\n':
+                    raw("\\n");
+                    break;
+                case '\r':
+                    raw("\\r");
+                    break;
+                case '\t':
+                    raw("\\t");
+                    break;
                 default:
                     if (c < 0x20 || c == 0x7f) {
                         const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};

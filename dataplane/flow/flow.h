@@ -13,8 +13,12 @@ namespace sluice {
 
 // Direction relative to the client (the side that sent the SYN, else the higher port).
 enum class Dir : uint8_t { ToServer = 0, ToClient = 1 };
-constexpr size_t idx(Dir d) { return static_cast<size_t>(d); }
-constexpr Dir reverse(Dir d) { return d == Dir::ToServer ? Dir::ToClient : Dir::ToServer; }
+constexpr size_t idx(Dir d) {
+    return static_cast<size_t>(d);
+}
+constexpr Dir reverse(Dir d) {
+    return d == Dir::ToServer ? Dir::ToClient : Dir::ToServer;
+}
 
 enum class FlowState : uint8_t {
     New,          // SYN seen, handshake not complete (embryonic)
@@ -78,7 +82,9 @@ struct Flow {
 
     const Endpoint& client() const { return client_is_lo ? key.lo : key.hi; }
     const Endpoint& server() const { return client_is_lo ? key.hi : key.lo; }
-    Dir dir_of(bool from_lo) const { return from_lo == client_is_lo ? Dir::ToServer : Dir::ToClient; }
+    Dir dir_of(bool from_lo) const {
+        return from_lo == client_is_lo ? Dir::ToServer : Dir::ToClient;
+    }
 };
 
 }  // namespace sluice

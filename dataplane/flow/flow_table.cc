@@ -6,12 +6,17 @@ namespace sluice {
 
 Duration FlowTimeouts::of(FlowClass c) const {
     switch (c) {
-        case FlowClass::Embryonic: return embryonic;
-        case FlowClass::Established: return established;
-        case FlowClass::Closing: return closing;
-        case FlowClass::Closed: return closed;
+        case FlowClass::Embryonic:
+            return embryonic;
+        case FlowClass::Established:
+            return established;
+        case FlowClass::Closing:
+            return closing;
+        case FlowClass::Closed:
+            return closed;
         case FlowClass::Stateless:
-        case FlowClass::Count: break;
+        case FlowClass::Count:
+            break;
     }
     return stateless;
 }
@@ -60,10 +65,14 @@ void FlowTable::remove(Flow& f) {
 
 void FlowTable::lru_unlink(Flow& f) {
     const size_t c = static_cast<size_t>(f.lru_class);
-    if (f.lru_prev != kNilIndex) at(f.lru_prev).lru_next = f.lru_next;
-    else lru_head_[c] = f.lru_next;
-    if (f.lru_next != kNilIndex) at(f.lru_next).lru_prev = f.lru_prev;
-    else lru_tail_[c] = f.lru_prev;
+    if (f.lru_prev != kNilIndex)
+        at(f.lru_prev).lru_next = f.lru_next;
+    else
+        lru_head_[c] = f.lru_next;
+    if (f.lru_next != kNilIndex)
+        at(f.lru_next).lru_prev = f.lru_prev;
+    else
+        lru_tail_[c] = f.lru_prev;
     f.lru_prev = f.lru_next = kNilIndex;
     --class_count_[c];
 }
@@ -74,8 +83,10 @@ void FlowTable::lru_append(Flow& f, FlowClass cls) {
     f.lru_class = cls;
     f.lru_next = kNilIndex;
     f.lru_prev = lru_tail_[c];
-    if (lru_tail_[c] != kNilIndex) at(lru_tail_[c]).lru_next = i;
-    else lru_head_[c] = i;
+    if (lru_tail_[c] != kNilIndex)
+        at(lru_tail_[c]).lru_next = i;
+    else
+        lru_head_[c] = i;
     lru_tail_[c] = i;
     ++class_count_[c];
 }

@@ -27,7 +27,7 @@ struct FlowTimeouts {
 };
 
 class FlowTable {
-public:
+  public:
     FlowTable(uint32_t capacity, FlowTimeouts timeouts);
 
     uint32_t capacity() const { return capacity_; }
@@ -53,7 +53,7 @@ public:
     size_t class_size(FlowClass c) const { return class_count_[static_cast<size_t>(c)]; }
     static constexpr size_t flow_bytes() { return sizeof(Flow) + 2 * sizeof(uint32_t); }
 
-private:
+  private:
     uint32_t index_of(const Flow& f) const { return static_cast<uint32_t>(&f - pool_.get()); }
     Flow& at(uint32_t i) { return pool_[i]; }
     void lru_unlink(Flow& f);

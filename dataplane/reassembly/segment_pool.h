@@ -18,7 +18,7 @@ struct SegmentNode {
 };
 
 class SegmentPool {
-public:
+  public:
     explicit SegmentPool(uint32_t nodes);
     uint32_t alloc();  // kNilIndex when exhausted
     void free(uint32_t i);
@@ -26,7 +26,7 @@ public:
     uint32_t available() const { return available_; }
     uint32_t size() const { return size_; }
 
-private:
+  private:
     std::unique_ptr<SegmentNode[]> nodes_;
     uint32_t size_;
     uint32_t free_head_ = kNilIndex;

@@ -9,7 +9,7 @@
 namespace sluice {
 
 class StreamConsumer {
-public:
+  public:
     virtual ~StreamConsumer() = default;
     // In-order application bytes of one direction. The span is only valid during the call.
     virtual void on_data(Flow& flow, Dir dir, std::span<const uint8_t> bytes) = 0;

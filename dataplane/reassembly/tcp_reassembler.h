@@ -29,7 +29,7 @@ struct ReassemblyCounters {
 };
 
 class TcpReassembler {
-public:
+  public:
     TcpReassembler(SegmentPool& pool, uint32_t per_direction_cap, StreamConsumer& consumer)
         : pool_(pool), cap_(per_direction_cap), consumer_(consumer) {}
 
@@ -40,7 +40,7 @@ public:
     void flush(Flow& flow);
     const ReassemblyCounters& counters() const { return counters_; }
 
-private:
+  private:
     void accept(Flow& flow, Dir dir, uint32_t seq, std::span<const uint8_t> bytes);
     // Buffers bytes first-wins; returns the sequence number where it ran out of room (or end).
     uint32_t insert(TcpStream& s, uint32_t seq, std::span<const uint8_t> bytes);

@@ -8,16 +8,20 @@ namespace sluice {
 constexpr uint32_t kNilIndex = 0xffffffffu;
 
 // Sequence comparisons modulo 2^32 (RFC 1982 style).
-constexpr bool seq_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
-constexpr bool seq_leq(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) <= 0; }
+constexpr bool seq_lt(uint32_t a, uint32_t b) {
+    return static_cast<int32_t>(a - b) < 0;
+}
+constexpr bool seq_leq(uint32_t a, uint32_t b) {
+    return static_cast<int32_t>(a - b) <= 0;
+}
 
 struct TcpStream {
-    uint32_t next_seq = 0;        // next byte expected in order
-    uint32_t fin_seq = 0;         // sequence number of the FIN (valid if fin_seen)
+    uint32_t next_seq = 0;          // next byte expected in order
+    uint32_t fin_seq = 0;           // sequence number of the FIN (valid if fin_seen)
     uint32_t ooo_head = kNilIndex;  // out-of-order segment list (SegmentPool indices, by seq)
-    uint32_t ooo_bytes = 0;       // bytes held in that list
-    uint64_t delivered = 0;       // bytes handed to consumers
-    uint32_t last_ack = 0;        // last ACK number this side sent (for RST injection)
+    uint32_t ooo_bytes = 0;         // bytes held in that list
+    uint64_t delivered = 0;         // bytes handed to consumers
+    uint32_t last_ack = 0;          // last ACK number this side sent (for RST injection)
     uint16_t last_window = 0;
     bool seq_known = false;
     bool syn_seen = false;

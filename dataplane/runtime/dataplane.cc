@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include <bit>
-#include <cstdarg>
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -48,16 +48,21 @@ void idle_pause(unsigned& empty_polls, const RuntimeConfig& cfg) {
         rte_pause();
         return;
     }
-    if (cfg.idle_backoff_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(cfg.idle_backoff_us));
-    else if (cfg.mode == RunMode::Offline) sched_yield();  // lcores may share one CPU
-    else rte_pause();
+    if (cfg.idle_backoff_us > 0)
+        std::this_thread::sleep_for(std::chrono::microseconds(cfg.idle_backoff_us));
+    else if (cfg.mode == RunMode::Offline)
+        sched_yield();  // lcores may share one CPU
+    else
+        rte_pause();
 }
 
-std::string device_name(const std::string& device) { return device.substr(0, device.find(',')); }
+std::string device_name(const std::string& device) {
+    return device.substr(0, device.find(','));
+}
 
 // Injector that turns engine-built frames into mbufs attached to the current packet.
 class MbufInjector final : public Injector {
-public:
+  public:
     MbufInjector(rte_mempool* pool, PacketMeta& pm, bool wait, uint64_t& failed)
         : pool_(pool), pm_(pm), wait_(wait), failed_(failed) {}
     void inject(bool along, std::span<const uint8_t> frame) override {
@@ -83,7 +88,7 @@ public:
         if (along) pm_.inject_along |= static_cast<uint8_t>(1u << slot);
     }
 
-private:
+  private:
     rte_mempool* pool_;
     PacketMeta& pm_;
     bool wait_;
@@ -118,8 +123,12 @@ Dataplane::~Dataplane() {
     }
 }
 
-void Dataplane::request_stop() { g_stop.store(true, std::memory_order_relaxed); }
-void Dataplane::request_reopen() { g_reopen.store(true, std::memory_order_relaxed); }
+void Dataplane::request_stop() {
+    g_stop.store(true, std::memory_order_relaxed);
+}
+void Dataplane::request_reopen() {
+    g_reopen.store(true, std::memory_order_relaxed);
+}
 
 bool Dataplane::init(int argc, char** argv) {
     if (offline()) {
@@ -154,13 +163,16 @@ bool Dataplane::init(int argc, char** argv) {
     }
     args.push_back("--lcores=" + cfg_.lcores);
     if (offline()) {
-        for (const char* a : {"--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--log-level=*:warning"})
+        for (const char* a :
+             {"--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--log-level=*:warning"})
             args.emplace_back(a);
         args.push_back("--file-prefix=sluice-offline-" + std::to_string(getpid()));
     }
     for (const auto& p : cfg_.ports) {
-        if (p.device.rfind("net_", 0) == 0) args.push_back("--vdev=" + p.device);
-        else args.push_back("--allow=" + p.device);
+        if (p.device.rfind("net_", 0) == 0)
+            args.push_back("--vdev=" + p.device);
+        else
+            args.push_back("--allow=" + p.device);
     }
     for (const auto& a : cfg_.eal_args) args.push_back(a);
     std::vector<char*> cargs;
@@ -173,8 +185,9 @@ bool Dataplane::init(int argc, char** argv) {
     initialised_ = true;
     runtime_dir_ = rte_eal_get_runtime_dir();
     if (rte_lcore_count() < lcores_needed) {
-        error_ = "need " + std::to_string(lcores_needed) + " lcores for " + std::to_string(cfg_.workers) +
-                 " workers, EAL has " + std::to_string(rte_lcore_count());
+        error_ = "need " + std::to_string(lcores_needed) + " lcores for " +
+                 std::to_string(cfg_.workers) + " workers, EAL has " +
+                 std::to_string(rte_lcore_count());
         return false;
     }
 
@@ -182,11 +195,13 @@ bool Dataplane::init(int argc, char** argv) {
     const unsigned priv = sizeof(PacketMeta);
     // Offline uses no per-lcore cache: the RX lcore must see exactly how many mbufs are free
     // so it never reads a packet it cannot store (the pcap PMD would drop it).
-    pool_ = rte_pktmbuf_pool_create("sluice_mbufs", cfg_.mbufs, off ? 0 : cfg_.mbuf_cache, priv,
-                                    static_cast<uint16_t>(cfg_.mbuf_data_room + RTE_PKTMBUF_HEADROOM),
-                                    static_cast<int>(rte_socket_id()));
-    inject_pool_ = rte_pktmbuf_pool_create("sluice_inject", off ? 2 * cfg_.mbufs + 1 : 4095, 0, priv,
-                                           256 + RTE_PKTMBUF_HEADROOM, static_cast<int>(rte_socket_id()));
+    pool_ =
+        rte_pktmbuf_pool_create("sluice_mbufs", cfg_.mbufs, off ? 0 : cfg_.mbuf_cache, priv,
+                                static_cast<uint16_t>(cfg_.mbuf_data_room + RTE_PKTMBUF_HEADROOM),
+                                static_cast<int>(rte_socket_id()));
+    inject_pool_ =
+        rte_pktmbuf_pool_create("sluice_inject", off ? 2 * cfg_.mbufs + 1 : 4095, 0, priv,
+                                256 + RTE_PKTMBUF_HEADROOM, static_cast<int>(rte_socket_id()));
     if (pool_ == nullptr || inject_pool_ == nullptr) {
         error_ = std::string("cannot create mempools: ") + rte_strerror(rte_errno);
         return false;
@@ -236,7 +251,8 @@ bool Dataplane::setup_ports() {
         ports_[static_cast<size_t>(index_of(a))].peer = index_of(b);
         ports_[static_cast<size_t>(index_of(b))].peer = index_of(a);
     }
-    const uint16_t queues = cfg_.topology == Topology::Rss ? static_cast<uint16_t>(cfg_.workers) : 1;
+    const uint16_t queues =
+        cfg_.topology == Topology::Rss ? static_cast<uint16_t>(cfg_.workers) : 1;
     static const uint8_t kSymmetricKey[40] = {
         0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
         0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
@@ -250,7 +266,8 @@ bool Dataplane::setup_ports() {
         if (queues > info.max_rx_queues || queues > info.max_tx_queues) {
             error_ = "port '" + p.name + "' (" + info.driver_name + ") has " +
                      std::to_string(info.max_rx_queues) + " RX queues; rss topology with " +
-                     std::to_string(queues) + " workers needs one per worker (use topology: distributor)";
+                     std::to_string(queues) +
+                     " workers needs one per worker (use topology: distributor)";
             return false;
         }
         rte_eth_conf conf{};
@@ -265,12 +282,15 @@ bool Dataplane::setup_ports() {
                 info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
         }
         int rc = rte_eth_dev_configure(p.id, queues, queues, &conf);
-        uint16_t rxd = static_cast<uint16_t>(cfg_.rx_desc), txd = static_cast<uint16_t>(cfg_.tx_desc);
+        uint16_t rxd = static_cast<uint16_t>(cfg_.rx_desc),
+                 txd = static_cast<uint16_t>(cfg_.tx_desc);
         if (rc == 0) rc = rte_eth_dev_adjust_nb_rx_tx_desc(p.id, &rxd, &txd);
         for (uint16_t q = 0; rc == 0 && q < queues; ++q) {
-            rc = rte_eth_rx_queue_setup(p.id, q, rxd, static_cast<unsigned>(rte_eth_dev_socket_id(p.id)), nullptr, pool_);
+            rc = rte_eth_rx_queue_setup(
+                p.id, q, rxd, static_cast<unsigned>(rte_eth_dev_socket_id(p.id)), nullptr, pool_);
             if (rc == 0)
-                rc = rte_eth_tx_queue_setup(p.id, q, txd, static_cast<unsigned>(rte_eth_dev_socket_id(p.id)), nullptr);
+                rc = rte_eth_tx_queue_setup(
+                    p.id, q, txd, static_cast<unsigned>(rte_eth_dev_socket_id(p.id)), nullptr);
         }
         if (rc == 0) rc = rte_eth_dev_start(p.id);
         if (rc != 0) {
@@ -305,7 +325,8 @@ bool Dataplane::setup_workers() {
         w->progress = &eve_->progress(i);
         w->linear.resize(kLinearBuffer);
         if (cfg_.topology == Topology::Distributor) {
-            const std::string in = "sluice_in" + std::to_string(i), out = "sluice_out" + std::to_string(i);
+            const std::string in = "sluice_in" + std::to_string(i),
+                              out = "sluice_out" + std::to_string(i);
             w->in_ring = rte_ring_create(in.c_str(), ring, static_cast<int>(rte_socket_id()),
                                          RING_F_SP_ENQ | RING_F_SC_DEQ);
             w->out_ring = rte_ring_create(out.c_str(), ring, static_cast<int>(rte_socket_id()),
@@ -362,14 +383,16 @@ int Dataplane::worker_loop(WorkerContext& w) {
     Timestamp last;
     for (;;) {
         const uint64_t published = published_seq_.load(std::memory_order_acquire);
-        const unsigned n = rte_ring_dequeue_burst(w.in_ring, reinterpret_cast<void**>(pkts), cfg_.burst, nullptr);
+        const unsigned n =
+            rte_ring_dequeue_burst(w.in_ring, reinterpret_cast<void**>(pkts), cfg_.burst, nullptr);
         if (n == 0) {
             // Every packet below `published` meant for us has been processed.
             if (published > 0 && published - 1 > done) {
                 done = published - 1;
                 w.progress->done.store(done, std::memory_order_release);
             }
-            if (workers_stop_.load(std::memory_order_acquire) && rte_ring_count(w.in_ring) == 0) break;
+            if (workers_stop_.load(std::memory_order_acquire) && rte_ring_count(w.in_ring) == 0)
+                break;
             if (empty == 0) publish(w);
             idle_pause(empty, cfg_);
             continue;
@@ -378,7 +401,8 @@ int Dataplane::worker_loop(WorkerContext& w) {
         for (unsigned i = 0; i < n; ++i) {
             rte_mbuf* m = pkts[i];
             PacketMeta& pm = meta(m);
-            MbufInjector inj(inject_pool_, pm, off, w.io[static_cast<size_t>(IoCtr::InjectAllocFailed)]);
+            MbufInjector inj(inject_pool_, pm, off,
+                             w.io[static_cast<size_t>(IoCtr::InjectAllocFailed)]);
             last = Timestamp{pm.ts_ns};
             const PacketInput in{frame_of(m, w), link, last, pm.seq};
             pm.drop = w.pipeline->process(in, inj) == Disposition::Drop;
@@ -386,7 +410,8 @@ int Dataplane::worker_loop(WorkerContext& w) {
         const uint64_t last_seq = meta(pkts[n - 1]).seq;
         unsigned sent = 0;
         do {
-            sent += rte_ring_enqueue_burst(w.out_ring, reinterpret_cast<void**>(pkts + sent), n - sent, nullptr);
+            sent += rte_ring_enqueue_burst(w.out_ring, reinterpret_cast<void**>(pkts + sent),
+                                           n - sent, nullptr);
         } while (sent < n && off);
         for (unsigned i = sent; i < n; ++i) {  // live mode only: the I/O lcore is behind
             ++w.io[static_cast<size_t>(IoCtr::RingFullDrops)];
@@ -411,13 +436,17 @@ int Dataplane::rss_worker_loop(WorkerContext& w) {
     const uint16_t q = static_cast<uint16_t>(w.index);
     unsigned empty = 0, bursts = 0;
     Timestamp last;
-    const uint64_t end_tsc = cfg_.duration_s > 0
-        ? rte_get_tsc_cycles() + static_cast<uint64_t>(cfg_.duration_s * double(rte_get_tsc_hz())) : 0;
-    while (!g_stop.load(std::memory_order_relaxed) && !workers_stop_.load(std::memory_order_relaxed)) {
+    const uint64_t end_tsc =
+        cfg_.duration_s > 0 ? rte_get_tsc_cycles() +
+                                  static_cast<uint64_t>(cfg_.duration_s * double(rte_get_tsc_hz()))
+                            : 0;
+    while (!g_stop.load(std::memory_order_relaxed) &&
+           !workers_stop_.load(std::memory_order_relaxed)) {
         bool any = false;
         for (size_t pi = 0; pi < ports_.size(); ++pi) {
             const PortRuntime& port = ports_[pi];
-            const uint16_t n = rte_eth_rx_burst(port.id, q, pkts, static_cast<uint16_t>(cfg_.burst));
+            const uint16_t n =
+                rte_eth_rx_burst(port.id, q, pkts, static_cast<uint16_t>(cfg_.burst));
             if (n == 0) continue;
             any = true;
             w.io[static_cast<size_t>(IoCtr::RxPackets)] += n;
@@ -428,18 +457,23 @@ int Dataplane::rss_worker_loop(WorkerContext& w) {
                 rte_mbuf* m = pkts[i];
                 PacketMeta& pm = meta(m);
                 pm = PacketMeta{w.seq++, now, {nullptr, nullptr}, static_cast<uint16_t>(pi), 0, 0};
-                MbufInjector inj(inject_pool_, pm, false, w.io[static_cast<size_t>(IoCtr::InjectAllocFailed)]);
+                MbufInjector inj(inject_pool_, pm, false,
+                                 w.io[static_cast<size_t>(IoCtr::InjectAllocFailed)]);
                 last = Timestamp{now};
                 const PacketInput in{frame_of(m, w), LinkType::Ethernet, last, pm.seq};
                 const bool drop = w.pipeline->process(in, inj) == Disposition::Drop;
-                if (!drop && port.peer >= 0) out[fwd++] = m;
-                else rte_pktmbuf_free(m);
+                if (!drop && port.peer >= 0)
+                    out[fwd++] = m;
+                else
+                    rte_pktmbuf_free(m);
                 for (int s = 0; s < 2; ++s) {
                     rte_mbuf* im = pm.inject[s];
                     if (im == nullptr) continue;
                     if ((pm.inject_along >> s) & 1) {
-                        if (port.peer >= 0) out[fwd++] = im;
-                        else rte_pktmbuf_free(im);
+                        if (port.peer >= 0)
+                            out[fwd++] = im;
+                        else
+                            rte_pktmbuf_free(im);
                     } else {
                         back_pkts[back++] = im;
                     }
@@ -493,7 +527,8 @@ void Dataplane::distribute(rte_mbuf** pkts, uint16_t n, uint16_t port, uint64_t 
         rte_mbuf* m = pkts[i];
         uint64_t ts = now_ns;
         if (ts_flag_ != 0 && (m->ol_flags & ts_flag_))
-            ts = *RTE_MBUF_DYNFIELD(m, ts_offset_, uint64_t*) * 1000;  // the pcap PMD stamps microseconds
+            ts = *RTE_MBUF_DYNFIELD(m, ts_offset_, uint64_t*) *
+                 1000;  // the pcap PMD stamps microseconds
         meta(m) = PacketMeta{next_seq_++, ts, {nullptr, nullptr}, port, 0, 0};
         last_packet_time_ = Timestamp{ts};
         size_t target = 0;
@@ -502,8 +537,11 @@ void Dataplane::distribute(rte_mbuf** pkts, uint16_t n, uint16_t port, uint64_t 
             // frame hashes like the rest of its flow.
             std::span<const uint8_t> frame{rte_pktmbuf_mtod(m, const uint8_t*), m->data_len};
             if (m->nb_segs > 1) {
-                const uint32_t len = std::min<uint32_t>(m->pkt_len, static_cast<uint32_t>(io_linear_.size()));
-                frame = {static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, len, io_linear_.data())), len};
+                const uint32_t len =
+                    std::min<uint32_t>(m->pkt_len, static_cast<uint32_t>(io_linear_.size()));
+                frame = {
+                    static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, len, io_linear_.data())),
+                    len};
             }
             const DecodedPacket d = decode_frame(frame, link);
             if (d.status == DecodeStatus::Ok) {
@@ -516,8 +554,9 @@ void Dataplane::distribute(rte_mbuf** pkts, uint16_t n, uint16_t port, uint64_t 
     for (size_t w = 0; w < nw; ++w) {
         unsigned sent = 0;
         do {
-            sent += rte_ring_enqueue_burst(workers_[w]->in_ring, reinterpret_cast<void**>(per[w] + sent),
-                                           count[w] - sent, nullptr);
+            sent += rte_ring_enqueue_burst(workers_[w]->in_ring,
+                                           reinterpret_cast<void**>(per[w] + sent), count[w] - sent,
+                                           nullptr);
         } while (sent < count[w] && offline());
         for (unsigned i = sent; i < count[w]; ++i) {
             ++io_[static_cast<size_t>(IoCtr::RingFullDrops)];
@@ -537,7 +576,8 @@ void Dataplane::flush_tx() {
     for (size_t p = 0; p < tx_buf_.size(); ++p) {
         auto& buf = tx_buf_[p];
         if (buf.empty()) continue;
-        const uint16_t sent = rte_eth_tx_burst(ports_[p].id, 0, buf.data(), static_cast<uint16_t>(buf.size()));
+        const uint16_t sent =
+            rte_eth_tx_burst(ports_[p].id, 0, buf.data(), static_cast<uint16_t>(buf.size()));
         io_[static_cast<size_t>(IoCtr::TxPackets)] += sent;
         for (size_t i = sent; i < buf.size(); ++i) rte_pktmbuf_free(buf[i]);
         io_[static_cast<size_t>(IoCtr::TxDropped)] += buf.size() - sent;
@@ -570,11 +610,15 @@ void Dataplane::emit(rte_mbuf* m) {
         if (im == nullptr) continue;
         const int target = ((pm.inject_along >> s) & 1) ? peer : pm.in_port;
         ++io_[static_cast<size_t>(IoCtr::InjectedTx)];
-        if (target >= 0 && cfg_.mode == RunMode::Inline) transmit(static_cast<uint16_t>(target), im);
-        else rte_pktmbuf_free(im);
+        if (target >= 0 && cfg_.mode == RunMode::Inline)
+            transmit(static_cast<uint16_t>(target), im);
+        else
+            rte_pktmbuf_free(im);
     }
-    if (!pm.drop && peer >= 0 && cfg_.mode == RunMode::Inline) transmit(static_cast<uint16_t>(peer), m);
-    else rte_pktmbuf_free(m);
+    if (!pm.drop && peer >= 0 && cfg_.mode == RunMode::Inline)
+        transmit(static_cast<uint16_t>(peer), m);
+    else
+        rte_pktmbuf_free(m);
 }
 
 void Dataplane::drain_workers() {
@@ -582,7 +626,8 @@ void Dataplane::drain_workers() {
     const uint64_t mask = reorder_.size() - 1;
     for (auto& w : workers_) {
         unsigned n;
-        while ((n = rte_ring_dequeue_burst(w->out_ring, reinterpret_cast<void**>(pkts), cfg_.burst, nullptr)) > 0) {
+        while ((n = rte_ring_dequeue_burst(w->out_ring, reinterpret_cast<void**>(pkts), cfg_.burst,
+                                           nullptr)) > 0) {
             for (unsigned i = 0; i < n; ++i) {
                 if (!offline()) {
                     emit(pkts[i]);
@@ -594,7 +639,8 @@ void Dataplane::drain_workers() {
     }
     if (!offline()) return;
     // Release packets in arrival order: --pcap-out must equal the input for pass traffic.
-    while (reorder_[reorder_next_ & mask] != nullptr && meta(reorder_[reorder_next_ & mask]).seq == reorder_next_) {
+    while (reorder_[reorder_next_ & mask] != nullptr &&
+           meta(reorder_[reorder_next_ & mask]).seq == reorder_next_) {
         rte_mbuf* m = reorder_[reorder_next_ & mask];
         reorder_[reorder_next_ & mask] = nullptr;
         emit(m);
@@ -606,9 +652,11 @@ void Dataplane::io_loop() {
     rte_mbuf* pkts[kMaxBurst];
     unsigned empty = 0;
     const uint64_t hz = rte_get_tsc_hz();
-    const uint64_t end_tsc = cfg_.duration_s > 0 ? start_tsc_ + static_cast<uint64_t>(cfg_.duration_s * double(hz)) : 0;
+    const uint64_t end_tsc =
+        cfg_.duration_s > 0 ? start_tsc_ + static_cast<uint64_t>(cfg_.duration_s * double(hz)) : 0;
     const bool off = offline();
-    uint64_t next_stats = (cfg_.stats_interval_s && !off) ? start_tsc_ + cfg_.stats_interval_s * hz : 0;
+    uint64_t next_stats =
+        (cfg_.stats_interval_s && !off) ? start_tsc_ + cfg_.stats_interval_s * hz : 0;
     while (!g_stop.load(std::memory_order_relaxed)) {
         bool any = false;
         if (g_reopen.exchange(false)) eve_->request_reopen();
@@ -639,8 +687,10 @@ void Dataplane::io_loop() {
             emit_stats_record();
             next_stats += cfg_.stats_interval_s * hz;
         }
-        if (any) empty = 0;
-        else idle_pause(empty, cfg_);
+        if (any)
+            empty = 0;
+        else
+            idle_pause(empty, cfg_);
     }
 }
 
@@ -699,7 +749,8 @@ WorkerCounters Dataplane::total_counters() const {
     WorkerCounters t;
     for (const auto& w : workers_) {
         WorkerCounters c;
-        for (size_t i = 0; i < c.v.size(); ++i) c.v[i] = w->published[i].load(std::memory_order_relaxed);
+        for (size_t i = 0; i < c.v.size(); ++i)
+            c.v[i] = w->published[i].load(std::memory_order_relaxed);
         t.add(c);
     }
     return t;
@@ -709,15 +760,21 @@ namespace {
 
 nlohmann::json counters_json(const WorkerCounters& c, const ReassemblyCounters& r) {
     nlohmann::json j;
-    for (size_t i = 0; i < c.v.size(); ++i) j[std::string(counter_name(static_cast<Ctr>(i)))] = c.v[i];
+    for (size_t i = 0; i < c.v.size(); ++i)
+        j[std::string(counter_name(static_cast<Ctr>(i)))] = c.v[i];
     nlohmann::json m = nlohmann::json::object();
     for (size_t i = 1; i < c.malformed.size(); ++i)
-        if (c.malformed[i] != 0) m[std::string(decode_error_name(static_cast<DecodeError>(i)))] = c.malformed[i];
+        if (c.malformed[i] != 0)
+            m[std::string(decode_error_name(static_cast<DecodeError>(i)))] = c.malformed[i];
     j["malformed_by_reason"] = m;
-    j["reassembly"] = {{"segments", r.segments},           {"in_order", r.in_order},
-                       {"out_of_order", r.out_of_order},   {"retransmitted", r.retransmitted},
-                       {"overlaps", r.overlaps},           {"gaps", r.gaps},
-                       {"gap_bytes", r.gap_bytes},         {"pool_exhausted", r.pool_exhausted},
+    j["reassembly"] = {{"segments", r.segments},
+                       {"in_order", r.in_order},
+                       {"out_of_order", r.out_of_order},
+                       {"retransmitted", r.retransmitted},
+                       {"overlaps", r.overlaps},
+                       {"gaps", r.gaps},
+                       {"gap_bytes", r.gap_bytes},
+                       {"pool_exhausted", r.pool_exhausted},
                        {"flow_cap_reached", r.flow_cap_reached}};
     return j;
 }
@@ -731,8 +788,8 @@ __attribute__((format(printf, 2, 3))) void appendf(std::string& s, const char* f
     s += line;
 }
 
-const char* kIoNames[] = {"rx_packets", "tx_packets", "tx_dropped", "ring_full_drops", "injected_tx",
-                          "inject_alloc_failed"};
+const char* kIoNames[] = {"rx_packets",      "tx_packets",  "tx_dropped",
+                          "ring_full_drops", "injected_tx", "inject_alloc_failed"};
 
 }  // namespace
 
@@ -751,7 +808,8 @@ std::string Dataplane::summary_json() const {
         total.add(c);
         rt.segments += r.segments, rt.in_order += r.in_order, rt.out_of_order += r.out_of_order;
         rt.retransmitted += r.retransmitted, rt.overlaps += r.overlaps, rt.gaps += r.gaps;
-        rt.gap_bytes += r.gap_bytes, rt.pool_exhausted += r.pool_exhausted, rt.flow_cap_reached += r.flow_cap_reached;
+        rt.gap_bytes += r.gap_bytes, rt.pool_exhausted += r.pool_exhausted,
+            rt.flow_cap_reached += r.flow_cap_reached;
         nlohmann::json wio;
         for (size_t i = 0; i < w->io.size(); ++i) wio[kIoNames[i]] = w->io[i];
         lcores.push_back({{"lcore", w->lcore},
@@ -771,7 +829,8 @@ std::string Dataplane::summary_json() const {
     j["workers"] = workers_.size();
     j["engine"] = counters_json(total, rt);
     j["lcores"] = lcores;
-    const double secs = end_tsc_ > start_tsc_ ? double(end_tsc_ - start_tsc_) / double(rte_get_tsc_hz()) : 0;
+    const double secs =
+        end_tsc_ > start_tsc_ ? double(end_tsc_ - start_tsc_) / double(rte_get_tsc_hz()) : 0;
     j["elapsed_s"] = secs;
     j["mpps"] = secs > 0 ? double(total[Ctr::Packets]) / secs / 1e6 : 0.0;
     j["eve"] = {{"written", eve_ ? eve_->written() : 0}, {"dropped", eve_ ? eve_->dropped() : 0}};
@@ -780,8 +839,12 @@ std::string Dataplane::summary_json() const {
     for (const auto& p : ports_) {
         rte_eth_stats s{};
         rte_eth_stats_get(p.id, &s);
-        ports.push_back({{"name", p.name}, {"ipackets", s.ipackets}, {"opackets", s.opackets},
-                         {"imissed", s.imissed}, {"ierrors", s.ierrors}, {"oerrors", s.oerrors},
+        ports.push_back({{"name", p.name},
+                         {"ipackets", s.ipackets},
+                         {"opackets", s.opackets},
+                         {"imissed", s.imissed},
+                         {"ierrors", s.ierrors},
+                         {"oerrors", s.oerrors},
                          {"rx_nombuf", s.rx_nombuf}});
     }
     j["ports"] = ports;
@@ -794,16 +857,20 @@ std::string Dataplane::summary_text() const {
     std::string s;
     if (offline())
         appendf(s, "sluice-dataplane offline: %s (%llu packets, link %s)\n", cfg_.pcap_in.c_str(),
-            (unsigned long long)capture_.packets, std::string(link_type_name(capture_.link)).c_str());
+                (unsigned long long)capture_.packets,
+                std::string(link_type_name(capture_.link)).c_str());
     auto u = [&](const char* k) { return (unsigned long long)e[k].get<uint64_t>(); };
-    appendf(s, "  packets %llu  bytes %llu  in %.3f s (%.3f Mpps), %zu worker(s)\n", u("packets"), u("bytes"),
-        j["elapsed_s"].get<double>(), j["mpps"].get<double>(), workers_.size());
-    appendf(s, "  ipv4 %llu  ipv6 %llu  tcp %llu  udp %llu  other-ip %llu  not-ip %llu\n", u("ipv4"), u("ipv6"),
-        u("tcp"), u("udp"), u("other_ip"), u("not_ip"));
-    appendf(s, "  flows: created %llu, ended %llu (timed out %llu, evicted %llu)\n", u("flows_created"),
-        u("flows_ended"), u("flows_timed_out"), u("flows_evicted"));
-    appendf(s, "  forwarded %llu  dropped: verdict %llu, malformed %llu, fragment %llu  rst injected %llu\n",
-        u("forwarded"), u("dropped_verdict"), u("dropped_malformed"), u("dropped_fragment"), u("rst_injected"));
+    appendf(s, "  packets %llu  bytes %llu  in %.3f s (%.3f Mpps), %zu worker(s)\n", u("packets"),
+            u("bytes"), j["elapsed_s"].get<double>(), j["mpps"].get<double>(), workers_.size());
+    appendf(s, "  ipv4 %llu  ipv6 %llu  tcp %llu  udp %llu  other-ip %llu  not-ip %llu\n",
+            u("ipv4"), u("ipv6"), u("tcp"), u("udp"), u("other_ip"), u("not_ip"));
+    appendf(s, "  flows: created %llu, ended %llu (timed out %llu, evicted %llu)\n",
+            u("flows_created"), u("flows_ended"), u("flows_timed_out"), u("flows_evicted"));
+    appendf(s,
+            "  forwarded %llu  dropped: verdict %llu, malformed %llu, fragment %llu  rst injected "
+            "%llu\n",
+            u("forwarded"), u("dropped_verdict"), u("dropped_malformed"), u("dropped_fragment"),
+            u("rst_injected"));
     if (!e["malformed_by_reason"].empty()) {
         s += "  malformed by reason:";
         for (auto& [k, v] : e["malformed_by_reason"].items())
@@ -812,23 +879,30 @@ std::string Dataplane::summary_text() const {
     }
     const auto& r = e["reassembly"];
     auto ru = [&](const char* k) { return (unsigned long long)r[k].get<uint64_t>(); };
-    appendf(s, "  reassembly: segments %llu, in-order %llu, out-of-order %llu, retransmitted %llu, overlaps %llu, gaps %llu (%llu bytes)\n",
-        ru("segments"), ru("in_order"), ru("out_of_order"), ru("retransmitted"), ru("overlaps"), ru("gaps"), ru("gap_bytes"));
-    appendf(s, "  eve: %llu records written, %llu dropped\n", (unsigned long long)j["eve"]["written"].get<uint64_t>(),
-        (unsigned long long)j["eve"]["dropped"].get<uint64_t>());
+    appendf(s,
+            "  reassembly: segments %llu, in-order %llu, out-of-order %llu, retransmitted %llu, "
+            "overlaps %llu, gaps %llu (%llu bytes)\n",
+            ru("segments"), ru("in_order"), ru("out_of_order"), ru("retransmitted"), ru("overlaps"),
+            ru("gaps"), ru("gap_bytes"));
+    appendf(s, "  eve: %llu records written, %llu dropped\n",
+            (unsigned long long)j["eve"]["written"].get<uint64_t>(),
+            (unsigned long long)j["eve"]["dropped"].get<uint64_t>());
     if (j.contains("pcap_out"))
-        appendf(s, "  pcap-out: %llu frames written to %s\n", (unsigned long long)j["pcap_out"]["packets"].get<uint64_t>(),
+        appendf(s, "  pcap-out: %llu frames written to %s\n",
+                (unsigned long long)j["pcap_out"]["packets"].get<uint64_t>(),
                 cfg_.pcap_out.c_str());
     for (const auto& l : j["lcores"]) {
         if (l["role"] == "io")
-            appendf(s, "  lcore %u (io): rx %llu, tx %llu, tx dropped %llu\n", l["lcore"].get<unsigned>(),
-                (unsigned long long)l["counters"]["rx_packets"].get<uint64_t>(),
-                (unsigned long long)l["counters"]["tx_packets"].get<uint64_t>(),
-                (unsigned long long)l["counters"]["tx_dropped"].get<uint64_t>());
+            appendf(s, "  lcore %u (io): rx %llu, tx %llu, tx dropped %llu\n",
+                    l["lcore"].get<unsigned>(),
+                    (unsigned long long)l["counters"]["rx_packets"].get<uint64_t>(),
+                    (unsigned long long)l["counters"]["tx_packets"].get<uint64_t>(),
+                    (unsigned long long)l["counters"]["tx_dropped"].get<uint64_t>());
         else
-            appendf(s, "  lcore %u (worker %u): packets %llu, flows %llu\n", l["lcore"].get<unsigned>(),
-                l["worker"].get<unsigned>(), (unsigned long long)l["packets"].get<uint64_t>(),
-                (unsigned long long)l["flows_created"].get<uint64_t>());
+            appendf(s, "  lcore %u (worker %u): packets %llu, flows %llu\n",
+                    l["lcore"].get<unsigned>(), l["worker"].get<unsigned>(),
+                    (unsigned long long)l["packets"].get<uint64_t>(),
+                    (unsigned long long)l["flows_created"].get<uint64_t>());
     }
     return s;
 }
@@ -837,7 +911,8 @@ void Dataplane::emit_stats_record() {
     WorkerCounters c;
     for (const auto& w : workers_) {
         WorkerCounters one;
-        for (size_t i = 0; i < one.v.size(); ++i) one.v[i] = w->published[i].load(std::memory_order_relaxed);
+        for (size_t i = 0; i < one.v.size(); ++i)
+            one.v[i] = w->published[i].load(std::memory_order_relaxed);
         c.add(one);
     }
     const Timestamp now = offline() ? last_packet_time_ : Timestamp{wall_ns()};
@@ -849,18 +924,24 @@ void Dataplane::emit_stats_record() {
     const double up = double(rte_get_tsc_cycles() - start_tsc_) / double(rte_get_tsc_hz());
     nlohmann::ordered_json st;
     st["uptime"] = offline() ? 0 : static_cast<uint64_t>(up);
-    st["decoder"] = {{"pkts", c[Ctr::Packets]}, {"bytes", c[Ctr::Bytes]}, {"ipv4", c[Ctr::Ipv4]},
-                     {"ipv6", c[Ctr::Ipv6]},    {"tcp", c[Ctr::Tcp]},     {"udp", c[Ctr::Udp]},
+    st["decoder"] = {{"pkts", c[Ctr::Packets]},      {"bytes", c[Ctr::Bytes]},
+                     {"ipv4", c[Ctr::Ipv4]},         {"ipv6", c[Ctr::Ipv6]},
+                     {"tcp", c[Ctr::Tcp]},           {"udp", c[Ctr::Udp]},
                      {"invalid", c[Ctr::Malformed]}, {"fragments", c[Ctr::Fragments]}};
-    st["flow"] = {{"total", c[Ctr::FlowsCreated]}, {"ended", c[Ctr::FlowsEnded]},
-                  {"timed_out", c[Ctr::FlowsTimedOut]}, {"evicted", c[Ctr::FlowsEvicted]}};
-    st["sluice"] = {{"forwarded", c[Ctr::Forwarded]}, {"dropped_verdict", c[Ctr::DroppedVerdict]},
+    st["flow"] = {{"total", c[Ctr::FlowsCreated]},
+                  {"ended", c[Ctr::FlowsEnded]},
+                  {"timed_out", c[Ctr::FlowsTimedOut]},
+                  {"evicted", c[Ctr::FlowsEvicted]}};
+    st["sluice"] = {{"forwarded", c[Ctr::Forwarded]},
+                    {"dropped_verdict", c[Ctr::DroppedVerdict]},
                     {"dropped_malformed", c[Ctr::DroppedMalformed]},
-                    {"dropped_fragment", c[Ctr::DroppedFragment]}, {"rst_injected", c[Ctr::RstInjected]},
+                    {"dropped_fragment", c[Ctr::DroppedFragment]},
+                    {"rst_injected", c[Ctr::RstInjected]},
                     {"eve_dropped", c[Ctr::EveDropped]}};
     j["stats"] = st;
-    eve_->sink(cfg_.workers).emit(EveOrder{EveOrder::kFinalSeq, static_cast<uint32_t>(cfg_.workers), stats_index_++},
-                                  j.dump());
+    eve_->sink(cfg_.workers)
+        .emit(EveOrder{EveOrder::kFinalSeq, static_cast<uint32_t>(cfg_.workers), stats_index_++},
+              j.dump());
 }
 
 }  // namespace sluice

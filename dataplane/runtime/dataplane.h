@@ -24,8 +24,8 @@ class PcapSink;
 enum class IoCtr : uint16_t {
     RxPackets,
     TxPackets,
-    TxDropped,       // the port refused them (full TX queue)
-    RingFullDrops,   // a worker's input ring was full (live mode only)
+    TxDropped,      // the port refused them (full TX queue)
+    RingFullDrops,  // a worker's input ring was full (live mode only)
     InjectedTx,
     InjectAllocFailed,
     Count
@@ -45,7 +45,7 @@ struct alignas(64) WorkerContext {
     rte_ring* in_ring = nullptr;   // distributor mode: from the I/O lcore
     rte_ring* out_ring = nullptr;  // distributor mode: to the I/O lcore
     ProducerProgress* progress = nullptr;
-    std::vector<uint8_t> linear;   // copy of multi-segment packets (sized once at start-up)
+    std::vector<uint8_t> linear;  // copy of multi-segment packets (sized once at start-up)
     std::array<uint64_t, static_cast<size_t>(IoCtr::Count)> io{};
     uint64_t seq = 0;  // rss mode: own arrival counter
     // Snapshot for telemetry, refreshed by the worker.
@@ -54,7 +54,7 @@ struct alignas(64) WorkerContext {
 };
 
 class Dataplane {
-public:
+  public:
     explicit Dataplane(RuntimeConfig cfg);
     ~Dataplane();
 
@@ -76,7 +76,7 @@ public:
     int worker_loop(WorkerContext& w);
     int rss_worker_loop(WorkerContext& w);
 
-private:
+  private:
     bool setup_ports();
     bool setup_workers();
     void io_loop();

@@ -13,8 +13,10 @@ using namespace sluice;
 namespace {
 
 void on_signal(int sig) {
-    if (sig == SIGHUP) Dataplane::request_reopen();
-    else Dataplane::request_stop();
+    if (sig == SIGHUP)
+        Dataplane::request_reopen();
+    else
+        Dataplane::request_stop();
 }
 
 constexpr const char* kFooter = R"(Examples:
@@ -50,25 +52,40 @@ int main(int argc, char** argv) {
     unsigned workers = 0, backoff = 0, flow_capacity = 0;
     bool backoff_set = false, quiet = false;
     app.add_option("--config", config_path, "YAML configuration file")->check(CLI::ExistingFile);
-    app.add_option("--pcap", cli.pcap_in, "Offline mode: read this capture (pcap or pcapng)")->check(CLI::ExistingFile);
-    app.add_option("--pcap-out", cli.pcap_out, "Offline: write what inline mode would forward, injected RSTs included");
+    app.add_option("--pcap", cli.pcap_in, "Offline mode: read this capture (pcap or pcapng)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--pcap-out", cli.pcap_out,
+                   "Offline: write what inline mode would forward, injected RSTs included");
     app.add_option("--dump-streams", cli.engine.dump_streams_dir,
-                   "Offline: write reassembled TCP payload per flow direction into DIR (customer content: never on by default)")
+                   "Offline: write reassembled TCP payload per flow direction into DIR (customer "
+                   "content: never on by default)")
         ->check(CLI::ExistingDirectory);
     app.add_option("--eve", cli.eve_path, "EVE JSON log file ('-' for stdout)");
-    app.add_option("--summary-json", cli.summary_json, "Also write the run summary as JSON to FILE");
+    app.add_option("--summary-json", cli.summary_json,
+                   "Also write the run summary as JSON to FILE");
     app.add_option("--port", port_args, "Live: NAME=DEVICE (PCI address or vdev spec); repeatable");
-    app.add_option("--inline", inline_args, "Live: forward between ports A:B (both directions); repeatable");
+    app.add_option("--inline", inline_args,
+                   "Live: forward between ports A:B (both directions); repeatable");
     app.add_option("--monitor", monitor_args, "Live: receive-only port NAME; repeatable");
-    app.add_option("--topology", topology, "distributor (I/O lcore + rings) or rss (queue per worker)")
+    app.add_option("--topology", topology,
+                   "distributor (I/O lcore + rings) or rss (queue per worker)")
         ->check(CLI::IsMember({"distributor", "rss"}));
-    app.add_option("--duration", cli.duration_s, "Live: stop after SECONDS")->check(CLI::NonNegativeNumber);
+    app.add_option("--duration", cli.duration_s, "Live: stop after SECONDS")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--workers", workers, "Worker lcores")->check(CLI::Range(1, 64));
-    app.add_option("--idle-backoff-us", backoff, "Sleep this long when polls come back empty (share CPUs)")
+    std::string lcores;
+    app.add_option("--lcores", lcores,
+                   "EAL lcore map, e.g. '0@1,1@1' (default: spread over allowed CPUs)");
+    unsigned mbufs = 0;
+    app.add_option("--mbufs", mbufs, "Mbufs in the packet pool")->check(CLI::Range(1023, 1 << 24));
+    app.add_option("--idle-backoff-us", backoff,
+                   "Sleep this long when polls come back empty (share CPUs)")
         ->check(CLI::Range(0, 100000))
         ->each([&](const std::string&) { backoff_set = true; });
-    app.add_option("--flow-capacity", flow_capacity, "Flows per worker")->check(CLI::Range(16, 1 << 26));
-    app.add_option("--malformed", malformed, "What to do with malformed packets")->check(CLI::IsMember({"drop", "pass"}));
+    app.add_option("--flow-capacity", flow_capacity, "Flows per worker")
+        ->check(CLI::Range(16, 1 << 26));
+    app.add_option("--malformed", malformed, "What to do with malformed packets")
+        ->check(CLI::IsMember({"drop", "pass"}));
     app.add_flag("--quiet", quiet, "Do not print the summary");
     try {
         app.parse(app_argc, argv);
@@ -102,10 +119,13 @@ int main(int argc, char** argv) {
         cfg.pairs.emplace_back(p.substr(0, colon), p.substr(colon + 1));
     }
     for (const auto& m : monitor_args) cfg.monitor.push_back(m);
-    if (!cfg.ports.empty() && cfg.mode == RunMode::Offline) cfg.mode = cfg.pairs.empty() ? RunMode::Monitor : RunMode::Inline;
+    if (!cfg.ports.empty() && cfg.mode == RunMode::Offline)
+        cfg.mode = cfg.pairs.empty() ? RunMode::Monitor : RunMode::Inline;
     if (!cli.pcap_in.empty()) {
         if (!port_args.empty() || !inline_args.empty()) {
-            std::fprintf(stderr, "sluice-dataplane: --pcap (offline) cannot be combined with --port/--inline\n");
+            std::fprintf(
+                stderr,
+                "sluice-dataplane: --pcap (offline) cannot be combined with --port/--inline\n");
             return 2;
         }
         cfg.mode = RunMode::Offline;
@@ -118,16 +138,22 @@ int main(int argc, char** argv) {
         return 2;
     }
     cfg.pcap_out = cli.pcap_out;
-    if (!cli.engine.dump_streams_dir.empty()) cfg.engine.dump_streams_dir = cli.engine.dump_streams_dir;
+    if (!cli.engine.dump_streams_dir.empty())
+        cfg.engine.dump_streams_dir = cli.engine.dump_streams_dir;
     if (!cli.eve_path.empty()) cfg.eve_path = cli.eve_path;
     cfg.summary_json = cli.summary_json;
     if (cli.duration_s > 0) cfg.duration_s = cli.duration_s;
     if (workers) cfg.workers = workers;
+    if (!lcores.empty()) cfg.lcores = lcores;
+    if (mbufs) cfg.mbufs = mbufs;
     if (backoff_set) cfg.idle_backoff_us = backoff;
     if (flow_capacity) cfg.engine.flow_capacity = flow_capacity;
-    if (!malformed.empty()) cfg.engine.malformed = malformed == "pass" ? MalformedPolicy::Pass : MalformedPolicy::Drop;
-    if (topology == "rss") cfg.topology = Topology::Rss;
-    else if (topology == "distributor") cfg.topology = Topology::Distributor;
+    if (!malformed.empty())
+        cfg.engine.malformed = malformed == "pass" ? MalformedPolicy::Pass : MalformedPolicy::Drop;
+    if (topology == "rss")
+        cfg.topology = Topology::Rss;
+    else if (topology == "distributor")
+        cfg.topology = Topology::Distributor;
     cfg.eal_args.insert(cfg.eal_args.end(), eal.begin(), eal.end());
     if (std::string e = validate_config(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());

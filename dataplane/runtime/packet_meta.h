@@ -11,13 +11,15 @@ namespace sluice {
 struct PacketMeta {
     uint64_t seq;
     uint64_t ts_ns;
-    rte_mbuf* inject[2];    // RSTs to send after this packet (nullptr when none)
+    rte_mbuf* inject[2];  // RSTs to send after this packet (nullptr when none)
     uint16_t in_port;
-    uint8_t drop;           // 1: the engine dropped the packet
-    uint8_t inject_along;   // bit i: inject[i] travels with the packet (else back to sender)
+    uint8_t drop;          // 1: the engine dropped the packet
+    uint8_t inject_along;  // bit i: inject[i] travels with the packet (else back to sender)
 };
 static_assert(sizeof(PacketMeta) % RTE_MBUF_PRIV_ALIGN == 0, "mbuf private area alignment");
 
-inline PacketMeta& meta(rte_mbuf* m) { return *static_cast<PacketMeta*>(rte_mbuf_to_priv(m)); }
+inline PacketMeta& meta(rte_mbuf* m) {
+    return *static_cast<PacketMeta*>(rte_mbuf_to_priv(m));
+}
 
 }  // namespace sluice

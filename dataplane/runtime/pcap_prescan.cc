@@ -6,7 +6,8 @@ namespace sluice {
 
 std::string prescan_capture(const std::string& path, CaptureInfo& info) {
     char err[PCAP_ERRBUF_SIZE] = {0};
-    pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+    pcap_t* p =
+        pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
     if (p == nullptr) return path + ": " + err;
     info.dlt = pcap_datalink(p);
     const auto link = link_type_from_dlt(info.dlt);

@@ -13,8 +13,8 @@ namespace sluice {
 
 struct CaptureInfo {
     uint64_t packets = 0;
-    uint64_t bytes = 0;          // captured bytes
-    uint64_t snapped = 0;        // packets captured shorter than on the wire
+    uint64_t bytes = 0;    // captured bytes
+    uint64_t snapped = 0;  // packets captured shorter than on the wire
     uint32_t max_caplen = 0;
     int dlt = -1;
     LinkType link = LinkType::Ethernet;

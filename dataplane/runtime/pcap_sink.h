@@ -11,7 +11,7 @@
 namespace sluice {
 
 class PcapSink {
-public:
+  public:
     PcapSink() = default;
     ~PcapSink();
     PcapSink(const PcapSink&) = delete;
@@ -21,7 +21,7 @@ public:
     void write(std::span<const uint8_t> frame, uint64_t ts_ns);
     uint64_t written() const { return written_; }
 
-private:
+  private:
     pcap_t* dead_ = nullptr;
     pcap_dumper_t* dumper_ = nullptr;
     uint64_t written_ = 0;

@@ -38,8 +38,9 @@ T scalar(const std::string& path, const YAML::Node& n, const char* what) {
 unsigned uint_in(const std::string& path, const YAML::Node& n, unsigned lo, unsigned hi) {
     const auto v = scalar<long long>(path, n, "an integer");
     if (v < lo || v > hi)
-        fail(path, n, "value " + std::to_string(v) + " out of range [" + std::to_string(lo) + ", " +
-                          std::to_string(hi) + "]");
+        fail(path, n,
+             "value " + std::to_string(v) + " out of range [" + std::to_string(lo) + ", " +
+                 std::to_string(hi) + "]");
     return static_cast<unsigned>(v);
 }
 
@@ -60,7 +61,8 @@ void for_keys(const std::string& path, const YAML::Node& map, const char* sectio
         if (it == handlers.end()) {
             std::string known;
             for (const auto& [k, h] : handlers) known += (known.empty() ? "" : ", ") + k;
-            fail(path, kv.first, "unknown key '" + key + "' in " + section + " (known: " + known + ")");
+            fail(path, kv.first,
+                 "unknown key '" + key + "' in " + section + " (known: " + known + ")");
         }
         it->second(kv.second);
     }
@@ -69,42 +71,60 @@ void for_keys(const std::string& path, const YAML::Node& map, const char* sectio
 StaticFilter parse_filter(const std::string& path, const YAML::Node& n) {
     StaticFilter f;
     bool have_action = false;
-    for_keys(path, n, "filters[]", {
-        {"name", [&](const YAML::Node& v) { f.name = scalar<std::string>(path, v, "a string"); }},
-        {"action", [&](const YAML::Node& v) {
-             const auto a = scalar<std::string>(path, v, "an action");
-             have_action = true;
-             if (a == "allow") {
-                 f.allow = true;
-                 return;
-             }
-             auto verdict = verdict_from_name(a);
-             if (!verdict)
-                 fail(path, v, "unknown action '" + a +
+    for_keys(path, n, "filters[]",
+             {
+                 {"name",
+                  [&](const YAML::Node& v) { f.name = scalar<std::string>(path, v, "a string"); }},
+                 {"action",
+                  [&](const YAML::Node& v) {
+                      const auto a = scalar<std::string>(path, v, "an action");
+                      have_action = true;
+                      if (a == "allow") {
+                          f.allow = true;
+                          return;
+                      }
+                      auto verdict = verdict_from_name(a);
+                      if (!verdict)
+                          fail(path, v,
+                               "unknown action '" + a +
                                    "' (allow, pass, alert, tag, rate-limit, drop, reject, block)");
-             f.verdict = *verdict;
-         }},
-        {"proto", [&](const YAML::Node& v) {
-             const auto p = scalar<std::string>(path, v, "tcp, udp or icmp");
-             if (p == "tcp") f.proto = 6;
-             else if (p == "udp") f.proto = 17;
-             else if (p == "icmp") f.proto = 1;
-             else fail(path, v, "proto must be tcp, udp or icmp");
-         }},
-        {"client", [&](const YAML::Node& v) {
-             f.client = IpPrefix::parse(scalar<std::string>(path, v, "an IP prefix"));
-             if (!f.client) fail(path, v, "not an IP address or prefix");
-         }},
-        {"server", [&](const YAML::Node& v) {
-             f.server = IpPrefix::parse(scalar<std::string>(path, v, "an IP prefix"));
-             if (!f.server) fail(path, v, "not an IP address or prefix");
-         }},
-        {"client_port", [&](const YAML::Node& v) { f.client_port = static_cast<uint16_t>(uint_in(path, v, 1, 65535)); }},
-        {"server_port", [&](const YAML::Node& v) { f.server_port = static_cast<uint16_t>(uint_in(path, v, 1, 65535)); }},
-        {"after_bytes", [&](const YAML::Node& v) {
-             f.after_bytes = scalar<unsigned long long>(path, v, "a byte count");
-         }},
-    });
+                      f.verdict = *verdict;
+                  }},
+                 {"proto",
+                  [&](const YAML::Node& v) {
+                      const auto p = scalar<std::string>(path, v, "tcp, udp or icmp");
+                      if (p == "tcp")
+                          f.proto = 6;
+                      else if (p == "udp")
+                          f.proto = 17;
+                      else if (p == "icmp")
+                          f.proto = 1;
+                      else
+                          fail(path, v, "proto must be tcp, udp or icmp");
+                  }},
+                 {"client",
+                  [&](const YAML::Node& v) {
+                      f.client = IpPrefix::parse(scalar<std::string>(path, v, "an IP prefix"));
+                      if (!f.client) fail(path, v, "not an IP address or prefix");
+                  }},
+                 {"server",
+                  [&](const YAML::Node& v) {
+                      f.server = IpPrefix::parse(scalar<std::string>(path, v, "an IP prefix"));
+                      if (!f.server) fail(path, v, "not an IP address or prefix");
+                  }},
+                 {"client_port",
+                  [&](const YAML::Node& v) {
+                      f.client_port = static_cast<uint16_t>(uint_in(path, v, 1, 65535));
+                  }},
+                 {"server_port",
+                  [&](const YAML::Node& v) {
+                      f.server_port = static_cast<uint16_t>(uint_in(path, v, 1, 65535));
+                  }},
+                 {"after_bytes",
+                  [&](const YAML::Node& v) {
+                      f.after_bytes = scalar<unsigned long long>(path, v, "a byte count");
+                  }},
+             });
     if (!have_action) fail(path, n, "filter needs an 'action'");
     return f;
 }
@@ -118,133 +138,243 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
     } catch (const YAML::BadFile&) {
         return path + ": cannot read file";
     } catch (const YAML::ParserException& e) {
-        return path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-               ": " + e.msg;
+        return path + ":" + std::to_string(e.mark.line + 1) + ":" +
+               std::to_string(e.mark.column + 1) + ": " + e.msg;
     }
     if (root.IsNull()) return "";
     try {
         EngineConfig& e = cfg.engine;
         std::vector<StaticFilter> filters;
-        for_keys(path, root, "the top level", {
-            {"mode", [&](const YAML::Node& v) {
-                 const auto m = scalar<std::string>(path, v, "inline or monitor");
-                 if (m == "inline") cfg.mode = RunMode::Inline;
-                 else if (m == "monitor") cfg.mode = RunMode::Monitor;
-                 else fail(path, v, "mode must be 'inline' or 'monitor' (offline mode is --pcap)");
-             }},
-            {"topology", [&](const YAML::Node& v) {
-                 const auto t = scalar<std::string>(path, v, "distributor or rss");
-                 if (t == "distributor") cfg.topology = Topology::Distributor;
-                 else if (t == "rss") cfg.topology = Topology::Rss;
-                 else fail(path, v, "topology must be 'distributor' or 'rss'");
-             }},
-            {"ports", [&](const YAML::Node& v) {
-                 if (!v.IsSequence()) fail(path, v, "'ports' must be a list");
-                 for (const auto& p : v) {
-                     PortSpec spec;
-                     for_keys(path, p, "ports[]", {
-                         {"name", [&](const YAML::Node& x) { spec.name = scalar<std::string>(path, x, "a name"); }},
-                         {"device", [&](const YAML::Node& x) { spec.device = scalar<std::string>(path, x, "a device"); }},
-                     });
-                     if (spec.name.empty() || spec.device.empty()) fail(path, p, "a port needs 'name' and 'device'");
-                     cfg.ports.push_back(spec);
-                 }
-             }},
-            {"inline_pairs", [&](const YAML::Node& v) {
-                 if (!v.IsSequence()) fail(path, v, "'inline_pairs' must be a list of [A, B]");
-                 for (const auto& p : v) {
-                     if (!p.IsSequence() || p.size() != 2) fail(path, p, "expected a pair [A, B]");
-                     cfg.pairs.emplace_back(scalar<std::string>(path, p[0], "a port name"),
-                                            scalar<std::string>(path, p[1], "a port name"));
-                 }
-             }},
-            {"monitor_ports", [&](const YAML::Node& v) {
-                 if (!v.IsSequence()) fail(path, v, "'monitor_ports' must be a list");
-                 for (const auto& p : v) cfg.monitor.push_back(scalar<std::string>(path, p, "a port name"));
-             }},
-            {"workers", [&](const YAML::Node& v) { cfg.workers = uint_in(path, v, 1, 64); }},
-            {"lcores", [&](const YAML::Node& v) { cfg.lcores = scalar<std::string>(path, v, "an EAL --lcores map"); }},
-            {"eal", [&](const YAML::Node& v) {
-                 if (!v.IsSequence()) fail(path, v, "'eal' must be a list of arguments");
-                 for (const auto& a : v) cfg.eal_args.push_back(scalar<std::string>(path, a, "a string"));
-             }},
-            {"mempool", [&](const YAML::Node& v) {
-                 for_keys(path, v, "mempool", {
-                     {"mbufs", [&](const YAML::Node& x) { cfg.mbufs = uint_in(path, x, 1023, 1u << 24); }},
-                     {"cache", [&](const YAML::Node& x) { cfg.mbuf_cache = uint_in(path, x, 0, 512); }},
-                     {"data_room", [&](const YAML::Node& x) { cfg.mbuf_data_room = uint_in(path, x, 256, 65535 - 128); }},
-                 });
-             }},
-            {"io", [&](const YAML::Node& v) {
-                 for_keys(path, v, "io", {
-                     {"burst", [&](const YAML::Node& x) { cfg.burst = uint_in(path, x, 1, 256); }},
-                     {"ring_size", [&](const YAML::Node& x) { cfg.ring_size = uint_in(path, x, 64, 1u << 20); }},
-                     {"rx_descriptors", [&](const YAML::Node& x) { cfg.rx_desc = uint_in(path, x, 64, 32768); }},
-                     {"tx_descriptors", [&](const YAML::Node& x) { cfg.tx_desc = uint_in(path, x, 64, 32768); }},
-                     {"idle_backoff_us", [&](const YAML::Node& x) { cfg.idle_backoff_us = uint_in(path, x, 0, 100000); }},
-                     {"idle_polls", [&](const YAML::Node& x) { cfg.idle_polls = uint_in(path, x, 1, 1u << 20); }},
-                 });
-             }},
-            {"flow", [&](const YAML::Node& v) {
-                 for_keys(path, v, "flow", {
-                     {"capacity", [&](const YAML::Node& x) { e.flow_capacity = uint_in(path, x, 16, 1u << 26); }},
-                     {"timeouts", [&](const YAML::Node& x) {
-                          for_keys(path, x, "flow.timeouts", {
-                              {"embryonic", [&](const YAML::Node& t) { e.timeouts.embryonic = seconds(path, t); }},
-                              {"established", [&](const YAML::Node& t) { e.timeouts.established = seconds(path, t); }},
-                              {"closing", [&](const YAML::Node& t) { e.timeouts.closing = seconds(path, t); }},
-                              {"closed", [&](const YAML::Node& t) { e.timeouts.closed = seconds(path, t); }},
-                              {"stateless", [&](const YAML::Node& t) { e.timeouts.stateless = seconds(path, t); }},
-                          });
-                      }},
-                 });
-             }},
-            {"reassembly", [&](const YAML::Node& v) {
-                 for_keys(path, v, "reassembly", {
-                     {"memcap", [&](const YAML::Node& x) {
-                          const unsigned mib = uint_in(path, x, 1, 65536);
-                          e.reassembly_nodes = static_cast<uint32_t>((uint64_t{mib} << 20) / sizeof(SegmentNode));
-                      }},
-                     {"per_direction", [&](const YAML::Node& x) { e.reassembly_per_direction = uint_in(path, x, 0, 1u << 30); }},
-                 });
-             }},
-            {"malformed", [&](const YAML::Node& v) {
-                 const auto p = scalar<std::string>(path, v, "drop or pass");
-                 if (p == "drop") e.malformed = MalformedPolicy::Drop;
-                 else if (p == "pass") e.malformed = MalformedPolicy::Pass;
-                 else fail(path, v, "malformed must be 'drop' or 'pass'");
-             }},
-            {"fragments", [&](const YAML::Node& v) {
-                 const auto p = scalar<std::string>(path, v, "drop");
-                 if (p == "drop") e.fragments = FragmentPolicy::Drop;
-                 else fail(path, v, "fragments must be 'drop' (reassembly is not available in this build)");
-             }},
-            {"filters", [&](const YAML::Node& v) {
-                 if (!v.IsSequence()) fail(path, v, "'filters' must be a list");
-                 for (const auto& f : v) filters.push_back(parse_filter(path, f));
-                 if (filters.size() >= 0xffff) fail(path, v, "too many filters");
-             }},
-            {"eve", [&](const YAML::Node& v) {
-                 for_keys(path, v, "eve", {
-                     {"path", [&](const YAML::Node& x) { cfg.eve_path = scalar<std::string>(path, x, "a path"); }},
-                     {"stats_interval", [&](const YAML::Node& x) { cfg.stats_interval_s = uint_in(path, x, 0, 86400); }},
-                     {"flow_records", [&](const YAML::Node& x) { e.eve_flow_records = scalar<bool>(path, x, "true or false"); }},
-                 });
-             }},
-        });
+        for_keys(
+            path, root, "the top level",
+            {
+                {"mode",
+                 [&](const YAML::Node& v) {
+                     const auto m = scalar<std::string>(path, v, "inline or monitor");
+                     if (m == "inline")
+                         cfg.mode = RunMode::Inline;
+                     else if (m == "monitor")
+                         cfg.mode = RunMode::Monitor;
+                     else
+                         fail(path, v,
+                              "mode must be 'inline' or 'monitor' (offline mode is --pcap)");
+                 }},
+                {"topology",
+                 [&](const YAML::Node& v) {
+                     const auto t = scalar<std::string>(path, v, "distributor or rss");
+                     if (t == "distributor")
+                         cfg.topology = Topology::Distributor;
+                     else if (t == "rss")
+                         cfg.topology = Topology::Rss;
+                     else
+                         fail(path, v, "topology must be 'distributor' or 'rss'");
+                 }},
+                {"ports",
+                 [&](const YAML::Node& v) {
+                     if (!v.IsSequence()) fail(path, v, "'ports' must be a list");
+                     for (const auto& p : v) {
+                         PortSpec spec;
+                         for_keys(path, p, "ports[]",
+                                  {
+                                      {"name",
+                                       [&](const YAML::Node& x) {
+                                           spec.name = scalar<std::string>(path, x, "a name");
+                                       }},
+                                      {"device",
+                                       [&](const YAML::Node& x) {
+                                           spec.device = scalar<std::string>(path, x, "a device");
+                                       }},
+                                  });
+                         if (spec.name.empty() || spec.device.empty())
+                             fail(path, p, "a port needs 'name' and 'device'");
+                         cfg.ports.push_back(spec);
+                     }
+                 }},
+                {"inline_pairs",
+                 [&](const YAML::Node& v) {
+                     if (!v.IsSequence()) fail(path, v, "'inline_pairs' must be a list of [A, B]");
+                     for (const auto& p : v) {
+                         if (!p.IsSequence() || p.size() != 2)
+                             fail(path, p, "expected a pair [A, B]");
+                         cfg.pairs.emplace_back(scalar<std::string>(path, p[0], "a port name"),
+                                                scalar<std::string>(path, p[1], "a port name"));
+                     }
+                 }},
+                {"monitor_ports",
+                 [&](const YAML::Node& v) {
+                     if (!v.IsSequence()) fail(path, v, "'monitor_ports' must be a list");
+                     for (const auto& p : v)
+                         cfg.monitor.push_back(scalar<std::string>(path, p, "a port name"));
+                 }},
+                {"workers", [&](const YAML::Node& v) { cfg.workers = uint_in(path, v, 1, 64); }},
+                {"lcores",
+                 [&](const YAML::Node& v) {
+                     cfg.lcores = scalar<std::string>(path, v, "an EAL --lcores map");
+                 }},
+                {"eal",
+                 [&](const YAML::Node& v) {
+                     if (!v.IsSequence()) fail(path, v, "'eal' must be a list of arguments");
+                     for (const auto& a : v)
+                         cfg.eal_args.push_back(scalar<std::string>(path, a, "a string"));
+                 }},
+                {"mempool",
+                 [&](const YAML::Node& v) {
+                     for_keys(path, v, "mempool",
+                              {
+                                  {"mbufs",
+                                   [&](const YAML::Node& x) {
+                                       cfg.mbufs = uint_in(path, x, 1023, 1u << 24);
+                                   }},
+                                  {"cache",
+                                   [&](const YAML::Node& x) {
+                                       cfg.mbuf_cache = uint_in(path, x, 0, 512);
+                                   }},
+                                  {"data_room",
+                                   [&](const YAML::Node& x) {
+                                       cfg.mbuf_data_room = uint_in(path, x, 256, 65535 - 128);
+                                   }},
+                              });
+                 }},
+                {"io",
+                 [&](const YAML::Node& v) {
+                     for_keys(
+                         path, v, "io",
+                         {
+                             {"burst",
+                              [&](const YAML::Node& x) { cfg.burst = uint_in(path, x, 1, 256); }},
+                             {"ring_size",
+                              [&](const YAML::Node& x) {
+                                  cfg.ring_size = uint_in(path, x, 64, 1u << 20);
+                              }},
+                             {"rx_descriptors",
+                              [&](const YAML::Node& x) {
+                                  cfg.rx_desc = uint_in(path, x, 64, 32768);
+                              }},
+                             {"tx_descriptors",
+                              [&](const YAML::Node& x) {
+                                  cfg.tx_desc = uint_in(path, x, 64, 32768);
+                              }},
+                             {"idle_backoff_us",
+                              [&](const YAML::Node& x) {
+                                  cfg.idle_backoff_us = uint_in(path, x, 0, 100000);
+                              }},
+                             {"idle_polls",
+                              [&](const YAML::Node& x) {
+                                  cfg.idle_polls = uint_in(path, x, 1, 1u << 20);
+                              }},
+                         });
+                 }},
+                {"flow",
+                 [&](const YAML::Node& v) {
+                     for_keys(path, v, "flow",
+                              {
+                                  {"capacity",
+                                   [&](const YAML::Node& x) {
+                                       e.flow_capacity = uint_in(path, x, 16, 1u << 26);
+                                   }},
+                                  {"timeouts",
+                                   [&](const YAML::Node& x) {
+                                       for_keys(path, x, "flow.timeouts",
+                                                {
+                                                    {"embryonic",
+                                                     [&](const YAML::Node& t) {
+                                                         e.timeouts.embryonic = seconds(path, t);
+                                                     }},
+                                                    {"established",
+                                                     [&](const YAML::Node& t) {
+                                                         e.timeouts.established = seconds(path, t);
+                                                     }},
+                                                    {"closing",
+                                                     [&](const YAML::Node& t) {
+                                                         e.timeouts.closing = seconds(path, t);
+                                                     }},
+                                                    {"closed",
+                                                     [&](const YAML::Node& t) {
+                                                         e.timeouts.closed = seconds(path, t);
+                                                     }},
+                                                    {"stateless",
+                                                     [&](const YAML::Node& t) {
+                                                         e.timeouts.stateless = seconds(path, t);
+                                                     }},
+                                                });
+                                   }},
+                              });
+                 }},
+                {"reassembly",
+                 [&](const YAML::Node& v) {
+                     for_keys(path, v, "reassembly",
+                              {
+                                  {"memcap",
+                                   [&](const YAML::Node& x) {
+                                       const unsigned mib = uint_in(path, x, 1, 65536);
+                                       e.reassembly_nodes = static_cast<uint32_t>(
+                                           (uint64_t{mib} << 20) / sizeof(SegmentNode));
+                                   }},
+                                  {"per_direction",
+                                   [&](const YAML::Node& x) {
+                                       e.reassembly_per_direction = uint_in(path, x, 0, 1u << 30);
+                                   }},
+                              });
+                 }},
+                {"malformed",
+                 [&](const YAML::Node& v) {
+                     const auto p = scalar<std::string>(path, v, "drop or pass");
+                     if (p == "drop")
+                         e.malformed = MalformedPolicy::Drop;
+                     else if (p == "pass")
+                         e.malformed = MalformedPolicy::Pass;
+                     else
+                         fail(path, v, "malformed must be 'drop' or 'pass'");
+                 }},
+                {"fragments",
+                 [&](const YAML::Node& v) {
+                     const auto p = scalar<std::string>(path, v, "drop");
+                     if (p == "drop")
+                         e.fragments = FragmentPolicy::Drop;
+                     else
+                         fail(path, v,
+                              "fragments must be 'drop' (reassembly is not available in this "
+                              "build)");
+                 }},
+                {"filters",
+                 [&](const YAML::Node& v) {
+                     if (!v.IsSequence()) fail(path, v, "'filters' must be a list");
+                     for (const auto& f : v) filters.push_back(parse_filter(path, f));
+                     if (filters.size() >= 0xffff) fail(path, v, "too many filters");
+                 }},
+                {"eve",
+                 [&](const YAML::Node& v) {
+                     for_keys(path, v, "eve",
+                              {
+                                  {"path",
+                                   [&](const YAML::Node& x) {
+                                       cfg.eve_path = scalar<std::string>(path, x, "a path");
+                                   }},
+                                  {"stats_interval",
+                                   [&](const YAML::Node& x) {
+                                       cfg.stats_interval_s = uint_in(path, x, 0, 86400);
+                                   }},
+                                  {"flow_records",
+                                   [&](const YAML::Node& x) {
+                                       e.eve_flow_records = scalar<bool>(path, x, "true or false");
+                                   }},
+                              });
+                 }},
+            });
         if (!filters.empty()) e.filters = StaticFilterTable(std::move(filters));
     } catch (const ConfigError& err) {
         return err.text;
     } catch (const YAML::Exception& e) {  // anything yaml-cpp rejects that we did not map
-        return path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-               ": " + e.msg;
+        return path + ":" + std::to_string(e.mark.line + 1) + ":" +
+               std::to_string(e.mark.column + 1) + ": " + e.msg;
     }
     return "";
 }
 
 std::string validate_config(const RuntimeConfig& cfg) {
     if (cfg.mode == RunMode::Offline) {
-        if (cfg.pcap_in.empty()) return "no input: give --pcap FILE (offline) or a config with ports";
+        if (cfg.pcap_in.empty())
+            return "no input: give --pcap FILE (offline) or a config with ports";
         return "";
     }
     if (cfg.ports.empty()) return "live mode needs at least one port (config 'ports' or --port)";

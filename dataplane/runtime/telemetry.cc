@@ -18,7 +18,8 @@ int cmd_stats(const char*, const char*, struct rte_tel_data* d) {
     const WorkerCounters c = dp->total_counters();
     rte_tel_data_start_dict(d);
     for (size_t i = 0; i < c.v.size(); ++i)
-        rte_tel_data_add_dict_u64(d, std::string(counter_name(static_cast<Ctr>(i))).c_str(), c.v[i]);
+        rte_tel_data_add_dict_u64(d, std::string(counter_name(static_cast<Ctr>(i))).c_str(),
+                                  c.v[i]);
     return 0;
 }
 
@@ -42,6 +43,8 @@ void telemetry_attach(Dataplane& dp) {
     rte_telemetry_register_cmd("/sluice/workers", cmd_workers, "Packets processed per worker.");
 }
 
-void telemetry_detach() { g_dataplane.store(nullptr); }
+void telemetry_detach() {
+    g_dataplane.store(nullptr);
+}
 
 }  // namespace sluice

@@ -33,7 +33,7 @@ struct StaticFilter {
 };
 
 class StaticFilterTable {
-public:
+  public:
     StaticFilterTable() = default;
     explicit StaticFilterTable(std::vector<StaticFilter> filters) : filters_(std::move(filters)) {}
 
@@ -43,7 +43,7 @@ public:
     const StaticFilter& operator[](uint16_t i) const { return filters_[i]; }
     size_t size() const { return filters_.size(); }
 
-private:
+  private:
     std::vector<StaticFilter> filters_;
 };
 

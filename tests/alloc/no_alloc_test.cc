@@ -52,7 +52,9 @@ void* realloc(void* p, size_t n) {
     note();
     return __libc_realloc(p, n);
 }
-void free(void* p) { __libc_free(p); }
+void free(void* p) {
+    __libc_free(p);
+}
 int posix_memalign(void** out, size_t align, size_t n) {
     note();
     *out = __libc_memalign(align, n);
@@ -69,11 +71,21 @@ void* operator new(size_t n) {
     if (!p) throw std::bad_alloc();
     return p;
 }
-void* operator new[](size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { free(p); }
-void operator delete[](void* p) noexcept { free(p); }
-void operator delete(void* p, size_t) noexcept { free(p); }
-void operator delete[](void* p, size_t) noexcept { free(p); }
+void* operator new[](size_t n) {
+    return operator new(n);
+}
+void operator delete(void* p) noexcept {
+    free(p);
+}
+void operator delete[](void* p) noexcept {
+    free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+    free(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+    free(p);
+}
 
 using namespace sluice;
 
@@ -104,25 +116,34 @@ std::vector<std::vector<uint8_t>> round_of_traffic(uint16_t base_port, int flows
         const uint16_t cp = static_cast<uint16_t>(base_port + i);
         const uint16_t sp = (i % 3 == 0) ? 8080 : 80;  // port 8080 flows get a reject verdict
         uint32_t cs = 1000u * static_cast<uint32_t>(i), ss = 7000u;
-        out.push_back(craft::tcp_frame(c2s, {cp, sp, cs++, 0, tcp_flag::kSyn, 65535, {2, 4, 5, 0xb4}}, {}));
-        out.push_back(craft::tcp_frame(s2c, {sp, cp, ss++, cs, tcp_flag::kSyn | tcp_flag::kAck, 65535, {}}, {}));
+        out.push_back(
+            craft::tcp_frame(c2s, {cp, sp, cs++, 0, tcp_flag::kSyn, 65535, {2, 4, 5, 0xb4}}, {}));
+        out.push_back(craft::tcp_frame(
+            s2c, {sp, cp, ss++, cs, tcp_flag::kSyn | tcp_flag::kAck, 65535, {}}, {}));
         out.push_back(craft::tcp_frame(c2s, {cp, sp, cs, ss, tcp_flag::kAck, 65535, {}}, {}));
-        const std::string req = "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 1200\r\n\r\n";
+        const std::string req =
+            "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 1200\r\n\r\n";
         out.push_back(craft::tcp_frame(c2s, {cp, sp, cs, ss, 0x18, 65535, {}}, craft::bytes(req)));
         cs += static_cast<uint32_t>(req.size());
         // Body in three pieces, the last two swapped, one duplicated.
         const uint32_t b0 = cs;
-        out.push_back(craft::tcp_frame(c2s, {cp, sp, b0 + 800, ss, 0x18, 65535, {}}, craft::bytes(body.substr(800))));
-        out.push_back(craft::tcp_frame(c2s, {cp, sp, b0, ss, 0x18, 65535, {}}, craft::bytes(body.substr(0, 400))));
-        out.push_back(craft::tcp_frame(c2s, {cp, sp, b0 + 400, ss, 0x18, 65535, {}}, craft::bytes(body.substr(400, 400))));
-        out.push_back(craft::tcp_frame(c2s, {cp, sp, b0, ss, 0x18, 65535, {}}, craft::bytes(body.substr(0, 400))));
+        out.push_back(craft::tcp_frame(c2s, {cp, sp, b0 + 800, ss, 0x18, 65535, {}},
+                                       craft::bytes(body.substr(800))));
+        out.push_back(craft::tcp_frame(c2s, {cp, sp, b0, ss, 0x18, 65535, {}},
+                                       craft::bytes(body.substr(0, 400))));
+        out.push_back(craft::tcp_frame(c2s, {cp, sp, b0 + 400, ss, 0x18, 65535, {}},
+                                       craft::bytes(body.substr(400, 400))));
+        out.push_back(craft::tcp_frame(c2s, {cp, sp, b0, ss, 0x18, 65535, {}},
+                                       craft::bytes(body.substr(0, 400))));
         cs += 1200;
         const std::string resp(1400, 'r');
         out.push_back(craft::tcp_frame(s2c, {sp, cp, ss, cs, 0x18, 65535, {}}, craft::bytes(resp)));
         ss += 1400;
         if (i % 2 == 0) {
-            out.push_back(craft::tcp_frame(c2s, {cp, sp, cs, ss, tcp_flag::kFin | tcp_flag::kAck, 65535, {}}, {}));
-            out.push_back(craft::tcp_frame(s2c, {sp, cp, ss, cs + 1, tcp_flag::kFin | tcp_flag::kAck, 65535, {}}, {}));
+            out.push_back(craft::tcp_frame(
+                c2s, {cp, sp, cs, ss, tcp_flag::kFin | tcp_flag::kAck, 65535, {}}, {}));
+            out.push_back(craft::tcp_frame(
+                s2c, {sp, cp, ss, cs + 1, tcp_flag::kFin | tcp_flag::kAck, 65535, {}}, {}));
         } else {
             out.push_back(craft::tcp_frame(c2s, {cp, sp, cs, ss, tcp_flag::kRst, 0, {}}, {}));
         }

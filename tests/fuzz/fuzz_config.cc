@@ -15,7 +15,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::fclose(f);
     sluice::RuntimeConfig cfg;
     const std::string err = sluice::load_config_file(path, cfg);
-    if (err.empty()) (void)sluice::validate_config(cfg);
-    else if (err.find(path) != 0) __builtin_trap();  // every error names the file
+    if (err.empty())
+        (void)sluice::validate_config(cfg);
+    else if (err.find(path) != 0)
+        __builtin_trap();  // every error names the file
     return 0;
 }

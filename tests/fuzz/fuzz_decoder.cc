@@ -6,9 +6,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace sluice;
-    static constexpr LinkType kLinks[] = {LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2,
-                                          LinkType::Null,     LinkType::Loop,     LinkType::Raw,
-                                          LinkType::Ipv4,     LinkType::Ipv6};
+    static constexpr LinkType kLinks[] = {
+        LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2, LinkType::Null,
+        LinkType::Loop,     LinkType::Raw,      LinkType::Ipv4,      LinkType::Ipv6};
     const std::span<const uint8_t> frame(data, size);
     for (LinkType lt : kLinks) {
         const DecodedPacket d = decode_frame(frame, lt);

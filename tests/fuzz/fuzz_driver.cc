@@ -68,7 +68,8 @@ void run(const Bytes& input) {
 Bytes mutate(const std::vector<Bytes>& seeds, std::mt19937_64& rng) {
     Bytes b = seeds[rng() % seeds.size()];
     const int rounds = 1 + static_cast<int>(rng() % 8);
-    static constexpr uint8_t kInteresting[] = {0, 1, 0x7f, 0x80, 0xff, 0x40, 0x45, 0x60, 0x06, 0x11};
+    static constexpr uint8_t kInteresting[] = {0,    1,    0x7f, 0x80, 0xff,
+                                               0x40, 0x45, 0x60, 0x06, 0x11};
     for (int r = 0; r < rounds; ++r) {
         const size_t n = b.size();
         switch (rng() % 7) {
@@ -93,7 +94,8 @@ Bytes mutate(const std::vector<Bytes>& seeds, std::mt19937_64& rng) {
                 if (n > 1) {
                     const size_t at = rng() % n;
                     const size_t k = 1 + rng() % std::min<size_t>(n - at, 32);
-                    b.erase(b.begin() + static_cast<long>(at), b.begin() + static_cast<long>(at + k));
+                    b.erase(b.begin() + static_cast<long>(at),
+                            b.begin() + static_cast<long>(at + k));
                 }
                 break;
             case 5:  // truncate
@@ -130,12 +132,18 @@ int main(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--iterations") iterations = std::stoull(next());
-        else if (a == "--seconds") seconds = std::stod(next());
-        else if (a == "--seed") seed = std::stoull(next());
-        else if (a == "--pcap") pcaps.push_back(next());
-        else if (a == "--frames-as-stream") as_stream = true;
-        else add_path(a, seeds);
+        if (a == "--iterations")
+            iterations = std::stoull(next());
+        else if (a == "--seconds")
+            seconds = std::stod(next());
+        else if (a == "--seed")
+            seed = std::stoull(next());
+        else if (a == "--pcap")
+            pcaps.push_back(next());
+        else if (a == "--frames-as-stream")
+            as_stream = true;
+        else
+            add_path(a, seeds);
     }
     for (const auto& p : pcaps) add_pcap(p, as_stream, seeds);
     if (seeds.empty()) seeds.push_back({});
@@ -145,7 +153,9 @@ int main(int argc, char** argv) {
     uint64_t done = 0;
     for (;; ++done) {
         if (seconds > 0) {
-            if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds) break;
+            if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
+                seconds)
+                break;
         } else if (done >= iterations) {
             break;
         }

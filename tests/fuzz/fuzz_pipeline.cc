@@ -23,8 +23,8 @@ struct NullInjector final : Injector {
 const EngineConfig& config() {
     static const EngineConfig cfg = [] {
         EngineConfig c;
-        c.flow_capacity = 8;        // small tables so eviction paths run
-        c.reassembly_nodes = 16;    // and the pool runs dry
+        c.flow_capacity = 8;      // small tables so eviction paths run
+        c.reassembly_nodes = 16;  // and the pool runs dry
         c.reassembly_per_direction = 4096;
         c.timeouts.embryonic = Duration::millis(50);
         c.timeouts.closed = Duration::millis(20);

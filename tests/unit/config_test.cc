@@ -40,7 +40,8 @@ malformed: pass
 filters:
   - {action: reject, proto: tcp, server: 10.0.0.0/8, server_port: 80, after_bytes: 1000}
   - {action: allow, client: "2001:db8::/32"}
-)", cfg);
+)",
+                                 cfg);
     ASSERT_EQ(err, "");
     EXPECT_EQ(cfg.mode, RunMode::Inline);
     EXPECT_EQ(cfg.ports.size(), 2u);
@@ -57,7 +58,7 @@ filters:
     EXPECT_TRUE(cfg.engine.filters[1].allow);
     EXPECT_EQ(validate_config(cfg), "");
     auto m = cfg.engine.filters.match(6, *IpAddress::parse("192.0.2.1"), 5000,
-                                       *IpAddress::parse("10.1.2.3"), 80);
+                                      *IpAddress::parse("10.1.2.3"), 80);
     ASSERT_TRUE(m);
     EXPECT_EQ(*m, 0);
 }

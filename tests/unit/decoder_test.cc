@@ -9,7 +9,9 @@ using craft::TcpSpec;
 
 namespace {
 
-FrameSpec v4() { return FrameSpec{}; }
+FrameSpec v4() {
+    return FrameSpec{};
+}
 FrameSpec v6() {
     FrameSpec f;
     f.src = *IpAddress::parse("2001:db8::1");
@@ -106,8 +108,9 @@ TEST(Decoder, Fragments) {
     FrameSpec s6 = v6();
     s6.ipv6_first_next_header = 44;
     s6.ipv6_ext = {17, 0, 0, 1, 0, 0, 0, 1};  // fragment header, more fragments
-    EXPECT_EQ(decode_frame(craft::ip_frame(s6, craft::bytes("12345678")), LinkType::Ethernet).status,
-              DecodeStatus::Fragment);
+    EXPECT_EQ(
+        decode_frame(craft::ip_frame(s6, craft::bytes("12345678")), LinkType::Ethernet).status,
+        DecodeStatus::Fragment);
 }
 
 TEST(Decoder, LinkTypes) {
@@ -118,8 +121,8 @@ TEST(Decoder, LinkTypes) {
             s.link = lt;
             const auto f = craft::tcp_frame(s, {}, craft::bytes("data"));
             const auto d = decode_frame(f, lt);
-            ASSERT_EQ(d.status, DecodeStatus::Ok) << link_type_name(lt) << " v6=" << six << " "
-                                                  << decode_error_name(d.error);
+            ASSERT_EQ(d.status, DecodeStatus::Ok)
+                << link_type_name(lt) << " v6=" << six << " " << decode_error_name(d.error);
             EXPECT_EQ(std::string(d.payload.begin(), d.payload.end()), "data");
         }
     }

@@ -16,7 +16,9 @@ FlowKey key(uint16_t port) {
     return k;
 }
 
-Timestamp t(uint64_t s) { return Timestamp::from_sec(s); }
+Timestamp t(uint64_t s) {
+    return Timestamp::from_sec(s);
+}
 
 }  // namespace
 
@@ -149,5 +151,6 @@ TEST(FlowTable, FullTableKeepsWorkingUnderChurn) {
     EXPECT_EQ(ft.size(), 64u);
     EXPECT_EQ(evictions, 5000u - 64u);
     // The survivors are the newest 64.
-    for (uint16_t i = 5000 - 64; i < 5000; ++i) EXPECT_NE(ft.find(key(i + 1), key(i + 1).hash()), nullptr);
+    for (uint16_t i = 5000 - 64; i < 5000; ++i)
+        EXPECT_NE(ft.find(key(i + 1), key(i + 1).hash()), nullptr);
 }

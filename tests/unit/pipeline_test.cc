@@ -32,7 +32,9 @@ struct CollectSink final : EventSink {
 
 struct CollectInjector final : Injector {
     std::vector<std::pair<bool, std::vector<uint8_t>>> frames;
-    void inject(bool along, std::span<const uint8_t> f) override { frames.emplace_back(along, std::vector<uint8_t>(f.begin(), f.end())); }
+    void inject(bool along, std::span<const uint8_t> f) override {
+        frames.emplace_back(along, std::vector<uint8_t>(f.begin(), f.end()));
+    }
 };
 
 // A scripted TCP conversation between a client and a server.
@@ -47,13 +49,15 @@ struct Conversation {
     std::vector<uint8_t> client(uint8_t flags, const std::string& data = "") {
         TcpSpec t{cport, sport, cseq, sseq, flags, 65535, {}};
         auto f = craft::tcp_frame(c2s, t, craft::bytes(data));
-        cseq += static_cast<uint32_t>(data.size()) + ((flags & (tcp_flag::kSyn | tcp_flag::kFin)) ? 1 : 0);
+        cseq += static_cast<uint32_t>(data.size()) +
+                ((flags & (tcp_flag::kSyn | tcp_flag::kFin)) ? 1 : 0);
         return f;
     }
     std::vector<uint8_t> server(uint8_t flags, const std::string& data = "") {
         TcpSpec t{sport, cport, sseq, cseq, flags, 65535, {}};
         auto f = craft::tcp_frame(s2c, t, craft::bytes(data));
-        sseq += static_cast<uint32_t>(data.size()) + ((flags & (tcp_flag::kSyn | tcp_flag::kFin)) ? 1 : 0);
+        sseq += static_cast<uint32_t>(data.size()) +
+                ((flags & (tcp_flag::kSyn | tcp_flag::kFin)) ? 1 : 0);
         return f;
     }
 };
@@ -67,7 +71,8 @@ struct Harness {
     std::unique_ptr<Pipeline> p;
     uint64_t seq = 0;
     uint64_t t = 1'700'000'000ull * 1'000'000'000ull;
-    explicit Harness(EngineConfig c = {}) : cfg(std::move(c)), p(std::make_unique<Pipeline>(cfg, 0, &sink)) {}
+    explicit Harness(EngineConfig c = {})
+        : cfg(std::move(c)), p(std::make_unique<Pipeline>(cfg, 0, &sink)) {}
     Disposition feed(const std::vector<uint8_t>& f) {
         t += 1'000'000;
         return p->process(PacketInput{f, LinkType::Ethernet, Timestamp{t}, seq++}, inj);
@@ -110,7 +115,8 @@ TEST(Pipeline, TcpSessionProducesFlowRecord) {
 }
 
 TEST(Pipeline, CommunityIdMatchesSpecVector) {
-    // From the Community ID specification's baseline: TCP 128.232.110.120:34855 -> 66.35.250.204:80.
+    // From the Community ID specification's baseline: TCP 128.232.110.120:34855
+    // -> 66.35.250.204:80.
     EngineConfig cfg;
     Harness h(cfg);
     Conversation c;
@@ -141,13 +147,14 @@ TEST(Pipeline, RejectFilterInjectsExactResetsAndStopsTheFlow) {
     EXPECT_EQ(h.feed(c.client(kPA, "GET /big HTTP/1.1\r\n\r\n")), Disposition::Forward);
     const uint32_t client_next = c.cseq;  // what the server expects next
     const uint32_t server_at = c.sseq;    // the next server byte (this one will be dropped)
-    EXPECT_EQ(h.feed(c.server(kPA, std::string(400, 'x'))), Disposition::Drop);  // crosses 300 bytes
+    EXPECT_EQ(h.feed(c.server(kPA, std::string(400, 'x'))),
+              Disposition::Drop);  // crosses 300 bytes
     ASSERT_EQ(h.inj.frames.size(), 2u);
     for (const auto& [along, frame] : h.inj.frames) {
         const auto d = decode_frame(frame, LinkType::Ethernet);
         ASSERT_EQ(d.status, DecodeStatus::Ok);
         EXPECT_TRUE(d.has_flag(tcp_flag::kRst));
-        if (d.dst_port == 80) {  // toward the server, as if from the client
+        if (d.dst_port == 80) {   // toward the server, as if from the client
             EXPECT_FALSE(along);  // the dropped packet came from the server
             EXPECT_EQ(d.seq, client_next);
             EXPECT_EQ(d.ack, server_at);
@@ -219,7 +226,9 @@ TEST(Pipeline, TlsBehindSocks5IsTls) {
     h.feed(c.client(kPA, std::string("\x05\x01\x00", 3)));
     h.feed(c.server(kPA, std::string("\x05\x00", 2)));
     // CONNECT example.com:443 (domain name form), split across two segments.
-    h.feed(c.client(kPA, std::string("\x05\x01\x00\x03\x0b" "examp", 10)));
+    h.feed(c.client(kPA, std::string("\x05\x01\x00\x03\x0b"
+                                     "examp",
+                                     10)));
     h.feed(c.client(kPA, std::string("le.com\x01\xbb", 8)));
     h.feed(c.server(kPA, std::string("\x05\x00\x00\x01\x7f\x00\x00\x01\x01\xbb", 10)));
     h.feed(c.client(kPA, std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)));

@@ -32,8 +32,11 @@ struct Fixture {
     Recorder rec;
     TcpReassembler r;
     Flow flow;
-    void syn(uint32_t isn, Dir d = Dir::ToServer) { r.on_segment(flow, d, isn, tcp_flag::kSyn, {}); }
-    void seg(uint32_t seq, const std::string& s, uint8_t flags = tcp_flag::kAck, Dir d = Dir::ToServer) {
+    void syn(uint32_t isn, Dir d = Dir::ToServer) {
+        r.on_segment(flow, d, isn, tcp_flag::kSyn, {});
+    }
+    void seg(uint32_t seq, const std::string& s, uint8_t flags = tcp_flag::kAck,
+             Dir d = Dir::ToServer) {
         r.on_segment(flow, d, seq, flags, {reinterpret_cast<const uint8_t*>(s.data()), s.size()});
     }
 };

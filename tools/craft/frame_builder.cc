@@ -50,8 +50,11 @@ std::vector<uint8_t> link_header(const FrameSpec& f, bool v6) {
             h = {static_cast<uint8_t>(fam), 0, 0, 0};
             break;
         }
-        case LinkType::Loop: h = {0, 0, 0, static_cast<uint8_t>(v6 ? 24 : 2)}; break;
-        default: break;  // raw IP
+        case LinkType::Loop:
+            h = {0, 0, 0, static_cast<uint8_t>(v6 ? 24 : 2)};
+            break;
+        default:
+            break;  // raw IP
     }
     return h;
 }
@@ -131,7 +134,8 @@ std::vector<uint8_t> ip_frame(const FrameSpec& f, std::span<const uint8_t> l4) {
     return frame;
 }
 
-std::vector<uint8_t> tcp_frame(const FrameSpec& f, const TcpSpec& t, std::span<const uint8_t> payload) {
+std::vector<uint8_t> tcp_frame(const FrameSpec& f, const TcpSpec& t,
+                               std::span<const uint8_t> payload) {
     std::vector<uint8_t> opts = t.options;
     while (opts.size() % 4) opts.push_back(1);  // NOP padding
     std::vector<uint8_t> seg;

@@ -28,16 +28,17 @@ struct FrameSpec {
     IpAddress src = *IpAddress::parse("10.0.0.1");
     IpAddress dst = *IpAddress::parse("10.0.0.2");
     uint8_t ttl = 64;
-    std::vector<uint8_t> ip_options;        // IPv4 options (padded to 4 bytes)
-    std::vector<uint8_t> ipv6_ext;          // raw IPv6 extension headers; first_next_header set
-    uint8_t ipv6_first_next_header = 0;     // next header of the base header when ipv6_ext set
-    uint16_t ipv4_frag = 0;                 // flags+offset field (0x2000 = more fragments)
+    std::vector<uint8_t> ip_options;     // IPv4 options (padded to 4 bytes)
+    std::vector<uint8_t> ipv6_ext;       // raw IPv6 extension headers; first_next_header set
+    uint8_t ipv6_first_next_header = 0;  // next header of the base header when ipv6_ext set
+    uint16_t ipv4_frag = 0;              // flags+offset field (0x2000 = more fragments)
     uint8_t proto = 6;
     std::vector<uint8_t> l4;  // for proto other than TCP/UDP: the raw payload
 };
 
 // Frames for the given link type around an IP packet.
-std::vector<uint8_t> tcp_frame(const FrameSpec& f, const TcpSpec& t, std::span<const uint8_t> payload);
+std::vector<uint8_t> tcp_frame(const FrameSpec& f, const TcpSpec& t,
+                               std::span<const uint8_t> payload);
 std::vector<uint8_t> udp_frame(const FrameSpec& f, uint16_t sport, uint16_t dport,
                                std::span<const uint8_t> payload);
 std::vector<uint8_t> ip_frame(const FrameSpec& f, std::span<const uint8_t> l4);

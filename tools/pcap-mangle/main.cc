@@ -57,18 +57,22 @@ std::vector<uint8_t> piece(const std::vector<uint8_t>& frame, const DecodedPacke
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"sluice-pcap-mangle: reorder, duplicate and overlap-resegment TCP data in a capture"};
+    CLI::App app{
+        "sluice-pcap-mangle: reorder, duplicate and overlap-resegment TCP data in a capture"};
     std::string in, out;
     std::vector<std::string> ops{"resegment", "duplicate", "reorder"};
     unsigned seed = 1, window = 4;
     double dup_rate = 0.3;
-    app.add_option("--in", in, "Input capture (pcap or pcapng)")->required()->check(CLI::ExistingFile);
+    app.add_option("--in", in, "Input capture (pcap or pcapng)")
+        ->required()
+        ->check(CLI::ExistingFile);
     app.add_option("--out", out, "Output pcap")->required();
     app.add_option("--ops", ops, "Any of resegment, duplicate, reorder (applied in that order)")
         ->check(CLI::IsMember({"resegment", "duplicate", "reorder"}));
     app.add_option("--seed", seed, "Random seed (same seed, same output)");
     app.add_option("--window", window, "Reorder window in data segments")->check(CLI::Range(2, 64));
-    app.add_option("--dup-rate", dup_rate, "Share of data segments sent twice")->check(CLI::Range(0.0, 1.0));
+    app.add_option("--dup-rate", dup_rate, "Share of data segments sent twice")
+        ->check(CLI::Range(0.0, 1.0));
     CLI11_PARSE(app, argc, argv);
 
     char err[PCAP_ERRBUF_SIZE];
@@ -86,7 +90,8 @@ int main(int argc, char** argv) {
     std::vector<Packet> pkts;
     pcap_pkthdr* h;
     const u_char* data;
-    while (pcap_next_ex(p, &h, &data) == 1) pkts.push_back({h->ts, {data, data + h->caplen}, false});
+    while (pcap_next_ex(p, &h, &data) == 1)
+        pkts.push_back({h->ts, {data, data + h->caplen}, false});
     pcap_close(p);
 
     std::mt19937 rng(seed);
@@ -111,7 +116,10 @@ int main(int argc, char** argv) {
                 std::vector<std::pair<size_t, size_t>> parts = {
                     {0, cut1}, {cut1 - ov1, cut2 - (cut1 - ov1)}, {cut2 - ov2, n - (cut2 - ov2)}};
                 for (size_t i = 0; i < parts.size(); ++i)
-                    next.push_back({pk.ts, piece(pk.data, d, parts[i].first, parts[i].second, i + 1 == parts.size()), true});
+                    next.push_back(
+                        {pk.ts,
+                         piece(pk.data, d, parts[i].first, parts[i].second, i + 1 == parts.size()),
+                         true});
             } else if (op == "duplicate" && data_seg) {
                 next.push_back(pk);
                 if (std::uniform_real_distribution<>(0, 1)(rng) < dup_rate) next.push_back(pk);
@@ -127,7 +135,8 @@ int main(int argc, char** argv) {
                 if (j - i > 1) {
                     std::vector<timeval> ts;
                     for (size_t k = i; k < j; ++k) ts.push_back(next[k].ts);
-                    std::shuffle(next.begin() + static_cast<long>(i), next.begin() + static_cast<long>(j), rng);
+                    std::shuffle(next.begin() + static_cast<long>(i),
+                                 next.begin() + static_cast<long>(j), rng);
                     for (size_t k = i; k < j; ++k) next[k].ts = ts[k - i];  // time stays monotonic
                 }
                 i = j > i ? j : i + 1;

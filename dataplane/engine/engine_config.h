@@ -22,6 +22,7 @@ struct EngineConfig {
     StaticFilterTable filters;
     std::string dump_streams_dir;  // empty: off (dumps hold customer content)
     bool eve_flow_records = true;
+    uint32_t tls_handshake_buffers = 512;  // per worker, 16 KiB each
 };
 
 }  // namespace sluice

@@ -5,7 +5,6 @@
 
 #include "decode/decoder.h"
 #include "engine/rst_builder.h"
-#include "eve/community_id.h"
 #include "eve/json_builder.h"
 
 namespace sluice {
@@ -30,23 +29,6 @@ FlowClass class_of(FlowState s) {
     return FlowClass::Stateless;
 }
 
-std::string_view proto_name(uint8_t p, char (&buf)[4]) {
-    switch (p) {
-        case ip_proto::kTcp:
-            return "TCP";
-        case ip_proto::kUdp:
-            return "UDP";
-        case ip_proto::kIcmp:
-            return "ICMP";
-        case ip_proto::kIcmpV6:
-            return "IPv6-ICMP";
-        default: {
-            const int n = std::snprintf(buf, sizeof buf, "%u", p);
-            return {buf, static_cast<size_t>(n)};
-        }
-    }
-}
-
 }  // namespace
 
 // --- Fanout ---------------------------------------------------------------------------------
@@ -69,11 +51,13 @@ void Pipeline::Fanout::on_flow_end(Flow& f) {
 Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* events)
     : cfg_(cfg),
       worker_id_(worker_id),
-      events_(events),
+      eve_(events, worker_id),
       flows_(cfg.flow_capacity, cfg.timeouts),
       segments_(cfg.reassembly_nodes),
-      reassembler_(segments_, cfg.reassembly_per_direction, fanout_) {
+      reassembler_(segments_, cfg.reassembly_per_direction, fanout_),
+      tls_(eve_, cfg.tls_handshake_buffers) {
     fanout_.list[fanout_.n++] = &detector_;
+    fanout_.list[fanout_.n++] = &tls_;
     if (!cfg.dump_streams_dir.empty()) {
         dumper_ = std::make_unique<StreamDumper>(cfg.dump_streams_dir);
         fanout_.list[fanout_.n++] = dumper_.get();
@@ -191,6 +175,7 @@ void Pipeline::inject_resets(Flow& f, Dir dir, LinkType link, Injector& injector
 Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
     ++ctr_[Ctr::Packets];
     ctr_[Ctr::Bytes] += in.frame.size();
+    eve_.set_packet(in.seq, in.ts);
     if (in.ts - last_expire_ >= kExpireInterval) {
         expire(in.ts, in.seq);
         last_expire_ = in.ts;
@@ -266,6 +251,7 @@ void Pipeline::expire(Timestamp now, uint64_t seq) {
 
 void Pipeline::finish(Timestamp now) {
     // Collect first: end_flow must not run while for_each walks the lists it would edit.
+    eve_.set_packet(EveOrder::kFinalSeq, now);
     flows_.for_each([&](Flow& f) {
         if (f.key.proto == ip_proto::kTcp) reassembler_.flush(f);
         fanout_.on_flow_end(f);
@@ -275,45 +261,20 @@ void Pipeline::finish(Timestamp now) {
 }
 
 void Pipeline::end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq) {
+    eve_.set_packet(seq, now);
     if (f.key.proto == ip_proto::kTcp) reassembler_.flush(f);
     fanout_.on_flow_end(f);
     emit_flow_record(f, reason, now, seq);
     ++ctr_[Ctr::FlowsEnded];
 }
 
-void Pipeline::emit(uint64_t seq, std::string_view json) {
-    if (events_ == nullptr) return;
-    if (events_->emit(EveOrder{seq, worker_id_, eve_index_++}, json))
-        ++ctr_[Ctr::EveRecords];
-    else
-        ++ctr_[Ctr::EveDropped];
-}
-
 void Pipeline::emit_flow_record(const Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq) {
-    if (events_ == nullptr || !cfg_.eve_flow_records) return;
-    JsonBuilder j(json_buf_);
-    char ts[40], start[40], end[40], cid[40], src[48], dst[48], pbuf[4];
-    format_eve_time(now, ts);
+    if (!eve_.enabled() || !cfg_.eve_flow_records) return;
+    eve_.set_packet(seq, now);
+    char start[40], end[40];
     format_eve_time(f.first_seen, start);
     format_eve_time(f.last_seen, end);
-    const Endpoint& c = f.client();
-    const Endpoint& s = f.server();
-    const size_t cid_len = community_id(c, s, f.key.proto, cid);
-    const size_t src_len = c.addr.format(src);
-    const size_t dst_len = s.addr.format(dst);
-
-    j.begin_object()
-        .field("timestamp", std::string_view(ts))
-        .field("flow_id", f.flow_id)
-        .field("community_id", std::string_view(cid, cid_len))
-        .field("event_type", "flow")
-        .field("src_ip", std::string_view(src, src_len))
-        .field("src_port", c.port)
-        .field("dest_ip", std::string_view(dst, dst_len))
-        .field("dest_port", s.port)
-        .field("proto", proto_name(f.key.proto, pbuf));
-    if (f.key.vlan != 0) j.array("vlan").value(f.key.vlan).end_array();
-    if (f.app_proto != AppProto::Unknown) j.field("app_proto", app_proto_name(f.app_proto));
+    JsonBuilder& j = eve_.begin(f, "flow");
     j.object("flow")
         .field("pkts_toserver", f.pkts[0])
         .field("pkts_toclient", f.pkts[1])
@@ -325,8 +286,8 @@ void Pipeline::emit_flow_record(const Flow& f, FlowEndReason reason, Timestamp n
         .field("state", flow_state_name(f.state))
         .field("reason", flow_end_reason_name(reason))
         .field("alerted", f.alerted)
-        .field("action",
-               f.verdict.allowlisted ? std::string_view("allow") : verdict_name(f.verdict.verdict))
+        .field("action", f.verdict.allowlisted ? std::string_view("allow")
+                                               : verdict_name(f.verdict.verdict))
         .end_object();
     if (f.key.proto == ip_proto::kTcp) {
         char hex[3][3];
@@ -347,12 +308,7 @@ void Pipeline::emit_flow_record(const Flow& f, FlowEndReason reason, Timestamp n
             .field("bytes_reassembled_toclient", f.stream[1].delivered)
             .end_object();
     }
-    j.end_object();
-    if (j.overflow()) {
-        ++ctr_[Ctr::EveDropped];
-        return;
-    }
-    emit(seq, j.view());
+    eve_.finish();
 }
 
 }  // namespace sluice

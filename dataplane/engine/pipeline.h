@@ -14,8 +14,10 @@
 #include "engine/stream_dumper.h"
 #include "eve/community_id.h"
 #include "eve/event_sink.h"
+#include "eve/eve_emitter.h"
 #include "flow/flow_table.h"
 #include "reassembly/tcp_reassembler.h"
+#include "tls/tls_inspector.h"
 
 namespace sluice {
 
@@ -57,6 +59,7 @@ class Pipeline {
 
     WorkerCounters counters() const;
     const ReassemblyCounters& reassembly_counters() const { return reassembler_.counters(); }
+    const tls::TlsCounters& tls_counters() const { return tls_.counters(); }
     const FlowTable& flows() const { return flows_; }
     uint32_t worker_id() const { return worker_id_; }
 
@@ -77,21 +80,19 @@ class Pipeline {
     void inject_resets(Flow& f, Dir dir, LinkType link, Injector& injector);
     void end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq);
     void emit_flow_record(const Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq);
-    void emit(uint64_t seq, std::string_view json);
 
     const EngineConfig& cfg_;
     uint32_t worker_id_;
-    EventSink* events_;
+    EveEmitter eve_;
     FlowTable flows_;
     SegmentPool segments_;
     Fanout fanout_;
     TcpReassembler reassembler_;
     StreamAppDetector detector_;
+    tls::TlsInspector tls_;
     std::unique_ptr<StreamDumper> dumper_;
     WorkerCounters ctr_;
     Timestamp last_expire_;
-    uint32_t eve_index_ = 0;
-    std::array<char, 8192> json_buf_;
 };
 
 }  // namespace sluice

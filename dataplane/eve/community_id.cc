@@ -1,7 +1,8 @@
 #include "eve/community_id.h"
 
+#include "common/digest.h"
+
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <cstring>
 
@@ -32,20 +33,11 @@ size_t community_id(const Endpoint& src, const Endpoint& dst, uint8_t proto, std
         buf[n++] = static_cast<uint8_t>(b->port >> 8);
         buf[n++] = static_cast<uint8_t>(b->port);
     }
-    uint8_t digest[SHA_DIGEST_LENGTH];
-    // OpenSSL 3.0's EVP digests allocate a provider context on every init, which a worker
-    // must not do per flow; the low-level SHA-1 API (deprecated, still supported in 3.x)
-    // hashes on the stack.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    SHA_CTX sha;
-    if (SHA1_Init(&sha) != 1 || SHA1_Update(&sha, buf, n) != 1 || SHA1_Final(digest, &sha) != 1)
-        return 0;
-#pragma GCC diagnostic pop
+    const auto digest = sha1({buf, n});
     out[0] = '1';
     out[1] = ':';
-    const int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + 2), digest,
-                                    SHA_DIGEST_LENGTH);
+    const int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + 2), digest.data(),
+                                    static_cast<int>(digest.size()));
     return len < 0 ? 0 : static_cast<size_t>(len) + 2;
 }
 

@@ -114,28 +114,45 @@ class JsonBuilder {
         if (depth_ > 0) --depth_;
         return *this;
     }
+    // Length of a valid UTF-8 sequence starting at s[i], or 0 if the bytes there are not one.
+    static size_t utf8_sequence(std::string_view s, size_t i) {
+        const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+        const unsigned char c = b(0);
+        size_t n = 0;
+        unsigned char lo = 0x80, hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf) n = 2;
+        else if (c >= 0xe0 && c <= 0xef) n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+        else if (c >= 0xf0 && c <= 0xf4) n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+        else return 0;
+        if (i + n > s.size()) return 0;
+        if (b(1) < lo || b(1) > hi) return 0;
+        for (size_t k = 2; k < n; ++k)
+            if (b(k) < 0x80 || b(k) > 0xbf) return 0;
+        return n;
+    }
+
+    // JSON string with escapes. Valid UTF-8 passes through; any other byte >= 0x80 is
+    // written as \u00XX (its Latin-1 reading), so the output is always valid JSON.
     void string(std::string_view s) {
         static constexpr char kHex[] = "0123456789abcdef";
         put('"');
-        for (unsigned char c : s) {
+        for (size_t i = 0; i < s.size(); ++i) {
+            const unsigned char c = static_cast<unsigned char>(s[i]);
             switch (c) {
-                case '"':
-                    raw("\\\"");
-                    break;
-                case '\\':
-                    raw("\\\\");
-                    break;
-                case '\n':
-                    raw("\\n");
-                    break;
-                case '\r':
-                    raw("\\r");
-                    break;
-                case '\t':
-                    raw("\\t");
-                    break;
+                case '"': raw("\\\""); break;
+                case '\\': raw("\\\\"); break;
+                case '\n': raw("\\n"); break;
+                case '\r': raw("\\r"); break;
+                case '\t': raw("\\t"); break;
                 default:
-                    if (c < 0x20 || c == 0x7f) {
+                    if (c >= 0x80) {
+                        if (const size_t n = utf8_sequence(s, i)) {
+                            raw(s.substr(i, n));
+                            i += n - 1;
+                            break;
+                        }
+                    }
+                    if (c < 0x20 || c >= 0x7f) {
                         const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
                         raw(std::string_view(esc, 6));
                     } else {

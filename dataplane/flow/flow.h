@@ -35,6 +35,29 @@ enum class FlowClass : uint8_t { Embryonic, Closed, Closing, Stateless, Establis
 enum class FlowEndReason : uint8_t { Timeout, Evicted, Shutdown, Forced, TcpReuse };
 std::string_view flow_end_reason_name(FlowEndReason r);
 
+// TLS handshake tracking per direction (see tls/tls_inspector.h).
+struct TlsDirState {
+    uint8_t state = 0;  // TlsInspector::DirState
+    uint8_t hdr_have = 0;
+    uint8_t hdr[5] = {0, 0, 0, 0, 0};
+    uint8_t hs_have = 0;
+    uint8_t hs[4] = {0, 0, 0, 0};
+    uint16_t rec_left = 0;
+    uint32_t msg_len = 0;
+    uint32_t buf = 0xffffffffu;  // handshake buffer (pool index) while a hello is assembled
+    uint32_t buf_len = 0;
+};
+
+struct TlsFlowState {
+    TlsDirState dir[2];
+    uint16_t version = 0;       // negotiated (ServerHello supported_versions, else legacy)
+    uint16_t cipher_suite = 0;  // chosen by the server
+    bool client_hello = false;  // a complete ClientHello is held in dir[0].buf
+    bool server_hello = false;
+    bool hello_retry = false;
+    bool logged = false;
+};
+
 struct LinkTemplate {
     uint8_t bytes[24];  // the link header (incl. VLAN tags) of the last packet in a direction
     uint8_t len = 0;
@@ -72,6 +95,8 @@ struct Flow {
     // injected RST carries exactly that sequence number (RFC 5961 accepts only an exact match).
     uint32_t fwd_end[2] = {0, 0};
     bool fwd_known[2] = {false, false};
+
+    TlsFlowState tls;
 
     // Small per-flow scratch for protocol detection across segment boundaries.
     uint8_t detect_len = 0;

@@ -1,0 +1,24 @@
+// One-shot message digests that do not allocate. OpenSSL 3.0's EVP digests allocate a provider
+// context per init, which a worker must not do per flow; the low-level API (deprecated but
+// supported throughout 3.x) hashes on the stack.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace sluice {
+
+std::array<uint8_t, 20> sha1(std::span<const uint8_t> data);
+std::array<uint8_t, 32> sha256(std::span<const uint8_t> data);
+std::array<uint8_t, 16> md5(std::span<const uint8_t> data);
+
+inline std::span<const uint8_t> as_bytes(std::string_view s) {
+    return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Lower-case hex of `in` into `out` (2 chars per byte, no NUL); returns chars written.
+size_t to_hex(std::span<const uint8_t> in, std::span<char> out);
+
+}  // namespace sluice

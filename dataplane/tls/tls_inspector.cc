@@ -1,0 +1,258 @@
+#include "tls/tls_inspector.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace sluice::tls {
+namespace {
+
+constexpr uint8_t kHandshake = 22, kAppData = 23;
+constexpr uint16_t kMaxRecord = 16384 + 2048;
+
+bool looks_like_record(std::span<const uint8_t> b) {
+    return b.size() >= 3 && b[0] == kHandshake && b[1] == 3 && b[2] <= 4;
+}
+
+}  // namespace
+
+TlsInspector::TlsInspector(EveEmitter& eve, uint32_t handshake_buffers)
+    : eve_(eve), buffers_(handshake_buffers), fp_(std::make_unique<Fingerprints>()) {}
+
+void TlsInspector::on_data(Flow& f, Dir dir, std::span<const uint8_t> bytes) {
+    if (f.app_proto != AppProto::Tls) return;
+    TlsDirState& d = f.tls.dir[idx(dir)];
+    if (d.state == kFailed) return;
+    if (d.state == kIdle) {
+        if (dir == Dir::ToServer) {
+            // Skip the SOCKS preamble the protocol detector measured.
+            const uint64_t start = f.stream[0].delivered - bytes.size();
+            const uint64_t preamble = f.detect_skip[0];
+            if (start < preamble) {
+                bytes = bytes.subspan(std::min<uint64_t>(preamble - start, bytes.size()));
+            } else if (start > preamble) {
+                // The detector needed more than the first chunk to say "TLS": the bytes it
+                // saw before this chunk are in its scratch buffer.
+                const uint64_t missed = start - preamble;
+                if (missed > f.detect_len) {
+                    d.state = kFailed;
+                    return;
+                }
+                d.state = kHello;
+                ++ctr_.sessions;
+                feed_records(f, dir, {f.detect_buf, static_cast<size_t>(missed)});
+            }
+        } else if (!looks_like_record(bytes)) {
+            // A tunnelled session's server answers the SOCKS handshake first: find the first
+            // handshake record header in the chunk, or skip the chunk.
+            size_t i = 0;
+            while (i < bytes.size() && i < 512 && !looks_like_record(bytes.subspan(i))) ++i;
+            bytes = i < bytes.size() && i < 512 ? bytes.subspan(i) : std::span<const uint8_t>{};
+        }
+        if (bytes.empty()) return;
+        if (d.state == kIdle) {
+            d.state = kHello;
+            if (dir == Dir::ToServer) ++ctr_.sessions;
+        }
+    }
+    feed_records(f, dir, bytes);
+}
+
+void TlsInspector::feed_records(Flow& f, Dir dir, std::span<const uint8_t> bytes) {
+    TlsDirState& d = f.tls.dir[idx(dir)];
+    while (!bytes.empty() && d.state != kFailed) {
+        if (d.hdr_have < 5) {
+            const size_t take = std::min<size_t>(5 - d.hdr_have, bytes.size());
+            std::memcpy(d.hdr + d.hdr_have, bytes.data(), take);
+            d.hdr_have = static_cast<uint8_t>(d.hdr_have + take);
+            bytes = bytes.subspan(take);
+            if (d.hdr_have < 5) return;
+            const uint16_t len = static_cast<uint16_t>(d.hdr[3] << 8 | d.hdr[4]);
+            if (d.hdr[0] < 20 || d.hdr[0] > 24 || d.hdr[1] != 3 || len == 0 || len > kMaxRecord) {
+                ++ctr_.malformed;
+                fail(f, dir);
+                return;
+            }
+            d.rec_left = len;
+            ++ctr_.records;
+            continue;
+        }
+        const size_t take = std::min<size_t>(d.rec_left, bytes.size());
+        if (d.state == kTracking) {
+            // Past the hello: only record boundaries matter here.
+        } else if (d.hdr[0] == kHandshake) {
+            if (!feed_handshake(f, dir, bytes.first(take))) return;
+        } else if (d.hdr[0] == kAppData) {
+            // Application data before this direction's hello: nothing to fingerprint.
+            ++ctr_.malformed;
+            fail(f, dir);
+            return;
+        }
+        bytes = bytes.subspan(take);
+        d.rec_left = static_cast<uint16_t>(d.rec_left - take);
+        if (d.rec_left == 0) d.hdr_have = 0;
+    }
+}
+
+bool TlsInspector::feed_handshake(Flow& f, Dir dir, std::span<const uint8_t> bytes) {
+    TlsDirState& d = f.tls.dir[idx(dir)];
+    while (!bytes.empty() && d.state == kHello) {
+        if (d.hs_have < 4) {
+            const size_t take = std::min<size_t>(4 - d.hs_have, bytes.size());
+            std::memcpy(d.hs + d.hs_have, bytes.data(), take);
+            d.hs_have = static_cast<uint8_t>(d.hs_have + take);
+            bytes = bytes.subspan(take);
+            if (d.hs_have < 4) return true;
+            const uint8_t expected = dir == Dir::ToServer ? 1 : 2;  // ClientHello / ServerHello
+            const uint32_t msg_len = uint32_t{d.hs[1]} << 16 | uint32_t{d.hs[2]} << 8 | d.hs[3];
+            if (dir == Dir::ToServer && f.tls.client_hello) {
+                // A ClientHello is held: another one (before any ServerHello) gets logged too;
+                // any other message means the client moved on.
+                if (d.hs[0] != expected) {
+                    d.state = kTracking;
+                    return true;
+                }
+                log(f);  // uses the held message's length: assign the new one after
+                f.tls.client_hello = f.tls.logged = false;
+            }
+            d.msg_len = msg_len;
+            if (d.hs[0] != expected || d.msg_len == 0) {
+                ++ctr_.malformed;
+                fail(f, dir);
+                return false;
+            }
+            if (d.msg_len > HandshakeBuffers::kBufferSize) {
+                ++ctr_.oversized_hello;
+                fail(f, dir);
+                return false;
+            }
+            d.buf = buffers_.alloc();
+            if (d.buf == HandshakeBuffers::kNil) {
+                ++ctr_.buffers_exhausted;
+                fail(f, dir);
+                return false;
+            }
+            d.buf_len = 0;
+            continue;
+        }
+        const size_t take = std::min<size_t>(d.msg_len - d.buf_len, bytes.size());
+        std::memcpy(buffers_[d.buf].data() + d.buf_len, bytes.data(), take);
+        d.buf_len += static_cast<uint32_t>(take);
+        bytes = bytes.subspan(take);
+        if (d.buf_len == d.msg_len) hello_complete(f, dir);
+    }
+    return d.state != kFailed;
+}
+
+void TlsInspector::hello_complete(Flow& f, Dir dir) {
+    TlsDirState& d = f.tls.dir[idx(dir)];
+    const std::span<const uint8_t> body = buffers_[d.buf].first(d.msg_len);
+    if (dir == Dir::ToServer) {
+        ClientHello ch;
+        if (parse_client_hello(body, ch) != ParseStatus::Ok) {
+            ++ctr_.malformed;
+            fail(f, dir);
+            return;
+        }
+        ++ctr_.client_hellos;
+        f.tls.client_hello = true;  // the body stays in the buffer until logged
+        d.hs_have = 0;
+        // Until the server answers, every plaintext handshake message may be another hello.
+        d.state = f.tls.server_hello ? kTracking : kHello;
+    } else {
+        ServerHello sh;
+        if (parse_server_hello(body, sh) != ParseStatus::Ok) {
+            ++ctr_.malformed;
+            fail(f, dir);
+            return;
+        }
+        ++ctr_.server_hellos;
+        f.tls.server_hello = true;
+        f.tls.version = sh.selected_version;
+        f.tls.cipher_suite = sh.cipher_suite;
+        f.tls.hello_retry = sh.hello_retry_request;
+        release(d);
+        d.hs_have = 0;
+        d.state = kTracking;
+        if (!sh.hello_retry_request && f.tls.dir[0].state == kHello) f.tls.dir[0].state = kTracking;
+        if (sh.hello_retry_request) {
+            // Log the first ClientHello now; both sides start over with a second hello.
+            log(f);
+            for (TlsDirState& x : f.tls.dir) {
+                x.state = kHello;
+                x.hs_have = 0;
+            }
+            f.tls.client_hello = f.tls.server_hello = f.tls.logged = false;
+            return;
+        }
+    }
+    if (f.tls.client_hello && f.tls.server_hello) log(f);
+}
+
+void TlsInspector::fail(Flow& f, Dir dir) {
+    TlsDirState& d = f.tls.dir[idx(dir)];
+    release(d);
+    d.state = kFailed;
+}
+
+void TlsInspector::release(TlsDirState& d) {
+    if (d.buf != HandshakeBuffers::kNil) buffers_.release(d.buf);
+    d.buf = HandshakeBuffers::kNil;
+}
+
+void TlsInspector::log(Flow& f) {
+    if (f.tls.logged || !f.tls.client_hello) return;
+    f.tls.logged = true;
+    TlsDirState& c = f.tls.dir[0];
+    ClientHello ch;
+    parse_client_hello(buffers_[c.buf].first(c.msg_len), ch);
+    compute_fingerprints(ch, *fp_);
+    if (eve_.enabled()) {
+        JsonBuilder& j = eve_.begin(f, "tls");
+        j.object("tls");
+        if (ch.has_sni) j.field("sni", ch.sni);
+        if (f.tls.server_hello) {
+            j.field("version", version_name(f.tls.version));
+            char suite[8];
+            std::snprintf(suite, sizeof suite, "0x%04x", f.tls.cipher_suite);
+            j.field("cipher_suite", std::string_view(suite));
+        }
+        j.object("ja3").field("hash", fp_->ja3_hash).field("string", fp_->ja3).end_object();
+        j.field("ja4", fp_->ja4)
+            .field("ja4_r", fp_->ja4_r)
+            .field("ja4_o", fp_->ja4_o)
+            .field("ja4_ro", fp_->ja4_ro);
+        if (ch.has_alpn)
+            j.field("alpn", std::string_view(reinterpret_cast<const char*>(ch.alpn_first.data()),
+                                             ch.alpn_first.size()));
+        if (f.tls.hello_retry) j.field("hello_retry_request", true);
+        if (ch.has_psk) j.field("psk_offered", true);
+        if (ch.has_session_ticket) j.field("session_ticket_offered", true);
+        j.field("server_hello", f.tls.server_hello);
+        // Decryption from exported session secrets is a later stage of this build.
+        j.field("decrypted", false).field("decrypt_reason", "unsupported");
+        j.end_object();
+        eve_.finish();
+    }
+    ++ctr_.logged;
+    release(c);
+}
+
+void TlsInspector::on_gap(Flow& f, Dir dir, uint32_t) {
+    TlsDirState& d = f.tls.dir[idx(dir)];
+    if (d.state == kHello || d.state == kTracking) {
+        ++ctr_.gaps;
+        release(d);
+        d.state = kFailed;
+    }
+}
+
+void TlsInspector::on_end(Flow&, Dir) {}
+
+void TlsInspector::on_flow_end(Flow& f) {
+    log(f);  // a ClientHello without a ServerHello is still worth its fingerprint
+    release(f.tls.dir[0]);
+    release(f.tls.dir[1]);
+}
+
+}  // namespace sluice::tls

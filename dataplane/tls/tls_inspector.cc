@@ -191,6 +191,10 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
 
 void TlsInspector::fail(Flow& f, Dir dir) {
     TlsDirState& d = f.tls.dir[idx(dir)];
+    // A complete ClientHello still held in this direction's buffer is logged before the
+    // buffer goes back to the pool.
+    if (dir == Dir::ToServer && f.tls.client_hello && !f.tls.logged) log(f);
+    f.tls.client_hello = f.tls.client_hello && f.tls.logged;
     release(d);
     d.state = kFailed;
 }
@@ -201,9 +205,9 @@ void TlsInspector::release(TlsDirState& d) {
 }
 
 void TlsInspector::log(Flow& f) {
-    if (f.tls.logged || !f.tls.client_hello) return;
-    f.tls.logged = true;
     TlsDirState& c = f.tls.dir[0];
+    if (f.tls.logged || !f.tls.client_hello || c.buf == HandshakeBuffers::kNil) return;
+    f.tls.logged = true;
     ClientHello ch;
     parse_client_hello(buffers_[c.buf].first(c.msg_len), ch);
     compute_fingerprints(ch, *fp_);
@@ -242,8 +246,7 @@ void TlsInspector::on_gap(Flow& f, Dir dir, uint32_t) {
     TlsDirState& d = f.tls.dir[idx(dir)];
     if (d.state == kHello || d.state == kTracking) {
         ++ctr_.gaps;
-        release(d);
-        d.state = kFailed;
+        fail(f, dir);
     }
 }
 

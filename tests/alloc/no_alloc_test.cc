@@ -10,7 +10,10 @@
 #include <new>
 #include <vector>
 
+#include <pcap/pcap.h>
+
 #include "craft/frame_builder.h"
+#include "decode/decoder.h"
 #include "engine/pipeline.h"
 
 extern "C" {
@@ -104,6 +107,22 @@ struct NullInjector final : Injector {
     void inject(bool, std::span<const uint8_t>) override { ++frames; }
 };
 
+// The ClientHello record of the JA4 conformance capture tls12.pcap (TLS flows in the mix).
+std::vector<uint8_t> client_hello() {
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t* p = pcap_open_offline(SLUICE_CONFORMANCE "/tls12.pcap", err);
+    std::vector<uint8_t> out;
+    if (p == nullptr) return out;
+    pcap_pkthdr* h;
+    const u_char* d;
+    if (pcap_next_ex(p, &h, &d) == 1) {
+        const auto pkt = decode_frame({d, h->caplen}, LinkType::Ethernet);
+        out.assign(pkt.payload.begin(), pkt.payload.end());
+    }
+    pcap_close(p);
+    return out;
+}
+
 // One round of traffic: `flows` TCP sessions on distinct ports, with out-of-order data,
 // retransmissions, FIN or RST endings, a malformed frame and a UDP packet each.
 std::vector<std::vector<uint8_t>> round_of_traffic(uint16_t base_port, int flows) {
@@ -121,9 +140,12 @@ std::vector<std::vector<uint8_t>> round_of_traffic(uint16_t base_port, int flows
         out.push_back(craft::tcp_frame(
             s2c, {sp, cp, ss++, cs, tcp_flag::kSyn | tcp_flag::kAck, 65535, {}}, {}));
         out.push_back(craft::tcp_frame(c2s, {cp, sp, cs, ss, tcp_flag::kAck, 65535, {}}, {}));
-        const std::string req =
-            "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 1200\r\n\r\n";
-        out.push_back(craft::tcp_frame(c2s, {cp, sp, cs, ss, 0x18, 65535, {}}, craft::bytes(req)));
+        static const std::vector<uint8_t> hello = client_hello();
+        const std::string http = "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 1200\r\n\r\n";
+        // Every other flow opens with a TLS ClientHello instead (fingerprinted and logged).
+        const std::vector<uint8_t> req =
+            (i % 2 == 1 && !hello.empty()) ? hello : std::vector<uint8_t>(http.begin(), http.end());
+        out.push_back(craft::tcp_frame(c2s, {cp, sp, cs, ss, 0x18, 65535, {}}, req));
         cs += static_cast<uint32_t>(req.size());
         // Body in three pieces, the last two swapped, one duplicated.
         const uint32_t b0 = cs;
@@ -196,4 +218,5 @@ TEST(NoAllocation, SteadyStateProcessingDoesNotAllocate) {
     EXPECT_GT(p.reassembly_counters().retransmitted, 100u);
     EXPECT_GT(sink.records, 100u);
     EXPECT_GT(inj.frames, 50u);
+    EXPECT_GE(p.tls_counters().logged, 100u);  // both rounds' TLS flows were fingerprinted
 }

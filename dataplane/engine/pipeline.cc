@@ -286,8 +286,8 @@ void Pipeline::emit_flow_record(const Flow& f, FlowEndReason reason, Timestamp n
         .field("state", flow_state_name(f.state))
         .field("reason", flow_end_reason_name(reason))
         .field("alerted", f.alerted)
-        .field("action", f.verdict.allowlisted ? std::string_view("allow")
-                                               : verdict_name(f.verdict.verdict))
+        .field("action",
+               f.verdict.allowlisted ? std::string_view("allow") : verdict_name(f.verdict.verdict))
         .end_object();
     if (f.key.proto == ip_proto::kTcp) {
         char hex[3][3];

@@ -10,10 +10,14 @@ namespace {
 
 std::string_view proto_name(uint8_t p, char (&buf)[4]) {
     switch (p) {
-        case ip_proto::kTcp: return "TCP";
-        case ip_proto::kUdp: return "UDP";
-        case ip_proto::kIcmp: return "ICMP";
-        case ip_proto::kIcmpV6: return "IPv6-ICMP";
+        case ip_proto::kTcp:
+            return "TCP";
+        case ip_proto::kUdp:
+            return "UDP";
+        case ip_proto::kIcmp:
+            return "ICMP";
+        case ip_proto::kIcmpV6:
+            return "IPv6-ICMP";
         default: {
             const int n = std::snprintf(buf, sizeof buf, "%u", p);
             return {buf, static_cast<size_t>(n)};

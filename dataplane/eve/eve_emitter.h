@@ -15,7 +15,7 @@
 namespace sluice {
 
 class EveEmitter {
-public:
+  public:
     EveEmitter(EventSink* sink, uint32_t source) : sink_(sink), source_(source) {}
 
     bool enabled() const { return sink_ != nullptr; }
@@ -34,7 +34,7 @@ public:
     uint64_t emitted() const { return emitted_; }
     uint64_t dropped() const { return dropped_; }
 
-private:
+  private:
     EventSink* sink_;
     uint32_t source_;
     uint32_t index_ = 0;

@@ -14,7 +14,7 @@ namespace {
 // Appends into a fixed buffer, silently truncating (buffers are sized for the largest legal
 // lists: a ClientHello carries at most 32767 suites, but the buffers hold 600+ entries).
 class Out {
-public:
+  public:
     explicit Out(std::span<char> b) : b_(b) {}
     void put(char c) {
         if (n_ < b_.size()) b_[n_++] = c;
@@ -37,7 +37,7 @@ public:
     std::string_view view() const { return {b_.data(), n_}; }
     size_t size() const { return n_; }
 
-private:
+  private:
     std::span<char> b_;
     size_t n_ = 0;
 };
@@ -86,20 +86,32 @@ void hash12(std::string_view s, Out& o) {
 
 std::string_view ja4_version(uint16_t v) {
     switch (v) {
-        case 0x0304: return "13";
-        case 0x0303: return "12";
-        case 0x0302: return "11";
-        case 0x0301: return "10";
-        case 0x0300: return "s3";
-        case 0x0002: return "s2";
-        case 0xfeff: return "d1";
-        case 0xfefd: return "d2";
-        case 0xfefc: return "d3";
-        default: return "00";
+        case 0x0304:
+            return "13";
+        case 0x0303:
+            return "12";
+        case 0x0302:
+            return "11";
+        case 0x0301:
+            return "10";
+        case 0x0300:
+            return "s3";
+        case 0x0002:
+            return "s2";
+        case 0xfeff:
+            return "d1";
+        case 0xfefd:
+            return "d2";
+        case 0xfefc:
+            return "d3";
+        default:
+            return "00";
     }
 }
 
-bool alnum(uint8_t c) { return c < 128 && std::isalnum(c); }
+bool alnum(uint8_t c) {
+    return c < 128 && std::isalnum(c);
+}
 
 }  // namespace
 
@@ -147,7 +159,8 @@ void compute_fingerprints(const ClientHello& ch, Fingerprints& fp) {
     a.put(ja4_version(version));
     a.put(ch.has_sni ? 'd' : 'i');
     char count[8];
-    std::snprintf(count, sizeof count, "%02u", static_cast<unsigned>(std::min<size_t>(ciphers.n, 99)));
+    std::snprintf(count, sizeof count, "%02u",
+                  static_cast<unsigned>(std::min<size_t>(ciphers.n, 99)));
     a.put(count);
     std::snprintf(count, sizeof count, "%02u", static_cast<unsigned>(std::min<size_t>(exts.n, 99)));
     a.put(count);
@@ -203,8 +216,10 @@ void compute_fingerprints(const ClientHello& ch, Fingerprints& fp) {
         hashed.put('_');
         hash12(b.view(), hashed);
         hashed.put('_');
-        if (empty_c) hashed.put("000000000000");
-        else hash12(cc.view(), hashed);
+        if (empty_c)
+            hashed.put("000000000000");
+        else
+            hash12(cc.view(), hashed);
     };
     Out r(fp.ja4_r_buf_), h(fp.ja4_buf_), ro(fp.ja4_ro_buf_), ho(fp.ja4_o_buf_);
     build(true, r, h);

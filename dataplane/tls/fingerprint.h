@@ -18,7 +18,7 @@ struct Fingerprints {
     std::string_view ja4_o;     // hashed, original order
     std::string_view ja4_ro;    // raw, original order
 
-private:
+  private:
     friend void compute_fingerprints(const ClientHello&, Fingerprints&);
     char ja3_buf_[3072];
     char ja3_hash_buf_[32];

@@ -10,12 +10,12 @@
 namespace sluice::tls {
 
 class HandshakeBuffers {
-public:
+  public:
     static constexpr uint32_t kNil = 0xffffffffu;
     static constexpr uint32_t kBufferSize = 16384;  // a hello larger than this is not kept
 
     explicit HandshakeBuffers(uint32_t count)
-        : data_(std::make_unique<uint8_t[]>(size_t{count} * kBufferSize)) {
+        : data_(new uint8_t[size_t{count} * kBufferSize]) {  // uninitialised: written before read
         free_.reserve(count);
         for (uint32_t i = count; i > 0; --i) free_.push_back(i - 1);
     }
@@ -26,9 +26,11 @@ public:
         return i;
     }
     void release(uint32_t i) { free_.push_back(i); }  // capacity reserved: no allocation
-    std::span<uint8_t> operator[](uint32_t i) { return {data_.get() + size_t{i} * kBufferSize, kBufferSize}; }
+    std::span<uint8_t> operator[](uint32_t i) {
+        return {data_.get() + size_t{i} * kBufferSize, kBufferSize};
+    }
 
-private:
+  private:
     std::unique_ptr<uint8_t[]> data_;
     std::vector<uint32_t> free_;
 };

@@ -7,7 +7,7 @@ namespace {
 
 // Bounds-checked reader over a span; every read fails cleanly past the end.
 class Reader {
-public:
+  public:
     explicit Reader(std::span<const uint8_t> b) : b_(b) {}
     bool u8(uint8_t& v) {
         if (pos_ + 1 > b_.size()) return fail();
@@ -37,7 +37,7 @@ public:
     bool empty() const { return pos_ == b_.size(); }
     bool ok() const { return ok_; }
 
-private:
+  private:
     bool fail() {
         ok_ = false;
         return false;
@@ -103,9 +103,14 @@ bool parse_client_extension(uint16_t type, std::span<const uint8_t> data, Client
             out.ec_point_formats = v;
             return true;
         }
-        case ext::kSessionTicket: out.has_session_ticket = true; return true;
-        case ext::kPreSharedKey: out.has_psk = true; return true;
-        default: return true;
+        case ext::kSessionTicket:
+            out.has_session_ticket = true;
+            return true;
+        case ext::kPreSharedKey:
+            out.has_psk = true;
+            return true;
+        default:
+            return true;
     }
 }
 
@@ -127,7 +132,8 @@ ParseStatus parse_client_hello(std::span<const uint8_t> body, ClientHello& out) 
         uint16_t type;
         std::span<const uint8_t> data;
         if (!e.u16(type) || !e.vec16(data)) return ParseStatus::Malformed;
-        if (out.extension_count < ClientHello::kMaxExtensions) out.extension_types[out.extension_count] = type;
+        if (out.extension_count < ClientHello::kMaxExtensions)
+            out.extension_types[out.extension_count] = type;
         ++out.extension_count;
         if (!parse_client_extension(type, data, out)) return ParseStatus::Malformed;
     }
@@ -160,13 +166,20 @@ ParseStatus parse_server_hello(std::span<const uint8_t> body, ServerHello& out) 
 
 std::string_view version_name(uint16_t v) {
     switch (v) {
-        case 0x0304: return "TLS 1.3";
-        case 0x0303: return "TLS 1.2";
-        case 0x0302: return "TLS 1.1";
-        case 0x0301: return "TLS 1.0";
-        case 0x0300: return "SSLv3";
-        case 0x0002: return "SSLv2";
-        default: return "unknown";
+        case 0x0304:
+            return "TLS 1.3";
+        case 0x0303:
+            return "TLS 1.2";
+        case 0x0302:
+            return "TLS 1.1";
+        case 0x0301:
+            return "TLS 1.0";
+        case 0x0300:
+            return "SSLv3";
+        case 0x0002:
+            return "SSLv2";
+        default:
+            return "unknown";
     }
 }
 

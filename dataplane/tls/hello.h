@@ -10,7 +10,9 @@
 namespace sluice::tls {
 
 // GREASE values (RFC 8701): 0x0a0a, 0x1a1a, ..., 0xfafa.
-constexpr bool is_grease(uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
+constexpr bool is_grease(uint16_t v) {
+    return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
+}
 
 namespace ext {
 constexpr uint16_t kServerName = 0, kSupportedGroups = 10, kEcPointFormats = 11,
@@ -22,7 +24,9 @@ constexpr uint16_t kServerName = 0, kSupportedGroups = 10, kEcPointFormats = 11,
 struct U16List {
     std::span<const uint8_t> raw;
     size_t size() const { return raw.size() / 2; }
-    uint16_t operator[](size_t i) const { return static_cast<uint16_t>(raw[2 * i] << 8 | raw[2 * i + 1]); }
+    uint16_t operator[](size_t i) const {
+        return static_cast<uint16_t>(raw[2 * i] << 8 | raw[2 * i + 1]);
+    }
 };
 
 enum class ParseStatus : uint8_t { Ok, Malformed };

@@ -19,19 +19,19 @@
 namespace sluice::tls {
 
 struct TlsCounters {
-    uint64_t sessions = 0;        // flows where a TLS record was seen
+    uint64_t sessions = 0;  // flows where a TLS record was seen
     uint64_t client_hellos = 0;
     uint64_t server_hellos = 0;
     uint64_t records = 0;
-    uint64_t malformed = 0;       // bad record or hello
+    uint64_t malformed = 0;  // bad record or hello
     uint64_t buffers_exhausted = 0;
     uint64_t oversized_hello = 0;
-    uint64_t gaps = 0;            // a gap in the stream before the hello was complete
+    uint64_t gaps = 0;  // a gap in the stream before the hello was complete
     uint64_t logged = 0;
 };
 
 class TlsInspector final : public StreamConsumer {
-public:
+  public:
     // kHello: waiting for this direction's hello; kTracking: hello seen, only following record
     // boundaries (a HelloRetryRequest sends both directions back to kHello).
     enum DirState : uint8_t { kIdle = 0, kHello, kTracking, kFailed };
@@ -45,7 +45,7 @@ public:
 
     const TlsCounters& counters() const { return ctr_; }
 
-private:
+  private:
     void feed_records(Flow& f, Dir dir, std::span<const uint8_t> bytes);
     // Returns false when the direction failed.
     bool feed_handshake(Flow& f, Dir dir, std::span<const uint8_t> bytes);

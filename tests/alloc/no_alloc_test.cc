@@ -141,7 +141,8 @@ std::vector<std::vector<uint8_t>> round_of_traffic(uint16_t base_port, int flows
             s2c, {sp, cp, ss++, cs, tcp_flag::kSyn | tcp_flag::kAck, 65535, {}}, {}));
         out.push_back(craft::tcp_frame(c2s, {cp, sp, cs, ss, tcp_flag::kAck, 65535, {}}, {}));
         static const std::vector<uint8_t> hello = client_hello();
-        const std::string http = "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 1200\r\n\r\n";
+        const std::string http =
+            "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 1200\r\n\r\n";
         // Every other flow opens with a TLS ClientHello instead (fingerprinted and logged).
         const std::vector<uint8_t> req =
             (i % 2 == 1 && !hello.empty()) ? hello : std::vector<uint8_t>(http.begin(), http.end());

@@ -122,7 +122,8 @@ TEST(EveWriter, ReopenAfterRotation) {
 TEST(JsonBuilder, InvalidUtf8IsEscapedValidPassesThrough) {
     char buf[256];
     JsonBuilder j(buf);
-    const std::string mixed = std::string("caf\xc3\xa9 \xe2\x82\xac ") + "\x99\xff" + "\xe2\x82" + "x";
+    const std::string mixed =
+        std::string("caf\xc3\xa9 \xe2\x82\xac ") + "\x99\xff" + "\xe2\x82" + "x";
     j.begin_object().field("s", std::string_view(mixed)).end_object();
     const auto parsed = nlohmann::json::parse(j.view());  // throws on invalid UTF-8
     EXPECT_EQ(parsed["s"], "caf\xc3\xa9 \xe2\x82\xac \xc2\x99\xc3\xbf\xc3\xa2\xc2\x82x");

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <pcap/pcap.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
@@ -75,7 +75,8 @@ TEST(TlsHello, ParsesConformanceClientHello) {
     const auto rec = conformance_client_hello();
     ASSERT_GT(rec.size(), 100u) << "needs ../shared/conformance/ja4/tls12.pcap";
     tls::ClientHello ch;
-    ASSERT_EQ(tls::parse_client_hello(std::span<const uint8_t>(rec).subspan(9), ch), tls::ParseStatus::Ok);
+    ASSERT_EQ(tls::parse_client_hello(std::span<const uint8_t>(rec).subspan(9), ch),
+              tls::ParseStatus::Ok);
     EXPECT_EQ(ch.sni, "contile.services.mozilla.com");
     EXPECT_EQ(ch.legacy_version, 0x0303);
     EXPECT_EQ(ch.ciphers.size(), 17u);
@@ -130,8 +131,10 @@ TEST(TlsInspector, HelloSplitAcrossRecords) {
         std::vector<uint8_t> two;
         for (auto [from, to] : {std::pair{size_t{0}, cut}, std::pair{cut, hs.size()}}) {
             const size_t len = to - from;
-            two.insert(two.end(), {0x16, 0x03, 0x01, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)});
-            two.insert(two.end(), hs.begin() + static_cast<long>(from), hs.begin() + static_cast<long>(to));
+            two.insert(two.end(), {0x16, 0x03, 0x01, static_cast<uint8_t>(len >> 8),
+                                   static_cast<uint8_t>(len)});
+            two.insert(two.end(), hs.begin() + static_cast<long>(from),
+                       hs.begin() + static_cast<long>(to));
         }
         const auto tls = run_client_segments({two});
         ASSERT_EQ(tls.size(), 1u) << cut;

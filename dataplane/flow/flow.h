@@ -112,4 +112,8 @@ struct Flow {
     }
 };
 
+// Sizing rule: docs/architecture.md ("Memory per flow") states this bound; update both together.
+static_assert(sizeof(Flow) <= 392,
+              "Flow grew: update the per-flow memory table in docs/architecture.md");
+
 }  // namespace sluice

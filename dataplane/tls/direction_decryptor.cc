@@ -1,0 +1,104 @@
+#include "tls/direction_decryptor.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace sluice::tls {
+namespace {
+constexpr uint8_t kCcs = 20, kAlert = 21, kHandshake = 22, kAppData = 23;
+constexpr uint8_t kFinished = 20, kKeyUpdate = 24;
+}  // namespace
+
+void DirectionDecryptor::start_tls13(const SuiteInfo& s, std::span<const uint8_t> hs_secret,
+                                     std::span<const uint8_t> traffic_secret) {
+    suite_ = s;
+    secret_len_ = std::min(traffic_secret.size(), sizeof app_secret_);
+    std::memcpy(app_secret_, traffic_secret.data(), secret_len_);
+    TrafficKeys k;
+    started_ = tls13_traffic_keys(s, hs_secret, k) && cipher_.init(s, k);
+    OPENSSL_cleanse(&k, sizeof k);
+    failed_ = !started_;
+}
+
+void DirectionDecryptor::start_tls12(const SuiteInfo& s, const TrafficKeys& keys) {
+    suite_ = s;
+    tls12_keys_ = keys;
+    tls12_armed_ = true;
+    started_ = true;
+}
+
+void DirectionDecryptor::scan_handshake(std::span<const uint8_t> b, bool& finished,
+                                        bool& key_update) {
+    while (!b.empty()) {
+        if (hs_left_ == 0) {
+            if (hs_have_ < 4) {
+                const size_t take = std::min<size_t>(4 - hs_have_, b.size());
+                std::memcpy(hs_hdr_ + hs_have_, b.data(), take);
+                hs_have_ = static_cast<uint8_t>(hs_have_ + take);
+                b = b.subspan(take);
+                if (hs_have_ < 4) return;
+            }
+            hs_left_ = uint32_t{hs_hdr_[1]} << 16 | uint32_t{hs_hdr_[2]} << 8 | hs_hdr_[3];
+            hs_have_ = 0;
+            if (hs_hdr_[0] == kFinished) finished = true;
+            if (hs_hdr_[0] == kKeyUpdate) key_update = true;
+            continue;
+        }
+        const size_t take = std::min<size_t>(hs_left_, b.size());
+        hs_left_ -= static_cast<uint32_t>(take);
+        b = b.subspan(take);
+    }
+}
+
+DirectionDecryptor::Result DirectionDecryptor::record(std::span<const uint8_t, 5> header,
+                                                      std::span<const uint8_t> body,
+                                                      std::span<uint8_t> scratch,
+                                                      std::span<const uint8_t>& plain) {
+    if (!started_ || failed_) return Result::Skipped;
+    const uint8_t type = header[0];
+    if (!suite_.tls13 && tls12_armed_) {
+        // TLS 1.2: records are plaintext until this side's ChangeCipherSpec.
+        if (type == kCcs) {
+            tls12_armed_ = false;
+            if (!cipher_.init(suite_, tls12_keys_)) return fail();
+            OPENSSL_cleanse(&tls12_keys_, sizeof tls12_keys_);
+        }
+        return Result::Skipped;
+    }
+    if (suite_.tls13 && type != kAppData) return Result::Skipped;  // CCS (compatibility mode)
+    uint8_t inner = 0;
+    const long n = cipher_.decrypt(header, body, scratch, inner);
+    if (n < 0) return fail();
+    const std::span<const uint8_t> pt(scratch.data(), static_cast<size_t>(n));
+    if (inner == kAppData) {
+        plain = pt;
+        return Result::AppData;
+    }
+    if (inner == kHandshake && suite_.tls13) {
+        bool finished = false, key_update = false;
+        scan_handshake(pt, finished, key_update);
+        if (finished && !tls13_app_) {
+            // This side's Finished: application traffic secret from the next record on.
+            TrafficKeys k;
+            tls13_app_ = true;
+            if (!tls13_traffic_keys(suite_, {app_secret_, secret_len_}, k) ||
+                !cipher_.init(suite_, k))
+                return fail();
+            OPENSSL_cleanse(&k, sizeof k);
+        } else if (key_update && tls13_app_) {
+            TrafficKeys k;
+            if (!tls13_next_secret(suite_.hash, {app_secret_, secret_len_}) ||
+                !tls13_traffic_keys(suite_, {app_secret_, secret_len_}, k) ||
+                !cipher_.init(suite_, k))
+                return fail();
+            OPENSSL_cleanse(&k, sizeof k);
+            ++key_updates_;
+        }
+    }
+    (void)kAlert;
+    return Result::Consumed;
+}
+
+}  // namespace sluice::tls

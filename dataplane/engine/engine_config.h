@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "flow/flow_table.h"
+#include "tls/keylog.h"
 #include "verdict/static_filter.h"
 
 namespace sluice {
@@ -23,6 +25,9 @@ struct EngineConfig {
     std::string dump_streams_dir;  // empty: off (dumps hold customer content)
     bool eve_flow_records = true;
     uint32_t tls_handshake_buffers = 512;  // per worker, 16 KiB each
+    uint32_t tls_decrypt_sessions = 256;   // per worker, ~37 KiB each
+    // TLS session secrets (key log); read-only while workers run. Null: no decryption.
+    std::shared_ptr<const tls::SecretStore> tls_secrets;
 };
 
 }  // namespace sluice

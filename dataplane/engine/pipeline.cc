@@ -55,21 +55,21 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
       flows_(cfg.flow_capacity, cfg.timeouts),
       segments_(cfg.reassembly_nodes),
       reassembler_(segments_, cfg.reassembly_per_direction, fanout_),
-      tls_(eve_, cfg.tls_handshake_buffers) {
+      tls_(eve_, cfg.tls_handshake_buffers, cfg.tls_secrets.get(), cfg.tls_decrypt_sessions) {
     fanout_.list[fanout_.n++] = &detector_;
     fanout_.list[fanout_.n++] = &tls_;
+    // Application consumers sit behind the TLS stage: they get plaintext TCP payload, or the
+    // decrypted application data of TLS flows.
     if (!cfg.dump_streams_dir.empty()) {
         dumper_ = std::make_unique<StreamDumper>(cfg.dump_streams_dir);
-        fanout_.list[fanout_.n++] = dumper_.get();
+        tls_.add_app_consumer(*dumper_);
     }
 }
 
 Pipeline::~Pipeline() = default;
 
 bool Pipeline::add_consumer(StreamConsumer& c) {
-    if (fanout_.n == kMaxConsumers) return false;
-    fanout_.list[fanout_.n++] = &c;
-    return true;
+    return tls_.add_app_consumer(c);
 }
 
 WorkerCounters Pipeline::counters() const {

@@ -53,8 +53,8 @@ class Pipeline {
     void expire(Timestamp now, uint64_t seq);
     // End of run: flushes and reports every remaining flow.
     void finish(Timestamp now);
-    // Later stages (TLS, HTTP) register here; called in registration order after the
-    // protocol detector (and the stream dumper when enabled).
+    // Application stages (HTTP) register here: they receive plaintext TCP payload or the
+    // decrypted application data of TLS flows, in registration order after the dumper.
     bool add_consumer(StreamConsumer& c);
 
     WorkerCounters counters() const;

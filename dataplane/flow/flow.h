@@ -56,6 +56,8 @@ struct TlsFlowState {
     bool server_hello = false;
     bool hello_retry = false;
     bool logged = false;
+    uint8_t decrypt = 0;             // tls::DecryptStatus
+    uint32_t session = 0xffffffffu;  // decryption session (pool index) while decrypting
 };
 
 struct LinkTemplate {
@@ -113,7 +115,7 @@ struct Flow {
 };
 
 // Sizing rule: docs/architecture.md ("Memory per flow") states this bound; update both together.
-static_assert(sizeof(Flow) <= 392,
+static_assert(sizeof(Flow) <= 400,
               "Flow grew: update the per-flow memory table in docs/architecture.md");
 
 }  // namespace sluice

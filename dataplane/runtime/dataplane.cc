@@ -797,6 +797,7 @@ std::string Dataplane::summary_json() const {
     nlohmann::json j;
     WorkerCounters total;
     ReassemblyCounters rt;
+    tls::TlsCounters tt;
     nlohmann::json lcores = nlohmann::json::array();
     nlohmann::json io;
     for (size_t i = 0; i < io_.size(); ++i) io[kIoNames[i]] = io_[i];
@@ -806,6 +807,14 @@ std::string Dataplane::summary_json() const {
         const WorkerCounters c = w->pipeline->counters();
         const ReassemblyCounters& r = w->pipeline->reassembly_counters();
         total.add(c);
+        const tls::TlsCounters& tc = w->pipeline->tls_counters();
+        tt.sessions += tc.sessions, tt.client_hellos += tc.client_hellos,
+            tt.server_hellos += tc.server_hellos;
+        tt.malformed += tc.malformed, tt.gaps += tc.gaps, tt.logged += tc.logged;
+        tt.buffers_exhausted += tc.buffers_exhausted, tt.oversized_hello += tc.oversized_hello;
+        tt.decrypt_sessions += tc.decrypt_sessions, tt.decrypt_no_secret += tc.decrypt_no_secret;
+        tt.decrypt_failures += tc.decrypt_failures, tt.decrypted_records += tc.decrypted_records;
+        tt.decrypted_bytes += tc.decrypted_bytes;
         rt.segments += r.segments, rt.in_order += r.in_order, rt.out_of_order += r.out_of_order;
         rt.retransmitted += r.retransmitted, rt.overlaps += r.overlaps, rt.gaps += r.gaps;
         rt.gap_bytes += r.gap_bytes, rt.pool_exhausted += r.pool_exhausted,
@@ -828,6 +837,19 @@ std::string Dataplane::summary_json() const {
     }
     j["workers"] = workers_.size();
     j["engine"] = counters_json(total, rt);
+    j["engine"]["tls"] = {{"sessions", tt.sessions},
+                          {"client_hellos", tt.client_hellos},
+                          {"server_hellos", tt.server_hellos},
+                          {"logged", tt.logged},
+                          {"malformed", tt.malformed},
+                          {"gaps", tt.gaps},
+                          {"handshake_buffers_exhausted", tt.buffers_exhausted},
+                          {"oversized_hello", tt.oversized_hello},
+                          {"decrypt_sessions", tt.decrypt_sessions},
+                          {"decrypt_no_secret", tt.decrypt_no_secret},
+                          {"decrypt_failures", tt.decrypt_failures},
+                          {"decrypted_records", tt.decrypted_records},
+                          {"decrypted_bytes", tt.decrypted_bytes}};
     j["lcores"] = lcores;
     const double secs =
         end_tsc_ > start_tsc_ ? double(end_tsc_ - start_tsc_) / double(rte_get_tsc_hz()) : 0;
@@ -884,6 +906,13 @@ std::string Dataplane::summary_text() const {
             "overlaps %llu, gaps %llu (%llu bytes)\n",
             ru("segments"), ru("in_order"), ru("out_of_order"), ru("retransmitted"), ru("overlaps"),
             ru("gaps"), ru("gap_bytes"));
+    const auto& tls = e["tls"];
+    auto tu = [&](const char* k) { return (unsigned long long)tls[k].get<uint64_t>(); };
+    appendf(s,
+            "  tls: sessions %llu, client hellos %llu, decrypted sessions %llu (%llu records, %llu "
+            "bytes), no secret %llu, failures %llu\n",
+            tu("sessions"), tu("client_hellos"), tu("decrypt_sessions"), tu("decrypted_records"),
+            tu("decrypted_bytes"), tu("decrypt_no_secret"), tu("decrypt_failures"));
     appendf(s, "  eve: %llu records written, %llu dropped\n",
             (unsigned long long)j["eve"]["written"].get<uint64_t>(),
             (unsigned long long)j["eve"]["dropped"].get<uint64_t>());

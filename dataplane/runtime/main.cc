@@ -61,6 +61,10 @@ int main(int argc, char** argv) {
                    "content: never on by default)")
         ->check(CLI::ExistingDirectory);
     app.add_option("--eve", cli.eve_path, "EVE JSON log file ('-' for stdout)");
+    app.add_option("--keylog", cli.keylog,
+                   "NSS key log (SSLKEYLOGFILE) with TLS session secrets, to decrypt TLS; kept in "
+                   "memory only")
+        ->check(CLI::ExistingFile);
     app.add_option("--summary-json", cli.summary_json,
                    "Also write the run summary as JSON to FILE");
     app.add_option("--port", port_args, "Live: NAME=DEVICE (PCI address or vdev spec); repeatable");
@@ -155,6 +159,16 @@ int main(int argc, char** argv) {
     else if (topology == "distributor")
         cfg.topology = Topology::Distributor;
     cfg.eal_args.insert(cfg.eal_args.end(), eal.begin(), eal.end());
+    if (!cli.keylog.empty()) cfg.keylog = cli.keylog;
+    if (!cfg.keylog.empty()) {
+        auto store = std::make_shared<tls::SecretStore>();
+        size_t added = 0;
+        if (std::string e = store->load_file(cfg.keylog, added); !e.empty()) {
+            std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
+            return 2;
+        }
+        cfg.engine.tls_secrets = std::move(store);
+    }
     if (std::string e = validate_config(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
         return 2;

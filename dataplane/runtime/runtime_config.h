@@ -50,6 +50,7 @@ struct RuntimeConfig {
     std::string eve_path;
     unsigned stats_interval_s = 0;  // live: EVE stats record period (0: only at exit)
     std::string summary_json;       // also write the summary as JSON here
+    std::string keylog;             // NSS key log with TLS session secrets (memory only)
 };
 
 // Loads `path` into cfg (fields not present keep their defaults). Returns an error message

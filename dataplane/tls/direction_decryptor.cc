@@ -11,6 +11,17 @@ constexpr uint8_t kCcs = 20, kAlert = 21, kHandshake = 22, kAppData = 23;
 constexpr uint8_t kFinished = 20, kKeyUpdate = 24;
 }  // namespace
 
+void DirectionDecryptor::reset() {
+    cipher_.reset();
+    OPENSSL_cleanse(app_secret_, sizeof app_secret_);
+    OPENSSL_cleanse(&tls12_keys_, sizeof tls12_keys_);
+    secret_len_ = 0;
+    started_ = failed_ = tls13_app_ = tls12_armed_ = false;
+    hs_have_ = 0;
+    hs_left_ = 0;
+    key_updates_ = 0;
+}
+
 void DirectionDecryptor::start_tls13(const SuiteInfo& s, std::span<const uint8_t> hs_secret,
                                      std::span<const uint8_t> traffic_secret) {
     suite_ = s;

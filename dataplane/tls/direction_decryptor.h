@@ -21,6 +21,8 @@ class DirectionDecryptor {
                      std::span<const uint8_t> traffic_secret);
     void start_tls12(const SuiteInfo& s, const TrafficKeys& keys);
     bool started() const { return started_; }
+    void reset();  // back to unstarted; wipes secrets, keeps the cipher context
+    ~DirectionDecryptor() { reset(); }
     bool failed() const { return failed_; }
 
     // One complete record. On AppData, `plain` views the plaintext inside `scratch` (which

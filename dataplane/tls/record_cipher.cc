@@ -160,6 +160,12 @@ RecordDecryptor::~RecordDecryptor() {
     OPENSSL_cleanse(&keys_, sizeof keys_);
 }
 
+void RecordDecryptor::reset() {
+    OPENSSL_cleanse(&keys_, sizeof keys_);
+    seq_ = 0;
+    active_ = false;
+}
+
 bool RecordDecryptor::init(const SuiteInfo& s, const TrafficKeys& keys) {
     suite_ = s;
     keys_ = keys;

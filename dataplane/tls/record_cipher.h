@@ -60,7 +60,7 @@ class RecordDecryptor {
 
     bool init(const SuiteInfo& s, const TrafficKeys& keys);  // also resets the sequence number
     bool active() const { return active_; }
-    void deactivate() { active_ = false; }
+    void reset();  // forget keys, keep the EVP context for reuse
 
     // `header` is the 5-byte record header, `body` the record fragment; plaintext is written
     // into `out` (at least body.size() bytes). For TLS 1.3 the inner content type is

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <openssl/crypto.h>
+
 namespace sluice::tls {
 namespace {
 
@@ -16,11 +18,48 @@ bool looks_like_record(std::span<const uint8_t> b) {
 
 }  // namespace
 
-TlsInspector::TlsInspector(EveEmitter& eve, uint32_t handshake_buffers)
-    : eve_(eve), buffers_(handshake_buffers), fp_(std::make_unique<Fingerprints>()) {}
+std::string_view decrypt_status_name(DecryptStatus s) {
+    switch (s) {
+        case DecryptStatus::Pending:
+            return "handshake_incomplete";
+        case DecryptStatus::Active:
+            return "decrypted";
+        case DecryptStatus::NoKeylog:
+            return "no_keylog";
+        case DecryptStatus::NoSecret:
+            return "no_secret";
+        case DecryptStatus::UnsupportedSuite:
+            return "unsupported_suite";
+        case DecryptStatus::NoCapacity:
+            return "no_session_capacity";
+        case DecryptStatus::TagFailure:
+            return "tag_failure";
+        case DecryptStatus::Gap:
+            return "stream_gap";
+    }
+    return "unknown";
+}
+
+TlsInspector::TlsInspector(EveEmitter& eve, uint32_t handshake_buffers, const SecretStore* secrets,
+                           uint32_t decrypt_sessions)
+    : eve_(eve),
+      buffers_(handshake_buffers),
+      fp_(std::make_unique<Fingerprints>()),
+      secrets_(secrets),
+      sessions_(decrypt_sessions),
+      plain_(std::make_unique<std::array<uint8_t, DecryptSession::kMaxRecord>>()) {}
+
+bool TlsInspector::add_app_consumer(StreamConsumer& c) {
+    if (app_n_ == kMaxAppConsumers) return false;
+    app_[app_n_++] = &c;
+    return true;
+}
 
 void TlsInspector::on_data(Flow& f, Dir dir, std::span<const uint8_t> bytes) {
-    if (f.app_proto != AppProto::Tls) return;
+    if (f.app_proto != AppProto::Tls) {
+        for (size_t i = 0; i < app_n_; ++i) app_[i]->on_data(f, dir, bytes);
+        return;
+    }
     TlsDirState& d = f.tls.dir[idx(dir)];
     if (d.state == kFailed) return;
     if (d.state == kIdle) {
@@ -75,11 +114,18 @@ void TlsInspector::feed_records(Flow& f, Dir dir, std::span<const uint8_t> bytes
             }
             d.rec_left = len;
             ++ctr_.records;
+            if (f.tls.session != DecryptSessions::kNil) {
+                DecryptSession& ds = sessions_[f.tls.session];
+                ds.capturing[idx(dir)] = true;
+                ds.record_len[idx(dir)] = 0;
+            }
             continue;
         }
         const size_t take = std::min<size_t>(d.rec_left, bytes.size());
         if (d.state == kTracking) {
-            // Past the hello: only record boundaries matter here.
+            // Past the hello: records go to decryption when a session is active.
+            if (f.tls.session != DecryptSessions::kNil)
+                capture(f, dir, bytes.first(take), take == d.rec_left);
         } else if (d.hdr[0] == kHandshake) {
             if (!feed_handshake(f, dir, bytes.first(take))) return;
         } else if (d.hdr[0] == kAppData) {
@@ -175,6 +221,7 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
         d.hs_have = 0;
         d.state = kTracking;
         if (!sh.hello_retry_request && f.tls.dir[0].state == kHello) f.tls.dir[0].state = kTracking;
+        if (!sh.hello_retry_request) start_decryption(f, sh);
         if (sh.hello_retry_request) {
             // Log the first ClientHello now; both sides start over with a second hello.
             log(f);
@@ -233,8 +280,9 @@ void TlsInspector::log(Flow& f) {
         if (ch.has_psk) j.field("psk_offered", true);
         if (ch.has_session_ticket) j.field("session_ticket_offered", true);
         j.field("server_hello", f.tls.server_hello);
-        // Decryption from exported session secrets is a later stage of this build.
-        j.field("decrypted", false).field("decrypt_reason", "unsupported");
+        const auto status = static_cast<DecryptStatus>(f.tls.decrypt);
+        j.field("decrypted", status == DecryptStatus::Active);
+        if (status != DecryptStatus::Active) j.field("decrypt_reason", decrypt_status_name(status));
         j.end_object();
         eve_.finish();
     }
@@ -242,7 +290,15 @@ void TlsInspector::log(Flow& f) {
     release(c);
 }
 
-void TlsInspector::on_gap(Flow& f, Dir dir, uint32_t) {
+void TlsInspector::on_gap(Flow& f, Dir dir, uint32_t len) {
+    if (f.app_proto != AppProto::Tls) {
+        for (size_t i = 0; i < app_n_; ++i) app_[i]->on_gap(f, dir, len);
+        return;
+    }
+    if (f.tls.session != DecryptSessions::kNil) {
+        for (size_t i = 0; i < app_n_; ++i) app_[i]->on_gap(f, dir, len);
+        stop_decryption(f, DecryptStatus::Gap);
+    }
     TlsDirState& d = f.tls.dir[idx(dir)];
     if (d.state == kHello || d.state == kTracking) {
         ++ctr_.gaps;
@@ -250,12 +306,101 @@ void TlsInspector::on_gap(Flow& f, Dir dir, uint32_t) {
     }
 }
 
-void TlsInspector::on_end(Flow&, Dir) {}
+void TlsInspector::on_end(Flow& f, Dir dir) {
+    for (size_t i = 0; i < app_n_; ++i) app_[i]->on_end(f, dir);
+}
 
 void TlsInspector::on_flow_end(Flow& f) {
     log(f);  // a ClientHello without a ServerHello is still worth its fingerprint
     release(f.tls.dir[0]);
     release(f.tls.dir[1]);
+    if (f.tls.session != DecryptSessions::kNil) {
+        sessions_.release(f.tls.session);
+        f.tls.session = DecryptSessions::kNil;
+    }
+    for (size_t i = 0; i < app_n_; ++i) app_[i]->on_flow_end(f);
+}
+
+void TlsInspector::start_decryption(Flow& f, const ServerHello& sh) {
+    if (secrets_ == nullptr) {
+        f.tls.decrypt = static_cast<uint8_t>(DecryptStatus::NoKeylog);
+        return;
+    }
+    const TlsDirState& c = f.tls.dir[0];
+    ClientHello ch;
+    const SessionSecrets* sec = nullptr;
+    if (f.tls.client_hello && c.buf != HandshakeBuffers::kNil &&
+        parse_client_hello(buffers_[c.buf].first(c.msg_len), ch) == ParseStatus::Ok)
+        sec = secrets_->find(ch.random);
+    const auto suite = suite_info(sh.cipher_suite);
+    const bool tls13 = sh.selected_version == 0x0304;
+    auto status = DecryptStatus::Active;
+    if (sec == nullptr)
+        status = DecryptStatus::NoSecret;
+    else if (!suite || suite->tls13 != tls13)
+        status = DecryptStatus::UnsupportedSuite;
+    else if (tls13 && !(sec->client_handshake.present() && sec->server_handshake.present() &&
+                        sec->client_traffic.present() && sec->server_traffic.present()))
+        status = DecryptStatus::NoSecret;
+    else if (!tls13 && !sec->master.present())
+        status = DecryptStatus::NoSecret;
+    uint32_t idx_s = DecryptSessions::kNil;
+    if (status == DecryptStatus::Active && (idx_s = sessions_.alloc()) == DecryptSessions::kNil)
+        status = DecryptStatus::NoCapacity;
+    f.tls.decrypt = static_cast<uint8_t>(status);
+    if (status == DecryptStatus::NoSecret) ++ctr_.decrypt_no_secret;
+    if (status != DecryptStatus::Active) return;
+    DecryptSession& ds = sessions_[idx_s];
+    if (tls13) {
+        ds.dir[0].start_tls13(*suite, sec->client_handshake.span(), sec->client_traffic.span());
+        ds.dir[1].start_tls13(*suite, sec->server_handshake.span(), sec->server_traffic.span());
+    } else {
+        TrafficKeys ck, sk;
+        if (!tls12_keys(*suite, sec->master.span(), ch.random, sh.random, ck, sk)) {
+            sessions_.release(idx_s);
+            f.tls.decrypt = static_cast<uint8_t>(DecryptStatus::UnsupportedSuite);
+            return;
+        }
+        ds.dir[0].start_tls12(*suite, ck);
+        ds.dir[1].start_tls12(*suite, sk);
+        OPENSSL_cleanse(&ck, sizeof ck);
+        OPENSSL_cleanse(&sk, sizeof sk);
+    }
+    f.tls.session = idx_s;
+    ++ctr_.decrypt_sessions;
+}
+
+void TlsInspector::capture(Flow& f, Dir dir, std::span<const uint8_t> bytes, bool record_done) {
+    DecryptSession& ds = sessions_[f.tls.session];
+    const size_t d = idx(dir);
+    if (!ds.capturing[d]) return;  // the record began before the keys were known
+    if (ds.record_len[d] + bytes.size() > DecryptSession::kMaxRecord) {
+        ++ctr_.decrypt_failures;
+        stop_decryption(f, DecryptStatus::TagFailure);
+        return;
+    }
+    std::memcpy(ds.record[d].data() + ds.record_len[d], bytes.data(), bytes.size());
+    ds.record_len[d] += static_cast<uint32_t>(bytes.size());
+    if (!record_done) return;
+    ds.capturing[d] = false;
+    std::span<const uint8_t> plain;
+    const auto r = ds.dir[d].record(std::span<const uint8_t, 5>(f.tls.dir[d].hdr, 5),
+                                    {ds.record[d].data(), ds.record_len[d]}, *plain_, plain);
+    if (r == DirectionDecryptor::Result::AppData) {
+        ++ctr_.decrypted_records;
+        ctr_.decrypted_bytes += plain.size();
+        for (size_t i = 0; i < app_n_; ++i) app_[i]->on_data(f, dir, plain);
+    } else if (r == DirectionDecryptor::Result::Failed) {
+        ++ctr_.decrypt_failures;
+        stop_decryption(f, DecryptStatus::TagFailure);
+    }
+}
+
+void TlsInspector::stop_decryption(Flow& f, DecryptStatus why) {
+    if (f.tls.session == DecryptSessions::kNil) return;
+    sessions_.release(f.tls.session);
+    f.tls.session = DecryptSessions::kNil;
+    f.tls.decrypt = static_cast<uint8_t>(why);
 }
 
 }  // namespace sluice::tls

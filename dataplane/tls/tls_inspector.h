@@ -13,10 +13,25 @@
 
 #include "eve/eve_emitter.h"
 #include "reassembly/stream_consumer.h"
+#include "tls/decrypt_sessions.h"
 #include "tls/fingerprint.h"
 #include "tls/handshake_buffers.h"
+#include "tls/keylog.h"
 
 namespace sluice::tls {
+
+// Why a TLS flow is (not) decrypted; reported in the EVE tls record.
+enum class DecryptStatus : uint8_t {
+    Pending = 0,       // hellos not complete yet
+    Active,            // decrypting
+    NoKeylog,          // no secret store configured
+    NoSecret,          // no secrets for this client random
+    UnsupportedSuite,  // not an AEAD suite sluice decrypts
+    NoCapacity,        // the worker's decryption sessions are all in use
+    TagFailure,        // a record failed authentication: decryption stopped
+    Gap,               // bytes missing from the stream: decryption stopped
+};
+std::string_view decrypt_status_name(DecryptStatus s);
 
 struct TlsCounters {
     uint64_t sessions = 0;  // flows where a TLS record was seen
@@ -28,6 +43,11 @@ struct TlsCounters {
     uint64_t oversized_hello = 0;
     uint64_t gaps = 0;  // a gap in the stream before the hello was complete
     uint64_t logged = 0;
+    uint64_t decrypt_sessions = 0;
+    uint64_t decrypt_no_secret = 0;
+    uint64_t decrypt_failures = 0;  // tag failures and oversized records
+    uint64_t decrypted_records = 0;
+    uint64_t decrypted_bytes = 0;  // application data delivered
 };
 
 class TlsInspector final : public StreamConsumer {
@@ -36,7 +56,12 @@ class TlsInspector final : public StreamConsumer {
     // boundaries (a HelloRetryRequest sends both directions back to kHello).
     enum DirState : uint8_t { kIdle = 0, kHello, kTracking, kFailed };
 
-    TlsInspector(EveEmitter& eve, uint32_t handshake_buffers);
+    TlsInspector(EveEmitter& eve, uint32_t handshake_buffers, const SecretStore* secrets,
+                 uint32_t decrypt_sessions);
+
+    // Consumers of application bytes: plaintext TCP payload for other protocols, decrypted
+    // application data for TLS flows being decrypted (nothing for other TLS flows).
+    bool add_app_consumer(StreamConsumer& c);
 
     void on_data(Flow& flow, Dir dir, std::span<const uint8_t> bytes) override;
     void on_gap(Flow& flow, Dir dir, uint32_t len) override;
@@ -53,10 +78,19 @@ class TlsInspector final : public StreamConsumer {
     void fail(Flow& f, Dir dir);
     void release(TlsDirState& d);
     void log(Flow& f);
+    void start_decryption(Flow& f, const ServerHello& sh);
+    void capture(Flow& f, Dir dir, std::span<const uint8_t> bytes, bool record_done);
+    void stop_decryption(Flow& f, DecryptStatus why);
 
     EveEmitter& eve_;
     HandshakeBuffers buffers_;
     std::unique_ptr<Fingerprints> fp_;  // large: one per worker
+    const SecretStore* secrets_;
+    DecryptSessions sessions_;
+    std::unique_ptr<std::array<uint8_t, DecryptSession::kMaxRecord>> plain_;  // plaintext scratch
+    static constexpr size_t kMaxAppConsumers = 8;
+    std::array<StreamConsumer*, kMaxAppConsumers> app_{};
+    size_t app_n_ = 0;
     TlsCounters ctr_;
 };
 

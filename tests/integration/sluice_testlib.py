@@ -20,6 +20,11 @@ def data_captures():
     return sorted(glob.glob(os.path.join(DATA, "*.pcap")))
 
 
+def tls_captures():
+    """(capture, key log) pairs of the real-client TLS captures."""
+    return [(p, p[:-5] + ".keylog") for p in sorted(glob.glob(os.path.join(DATA, "tls", "*.pcap")))]
+
+
 def conformance_captures():
     return sorted(p for p in glob.glob(os.path.join(CONFORMANCE, "*.pcap*")) if not p.endswith(".json"))
 
@@ -106,18 +111,29 @@ def tshark_conv_tcp(path):
     return convs
 
 
-def tshark_follow_raw(path, stream):
-    """(client bytes, server bytes) of tcp.stream N as tshark reassembles it."""
-    out = run(["tshark", "-r", path, "-q", "-z", f"follow,tcp,raw,{stream}"]).stdout
-    c2s, s2c = bytearray(), bytearray()
+def tshark_follow_raw(path, stream, proto="tcp", keylog=None, client_port=None):
+    """(client bytes, server bytes) of stream N as tshark reassembles (and, for tls with a
+    key log, decrypts) it. tshark prints node 0's bytes unindented and node 1's after a tab;
+    node 0 is the client unless `client_port` says otherwise."""
+    args = ["tshark", "-r", path, "-q", "-z", f"follow,{proto},raw,{stream}"]
+    if keylog:
+        args[1:1] = ["-o", f"tls.keylog_file:{keylog}"]
+    out = run(args).stdout
+    node0, node1 = bytearray(), bytearray()
+    node0_port = None
     for line in out.splitlines():
+        m = re.match(r"Node 0: .*:(\d+)$", line)
+        if m:
+            node0_port = int(m.group(1))
         if not re.fullmatch(r"\t?[0-9a-f]+", line):
             continue
         if line.startswith("\t"):
-            s2c += bytes.fromhex(line[1:])
+            node1 += bytes.fromhex(line[1:])
         else:
-            c2s += bytes.fromhex(line)
-    return bytes(c2s), bytes(s2c)
+            node0 += bytes.fromhex(line)
+    if client_port is not None and node0_port is not None and node0_port != client_port:
+        node0, node1 = node1, node0
+    return bytes(node0), bytes(node1)
 
 
 def dump_streams(pcap, directory, *extra):

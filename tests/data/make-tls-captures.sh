@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Makes the TLS real-client captures under tests/data/tls: curl (--http1.1, SSLKEYLOGFILE)
+# against nginx (TLS, http2 off) in two network namespaces, one capture and one key log per
+# TLS version and AEAD suite. Each session carries two keep-alive GETs (a small file and a
+# 100 kB one) and a 64 kB upload. Run as root; the results are committed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../support/netns.sh"
+out="$here/tls"
+mkdir -p "$out"
+cli=sltls-c$NS_SUFFIX srv=sltls-s$NS_SUFFIX
+work=$(mktemp -d)
+cleanup() {
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  ns_cleanup "$cli" "$srv"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ip netns add "$cli"
+ip netns add "$srv"
+veth_pair "$cli" c0 "$srv" s0
+ip -n "$cli" addr add 10.234.0.1/24 dev c0
+ip -n "$srv" addr add 10.234.0.2/24 dev s0
+ip -n "$cli" link set lo up
+ip -n "$srv" link set lo up
+
+chmod 755 "$work"
+mkdir -p "$work/www" "$work/logs"
+head -c 100000 /dev/urandom > "$work/www/blob.bin"
+printf 'hello over tls\n' > "$work/www/small.txt"
+head -c 65536 /dev/urandom > "$work/upload.bin"
+chmod -R a+rX "$work/www"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=api.sluice.test \
+  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+cat > "$work/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/logs/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path $work/body;
+  server {
+    listen 10.234.0.2:443 ssl;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305;
+    ssl_session_tickets off;
+    root $work/www;
+    location /upload { client_max_body_size 1m; return 200 "uploaded\n"; }
+  }
+}
+CONF
+ip netns exec "$srv" nginx -c "$work/nginx.conf" -p "$work" &
+sleep 1
+
+capture() {  # capture NAME CURL-TLS-ARGS...
+  local name=$1; shift
+  rm -f "$out/$name.keylog"
+  ip netns exec "$srv" tcpdump -i s0 -s 0 -U -w "$work/$name.pcap" tcp port 443 2>/dev/null &
+  local tpid=$!
+  sleep 0.5
+  SSLKEYLOGFILE="$out/$name.keylog" ip netns exec "$cli" curl --http1.1 -sSk "$@" \
+    --resolve api.sluice.test:443:10.234.0.2 \
+    https://api.sluice.test/small.txt https://api.sluice.test/blob.bin > /dev/null
+  SSLKEYLOGFILE="$out/$name.keylog" ip netns exec "$cli" curl --http1.1 -sSk "$@" \
+    --resolve api.sluice.test:443:10.234.0.2 --data-binary @"$work/upload.bin" \
+    https://api.sluice.test/upload > /dev/null
+  sleep 0.5
+  kill -INT "$tpid"; wait "$tpid" || true
+  cp "$work/$name.pcap" "$out/$name.pcap"
+  echo "$name: $(capinfos -c -M "$out/$name.pcap" | awk '/Number of packets/ {print $NF}') packets"
+}
+
+capture tls13-aes128gcm --tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256
+capture tls13-aes256gcm --tlsv1.3 --tls13-ciphers TLS_AES_256_GCM_SHA384
+capture tls13-chacha20 --tlsv1.3 --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256
+capture tls12-aes128gcm --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256
+capture tls12-aes256gcm --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES256-GCM-SHA384
+capture tls12-chacha20 --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""TLS decryption over real-client captures (curl against nginx, every supported TLS 1.2 and
+1.3 AEAD suite, keep-alive, a 100 kB download and a 64 kB upload): the decrypted
+--dump-streams output must equal what tshark recovers with the same key log, for clean and
+for mangled copies."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import sluice_testlib as t  # noqa: E402
+
+
+def streams_by_port(files):
+    """{client port: (c2s, s2c)} from dump file names."""
+    out = {}
+    for name, data in files.items():
+        port = int(name.split("_")[1].split("-")[0])
+        c2s, s2c = out.get(port, (b"", b""))
+        out[port] = (data, s2c) if name.endswith(".c2s") else (c2s, data)
+    return out
+
+
+def tshark_streams(pcap, keylog):
+    out = {}
+    lines = t.run(["tshark", "-r", pcap, "-T", "fields", "-e", "tcp.stream", "-e", "tcp.srcport",
+                   "-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0"]).stdout.split("\n")
+    for line in lines:
+        if not line:
+            continue
+        stream, port = line.split("\t")
+        out[int(port)] = t.tshark_follow_raw(pcap, int(stream), proto="tls", keylog=keylog, client_port=int(port))
+    return out
+
+
+class TlsDecryption(t.TempDirTest):
+    def test_every_suite_matches_tshark(self):
+        captures = t.tls_captures()
+        self.assertEqual(len(captures), 6)
+        for pcap, keylog in captures:
+            with self.subTest(pcap=os.path.basename(pcap)):
+                d = os.path.join(self.tmp, os.path.basename(pcap))
+                files = t.dump_streams(pcap, d, "--keylog", keylog)
+                ours = streams_by_port(files)
+                want = tshark_streams(pcap, keylog)
+                self.assertEqual(sorted(ours), sorted(want))
+                for port, (c2s, s2c) in want.items():
+                    self.assertGreater(len(c2s) + len(s2c), 1000)
+                    self.assertEqual(ours[port][0], c2s, f"client bytes of port {port}")
+                    self.assertEqual(ours[port][1], s2c, f"server bytes of port {port}")
+                # The application data really is HTTP: requests and 200 responses.
+                joined = b"".join(c for c, _ in ours.values())
+                self.assertIn(b"GET /blob.bin HTTP/1.1", joined)
+                self.assertIn(b"POST /upload HTTP/1.1", joined)
+                self.assertTrue(all(s.startswith(b"HTTP/1.1 200 OK") for _, s in ours.values()))
+
+    def test_eve_reports_decryption(self):
+        caps = dict((os.path.basename(p), (p, k)) for p, k in t.tls_captures())
+        pcap, keylog = caps["tls13-aes128gcm.pcap"]
+        s, eve, _ = t.offline(pcap, self.tmp, "--keylog", keylog)
+        tls = [r for r in eve if r["event_type"] == "tls"]
+        self.assertEqual(len(tls), 2)
+        self.assertTrue(all(r["tls"]["decrypted"] for r in tls))
+        self.assertTrue(all(r["tls"]["version"] == "TLS 1.3" for r in tls))
+        self.assertEqual(s["engine"]["tls"]["decrypt_failures"], 0)
+        self.assertGreater(s["engine"]["tls"]["decrypted_bytes"], 160000)
+        # Without the key log: fingerprints still, no plaintext, a reason.
+        s, eve, _ = t.offline(pcap, self.tmp)
+        tls = [r for r in eve if r["event_type"] == "tls"]
+        self.assertTrue(all(not r["tls"]["decrypted"] and r["tls"]["decrypt_reason"] == "no_keylog" for r in tls))
+        self.assertEqual(s["engine"]["tls"]["decrypted_bytes"], 0)
+        # A key log without this session's secrets.
+        other = caps["tls12-aes128gcm.pcap"][1]
+        _, eve, _ = t.offline(pcap, self.tmp, "--keylog", other)
+        tls = [r for r in eve if r["event_type"] == "tls"]
+        self.assertTrue(all(r["tls"]["decrypt_reason"] == "no_secret" for r in tls))
+
+    def test_mangled_captures_decrypt_identically(self):
+        for pcap, keylog in t.tls_captures()[::3]:
+            clean = t.dump_streams(pcap, os.path.join(self.tmp, "clean"), "--keylog", keylog)
+            for seed in (1, 2):
+                with self.subTest(pcap=os.path.basename(pcap), seed=seed):
+                    mangled = os.path.join(self.tmp, "m.pcap")
+                    t.run([t.MANGLE, "--in", pcap, "--out", mangled, "--seed", str(seed)])
+                    got = t.dump_streams(mangled, os.path.join(self.tmp, f"m{seed}"), "--keylog", keylog)
+                    self.assertEqual(got, clean)
+
+    def test_bad_keylog_is_rejected(self):
+        bad = os.path.join(self.tmp, "bad.keylog")
+        with open(bad, "w") as f:
+            f.write("CLIENT_RANDOM nothex nothex\n")
+        p = t.dataplane("--pcap", t.tls_captures()[0][0], "--keylog", bad, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("bad.keylog:1", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -7,6 +7,7 @@
 
 #include "flow/flow_table.h"
 #include "tls/keylog.h"
+#include "tls/tls_inspector.h"
 #include "verdict/static_filter.h"
 
 namespace sluice {
@@ -24,8 +25,7 @@ struct EngineConfig {
     StaticFilterTable filters;
     std::string dump_streams_dir;  // empty: off (dumps hold customer content)
     bool eve_flow_records = true;
-    uint32_t tls_handshake_buffers = 512;  // per worker, 16 KiB each
-    uint32_t tls_decrypt_sessions = 256;   // per worker, ~37 KiB each
+    tls::TlsOptions tls;  // handshake buffers, decryption sessions, waiting for secrets
     // TLS session secrets (key log); read-only while workers run. Null: no decryption.
     std::shared_ptr<const tls::SecretStore> tls_secrets;
 };

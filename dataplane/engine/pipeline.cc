@@ -55,7 +55,7 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
       flows_(cfg.flow_capacity, cfg.timeouts),
       segments_(cfg.reassembly_nodes),
       reassembler_(segments_, cfg.reassembly_per_direction, fanout_),
-      tls_(eve_, cfg.tls_handshake_buffers, cfg.tls_secrets.get(), cfg.tls_decrypt_sessions) {
+      tls_(eve_, cfg.tls, cfg.tls_secrets.get()) {
     fanout_.list[fanout_.n++] = &detector_;
     fanout_.list[fanout_.n++] = &tls_;
     // Application consumers sit behind the TLS stage: they get plaintext TCP payload, or the

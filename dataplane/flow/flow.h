@@ -50,14 +50,15 @@ struct TlsDirState {
 
 struct TlsFlowState {
     TlsDirState dir[2];
-    uint16_t version = 0;       // negotiated (ServerHello supported_versions, else legacy)
-    uint16_t cipher_suite = 0;  // chosen by the server
-    bool client_hello = false;  // a complete ClientHello is held in dir[0].buf
+    uint32_t session = 0xffffffffu;  // decryption session (pool index) while decrypting
+    uint16_t version = 0;            // negotiated (ServerHello supported_versions, else legacy)
+    uint16_t cipher_suite = 0;       // chosen by the server
+    bool client_hello = false;       // a complete ClientHello is held in dir[0].buf
     bool server_hello = false;
     bool hello_retry = false;
     bool logged = false;
-    uint8_t decrypt = 0;             // tls::DecryptStatus
-    uint32_t session = 0xffffffffu;  // decryption session (pool index) while decrypting
+    uint8_t decrypt = 0;            // tls::DecryptStatus
+    uint64_t client_hello_seq = 0;  // packet sequence number of the (last) ClientHello
 };
 
 struct LinkTemplate {
@@ -115,7 +116,7 @@ struct Flow {
 };
 
 // Sizing rule: docs/architecture.md ("Memory per flow") states this bound; update both together.
-static_assert(sizeof(Flow) <= 400,
+static_assert(sizeof(Flow) <= 408,
               "Flow grew: update the per-flow memory table in docs/architecture.md");
 
 }  // namespace sluice

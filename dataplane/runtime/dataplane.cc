@@ -815,6 +815,7 @@ std::string Dataplane::summary_json() const {
         tt.decrypt_sessions += tc.decrypt_sessions, tt.decrypt_no_secret += tc.decrypt_no_secret;
         tt.decrypt_failures += tc.decrypt_failures, tt.decrypted_records += tc.decrypted_records;
         tt.decrypted_bytes += tc.decrypted_bytes;
+        tt.late_secrets += tc.late_secrets, tt.secret_timeouts += tc.secret_timeouts;
         rt.segments += r.segments, rt.in_order += r.in_order, rt.out_of_order += r.out_of_order;
         rt.retransmitted += r.retransmitted, rt.overlaps += r.overlaps, rt.gaps += r.gaps;
         rt.gap_bytes += r.gap_bytes, rt.pool_exhausted += r.pool_exhausted,
@@ -849,7 +850,9 @@ std::string Dataplane::summary_json() const {
                           {"decrypt_no_secret", tt.decrypt_no_secret},
                           {"decrypt_failures", tt.decrypt_failures},
                           {"decrypted_records", tt.decrypted_records},
-                          {"decrypted_bytes", tt.decrypted_bytes}};
+                          {"decrypted_bytes", tt.decrypted_bytes},
+                          {"late_secrets", tt.late_secrets},
+                          {"secret_timeouts", tt.secret_timeouts}};
     j["lcores"] = lcores;
     const double secs =
         end_tsc_ > start_tsc_ ? double(end_tsc_ - start_tsc_) / double(rte_get_tsc_hz()) : 0;

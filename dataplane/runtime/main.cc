@@ -67,6 +67,10 @@ int main(int argc, char** argv) {
         ->check(CLI::ExistingFile);
     app.add_option("--summary-json", cli.summary_json,
                    "Also write the run summary as JSON to FILE");
+    unsigned keylog_delay = 0;
+    app.add_option("--keylog-delay-packets", keylog_delay,
+                   "Offline: each TLS secret becomes known N packets after its ClientHello "
+                   "(simulates a terminator's export delay; ciphertext queues meanwhile)");
     app.add_option("--port", port_args, "Live: NAME=DEVICE (PCI address or vdev spec); repeatable");
     app.add_option("--inline", inline_args,
                    "Live: forward between ports A:B (both directions); repeatable");
@@ -160,6 +164,10 @@ int main(int argc, char** argv) {
         cfg.topology = Topology::Distributor;
     cfg.eal_args.insert(cfg.eal_args.end(), eal.begin(), eal.end());
     if (!cli.keylog.empty()) cfg.keylog = cli.keylog;
+    if (keylog_delay > 0) {
+        cfg.engine.tls.secret_delay_packets = keylog_delay;
+        cfg.engine.tls.wait_for_secrets = true;
+    }
     if (!cfg.keylog.empty()) {
         auto store = std::make_shared<tls::SecretStore>();
         size_t added = 0;

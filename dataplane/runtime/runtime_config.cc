@@ -316,6 +316,28 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    }},
                               });
                  }},
+                {"tls",
+                 [&](const YAML::Node& v) {
+                     for_keys(path, v, "tls",
+                              {
+                                  {"handshake_buffers",
+                                   [&](const YAML::Node& x) {
+                                       e.tls.handshake_buffers = uint_in(path, x, 1, 1u << 20);
+                                   }},
+                                  {"decrypt_sessions",
+                                   [&](const YAML::Node& x) {
+                                       e.tls.decrypt_sessions = uint_in(path, x, 1, 1u << 20);
+                                   }},
+                                  {"pending_bytes",
+                                   [&](const YAML::Node& x) {
+                                       e.tls.pending_bytes = uint_in(path, x, 0, 1u << 24);
+                                   }},
+                                  {"keylog",
+                                   [&](const YAML::Node& x) {
+                                       cfg.keylog = scalar<std::string>(path, x, "a path");
+                                   }},
+                              });
+                 }},
                 {"malformed",
                  [&](const YAML::Node& v) {
                      const auto p = scalar<std::string>(path, v, "drop or pass");

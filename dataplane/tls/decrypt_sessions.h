@@ -15,6 +15,15 @@ namespace sluice::tls {
 struct DecryptSession {
     static constexpr size_t kMaxRecord = 16384 + 2048 + 256;  // ciphertext limit plus slack
     DirectionDecryptor dir[2];
+    // Waiting for secrets the terminator has not exported yet: whole records queue up in
+    // `pending` ([5-byte header][fragment]...) within a fixed capacity, then replay.
+    bool waiting = false;
+    uint64_t ready_seq = 0;  // simulated export delay: secrets usable from this packet on
+    uint16_t suite = 0;
+    uint16_t version = 0;
+    std::array<uint8_t, 32> client_random{};
+    std::array<uint8_t, 32> server_random{};
+    std::vector<uint8_t> pending[2];
     std::array<uint8_t, kMaxRecord> record[2];
     uint32_t record_len[2] = {0, 0};
     bool capturing[2] = {false, false};  // the current record started after keys were known
@@ -22,13 +31,18 @@ struct DecryptSession {
         for (auto& d : dir) d.reset();
         record_len[0] = record_len[1] = 0;
         capturing[0] = capturing[1] = false;
+        waiting = false;
+        for (auto& p : pending) p.clear();  // keeps capacity: no allocation on reuse
     }
 };
 
 class DecryptSessions {
   public:
     static constexpr uint32_t kNil = 0xffffffffu;
-    explicit DecryptSessions(uint32_t count) : sessions_(count) {
+    DecryptSessions(uint32_t count, uint32_t pending_bytes)
+        : pending_bytes_(pending_bytes), sessions_(count) {
+        for (auto& s : sessions_)
+            for (auto& p : s.pending) p.reserve(pending_bytes);
         free_.reserve(count);
         for (uint32_t i = count; i > 0; --i) free_.push_back(i - 1);
     }
@@ -43,8 +57,10 @@ class DecryptSessions {
         free_.push_back(i);
     }
     DecryptSession& operator[](uint32_t i) { return sessions_[i]; }
+    uint32_t pending_bytes() const { return pending_bytes_; }
 
   private:
+    uint32_t pending_bytes_;
     std::vector<DecryptSession> sessions_;
     std::vector<uint32_t> free_;
 };

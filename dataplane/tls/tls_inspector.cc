@@ -36,17 +36,21 @@ std::string_view decrypt_status_name(DecryptStatus s) {
             return "tag_failure";
         case DecryptStatus::Gap:
             return "stream_gap";
+        case DecryptStatus::Waiting:
+            return "secret_pending";
+        case DecryptStatus::SecretTimeout:
+            return "secret_timeout";
     }
     return "unknown";
 }
 
-TlsInspector::TlsInspector(EveEmitter& eve, uint32_t handshake_buffers, const SecretStore* secrets,
-                           uint32_t decrypt_sessions)
+TlsInspector::TlsInspector(EveEmitter& eve, const TlsOptions& opts, const SecretStore* secrets)
     : eve_(eve),
-      buffers_(handshake_buffers),
+      buffers_(opts.handshake_buffers),
       fp_(std::make_unique<Fingerprints>()),
+      opts_(opts),
       secrets_(secrets),
-      sessions_(decrypt_sessions),
+      sessions_(opts.decrypt_sessions, opts.pending_bytes),
       plain_(std::make_unique<std::array<uint8_t, DecryptSession::kMaxRecord>>()) {}
 
 bool TlsInspector::add_app_consumer(StreamConsumer& c) {
@@ -202,6 +206,7 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
         }
         ++ctr_.client_hellos;
         f.tls.client_hello = true;  // the body stays in the buffer until logged
+        f.tls.client_hello_seq = eve_.seq();
         d.hs_have = 0;
         // Until the server answers, every plaintext handshake message may be another hello.
         d.state = f.tls.server_hello ? kTracking : kHello;
@@ -233,7 +238,10 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
             return;
         }
     }
-    if (f.tls.client_hello && f.tls.server_hello) log(f);
+    // While secrets are awaited the record waits too: it will say whether decryption worked.
+    if (f.tls.client_hello && f.tls.server_hello &&
+        static_cast<DecryptStatus>(f.tls.decrypt) != DecryptStatus::Waiting)
+        log(f);
 }
 
 void TlsInspector::fail(Flow& f, Dir dir) {
@@ -311,6 +319,10 @@ void TlsInspector::on_end(Flow& f, Dir dir) {
 }
 
 void TlsInspector::on_flow_end(Flow& f) {
+    if (static_cast<DecryptStatus>(f.tls.decrypt) == DecryptStatus::Waiting) {
+        ++ctr_.decrypt_no_secret;
+        f.tls.decrypt = static_cast<uint8_t>(DecryptStatus::NoSecret);
+    }
     log(f);  // a ClientHello without a ServerHello is still worth its fingerprint
     release(f.tls.dir[0]);
     release(f.tls.dir[1]);
@@ -321,53 +333,103 @@ void TlsInspector::on_flow_end(Flow& f) {
     for (size_t i = 0; i < app_n_; ++i) app_[i]->on_flow_end(f);
 }
 
-void TlsInspector::start_decryption(Flow& f, const ServerHello& sh) {
-    if (secrets_ == nullptr) {
-        f.tls.decrypt = static_cast<uint8_t>(DecryptStatus::NoKeylog);
-        return;
+DecryptStatus TlsInspector::lookup(const DecryptSession& ds, const SessionSecrets*& sec) const {
+    if (eve_.seq() < ds.ready_seq) return DecryptStatus::Waiting;  // simulated export delay
+    sec = secrets_->find(ds.client_random);
+    if (sec == nullptr) return DecryptStatus::NoSecret;
+    if (ds.version == 0x0304)
+        return sec->client_handshake.present() && sec->server_handshake.present() &&
+                       sec->client_traffic.present() && sec->server_traffic.present()
+                   ? DecryptStatus::Active
+                   : DecryptStatus::NoSecret;
+    return sec->master.present() ? DecryptStatus::Active : DecryptStatus::NoSecret;
+}
+
+bool TlsInspector::arm(DecryptSession& ds, const SessionSecrets& sec) {
+    const auto suite = suite_info(ds.suite);
+    if (!suite) return false;
+    if (suite->tls13) {
+        ds.dir[0].start_tls13(*suite, sec.client_handshake.span(), sec.client_traffic.span());
+        ds.dir[1].start_tls13(*suite, sec.server_handshake.span(), sec.server_traffic.span());
+        return ds.dir[0].started() && ds.dir[1].started();
     }
-    const TlsDirState& c = f.tls.dir[0];
-    ClientHello ch;
-    const SessionSecrets* sec = nullptr;
-    if (f.tls.client_hello && c.buf != HandshakeBuffers::kNil &&
-        parse_client_hello(buffers_[c.buf].first(c.msg_len), ch) == ParseStatus::Ok)
-        sec = secrets_->find(ch.random);
-    const auto suite = suite_info(sh.cipher_suite);
-    const bool tls13 = sh.selected_version == 0x0304;
-    auto status = DecryptStatus::Active;
-    if (sec == nullptr)
-        status = DecryptStatus::NoSecret;
-    else if (!suite || suite->tls13 != tls13)
-        status = DecryptStatus::UnsupportedSuite;
-    else if (tls13 && !(sec->client_handshake.present() && sec->server_handshake.present() &&
-                        sec->client_traffic.present() && sec->server_traffic.present()))
-        status = DecryptStatus::NoSecret;
-    else if (!tls13 && !sec->master.present())
-        status = DecryptStatus::NoSecret;
-    uint32_t idx_s = DecryptSessions::kNil;
-    if (status == DecryptStatus::Active && (idx_s = sessions_.alloc()) == DecryptSessions::kNil)
-        status = DecryptStatus::NoCapacity;
-    f.tls.decrypt = static_cast<uint8_t>(status);
-    if (status == DecryptStatus::NoSecret) ++ctr_.decrypt_no_secret;
-    if (status != DecryptStatus::Active) return;
-    DecryptSession& ds = sessions_[idx_s];
-    if (tls13) {
-        ds.dir[0].start_tls13(*suite, sec->client_handshake.span(), sec->client_traffic.span());
-        ds.dir[1].start_tls13(*suite, sec->server_handshake.span(), sec->server_traffic.span());
-    } else {
-        TrafficKeys ck, sk;
-        if (!tls12_keys(*suite, sec->master.span(), ch.random, sh.random, ck, sk)) {
-            sessions_.release(idx_s);
-            f.tls.decrypt = static_cast<uint8_t>(DecryptStatus::UnsupportedSuite);
-            return;
-        }
+    TrafficKeys ck, sk;
+    const bool ok =
+        tls12_keys(*suite, sec.master.span(), ds.client_random, ds.server_random, ck, sk);
+    if (ok) {
         ds.dir[0].start_tls12(*suite, ck);
         ds.dir[1].start_tls12(*suite, sk);
-        OPENSSL_cleanse(&ck, sizeof ck);
-        OPENSSL_cleanse(&sk, sizeof sk);
     }
-    f.tls.session = idx_s;
-    ++ctr_.decrypt_sessions;
+    OPENSSL_cleanse(&ck, sizeof ck);
+    OPENSSL_cleanse(&sk, sizeof sk);
+    return ok;
+}
+
+void TlsInspector::start_decryption(Flow& f, const ServerHello& sh) {
+    auto set = [&](DecryptStatus st) { f.tls.decrypt = static_cast<uint8_t>(st); };
+    if (secrets_ == nullptr) return set(DecryptStatus::NoKeylog);
+    const TlsDirState& c = f.tls.dir[0];
+    ClientHello ch;
+    if (!f.tls.client_hello || c.buf == HandshakeBuffers::kNil ||
+        parse_client_hello(buffers_[c.buf].first(c.msg_len), ch) != ParseStatus::Ok ||
+        ch.random.size() != 32) {
+        ++ctr_.decrypt_no_secret;
+        return set(DecryptStatus::NoSecret);
+    }
+    const auto suite = suite_info(sh.cipher_suite);
+    if (!suite || suite->tls13 != (sh.selected_version == 0x0304))
+        return set(DecryptStatus::UnsupportedSuite);
+    const uint32_t i = sessions_.alloc();
+    if (i == DecryptSessions::kNil) return set(DecryptStatus::NoCapacity);
+    DecryptSession& ds = sessions_[i];
+    ds.suite = sh.cipher_suite;
+    ds.version = sh.selected_version;
+    std::memcpy(ds.client_random.data(), ch.random.data(), 32);
+    std::memcpy(ds.server_random.data(), sh.random.data(), 32);
+    ds.ready_seq = f.tls.client_hello_seq + opts_.secret_delay_packets;
+    const SessionSecrets* sec = nullptr;
+    const DecryptStatus st = lookup(ds, sec);
+    if (st == DecryptStatus::Active && arm(ds, *sec)) {
+        f.tls.session = i;
+        ++ctr_.decrypt_sessions;
+        return set(DecryptStatus::Active);
+    }
+    if (st == DecryptStatus::Waiting || (st == DecryptStatus::NoSecret && opts_.wait_for_secrets)) {
+        ds.waiting = true;
+        f.tls.session = i;
+        return set(DecryptStatus::Waiting);
+    }
+    sessions_.release(i);
+    ++ctr_.decrypt_no_secret;
+    set(st == DecryptStatus::Active ? DecryptStatus::UnsupportedSuite : st);
+}
+
+void TlsInspector::process_record(Flow& f, Dir dir, std::span<const uint8_t, 5> header,
+                                  std::span<const uint8_t> body) {
+    DecryptSession& ds = sessions_[f.tls.session];
+    std::span<const uint8_t> plain;
+    const auto r = ds.dir[idx(dir)].record(header, body, *plain_, plain);
+    if (r == DirectionDecryptor::Result::AppData) {
+        ++ctr_.decrypted_records;
+        ctr_.decrypted_bytes += plain.size();
+        for (size_t i = 0; i < app_n_; ++i) app_[i]->on_data(f, dir, plain);
+    } else if (r == DirectionDecryptor::Result::Failed) {
+        ++ctr_.decrypt_failures;
+        stop_decryption(f, DecryptStatus::TagFailure);
+    }
+}
+
+void TlsInspector::replay(Flow& f, DecryptSession& ds) {
+    for (Dir dir : {Dir::ToServer, Dir::ToClient}) {
+        const std::vector<uint8_t>& q = ds.pending[idx(dir)];
+        for (size_t off = 0; off + 5 <= q.size() && f.tls.session != DecryptSessions::kNil;) {
+            const size_t len = size_t{q[off + 3]} << 8 | q[off + 4];
+            process_record(f, dir, std::span<const uint8_t, 5>(q.data() + off, 5),
+                           {q.data() + off + 5, len});
+            off += 5 + len;
+        }
+    }
+    if (f.tls.session != DecryptSessions::kNil) ds.pending[0].clear(), ds.pending[1].clear();
 }
 
 void TlsInspector::capture(Flow& f, Dir dir, std::span<const uint8_t> bytes, bool record_done) {
@@ -383,17 +445,34 @@ void TlsInspector::capture(Flow& f, Dir dir, std::span<const uint8_t> bytes, boo
     ds.record_len[d] += static_cast<uint32_t>(bytes.size());
     if (!record_done) return;
     ds.capturing[d] = false;
-    std::span<const uint8_t> plain;
-    const auto r = ds.dir[d].record(std::span<const uint8_t, 5>(f.tls.dir[d].hdr, 5),
-                                    {ds.record[d].data(), ds.record_len[d]}, *plain_, plain);
-    if (r == DirectionDecryptor::Result::AppData) {
-        ++ctr_.decrypted_records;
-        ctr_.decrypted_bytes += plain.size();
-        for (size_t i = 0; i < app_n_; ++i) app_[i]->on_data(f, dir, plain);
-    } else if (r == DirectionDecryptor::Result::Failed) {
-        ++ctr_.decrypt_failures;
-        stop_decryption(f, DecryptStatus::TagFailure);
+    const std::span<const uint8_t, 5> header(f.tls.dir[d].hdr, 5);
+    const std::span<const uint8_t> body(ds.record[d].data(), ds.record_len[d]);
+    if (ds.waiting) {
+        const SessionSecrets* sec = nullptr;
+        if (lookup(ds, sec) == DecryptStatus::Active && arm(ds, *sec)) {
+            // The secrets arrived: decrypt what queued up, then carry on.
+            ds.waiting = false;
+            f.tls.decrypt = static_cast<uint8_t>(DecryptStatus::Active);
+            ++ctr_.decrypt_sessions;
+            ++ctr_.late_secrets;
+            replay(f, ds);
+            log(f);
+            if (f.tls.session == DecryptSessions::kNil) return;
+        } else {
+            std::vector<uint8_t>& q = ds.pending[d];
+            if (q.size() + header.size() + body.size() > sessions_.pending_bytes()) {
+                ++ctr_.secret_timeouts;
+                ++ctr_.decrypt_no_secret;
+                stop_decryption(f, DecryptStatus::SecretTimeout);
+                log(f);
+                return;
+            }
+            q.insert(q.end(), header.begin(), header.end());
+            q.insert(q.end(), body.begin(), body.end());
+            return;
+        }
     }
+    process_record(f, dir, header, body);
 }
 
 void TlsInspector::stop_decryption(Flow& f, DecryptStatus why) {

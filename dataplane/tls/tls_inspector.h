@@ -30,6 +30,17 @@ enum class DecryptStatus : uint8_t {
     NoCapacity,        // the worker's decryption sessions are all in use
     TagFailure,        // a record failed authentication: decryption stopped
     Gap,               // bytes missing from the stream: decryption stopped
+    Waiting,           // secrets not exported yet: ciphertext queues up
+    SecretTimeout,     // the queue filled before the secrets arrived
+};
+
+struct TlsOptions {
+    uint32_t handshake_buffers = 512;
+    uint32_t decrypt_sessions = 256;
+    uint32_t pending_bytes = 65536;  // per direction, while waiting for secrets
+    bool wait_for_secrets = false;   // queue ciphertext when secrets are missing (live export)
+    uint32_t secret_delay_packets =
+        0;  // offline: a secret becomes usable N packets after its ClientHello
 };
 std::string_view decrypt_status_name(DecryptStatus s);
 
@@ -48,6 +59,8 @@ struct TlsCounters {
     uint64_t decrypt_failures = 0;  // tag failures and oversized records
     uint64_t decrypted_records = 0;
     uint64_t decrypted_bytes = 0;  // application data delivered
+    uint64_t late_secrets = 0;     // sessions decrypted after waiting for their secrets
+    uint64_t secret_timeouts = 0;  // sessions whose queue filled before the secrets came
 };
 
 class TlsInspector final : public StreamConsumer {
@@ -56,8 +69,7 @@ class TlsInspector final : public StreamConsumer {
     // boundaries (a HelloRetryRequest sends both directions back to kHello).
     enum DirState : uint8_t { kIdle = 0, kHello, kTracking, kFailed };
 
-    TlsInspector(EveEmitter& eve, uint32_t handshake_buffers, const SecretStore* secrets,
-                 uint32_t decrypt_sessions);
+    TlsInspector(EveEmitter& eve, const TlsOptions& opts, const SecretStore* secrets);
 
     // Consumers of application bytes: plaintext TCP payload for other protocols, decrypted
     // application data for TLS flows being decrypted (nothing for other TLS flows).
@@ -81,10 +93,16 @@ class TlsInspector final : public StreamConsumer {
     void start_decryption(Flow& f, const ServerHello& sh);
     void capture(Flow& f, Dir dir, std::span<const uint8_t> bytes, bool record_done);
     void stop_decryption(Flow& f, DecryptStatus why);
+    DecryptStatus lookup(const DecryptSession& ds, const SessionSecrets*& sec) const;
+    bool arm(DecryptSession& ds, const SessionSecrets& sec);
+    void process_record(Flow& f, Dir dir, std::span<const uint8_t, 5> header,
+                        std::span<const uint8_t> body);
+    void replay(Flow& f, DecryptSession& ds);
 
     EveEmitter& eve_;
     HandshakeBuffers buffers_;
     std::unique_ptr<Fingerprints> fp_;  // large: one per worker
+    TlsOptions opts_;
     const SecretStore* secrets_;
     DecryptSessions sessions_;
     std::unique_ptr<std::array<uint8_t, DecryptSession::kMaxRecord>> plain_;  // plaintext scratch

@@ -26,7 +26,8 @@ const EngineConfig& config() {
         c.flow_capacity = 8;      // small tables so eviction paths run
         c.reassembly_nodes = 16;  // and the pool runs dry
         c.reassembly_per_direction = 4096;
-        c.tls_handshake_buffers = 2;  // and so does the TLS handshake buffer pool
+        c.tls.handshake_buffers = 2;
+        c.tls.decrypt_sessions = 2;  // and so does the TLS handshake buffer pool
         c.timeouts.embryonic = Duration::millis(50);
         c.timeouts.closed = Duration::millis(20);
         StaticFilter reject;

@@ -3,6 +3,7 @@
 1.3 AEAD suite, keep-alive, a 100 kB download and a 64 kB upload): the decrypted
 --dump-streams output must equal what tshark recovers with the same key log, for clean and
 for mangled copies."""
+import json
 import os
 import sys
 import unittest
@@ -84,6 +85,33 @@ class TlsDecryption(t.TempDirTest):
                     t.run([t.MANGLE, "--in", pcap, "--out", mangled, "--seed", str(seed)])
                     got = t.dump_streams(mangled, os.path.join(self.tmp, f"m{seed}"), "--keylog", keylog)
                     self.assertEqual(got, clean)
+
+    def test_late_secrets_still_decrypt_fully(self):
+        cfg = os.path.join(self.tmp, "pending.yaml")
+        with open(cfg, "w") as f:
+            f.write("tls: {pending_bytes: 262144}\n")
+        for pcap, keylog in t.tls_captures():
+            clean = t.dump_streams(pcap, os.path.join(self.tmp, "clean"), "--keylog", keylog)
+            for delay in (3, 25, 60):
+                with self.subTest(pcap=os.path.basename(pcap), delay=delay):
+                    d = os.path.join(self.tmp, f"late{delay}")
+                    summary = os.path.join(self.tmp, "s.json")
+                    got = t.dump_streams(pcap, d, "--keylog", keylog, "--keylog-delay-packets", str(delay),
+                                         "--config", cfg, "--summary-json", summary)
+                    self.assertEqual(got, clean)
+                    with open(summary) as f:
+                        tls = json.load(f)["engine"]["tls"]
+                    self.assertEqual(tls["late_secrets"], 2)
+        # A queue too small for the delay: counted, nothing delivered, no crash.
+        with open(cfg, "w") as f:
+            f.write("tls: {pending_bytes: 2048}\n")
+        pcap, keylog = t.tls_captures()[0]
+        summary = os.path.join(self.tmp, "s.json")
+        t.dump_streams(pcap, os.path.join(self.tmp, "small"), "--keylog", keylog, "--keylog-delay-packets", "60",
+                       "--config", cfg, "--summary-json", summary)
+        with open(summary) as f:
+            tls = json.load(f)["engine"]["tls"]
+        self.assertGreater(tls["secret_timeouts"], 0)
 
     def test_bad_keylog_is_rejected(self):
         bad = os.path.join(self.tmp, "bad.keylog")

@@ -51,7 +51,8 @@ std::vector<nlohmann::json> run_client_segments(const std::vector<std::vector<ui
     EngineConfig cfg;
     cfg.flow_capacity = 16;
     cfg.reassembly_nodes = 16;
-    cfg.tls_handshake_buffers = 2;
+    cfg.tls.handshake_buffers = 2;
+    cfg.tls.decrypt_sessions = 2;
     Sink sink;
     NoInject inj;
     Pipeline p(cfg, 0, &sink);

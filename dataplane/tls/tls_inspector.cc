@@ -290,7 +290,10 @@ void TlsInspector::log(Flow& f) {
         j.field("server_hello", f.tls.server_hello);
         const auto status = static_cast<DecryptStatus>(f.tls.decrypt);
         j.field("decrypted", status == DecryptStatus::Active);
-        if (status != DecryptStatus::Active) j.field("decrypt_reason", decrypt_status_name(status));
+        if (status != DecryptStatus::Active)
+            j.field("decrypt_reason", f.tls.hello_retry && status == DecryptStatus::Pending
+                                          ? std::string_view("hello_retry_request")
+                                          : decrypt_status_name(status));
         j.end_object();
         eve_.finish();
     }

@@ -80,3 +80,42 @@ capture tls13-chacha20 --tlsv1.3 --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256
 capture tls12-aes128gcm --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256
 capture tls12-aes256gcm --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES256-GCM-SHA384
 capture tls12-chacha20 --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305
+
+# The rarer paths, with openssl s_server (-rev answers each line reversed) and s_client:
+# a HelloRetryRequest (the client's first key share is for a group the server does not
+# accept), a KeyUpdate ('K' asks both sides to update), and a resumed session.
+ossl_capture() {  # ossl_capture NAME SERVER-ARGS -- CLIENT-SCRIPT
+  local name=$1; shift
+  local sargs=()
+  while [ "$1" != "--" ]; do sargs+=("$1"); shift; done
+  shift
+  rm -f "$out/$name.keylog"
+  ip netns exec "$srv" openssl s_server -accept 10.234.0.2:4433 -cert "$work/cert.pem" -key "$work/key.pem" \
+    -rev -naccept 2 "${sargs[@]}" > /dev/null 2>&1 &
+  local spid=$!
+  ip netns exec "$srv" tcpdump -i s0 -s 0 -U -w "$work/$name.pcap" tcp port 4433 2>/dev/null &
+  local tpid=$!
+  sleep 0.7
+  "$@"
+  sleep 0.5
+  kill -INT "$tpid"; wait "$tpid" || true
+  kill "$spid" 2>/dev/null || true
+  cp "$work/$name.pcap" "$out/$name.pcap"
+  echo "$name: $(capinfos -c -M "$out/$name.pcap" | awk '/Number of packets/ {print $NF}') packets"
+}
+
+client() {  # client NAME EXTRA-ARGS...: sends lines, asks for a key update, sends more
+  local name=$1; shift
+  { printf 'first request line\n'; sleep 0.4; printf 'K\n'; sleep 0.4; printf 'after the key update\n'; sleep 0.6; } |
+    ip netns exec "$cli" openssl s_client -connect 10.234.0.2:4433 -keylogfile "$out/$name.keylog" \
+      -servername api.sluice.test "$@" > /dev/null 2>&1 || true
+}
+
+hrr_and_keyupdate() { client tls13-hrr-keyupdate -tls1_3 -groups X25519:P-256; }
+ossl_capture tls13-hrr-keyupdate -groups P-256 -- hrr_and_keyupdate
+
+resumption() {
+  client tls13-resumption -tls1_3 -sess_out "$work/sess.pem"
+  client tls13-resumption -tls1_3 -sess_in "$work/sess.pem"
+}
+ossl_capture tls13-resumption -- resumption

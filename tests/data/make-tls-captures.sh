@@ -30,6 +30,8 @@ head -c 100000 /dev/urandom > "$work/www/blob.bin"
 printf 'hello over tls\n' > "$work/www/small.txt"
 head -c 65536 /dev/urandom > "$work/upload.bin"
 chmod -R a+rX "$work/www"
+# What the decrypted streams must carry: the download's and the upload's SHA-256.
+(cd "$work" && sha256sum www/blob.bin upload.bin | sed 's|www/||') > "$out/bodies.sha256"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=api.sluice.test \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 cat > "$work/nginx.conf" <<CONF

@@ -85,6 +85,32 @@ class TlsDecryption(t.TempDirTest):
                 self.assertIn(b"POST /upload HTTP/1.1", joined)
                 self.assertTrue(all(s.startswith(b"HTTP/1.1 200 OK") for _, s in ours.values()))
 
+    def test_bodies_match_the_recorded_hashes(self):
+        import hashlib
+        want = {}
+        with open(os.path.join(t.DATA, "tls", "bodies.sha256")) as f:
+            for line in f:
+                digest, name = line.split()
+                want[name] = digest
+
+        def http_bodies(stream):
+            bodies = []
+            while stream:
+                head, _, rest = stream.partition(b"\r\n\r\n")
+                length = int(next(l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")))
+                bodies.append(rest[:length])
+                stream = rest[length:]
+            return bodies
+
+        for pcap, keylog in curl_captures():
+            with self.subTest(pcap=os.path.basename(pcap)):
+                files = t.dump_streams(pcap, os.path.join(self.tmp, os.path.basename(pcap)), "--keylog", keylog)
+                conns = streams_by_port(files)
+                downloads = [b for c2s, s2c in conns.values() if c2s.startswith(b"GET") for b in http_bodies(s2c)]
+                uploads = [b for c2s, _ in conns.values() if c2s.startswith(b"POST") for b in http_bodies(c2s)]
+                self.assertIn(want["blob.bin"], [hashlib.sha256(b).hexdigest() for b in downloads])
+                self.assertEqual([hashlib.sha256(b).hexdigest() for b in uploads], [want["upload.bin"]])
+
     def test_eve_reports_decryption(self):
         caps = dict((os.path.basename(p), (p, k)) for p, k in t.tls_captures())
         pcap, keylog = caps["tls13-aes128gcm.pcap"]

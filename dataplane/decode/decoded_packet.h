@@ -67,8 +67,9 @@ struct DecodedPacket {
     DecodeError error = DecodeError::None;
     LinkType link = LinkType::Ethernet;
 
-    uint16_t l3_offset = 0;  // first byte of the IP header within the frame
-    uint16_t l4_offset = 0;  // first byte of the transport header
+    uint16_t l3_offset = 0;    // first byte of the IP header within the frame
+    uint16_t l4_offset = 0;    // first byte of the transport header
+    uint16_t frag_offset = 0;  // IPv6 fragment: offset of the fragment extension header
     uint8_t vlan_count = 0;
     uint16_t vlan_ids[2] = {0, 0};
 

@@ -192,6 +192,7 @@ DecodedPacket& decode_ipv6(std::span<const uint8_t> f, size_t off, DecodedPacket
                 pkt.proto = f[cur];
                 if ((offs_m & 0xfff8u) != 0 || (offs_m & 1u) != 0) {
                     pkt.status = DecodeStatus::Fragment;
+                    pkt.frag_offset = static_cast<uint16_t>(cur);
                     return pkt;
                 }
                 // An atomic fragment (offset 0, no more fragments) is a whole packet.

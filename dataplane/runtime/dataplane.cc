@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_ip_frag.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -112,6 +113,10 @@ Dataplane::~Dataplane() {
         rte_ring_free(w->out_ring);
     }
     pcap_out_.reset();
+    if (frag_tbl_ != nullptr) {
+        rte_ip_frag_free_death_row(death_row_.get(), 0);
+        rte_ip_frag_table_destroy(frag_tbl_);  // frees fragments of incomplete datagrams
+    }
     rte_mempool_free(pool_);
     rte_mempool_free(inject_pool_);
     telemetry_detach();
@@ -205,6 +210,19 @@ bool Dataplane::init(int argc, char** argv) {
     if (pool_ == nullptr || inject_pool_ == nullptr) {
         error_ = std::string("cannot create mempools: ") + rte_strerror(rte_errno);
         return false;
+    }
+
+    if (cfg_.engine.fragments == FragmentPolicy::Reassemble) {
+        // Timestamps given to the table are packet time in microseconds: 30 s to complete.
+        constexpr uint32_t kBuckets = 4096, kEntries = 8;
+        frag_tbl_ = rte_ip_frag_table_create(kBuckets, kEntries, kBuckets * kEntries, 30'000'000,
+                                             static_cast<int>(rte_socket_id()));
+        death_row_ = std::make_unique<rte_ip_frag_death_row>();
+        death_row_->cnt = 0;
+        if (frag_tbl_ == nullptr) {
+            error_ = "cannot create the IP fragment table";
+            return false;
+        }
     }
 
     EveWriter::Options eo;
@@ -523,32 +541,53 @@ void Dataplane::distribute(rte_mbuf** pkts, uint16_t n, uint16_t port, uint64_t 
     const size_t nw = workers_.size();
     rte_mbuf* per[64][kMaxBurst];
     unsigned count[64] = {};
+    auto linear = [&](rte_mbuf* x) -> std::span<const uint8_t> {
+        // Multi-segment packets are linearised so a large frame hashes like its flow.
+        if (x->nb_segs == 1) return {rte_pktmbuf_mtod(x, const uint8_t*), x->data_len};
+        const uint32_t len =
+            std::min<uint32_t>(x->pkt_len, static_cast<uint32_t>(io_linear_.size()));
+        return {static_cast<const uint8_t*>(rte_pktmbuf_read(x, 0, len, io_linear_.data())), len};
+    };
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
         uint64_t ts = now_ns;
         if (ts_flag_ != 0 && (m->ol_flags & ts_flag_))
-            ts = *RTE_MBUF_DYNFIELD(m, ts_offset_, uint64_t*) *
-                 1000;  // the pcap PMD stamps microseconds
-        meta(m) = PacketMeta{next_seq_++, ts, {nullptr, nullptr}, port, 0, 0};
+            ts = *RTE_MBUF_DYNFIELD(m, ts_offset_, uint64_t*) * 1000;  // the pcap PMD stamps us
         last_packet_time_ = Timestamp{ts};
         size_t target = 0;
-        if (nw > 1) {
-            // Symmetric flow hash. Multi-segment packets are linearised first so a large
-            // frame hashes like the rest of its flow.
-            std::span<const uint8_t> frame{rte_pktmbuf_mtod(m, const uint8_t*), m->data_len};
-            if (m->nb_segs > 1) {
-                const uint32_t len =
-                    std::min<uint32_t>(m->pkt_len, static_cast<uint32_t>(io_linear_.size()));
-                frame = {
-                    static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, len, io_linear_.data())),
-                    len};
+        if (nw > 1 || frag_tbl_ != nullptr) {
+            DecodedPacket d = decode_frame(linear(m), link);
+            if (frag_tbl_ != nullptr && d.status == DecodeStatus::Fragment) {
+                // Reassemble before inspection; a fragment that does not complete a datagram
+                // stays in the table and gets no sequence number of its own.
+                ++io_[static_cast<size_t>(IoCtr::FragmentsIn)];
+                m->l2_len = d.l3_offset;
+                rte_mbuf* whole = nullptr;
+                if (d.src.version == IpVersion::V4) {
+                    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, d.l3_offset);
+                    m->l3_len = static_cast<uint16_t>((ip->version_ihl & 0x0f) * 4);
+                    whole = rte_ipv4_frag_reassemble_packet(frag_tbl_, death_row_.get(), m,
+                                                            ts / 1000, ip);
+                } else {
+                    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, d.l3_offset);
+                    auto* fh = rte_pktmbuf_mtod_offset(m, rte_ipv6_fragment_ext*, d.frag_offset);
+                    m->l3_len = static_cast<uint16_t>(d.frag_offset +
+                                                      sizeof(rte_ipv6_fragment_ext) - d.l3_offset);
+                    whole = rte_ipv6_frag_reassemble_packet(frag_tbl_, death_row_.get(), m,
+                                                            ts / 1000, ip, fh);
+                }
+                rte_ip_frag_free_death_row(death_row_.get(), 0);
+                if (whole == nullptr) continue;
+                m = whole;
+                ++io_[static_cast<size_t>(IoCtr::FragmentsReassembled)];
+                d = decode_frame(linear(m), link);
             }
-            const DecodedPacket d = decode_frame(frame, link);
-            if (d.status == DecodeStatus::Ok) {
+            if (nw > 1 && d.status == DecodeStatus::Ok) {
                 bool from_lo;
                 target = FlowKey::from_packet(d, from_lo).hash() % nw;
             }
         }
+        meta(m) = PacketMeta{next_seq_++, ts, {nullptr, nullptr}, port, 0, 0};
         per[target][count[target]++] = m;
     }
     for (size_t w = 0; w < nw; ++w) {
@@ -660,7 +699,7 @@ void Dataplane::io_loop() {
     while (!g_stop.load(std::memory_order_relaxed)) {
         bool any = false;
         if (g_reopen.exchange(false)) eve_->request_reopen();
-        const bool rx_done = off && next_seq_ == capture_.packets;
+        const bool rx_done = off && rx_count_ == capture_.packets;
         if (!rx_done) {
             for (size_t pi = 0; pi < ports_.size(); ++pi) {
                 uint16_t want = static_cast<uint16_t>(cfg_.burst);
@@ -668,7 +707,7 @@ void Dataplane::io_loop() {
                     // Never let the pcap PMD read a packet it has no mbuf for; never read
                     // past the packets the pre-scan counted.
                     const unsigned avail = rte_mempool_avail_count(pool_);
-                    const uint64_t left = capture_.packets - next_seq_;
+                    const uint64_t left = capture_.packets - rx_count_;
                     if (avail < 2 * kMaxBurst) break;
                     if (left < want) want = static_cast<uint16_t>(left);
                 }
@@ -676,12 +715,13 @@ void Dataplane::io_loop() {
                 if (n == 0) continue;
                 any = true;
                 io_[static_cast<size_t>(IoCtr::RxPackets)] += n;
+                rx_count_ += n;
                 distribute(pkts, n, static_cast<uint16_t>(pi), off ? 0 : wall_ns());
             }
         }
         drain_workers();
         flush_tx();
-        if (off && rx_done && reorder_next_ == capture_.packets) break;
+        if (off && rx_done && reorder_next_ == next_seq_) break;
         if (end_tsc != 0 && rte_get_tsc_cycles() > end_tsc) break;
         if (next_stats != 0 && rte_get_tsc_cycles() > next_stats) {
             emit_stats_record();
@@ -735,8 +775,9 @@ int Dataplane::run() {
     emit_stats_record();
     eve_->progress(cfg_.workers).done.store(EveOrder::kFinalSeq);
     eve_->stop();
-    if (offline() && reorder_next_ != capture_.packets && !g_stop.load()) {
-        error_ = "offline run ended after " + std::to_string(reorder_next_) + " of " +
+    if (offline() && (rx_count_ != capture_.packets || reorder_next_ != next_seq_) &&
+        !g_stop.load()) {
+        error_ = "offline run ended after " + std::to_string(rx_count_) + " of " +
                  std::to_string(capture_.packets) + " packets";
         return 1;
     }
@@ -788,8 +829,10 @@ __attribute__((format(printf, 2, 3))) void appendf(std::string& s, const char* f
     s += line;
 }
 
-const char* kIoNames[] = {"rx_packets",      "tx_packets",  "tx_dropped",
-                          "ring_full_drops", "injected_tx", "inject_alloc_failed"};
+constexpr const char* kIoNames[] = {
+    "rx_packets",  "tx_packets",          "tx_dropped",   "ring_full_drops",
+    "injected_tx", "inject_alloc_failed", "fragments_in", "fragments_reassembled"};
+static_assert(std::size(kIoNames) == static_cast<size_t>(IoCtr::Count), "a name per I/O counter");
 
 }  // namespace
 

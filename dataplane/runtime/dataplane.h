@@ -16,6 +16,8 @@
 struct rte_mempool;
 struct rte_ring;
 struct rte_mbuf;
+struct rte_ip_frag_tbl;
+struct rte_ip_frag_death_row;
 
 namespace sluice {
 
@@ -28,6 +30,8 @@ enum class IoCtr : uint16_t {
     RingFullDrops,  // a worker's input ring was full (live mode only)
     InjectedTx,
     InjectAllocFailed,
+    FragmentsIn,           // IP fragments handed to reassembly
+    FragmentsReassembled,  // datagrams completed from them
     Count
 };
 
@@ -102,7 +106,10 @@ class Dataplane {
     uint64_t ts_flag_ = 0;
 
     // I/O lcore state (main lcore).
+    uint64_t rx_count_ = 0;  // packets received (fragments held for reassembly get no seq)
     uint64_t next_seq_ = 0;
+    rte_ip_frag_tbl* frag_tbl_ = nullptr;  // fragments: reassemble
+    std::unique_ptr<rte_ip_frag_death_row> death_row_;
     std::atomic<uint64_t> published_seq_{0};
     std::vector<rte_mbuf*> reorder_;
     uint64_t reorder_next_ = 0;

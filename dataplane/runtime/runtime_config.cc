@@ -350,13 +350,13 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                  }},
                 {"fragments",
                  [&](const YAML::Node& v) {
-                     const auto p = scalar<std::string>(path, v, "drop");
+                     const auto p = scalar<std::string>(path, v, "drop or reassemble");
                      if (p == "drop")
                          e.fragments = FragmentPolicy::Drop;
+                     else if (p == "reassemble")
+                         e.fragments = FragmentPolicy::Reassemble;
                      else
-                         fail(path, v,
-                              "fragments must be 'drop' (reassembly is not available in this "
-                              "build)");
+                         fail(path, v, "fragments must be 'drop' or 'reassemble'");
                  }},
                 {"filters",
                  [&](const YAML::Node& v) {
@@ -418,6 +418,11 @@ std::string validate_config(const RuntimeConfig& cfg) {
     if (used.empty()) return "no port has a role: add inline_pairs or monitor_ports";
     if (cfg.mode == RunMode::Inline && cfg.pairs.empty()) return "inline mode needs an inline pair";
     if ((cfg.ring_size & (cfg.ring_size - 1)) != 0) return "io.ring_size must be a power of two";
+    if (cfg.engine.fragments == FragmentPolicy::Reassemble && cfg.mode == RunMode::Inline)
+        return "fragments: reassemble is for monitor and offline mode (inline mode does not "
+               "re-fragment reassembled datagrams; it drops fragments)";
+    if (cfg.engine.fragments == FragmentPolicy::Reassemble && cfg.topology == Topology::Rss)
+        return "fragments: reassemble needs the distributor topology";
     return "";
 }
 

@@ -83,6 +83,23 @@ capture tls12-aes128gcm --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-S
 capture tls12-aes256gcm --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES256-GCM-SHA384
 capture tls12-chacha20 --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305
 
+# Python's ssl module as a second client (its own ClientHello), TLS 1.3 and TLS 1.2.
+py_capture() {  # py_capture NAME VERSION [CIPHERS]
+  local name=$1 version=$2 ciphers=${3:-}
+  rm -f "$out/$name.keylog"
+  ip netns exec "$srv" tcpdump -i s0 -s 0 -U -w "$work/$name.pcap" tcp port 443 2>/dev/null &
+  local tpid=$!
+  sleep 0.5
+  ip netns exec "$cli" python3 "$here/../support/tls_client.py" api.sluice.test 10.234.0.2 "$out/$name.keylog" \
+    "$version" $ciphers -- /small.txt /blob.bin -- "$work/upload.bin"
+  sleep 0.5
+  kill -INT "$tpid"; wait "$tpid" || true
+  cp "$work/$name.pcap" "$out/$name.pcap"
+  echo "$name: $(capinfos -c -M "$out/$name.pcap" | awk '/Number of packets/ {print $NF}') packets"
+}
+py_capture python-tls13 1.3
+py_capture python-tls12 1.2 ECDHE-RSA-AES256-GCM-SHA384
+
 # The rarer paths, with openssl s_server (-rev answers each line reversed) and s_client:
 # a HelloRetryRequest (the client's first key share is for a group the server does not
 # accept), a KeyUpdate ('K' asks both sides to update), and a resumed session.

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""TLS decryption over real-client captures (curl against nginx, every supported TLS 1.2 and
-1.3 AEAD suite, keep-alive, a 100 kB download and a 64 kB upload): the decrypted
+"""TLS decryption over real-client captures (curl and Python's ssl against nginx, every
+supported TLS 1.2 and 1.3 AEAD suite, keep-alive, a 100 kB download and a 64 kB upload; openssl
+s_client/s_server for HelloRetryRequest, KeyUpdate and resumption): the decrypted
 --dump-streams output must equal what tshark recovers with the same key log, for clean and
 for mangled copies."""
 import json
@@ -35,7 +36,7 @@ def tshark_streams(pcap, keylog):
 
 
 def curl_captures():
-    """The curl/nginx captures (the others are openssl s_client/s_server special cases)."""
+    """The curl and Python captures against nginx (the others are openssl s_client/s_server)."""
     return [(p, k) for p, k in t.tls_captures() if "hrr" not in p and "resumption" not in p]
 
 
@@ -65,7 +66,7 @@ class TlsDecryption(t.TempDirTest):
 
     def test_every_suite_matches_tshark(self):
         captures = t.tls_captures()
-        self.assertEqual(len(captures), 8)
+        self.assertEqual(len(captures), 10)
         for pcap, keylog in captures:
             with self.subTest(pcap=os.path.basename(pcap)):
                 d = os.path.join(self.tmp, os.path.basename(pcap))

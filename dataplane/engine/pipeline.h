@@ -57,6 +57,10 @@ class Pipeline {
     // decrypted application data of TLS flows, in registration order after the dumper.
     bool add_consumer(StreamConsumer& c);
 
+    // Secrets pushed at run time (see tls/secret_feed.h); poll between bursts.
+    void attach_secret_feed(tls::SecretFeed& feed) { tls_.attach_secret_feed(feed); }
+    void poll_secrets(Timestamp now) { tls_.poll_secrets(now.ns); }
+
     WorkerCounters counters() const;
     const ReassemblyCounters& reassembly_counters() const { return reassembler_.counters(); }
     const tls::TlsCounters& tls_counters() const { return tls_.counters(); }

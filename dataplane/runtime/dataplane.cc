@@ -11,6 +11,9 @@
 #include <rte_ring.h>
 
 #include <sched.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -340,6 +343,10 @@ bool Dataplane::setup_workers() {
             w->lcore = lcore;
         }
         w->pipeline = std::make_unique<Pipeline>(cfg_.engine, i, &eve_->sink(i));
+        if (!cfg_.keylog_follow.empty()) {
+            w->feed = std::make_unique<tls::SecretFeed>();
+            w->pipeline->attach_secret_feed(*w->feed);
+        }
         w->progress = &eve_->progress(i);
         w->linear.resize(kLinearBuffer);
         if (cfg_.topology == Topology::Distributor) {
@@ -400,6 +407,7 @@ int Dataplane::worker_loop(WorkerContext& w) {
     uint64_t done = 0;
     Timestamp last;
     for (;;) {
+        if (w.feed) w.pipeline->poll_secrets(Timestamp{wall_ns()});
         const uint64_t published = published_seq_.load(std::memory_order_acquire);
         const unsigned n =
             rte_ring_dequeue_burst(w.in_ring, reinterpret_cast<void**>(pkts), cfg_.burst, nullptr);
@@ -753,6 +761,7 @@ void Dataplane::finish_workers() {
 int Dataplane::run() {
     std::vector<WorkerArg> args(workers_.size());
     start_tsc_ = rte_get_tsc_cycles();
+    if (!cfg_.keylog_follow.empty()) follower_ = std::thread([this] { follow_keylog(); });
     for (size_t i = 0; i < workers_.size(); ++i) {
         args[i] = WorkerArg{this, workers_[i].get()};
         if (cfg_.topology == Topology::Rss && i == 0) continue;
@@ -772,6 +781,8 @@ int Dataplane::run() {
         finish_workers();
     }
     end_tsc_ = rte_get_tsc_cycles();
+    follower_stop_.store(true);
+    if (follower_.joinable()) follower_.join();
     emit_stats_record();
     eve_->progress(cfg_.workers).done.store(EveOrder::kFinalSeq);
     eve_->stop();
@@ -782,6 +793,48 @@ int Dataplane::run() {
         return 1;
     }
     return 0;
+}
+
+// --- key log follower --------------------------------------------------------------------------
+
+void Dataplane::follow_keylog() {
+    // Like `tail -F`: reads lines as a terminator appends them, starts over when the file is
+    // replaced or truncated. Lines are parsed here and pushed to every worker; the buffer
+    // that held them is wiped.
+    std::FILE* f = nullptr;
+    ino_t inode = 0;
+    std::string line;
+    char buf[4096];
+    while (!follower_stop_.load(std::memory_order_relaxed)) {
+        struct stat st {};
+        if (::stat(cfg_.keylog_follow.c_str(), &st) == 0 &&
+            (f == nullptr || st.st_ino != inode || st.st_size < std::ftell(f))) {
+            if (f != nullptr) std::fclose(f);
+            f = std::fopen(cfg_.keylog_follow.c_str(), "r");
+            inode = st.st_ino;
+            line.clear();
+        }
+        bool any = false;
+        while (f != nullptr && std::fgets(buf, sizeof buf, f) != nullptr) {
+            any = true;
+            line += buf;
+            OPENSSL_cleanse(buf, sizeof buf);
+            if (line.empty() || line.back() != '\n') continue;  // partial line: wait for the rest
+            tls::SecretUpdate u;
+            if (tls::SecretStore::parse_line(line, u) == tls::SecretStore::LineResult::Added) {
+                secrets_followed_.fetch_add(1, std::memory_order_relaxed);
+                for (auto& w : workers_)
+                    if (!w->feed->push(u))
+                        secrets_feed_full_.fetch_add(1, std::memory_order_relaxed);
+            }
+            OPENSSL_cleanse(&u, sizeof u);
+            OPENSSL_cleanse(line.data(), line.size());
+            line.clear();
+        }
+        if (f != nullptr) std::clearerr(f);
+        if (!any) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (f != nullptr) std::fclose(f);
 }
 
 // --- reporting -------------------------------------------------------------------------------
@@ -859,6 +912,7 @@ std::string Dataplane::summary_json() const {
         tt.decrypt_failures += tc.decrypt_failures, tt.decrypted_records += tc.decrypted_records;
         tt.decrypted_bytes += tc.decrypted_bytes;
         tt.late_secrets += tc.late_secrets, tt.secret_timeouts += tc.secret_timeouts;
+        tt.secrets_pushed += tc.secrets_pushed;
         rt.segments += r.segments, rt.in_order += r.in_order, rt.out_of_order += r.out_of_order;
         rt.retransmitted += r.retransmitted, rt.overlaps += r.overlaps, rt.gaps += r.gaps;
         rt.gap_bytes += r.gap_bytes, rt.pool_exhausted += r.pool_exhausted,
@@ -895,7 +949,10 @@ std::string Dataplane::summary_json() const {
                           {"decrypted_records", tt.decrypted_records},
                           {"decrypted_bytes", tt.decrypted_bytes},
                           {"late_secrets", tt.late_secrets},
-                          {"secret_timeouts", tt.secret_timeouts}};
+                          {"secret_timeouts", tt.secret_timeouts},
+                          {"secrets_pushed", tt.secrets_pushed},
+                          {"secrets_followed", secrets_followed_.load()},
+                          {"secret_feed_full", secrets_feed_full_.load()}};
     j["lcores"] = lcores;
     const double secs =
         end_tsc_ > start_tsc_ ? double(end_tsc_ - start_tsc_) / double(rte_get_tsc_hz()) : 0;

@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/pipeline.h"
 #include "eve/eve_writer.h"
 #include "runtime/pcap_prescan.h"
 #include "runtime/runtime_config.h"
+#include "tls/secret_feed.h"
 
 struct rte_mempool;
 struct rte_ring;
@@ -55,6 +57,7 @@ struct alignas(64) WorkerContext {
     // Snapshot for telemetry, refreshed by the worker.
     std::array<std::atomic<uint64_t>, static_cast<size_t>(Ctr::Count)> published{};
     std::atomic<bool> finished{false};
+    std::unique_ptr<tls::SecretFeed> feed;  // secrets pushed at run time (--keylog-follow)
 };
 
 class Dataplane {
@@ -91,6 +94,7 @@ class Dataplane {
     void flush_tx();
     void finish_workers();
     void emit_stats_record();
+    void follow_keylog();  // thread: tails cfg_.keylog_follow, pushes secrets to every worker
     bool offline() const { return cfg_.mode == RunMode::Offline; }
 
     RuntimeConfig cfg_;
@@ -121,6 +125,10 @@ class Dataplane {
     uint64_t end_tsc_ = 0;
     Timestamp last_packet_time_;
     uint32_t stats_index_ = 0;
+    std::thread follower_;
+    std::atomic<bool> follower_stop_{false};
+    std::atomic<uint64_t> secrets_followed_{0};
+    std::atomic<uint64_t> secrets_feed_full_{0};
     std::string runtime_dir_;
     bool initialised_ = false;
 

@@ -67,6 +67,10 @@ int main(int argc, char** argv) {
         ->check(CLI::ExistingFile);
     app.add_option("--summary-json", cli.summary_json,
                    "Also write the run summary as JSON to FILE");
+    std::string keylog_follow;
+    app.add_option("--keylog-follow", keylog_follow,
+                   "Live: follow a key log file as TLS terminators append to it (like tail -F); "
+                   "secrets reach the workers in memory only");
     unsigned keylog_delay = 0;
     app.add_option("--keylog-delay-packets", keylog_delay,
                    "Offline: each TLS secret becomes known N packets after its ClientHello "
@@ -164,6 +168,15 @@ int main(int argc, char** argv) {
         cfg.topology = Topology::Distributor;
     cfg.eal_args.insert(cfg.eal_args.end(), eal.begin(), eal.end());
     if (!cli.keylog.empty()) cfg.keylog = cli.keylog;
+    if (!keylog_follow.empty()) {
+        if (!cli.pcap_in.empty()) {
+            std::fprintf(
+                stderr, "sluice-dataplane: --keylog-follow is for live mode (offline: --keylog)\n");
+            return 2;
+        }
+        cfg.keylog_follow = keylog_follow;
+        cfg.engine.tls.wait_for_secrets = true;  // secrets are exported after the handshake
+    }
     if (keylog_delay > 0) {
         cfg.engine.tls.secret_delay_packets = keylog_delay;
         cfg.engine.tls.wait_for_secrets = true;

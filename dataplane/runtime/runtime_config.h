@@ -51,6 +51,7 @@ struct RuntimeConfig {
     unsigned stats_interval_s = 0;  // live: EVE stats record period (0: only at exit)
     std::string summary_json;       // also write the summary as JSON here
     std::string keylog;             // NSS key log with TLS session secrets (memory only)
+    std::string keylog_follow;      // live: a key log to follow as terminators append to it
 };
 
 // Loads `path` into cfg (fields not present keep their defaults). Returns an error message

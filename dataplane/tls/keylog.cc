@@ -39,7 +39,7 @@ SecretStore::~SecretStore() {
     for (auto& [k, v] : entries_) OPENSSL_cleanse(&v, sizeof v);
 }
 
-SecretStore::LineResult SecretStore::add_line(std::string_view line) {
+SecretStore::LineResult SecretStore::parse_line(std::string_view line, SecretUpdate& out) {
     std::string_view rest = line;
     const std::string_view label = next_field(rest);
     if (label.empty() || label.front() == '#') return LineResult::Ignored;
@@ -47,42 +47,82 @@ SecretStore::LineResult SecretStore::add_line(std::string_view line) {
     const std::string_view secret_hex = next_field(rest);
     if (random_hex.empty() || secret_hex.empty() || !next_field(rest).empty())
         return LineResult::Malformed;
-    SessionSecrets::Secret SessionSecrets::*field = nullptr;
+    using F = SecretUpdate::Field;
     if (label == "CLIENT_RANDOM")
-        field = &SessionSecrets::master;
+        out.field = F::Master;
     else if (label == "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
-        field = &SessionSecrets::client_handshake;
+        out.field = F::ClientHandshake;
     else if (label == "SERVER_HANDSHAKE_TRAFFIC_SECRET")
-        field = &SessionSecrets::server_handshake;
+        out.field = F::ServerHandshake;
     else if (label == "CLIENT_TRAFFIC_SECRET_0")
-        field = &SessionSecrets::client_traffic;
+        out.field = F::ClientTraffic;
     else if (label == "SERVER_TRAFFIC_SECRET_0")
-        field = &SessionSecrets::server_traffic;
+        out.field = F::ServerTraffic;
     else
         return LineResult::Ignored;  // EXPORTER_SECRET, EARLY_*: not needed
-    uint8_t random[32];
-    size_t rlen = 0;
-    if (!unhex(random_hex, random, sizeof random, rlen) || rlen != 32) return LineResult::Malformed;
-    SessionSecrets::Secret secret;
-    size_t slen = 0;
-    if (!unhex(secret_hex, secret.bytes.data(), secret.bytes.size(), slen) || slen < 32)
+    size_t rlen = 0, slen = 0;
+    if (!unhex(random_hex, out.client_random.data(), out.client_random.size(), rlen) || rlen != 32)
         return LineResult::Malformed;
-    if (field == &SessionSecrets::master && slen != 48) return LineResult::Malformed;
-    secret.len = static_cast<uint8_t>(slen);
-    std::string key(reinterpret_cast<const char*>(random), 32);
+    if (!unhex(secret_hex, out.secret.bytes.data(), out.secret.bytes.size(), slen) || slen < 32)
+        return LineResult::Malformed;
+    if (out.field == F::Master && slen != 48) return LineResult::Malformed;
+    out.secret.len = static_cast<uint8_t>(slen);
+    return LineResult::Added;
+}
+
+void SecretStore::apply(const SecretUpdate& u, uint64_t now_ns) {
+    std::string key(reinterpret_cast<const char*>(u.client_random.data()), 32);
     auto [it, inserted] = entries_.try_emplace(key);
     if (inserted) {
-        order_.push_back(key);
+        order_.emplace_back(key, now_ns);
         while (entries_.size() > capacity_) {
-            auto old = entries_.find(order_.front());
+            auto old = entries_.find(order_.front().first);
             OPENSSL_cleanse(&old->second, sizeof old->second);
             entries_.erase(old);
             order_.pop_front();
         }
     }
-    it->second.*field = secret;
-    OPENSSL_cleanse(&secret, sizeof secret);
-    return LineResult::Added;
+    using F = SecretUpdate::Field;
+    SessionSecrets& e = it->second;
+    switch (u.field) {
+        case F::Master:
+            e.master = u.secret;
+            break;
+        case F::ClientHandshake:
+            e.client_handshake = u.secret;
+            break;
+        case F::ServerHandshake:
+            e.server_handshake = u.secret;
+            break;
+        case F::ClientTraffic:
+            e.client_traffic = u.secret;
+            break;
+        case F::ServerTraffic:
+            e.server_traffic = u.secret;
+            break;
+    }
+}
+
+size_t SecretStore::expire(uint64_t now_ns, uint64_t ttl_ns) {
+    size_t n = 0;
+    while (!order_.empty() && order_.front().second + ttl_ns < now_ns) {
+        auto it = entries_.find(order_.front().first);
+        if (it != entries_.end()) {
+            OPENSSL_cleanse(&it->second, sizeof it->second);
+            entries_.erase(it);
+            ++n;
+        }
+        order_.pop_front();
+    }
+    return n;
+}
+
+SecretStore::LineResult SecretStore::add_line(std::string_view line) {
+    SecretUpdate u;
+    const LineResult r = parse_line(line, u);
+    if (r == LineResult::Added) apply(u);
+    OPENSSL_cleanse(&u, sizeof u);
+    return r;
 }
 
 std::string SecretStore::load_file(const std::string& path, size_t& added) {

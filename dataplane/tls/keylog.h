@@ -28,6 +28,20 @@ struct SessionSecrets {
     Secret server_traffic;    // SERVER_TRAFFIC_SECRET_0
 };
 
+// One secret from one key log line, as it travels to a worker (fixed size, no allocation).
+struct SecretUpdate {
+    enum class Field : uint8_t {
+        Master,
+        ClientHandshake,
+        ServerHandshake,
+        ClientTraffic,
+        ServerTraffic
+    };
+    std::array<uint8_t, 32> client_random{};
+    Field field = Field::Master;
+    SessionSecrets::Secret secret;
+};
+
 class SecretStore {
   public:
     enum class LineResult { Added, Ignored, Malformed };
@@ -40,6 +54,12 @@ class SecretStore {
     // One key log line ("LABEL <client_random hex> <secret hex>"). Comments and labels
     // sluice does not use are Ignored.
     LineResult add_line(std::string_view line);
+    // Parses a line without storing it (Added means `out` holds a secret).
+    static LineResult parse_line(std::string_view line, SecretUpdate& out);
+    // Stores one secret; `now_ns` is when it arrived (for expire()).
+    void apply(const SecretUpdate& u, uint64_t now_ns = 0);
+    // Drops entries that arrived more than `ttl_ns` before `now_ns`.
+    size_t expire(uint64_t now_ns, uint64_t ttl_ns);
     // Loads a key log file; returns an error ("path:line: ...") or "" and counts lines added.
     std::string load_file(const std::string& path, size_t& added);
 
@@ -49,7 +69,7 @@ class SecretStore {
   private:
     size_t capacity_;
     std::unordered_map<std::string, SessionSecrets> entries_;
-    std::deque<std::string> order_;  // insertion order, for eviction
+    std::deque<std::pair<std::string, uint64_t>> order_;  // insertion order and time
 };
 
 }  // namespace sluice::tls

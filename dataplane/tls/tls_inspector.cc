@@ -336,9 +336,19 @@ void TlsInspector::on_flow_end(Flow& f) {
     for (size_t i = 0; i < app_n_; ++i) app_[i]->on_flow_end(f);
 }
 
+void TlsInspector::poll_secrets(uint64_t now_ns) {
+    if (feed_ == nullptr) return;
+    ctr_.secrets_pushed += feed_->drain([&](const SecretUpdate& u) { pushed_.apply(u, now_ns); });
+    if (now_ns - last_expire_ns_ > 1'000'000'000ull) {
+        pushed_.expire(now_ns, uint64_t{opts_.secret_ttl_s} * 1'000'000'000ull);
+        last_expire_ns_ = now_ns;
+    }
+}
+
 DecryptStatus TlsInspector::lookup(const DecryptSession& ds, const SessionSecrets*& sec) const {
     if (eve_.seq() < ds.ready_seq) return DecryptStatus::Waiting;  // simulated export delay
-    sec = secrets_->find(ds.client_random);
+    sec = pushed_.find(ds.client_random);
+    if (sec == nullptr && secrets_ != nullptr) sec = secrets_->find(ds.client_random);
     if (sec == nullptr) return DecryptStatus::NoSecret;
     if (ds.version == 0x0304)
         return sec->client_handshake.present() && sec->server_handshake.present() &&
@@ -370,7 +380,7 @@ bool TlsInspector::arm(DecryptSession& ds, const SessionSecrets& sec) {
 
 void TlsInspector::start_decryption(Flow& f, const ServerHello& sh) {
     auto set = [&](DecryptStatus st) { f.tls.decrypt = static_cast<uint8_t>(st); };
-    if (secrets_ == nullptr) return set(DecryptStatus::NoKeylog);
+    if (secrets_ == nullptr && feed_ == nullptr) return set(DecryptStatus::NoKeylog);
     const TlsDirState& c = f.tls.dir[0];
     ClientHello ch;
     if (!f.tls.client_hello || c.buf == HandshakeBuffers::kNil ||

@@ -17,6 +17,7 @@
 #include "tls/fingerprint.h"
 #include "tls/handshake_buffers.h"
 #include "tls/keylog.h"
+#include "tls/secret_feed.h"
 
 namespace sluice::tls {
 
@@ -39,8 +40,9 @@ struct TlsOptions {
     uint32_t decrypt_sessions = 256;
     uint32_t pending_bytes = 65536;  // per direction, while waiting for secrets
     bool wait_for_secrets = false;   // queue ciphertext when secrets are missing (live export)
-    uint32_t secret_delay_packets =
-        0;  // offline: a secret becomes usable N packets after its ClientHello
+    // Offline: a secret becomes usable N packets after its ClientHello.
+    uint32_t secret_delay_packets = 0;
+    uint32_t secret_ttl_s = 600;  // secrets pushed at run time are forgotten after this long
 };
 std::string_view decrypt_status_name(DecryptStatus s);
 
@@ -61,6 +63,7 @@ struct TlsCounters {
     uint64_t decrypted_bytes = 0;  // application data delivered
     uint64_t late_secrets = 0;     // sessions decrypted after waiting for their secrets
     uint64_t secret_timeouts = 0;  // sessions whose queue filled before the secrets came
+    uint64_t secrets_pushed = 0;   // secrets received at run time
 };
 
 class TlsInspector final : public StreamConsumer {
@@ -74,6 +77,10 @@ class TlsInspector final : public StreamConsumer {
     // Consumers of application bytes: plaintext TCP payload for other protocols, decrypted
     // application data for TLS flows being decrypted (nothing for other TLS flows).
     bool add_app_consumer(StreamConsumer& c);
+
+    // Secrets pushed at run time: the worker calls poll_secrets() between bursts.
+    void attach_secret_feed(SecretFeed& feed) { feed_ = &feed; }
+    void poll_secrets(uint64_t now_ns);
 
     void on_data(Flow& flow, Dir dir, std::span<const uint8_t> bytes) override;
     void on_gap(Flow& flow, Dir dir, uint32_t len) override;
@@ -103,7 +110,10 @@ class TlsInspector final : public StreamConsumer {
     HandshakeBuffers buffers_;
     std::unique_ptr<Fingerprints> fp_;  // large: one per worker
     TlsOptions opts_;
-    const SecretStore* secrets_;
+    const SecretStore* secrets_;  // loaded at start, shared read-only by all workers
+    SecretFeed* feed_ = nullptr;
+    SecretStore pushed_;  // this worker's secrets received at run time
+    uint64_t last_expire_ns_ = 0;
     DecryptSessions sessions_;
     std::unique_ptr<std::array<uint8_t, DecryptSession::kMaxRecord>> plain_;  // plaintext scratch
     static constexpr size_t kMaxAppConsumers = 8;

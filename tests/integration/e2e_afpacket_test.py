@@ -61,6 +61,11 @@ class AfPacketBridge(unittest.TestCase):
         cls.servers = [subprocess.Popen(["ip", "netns", "exec", SRV, "python3", server, "0.0.0.0", str(port), www],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                        for port in (8080, 8081)]
+        cert, key = os.path.join(cls.tmp.name, "cert.pem"), os.path.join(cls.tmp.name, "key.pem")
+        t.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=sluice.test",
+               "-keyout", key, "-out", cert])
+        cls.servers.append(subprocess.Popen(["ip", "netns", "exec", SRV, "python3", server, "0.0.0.0", "8443", www,
+                                             cert, key], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     @classmethod
     def tearDownClass(cls):
@@ -126,6 +131,25 @@ class AfPacketBridge(unittest.TestCase):
                 with_data = [r for r in flows if r["tcp"]["bytes_reassembled_toserver"] > 0]
                 self.assertTrue(with_data)
                 self.assertTrue(all(r.get("app_proto") == "http" for r in with_data))
+
+    def test_tls_decrypted_live_from_a_followed_key_log(self):
+        keylog = os.path.join(self.tmp.name, "keys.log")
+        open(keylog, "w").close()
+        self.start_dataplane("--keylog-follow", keylog)
+        env = dict(os.environ, SSLKEYLOGFILE=keylog)
+        p = subprocess.run(["ip", "netns", "exec", CLI, "curl", "--http1.1", "-sk", "--max-time", "20",
+                            f"https://{SRV_IP}:8443/big.bin"], stdout=subprocess.PIPE, env=env)
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual(p.stdout, self.blob)
+        time.sleep(0.3)
+        _, summary, eve = self.stop_dataplane()
+        tls = summary["engine"]["tls"]
+        self.assertGreater(tls["secrets_followed"], 0)
+        self.assertGreater(tls["decrypted_bytes"], len(self.blob))
+        self.assertEqual(tls["decrypt_failures"], 0)
+        records = [r for r in eve if r["event_type"] == "tls"]
+        self.assertTrue(records)
+        self.assertTrue(all(r["tls"]["decrypted"] for r in records))
 
     def test_reset_verdict_cuts_the_flow(self):
         cfg = os.path.join(self.tmp.name, "reset.yaml")

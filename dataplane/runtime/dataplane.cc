@@ -1040,13 +1040,7 @@ std::string Dataplane::summary_text() const {
 }
 
 void Dataplane::emit_stats_record() {
-    WorkerCounters c;
-    for (const auto& w : workers_) {
-        WorkerCounters one;
-        for (size_t i = 0; i < one.v.size(); ++i)
-            one.v[i] = w->published[i].load(std::memory_order_relaxed);
-        c.add(one);
-    }
+    const WorkerCounters c = total_counters();
     const Timestamp now = offline() ? last_packet_time_ : Timestamp{wall_ns()};
     char ts[40];
     format_eve_time(now, ts);

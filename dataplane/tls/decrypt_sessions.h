@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/index_pool.h"
 #include "tls/direction_decryptor.h"
 
 namespace sluice::tls {
@@ -38,23 +39,16 @@ struct DecryptSession {
 
 class DecryptSessions {
   public:
-    static constexpr uint32_t kNil = 0xffffffffu;
+    static constexpr uint32_t kNil = IndexPool::kNil;
     DecryptSessions(uint32_t count, uint32_t pending_bytes)
-        : pending_bytes_(pending_bytes), sessions_(count) {
+        : pending_bytes_(pending_bytes), sessions_(count), free_(count) {
         for (auto& s : sessions_)
             for (auto& p : s.pending) p.reserve(pending_bytes);
-        free_.reserve(count);
-        for (uint32_t i = count; i > 0; --i) free_.push_back(i - 1);
     }
-    uint32_t alloc() {
-        if (free_.empty()) return kNil;
-        const uint32_t i = free_.back();
-        free_.pop_back();
-        return i;
-    }
+    uint32_t alloc() { return free_.alloc(); }
     void release(uint32_t i) {
         sessions_[i].reset();
-        free_.push_back(i);
+        free_.release(i);
     }
     DecryptSession& operator[](uint32_t i) { return sessions_[i]; }
     uint32_t pending_bytes() const { return pending_bytes_; }
@@ -62,7 +56,7 @@ class DecryptSessions {
   private:
     uint32_t pending_bytes_;
     std::vector<DecryptSession> sessions_;
-    std::vector<uint32_t> free_;
+    IndexPool free_;
 };
 
 }  // namespace sluice::tls

@@ -9,7 +9,7 @@ PACKAGES=(
   dpdk dpdk-dev libdpdk-dev libssl-dev libboost-dev libyaml-cpp-dev nlohmann-json3-dev
   libpcap-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   # tests and tools: captures, namespaces, real clients and servers
-  tshark tcpdump iproute2 ethtool curl nginx-light python3 procps
+  tshark tcpdump iproute2 ethtool curl nginx-light python3 procps openssl util-linux
 )
 
 missing=()

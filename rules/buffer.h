@@ -1,0 +1,74 @@
+// The inspection buffers a rule can name. Each belongs to one inspection point: the request
+// (end of an HTTP request), the response (end of an HTTP response), the TLS client hello, or
+// the raw stream (every chunk of reassembled or decrypted bytes).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace sluice::rules {
+
+enum class Buffer : uint8_t {
+    HttpMethod,
+    HttpUri,
+    HttpHost,
+    HttpUserAgent,
+    HttpHeader,  // all request header lines, "Name: value\r\n" each (Suricata's http.header)
+    HttpCookie,
+    HttpRequestBody,
+    LlmPrompt,
+    LlmSystem,
+    LlmModel,
+    HttpStatCode,
+    HttpResponseBody,
+    TlsSni,
+    Ja3Hash,
+    Ja4Hash,
+    Stream,  // no sticky buffer: reassembled (or decrypted) payload, chunk by chunk
+    Count
+};
+constexpr size_t kBufferCount = static_cast<size_t>(Buffer::Count);
+constexpr size_t bidx(Buffer b) {
+    return static_cast<size_t>(b);
+}
+
+enum class InspectPoint : uint8_t { Request, Response, TlsHello, Stream, Count };
+constexpr size_t kInspectPointCount = static_cast<size_t>(InspectPoint::Count);
+
+constexpr InspectPoint inspect_point(Buffer b) {
+    switch (b) {
+        case Buffer::HttpStatCode:
+        case Buffer::HttpResponseBody:
+            return InspectPoint::Response;
+        case Buffer::TlsSni:
+        case Buffer::Ja3Hash:
+        case Buffer::Ja4Hash:
+            return InspectPoint::TlsHello;
+        case Buffer::Stream:
+            return InspectPoint::Stream;
+        default:
+            return InspectPoint::Request;
+    }
+}
+
+// The canonical (Suricata 7 style) name, used in messages and EVE.
+std::string_view buffer_name(Buffer b);
+std::string_view inspect_point_name(InspectPoint p);
+
+// The values of the buffers at one inspection point; absent buffers are empty and unset.
+struct BufferSet {
+    std::array<std::string_view, kBufferCount> value{};
+    std::array<bool, kBufferCount> present{};
+    void set(Buffer b, std::string_view v) {
+        value[bidx(b)] = v;
+        present[bidx(b)] = true;
+    }
+    void clear() {
+        present.fill(false);
+        value.fill({});
+    }
+};
+
+}  // namespace sluice::rules

@@ -1,0 +1,442 @@
+#include "rules/compiled_rules.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <hs/hs.h>
+#include <pcre2.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cctype>
+
+namespace sluice::rules {
+
+void HsDatabaseDeleter::operator()(hs_database* db) const {
+    hs_free_database(db);
+}
+void HsScratchDeleter::operator()(hs_scratch* s) const {
+    hs_free_scratch(s);
+}
+void Pcre2CodeDeleter::operator()(pcre2_real_code_8* c) const {
+    pcre2_code_free(c);
+}
+
+namespace {
+
+// Work limits for hostile buffers: a content chain may try this many candidate positions,
+// and a pcre this many backtracking steps, before the rule is declared not to match.
+constexpr uint32_t kChainBudget = 1u << 16;
+constexpr uint32_t kPcreMatchLimit = 200'000;
+
+uint32_t pcre2_options(const Pcre& p) {
+    uint32_t o = 0;
+    if (p.caseless) o |= PCRE2_CASELESS;
+    if (p.dotall) o |= PCRE2_DOTALL;
+    if (p.multiline) o |= PCRE2_MULTILINE;
+    if (p.extended) o |= PCRE2_EXTENDED;
+    return o;
+}
+
+unsigned hs_flags(const Pcre& p) {
+    unsigned f = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+    if (p.caseless) f |= HS_FLAG_CASELESS;
+    if (p.dotall) f |= HS_FLAG_DOTALL;
+    if (p.multiline) f |= HS_FLAG_MULTILINE;
+    return f;
+}
+
+std::string hs_expression(const Pcre& p) {
+    return p.extended ? "(?x)" + p.pattern : p.pattern;
+}
+
+bool hs_accepts(const std::string& expr, unsigned flags) {
+    hs_expr_info_t* info = nullptr;
+    hs_compile_error_t* err = nullptr;
+    const hs_error_t rc = hs_expression_info(expr.c_str(), flags, &info, &err);
+    if (err) hs_free_compile_error(err);
+    if (info) free(info);  // allocated by Hyperscan's misc allocator (malloc by default)
+    return rc == HS_SUCCESS;
+}
+
+char lower(char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+// First occurrence of pat in data[from, to) (pat must end by `to`); npos if none.
+size_t find_in(std::string_view data, std::string_view pat, bool nocase, size_t from, size_t to) {
+    if (to > data.size()) to = data.size();
+    if (from > to || to - from < pat.size()) return std::string_view::npos;
+    if (!nocase) {
+        const size_t r = data.substr(0, to).find(pat, from);
+        return r;
+    }
+    const char first = pat[0];
+    for (size_t i = from; i + pat.size() <= to; ++i) {
+        if (lower(data[i]) != first) continue;
+        size_t k = 1;
+        while (k < pat.size() && lower(data[i + k]) == pat[k]) ++k;
+        if (k == pat.size()) return i;
+    }
+    return std::string_view::npos;
+}
+
+}  // namespace
+
+bool header_matches(const Rule& r, const MatchContext& ctx) {
+    if (r.flow_to_server && !ctx.to_server) return false;
+    if (r.flow_to_client && ctx.to_server) return false;
+    if (r.flow_established && !ctx.established) return false;
+    auto forward = [&] {
+        return r.src.matches(ctx.src) && r.src_ports.matches(ctx.sport) &&
+               r.dst.matches(ctx.dst) && r.dst_ports.matches(ctx.dport);
+    };
+    auto backward = [&] {
+        return r.src.matches(ctx.dst) && r.src_ports.matches(ctx.dport) &&
+               r.dst.matches(ctx.src) && r.dst_ports.matches(ctx.sport);
+    };
+    return forward() || (r.bidirectional && backward());
+}
+
+CompiledRules::~CompiledRules() = default;
+
+CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Result res;
+    std::shared_ptr<CompiledRules> c(new CompiledRules());
+    c->set_ = set;
+    const auto& rules = set->rules;
+    c->prepared_.resize(rules.size());
+
+    struct Literal {
+        std::string bytes;
+        unsigned flags;
+        uint32_t rule;
+    };
+    struct Regex {
+        std::string expr;
+        unsigned flags;
+        uint32_t rule;
+    };
+    std::array<std::vector<Literal>, kBufferCount> literals;
+    std::array<std::vector<Regex>, kBufferCount> regexes;
+
+    for (uint32_t ri = 0; ri < rules.size(); ++ri) {
+        const Rule& r = rules[ri];
+        Prepared& p = c->prepared_[ri];
+        ++c->point_rules_[static_cast<size_t>(r.point)];
+        p.lowered.resize(r.conditions.size());
+        p.pcre.resize(r.conditions.size());
+        p.dataset.resize(r.conditions.size(), nullptr);
+        for (uint16_t ci = 0; ci < r.conditions.size(); ++ci) {
+            const Condition& cond = r.conditions[ci];
+            c->buffer_used_[bidx(cond.buffer)] = true;
+            auto g = std::find_if(p.groups.begin(), p.groups.end(),
+                                  [&](const Group& x) { return x.buffer == cond.buffer; });
+            if (g == p.groups.end()) {
+                p.groups.push_back({cond.buffer, {}});
+                g = p.groups.end() - 1;
+            }
+            g->conds.push_back(ci);
+            if (cond.kind == Condition::Kind::Content && cond.content.nocase) {
+                std::string l = cond.content.bytes;
+                for (char& ch : l) ch = lower(ch);
+                p.lowered[ci] = std::move(l);
+            }
+            if (cond.kind == Condition::Kind::Pcre) {
+                int ec = 0;
+                PCRE2_SIZE eoff = 0;
+                pcre2_code* code = pcre2_compile(
+                    reinterpret_cast<PCRE2_SPTR>(cond.pcre.pattern.data()),
+                    cond.pcre.pattern.size(), pcre2_options(cond.pcre), &ec, &eoff, nullptr);
+                if (code == nullptr) {
+                    PCRE2_UCHAR msg[256];
+                    pcre2_get_error_message(ec, msg, sizeof msg);
+                    res.errors.push_back({r.where, "pcre " + cond.pcre.source + ": " +
+                                                       reinterpret_cast<const char*>(msg) +
+                                                       " at pattern offset " +
+                                                       std::to_string(eoff)});
+                    continue;
+                }
+                pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // interpreter if JIT fails
+                p.pcre[ci].reset(code);
+            }
+            if (cond.kind == Condition::Kind::Dataset) {
+                auto it = set->datasets.find(cond.dataset.name);
+                if (it != set->datasets.end()) p.dataset[ci] = it->second.get();
+            }
+        }
+
+        // Fast pattern: the marked content, else the longest positive content.
+        const Condition* fast = nullptr;
+        for (const Condition& cond : r.conditions) {
+            if (cond.kind != Condition::Kind::Content || cond.content.negated) continue;
+            if (cond.content.fast_pattern) {
+                fast = &cond;
+                break;
+            }
+            if (fast == nullptr || cond.content.bytes.size() > fast->content.bytes.size())
+                fast = &cond;
+        }
+        if (fast != nullptr) {
+            unsigned f = HS_FLAG_SINGLEMATCH;
+            if (fast->content.nocase) f |= HS_FLAG_CASELESS;
+            literals[bidx(fast->buffer)].push_back({fast->content.bytes, f, ri});
+            continue;
+        }
+        // Else the first positive, non-relative pcre.
+        const Condition* re = nullptr;
+        for (const Condition& cond : r.conditions)
+            if (cond.kind == Condition::Kind::Pcre && !cond.pcre.negated && !cond.pcre.relative) {
+                re = &cond;
+                break;
+            }
+        if (re != nullptr) {
+            const std::string expr = hs_expression(re->pcre);
+            unsigned f = hs_flags(re->pcre);
+            bool exact = hs_accepts(expr, f);
+            if (!exact) {
+                f |= HS_FLAG_PREFILTER;
+                if (!hs_accepts(expr, f)) re = nullptr;
+            }
+            if (re != nullptr) {
+                regexes[bidx(re->buffer)].push_back({expr, f, ri});
+                ++c->stats_.regex_patterns;
+                if (!exact) ++c->stats_.prefilter_regexes;
+                p.exact_by_hs = exact && r.conditions.size() == 1;
+                continue;
+            }
+        }
+        c->always_[static_cast<size_t>(r.point)].push_back(ri);
+        ++c->stats_.always_candidates;
+    }
+    if (!res.errors.empty()) return res;
+
+    hs_scratch_t* scratch = nullptr;
+    for (size_t b = 0; b < kBufferCount; ++b) {
+        BufferDbs& dbs = c->dbs_[b];
+        if (!literals[b].empty()) {
+            std::vector<const char*> exprs;
+            std::vector<size_t> lens;
+            std::vector<unsigned> flags, ids;
+            for (uint32_t i = 0; i < literals[b].size(); ++i) {
+                exprs.push_back(literals[b][i].bytes.data());
+                lens.push_back(literals[b][i].bytes.size());
+                flags.push_back(literals[b][i].flags);
+                ids.push_back(i);
+                dbs.literal_rule.push_back(literals[b][i].rule);
+            }
+            hs_database_t* db = nullptr;
+            hs_compile_error_t* err = nullptr;
+            if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
+                                     static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr,
+                                     &db, &err) != HS_SUCCESS) {
+                const Rule& r = rules[literals[b][err && err->expression >= 0
+                                                      ? static_cast<size_t>(err->expression)
+                                                      : 0]
+                                          .rule];
+                res.errors.push_back({r.where, std::string("hyperscan: ") +
+                                                   (err ? err->message : "literal compile failed")});
+                if (err) hs_free_compile_error(err);
+                continue;
+            }
+            dbs.literal.reset(db);
+            c->stats_.literal_patterns += exprs.size();
+        }
+        if (!regexes[b].empty()) {
+            std::vector<const char*> exprs;
+            std::vector<unsigned> flags, ids;
+            for (uint32_t i = 0; i < regexes[b].size(); ++i) {
+                exprs.push_back(regexes[b][i].expr.c_str());
+                flags.push_back(regexes[b][i].flags);
+                ids.push_back(i);
+                dbs.regex_rule.push_back(regexes[b][i].rule);
+            }
+            hs_database_t* db = nullptr;
+            hs_compile_error_t* err = nullptr;
+            if (hs_compile_multi(exprs.data(), flags.data(), ids.data(),
+                                 static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
+                                 &err) != HS_SUCCESS) {
+                const Rule& r = rules[regexes[b][err && err->expression >= 0
+                                                     ? static_cast<size_t>(err->expression)
+                                                     : 0]
+                                          .rule];
+                res.errors.push_back({r.where, std::string("hyperscan: ") +
+                                                   (err ? err->message : "regex compile failed")});
+                if (err) hs_free_compile_error(err);
+                continue;
+            }
+            dbs.regex.reset(db);
+        }
+        for (hs_database_t* db : {dbs.literal.get(), dbs.regex.get()}) {
+            if (db == nullptr) continue;
+            ++c->stats_.databases;
+            size_t sz = 0;
+            hs_database_size(db, &sz);
+            c->stats_.database_bytes += sz;
+            if (hs_alloc_scratch(db, &scratch) != HS_SUCCESS)
+                res.errors.push_back({{"hyperscan", 0, 0}, "cannot allocate scratch space"});
+        }
+    }
+    c->scratch_.reset(scratch);
+    if (!res.errors.empty()) return res;
+    c->stats_.compile_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    res.rules = std::move(c);
+    return res;
+}
+
+// --- Matcher ---------------------------------------------------------------------------------
+
+Matcher::Matcher(std::shared_ptr<const CompiledRules> rules) : rules_(std::move(rules)) {
+    if (rules_->scratch_) hs_clone_scratch(rules_->scratch_.get(), &scratch_);
+    md_ = pcre2_match_data_create(32, nullptr);
+    mctx_ = pcre2_match_context_create(nullptr);
+    pcre2_set_match_limit(mctx_, kPcreMatchLimit);
+    const size_t n = rules_->set_->rules.size();
+    marked_.assign(n, 0);
+    candidates_.reserve(n);
+}
+
+Matcher::~Matcher() {
+    if (scratch_) hs_free_scratch(scratch_);
+    pcre2_match_data_free(md_);
+    pcre2_match_context_free(mctx_);
+}
+
+void Matcher::add_candidate(uint32_t rule) {
+    if (marked_[rule]) return;
+    marked_[rule] = 1;
+    candidates_.push_back(rule);
+}
+
+namespace {
+int on_hs_match(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx);
+}
+
+struct MatcherAccess {
+    static void add(Matcher& m, unsigned id) { m.add_candidate((*m.id_map_)[id]); }
+};
+
+namespace {
+int on_hs_match(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
+    MatcherAccess::add(*static_cast<Matcher*>(ctx), id);
+    return 0;
+}
+}  // namespace
+
+void Matcher::match(InspectPoint point, const BufferSet& bufs, const MatchContext& ctx,
+                    std::vector<uint32_t>& out) {
+    out.clear();
+    const size_t pi = static_cast<size_t>(point);
+    if (rules_->point_rules_[pi] == 0) return;
+    ++ctr_.scans;
+    candidates_.clear();
+    static constexpr char kEmpty[1] = {0};
+    for (size_t b = 0; b < kBufferCount; ++b) {
+        if (!bufs.present[b] || inspect_point(static_cast<Buffer>(b)) != point) continue;
+        const auto& dbs = rules_->dbs_[b];
+        const std::string_view v = bufs.value[b];
+        const char* data = v.empty() ? kEmpty : v.data();
+        if (dbs.literal) {
+            id_map_ = &dbs.literal_rule;
+            if (hs_scan(dbs.literal.get(), data, static_cast<unsigned>(v.size()), 0, scratch_,
+                        on_hs_match, this) != HS_SUCCESS)
+                ++ctr_.scan_errors;
+        }
+        if (dbs.regex) {
+            id_map_ = &dbs.regex_rule;
+            if (hs_scan(dbs.regex.get(), data, static_cast<unsigned>(v.size()), 0, scratch_,
+                        on_hs_match, this) != HS_SUCCESS)
+                ++ctr_.scan_errors;
+        }
+    }
+    for (uint32_t r : rules_->always_[pi]) add_candidate(r);
+    std::sort(candidates_.begin(), candidates_.end());
+    ctr_.candidates += candidates_.size();
+    for (uint32_t r : candidates_) {
+        marked_[r] = 0;
+        if (confirm(r, bufs, ctx)) out.push_back(r);
+    }
+    ctr_.matches += out.size();
+}
+
+bool Matcher::confirm(uint32_t ri, const BufferSet& bufs, const MatchContext& ctx) {
+    const Rule& r = rules_->set_->rules[ri];
+    if (!header_matches(r, ctx)) return false;
+    const CompiledRules::Prepared& p = rules_->prepared_[ri];
+    if (p.exact_by_hs) return true;
+    for (const CompiledRules::Group& g : p.groups) {
+        if (!bufs.present[bidx(g.buffer)]) return false;
+        uint32_t budget = kChainBudget;
+        if (!chain(p, r, g, 0, 0, bufs.value[bidx(g.buffer)], budget)) {
+            if (budget == 0) ++ctr_.budget_exhausted;
+            return false;
+        }
+    }
+    return true;
+}
+
+bool Matcher::chain(const CompiledRules::Prepared& p, const Rule& r, const CompiledRules::Group& g,
+                    size_t i, size_t prev_end, std::string_view data, uint32_t& budget) {
+    if (i == g.conds.size()) return true;
+    if (budget == 0) return false;
+    --budget;
+    const uint16_t ci = g.conds[i];
+    const Condition& cond = r.conditions[ci];
+    switch (cond.kind) {
+        case Condition::Kind::Content: {
+            const Content& c = cond.content;
+            const std::string_view pat = c.nocase ? std::string_view(p.lowered[ci]) : c.bytes;
+            int64_t lo = 0, hi = static_cast<int64_t>(data.size());
+            if (c.relative()) {
+                lo = static_cast<int64_t>(prev_end) + c.distance.value_or(0);
+                if (c.within) hi = std::min(hi, lo + *c.within);
+                if (lo < 0) lo = 0;
+            } else {
+                if (c.offset) lo = *c.offset;
+                if (c.depth) hi = std::min(hi, lo + *c.depth);
+            }
+            if (lo > hi) return c.negated && chain(p, r, g, i + 1, prev_end, data, budget);
+            size_t from = static_cast<size_t>(lo);
+            const size_t to = static_cast<size_t>(hi);
+            if (c.negated) {
+                if (find_in(data, pat, c.nocase, from, to) != std::string_view::npos) return false;
+                return chain(p, r, g, i + 1, prev_end, data, budget);
+            }
+            while (budget > 0) {
+                const size_t at = find_in(data, pat, c.nocase, from, to);
+                if (at == std::string_view::npos) return false;
+                if (chain(p, r, g, i + 1, at + pat.size(), data, budget)) return true;
+                --budget;
+                from = at + 1;
+            }
+            return false;
+        }
+        case Condition::Kind::Pcre: {
+            const Pcre& pc = cond.pcre;
+            const size_t start = pc.relative ? std::min(prev_end, data.size()) : 0;
+            const std::string_view subject = data.substr(start);
+            static constexpr char kEmpty[1] = {0};
+            const int rc = pcre2_match(
+                p.pcre[ci].get(),
+                reinterpret_cast<PCRE2_SPTR>(subject.empty() ? kEmpty : subject.data()),
+                subject.size(), 0, 0, md_, mctx_);
+            if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT) {
+                budget = 0;
+                return false;
+            }
+            const bool hit = rc >= 0;
+            if (pc.negated) return !hit && chain(p, r, g, i + 1, prev_end, data, budget);
+            if (!hit) return false;
+            const size_t end = start + pcre2_get_ovector_pointer(md_)[1];
+            return chain(p, r, g, i + 1, end, data, budget);
+        }
+        case Condition::Kind::Dataset: {
+            const bool in = p.dataset[ci] != nullptr && p.dataset[ci]->contains(data);
+            const bool want = cond.dataset.op == DatasetOp::IsSet;
+            return in == want && chain(p, r, g, i + 1, prev_end, data, budget);
+        }
+    }
+    return false;
+}
+
+}  // namespace sluice::rules

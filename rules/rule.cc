@@ -1,0 +1,133 @@
+#include "rules/rule.h"
+
+namespace sluice::rules {
+
+std::string_view buffer_name(Buffer b) {
+    switch (b) {
+        case Buffer::HttpMethod:
+            return "http.method";
+        case Buffer::HttpUri:
+            return "http.uri";
+        case Buffer::HttpHost:
+            return "http.host";
+        case Buffer::HttpUserAgent:
+            return "http.user_agent";
+        case Buffer::HttpHeader:
+            return "http.header";
+        case Buffer::HttpCookie:
+            return "http.cookie";
+        case Buffer::HttpRequestBody:
+            return "http.request_body";
+        case Buffer::LlmPrompt:
+            return "llm.prompt";
+        case Buffer::LlmSystem:
+            return "llm.system";
+        case Buffer::LlmModel:
+            return "llm.model";
+        case Buffer::HttpStatCode:
+            return "http.stat_code";
+        case Buffer::HttpResponseBody:
+            return "http.response_body";
+        case Buffer::TlsSni:
+            return "tls.sni";
+        case Buffer::Ja3Hash:
+            return "ja3.hash";
+        case Buffer::Ja4Hash:
+            return "ja4.hash";
+        case Buffer::Stream:
+            return "stream";
+        case Buffer::Count:
+            break;
+    }
+    return "?";
+}
+
+std::string_view inspect_point_name(InspectPoint p) {
+    switch (p) {
+        case InspectPoint::Request:
+            return "http request";
+        case InspectPoint::Response:
+            return "http response";
+        case InspectPoint::TlsHello:
+            return "tls client hello";
+        case InspectPoint::Stream:
+            return "stream";
+        case InspectPoint::Count:
+            break;
+    }
+    return "?";
+}
+
+std::string_view action_name(Action a) {
+    switch (a) {
+        case Action::Alert:
+            return "alert";
+        case Action::Drop:
+            return "drop";
+        case Action::Reject:
+            return "reject";
+        case Action::Pass:
+            return "pass";
+    }
+    return "?";
+}
+
+Verdict action_verdict(Action a) {
+    switch (a) {
+        case Action::Alert:
+            return Verdict::Alert;
+        case Action::Drop:
+            return Verdict::Drop;
+        case Action::Reject:
+            return Verdict::Reject;
+        case Action::Pass:
+            return Verdict::Pass;
+    }
+    return Verdict::Pass;
+}
+
+std::string_view protocol_name(Protocol p) {
+    switch (p) {
+        case Protocol::Tcp:
+            return "tcp";
+        case Protocol::Http:
+            return "http";
+        case Protocol::Tls:
+            return "tls";
+    }
+    return "?";
+}
+
+namespace {
+bool in_range(const AddressRange& r, const IpAddress& a) {
+    return r.prefix.version == a.version && a.in_prefix(r.prefix, r.len);
+}
+}  // namespace
+
+bool AddressSet::matches(const IpAddress& a) const {
+    bool in = include.empty();
+    for (const AddressRange& r : include)
+        if (in_range(r, a)) {
+            in = true;
+            break;
+        }
+    if (!in) return false;
+    for (const AddressRange& r : exclude)
+        if (in_range(r, a)) return false;
+    return true;
+}
+
+bool PortSet::matches(uint16_t p) const {
+    bool in = include.empty();
+    for (const PortRange& r : include)
+        if (p >= r.lo && p <= r.hi) {
+            in = true;
+            break;
+        }
+    if (!in) return false;
+    for (const PortRange& r : exclude)
+        if (p >= r.lo && p <= r.hi) return false;
+    return true;
+}
+
+}  // namespace sluice::rules

@@ -1,0 +1,121 @@
+// A parsed rule: the dialect-independent model both rule dialects parse into. Immutable once
+// a rule set is built; the compiler and both evaluators (Hyperscan and reference) read it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/ip_address.h"
+#include "rules/buffer.h"
+#include "verdict/verdict.h"
+
+namespace sluice::rules {
+
+enum class Action : uint8_t { Alert, Drop, Reject, Pass };
+std::string_view action_name(Action a);
+// The flow verdict a matching rule asks for (pass is handled by the rule engine itself).
+Verdict action_verdict(Action a);
+
+enum class Protocol : uint8_t { Tcp, Http, Tls };
+std::string_view protocol_name(Protocol p);
+
+// One address element: a prefix (len 0 with version None means "any").
+struct AddressRange {
+    IpAddress prefix;
+    uint8_t len = 0;
+    bool any = false;
+};
+
+// An address set as written: elements, each possibly negated. Matches if the address is in a
+// positive element (or there are none) and in no negated element.
+struct AddressSet {
+    std::vector<AddressRange> include;
+    std::vector<AddressRange> exclude;
+    bool matches(const IpAddress& a) const;
+    bool is_any() const { return include.empty() && exclude.empty(); }
+};
+
+struct PortRange {
+    uint16_t lo = 0;
+    uint16_t hi = 65535;
+};
+struct PortSet {
+    std::vector<PortRange> include;
+    std::vector<PortRange> exclude;
+    bool matches(uint16_t p) const;
+    bool is_any() const { return include.empty() && exclude.empty(); }
+};
+
+// Where a position constraint comes from. Absolute: offset/depth from the buffer start.
+// Relative: distance/within from the end of the previous match in the same buffer.
+struct Content {
+    std::string bytes;  // decoded pattern (hex and escapes resolved)
+    bool nocase = false;
+    bool negated = false;
+    bool fast_pattern = false;
+    std::optional<int32_t> offset, depth;     // absolute
+    std::optional<int32_t> distance, within;  // relative
+    bool relative() const { return distance || within; }
+};
+
+struct Pcre {
+    std::string source;  // as written, "/.../flags"
+    std::string pattern;
+    bool caseless = false, dotall = false, multiline = false, extended = false;
+    bool relative = false;  // R
+    bool negated = false;
+};
+
+enum class DatasetOp : uint8_t { IsSet, IsNotSet };
+struct DatasetRef {
+    DatasetOp op = DatasetOp::IsSet;
+    std::string name;
+};
+
+// One condition on one buffer, in rule order.
+struct Condition {
+    enum class Kind : uint8_t { Content, Pcre, Dataset } kind = Kind::Content;
+    Buffer buffer = Buffer::Stream;
+    Content content;
+    Pcre pcre;
+    DatasetRef dataset;
+};
+
+// Where a rule was written: errors and alerts point back here.
+struct SourceLocation {
+    SourceLocation() = default;
+    SourceLocation(std::string f, uint32_t l, uint32_t c) : file(std::move(f)), line(l), column(c) {}
+    std::string file;
+    uint32_t line = 0;
+    uint32_t column = 0;
+};
+
+struct Rule {
+    Action action = Action::Alert;
+    Protocol proto = Protocol::Tcp;
+    AddressSet src, dst;
+    PortSet src_ports, dst_ports;
+    bool bidirectional = false;  // <>
+
+    std::string msg;
+    uint32_t sid = 0;
+    uint32_t rev = 1;
+    uint32_t gid = 1;
+    std::string classtype;
+    std::optional<uint8_t> priority;  // explicit priority; else the classtype's
+    std::vector<std::pair<std::string, std::string>> metadata;
+
+    bool flow_to_server = false;
+    bool flow_to_client = false;
+    bool flow_established = false;
+
+    std::vector<Condition> conditions;
+    InspectPoint point = InspectPoint::Stream;  // derived from the buffers used
+    SourceLocation where;
+    std::string text;  // the rule as written (one logical line)
+};
+
+}  // namespace sluice::rules

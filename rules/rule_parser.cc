@@ -1,0 +1,1114 @@
+#include "rules/rule_parser.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cctype>
+
+namespace sluice::rules {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+template <typename T>
+bool parse_int(std::string_view s, T& out) {
+    s = trim(s);
+    if (s.empty()) return false;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+// Sticky buffer names. Dotted names work in both dialects; underscore names are sticky in
+// Snort 3 and (except file_data/pkt_data) content modifiers in Suricata.
+struct BufferName {
+    std::string_view name;
+    Buffer buffer;
+};
+constexpr BufferName kDotted[] = {
+    {"http.method", Buffer::HttpMethod},
+    {"http.uri", Buffer::HttpUri},
+    {"http.host", Buffer::HttpHost},
+    {"http.user_agent", Buffer::HttpUserAgent},
+    {"http.header", Buffer::HttpHeader},
+    {"http.cookie", Buffer::HttpCookie},
+    {"http.request_body", Buffer::HttpRequestBody},
+    {"http.response_body", Buffer::HttpResponseBody},
+    {"http.stat_code", Buffer::HttpStatCode},
+    {"file.data", Buffer::HttpResponseBody},
+    {"tls.sni", Buffer::TlsSni},
+    {"ja3.hash", Buffer::Ja3Hash},
+    {"ja4.hash", Buffer::Ja4Hash},
+    {"llm.prompt", Buffer::LlmPrompt},
+    {"llm.system", Buffer::LlmSystem},
+    {"llm.model", Buffer::LlmModel},
+};
+constexpr BufferName kUnderscore[] = {
+    {"http_method", Buffer::HttpMethod},
+    {"http_uri", Buffer::HttpUri},
+    {"http_host", Buffer::HttpHost},
+    {"http_user_agent", Buffer::HttpUserAgent},
+    {"http_header", Buffer::HttpHeader},
+    {"http_cookie", Buffer::HttpCookie},
+    {"http_client_body", Buffer::HttpRequestBody},
+    {"http_server_body", Buffer::HttpResponseBody},
+    {"http_stat_code", Buffer::HttpStatCode},
+    {"tls_sni", Buffer::TlsSni},
+    {"ja3_hash", Buffer::Ja3Hash},
+    {"ja4_hash", Buffer::Ja4Hash},
+    {"llm_prompt", Buffer::LlmPrompt},
+    {"llm_system", Buffer::LlmSystem},
+    {"llm_model", Buffer::LlmModel},
+};
+
+const BufferName* find_buffer(std::span<const BufferName> table, std::string_view kw) {
+    for (const BufferName& b : table)
+        if (b.name == kw) return &b;
+    return nullptr;
+}
+
+// Maps offsets in a logical rule (continuation lines joined) back to file positions.
+struct LocationMap {
+    struct Piece {
+        size_t offset;
+        uint32_t line;
+        uint32_t column;  // 1-based column of the piece's first character
+    };
+    std::vector<Piece> pieces;
+    SourceLocation at(std::string_view file, size_t off) const {
+        const Piece* p = &pieces.front();
+        for (const Piece& x : pieces)
+            if (x.offset <= off) p = &x;
+        return {std::string(file), p->line, p->column + static_cast<uint32_t>(off - p->offset)};
+    }
+};
+
+struct RawOption {
+    std::string_view keyword;
+    std::string_view value;  // untrimmed text after ':' (empty if none)
+    bool has_value = false;
+    size_t kw_off = 0;
+    size_t value_off = 0;
+};
+
+class RuleParser {
+  public:
+    RuleParser(std::string_view text, const LocationMap& loc, std::string_view file,
+               Dialect dialect, const RuleVars& vars, ParsedFile& out)
+        : text_(text), loc_(loc), file_(file), dialect_(dialect), vars_(vars), out_(out) {}
+
+    void parse();
+
+  private:
+    bool error(size_t off, std::string msg) {
+        out_.errors.push_back({loc_.at(file_, off), std::move(msg)});
+        failed_ = true;
+        return false;
+    }
+    void skip_ws() {
+        while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_])))
+            ++pos_;
+    }
+    std::string_view header_token();
+    bool parse_header();
+    bool split_options(size_t end);
+    bool apply_option(const RawOption& o);
+    bool parse_content(const RawOption& o);
+    bool parse_pcre(const RawOption& o);
+    bool parse_dataset(const RawOption& o);
+    bool parse_flow(const RawOption& o);
+    bool parse_metadata(const RawOption& o);
+    bool content_modifier(const RawOption& o, std::string_view name, std::string_view arg,
+                          Content& c, size_t off);
+    bool finish();
+    Content* last_content(const RawOption& o);
+
+    std::string_view text_;
+    const LocationMap& loc_;
+    std::string_view file_;
+    Dialect dialect_;
+    const RuleVars& vars_;
+    ParsedFile& out_;
+    size_t pos_ = 0;
+    bool failed_ = false;
+    Rule rule_;
+    Buffer current_ = Buffer::Stream;
+    bool sticky_ = false;
+    std::vector<RawOption> options_;
+    size_t fast_patterns_ = 0;
+};
+
+std::string_view RuleParser::header_token() {
+    skip_ws();
+    const size_t start = pos_;
+    int depth = 0;
+    while (pos_ < text_.size()) {
+        const char c = text_[pos_];
+        if (c == '[') ++depth;
+        if (c == ']') --depth;
+        if (depth <= 0 && (std::isspace(static_cast<unsigned char>(c)) || c == '(')) break;
+        ++pos_;
+    }
+    return text_.substr(start, pos_ - start);
+}
+
+bool RuleParser::parse_header() {
+    size_t at = (skip_ws(), pos_);
+    const std::string_view action = header_token();
+    if (action == "alert")
+        rule_.action = Action::Alert;
+    else if (action == "drop")
+        rule_.action = Action::Drop;
+    else if (action == "reject" || action == "rejectsrc" || action == "rejectdst" ||
+             action == "rejectboth")
+        rule_.action = Action::Reject;
+    else if (action == "pass")
+        rule_.action = Action::Pass;
+    else
+        return error(at, "expected an action (alert, drop, reject or pass), found '" +
+                             std::string(action) + "'");
+
+    at = (skip_ws(), pos_);
+    const std::string_view proto = header_token();
+    if (proto == "tcp" || proto == "tcp-stream")
+        rule_.proto = Protocol::Tcp;
+    else if (proto == "http" || proto == "http1")
+        rule_.proto = Protocol::Http;
+    else if (proto == "tls" || proto == "ssl")
+        rule_.proto = Protocol::Tls;
+    else
+        return error(at, "expected a protocol (tcp, http or tls), found '" + std::string(proto) +
+                             "'");
+
+    skip_ws();
+    if (pos_ < text_.size() && text_[pos_] == '(') {
+        // Snort 3 header-less rule: any address, any port, either direction.
+        rule_.bidirectional = true;
+        return true;
+    }
+    struct Part {
+        std::string_view text;
+        size_t off;
+    } parts[5];
+    for (Part& p : parts) {
+        skip_ws();
+        p.off = pos_;
+        p.text = header_token();
+        if (p.text.empty())
+            return error(p.off, "rule header ends early: expected 'src sport -> dst dport ('");
+    }
+    std::string err;
+    if (!parse_address_set(parts[0].text, vars_, rule_.src, err)) return error(parts[0].off, err);
+    if (!parse_port_set(parts[1].text, vars_, rule_.src_ports, err))
+        return error(parts[1].off, err);
+    if (parts[2].text == "<>")
+        rule_.bidirectional = true;
+    else if (parts[2].text != "->")
+        return error(parts[2].off, "expected a direction '->' or '<>', found '" +
+                                       std::string(parts[2].text) + "'");
+    if (!parse_address_set(parts[3].text, vars_, rule_.dst, err)) return error(parts[3].off, err);
+    if (!parse_port_set(parts[4].text, vars_, rule_.dst_ports, err))
+        return error(parts[4].off, err);
+    skip_ws();
+    if (pos_ >= text_.size() || text_[pos_] != '(')
+        return error(pos_, "expected '(' to open the rule options");
+    return true;
+}
+
+bool RuleParser::split_options(size_t end) {
+    // pos_ is at '('; end is the index of the closing ')'.
+    ++pos_;
+    while (true) {
+        skip_ws();
+        if (pos_ >= end) return true;
+        RawOption o;
+        o.kw_off = pos_;
+        while (pos_ < end && (std::isalnum(static_cast<unsigned char>(text_[pos_])) ||
+                              text_[pos_] == '_' || text_[pos_] == '.' || text_[pos_] == '-'))
+            ++pos_;
+        o.keyword = text_.substr(o.kw_off, pos_ - o.kw_off);
+        if (o.keyword.empty())
+            return error(pos_, std::string("expected an option keyword, found '") + text_[pos_] +
+                                   "'");
+        skip_ws();
+        if (pos_ < end && text_[pos_] == ':') {
+            ++pos_;
+            o.has_value = true;
+            o.value_off = pos_;
+            bool quoted = false;
+            while (pos_ < end) {
+                const char c = text_[pos_];
+                if (c == '\\' && pos_ + 1 < end) {
+                    pos_ += 2;
+                    continue;
+                }
+                if (c == '"') quoted = !quoted;
+                if (c == ';' && !quoted) break;
+                ++pos_;
+            }
+            if (quoted) return error(o.value_off, "unterminated string: expected a closing '\"'");
+            o.value = text_.substr(o.value_off, pos_ - o.value_off);
+        }
+        skip_ws();
+        if (pos_ >= end)
+            return error(pos_, "expected ';' after option '" + std::string(o.keyword) + "'");
+        if (text_[pos_] != ';')
+            return error(pos_, "expected ';' after option '" + std::string(o.keyword) +
+                                   "', found '" + text_[pos_] + "'");
+        ++pos_;
+        options_.push_back(o);
+    }
+}
+
+// Decodes the body of a quoted content string: |hex| blocks and \" \; \\ \: \| escapes.
+bool decode_content(std::string_view s, std::string& out, size_t& bad, std::string& why) {
+    bool hex = false;
+    int nibble = -1;
+    for (size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == '|') {
+            if (hex && nibble >= 0) {
+                bad = i;
+                why = "odd number of hex digits before '|'";
+                return false;
+            }
+            hex = !hex;
+            continue;
+        }
+        if (hex) {
+            if (c == ' ') {
+                if (nibble >= 0) {
+                    bad = i;
+                    why = "hex bytes are two digits each";
+                    return false;
+                }
+                continue;
+            }
+            int v;
+            if (c >= '0' && c <= '9')
+                v = c - '0';
+            else if (c >= 'a' && c <= 'f')
+                v = c - 'a' + 10;
+            else if (c >= 'A' && c <= 'F')
+                v = c - 'A' + 10;
+            else {
+                bad = i;
+                why = std::string("expected a hex digit, found '") + c + "'";
+                return false;
+            }
+            if (nibble < 0) {
+                nibble = v;
+            } else {
+                out.push_back(static_cast<char>(nibble * 16 + v));
+                nibble = -1;
+            }
+            continue;
+        }
+        if (c == '\\') {
+            if (i + 1 >= s.size()) {
+                bad = i;
+                why = "a trailing '\\' escapes nothing";
+                return false;
+            }
+            const char n = s[i + 1];
+            if (n != '"' && n != ';' && n != '\\' && n != ':' && n != '|') {
+                bad = i;
+                why = std::string("unknown escape '\\") + n + "' (escape only \" ; \\ : |)";
+                return false;
+            }
+            out.push_back(n);
+            ++i;
+            continue;
+        }
+        out.push_back(c);
+    }
+    if (hex) {
+        bad = s.size();
+        why = "unterminated hex block: expected a closing '|'";
+        return false;
+    }
+    return true;
+}
+
+// Splits `[!]"body"rest` (leading whitespace allowed); returns false on a malformed string.
+bool split_quoted(std::string_view v, bool& negated, std::string_view& body, std::string_view& rest,
+                  size_t& body_off) {
+    size_t i = 0;
+    while (i < v.size() && std::isspace(static_cast<unsigned char>(v[i]))) ++i;
+    negated = false;
+    if (i < v.size() && v[i] == '!') {
+        negated = true;
+        ++i;
+        while (i < v.size() && std::isspace(static_cast<unsigned char>(v[i]))) ++i;
+    }
+    if (i >= v.size() || v[i] != '"') return false;
+    const size_t start = ++i;
+    while (i < v.size() && v[i] != '"') {
+        if (v[i] == '\\') ++i;
+        ++i;
+    }
+    if (i >= v.size()) return false;
+    body = v.substr(start, i - start);
+    body_off = start;
+    rest = v.substr(i + 1);
+    return true;
+}
+
+Content* RuleParser::last_content(const RawOption& o) {
+    for (auto it = rule_.conditions.rbegin(); it != rule_.conditions.rend(); ++it) {
+        if (it->kind == Condition::Kind::Content) return &it->content;
+        break;
+    }
+    error(o.kw_off, "'" + std::string(o.keyword) + "' must follow a content option");
+    return nullptr;
+}
+
+bool RuleParser::content_modifier(const RawOption& o, std::string_view name, std::string_view arg,
+                                  Content& c, size_t off) {
+    (void)o;
+    arg = trim(arg);
+    if (name == "nocase") {
+        c.nocase = true;
+        return true;
+    }
+    if (name == "fast_pattern") {
+        if (!arg.empty()) return error(off, "fast_pattern takes no argument here");
+        if (c.negated) return error(off, "a negated content cannot be the fast pattern");
+        c.fast_pattern = true;
+        ++fast_patterns_;
+        return true;
+    }
+    int32_t v = 0;
+    const bool num = parse_int(arg, v);
+    if (name == "depth" || name == "offset" || name == "distance" || name == "within") {
+        if (!num)
+            return error(off, std::string(name) + " expects an integer, found '" +
+                                  std::string(arg) + "'");
+        const int32_t len = static_cast<int32_t>(c.bytes.size());
+        if (name == "depth") {
+            if (v < len) return error(off, "depth is shorter than the content");
+            c.depth = v;
+        } else if (name == "offset") {
+            if (v < 0) return error(off, "offset must not be negative");
+            c.offset = v;
+        } else if (name == "distance") {
+            c.distance = v;
+        } else {
+            if (v < len) return error(off, "within is shorter than the content");
+            c.within = v;
+        }
+        if ((c.depth || c.offset) && (c.distance || c.within))
+            return error(off, "depth/offset cannot be combined with distance/within");
+        return true;
+    }
+    return error(off, "unknown content modifier '" + std::string(name) + "'");
+}
+
+bool RuleParser::parse_content(const RawOption& o) {
+    bool negated;
+    std::string_view body, rest;
+    size_t body_off;
+    if (!o.has_value || !split_quoted(o.value, negated, body, rest, body_off))
+        return error(o.has_value ? o.value_off : o.kw_off,
+                     "content expects a quoted string, e.g. content:\"abc|0D 0A|\"");
+    Condition cond;
+    cond.kind = Condition::Kind::Content;
+    cond.buffer = current_;
+    cond.content.negated = negated;
+    size_t bad = 0;
+    std::string why;
+    if (!decode_content(body, cond.content.bytes, bad, why))
+        return error(o.value_off + body_off + bad, why);
+    if (cond.content.bytes.empty()) return error(o.value_off + body_off, "content is empty");
+    rest = trim(rest);
+    size_t rest_off = static_cast<size_t>(rest.data() - text_.data());
+    if (!rest.empty()) {
+        if (rest.front() != ',')
+            return error(rest_off, "unexpected text after the content string");
+        if (dialect_ != Dialect::Snort3)
+            return error(rest_off,
+                         "content modifiers after a comma are Snort 3 syntax; in Suricata rules "
+                         "write them as options (content:\"x\"; nocase;) or set "
+                         "'# sluice-dialect: snort3'");
+        // Snort 3: content:"x", nocase, depth 5, fast_pattern
+        while (!rest.empty() && rest.front() == ',') {
+            rest.remove_prefix(1);
+            const size_t comma = rest.find(',');
+            std::string_view item = rest.substr(0, comma);
+            const size_t item_off = static_cast<size_t>(item.data() - text_.data());
+            std::string_view t = trim(item);
+            const size_t sp = t.find(' ');
+            std::string_view name = t.substr(0, sp);
+            std::string_view arg = sp == std::string_view::npos ? std::string_view() : t.substr(sp);
+            if (!content_modifier(o, name, arg, cond.content, item_off)) return false;
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma);
+        }
+    }
+    rule_.conditions.push_back(std::move(cond));
+    return true;
+}
+
+bool RuleParser::parse_pcre(const RawOption& o) {
+    bool negated;
+    std::string_view body, rest;
+    size_t body_off;
+    if (!o.has_value || !split_quoted(o.value, negated, body, rest, body_off) ||
+        !trim(rest).empty())
+        return error(o.has_value ? o.value_off : o.kw_off,
+                     "pcre expects a quoted \"/regex/flags\"");
+    const size_t base = o.value_off + body_off;
+    if (body.size() < 2 || body.front() != '/')
+        return error(base, "pcre expects \"/regex/flags\": missing the opening '/'");
+    const size_t close = body.rfind('/');
+    if (close == 0) return error(base, "pcre expects \"/regex/flags\": missing the closing '/'");
+    Condition cond;
+    cond.kind = Condition::Kind::Pcre;
+    cond.buffer = current_;
+    Pcre& p = cond.pcre;
+    p.negated = negated;
+    p.source = std::string(body);
+    // Inside the quotes only \" and \; are rule-level escapes; the rest belongs to the regex.
+    std::string_view pat = body.substr(1, close - 1);
+    for (size_t i = 0; i < pat.size(); ++i) {
+        if (pat[i] == '\\' && i + 1 < pat.size() && (pat[i + 1] == '"' || pat[i + 1] == ';')) {
+            p.pattern.push_back(pat[++i]);
+            continue;
+        }
+        p.pattern.push_back(pat[i]);
+    }
+    for (size_t i = close + 1; i < body.size(); ++i) {
+        switch (body[i]) {
+            case 'i':
+                p.caseless = true;
+                break;
+            case 's':
+                p.dotall = true;
+                break;
+            case 'm':
+                p.multiline = true;
+                break;
+            case 'x':
+                p.extended = true;
+                break;
+            case 'R':
+                p.relative = true;
+                break;
+            default:
+                return error(base + i, std::string("pcre flag '") + body[i] +
+                                           "' is not supported (flags: i s m x R; name the "
+                                           "buffer with a sticky buffer instead of U/H/P/...)");
+        }
+    }
+    if (p.pattern.empty()) return error(base, "pcre pattern is empty");
+    rule_.conditions.push_back(std::move(cond));
+    return true;
+}
+
+bool RuleParser::parse_dataset(const RawOption& o) {
+    if (!o.has_value) return error(o.kw_off, "dataset expects isset,NAME or isnotset,NAME");
+    std::vector<std::string_view> parts;
+    std::string_view v = o.value;
+    while (true) {
+        const size_t c = v.find(',');
+        parts.push_back(trim(v.substr(0, c)));
+        if (c == std::string_view::npos) break;
+        v = v.substr(c + 1);
+    }
+    Condition cond;
+    cond.kind = Condition::Kind::Dataset;
+    cond.buffer = current_;
+    if (parts[0] == "isset")
+        cond.dataset.op = DatasetOp::IsSet;
+    else if (parts[0] == "isnotset")
+        cond.dataset.op = DatasetOp::IsNotSet;
+    else
+        return error(o.value_off, "dataset supports isset and isnotset, found '" +
+                                      std::string(parts[0]) + "'");
+    if (parts.size() < 2 || parts[1].empty())
+        return error(o.value_off, "dataset expects a name: dataset:isset,NAME");
+    cond.dataset.name = std::string(parts[1]);
+    if (current_ == Buffer::Stream)
+        return error(o.kw_off, "dataset needs a sticky buffer before it (e.g. ja4.hash;)");
+    DatasetDecl decl;
+    for (size_t i = 2; i < parts.size(); ++i) {
+        const size_t sp = parts[i].find(' ');
+        std::string_view k = parts[i].substr(0, sp);
+        std::string_view a = sp == std::string_view::npos ? "" : trim(parts[i].substr(sp));
+        if (k == "type") {
+            if (a != "string" && a != "md5" && a != "sha256")
+                return error(o.value_off, "dataset type must be string, md5 or sha256");
+            decl.type = std::string(a);
+        } else if (k == "load") {
+            decl.load = std::string(a);
+        } else {
+            return error(o.value_off, "unknown dataset option '" + std::string(k) +
+                                          "' (supported: type, load)");
+        }
+    }
+    if (!decl.load.empty()) {
+        decl.name = cond.dataset.name;
+        if (decl.type.empty()) decl.type = "string";
+        decl.where = loc_.at(file_, o.kw_off);
+        out_.datasets.push_back(std::move(decl));
+    }
+    rule_.conditions.push_back(std::move(cond));
+    return true;
+}
+
+bool RuleParser::parse_flow(const RawOption& o) {
+    std::string_view v = o.value;
+    while (true) {
+        const size_t c = v.find(',');
+        std::string_view item = trim(v.substr(0, c));
+        if (item == "to_server" || item == "from_client")
+            rule_.flow_to_server = true;
+        else if (item == "to_client" || item == "from_server")
+            rule_.flow_to_client = true;
+        else if (item == "established")
+            rule_.flow_established = true;
+        else
+            return error(o.value_off, "flow supports to_server, from_client, to_client, "
+                                      "from_server and established; found '" +
+                                          std::string(item) + "'");
+        if (c == std::string_view::npos) break;
+        v = v.substr(c + 1);
+    }
+    if (rule_.flow_to_server && rule_.flow_to_client)
+        return error(o.value_off, "flow cannot be both to_server and to_client");
+    return true;
+}
+
+bool RuleParser::parse_metadata(const RawOption& o) {
+    std::string_view v = o.value;
+    while (true) {
+        const size_t c = v.find(',');
+        std::string_view item = trim(v.substr(0, c));
+        if (!item.empty()) {
+            const size_t sp = item.find(' ');
+            std::string_view k = item.substr(0, sp);
+            std::string_view val = sp == std::string_view::npos ? "" : trim(item.substr(sp));
+            rule_.metadata.emplace_back(std::string(k), std::string(val));
+        }
+        if (c == std::string_view::npos) break;
+        v = v.substr(c + 1);
+    }
+    return true;
+}
+
+std::string unescape_msg(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 1 < s.size()) ++i;
+        out.push_back(s[i]);
+    }
+    return out;
+}
+
+bool RuleParser::apply_option(const RawOption& o) {
+    const std::string_view kw = o.keyword;
+    const std::string_view val = trim(o.value);
+
+    if (const BufferName* b = find_buffer(kDotted, kw)) {
+        if (o.has_value) return error(o.value_off, std::string(kw) + " takes no value");
+        current_ = b->buffer;
+        sticky_ = true;
+        return true;
+    }
+    if (kw == "file_data") {
+        current_ = Buffer::HttpResponseBody;
+        sticky_ = true;
+        return true;
+    }
+    if (kw == "pkt_data") {
+        current_ = Buffer::Stream;
+        sticky_ = true;
+        return true;
+    }
+    if (const BufferName* b = find_buffer(kUnderscore, kw)) {
+        if (dialect_ == Dialect::Snort3) {
+            current_ = b->buffer;
+            sticky_ = true;
+            if (kw == "http_header" && o.has_value) {
+                // Snort 3: http_header:field user-agent;
+                std::string_view f = val;
+                if (f.substr(0, 6) != "field ")
+                    return error(o.value_off, "http_header expects 'field NAME'");
+                f = trim(f.substr(6));
+                if (iequals(f, "user-agent"))
+                    current_ = Buffer::HttpUserAgent;
+                else if (iequals(f, "host"))
+                    current_ = Buffer::HttpHost;
+                else if (iequals(f, "cookie"))
+                    current_ = Buffer::HttpCookie;
+                else
+                    return error(o.value_off, "http_header field '" + std::string(f) +
+                                                  "' has no buffer of its own; use http_header "
+                                                  "with content:\"" +
+                                                  std::string(f) + ": ...\"");
+            } else if (o.has_value) {
+                return error(o.value_off, std::string(kw) + " takes no value");
+            }
+            return true;
+        }
+        // Suricata legacy modifier: moves the previous content into this buffer.
+        if (o.has_value) return error(o.value_off, std::string(kw) + " takes no value");
+        if (rule_.conditions.empty() ||
+            rule_.conditions.back().kind != Condition::Kind::Content)
+            return error(o.kw_off, "'" + std::string(kw) +
+                                       "' modifies the content before it, and there is none (in "
+                                       "Snort 3 rules it is a sticky buffer: set '# "
+                                       "sluice-dialect: snort3')");
+        if (sticky_)
+            return error(o.kw_off, "'" + std::string(kw) +
+                                       "' cannot modify a content that already follows a sticky "
+                                       "buffer");
+        rule_.conditions.back().buffer = b->buffer;
+        return true;
+    }
+    if (kw == "content") return parse_content(o);
+    if (kw == "pcre") return parse_pcre(o);
+    if (kw == "dataset") return parse_dataset(o);
+    if (kw == "nocase" || kw == "depth" || kw == "offset" || kw == "distance" || kw == "within" ||
+        kw == "fast_pattern") {
+        if (dialect_ == Dialect::Snort3)
+            return error(o.kw_off, "in Snort 3 rules '" + std::string(kw) +
+                                       "' follows the content after a comma: content:\"x\", " +
+                                       std::string(kw) + (kw == "nocase" ? "" : " N") + ";");
+        Content* c = last_content(o);
+        if (c == nullptr) return false;
+        return content_modifier(o, kw, o.value, *c, o.has_value ? o.value_off : o.kw_off);
+    }
+    if (kw == "msg") {
+        bool neg;
+        std::string_view body, rest;
+        size_t off;
+        if (!split_quoted(o.value, neg, body, rest, off) || neg || !trim(rest).empty())
+            return error(o.has_value ? o.value_off : o.kw_off, "msg expects a quoted string");
+        rule_.msg = unescape_msg(body);
+        return true;
+    }
+    if (kw == "sid" || kw == "rev" || kw == "gid") {
+        uint32_t v = 0;
+        if (!parse_int(val, v) || v == 0)
+            return error(o.has_value ? o.value_off : o.kw_off,
+                         std::string(kw) + " expects a positive integer");
+        (kw == "sid" ? rule_.sid : kw == "rev" ? rule_.rev : rule_.gid) = v;
+        return true;
+    }
+    if (kw == "priority") {
+        uint32_t v = 0;
+        if (!parse_int(val, v) || v < 1 || v > 255)
+            return error(o.has_value ? o.value_off : o.kw_off,
+                         "priority expects an integer from 1 to 255");
+        rule_.priority = static_cast<uint8_t>(v);
+        return true;
+    }
+    if (kw == "classtype") {
+        if (val.empty()) return error(o.kw_off, "classtype expects a name");
+        rule_.classtype = std::string(val);
+        return true;
+    }
+    if (kw == "metadata") return parse_metadata(o);
+    if (kw == "flow") return parse_flow(o);
+    if (kw == "service") {
+        if (val == "http")
+            rule_.proto = Protocol::Http;
+        else if (val == "ssl" || val == "tls")
+            rule_.proto = Protocol::Tls;
+        else
+            return error(o.value_off, "service supports http and ssl, found '" +
+                                          std::string(val) + "'");
+        return true;
+    }
+    if (kw == "reference" || kw == "rem" || kw == "target") return true;
+    if (kw == "threshold" || kw == "detection_filter")
+        return error(o.kw_off, std::string(kw) +
+                                   " counts across flows and is evaluated by the account "
+                                   "correlator, which this build does not have yet");
+    return error(o.kw_off, "unknown keyword '" + std::string(kw) + "'");
+}
+
+bool RuleParser::finish() {
+    if (rule_.sid == 0) return error(0, "rule has no sid");
+    if (fast_patterns_ > 1) return error(0, "more than one fast_pattern");
+    bool have_point = false;
+    for (const Condition& c : rule_.conditions) {
+        const InspectPoint p = inspect_point(c.buffer);
+        if (have_point && p != rule_.point)
+            return error(0, "rule mixes buffers of different inspection points (" +
+                                std::string(inspect_point_name(rule_.point)) + " and " +
+                                std::string(inspect_point_name(p)) + "): not supported");
+        rule_.point = p;
+        have_point = true;
+        const bool http = p == InspectPoint::Request || p == InspectPoint::Response;
+        if (http && rule_.proto == Protocol::Tcp) rule_.proto = Protocol::Http;
+        if (http && rule_.proto != Protocol::Http)
+            return error(0, std::string(buffer_name(c.buffer)) + " needs protocol http");
+        if (p == InspectPoint::TlsHello && rule_.proto != Protocol::Tls)
+            return error(0, std::string(buffer_name(c.buffer)) + " needs protocol tls");
+    }
+    if (!have_point) {
+        rule_.point = rule_.proto == Protocol::Tls    ? InspectPoint::TlsHello
+                      : rule_.proto == Protocol::Http ? InspectPoint::Request
+                                                      : InspectPoint::Stream;
+    }
+    if (rule_.point == InspectPoint::Request && rule_.flow_to_client)
+        return error(0, "request buffers are inspected to_server, but the rule says to_client");
+    if (rule_.point == InspectPoint::Response && rule_.flow_to_server)
+        return error(0, "response buffers are inspected to_client, but the rule says to_server");
+    if (rule_.point == InspectPoint::TlsHello && rule_.flow_to_client)
+        return error(0, "tls.sni, ja3.hash and ja4.hash come from the client: use to_server");
+    return true;
+}
+
+void RuleParser::parse() {
+    rule_.where = loc_.at(file_, 0);
+    rule_.text = std::string(text_);
+    if (!parse_header()) return;
+    const size_t close = text_.rfind(')');
+    if (close == std::string_view::npos || close < pos_)
+        return (void)error(text_.size(), "expected ')' to close the rule options");
+    for (size_t i = close + 1; i < text_.size(); ++i)
+        if (!std::isspace(static_cast<unsigned char>(text_[i])))
+            return (void)error(i, "unexpected text after the closing ')'");
+    if (!split_options(close)) return;
+    for (const RawOption& o : options_)
+        if (!apply_option(o)) return;
+    if (!finish()) return;
+    out_.rules.push_back(std::move(rule_));
+}
+
+// Which dialect a rule is written in, if it says: 0 unknown, else the dialect.
+Dialect sniff_dialect(std::string_view rule) {
+    const size_t open = rule.find('(');
+    if (open == std::string_view::npos) return Dialect::Auto;
+    // Header-less rule ("alert http (") is Snort 3 only.
+    std::string_view head = trim(rule.substr(0, open));
+    size_t words = 0;
+    for (size_t i = 0; i < head.size();) {
+        while (i < head.size() && std::isspace(static_cast<unsigned char>(head[i]))) ++i;
+        if (i < head.size()) ++words;
+        while (i < head.size() && !std::isspace(static_cast<unsigned char>(head[i]))) ++i;
+    }
+    if (words == 2) return Dialect::Snort3;
+    bool seen_content = false;
+    bool quoted = false;
+    std::string_view opts = rule.substr(open + 1);
+    size_t start = 0;
+    for (size_t i = 0; i <= opts.size(); ++i) {
+        if (i < opts.size() && opts[i] == '\\') {
+            ++i;
+            continue;
+        }
+        if (i < opts.size() && opts[i] == '"') quoted = !quoted;
+        if (i < opts.size() && (opts[i] != ';' || quoted)) continue;
+        std::string_view opt = trim(opts.substr(start, i - start));
+        start = i + 1;
+        const size_t colon = opt.find(':');
+        std::string_view kw = trim(opt.substr(0, colon));
+        std::string_view val = colon == std::string_view::npos ? "" : opt.substr(colon + 1);
+        if (kw == "content") {
+            seen_content = true;
+            const size_t q = val.rfind('"');
+            if (q != std::string_view::npos && trim(val.substr(q + 1)).starts_with(','))
+                return Dialect::Snort3;
+        } else if (kw == "service" || kw == "rem") {
+            return Dialect::Snort3;
+        } else if (kw == "nocase" || kw == "depth" || kw == "offset" || kw == "distance" ||
+                   kw == "within") {
+            return Dialect::Suricata;
+        } else if (find_buffer(kDotted, kw) != nullptr) {
+            // dotted names are valid in both; not decisive
+        } else if (find_buffer(kUnderscore, kw) != nullptr) {
+            return seen_content ? Dialect::Suricata : Dialect::Snort3;
+        }
+    }
+    return Dialect::Auto;
+}
+
+}  // namespace
+
+std::string_view dialect_name(Dialect d) {
+    switch (d) {
+        case Dialect::Auto:
+            return "auto";
+        case Dialect::Suricata:
+            return "suricata";
+        case Dialect::Snort3:
+            return "snort3";
+    }
+    return "?";
+}
+
+std::string RuleError::format() const {
+    return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
+           ": error: " + message;
+}
+
+RuleVars RuleVars::defaults() {
+    RuleVars v;
+    for (const char* n : {"HOME_NET", "EXTERNAL_NET", "API_SERVERS", "HTTP_SERVERS",
+                          "SIGNUP_SERVERS", "DNS_SERVERS", "SMTP_SERVERS"})
+        v.addresses[n] = "any";
+    for (const char* n : {"HTTP_PORTS", "HTTPS_PORTS", "API_PORTS", "SSL_PORTS"}) v.ports[n] = "any";
+    return v;
+}
+
+namespace {
+
+// Parses "[a, !b, [c, d]]" into its top-level elements.
+bool split_list(std::string_view s, std::vector<std::string_view>& items, std::string& err) {
+    s = trim(s);
+    if (s.empty() || s.front() != '[') {
+        items.push_back(s);
+        return true;
+    }
+    if (s.back() != ']') {
+        err = "unterminated list: expected ']'";
+        return false;
+    }
+    s = s.substr(1, s.size() - 2);
+    int depth = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= s.size(); ++i) {
+        if (i < s.size() && s[i] == '[') ++depth;
+        if (i < s.size() && s[i] == ']') --depth;
+        if (i == s.size() || (s[i] == ',' && depth == 0)) {
+            std::string_view item = trim(s.substr(start, i - start));
+            if (item.empty()) {
+                err = "empty element in list";
+                return false;
+            }
+            items.push_back(item);
+            start = i + 1;
+        }
+    }
+    if (depth != 0) {
+        err = "unbalanced brackets in list";
+        return false;
+    }
+    return true;
+}
+
+bool address_elements(std::string_view s, const RuleVars& vars, bool negate, AddressSet& out,
+                      std::string& err, int depth) {
+    if (depth > 8) {
+        err = "address variables nest too deeply";
+        return false;
+    }
+    std::vector<std::string_view> items;
+    if (!split_list(s, items, err)) return false;
+    for (std::string_view item : items) {
+        bool neg = negate;
+        if (!item.empty() && item.front() == '!') {
+            neg = !neg;
+            item = trim(item.substr(1));
+        }
+        if (item.empty()) {
+            err = "empty address";
+            return false;
+        }
+        if (item.front() == '[') {
+            if (!address_elements(item, vars, neg, out, err, depth + 1)) return false;
+            continue;
+        }
+        if (item.front() == '$') {
+            auto it = vars.addresses.find(item.substr(1));
+            if (it == vars.addresses.end()) {
+                err = "unknown address variable '" + std::string(item) + "'";
+                return false;
+            }
+            if (!address_elements(it->second, vars, neg, out, err, depth + 1)) return false;
+            continue;
+        }
+        AddressRange r;
+        if (item == "any") {
+            if (neg) {
+                err = "'!any' matches nothing";
+                return false;
+            }
+            continue;  // any adds no constraint
+        }
+        const size_t slash = item.find('/');
+        auto ip = IpAddress::parse(item.substr(0, slash));
+        if (!ip) {
+            err = "expected an address, CIDR prefix, list or $VARIABLE, found '" +
+                  std::string(item) + "'";
+            return false;
+        }
+        unsigned len = ip->version == IpVersion::V4 ? 32 : 128;
+        if (slash != std::string_view::npos && (!parse_int(item.substr(slash + 1), len) ||
+                                                len > (ip->version == IpVersion::V4 ? 32u : 128u))) {
+            err = "bad prefix length in '" + std::string(item) + "'";
+            return false;
+        }
+        r.prefix = *ip;
+        r.len = static_cast<uint8_t>(len);
+        (neg ? out.exclude : out.include).push_back(r);
+    }
+    return true;
+}
+
+bool port_elements(std::string_view s, const RuleVars& vars, bool negate, PortSet& out,
+                   std::string& err, int depth) {
+    if (depth > 8) {
+        err = "port variables nest too deeply";
+        return false;
+    }
+    std::vector<std::string_view> items;
+    if (!split_list(s, items, err)) return false;
+    for (std::string_view item : items) {
+        bool neg = negate;
+        if (!item.empty() && item.front() == '!') {
+            neg = !neg;
+            item = trim(item.substr(1));
+        }
+        if (item.empty()) {
+            err = "empty port";
+            return false;
+        }
+        if (item.front() == '[') {
+            if (!port_elements(item, vars, neg, out, err, depth + 1)) return false;
+            continue;
+        }
+        if (item.front() == '$') {
+            auto it = vars.ports.find(item.substr(1));
+            if (it == vars.ports.end()) {
+                err = "unknown port variable '" + std::string(item) + "'";
+                return false;
+            }
+            if (!port_elements(it->second, vars, neg, out, err, depth + 1)) return false;
+            continue;
+        }
+        if (item == "any") {
+            if (neg) {
+                err = "'!any' matches nothing";
+                return false;
+            }
+            continue;
+        }
+        PortRange r;
+        const size_t colon = item.find(':');
+        uint32_t lo = 0, hi = 65535;
+        bool ok = true;
+        if (colon == std::string_view::npos) {
+            ok = parse_int(item, lo);
+            hi = lo;
+        } else {
+            std::string_view a = item.substr(0, colon), b = item.substr(colon + 1);
+            if (!a.empty()) ok = parse_int(a, lo);
+            if (ok && !b.empty()) ok = parse_int(b, hi);
+        }
+        if (!ok || lo > 65535 || hi > 65535 || lo > hi) {
+            err = "expected a port, range (N:M), list or $VARIABLE, found '" + std::string(item) +
+                  "'";
+            return false;
+        }
+        r.lo = static_cast<uint16_t>(lo);
+        r.hi = static_cast<uint16_t>(hi);
+        (neg ? out.exclude : out.include).push_back(r);
+    }
+    return true;
+}
+
+}  // namespace
+
+bool parse_address_set(std::string_view text, const RuleVars& vars, AddressSet& out,
+                       std::string& error) {
+    return address_elements(text, vars, false, out, error, 0);
+}
+
+bool parse_port_set(std::string_view text, const RuleVars& vars, PortSet& out, std::string& error) {
+    return port_elements(text, vars, false, out, error, 0);
+}
+
+ParsedFile parse_rules(std::string_view text, std::string_view file, const ParseOptions& opts) {
+    ParsedFile out;
+    Dialect dialect = opts.dialect;
+    // Collect logical rules first (continuation lines joined) with their location maps.
+    struct Logical {
+        std::string text;
+        LocationMap loc;
+    };
+    std::vector<Logical> logical;
+    Logical cur;
+    uint32_t line_no = 0;
+    bool continuing = false;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string_view::npos) nl = text.size();
+        std::string_view line = text.substr(pos, nl - pos);
+        const bool last = nl >= text.size();
+        pos = nl + 1;
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        std::string_view t = trim(line);
+        if (!continuing) {
+            if (t.empty()) {
+                if (last) break;
+                continue;
+            }
+            if (t.front() == '#') {
+                std::string_view c = trim(t.substr(1));
+                if (dialect == Dialect::Auto && c.starts_with("sluice-dialect:")) {
+                    std::string_view d = trim(c.substr(15));
+                    if (d == "snort3" || d == "snort")
+                        dialect = Dialect::Snort3;
+                    else if (d == "suricata")
+                        dialect = Dialect::Suricata;
+                    else
+                        out.errors.push_back(
+                            {{std::string(file), line_no, 1},
+                             "sluice-dialect must be 'suricata' or 'snort3', found '" +
+                                 std::string(d) + "'"});
+                }
+                if (last) break;
+                continue;
+            }
+        }
+        const size_t lead = static_cast<size_t>(t.data() - line.data());
+        const bool cont = !t.empty() && t.back() == '\\';
+        if (cont) t.remove_suffix(1);
+        cur.loc.pieces.push_back({cur.text.size(), line_no, static_cast<uint32_t>(lead + 1)});
+        cur.text.append(t);
+        if (cont && !last) {
+            cur.text.push_back(' ');
+            continuing = true;
+            continue;
+        }
+        continuing = false;
+        logical.push_back(std::move(cur));
+        cur = Logical{};
+        if (last) break;
+    }
+    if (dialect == Dialect::Auto) {
+        dialect = Dialect::Suricata;
+        for (const Logical& l : logical) {
+            const Dialect d = sniff_dialect(l.text);
+            if (d != Dialect::Auto) {
+                dialect = d;
+                break;
+            }
+        }
+    }
+    out.dialect = dialect;
+    for (const Logical& l : logical) {
+        RuleParser p(l.text, l.loc, file, dialect, opts.vars, out);
+        p.parse();
+    }
+    if (!out.errors.empty()) out.rules.clear();
+    return out;
+}
+
+}  // namespace sluice::rules

@@ -1,0 +1,180 @@
+#include "rules/rule_set.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace sluice::rules {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool read_file(const std::string& path, std::string& out) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return true;
+}
+
+std::string sha256_hex(const std::vector<RuleSource>& sources) {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    for (const RuleSource& s : sources) {
+        EVP_DigestUpdate(ctx, s.name.data(), s.name.size());
+        EVP_DigestUpdate(ctx, "\0", 1);
+        EVP_DigestUpdate(ctx, s.text.data(), s.text.size());
+        EVP_DigestUpdate(ctx, "\0", 1);
+    }
+    unsigned char md[32];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out.push_back(hex[md[i] >> 4]);
+        out.push_back(hex[md[i] & 15]);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string default_rules_dir() {
+#ifdef SLUICE_RULES_DIR
+    return SLUICE_RULES_DIR;
+#else
+    return "rules";
+#endif
+}
+
+RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleSetOptions& opts) {
+    RuleSetResult res;
+    auto set = std::make_unique<RuleSet>();
+
+    const std::string class_file = opts.classification_file.empty()
+                                       ? default_rules_dir() + "/classification.config"
+                                       : opts.classification_file;
+    std::string class_text;
+    if (!read_file(class_file, class_text)) {
+        res.errors.push_back({{class_file, 0, 0}, "cannot read the classification table"});
+        return res;
+    }
+    set->classes.parse(class_text, class_file, res.errors);
+
+    ParseOptions po;
+    po.dialect = opts.dialect;
+    po.vars = opts.vars;
+    std::vector<DatasetDecl> decls;
+    for (const RuleSource& src : sources) {
+        ParsedFile pf = parse_rules(src.text, src.name, po);
+        for (RuleError& e : pf.errors) res.errors.push_back(std::move(e));
+        for (Rule& r : pf.rules) set->rules.push_back(std::move(r));
+        for (DatasetDecl& d : pf.datasets) {
+            // Dataset paths are relative to the rule file that declares them.
+            if (!d.load.empty() && fs::path(d.load).is_relative())
+                d.load = (fs::path(src.name).parent_path() / d.load).string();
+            decls.push_back(std::move(d));
+        }
+        set->files.push_back(src.name);
+    }
+
+    // Datasets: configuration first, then inline declarations (which must agree on type).
+    auto load_dataset = [&](const std::string& name, const std::string& type,
+                            const std::string& path, const SourceLocation& where) {
+        Dataset::Type t;
+        if (!Dataset::type_from_name(type, t)) {
+            res.errors.push_back({where, "dataset " + name + ": unknown type '" + type + "'"});
+            return;
+        }
+        if (auto it = set->datasets.find(name); it != set->datasets.end()) {
+            if (it->second->type() != t)
+                res.errors.push_back(
+                    {where, "dataset " + name + " is declared again with another type"});
+            return;
+        }
+        auto ds = std::make_shared<Dataset>(name, t);
+        std::string text, err;
+        if (!read_file(path, text)) {
+            res.errors.push_back({where, "dataset " + name + ": cannot read '" + path + "'"});
+            return;
+        }
+        if (!ds->load(text, err)) {
+            res.errors.push_back({{path, 0, 0}, "dataset " + name + ": " + err});
+            return;
+        }
+        set->datasets.emplace(name, std::move(ds));
+    };
+    for (const auto& [name, df] : opts.datasets)
+        load_dataset(name, df.type, df.path, {"configuration", 0, 0});
+    for (const DatasetDecl& d : decls) load_dataset(d.name, d.type, d.load, d.where);
+
+    // Whole-set checks: unique (gid, sid), known classtypes and datasets.
+    std::map<std::pair<uint32_t, uint32_t>, const Rule*> seen;
+    for (const Rule& r : set->rules) {
+        auto [it, fresh] = seen.emplace(std::make_pair(r.gid, r.sid), &r);
+        if (!fresh)
+            res.errors.push_back({r.where, "duplicate sid " + std::to_string(r.sid) +
+                                               " (first defined at " + it->second->where.file +
+                                               ":" + std::to_string(it->second->where.line) +
+                                               ")"});
+        const Classtype* ct = nullptr;
+        if (!r.classtype.empty()) {
+            ct = set->classes.find(r.classtype);
+            if (ct == nullptr)
+                res.errors.push_back({r.where, "unknown classtype '" + r.classtype + "' (see " +
+                                                   class_file + ")"});
+        }
+        set->severity.push_back(r.priority ? *r.priority : ct ? ct->priority : 3);
+        set->category.push_back(ct ? ct->description : std::string());
+        for (const Condition& c : r.conditions)
+            if (c.kind == Condition::Kind::Dataset && !set->datasets.count(c.dataset.name))
+                res.errors.push_back({r.where, "unknown dataset '" + c.dataset.name +
+                                                   "': declare it with type and load, or in "
+                                                   "the configuration"});
+    }
+    if (!res.errors.empty()) return res;
+    set->digest = sha256_hex(sources);
+    res.set = std::move(set);
+    return res;
+}
+
+RuleSetResult load_rule_files(const std::vector<std::string>& paths, const RuleSetOptions& opts) {
+    std::vector<RuleSource> sources;
+    RuleSetResult res;
+    for (const std::string& p : paths) {
+        std::error_code ec;
+        if (fs::is_directory(p, ec)) {
+            std::vector<std::string> files;
+            for (const auto& e : fs::directory_iterator(p, ec))
+                if (e.is_regular_file() && e.path().extension() == ".rules")
+                    files.push_back(e.path().string());
+            std::sort(files.begin(), files.end());
+            if (files.empty())
+                res.errors.push_back({{p, 0, 0}, "directory holds no *.rules files"});
+            for (const std::string& f : files) {
+                RuleSource s{f, {}};
+                read_file(f, s.text);
+                sources.push_back(std::move(s));
+            }
+            continue;
+        }
+        RuleSource s{p, {}};
+        if (!read_file(p, s.text)) {
+            res.errors.push_back({{p, 0, 0}, "cannot read rule file"});
+            continue;
+        }
+        sources.push_back(std::move(s));
+    }
+    if (!res.errors.empty()) return res;
+    return build_rule_set(sources, opts);
+}
+
+}  // namespace sluice::rules

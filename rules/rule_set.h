@@ -1,0 +1,56 @@
+// A validated rule set: the rules of one or more files, their classtypes and datasets.
+// Building one either succeeds whole or returns every error; nothing half-loaded escapes.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rules/classification.h"
+#include "rules/dataset.h"
+#include "rules/rule_parser.h"
+
+namespace sluice::rules {
+
+struct RuleSource {
+    std::string name;  // file path (used in errors and to resolve dataset paths)
+    std::string text;
+};
+
+struct RuleSetOptions {
+    Dialect dialect = Dialect::Auto;
+    RuleVars vars = RuleVars::defaults();
+    std::string classification_file;  // empty: the shipped rules/classification.config
+    // Datasets named by configuration: NAME -> {type, file}.
+    struct DatasetFile {
+        std::string type;
+        std::string path;
+    };
+    std::map<std::string, DatasetFile> datasets;
+};
+
+struct RuleSet {
+    std::vector<Rule> rules;
+    std::vector<uint8_t> severity;         // per rule: priority, else the classtype's, else 3
+    std::vector<std::string> category;     // per rule: the classtype's description
+    Classifications classes;
+    std::map<std::string, std::shared_ptr<Dataset>, std::less<>> datasets;
+    std::vector<std::string> files;
+    std::string digest;  // sha256 of the sources: names the version in logs and bundles
+};
+
+struct RuleSetResult {
+    std::unique_ptr<RuleSet> set;  // null if errors is not empty
+    std::vector<RuleError> errors;
+};
+
+// Builds a set from sources already in memory.
+RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleSetOptions& opts);
+// Reads files (a directory means every *.rules file in it, sorted) and builds the set.
+RuleSetResult load_rule_files(const std::vector<std::string>& paths, const RuleSetOptions& opts);
+
+// Where the shipped packs and classification table live (the source tree, or the install).
+std::string default_rules_dir();
+
+}  // namespace sluice::rules

@@ -1,0 +1,425 @@
+// Rule language: both dialects, every keyword, error locations, and matching (Hyperscan
+// prefilter + confirmation) against the reference evaluator.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "rules/compiled_rules.h"
+#include "rules/reference_evaluator.h"
+#include "rules/rule_set.h"
+
+using namespace sluice;
+using namespace sluice::rules;
+
+namespace {
+
+ParsedFile parse(std::string_view text, Dialect d = Dialect::Auto) {
+    ParseOptions o;
+    o.dialect = d;
+    o.vars.addresses["API_SERVERS"] = "[10.0.0.0/8, !10.9.9.9]";
+    o.vars.ports["API_PORTS"] = "[443, 8000:8100]";
+    return parse_rules(text, "t.rules", o);
+}
+
+std::shared_ptr<const CompiledRules> compile(std::string_view text,
+                                            std::vector<RuleError>* errors = nullptr) {
+    RuleSetOptions o;
+    auto rs = build_rule_set({{"t.rules", std::string(text)}}, o);
+    if (!rs.set) {
+        if (errors) *errors = rs.errors;
+        for (auto& e : rs.errors) ADD_FAILURE() << e.format();
+        return nullptr;
+    }
+    auto c = CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(rs.set)));
+    for (auto& e : c.errors) ADD_FAILURE() << e.format();
+    return c.rules;
+}
+
+MatchContext ctx() {
+    MatchContext m;
+    m.src = *IpAddress::parse("192.0.2.1");
+    m.dst = *IpAddress::parse("10.1.2.3");
+    m.sport = 40000;
+    m.dport = 443;
+    return m;
+}
+
+std::vector<uint32_t> run(const std::shared_ptr<const CompiledRules>& c, InspectPoint p,
+                          const BufferSet& b, const MatchContext& m = ctx()) {
+    Matcher matcher(c);
+    std::vector<uint32_t> out, ref;
+    matcher.match(p, b, m, out);
+    ReferenceEvaluator re(std::shared_ptr<const RuleSet>(c, &c->set()));
+    re.match(p, b, m, ref);
+    EXPECT_EQ(out, ref) << "matcher and reference evaluator disagree";
+    return out;
+}
+
+}  // namespace
+
+TEST(RuleParser, SuricataRuleFields) {
+    auto f = parse(R"(alert http $EXTERNAL_NET any -> $API_SERVERS $API_PORTS (msg:"CoT \"elicit\""; )"
+                   R"(flow:established,to_server; http.uri; content:"/v1/messages"; )"
+                   R"(llm.prompt; content:"step by step"; nocase; fast_pattern; )"
+                   R"(pcre:"/show (all|your) reasoning/i"; classtype:llm-distillation; )"
+                   R"(sid:1000001; rev:3; gid:1; priority:2; metadata:pack distillation, fp low;))");
+    ASSERT_TRUE(f.ok()) << f.errors[0].format();
+    ASSERT_EQ(f.rules.size(), 1u);
+    EXPECT_EQ(f.dialect, Dialect::Suricata);
+    const Rule& r = f.rules[0];
+    EXPECT_EQ(r.action, Action::Alert);
+    EXPECT_EQ(r.proto, Protocol::Http);
+    EXPECT_EQ(r.msg, "CoT \"elicit\"");
+    EXPECT_EQ(r.sid, 1000001u);
+    EXPECT_EQ(r.rev, 3u);
+    EXPECT_EQ(*r.priority, 2);
+    EXPECT_TRUE(r.flow_established && r.flow_to_server);
+    ASSERT_EQ(r.conditions.size(), 3u);
+    EXPECT_EQ(r.conditions[0].buffer, Buffer::HttpUri);
+    EXPECT_EQ(r.conditions[1].buffer, Buffer::LlmPrompt);
+    EXPECT_TRUE(r.conditions[1].content.nocase);
+    EXPECT_TRUE(r.conditions[1].content.fast_pattern);
+    EXPECT_EQ(r.conditions[2].kind, Condition::Kind::Pcre);
+    EXPECT_TRUE(r.conditions[2].pcre.caseless);
+    EXPECT_EQ(r.point, InspectPoint::Request);
+    ASSERT_EQ(r.metadata.size(), 2u);
+    EXPECT_EQ(r.metadata[1].first, "fp");
+    EXPECT_TRUE(r.dst.matches(*IpAddress::parse("10.1.1.1")));
+    EXPECT_FALSE(r.dst.matches(*IpAddress::parse("10.9.9.9")));
+    EXPECT_FALSE(r.dst.matches(*IpAddress::parse("11.0.0.1")));
+    EXPECT_TRUE(r.dst_ports.matches(8050));
+    EXPECT_FALSE(r.dst_ports.matches(80));
+}
+
+TEST(RuleParser, LegacyModifiersApplyToThePreviousContent) {
+    auto f = parse(R"(alert http any any -> any any (content:"POST"; http_method; )"
+                   R"(content:"/v1/"; http_uri; depth:4; content:"claude"; http_client_body; sid:1;))");
+    ASSERT_TRUE(f.ok()) << f.errors[0].format();
+    const Rule& r = f.rules[0];
+    EXPECT_EQ(r.conditions[0].buffer, Buffer::HttpMethod);
+    EXPECT_EQ(r.conditions[1].buffer, Buffer::HttpUri);
+    EXPECT_EQ(*r.conditions[1].content.depth, 4);
+    EXPECT_EQ(r.conditions[2].buffer, Buffer::HttpRequestBody);
+}
+
+TEST(RuleParser, Snort3StickyBuffersAndCommaModifiers) {
+    auto f = parse(R"(alert http (msg:"x"; http_method; content:"POST"; http_uri; )"
+                   R"(content:"/v1/",depth 4; http_client_body; content:"Claude", nocase, )"
+                   R"(distance 0, within 50, fast_pattern; http_header:field user-agent; )"
+                   R"(content:"curl"; sid:2;))");
+    ASSERT_TRUE(f.ok()) << f.errors[0].format();
+    EXPECT_EQ(f.dialect, Dialect::Snort3);
+    const Rule& r = f.rules[0];
+    EXPECT_TRUE(r.bidirectional);
+    ASSERT_EQ(r.conditions.size(), 4u);
+    EXPECT_EQ(r.conditions[0].buffer, Buffer::HttpMethod);
+    EXPECT_EQ(*r.conditions[1].content.depth, 4);
+    EXPECT_EQ(r.conditions[2].buffer, Buffer::HttpRequestBody);
+    EXPECT_TRUE(r.conditions[2].content.nocase);
+    EXPECT_EQ(*r.conditions[2].content.within, 50);
+    EXPECT_EQ(*r.conditions[2].content.distance, 0);
+    EXPECT_TRUE(r.conditions[2].content.fast_pattern);
+    EXPECT_EQ(r.conditions[3].buffer, Buffer::HttpUserAgent);
+}
+
+TEST(RuleParser, DialectFromHeaderComment) {
+    auto f = parse("# sluice-dialect: snort3\nalert http any any -> any any (http_uri; "
+                   "content:\"/x\"; sid:1;)\n");
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ(f.dialect, Dialect::Snort3);
+    EXPECT_EQ(f.rules[0].conditions[0].buffer, Buffer::HttpUri);
+}
+
+TEST(RuleParser, HexBytesAndEscapes) {
+    auto f = parse(R"(alert tcp any any -> any any (content:"caf|C3 A9|\;\"|0d0a|"; sid:1;))");
+    ASSERT_TRUE(f.ok()) << f.errors[0].format();
+    EXPECT_EQ(f.rules[0].conditions[0].content.bytes, "caf\xC3\xA9;\"\r\n");
+}
+
+TEST(RuleParser, ContinuationLinesAndComments) {
+    auto f = parse("# a comment\n\nalert tcp any any -> any any ( \\\n  content:\"a\"; \\\n"
+                   "  sid:7;)\nalert tcp any any -> any any (content:\"b\"; sid:8;)\n");
+    ASSERT_TRUE(f.ok()) << f.errors[0].format();
+    ASSERT_EQ(f.rules.size(), 2u);
+    EXPECT_EQ(f.rules[0].where.line, 3u);
+    EXPECT_EQ(f.rules[1].where.line, 6u);
+}
+
+struct BadRule {
+    const char* text;
+    uint32_t line, column;
+    const char* message;
+};
+
+TEST(RuleParser, ErrorsNameLineColumnAndWhatWasExpected) {
+    const BadRule cases[] = {
+        {"alrt tcp any any -> any any (sid:1;)", 1, 1, "expected an action"},
+        {"alert udp any any -> any any (sid:1;)", 1, 7, "expected a protocol"},
+        {"alert tcp any any => any any (sid:1;)", 1, 19, "expected a direction"},
+        {"alert tcp $NOPE any -> any any (sid:1;)", 1, 11, "unknown address variable"},
+        {"alert tcp any 99999 -> any any (sid:1;)", 1, 15, "expected a port"},
+        {"alert tcp any any -> any any (content:\"a|4|\"; sid:1;)", 1, 43, "hex"},
+        {"alert tcp any any -> any any (content:abc; sid:1;)", 1, 39, "quoted string"},
+        {"alert tcp any any -> any any (bogus:1; sid:1;)", 1, 31, "unknown keyword 'bogus'"},
+        {"alert tcp any any -> any any (content:\"a\"; depth:x; sid:1;)", 1, 50,
+         "depth expects an integer"},
+        {"alert tcp any any -> any any (pcre:\"/a/U\"; sid:1;)", 1, 40, "pcre flag 'U'"},
+        {"alert tcp any any -> any any (content:\"a\"; sid:1)", 1, 49, "expected ';'"},
+        {"alert tcp any any -> any any (content:\"a\";)", 1, 1, "no sid"},
+        {"alert tls any any -> any any (http.uri; content:\"a\"; sid:1;)", 1, 1,
+         "needs protocol http"},
+        {"alert http any any -> any any (http.uri; content:\"a\"; http.stat_code; "
+         "content:\"200\"; sid:1;)",
+         1, 1, "mixes buffers"},
+        {"alert http any any -> any any (nocase; sid:1;)", 1, 32, "must follow a content"},
+        {"alert http any any -> any any (content:\"a\"; sid:1; threshold: type limit;)", 1, 52,
+         "account correlator"},
+        {"alert http any any -> any any (http_uri; content:\"a\"; sid:1;)\n", 1, 32,
+         "modifies the content before it"},
+    };
+    for (const BadRule& c : cases) {
+        auto f = parse(c.text, Dialect::Suricata);
+        ASSERT_FALSE(f.ok()) << c.text;
+        EXPECT_TRUE(f.rules.empty());
+        EXPECT_EQ(f.errors[0].where.line, c.line) << c.text;
+        EXPECT_EQ(f.errors[0].where.column, c.column) << c.text << " -> " << f.errors[0].format();
+        EXPECT_NE(f.errors[0].message.find(c.message), std::string::npos)
+            << c.text << " -> " << f.errors[0].format();
+    }
+    // Snort 3 syntax in a Suricata file is named as such.
+    auto f = parse("alert http any any -> any any (http.uri; content:\"a\", nocase; sid:1;)",
+                   Dialect::Suricata);
+    ASSERT_FALSE(f.ok());
+    EXPECT_NE(f.errors[0].format().find("t.rules:1:53: error: content modifiers after a comma"),
+              std::string::npos)
+        << f.errors[0].format();
+}
+
+TEST(RuleParser, OneBadRuleRejectsTheWholeFile) {
+    auto f = parse("alert tcp any any -> any any (content:\"a\"; sid:1;)\n"
+                   "alert tcp any any -> any any (content:\"b\" sid:2;)\n");
+    EXPECT_FALSE(f.ok());
+    EXPECT_TRUE(f.rules.empty());
+    EXPECT_EQ(f.errors[0].where.line, 2u);
+}
+
+TEST(RuleSet, DuplicateSidsUnknownClasstypeAndDataset) {
+    RuleSetOptions o;
+    auto rs = build_rule_set({{"a.rules", "alert tcp any any -> any any (content:\"a\"; sid:1;)\n"
+                                          "alert tcp any any -> any any (content:\"b\"; sid:1;)\n"
+                                          "alert tcp any any -> any any (content:\"c\"; sid:2; "
+                                          "classtype:nope;)\n"
+                                          "alert http any any -> any any (http.host; "
+                                          "dataset:isset,missing; sid:3;)\n"}},
+                             o);
+    ASSERT_FALSE(rs.set);
+    ASSERT_EQ(rs.errors.size(), 3u);
+    EXPECT_NE(rs.errors[0].message.find("duplicate sid 1"), std::string::npos);
+    EXPECT_NE(rs.errors[1].message.find("unknown classtype 'nope'"), std::string::npos);
+    EXPECT_NE(rs.errors[2].message.find("unknown dataset 'missing'"), std::string::npos);
+}
+
+TEST(RuleSet, SeverityAndCategoryFromClasstype) {
+    RuleSetOptions o;
+    auto rs = build_rule_set({{"a.rules", "alert tcp any any -> any any (content:\"a\"; sid:1; "
+                                          "classtype:llm-distillation;)\n"
+                                          "alert tcp any any -> any any (content:\"a\"; sid:2; "
+                                          "classtype:llm-distillation; priority:1;)\n"
+                                          "alert tcp any any -> any any (content:\"a\"; sid:3;)\n"}},
+                             o);
+    ASSERT_TRUE(rs.set);
+    EXPECT_EQ(rs.set->severity, (std::vector<uint8_t>{2, 1, 3}));
+    EXPECT_EQ(rs.set->category[0], "LLM capability extraction (distillation)");
+    EXPECT_EQ(rs.set->digest.size(), 64u);
+}
+
+TEST(Matcher, ContentModifiers) {
+    auto c = compile(
+        "alert tcp any any -> any any (content:\"abc\"; sid:1;)\n"
+        "alert tcp any any -> any any (content:\"ABC\"; nocase; sid:2;)\n"
+        "alert tcp any any -> any any (content:\"abc\"; offset:2; depth:3; sid:3;)\n"
+        "alert tcp any any -> any any (content:\"x\"; content:\"abc\"; distance:1; within:4; "
+        "sid:4;)\n"
+        "alert tcp any any -> any any (content:\"abc\"; content:!\"zzz\"; sid:5;)\n"
+        "alert tcp any any -> any any (content:\"|61 62|c\"; sid:6;)\n"
+        "alert tcp any any -> any any (content:\"ab\"; pcre:\"/^c\\d/R\"; sid:7;)\n"
+        "alert tcp any any -> any any (pcre:\"/a.c/s\"; sid:8;)\n"
+        "alert tcp any any -> any any (content:!\"abc\"; sid:9;)\n");
+    ASSERT_TRUE(c);
+    BufferSet b;
+    auto sids = [&](std::string_view data) {
+        b.set(Buffer::Stream, data);
+        std::vector<uint32_t> out;
+        for (uint32_t r : run(c, InspectPoint::Stream, b)) out.push_back(c->set().rules[r].sid);
+        return out;
+    };
+    EXPECT_EQ(sids("--abc"), (std::vector<uint32_t>{1, 2, 3, 5, 6, 8}));
+    EXPECT_EQ(sids("xAbC"), (std::vector<uint32_t>{2, 9}));
+    EXPECT_EQ(sids("x-abc"), (std::vector<uint32_t>{1, 2, 3, 4, 5, 6, 8}));
+    EXPECT_EQ(sids("x---abc"), (std::vector<uint32_t>{1, 2, 5, 6, 8}));  // past within
+    EXPECT_EQ(sids("abc zzz"), (std::vector<uint32_t>{1, 2, 6, 8}));
+    EXPECT_EQ(sids("abc7"), (std::vector<uint32_t>{1, 2, 5, 6, 7, 8}));
+    EXPECT_EQ(sids("a\nc"), (std::vector<uint32_t>{8, 9}));
+    // A later occurrence satisfies the chain when the first does not (backtracking).
+    EXPECT_EQ(sids("abX abc9"), (std::vector<uint32_t>{1, 2, 5, 6, 7, 8}));
+}
+
+TEST(Matcher, HeaderFlowAndBufferPresence) {
+    auto c = compile(
+        "alert http any any -> 10.0.0.0/8 443 (flow:to_server; http.uri; content:\"/v1\"; "
+        "sid:1;)\n"
+        "alert http any any -> 172.16.0.0/12 any (http.uri; content:\"/v1\"; sid:2;)\n"
+        "alert http any any -> any any (flow:established; http.host; content:\"api\"; sid:3;)\n");
+    ASSERT_TRUE(c);
+    BufferSet b;
+    b.set(Buffer::HttpUri, "/v1/messages");
+    auto m = ctx();
+    EXPECT_EQ(run(c, InspectPoint::Request, b, m), (std::vector<uint32_t>{0}));
+    m.dport = 80;
+    EXPECT_TRUE(run(c, InspectPoint::Request, b, m).empty());
+    b.set(Buffer::HttpHost, "api.example");
+    m.established = false;
+    EXPECT_TRUE(run(c, InspectPoint::Request, b, m).empty());
+    m.established = true;
+    EXPECT_EQ(run(c, InspectPoint::Request, b, m), (std::vector<uint32_t>{2}));
+}
+
+TEST(Matcher, DatasetsAreData) {
+    const std::string dir = ::testing::TempDir();
+    {
+        FILE* fp = fopen((dir + "/ja4.lst").c_str(), "w");
+        // base64("t13d1516h2_8daaf6152771_02713d6af862")
+        fputs("dDEzZDE1MTZoMl84ZGFhZjYxNTI3NzFfMDI3MTNkNmFmODYy\n", fp);
+        fclose(fp);
+    }
+    const std::string rules = "alert tls any any -> any any (ja4.hash; dataset:isset,bad-ja4,type "
+                              "string,load " +
+                              dir + "/ja4.lst; sid:1;)\n";
+    auto c = compile(rules);
+    ASSERT_TRUE(c);
+    BufferSet b;
+    b.set(Buffer::Ja4Hash, "t13d1516h2_8daaf6152771_02713d6af862");
+    EXPECT_EQ(run(c, InspectPoint::TlsHello, b).size(), 1u);
+    b.set(Buffer::Ja4Hash, "t13d1516h2_8daaf6152771_000000000000");
+    EXPECT_TRUE(run(c, InspectPoint::TlsHello, b).empty());
+}
+
+TEST(Matcher, BadPcreIsACompileErrorWithLocation) {
+    RuleSetOptions o;
+    auto rs = build_rule_set({{"p.rules", "\nalert tcp any any -> any any (pcre:\"/a(b/\"; sid:1;)\n"}},
+                             o);
+    ASSERT_TRUE(rs.set);
+    auto c = CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(rs.set)));
+    ASSERT_FALSE(c.rules);
+    ASSERT_EQ(c.errors.size(), 1u);
+    EXPECT_EQ(c.errors[0].where.line, 2u);
+    EXPECT_NE(c.errors[0].message.find("missing closing parenthesis"), std::string::npos)
+        << c.errors[0].message;
+}
+
+TEST(Matcher, PrefilterRegexNeedsConfirmation) {
+    // Back-references are beyond Hyperscan: it prefilters, PCRE2 confirms.
+    auto c = compile("alert tcp any any -> any any (pcre:\"/(\\w+) \\1/\"; sid:1;)\n");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->stats().prefilter_regexes, 1u);
+    BufferSet b;
+    b.set(Buffer::Stream, "say hello hello");
+    EXPECT_EQ(run(c, InspectPoint::Stream, b).size(), 1u);
+    b.set(Buffer::Stream, "say hello world");
+    EXPECT_TRUE(run(c, InspectPoint::Stream, b).empty());
+}
+
+TEST(Matcher, SameRuleInBothDialectsGivesTheSameMatches) {
+    const char* suricata =
+        "alert http any any -> any any (http.method; content:\"POST\"; http.uri; "
+        "content:\"/v1/\"; depth:4; llm.prompt; content:\"reasoning\"; nocase; "
+        "content:\"step\"; distance:0; within:40; pcre:\"/trace/iR\"; sid:10;)\n";
+    const char* snort =
+        "# sluice-dialect: snort3\nalert http any any -> any any (http_method; content:\"POST\"; "
+        "http_uri; content:\"/v1/\", depth 4; llm.prompt; content:\"reasoning\", nocase; "
+        "content:\"step\", distance 0, within 40; pcre:\"/trace/iR\"; sid:10;)\n";
+    auto a = compile(suricata), b = compile(snort);
+    ASSERT_TRUE(a && b);
+    std::mt19937 rng(7);
+    const char* words[] = {"Reasoning", "step", "trace", "TRACE", "x", " ", "reasoning step",
+                           "POST", "/v1/", "GET"};
+    int hits = 0;
+    for (int i = 0; i < 400; ++i) {
+        std::string prompt;
+        for (int k = 0; k < 8; ++k) prompt += words[rng() % 10];
+        BufferSet bs;
+        bs.set(Buffer::HttpMethod, rng() % 4 ? "POST" : "GET");
+        bs.set(Buffer::HttpUri, rng() % 4 ? "/v1/messages" : "/x/v1/");
+        bs.set(Buffer::LlmPrompt, prompt);
+        auto ra = run(a, InspectPoint::Request, bs), rb = run(b, InspectPoint::Request, bs);
+        EXPECT_EQ(ra, rb) << prompt;
+        hits += static_cast<int>(ra.size());
+    }
+    EXPECT_GT(hits, 20);   // the comparison covered both outcomes
+    EXPECT_LT(hits, 380);
+}
+
+// Differential: random rules over a small alphabet, random buffers; Hyperscan + confirmation
+// must agree with the reference evaluator on every one.
+TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
+    std::mt19937 rng(12345);
+    auto word = [&](size_t n) {
+        std::string w;
+        for (size_t i = 0; i < n; ++i) w.push_back("abcAB\n"[rng() % 6]);
+        return w;
+    };
+    auto esc = [](const std::string& w) {
+        std::string o;
+        for (char ch : w) {
+            char tmp[8];
+            if (ch == '\n')
+                o += "|0a|";
+            else {
+                snprintf(tmp, sizeof tmp, "%c", ch);
+                o += tmp;
+            }
+        }
+        return o;
+    };
+    std::string text;
+    for (int sid = 1; sid <= 300; ++sid) {
+        text += "alert tcp any any -> any any (";
+        const int n = 1 + static_cast<int>(rng() % 3);
+        for (int k = 0; k < n; ++k) {
+            const int kind = static_cast<int>(rng() % 10);
+            if (kind < 7) {
+                const std::string w = word(1 + rng() % 3);
+                text += std::string("content:") + (rng() % 8 == 0 ? "!" : "") + "\"" + esc(w) +
+                        "\"; ";
+                if (rng() % 2) text += "nocase; ";
+                const int pos = static_cast<int>(rng() % 4);
+                if (pos == 1) text += "offset:" + std::to_string(rng() % 4) + "; ";
+                if (pos == 2) text += "depth:" + std::to_string(w.size() + rng() % 6) + "; ";
+                if (pos == 3 && k > 0)
+                    text += "distance:" + std::to_string(static_cast<int>(rng() % 4) - 1) +
+                            "; within:" + std::to_string(w.size() + rng() % 4) + "; ";
+            } else {
+                const char* pats[] = {"a[bB]+", "^ab", "b.?a", "(a|b)c", "A\\s", "c$"};
+                text += std::string("pcre:\"/") + pats[rng() % 6] + "/" +
+                        (rng() % 2 ? "i" : "") + (rng() % 3 == 0 && k > 0 ? "R" : "") + "\"; ";
+            }
+        }
+        text += "sid:" + std::to_string(sid) + ";)\n";
+    }
+    auto c = compile(text);
+    ASSERT_TRUE(c);
+    Matcher matcher(c);
+    ReferenceEvaluator ref(std::shared_ptr<const RuleSet>(c, &c->set()));
+    size_t total = 0;
+    for (int i = 0; i < 2000; ++i) {
+        const std::string data = word(rng() % 24);
+        BufferSet b;
+        b.set(Buffer::Stream, data);
+        std::vector<uint32_t> got, want;
+        matcher.match(InspectPoint::Stream, b, ctx(), got);
+        ref.match(InspectPoint::Stream, b, ctx(), want);
+        ASSERT_EQ(got, want) << "buffer: " << data;
+        total += got.size();
+    }
+    EXPECT_GT(total, 1000u);
+}

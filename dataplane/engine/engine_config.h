@@ -6,6 +6,8 @@
 #include <string>
 
 #include "flow/flow_table.h"
+#include "http/http_inspector.h"
+#include "rules/compiled_rules.h"
 #include "tls/keylog.h"
 #include "tls/tls_inspector.h"
 #include "verdict/static_filter.h"
@@ -28,6 +30,9 @@ struct EngineConfig {
     tls::TlsOptions tls;  // handshake buffers, decryption sessions, waiting for secrets
     // TLS session secrets (key log); read-only while workers run. Null: no decryption.
     std::shared_ptr<const tls::SecretStore> tls_secrets;
+    http::HttpOptions http;  // sessions, buffers, body cap, smuggling verdict
+    // The compiled rule set (shared read-only by all workers). Null: no rule inspection.
+    std::shared_ptr<const rules::CompiledRules> rules;
 };
 
 }  // namespace sluice

@@ -64,6 +64,11 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
         dumper_ = std::make_unique<StreamDumper>(cfg.dump_streams_dir);
         tls_.add_app_consumer(*dumper_);
     }
+    rules_ = std::make_unique<RuleInspector>(eve_, cfg.rules);
+    if (rules_->inspects(rules::InspectPoint::TlsHello)) tls_.set_hello_observer(rules_.get());
+    http_ = std::make_unique<http::HttpInspector>(eve_, cfg.http, rules_.get());
+    tls_.add_app_consumer(*http_);
+    if (rules_->inspects(rules::InspectPoint::Stream)) tls_.add_app_consumer(*rules_);
 }
 
 Pipeline::~Pipeline() = default;

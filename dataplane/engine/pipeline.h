@@ -16,6 +16,8 @@
 #include "eve/eve_emitter.h"
 #include "eve/event_sink.h"
 #include "flow/flow_table.h"
+#include "http/http_inspector.h"
+#include "inspect/rule_inspector.h"
 #include "reassembly/tcp_reassembler.h"
 #include "tls/tls_inspector.h"
 
@@ -64,6 +66,9 @@ class Pipeline {
     WorkerCounters counters() const;
     const ReassemblyCounters& reassembly_counters() const { return reassembler_.counters(); }
     const tls::TlsCounters& tls_counters() const { return tls_.counters(); }
+    const http::HttpCounters& http_counters() const { return http_->counters(); }
+    const RuleCounters& rule_counters() const { return rules_->counters(); }
+    const rules::MatcherCounters& matcher_counters() const { return rules_->matcher_counters(); }
     const FlowTable& flows() const { return flows_; }
     uint32_t worker_id() const { return worker_id_; }
 
@@ -95,6 +100,8 @@ class Pipeline {
     StreamAppDetector detector_;
     tls::TlsInspector tls_;
     std::unique_ptr<StreamDumper> dumper_;
+    std::unique_ptr<RuleInspector> rules_;
+    std::unique_ptr<http::HttpInspector> http_;
     WorkerCounters ctr_;
     Timestamp last_expire_;
 };

@@ -86,6 +86,8 @@ struct Flow {
     uint8_t tcp_flags[2] = {0, 0};  // union of flags seen per direction
     FlowVerdict verdict;
     uint16_t filter_index = 0xffff;  // static filter rule that may apply later (byte threshold)
+    uint16_t http_session = 0xffff;  // HTTP stage session (pool index), see http/http_inspector.h
+    uint8_t inspect_flags = 0;       // http::InspectFlag bits
 
     Timestamp first_seen;
     Timestamp last_seen;

@@ -66,6 +66,14 @@ struct TlsCounters {
     uint64_t secrets_pushed = 0;   // secrets received at run time
 };
 
+// Told of every ClientHello the stage logs (the rule engine matches tls.sni, ja3.hash and
+// ja4.hash here). Called once per ClientHello, after the fingerprints are computed.
+class HelloObserver {
+  public:
+    virtual ~HelloObserver() = default;
+    virtual void on_client_hello(Flow& f, const ClientHello& ch, const Fingerprints& fp) = 0;
+};
+
 class TlsInspector final : public StreamConsumer {
   public:
     // kHello: waiting for this direction's hello; kTracking: hello seen, only following record
@@ -77,6 +85,7 @@ class TlsInspector final : public StreamConsumer {
     // Consumers of application bytes: plaintext TCP payload for other protocols, decrypted
     // application data for TLS flows being decrypted (nothing for other TLS flows).
     bool add_app_consumer(StreamConsumer& c);
+    void set_hello_observer(HelloObserver* o) { hello_observer_ = o; }
 
     // Secrets pushed at run time: the worker calls poll_secrets() between bursts.
     void attach_secret_feed(SecretFeed& feed) { feed_ = &feed; }
@@ -119,6 +128,7 @@ class TlsInspector final : public StreamConsumer {
     static constexpr size_t kMaxAppConsumers = 8;
     std::array<StreamConsumer*, kMaxAppConsumers> app_{};
     size_t app_n_ = 0;
+    HelloObserver* hello_observer_ = nullptr;
     TlsCounters ctr_;
 };
 

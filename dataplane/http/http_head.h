@@ -1,0 +1,63 @@
+// Parses a complete HTTP/1.x message head (start line + header fields + empty line) into
+// views of the caller's buffer. No allocation, no copies; picohttpparser's shape: the caller
+// finds the head's end (find_head_end) and the parser either fills the output or names the
+// first thing wrong with it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace sluice::http {
+
+struct Header {
+    std::string_view name;
+    std::string_view value;  // leading/trailing whitespace removed
+};
+
+constexpr size_t kMaxHeaders = 100;
+
+enum class HeadError : uint8_t {
+    None = 0,
+    BadRequestLine,
+    BadStatusLine,
+    BadVersion,
+    BadHeaderName,
+    BadHeaderValue,  // NUL or other control bytes
+    ObsFold,         // a header line starting with whitespace (obsolete line folding)
+    TooManyHeaders,
+};
+std::string_view head_error_name(HeadError e);
+
+struct MessageHead {
+    // Request: method, target. Response: status, reason.
+    std::string_view method;
+    std::string_view target;
+    uint16_t status = 0;
+    std::string_view reason;
+    uint8_t version_minor = 1;  // HTTP/1.<minor>
+    std::string_view start_line;
+    std::string_view header_block;  // the header lines (without the start line and blank line)
+    std::array<Header, kMaxHeaders> headers;
+    size_t header_count = 0;
+
+    std::span<const Header> fields() const { return {headers.data(), header_count}; }
+    // First field with this name (case-insensitive), or nullptr.
+    const Header* find(std::string_view name) const;
+};
+
+// Offset just past the blank line ending a head that starts at buf[0], or npos. `from` lets a
+// caller resume a search after appending bytes (it re-scans three bytes back).
+size_t find_head_end(std::string_view buf, size_t from = 0);
+
+bool parse_request_head(std::string_view head, MessageHead& out, HeadError& err);
+bool parse_response_head(std::string_view head, MessageHead& out, HeadError& err);
+
+bool iequals(std::string_view a, std::string_view b);
+// True if a comma-separated header value contains this token (case-insensitive).
+bool has_token(std::string_view value, std::string_view token);
+// The last comma-separated element of a value (Transfer-Encoding's final coding).
+std::string_view last_token(std::string_view value);
+
+}  // namespace sluice::http

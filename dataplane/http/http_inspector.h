@@ -1,0 +1,117 @@
+// The HTTP/1.x stage: parses both directions of plaintext or decrypted streams (framing in
+// http_framer, heads in http_head), pairs responses with pipelined requests, decodes
+// gzip/deflate bodies up to a cap, extracts LLM request fields and response token usage,
+// runs the rules at the end of each request and response, and writes one EVE `http` record
+// per transaction (plus `anomaly` records for malformed or hostile messages).
+//
+// Memory: per flow only a 16-bit session index in Flow; sessions, head buffers, body buffers
+// and zlib streams come from fixed per-worker pools sized by HttpOptions. A flow that finds a
+// pool empty is counted and left uninspected rather than slowing everyone down.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "common/buffer_pool.h"
+#include "eve/eve_emitter.h"
+#include "http/body_decoder.h"
+#include "http/http_framer.h"
+#include "http/llm_extract.h"
+#include "inspect/rule_inspector.h"
+#include "reassembly/stream_consumer.h"
+#include "verdict/verdict.h"
+
+namespace sluice::http {
+
+struct HttpOptions {
+    uint32_t sessions = 4096;           // concurrent HTTP flows per worker (max 65535)
+    uint32_t max_header_bytes = 16384;  // a longer head is an anomaly
+    uint32_t header_buffers = 1024;     // heads being assembled or inspected at once
+    uint32_t body_cap = 65536;          // body bytes inspected per message (after decoding)
+    uint32_t body_buffers = 256;        // bodies being assembled at once
+    uint32_t decoders = 64;             // gzip/deflate bodies being decoded at once
+    uint32_t prompt_excerpt = 0;        // bytes of llm.prompt in EVE (max 128); 0: never
+    // What a request-smuggling shape does to the flow (other anomalies are only reported).
+    Verdict smuggling_verdict = Verdict::Alert;
+    bool eve_http = true;
+};
+
+struct HttpCounters {
+    uint64_t sessions = 0;
+    uint64_t sessions_exhausted = 0;
+    uint64_t requests = 0;
+    uint64_t responses = 0;
+    uint64_t transactions = 0;  // http records written (or that would be, with EVE off)
+    uint64_t unanswered = 0;    // requests that never got a response
+    uint64_t http2 = 0;         // HTTP/2 connections seen (not parsed)
+    uint64_t tunnels = 0;       // Upgrade / CONNECT
+    uint64_t parse_stopped = 0;
+    uint64_t smuggling = 0;
+    uint64_t header_buffers_exhausted = 0;
+    uint64_t body_buffers_exhausted = 0;
+    uint64_t bodies_over_cap = 0;  // bodies inspected up to the cap only
+    uint64_t body_gaps = 0;
+    uint64_t decoders_exhausted = 0;
+    uint64_t llm_requests = 0;
+    uint64_t llm_truncated = 0;
+    uint64_t usage_reports = 0;
+    uint64_t pipeline_overflow = 0;
+    std::array<uint64_t, kAnomalyCount> anomalies{};
+};
+
+class HttpInspector final : public StreamConsumer, private MessageSink {
+  public:
+    static constexpr size_t kPipelineDepth = 4;
+
+    HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspector* rules);
+    ~HttpInspector() override;
+
+    void on_data(Flow& f, Dir d, std::span<const uint8_t> bytes) override;
+    void on_gap(Flow& f, Dir d, uint32_t len) override;
+    void on_end(Flow& f, Dir d) override;
+    void on_flow_end(Flow& f) override;
+
+    const HttpCounters& counters() const { return ctr_; }
+    size_t sessions_in_use() const;
+
+    struct Txn;
+    struct Session;
+
+  private:
+    // MessageSink
+    std::span<char> head_buffer(Flow& f, Dir d) override;
+    Framing on_head(Flow& f, Dir d, std::string_view head) override;
+    void on_body(Flow& f, Dir d, std::span<const uint8_t> bytes) override;
+    void on_message_end(Flow& f, Dir d, bool truncated) override;
+    void on_anomaly(Flow& f, Dir d, Anomaly a) override;
+
+    Session* session(Flow& f);
+    Session* start_session(Flow& f, std::span<const uint8_t> first);
+    Framing request_head(Flow& f, Session& s, std::string_view head);
+    Framing response_head(Flow& f, Session& s, std::string_view head);
+    void append_body(Session& s, Dir d, std::span<const uint8_t> bytes);
+    void store_body(Session& s, Dir d, std::span<const char> bytes);
+    void sse_scan(Session& s, std::span<const char> bytes);
+    void request_end(Flow& f, Session& s);
+    void response_end(Flow& f, Session& s);
+    void log_txn(Flow& f, Session& s, Txn& t);
+    void release_dir(Session& s, Dir d);
+    void end_session(Flow& f);
+
+    EveEmitter& eve_;
+    HttpOptions opts_;
+    RuleInspector* rules_;
+    MessageFramer framer_;
+    std::vector<Session> sessions_;
+    IndexPool free_sessions_;
+    BufferPool heads_;
+    BufferPool bodies_;
+    BodyDecoders decoders_;
+    std::unique_ptr<LlmExtractor> llm_;
+    std::unique_ptr<MessageHead> head_;  // scratch for parsing (large)
+    std::vector<char> usage_scratch_;
+    HttpCounters ctr_;
+};
+
+}  // namespace sluice::http

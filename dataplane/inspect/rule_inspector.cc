@@ -1,0 +1,125 @@
+#include "inspect/rule_inspector.h"
+
+namespace sluice {
+
+using rules::Buffer;
+using rules::BufferSet;
+using rules::InspectPoint;
+
+RuleInspector::RuleInspector(EveEmitter& eve, std::shared_ptr<const rules::CompiledRules> rules)
+    : eve_(eve), rules_(std::move(rules)) {
+    if (rules_) {
+        matcher_ = std::make_unique<rules::Matcher>(rules_);
+        hits_.reserve(rules_->set().rules.size());
+    }
+}
+
+const rules::MatcherCounters& RuleInspector::matcher_counters() const {
+    return matcher_ ? matcher_->counters() : no_matcher_;
+}
+
+void RuleInspector::inspect(Flow& f, Dir dir, InspectPoint point, const BufferSet& bufs,
+                            const AlertContext* ctx) {
+    if (!matcher_ || (f.inspect_flags & inspect_flag::kPassed) || !rules_->inspects(point)) return;
+    ++ctr_.inspections;
+    rules::MatchContext m;
+    const bool to_server = dir == Dir::ToServer;
+    const Endpoint& src = to_server ? f.client() : f.server();
+    const Endpoint& dst = to_server ? f.server() : f.client();
+    m.src = src.addr;
+    m.dst = dst.addr;
+    m.sport = src.port;
+    m.dport = dst.port;
+    m.to_server = to_server;
+    m.established = f.state != FlowState::New;
+    matcher_->match(point, bufs, m, hits_);
+    if (hits_.empty()) return;
+    const auto& set = rules_->set();
+    for (uint32_t r : hits_) {
+        if (set.rules[r].action == rules::Action::Pass) {
+            // Suricata's pass: the flow is inspected no further and this match stays silent.
+            ++ctr_.passes;
+            f.inspect_flags |= inspect_flag::kPassed;
+            return;
+        }
+    }
+    for (uint32_t r : hits_) alert(f, dir, r, ctx);
+}
+
+void RuleInspector::alert(Flow& f, Dir dir, uint32_t ri, const AlertContext* ctx) {
+    const auto& set = rules_->set();
+    const rules::Rule& r = set.rules[ri];
+    const Verdict v = rules::action_verdict(r.action);
+    f.verdict.merge(v);
+    f.alerted = true;
+    ++ctr_.alerts;
+    if (r.action == rules::Action::Drop) ++ctr_.drops;
+    if (r.action == rules::Action::Reject) ++ctr_.rejects;
+    if (!eve_.enabled()) return;
+    const bool blocked = v >= Verdict::Drop && !f.verdict.allowlisted;
+    JsonBuilder& j = eve_.begin(f, "alert");
+    j.field("direction", dir == Dir::ToServer ? std::string_view("to_server")
+                                              : std::string_view("to_client"));
+    j.object("alert")
+        .field("action", blocked ? std::string_view("blocked") : std::string_view("allowed"))
+        .field("gid", r.gid)
+        .field("signature_id", r.sid)
+        .field("rev", r.rev)
+        .field("signature", std::string_view(r.msg))
+        .field("category", std::string_view(set.category[ri]))
+        .field("severity", set.severity[ri]);
+    if (!r.metadata.empty()) {
+        // Suricata's shape: {"key": ["value", ...]}; repeated keys are written as they come.
+        j.object("metadata");
+        for (const auto& [k, val] : r.metadata) j.array(k).value(std::string_view(val)).end_array();
+        j.end_object();
+    }
+    j.end_object();
+    if (ctx != nullptr) ctx->write(j);
+    j.object("sluice")
+        .field("rule_action", rules::action_name(r.action))
+        .field("verdict", verdict_name(f.verdict.verdict))
+        .field("rule_file", std::string_view(r.where.file))
+        .field("rule_line", r.where.line);
+    if (ctx != nullptr) ctx->write_sluice(j);
+    j.end_object();
+    if (!eve_.finish()) ++ctr_.eve_dropped;
+}
+
+namespace {
+class TlsAlertContext final : public AlertContext {
+  public:
+    TlsAlertContext(const tls::ClientHello& ch, const tls::Fingerprints& fp) : ch_(ch), fp_(fp) {}
+    void write(JsonBuilder& j) const override {
+        j.object("tls");
+        if (ch_.has_sni) j.field("sni", ch_.sni);
+        j.object("ja3").field("hash", fp_.ja3_hash).end_object();
+        j.field("ja4", fp_.ja4).end_object();
+    }
+
+  private:
+    const tls::ClientHello& ch_;
+    const tls::Fingerprints& fp_;
+};
+}  // namespace
+
+void RuleInspector::on_client_hello(Flow& f, const tls::ClientHello& ch,
+                                    const tls::Fingerprints& fp) {
+    if (!inspects(InspectPoint::TlsHello)) return;
+    BufferSet b;
+    if (ch.has_sni) b.set(Buffer::TlsSni, ch.sni);
+    b.set(Buffer::Ja3Hash, fp.ja3_hash);
+    b.set(Buffer::Ja4Hash, fp.ja4);
+    TlsAlertContext ctx(ch, fp);
+    inspect(f, Dir::ToServer, InspectPoint::TlsHello, b, &ctx);
+}
+
+void RuleInspector::on_data(Flow& f, Dir dir, std::span<const uint8_t> bytes) {
+    if (!inspects(InspectPoint::Stream)) return;
+    BufferSet b;
+    b.set(Buffer::Stream,
+          std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    inspect(f, dir, InspectPoint::Stream, b, nullptr);
+}
+
+}  // namespace sluice

@@ -1,0 +1,76 @@
+// Runs a worker's rules at an inspection point: builds the match context from the flow,
+// asks the Matcher, then acts like Suricata: a matching `pass` rule ends inspection of the
+// flow and silences the rest; otherwise every match raises an EVE `alert` and merges its
+// action into the flow verdict (drop and reject stop the flow, see verdict/verdict.h).
+// Also the TLS stage's hello observer (tls.sni, ja3.hash, ja4.hash) and, when some rule has
+// no sticky buffer, a consumer of raw stream chunks.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "eve/eve_emitter.h"
+#include "reassembly/stream_consumer.h"
+#include "rules/compiled_rules.h"
+#include "tls/tls_inspector.h"
+
+namespace sluice {
+
+// Adds protocol context to alert records: top-level sections (http, tls) and fields inside
+// the record's `sluice` section (llm).
+class AlertContext {
+  public:
+    virtual ~AlertContext() = default;
+    virtual void write(JsonBuilder& j) const = 0;
+    virtual void write_sluice(JsonBuilder& j) const { (void)j; }
+};
+
+// Bits of Flow::inspect_flags.
+namespace inspect_flag {
+constexpr uint8_t kNotHttp = 1;   // the HTTP stage gave up on this flow
+constexpr uint8_t kPassed = 2;    // a pass rule matched: no more rule inspection
+constexpr uint8_t kHttp2 = 4;     // HTTP/2 seen (not parsed)
+constexpr uint8_t kTunnel = 8;    // left HTTP/1 (Upgrade, CONNECT)
+}  // namespace inspect_flag
+
+struct RuleCounters {
+    uint64_t inspections = 0;
+    uint64_t alerts = 0;
+    uint64_t drops = 0;    // rules with action drop that matched
+    uint64_t rejects = 0;
+    uint64_t passes = 0;
+    uint64_t eve_dropped = 0;
+};
+
+class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
+  public:
+    RuleInspector(EveEmitter& eve, std::shared_ptr<const rules::CompiledRules> rules);
+
+    bool inspects(rules::InspectPoint p) const { return rules_ && rules_->inspects(p); }
+    bool uses(rules::Buffer b) const { return rules_ && rules_->uses_buffer(b); }
+
+    void inspect(Flow& f, Dir dir, rules::InspectPoint point, const rules::BufferSet& bufs,
+                 const AlertContext* ctx);
+
+    // tls::HelloObserver
+    void on_client_hello(Flow& f, const tls::ClientHello& ch, const tls::Fingerprints& fp) override;
+    // StreamConsumer: raw chunks for rules without a sticky buffer.
+    void on_data(Flow& f, Dir dir, std::span<const uint8_t> bytes) override;
+    void on_gap(Flow&, Dir, uint32_t) override {}
+    void on_end(Flow&, Dir) override {}
+
+    const RuleCounters& counters() const { return ctr_; }
+    const rules::MatcherCounters& matcher_counters() const;
+
+  private:
+    void alert(Flow& f, Dir dir, uint32_t rule, const AlertContext* ctx);
+
+    EveEmitter& eve_;
+    std::shared_ptr<const rules::CompiledRules> rules_;
+    std::unique_ptr<rules::Matcher> matcher_;
+    std::vector<uint32_t> hits_;
+    RuleCounters ctr_;
+    rules::MatcherCounters no_matcher_;
+};
+
+}  // namespace sluice

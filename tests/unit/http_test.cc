@@ -1,0 +1,491 @@
+// HTTP stage: head parsing, framing at every split point, smuggling shapes, bodies (chunked,
+// gzip, deflate), LLM extraction and usage, and the stage inside the pipeline with rules.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <map>
+
+#include "http/http_framer.h"
+#include "http/http_head.h"
+#include "http/llm_extract.h"
+#include "pipeline_harness.h"
+#include "rules/rule_set.h"
+
+using namespace sluice;
+using namespace sluice::http;
+using namespace sluice::testing;
+
+namespace {
+
+// Records every framing event as text, so two runs can be compared.
+struct RecordingSink final : MessageSink {
+    std::string log;
+    char head[16384];
+    std::map<std::string, Framing> framing_for;  // start line -> framing to use
+    std::span<char> head_buffer(Flow&, Dir) override { return head; }
+    Framing on_head(Flow&, Dir d, std::string_view h) override {
+        log += "H" + std::to_string(static_cast<int>(d)) + "[" + std::string(h) + "]";
+        const std::string line(h.substr(0, h.find('\r')));
+        if (auto it = framing_for.find(line); it != framing_for.end()) return it->second;
+        // Default: parse like a real server would.
+        MessageHead mh;
+        HeadError err;
+        if (d == Dir::ToServer ? !parse_request_head(h, mh, err) : !parse_response_head(h, mh, err))
+            return {Framing::Stop, 0};
+        if (d == Dir::ToClient && mh.status < 200) return {Framing::None, 0};
+        if (const Header* te = mh.find("transfer-encoding"); te && has_token(te->value, "chunked"))
+            return {Framing::Chunked, 0};
+        if (const Header* cl = mh.find("content-length"))
+            return {Framing::Length, std::stoull(std::string(cl->value))};
+        return {d == Dir::ToServer ? Framing::None : Framing::UntilClose, 0};
+    }
+    void on_body(Flow&, Dir, std::span<const uint8_t> b) override {
+        body.append(reinterpret_cast<const char*>(b.data()), b.size());
+    }
+    void on_message_end(Flow&, Dir d, bool truncated) override {
+        log += "B[" + body + "]E" + std::to_string(static_cast<int>(d)) + (truncated ? "T" : "");
+        body.clear();
+    }
+    void on_anomaly(Flow&, Dir, Anomaly a) override { log += "A[" + std::string(anomaly_name(a)) + "]"; }
+    std::string body;
+};
+
+std::string frame_all(const std::string& stream, Dir d, size_t split, bool close = false) {
+    Flow f;
+    FramerState st;
+    RecordingSink sink;
+    MessageFramer fr(16384);
+    auto bytes = craft::bytes(stream);
+    if (split == 0 || split >= stream.size()) {
+        fr.feed(f, d, st, bytes, sink);
+    } else {
+        fr.feed(f, d, st, std::span<const uint8_t>(bytes).first(split), sink);
+        fr.feed(f, d, st, std::span<const uint8_t>(bytes).subspan(split), sink);
+    }
+    if (close) fr.end(f, d, st, sink);
+    return sink.log;
+}
+
+std::string frame_bytewise(const std::string& stream, Dir d, bool close = false) {
+    Flow f;
+    FramerState st;
+    RecordingSink sink;
+    MessageFramer fr(16384);
+    for (char c : stream) fr.feed(f, d, st, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&c), 1), sink);
+    if (close) fr.end(f, d, st, sink);
+    return sink.log;
+}
+
+std::string gzip(const std::string& in, bool gzip_wrapper = true, bool raw = false) {
+    z_stream zs{};
+    deflateInit2(&zs, 6, Z_DEFLATED, raw ? -15 : (gzip_wrapper ? 16 + 15 : 15), 8,
+                 Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&zs, in.size()) + 32, '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
+}
+
+}  // namespace
+
+TEST(HttpHead, ParsesRequestAndResponse) {
+    MessageHead h;
+    HeadError err;
+    const std::string req =
+        "POST /v1/messages?beta=1 HTTP/1.1\r\nHost: api.example\r\nX-Api-Key:  sk-x \r\n"
+        "Content-Length: 2\r\n\r\n";
+    ASSERT_EQ(find_head_end(req), req.size());
+    ASSERT_TRUE(parse_request_head(req, h, err));
+    EXPECT_EQ(h.method, "POST");
+    EXPECT_EQ(h.target, "/v1/messages?beta=1");
+    EXPECT_EQ(h.header_count, 3u);
+    EXPECT_EQ(h.find("x-api-key")->value, "sk-x");
+    EXPECT_EQ(h.find("HOST")->value, "api.example");
+    EXPECT_EQ(h.header_block.substr(0, 18), "Host: api.example\r");
+    const std::string resp = "HTTP/1.0 429 Too Many Requests\nRetry-After: 3\n\n";
+    ASSERT_TRUE(parse_response_head(resp, h, err));
+    EXPECT_EQ(h.status, 429);
+    EXPECT_EQ(h.version_minor, 0);
+    EXPECT_EQ(h.reason, "Too Many Requests");
+}
+
+TEST(HttpHead, RejectsHostileHeads) {
+    struct Case {
+        std::string head;
+        HeadError err;
+    } cases[] = {
+        {"GET  / HTTP/1.1\r\n\r\n", HeadError::BadRequestLine},
+        {"GET / HTTP/2.0\r\n\r\n", HeadError::BadVersion},
+        {"GET /\x01 HTTP/1.1\r\n\r\n", HeadError::BadRequestLine},
+        {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", HeadError::BadHeaderName},
+        {"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n", HeadError::BadHeaderValue},
+        {"GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", HeadError::ObsFold},
+        {"GET / HTTP/1.1\r\nnocolon\r\n\r\n", HeadError::BadHeaderName},
+    };
+    for (auto& c : cases) {
+        c.head = std::string(c.head.data(), c.head.size());
+        MessageHead h;
+        HeadError err;
+        EXPECT_FALSE(parse_request_head(c.head, h, err)) << c.head;
+        EXPECT_EQ(err, c.err) << c.head;
+    }
+    std::string many = "GET / HTTP/1.1\r\n";
+    for (int i = 0; i < 101; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
+    many += "\r\n";
+    MessageHead h;
+    HeadError err;
+    EXPECT_FALSE(parse_request_head(many, h, err));
+    EXPECT_EQ(err, HeadError::TooManyHeaders);
+    EXPECT_FALSE(parse_response_head("HTTP/1.1 20 OK\r\n\r\n", h, err));
+    // Every truncated prefix of a valid head is "not complete yet", never a crash.
+    const std::string ok = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    for (size_t n = 0; n < ok.size(); ++n)
+        EXPECT_EQ(find_head_end(std::string_view(ok).substr(0, n)), std::string_view::npos) << n;
+}
+
+TEST(HttpFramer, IdenticalAtEverySplitAndByteByByte) {
+    const std::string requests =
+        "\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+        "POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+        "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5;ext=1\r\nchunk\r\n0A\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n"
+        "GET /d HTTP/1.1\r\n\r\n";
+    const std::string whole = frame_all(requests, Dir::ToServer, 0);
+    EXPECT_EQ(whole,
+              "H0[GET /a HTTP/1.1\r\nHost: x\r\n\r\n]B[]E0"
+              "H0[POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\n]B[hello]E0"
+              "H0[POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n]B[chunk0123456789]E0"
+              "H0[GET /d HTTP/1.1\r\n\r\n]B[]E0");
+    for (size_t k = 1; k < requests.size(); ++k)
+        ASSERT_EQ(frame_all(requests, Dir::ToServer, k), whole) << "split at " << k;
+    EXPECT_EQ(frame_bytewise(requests, Dir::ToServer), whole);
+
+    const std::string responses = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+                                  "Content-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\n\r\nuntil close";
+    const std::string r_whole = frame_all(responses, Dir::ToClient, 0, true);
+    EXPECT_NE(r_whole.find("B[until close]E1"), std::string::npos) << r_whole;
+    for (size_t k = 1; k < responses.size(); ++k)
+        ASSERT_EQ(frame_all(responses, Dir::ToClient, k, true), r_whole) << "split at " << k;
+}
+
+TEST(HttpFramer, BadChunksAndLongHeadsStopTheDirection) {
+    EXPECT_NE(frame_all("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc", Dir::ToServer, 0)
+                  .find("A[bad_chunk_size]"),
+              std::string::npos);
+    EXPECT_NE(frame_all("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY", Dir::ToServer, 0)
+                  .find("A[bad_chunk_terminator]"),
+              std::string::npos);
+    // A chunk size that would overflow 64 bits is refused, not wrapped.
+    EXPECT_NE(frame_all("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF1\r\n", Dir::ToServer, 0)
+                  .find("A[bad_chunk_size]"),
+              std::string::npos);
+    std::string big = "GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    const std::string log = frame_all(big, Dir::ToServer, 0);
+    EXPECT_NE(log.find("A[header_too_long]"), std::string::npos);
+    EXPECT_EQ(log.find("H0["), std::string::npos);  // nothing parsed after losing framing
+}
+
+TEST(HttpFramer, GapInsideBodyKeepsFramingElsewhereStops) {
+    Flow f;
+    FramerState st;
+    RecordingSink sink;
+    MessageFramer fr(16384);
+    fr.feed(f, Dir::ToServer, st, craft::bytes(std::string("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab")), sink);
+    fr.gap(f, Dir::ToServer, st, 4, sink);
+    fr.feed(f, Dir::ToServer, st, craft::bytes(std::string("cdefGET /n HTTP/1.1\r\n\r\n")), sink);
+    EXPECT_NE(sink.log.find("B[abcdef]E0"), std::string::npos) << sink.log;
+    EXPECT_NE(sink.log.find("H0[GET /n HTTP/1.1"), std::string::npos) << sink.log;
+    fr.gap(f, Dir::ToServer, st, 4, sink);  // between messages: framing is lost
+    fr.feed(f, Dir::ToServer, st, craft::bytes(std::string("GET /lost HTTP/1.1\r\n\r\n")), sink);
+    EXPECT_EQ(sink.log.find("/lost"), std::string::npos);
+}
+
+// --- LLM extraction -------------------------------------------------------------------------
+
+namespace {
+struct Padded {
+    std::vector<char> buf;
+    size_t len;
+    explicit Padded(const std::string& s) : buf(s.size() + kJsonPadding), len(s.size()) {
+        std::memcpy(buf.data(), s.data(), s.size());
+    }
+};
+}  // namespace
+
+TEST(LlmExtract, AnthropicMessages) {
+    LlmExtractor x(1 << 16, 4096);
+    Padded body(R"({"model":"claude-sonnet-4-5","max_tokens":1024,"stream":true,
+      "system":[{"type":"text","text":"You are \"terse\"."}],
+      "tools":[{"name":"a"},{"name":"b"}],
+      "messages":[
+        {"role":"user","content":"Think step by step:\nline two \u00e9 \ud83d\ude00"},
+        {"role":"assistant","content":[{"type":"text","text":"NOT USER"}]},
+        {"content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"tool out"}]},
+                    {"type":"text","text":"and more"}],"role":"user"}]})");
+    const LlmRequest r = x.parse_request(body.buf, body.len, "/v1/messages");
+    ASSERT_TRUE(r.parsed);
+    EXPECT_EQ(r.api, LlmApi::AnthropicMessages);
+    EXPECT_EQ(r.model, "claude-sonnet-4-5");
+    EXPECT_EQ(r.max_tokens, 1024);
+    EXPECT_TRUE(r.stream);
+    EXPECT_EQ(r.tools, 2u);
+    EXPECT_EQ(r.messages, 3u);
+    EXPECT_EQ(r.system, "You are \"terse\".");
+    EXPECT_EQ(r.prompt, "Think step by step:\nline two \xC3\xA9 \xF0\x9F\x98\x80\ntool out\nand more");
+}
+
+TEST(LlmExtract, OpenAiChatAndResponses) {
+    LlmExtractor x(1 << 16, 4096);
+    Padded chat(R"({"model":"gpt-4o","messages":[{"role":"system","content":"sys"},
+      {"role":"user","content":[{"type":"text","text":"hi"}]},{"role":"tool","content":"42"}],
+      "max_completion_tokens":5})");
+    LlmRequest r = x.parse_request(chat.buf, chat.len, "/v1/chat/completions");
+    ASSERT_TRUE(r.parsed);
+    EXPECT_EQ(r.api, LlmApi::OpenAiChat);
+    EXPECT_EQ(r.system, "sys");
+    EXPECT_EQ(r.prompt, "hi\n42");
+    EXPECT_EQ(r.max_tokens, 5);
+    Padded resp(R"({"model":"o3","instructions":"be brief","input":[
+      {"role":"user","content":[{"type":"input_text","text":"q1"}]},
+      {"type":"function_call_output","call_id":"c","output":"result"}]})");
+    r = x.parse_request(resp.buf, resp.len, "/v1/responses");
+    ASSERT_TRUE(r.parsed);
+    EXPECT_EQ(r.api, LlmApi::OpenAiResponses);
+    EXPECT_EQ(r.system, "be brief");
+    EXPECT_EQ(r.prompt, "q1\nresult");
+    Padded s(R"({"model":"o3","input":"just a string"})");
+    r = x.parse_request(s.buf, s.len, "/v1/responses");
+    EXPECT_EQ(r.prompt, "just a string");
+    // Not LLM-shaped, not JSON, broken JSON, bad surrogate: no fields, no crash.
+    for (const char* bad : {R"({"a":1})", "not json", R"({"messages":[)",
+                            R"({"messages":[{"role":"user","content":"\ud83d"}]})"}) {
+        Padded b(bad);
+        EXPECT_FALSE(x.parse_request(b.buf, b.len, "/").parsed) << bad;
+    }
+}
+
+TEST(LlmExtract, PromptCapIsCountedNotOverrun) {
+    LlmExtractor x(1 << 16, 16);
+    Padded b(R"({"messages":[{"role":"user","content":"0123456789abcdefghijklmnop"}]})");
+    const LlmRequest r = x.parse_request(b.buf, b.len, "/v1/chat/completions");
+    ASSERT_TRUE(r.parsed);
+    EXPECT_EQ(r.prompt, "0123456789abcdef");
+    EXPECT_TRUE(r.prompt_truncated);
+}
+
+TEST(LlmExtract, UsageFromJsonAndSseEvents) {
+    LlmExtractor x(1 << 16, 64);
+    LlmUsage u;
+    Padded a(R"({"id":"m","usage":{"input_tokens":12,"output_tokens":34}})");
+    ASSERT_TRUE(x.parse_usage(a.buf, a.len, u));
+    EXPECT_EQ(u.input_tokens, 12);
+    EXPECT_EQ(u.output_tokens, 34);
+    LlmUsage s;
+    Padded start(R"({"type":"message_start","message":{"usage":{"input_tokens":7,"output_tokens":1}}})");
+    Padded delta(R"({"type":"message_delta","delta":{},"usage":{"output_tokens":99}})");
+    ASSERT_TRUE(x.parse_usage(start.buf, start.len, s));
+    ASSERT_TRUE(x.parse_usage(delta.buf, delta.len, s));
+    EXPECT_EQ(s.input_tokens, 7);
+    EXPECT_EQ(s.output_tokens, 99);
+    LlmUsage o;
+    Padded oa(R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}})");
+    ASSERT_TRUE(x.parse_usage(oa.buf, oa.len, o));
+    EXPECT_EQ(o.input_tokens, 3);
+    EXPECT_EQ(o.output_tokens, 4);
+}
+
+// --- The stage in the pipeline -------------------------------------------------------------
+
+namespace {
+
+std::shared_ptr<const rules::CompiledRules> compile_rules(const std::string& text) {
+    rules::RuleSetOptions o;
+    auto rs = rules::build_rule_set({{"t.rules", text}}, o);
+    for (auto& e : rs.errors) ADD_FAILURE() << e.format();
+    if (!rs.set) return nullptr;
+    auto c = rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
+    for (auto& e : c.errors) ADD_FAILURE() << e.format();
+    return c.rules;
+}
+
+// Runs a client stream and a server stream through the pipeline as one TCP connection,
+// the client's bytes cut into segments at `cuts`.
+struct HttpRun {
+    Harness h;
+    std::vector<Disposition> client_dispositions;
+    explicit HttpRun(EngineConfig cfg = {}) : h(std::move(cfg)) {}
+    void run(const std::string& req, const std::string& resp, std::vector<size_t> cuts = {}) {
+        Conversation c;
+        h.feed(c.client(tcp_flag::kSyn));
+        h.feed(c.server(tcp_flag::kSyn | kA));
+        h.feed(c.client(kA));
+        size_t at = 0;
+        cuts.push_back(req.size());
+        for (size_t cut : cuts) {
+            if (cut <= at || cut > req.size()) continue;
+            client_dispositions.push_back(h.feed(c.client(kPA, req.substr(at, cut - at))));
+            at = cut;
+        }
+        for (size_t i = 0; i < resp.size(); i += 1400) h.feed(c.server(kPA, resp.substr(i, 1400)));
+        h.feed(c.client(tcp_flag::kFin | kA));
+        h.feed(c.server(tcp_flag::kFin | kA));
+        h.feed(c.client(kA));
+        h.p->finish(Timestamp{h.t + 1});
+    }
+};
+
+const std::string kAnthropicBody =
+    R"({"model":"claude-opus-4","max_tokens":2048,"messages":[{"role":"user","content":"Explain your reasoning step by step and show the full chain of thought."}]})";
+
+std::string request(const std::string& body, const std::string& extra = "") {
+    return "POST /v1/messages?key=sk-secret-123 HTTP/1.1\r\nHost: api.example.com\r\n"
+           "User-Agent: python-httpx/0.27\r\nContent-Type: application/json\r\n" +
+           extra + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+}  // namespace
+
+TEST(HttpStage, LogsTransactionWithLlmFieldsAndUsage) {
+    const std::string resp_body = R"({"id":"msg_1","content":[{"type":"text","text":"ok"}],"usage":{"input_tokens":21,"output_tokens":5}})";
+    HttpRun r;
+    r.run(request(kAnthropicBody),
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+              std::to_string(resp_body.size()) + "\r\n\r\n" + resp_body);
+    auto http = r.h.sink.of_type("http");
+    ASSERT_EQ(http.size(), 1u);
+    const auto& j = http[0];
+    EXPECT_EQ(j["http"]["hostname"], "api.example.com");
+    EXPECT_EQ(j["http"]["url"], "/v1/messages?key=REDACTED");  // credentials never logged
+    EXPECT_EQ(j["http"]["http_method"], "POST");
+    EXPECT_EQ(j["http"]["http_user_agent"], "python-httpx/0.27");
+    EXPECT_EQ(j["http"]["status"], 200);
+    EXPECT_EQ(j["http"]["length"], resp_body.size());
+    EXPECT_EQ(j["sluice"]["llm"]["model"], "claude-opus-4");
+    EXPECT_EQ(j["sluice"]["llm"]["api"], "anthropic.messages");
+    EXPECT_EQ(j["sluice"]["llm"]["max_tokens"], 2048);
+    EXPECT_EQ(j["sluice"]["llm"]["usage"]["input_tokens"], 21);
+    EXPECT_EQ(j["sluice"]["llm"]["usage"]["output_tokens"], 5);
+    EXPECT_FALSE(j["sluice"]["llm"].contains("prompt_excerpt"));  // off by default
+    for (const auto& [o, rec] : r.h.sink.records)
+        EXPECT_EQ(rec.find("sk-secret-123"), std::string::npos) << rec;
+}
+
+TEST(HttpStage, SameRecordsWhateverTheSegmentation) {
+    const std::string req = request(kAnthropicBody) + "GET /v1/models HTTP/1.1\r\nHost: a\r\n\r\n";
+    const std::string sse =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n"
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":77}}\n\n";
+    std::string chunked;
+    for (size_t i = 0; i < sse.size(); i += 40) {
+        const std::string part = sse.substr(i, 40);
+        char len[16];
+        snprintf(len, sizeof len, "%zx\r\n", part.size());
+        chunked += len + part + "\r\n";
+    }
+    chunked += "0\r\n\r\n";
+    const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                             chunked + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+    auto strip = [](std::vector<nlohmann::json> v) {
+        for (auto& j : v) j.erase("timestamp");
+        return v;
+    };
+    HttpRun base;
+    base.run(req, resp);
+    const auto want = strip(base.h.sink.of_type("http"));
+    ASSERT_EQ(want.size(), 2u);
+    EXPECT_EQ(want[0]["sluice"]["llm"]["usage"]["input_tokens"], 9);
+    EXPECT_EQ(want[0]["sluice"]["llm"]["usage"]["output_tokens"], 77);
+    EXPECT_EQ(want[0]["sluice"]["sse"], true);
+    EXPECT_EQ(want[1]["http"]["url"], "/v1/models");
+    for (size_t k = 1; k < req.size(); k += 7) {
+        HttpRun r;
+        r.run(req, resp, {k, k + 3});
+        ASSERT_EQ(strip(r.h.sink.of_type("http")), want) << "cut at " << k;
+    }
+}
+
+TEST(HttpStage, GzipAndDeflateBodiesAreDecoded) {
+    const std::string usage = R"({"usage":{"input_tokens":1,"output_tokens":2},"pad":")" + std::string(3000, 'x') + "\"}";
+    for (int mode = 0; mode < 3; ++mode) {
+        const std::string z = mode == 0 ? gzip(usage) : gzip(usage, false, mode == 2);
+        const std::string enc = mode == 0 ? "gzip" : "deflate";
+        HttpRun r;
+        r.run("GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: " + enc +
+                  "\r\nContent-Length: " + std::to_string(z.size()) + "\r\n\r\n" + z);
+        auto http = r.h.sink.of_type("http");
+        ASSERT_EQ(http.size(), 1u);
+        EXPECT_EQ(http[0]["sluice"]["llm"]["usage"]["output_tokens"], 2) << enc << mode;
+        EXPECT_EQ(http[0]["http"]["length"], z.size());
+    }
+}
+
+TEST(HttpStage, SmugglingShapeRaisesAnomalyAndPolicyDrops) {
+    EngineConfig cfg;
+    cfg.http.smuggling_verdict = Verdict::Drop;
+    HttpRun r(cfg);
+    r.run("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "");
+    auto an = r.h.sink.of_type("anomaly");
+    ASSERT_FALSE(an.empty());
+    EXPECT_EQ(an[0]["anomaly"]["event"], "content_length_and_chunked");
+    EXPECT_EQ(an[0]["anomaly"]["smuggling"], true);
+    EXPECT_EQ(r.client_dispositions.back(), Disposition::Drop);
+    EXPECT_EQ(r.h.p->http_counters().smuggling, 1u);
+}
+
+TEST(HttpStage, Http2PrefaceIsCountedNotParsed) {
+    HttpRun r;
+    r.run(std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9), "");
+    EXPECT_EQ(r.h.p->http_counters().http2, 1u);
+    auto http = r.h.sink.of_type("http");
+    ASSERT_EQ(http.size(), 1u);
+    EXPECT_EQ(http[0]["http"]["protocol"], "HTTP/2");
+    EXPECT_EQ(http[0]["app_proto"], "http2");
+}
+
+TEST(HttpStage, RulesAlertOnPromptAndDropStopsTheRequest) {
+    EngineConfig cfg;
+    cfg.rules = compile_rules(
+        "alert http any any -> any any (msg:\"CoT elicitation\"; flow:to_server; llm.prompt; "
+        "content:\"chain of thought\"; nocase; classtype:llm-distillation; sid:100; rev:2; "
+        "metadata:pack distillation;)\n"
+        "drop http any any -> any any (msg:\"blocked model\"; llm.model; content:\"claude-opus\"; "
+        "sid:101;)\n"
+        "alert http any any -> any any (msg:\"never\"; http.user_agent; content:\"curl\"; sid:102;)\n");
+    ASSERT_TRUE(cfg.rules);
+    HttpRun r(cfg);
+    r.run(request(kAnthropicBody), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    auto alerts = r.h.sink.of_type("alert");
+    ASSERT_EQ(alerts.size(), 2u);
+    EXPECT_EQ(alerts[0]["alert"]["signature_id"], 100);
+    EXPECT_EQ(alerts[0]["alert"]["rev"], 2);
+    EXPECT_EQ(alerts[0]["alert"]["severity"], 2);
+    EXPECT_EQ(alerts[0]["alert"]["category"], "LLM capability extraction (distillation)");
+    EXPECT_EQ(alerts[0]["alert"]["metadata"]["pack"][0], "distillation");
+    EXPECT_EQ(alerts[0]["http"]["hostname"], "api.example.com");
+    EXPECT_EQ(alerts[0]["sluice"]["llm"]["model"], "claude-opus-4");
+    EXPECT_EQ(alerts[1]["alert"]["signature_id"], 101);
+    EXPECT_EQ(alerts[1]["alert"]["action"], "blocked");
+    // The segment completing the request is dropped: the server never sees it whole.
+    EXPECT_EQ(r.client_dispositions.back(), Disposition::Drop);
+    auto flows = r.h.sink.of_type("flow");
+    ASSERT_EQ(flows.size(), 1u);
+    EXPECT_EQ(flows[0]["flow"]["alerted"], true);
+    EXPECT_EQ(flows[0]["flow"]["action"], "drop");
+}
+
+TEST(HttpStage, PassRuleSilencesTheFlow) {
+    EngineConfig cfg;
+    cfg.rules = compile_rules(
+        "pass http any any -> any any (http.host; content:\"api.example.com\"; sid:1;)\n"
+        "alert http any any -> any any (llm.prompt; content:\"reasoning\"; sid:2;)\n");
+    HttpRun r(cfg);
+    r.run(request(kAnthropicBody), "");
+    EXPECT_TRUE(r.h.sink.of_type("alert").empty());
+    EXPECT_EQ(r.h.p->rule_counters().passes, 1u);
+}

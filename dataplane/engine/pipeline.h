@@ -68,6 +68,7 @@ class Pipeline {
     const tls::TlsCounters& tls_counters() const { return tls_.counters(); }
     const http::HttpCounters& http_counters() const { return http_->counters(); }
     const RuleCounters& rule_counters() const { return rules_->counters(); }
+    RuleInspector& rule_inspector() { return *rules_; }
     const rules::MatcherCounters& matcher_counters() const { return rules_->matcher_counters(); }
     const FlowTable& flows() const { return flows_; }
     uint32_t worker_id() const { return worker_id_; }

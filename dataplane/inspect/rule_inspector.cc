@@ -33,6 +33,7 @@ void RuleInspector::inspect(Flow& f, Dir dir, InspectPoint point, const BufferSe
     m.to_server = to_server;
     m.established = f.state != FlowState::New;
     matcher_->match(point, bufs, m, hits_);
+    if (tap_ != nullptr) tap_->on_inspect(point, bufs, m, hits_);
     if (hits_.empty()) return;
     const auto& set = rules_->set();
     for (uint32_t r : hits_) {

@@ -42,6 +42,15 @@ struct RuleCounters {
     uint64_t eve_dropped = 0;
 };
 
+// Sees every inspection with its buffers and verdicts (tests compare the matcher with the
+// reference evaluator through this; a rule-debugging trace could use it too).
+class InspectionTap {
+  public:
+    virtual ~InspectionTap() = default;
+    virtual void on_inspect(rules::InspectPoint point, const rules::BufferSet& bufs,
+                            const rules::MatchContext& ctx, std::span<const uint32_t> hits) = 0;
+};
+
 class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
   public:
     RuleInspector(EveEmitter& eve, std::shared_ptr<const rules::CompiledRules> rules);
@@ -60,6 +69,8 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     void on_end(Flow&, Dir) override {}
 
     const RuleCounters& counters() const { return ctr_; }
+    void set_tap(InspectionTap* tap) { tap_ = tap; }
+    const rules::CompiledRules* rules() const { return rules_.get(); }
     const rules::MatcherCounters& matcher_counters() const;
 
   private:
@@ -71,6 +82,7 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     std::vector<uint32_t> hits_;
     RuleCounters ctr_;
     rules::MatcherCounters no_matcher_;
+    InspectionTap* tap_ = nullptr;
 };
 
 }  // namespace sluice

@@ -953,6 +953,58 @@ std::string Dataplane::summary_json() const {
                           {"secrets_pushed", tt.secrets_pushed},
                           {"secrets_followed", secrets_followed_.load()},
                           {"secret_feed_full", secrets_feed_full_.load()}};
+    // HTTP stage and rule counters, summed over workers.
+    nlohmann::json http = nlohmann::json::object(), rules_j = nlohmann::json::object();
+    auto add = [](nlohmann::json& into, const char* k, uint64_t v) {
+        into[k] = (into.contains(k) ? into[k].get<uint64_t>() : 0) + v;
+    };
+    for (const auto& w : workers_) {
+        const http::HttpCounters& h = w->pipeline->http_counters();
+        add(http, "sessions", h.sessions);
+        add(http, "sessions_exhausted", h.sessions_exhausted);
+        add(http, "requests", h.requests);
+        add(http, "responses", h.responses);
+        add(http, "transactions", h.transactions);
+        add(http, "unanswered", h.unanswered);
+        add(http, "http2", h.http2);
+        add(http, "tunnels", h.tunnels);
+        add(http, "parse_stopped", h.parse_stopped);
+        add(http, "smuggling", h.smuggling);
+        add(http, "header_buffers_exhausted", h.header_buffers_exhausted);
+        add(http, "body_buffers_exhausted", h.body_buffers_exhausted);
+        add(http, "bodies_over_cap", h.bodies_over_cap);
+        add(http, "body_gaps", h.body_gaps);
+        add(http, "decoders_exhausted", h.decoders_exhausted);
+        add(http, "llm_requests", h.llm_requests);
+        add(http, "llm_truncated", h.llm_truncated);
+        add(http, "usage_reports", h.usage_reports);
+        add(http, "pipeline_overflow", h.pipeline_overflow);
+        if (!http.contains("anomalies")) http["anomalies"] = nlohmann::json::object();
+        for (size_t a = 0; a < http::kAnomalyCount; ++a)
+            if (h.anomalies[a])
+                add(http["anomalies"], std::string(http::anomaly_name(static_cast<http::Anomaly>(a))).c_str(),
+                    h.anomalies[a]);
+        const RuleCounters& rc = w->pipeline->rule_counters();
+        const rules::MatcherCounters& mc = w->pipeline->matcher_counters();
+        add(rules_j, "inspections", rc.inspections);
+        add(rules_j, "alerts", rc.alerts);
+        add(rules_j, "drops", rc.drops);
+        add(rules_j, "rejects", rc.rejects);
+        add(rules_j, "passes", rc.passes);
+        add(rules_j, "candidates", mc.candidates);
+        add(rules_j, "budget_exhausted", mc.budget_exhausted);
+        add(rules_j, "scan_errors", mc.scan_errors);
+    }
+    j["engine"]["http"] = http;
+    if (cfg_.engine.rules) {
+        const auto& set = cfg_.engine.rules->set();
+        rules_j["loaded"] = set.rules.size();
+        rules_j["files"] = set.files;
+        rules_j["sha256"] = set.digest;
+    } else {
+        rules_j["loaded"] = 0;
+    }
+    j["engine"]["rules"] = rules_j;
     j["lcores"] = lcores;
     const double secs =
         end_tsc_ > start_tsc_ ? double(end_tsc_ - start_tsc_) / double(rte_get_tsc_hz()) : 0;
@@ -1016,6 +1068,27 @@ std::string Dataplane::summary_text() const {
             "bytes), no secret %llu, failures %llu\n",
             tu("sessions"), tu("client_hellos"), tu("decrypt_sessions"), tu("decrypted_records"),
             tu("decrypted_bytes"), tu("decrypt_no_secret"), tu("decrypt_failures"));
+    const auto& hj = e["http"];
+    auto hu = [&](const char* k) {
+        return (unsigned long long)(hj.contains(k) ? hj[k].get<uint64_t>() : 0);
+    };
+    appendf(s,
+            "  http: requests %llu, responses %llu, llm requests %llu, usage reports %llu, "
+            "http2 %llu, anomalies %llu (smuggling %llu), bodies over cap %llu\n",
+            hu("requests"), hu("responses"), hu("llm_requests"), hu("usage_reports"), hu("http2"),
+            [&] {
+                unsigned long long n = 0;
+                if (hj.contains("anomalies"))
+                    for (auto& [k, v] : hj["anomalies"].items()) n += v.get<uint64_t>();
+                return n;
+            }(),
+            hu("smuggling"), hu("bodies_over_cap"));
+    const auto& rj = e["rules"];
+    auto rget = [&](const char* k) {
+        return (unsigned long long)(rj.contains(k) ? rj[k].get<uint64_t>() : 0);
+    };
+    appendf(s, "  rules: %llu loaded, alerts %llu (drop %llu, reject %llu), pass %llu\n",
+            rget("loaded"), rget("alerts"), rget("drops"), rget("rejects"), rget("passes"));
     appendf(s, "  eve: %llu records written, %llu dropped\n",
             (unsigned long long)j["eve"]["written"].get<uint64_t>(),
             (unsigned long long)j["eve"]["dropped"].get<uint64_t>());

@@ -98,6 +98,22 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(16, 1 << 26));
     app.add_option("--malformed", malformed, "What to do with malformed packets")
         ->check(CLI::IsMember({"drop", "pass"}));
+    std::vector<std::string> rule_files, rule_vars;
+    std::string dialect;
+    bool check_rules = false, no_rules = false;
+    app.add_option("--rules", rule_files,
+                   "Rule file or directory of *.rules (Suricata 7 or Snort 3 dialect); "
+                   "repeatable; default: the shipped packs (rules/packs)");
+    app.add_flag("--no-rules", no_rules, "Inspect without rules (HTTP/TLS records only)");
+    app.add_flag("--check-rules", check_rules,
+                 "Validate and compile the rules, print a summary or every error "
+                 "(file:line:col), and exit (0 valid, 2 invalid)");
+    app.add_option("--rule-var", rule_vars,
+                   "NAME=VALUE rule variable, e.g. API_SERVERS=[10.0.0.0/8] or "
+                   "API_PORTS=[443,8443] (names ending in _PORTS or _PORT are port groups); "
+                   "repeatable");
+    app.add_option("--dialect", dialect, "Rule dialect for every file (default: per file, auto)")
+        ->check(CLI::IsMember({"auto", "suricata", "snort3"}));
     app.add_flag("--quiet", quiet, "Do not print the summary");
     try {
         app.parse(app_argc, argv);
@@ -189,6 +205,38 @@ int main(int argc, char** argv) {
             return 2;
         }
         cfg.engine.tls_secrets = std::move(store);
+    }
+    if (!rule_files.empty()) cfg.rule_files = rule_files;
+    if (no_rules) cfg.rules_enabled = false;
+    if (dialect == "suricata") cfg.rule_options.dialect = rules::Dialect::Suricata;
+    if (dialect == "snort3") cfg.rule_options.dialect = rules::Dialect::Snort3;
+    for (const auto& v : rule_vars) {
+        const auto eq = v.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            std::fprintf(stderr, "sluice-dataplane: --rule-var %s: expected NAME=VALUE\n",
+                         v.c_str());
+            return 2;
+        }
+        const std::string name = v.substr(0, eq), value = v.substr(eq + 1);
+        const bool port = name.ends_with("_PORTS") || name.ends_with("_PORT");
+        (port ? cfg.rule_options.vars.ports : cfg.rule_options.vars.addresses)[name] = value;
+    }
+    if (check_rules) cfg.rules_enabled = true;
+    if (std::string e = load_rules(cfg); !e.empty()) {
+        std::fputs(e.c_str(), stderr);
+        std::fprintf(stderr, "sluice-dataplane: the rule set was rejected; nothing was loaded\n");
+        return 2;
+    }
+    if (check_rules) {
+        const auto& st = cfg.engine.rules->stats();
+        std::printf("%zu rules OK (%zu files, sha256 %s): %zu literal and %zu regex patterns "
+                    "(%zu prefiltered), %zu always-evaluated, %zu Hyperscan databases, %zu "
+                    "bytes, compiled in %.3f s\n",
+                    cfg.engine.rules->set().rules.size(), cfg.engine.rules->set().files.size(),
+                    cfg.engine.rules->set().digest.substr(0, 16).c_str(), st.literal_patterns,
+                    st.regex_patterns, st.prefilter_regexes, st.always_candidates, st.databases,
+                    st.database_bytes, st.compile_seconds);
+        return 0;
     }
     if (std::string e = validate_config(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());

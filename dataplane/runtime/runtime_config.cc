@@ -338,6 +338,133 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    }},
                               });
                  }},
+                {"rules",
+                 [&](const YAML::Node& v) {
+                     auto& ro = cfg.rule_options;
+                     for_keys(
+                         path, v, "rules",
+                         {
+                             {"enabled",
+                              [&](const YAML::Node& x) {
+                                  cfg.rules_enabled = scalar<bool>(path, x, "true or false");
+                              }},
+                             {"files",
+                              [&](const YAML::Node& x) {
+                                  if (x.IsScalar()) {
+                                      cfg.rule_files.push_back(scalar<std::string>(path, x, "a path"));
+                                      return;
+                                  }
+                                  if (!x.IsSequence()) fail(path, x, "'files' must be a path or a list");
+                                  for (const auto& f : x)
+                                      cfg.rule_files.push_back(scalar<std::string>(path, f, "a path"));
+                              }},
+                             {"dialect",
+                              [&](const YAML::Node& x) {
+                                  const auto d = scalar<std::string>(path, x, "auto, suricata or snort3");
+                                  if (d == "auto")
+                                      ro.dialect = rules::Dialect::Auto;
+                                  else if (d == "suricata")
+                                      ro.dialect = rules::Dialect::Suricata;
+                                  else if (d == "snort3")
+                                      ro.dialect = rules::Dialect::Snort3;
+                                  else
+                                      fail(path, x, "dialect must be auto, suricata or snort3");
+                              }},
+                             {"classification",
+                              [&](const YAML::Node& x) {
+                                  ro.classification_file = scalar<std::string>(path, x, "a path");
+                              }},
+                             {"address_groups",
+                              [&](const YAML::Node& x) {
+                                  if (!x.IsMap()) fail(path, x, "'address_groups' must be a mapping");
+                                  for (const auto& kv : x) {
+                                      const auto name = scalar<std::string>(path, kv.first, "a name");
+                                      const auto val = scalar<std::string>(path, kv.second, "an address expression");
+                                      rules::AddressSet probe;
+                                      std::string err;
+                                      ro.vars.addresses[name] = val;
+                                      if (!rules::parse_address_set(val, ro.vars, probe, err))
+                                          fail(path, kv.second, name + ": " + err);
+                                  }
+                              }},
+                             {"port_groups",
+                              [&](const YAML::Node& x) {
+                                  if (!x.IsMap()) fail(path, x, "'port_groups' must be a mapping");
+                                  for (const auto& kv : x) {
+                                      const auto name = scalar<std::string>(path, kv.first, "a name");
+                                      const auto val = scalar<std::string>(path, kv.second, "a port expression");
+                                      rules::PortSet probe;
+                                      std::string err;
+                                      ro.vars.ports[name] = val;
+                                      if (!rules::parse_port_set(val, ro.vars, probe, err))
+                                          fail(path, kv.second, name + ": " + err);
+                                  }
+                              }},
+                             {"datasets",
+                              [&](const YAML::Node& x) {
+                                  if (!x.IsMap()) fail(path, x, "'datasets' must be a mapping");
+                                  for (const auto& kv : x) {
+                                      const auto name = scalar<std::string>(path, kv.first, "a name");
+                                      rules::RuleSetOptions::DatasetFile df{"string", ""};
+                                      for_keys(path, kv.second, "datasets.NAME",
+                                               {{"type",
+                                                 [&](const YAML::Node& y) {
+                                                     df.type = scalar<std::string>(path, y, "string, md5 or sha256");
+                                                     if (df.type != "string" && df.type != "md5" && df.type != "sha256")
+                                                         fail(path, y, "type must be string, md5 or sha256");
+                                                 }},
+                                                {"file",
+                                                 [&](const YAML::Node& y) {
+                                                     df.path = scalar<std::string>(path, y, "a path");
+                                                 }}});
+                                      if (df.path.empty()) fail(path, kv.second, "dataset needs a 'file'");
+                                      ro.datasets[name] = df;
+                                  }
+                              }},
+                         });
+                 }},
+                {"http",
+                 [&](const YAML::Node& v) {
+                     auto& h = e.http;
+                     for_keys(path, v, "http",
+                              {
+                                  {"sessions",
+                                   [&](const YAML::Node& x) { h.sessions = uint_in(path, x, 1, 65535); }},
+                                  {"max_header_bytes",
+                                   [&](const YAML::Node& x) {
+                                       h.max_header_bytes = uint_in(path, x, 1024, 1u << 20);
+                                   }},
+                                  {"header_buffers",
+                                   [&](const YAML::Node& x) {
+                                       h.header_buffers = uint_in(path, x, 1, 1u << 20);
+                                   }},
+                                  {"body_cap",
+                                   [&](const YAML::Node& x) { h.body_cap = uint_in(path, x, 0, 64u << 20); }},
+                                  {"body_buffers",
+                                   [&](const YAML::Node& x) {
+                                       h.body_buffers = uint_in(path, x, 0, 1u << 20);
+                                   }},
+                                  {"decoders",
+                                   [&](const YAML::Node& x) { h.decoders = uint_in(path, x, 0, 1u << 16); }},
+                                  {"prompt_excerpt",
+                                   [&](const YAML::Node& x) {
+                                       h.prompt_excerpt = uint_in(path, x, 0, 128);
+                                   }},
+                                  {"smuggling",
+                                   [&](const YAML::Node& x) {
+                                       const auto a = scalar<std::string>(path, x, "an action");
+                                       auto vd = verdict_from_name(a);
+                                       if (!vd || (*vd != Verdict::Pass && *vd != Verdict::Alert &&
+                                                   *vd != Verdict::Drop && *vd != Verdict::Reject))
+                                           fail(path, x, "smuggling must be pass, alert, drop or reject");
+                                       h.smuggling_verdict = *vd;
+                                   }},
+                                  {"eve",
+                                   [&](const YAML::Node& x) {
+                                       h.eve_http = scalar<bool>(path, x, "true or false");
+                                   }},
+                              });
+                 }},
                 {"malformed",
                  [&](const YAML::Node& v) {
                      const auto p = scalar<std::string>(path, v, "drop or pass");
@@ -390,6 +517,23 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
         return path + ":" + std::to_string(e.mark.line + 1) + ":" +
                std::to_string(e.mark.column + 1) + ": " + e.msg;
     }
+    return "";
+}
+
+std::string load_rules(RuntimeConfig& cfg) {
+    cfg.engine.rules.reset();
+    if (!cfg.rules_enabled) return "";
+    std::vector<std::string> files = cfg.rule_files;
+    if (files.empty()) files.push_back(rules::default_rules_dir() + "/packs");
+    auto set = rules::load_rule_files(files, cfg.rule_options);
+    std::string out;
+    for (const auto& e : set.errors) out += e.format() + "\n";
+    if (!set.set) return out.empty() ? "rules: no rule set\n" : out;
+    auto compiled =
+        rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(set.set)));
+    for (const auto& e : compiled.errors) out += e.format() + "\n";
+    if (!compiled.rules) return out;
+    cfg.engine.rules = std::move(compiled.rules);
     return "";
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/engine_config.h"
+#include "rules/rule_set.h"
 
 namespace sluice {
 
@@ -52,7 +53,16 @@ struct RuntimeConfig {
     std::string summary_json;       // also write the summary as JSON here
     std::string keylog;             // NSS key log with TLS session secrets (memory only)
     std::string keylog_follow;      // live: a key log to follow as terminators append to it
+
+    // Rules: files or directories (empty: the shipped packs), unless rules_enabled is false.
+    std::vector<std::string> rule_files;
+    bool rules_enabled = true;
+    rules::RuleSetOptions rule_options;
 };
+
+// Loads and compiles cfg's rule files into cfg.engine.rules. Returns the errors, one per
+// line ("file:line:col: error: ..."), or an empty string.
+std::string load_rules(RuntimeConfig& cfg);
 
 // Loads `path` into cfg (fields not present keep their defaults). Returns an error message
 // ("path:line:col: ...") or an empty string.

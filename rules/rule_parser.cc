@@ -434,7 +434,7 @@ bool RuleParser::parse_content(const RawOption& o) {
     size_t rest_off = static_cast<size_t>(rest.data() - text_.data());
     if (!rest.empty()) {
         if (rest.front() != ',')
-            return error(rest_off, "unexpected text after the content string");
+            return error(rest_off, "expected ';' after the content string");
         if (dialect_ != Dialect::Snort3)
             return error(rest_off,
                          "content modifiers after a comma are Snort 3 syntax; in Suricata rules "

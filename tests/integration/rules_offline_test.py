@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Rules end to end: offline mode over a real capture of LLM API calls (curl against a mock
+API) with the shipped packs writes the expected alerts and http records; drop rules stop
+flows; both dialects give the same alerts; --check-rules validates; no credential from the
+capture reaches any output."""
+import glob
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import sluice_testlib as t  # noqa: E402
+
+LLM = os.path.join(t.DATA, "llm", "llm-api.pcap")
+# Which packs' rules the capture's eight requests must raise (see make-llm-captures.sh).
+EXPECTED = {2100001, 2100003, 2200001, 2300001, 2100006, 2300002}
+SECRETS = ["TESTKEYsluice", "TESTTOKENsluice", "TESTSESSIONsluice", "sk-ant-api03", "sk-ant-oat01",
+           "sk-proj-", "sk-ant-sid01"]
+
+
+class DefaultPacks(t.TempDirTest):
+    def test_expected_alerts_and_http_records(self):
+        summary, eve, paths = t.offline(LLM, self.tmp)
+        alerts = [r for r in eve if r["event_type"] == "alert"]
+        self.assertEqual({a["alert"]["signature_id"] for a in alerts}, EXPECTED)
+        self.assertEqual(len(alerts), len(EXPECTED))
+        for a in alerts:
+            self.assertEqual(a["alert"]["action"], "allowed")
+            self.assertIn(a["alert"]["severity"], (1, 2, 3))
+            self.assertTrue(a["alert"]["category"])
+            self.assertEqual(a["http"]["hostname"], "10.232.0.2:8090")
+            self.assertTrue(a["alert"]["metadata"]["fp_risk"])
+            self.assertEqual(a["app_proto"], "http")
+        http = [r for r in eve if r["event_type"] == "http"]
+        self.assertEqual(len(http), 8)
+        llm = [h for h in http if "llm" in h.get("sluice", {})]
+        self.assertEqual(len(llm), 6)
+        for h in llm:
+            self.assertEqual(h["http"]["status"], 200)
+            usage = h["sluice"]["llm"]["usage"]
+            self.assertGreater(usage["input_tokens"], 0)
+            self.assertGreater(usage["output_tokens"], 0)
+        models = sorted(h["sluice"]["llm"]["model"] for h in llm)
+        self.assertIn("claude-opus-4", models)
+        self.assertIn("gpt-4o-mini", models)
+        streamed = [h for h in llm if h["sluice"]["llm"]["stream"]]
+        self.assertEqual(len(streamed), 1)
+        self.assertTrue(streamed[0]["sluice"]["sse"])
+        # Alerts flag their flows.
+        flows = {r["flow_id"]: r for r in eve if r["event_type"] == "flow"}
+        for a in alerts:
+            self.assertTrue(flows[a["flow_id"]]["flow"]["alerted"])
+        self.assertEqual(summary["engine"]["rules"]["alerts"], len(EXPECTED))
+        self.assertEqual(summary["engine"]["http"]["requests"], 8)
+        # Credentials in the capture never reach an output.
+        for path in (paths["eve"], os.path.join(self.tmp, "summary.json")):
+            with open(path) as f:
+                text = f.read()
+            for s in SECRETS:
+                self.assertNotIn(s, text, f"{s} leaked into {path}")
+
+    def test_same_alerts_with_two_workers(self):
+        _, eve1, _ = t.offline(LLM, self.tmp)
+        _, eve2, _ = t.offline(LLM, self.tmp, workers=2)
+        key = lambda r: (r["flow_id"], r["alert"]["signature_id"])  # noqa: E731
+        a1 = sorted(key(r) for r in eve1 if r["event_type"] == "alert")
+        a2 = sorted(key(r) for r in eve2 if r["event_type"] == "alert")
+        self.assertEqual(a1, a2)
+
+    def test_plain_http_captures_raise_nothing(self):
+        for pcap in t.data_captures():
+            _, eve, _ = t.offline(pcap, self.tmp)
+            self.assertEqual([r for r in eve if r["event_type"] == "alert"], [], pcap)
+
+
+class CustomRules(t.TempDirTest):
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_drop_rule_stops_the_flow(self):
+        rules = self.write("drop.rules", 'drop http any any -> any any (msg:"no trace harvesting"; '
+                           'llm.prompt; content:"internal reasoning"; nocase; sid:9000001;)\n')
+        summary, eve, paths = t.offline(LLM, self.tmp, "--rules", rules)
+        alerts = [r for r in eve if r["event_type"] == "alert"]
+        self.assertEqual([a["alert"]["signature_id"] for a in alerts], [9000001])
+        self.assertEqual(alerts[0]["alert"]["action"], "blocked")
+        flow = [r for r in eve if r["event_type"] == "flow" and r["flow_id"] == alerts[0]["flow_id"]]
+        self.assertEqual(flow[0]["flow"]["action"], "drop")
+        self.assertGreater(summary["engine"]["dropped_verdict"], 0)
+        # The dropped flow's response never happened on the output side.
+        self.assertLess(summary["pcap_out"]["packets"], summary["input"]["packets"])
+
+    def test_both_dialects_same_alerts(self):
+        suricata = self.write("s.rules",
+                              'alert http any any -> any any (msg:"a"; http.method; content:"POST"; '
+                              'http.uri; content:"/v1/"; depth:4; llm.prompt; content:"rubric"; nocase; '
+                              'sid:1;)\n'
+                              'alert http any any -> any any (msg:"b"; content:"mailinator"; '
+                              'http_client_body; content:"/api/"; http_uri; sid:2;)\n')
+        snort = self.write("n.rules",
+                           'alert http (msg:"a"; http_method; content:"POST"; http_uri; '
+                           'content:"/v1/",depth 4; llm.prompt; content:"rubric",nocase; sid:1;)\n'
+                           'alert http (msg:"b"; http_client_body; content:"mailinator"; '
+                           'http_uri; content:"/api/"; sid:2;)\n')
+        got = {}
+        for name, path in (("suricata", suricata), ("snort3", snort)):
+            _, eve, _ = t.offline(LLM, self.tmp, "--rules", path)
+            got[name] = sorted((r["flow_id"], r["alert"]["signature_id"]) for r in eve
+                               if r["event_type"] == "alert")
+        self.assertEqual(got["suricata"], got["snort3"])
+        self.assertEqual(sorted(s for _, s in got["suricata"]), [1, 2])
+
+    def test_check_rules(self):
+        ok = t.dataplane("--check-rules")
+        self.assertIn("rules OK", ok.stdout)
+        bad = self.write("bad.rules",
+                         'alert http any any -> any any (msg:"fine"; http.uri; content:"a"; sid:1;)\n'
+                         '\n'
+                         'alert http any any -> any any (msg:"broken"; http.uri; content:"a"; '
+                         'pcre:"/x/Q"; sid:2;)\n')
+        p = t.dataplane("--check-rules", "--rules", bad, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(f"{bad}:3:78: error: pcre flag 'Q'", p.stderr)
+        self.assertIn("rejected", p.stderr)
+        # A bad set never runs: offline mode with it exits 2 without output.
+        p = t.dataplane("--pcap", LLM, "--rules", bad, "--eve", os.path.join(self.tmp, "e.json"),
+                        check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "e.json")))
+        missing = t.dataplane("--check-rules", "--rules", os.path.join(self.tmp, "nope.rules"),
+                              check=False)
+        self.assertEqual(missing.returncode, 2)
+        self.assertIn("cannot read rule file", missing.stderr)
+
+    def test_rule_vars_scope_rules(self):
+        rules = self.write("v.rules", 'alert http any any -> $API_SERVERS $API_PORTS (msg:"v"; '
+                           'http.uri; content:"/v1/messages"; sid:5;)\n')
+        _, eve, _ = t.offline(LLM, self.tmp, "--rules", rules, "--rule-var", "API_SERVERS=10.232.0.2",
+                              "--rule-var", "API_PORTS=[8090]")
+        self.assertEqual(len([r for r in eve if r["event_type"] == "alert"]), 5)
+        _, eve, _ = t.offline(LLM, self.tmp, "--rules", rules, "--rule-var",
+                              "API_SERVERS=[192.0.2.0/24]")
+        self.assertEqual([r for r in eve if r["event_type"] == "alert"], [])
+        p = t.dataplane("--check-rules", "--rules", rules, "--rule-var", "API_SERVERS=[bogus",
+                        check=False)
+        self.assertEqual(p.returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -5,8 +5,8 @@
 #include <pcre2.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 
 namespace sluice::rules {
 
@@ -86,12 +86,12 @@ bool header_matches(const Rule& r, const MatchContext& ctx) {
     if (r.flow_to_client && ctx.to_server) return false;
     if (r.flow_established && !ctx.established) return false;
     auto forward = [&] {
-        return r.src.matches(ctx.src) && r.src_ports.matches(ctx.sport) &&
-               r.dst.matches(ctx.dst) && r.dst_ports.matches(ctx.dport);
+        return r.src.matches(ctx.src) && r.src_ports.matches(ctx.sport) && r.dst.matches(ctx.dst) &&
+               r.dst_ports.matches(ctx.dport);
     };
     auto backward = [&] {
-        return r.src.matches(ctx.dst) && r.src_ports.matches(ctx.dport) &&
-               r.dst.matches(ctx.src) && r.dst_ports.matches(ctx.sport);
+        return r.src.matches(ctx.dst) && r.src_ports.matches(ctx.dport) && r.dst.matches(ctx.src) &&
+               r.dst_ports.matches(ctx.sport);
     };
     return forward() || (r.bidirectional && backward());
 }
@@ -233,8 +233,9 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set)
                                                       ? static_cast<size_t>(err->expression)
                                                       : 0]
                                           .rule];
-                res.errors.push_back({r.where, std::string("hyperscan: ") +
-                                                   (err ? err->message : "literal compile failed")});
+                res.errors.push_back(
+                    {r.where,
+                     std::string("hyperscan: ") + (err ? err->message : "literal compile failed")});
                 if (err) hs_free_compile_error(err);
                 continue;
             }
@@ -416,10 +417,10 @@ bool Matcher::chain(const CompiledRules::Prepared& p, const Rule& r, const Compi
             const size_t start = pc.relative ? std::min(prev_end, data.size()) : 0;
             const std::string_view subject = data.substr(start);
             static constexpr char kEmpty[1] = {0};
-            const int rc = pcre2_match(
-                p.pcre[ci].get(),
-                reinterpret_cast<PCRE2_SPTR>(subject.empty() ? kEmpty : subject.data()),
-                subject.size(), 0, 0, md_, mctx_);
+            const int rc =
+                pcre2_match(p.pcre[ci].get(),
+                            reinterpret_cast<PCRE2_SPTR>(subject.empty() ? kEmpty : subject.data()),
+                            subject.size(), 0, 0, md_, mctx_);
             if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT) {
                 budget = 0;
                 return false;

@@ -10,8 +10,9 @@ namespace sluice::rules {
 namespace {
 
 bool is_hex(std::string_view s, size_t len) {
-    return s.size() == len &&
-           std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) {
+               return std::isxdigit(static_cast<unsigned char>(c));
+           });
 }
 
 std::string lower(std::string_view s) {

@@ -75,7 +75,8 @@ bool ReferenceEvaluator::rule_matches(uint32_t ri, const BufferSet& bufs) const 
                         const int64_t start = static_cast<int64_t>(s);
                         const int64_t end = start + static_cast<int64_t>(k.bytes.size());
                         if (k.relative()) {
-                            const int64_t base = static_cast<int64_t>(prev) + k.distance.value_or(0);
+                            const int64_t base =
+                                static_cast<int64_t>(prev) + k.distance.value_or(0);
                             if (start < base) continue;
                             if (k.within && end > base + *k.within) continue;
                         } else {

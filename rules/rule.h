@@ -87,7 +87,8 @@ struct Condition {
 // Where a rule was written: errors and alerts point back here.
 struct SourceLocation {
     SourceLocation() = default;
-    SourceLocation(std::string f, uint32_t l, uint32_t c) : file(std::move(f)), line(l), column(c) {}
+    SourceLocation(std::string f, uint32_t l, uint32_t c)
+        : file(std::move(f)), line(l), column(c) {}
     std::string file;
     uint32_t line = 0;
     uint32_t column = 0;

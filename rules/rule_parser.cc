@@ -1,8 +1,8 @@
 #include "rules/rule_parser.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 
 namespace sluice::rules {
 
@@ -116,8 +116,7 @@ class RuleParser {
         return false;
     }
     void skip_ws() {
-        while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_])))
-            ++pos_;
+        while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
     }
     std::string_view header_token();
     bool parse_header();
@@ -187,8 +186,8 @@ bool RuleParser::parse_header() {
     else if (proto == "tls" || proto == "ssl")
         rule_.proto = Protocol::Tls;
     else
-        return error(at, "expected a protocol (tcp, http or tls), found '" + std::string(proto) +
-                             "'");
+        return error(at,
+                     "expected a protocol (tcp, http or tls), found '" + std::string(proto) + "'");
 
     skip_ws();
     if (pos_ < text_.size() && text_[pos_] == '(') {
@@ -238,8 +237,8 @@ bool RuleParser::split_options(size_t end) {
             ++pos_;
         o.keyword = text_.substr(o.kw_off, pos_ - o.kw_off);
         if (o.keyword.empty())
-            return error(pos_, std::string("expected an option keyword, found '") + text_[pos_] +
-                                   "'");
+            return error(pos_,
+                         std::string("expected an option keyword, found '") + text_[pos_] + "'");
         skip_ws();
         if (pos_ < end && text_[pos_] == ':') {
             ++pos_;
@@ -392,8 +391,8 @@ bool RuleParser::content_modifier(const RawOption& o, std::string_view name, std
     const bool num = parse_int(arg, v);
     if (name == "depth" || name == "offset" || name == "distance" || name == "within") {
         if (!num)
-            return error(off, std::string(name) + " expects an integer, found '" +
-                                  std::string(arg) + "'");
+            return error(
+                off, std::string(name) + " expects an integer, found '" + std::string(arg) + "'");
         const int32_t len = static_cast<int32_t>(c.bytes.size());
         if (name == "depth") {
             if (v < len) return error(off, "depth is shorter than the content");
@@ -433,8 +432,7 @@ bool RuleParser::parse_content(const RawOption& o) {
     rest = trim(rest);
     size_t rest_off = static_cast<size_t>(rest.data() - text_.data());
     if (!rest.empty()) {
-        if (rest.front() != ',')
-            return error(rest_off, "expected ';' after the content string");
+        if (rest.front() != ',') return error(rest_off, "expected ';' after the content string");
         if (dialect_ != Dialect::Snort3)
             return error(rest_off,
                          "content modifiers after a comma are Snort 3 syntax; in Suricata rules "
@@ -532,8 +530,8 @@ bool RuleParser::parse_dataset(const RawOption& o) {
     else if (parts[0] == "isnotset")
         cond.dataset.op = DatasetOp::IsNotSet;
     else
-        return error(o.value_off, "dataset supports isset and isnotset, found '" +
-                                      std::string(parts[0]) + "'");
+        return error(o.value_off,
+                     "dataset supports isset and isnotset, found '" + std::string(parts[0]) + "'");
     if (parts.size() < 2 || parts[1].empty())
         return error(o.value_off, "dataset expects a name: dataset:isset,NAME");
     cond.dataset.name = std::string(parts[1]);
@@ -551,8 +549,8 @@ bool RuleParser::parse_dataset(const RawOption& o) {
         } else if (k == "load") {
             decl.load = std::string(a);
         } else {
-            return error(o.value_off, "unknown dataset option '" + std::string(k) +
-                                          "' (supported: type, load)");
+            return error(o.value_off,
+                         "unknown dataset option '" + std::string(k) + "' (supported: type, load)");
         }
     }
     if (!decl.load.empty()) {
@@ -577,9 +575,10 @@ bool RuleParser::parse_flow(const RawOption& o) {
         else if (item == "established")
             rule_.flow_established = true;
         else
-            return error(o.value_off, "flow supports to_server, from_client, to_client, "
-                                      "from_server and established; found '" +
-                                          std::string(item) + "'");
+            return error(o.value_off,
+                         "flow supports to_server, from_client, to_client, "
+                         "from_server and established; found '" +
+                             std::string(item) + "'");
         if (c == std::string_view::npos) break;
         v = v.substr(c + 1);
     }
@@ -662,8 +661,7 @@ bool RuleParser::apply_option(const RawOption& o) {
         }
         // Suricata legacy modifier: moves the previous content into this buffer.
         if (o.has_value) return error(o.value_off, std::string(kw) + " takes no value");
-        if (rule_.conditions.empty() ||
-            rule_.conditions.back().kind != Condition::Kind::Content)
+        if (rule_.conditions.empty() || rule_.conditions.back().kind != Condition::Kind::Content)
             return error(o.kw_off, "'" + std::string(kw) +
                                        "' modifies the content before it, and there is none (in "
                                        "Snort 3 rules it is a sticky buffer: set '# "
@@ -726,8 +724,8 @@ bool RuleParser::apply_option(const RawOption& o) {
         else if (val == "ssl" || val == "tls")
             rule_.proto = Protocol::Tls;
         else
-            return error(o.value_off, "service supports http and ssl, found '" +
-                                          std::string(val) + "'");
+            return error(o.value_off,
+                         "service supports http and ssl, found '" + std::string(val) + "'");
         return true;
     }
     if (kw == "reference" || kw == "rem" || kw == "target") return true;
@@ -860,7 +858,8 @@ RuleVars RuleVars::defaults() {
     for (const char* n : {"HOME_NET", "EXTERNAL_NET", "API_SERVERS", "HTTP_SERVERS",
                           "SIGNUP_SERVERS", "DNS_SERVERS", "SMTP_SERVERS"})
         v.addresses[n] = "any";
-    for (const char* n : {"HTTP_PORTS", "HTTPS_PORTS", "API_PORTS", "SSL_PORTS"}) v.ports[n] = "any";
+    for (const char* n : {"HTTP_PORTS", "HTTPS_PORTS", "API_PORTS", "SSL_PORTS"})
+        v.ports[n] = "any";
     return v;
 }
 
@@ -947,8 +946,9 @@ bool address_elements(std::string_view s, const RuleVars& vars, bool negate, Add
             return false;
         }
         unsigned len = ip->version == IpVersion::V4 ? 32 : 128;
-        if (slash != std::string_view::npos && (!parse_int(item.substr(slash + 1), len) ||
-                                                len > (ip->version == IpVersion::V4 ? 32u : 128u))) {
+        if (slash != std::string_view::npos &&
+            (!parse_int(item.substr(slash + 1), len) ||
+             len > (ip->version == IpVersion::V4 ? 32u : 128u))) {
             err = "bad prefix length in '" + std::string(item) + "'";
             return false;
         }

@@ -123,14 +123,13 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
         if (!fresh)
             res.errors.push_back({r.where, "duplicate sid " + std::to_string(r.sid) +
                                                " (first defined at " + it->second->where.file +
-                                               ":" + std::to_string(it->second->where.line) +
-                                               ")"});
+                                               ":" + std::to_string(it->second->where.line) + ")"});
         const Classtype* ct = nullptr;
         if (!r.classtype.empty()) {
             ct = set->classes.find(r.classtype);
             if (ct == nullptr)
-                res.errors.push_back({r.where, "unknown classtype '" + r.classtype + "' (see " +
-                                                   class_file + ")"});
+                res.errors.push_back(
+                    {r.where, "unknown classtype '" + r.classtype + "' (see " + class_file + ")"});
         }
         set->severity.push_back(r.priority ? *r.priority : ct ? ct->priority : 3);
         set->category.push_back(ct ? ct->description : std::string());

@@ -23,7 +23,7 @@ enum class Anomaly : uint8_t {
     BadHeaderValue,
     ObsFold,
     TooManyHeaders,
-    HeaderTooLong,          // the head exceeds http.max_header_bytes
+    HeaderTooLong,            // the head exceeds http.max_header_bytes
     ContentLengthAndChunked,  // CL + TE: a request-smuggling shape
     ConflictingContentLength,
     BadContentLength,
@@ -61,7 +61,7 @@ struct Framing {
 struct FramerState {
     enum State : uint8_t { Head, Body, ChunkSize, ChunkData, ChunkEnd, Trailer, UntilClose, Done };
     State state = Head;
-    uint8_t line_len = 0;   // bytes of a chunk-size or trailer line kept in `line`
+    uint8_t line_len = 0;    // bytes of a chunk-size or trailer line kept in `line`
     bool line_skip = false;  // a chunk extension or long trailer line is being skipped
     bool in_message = false;
     uint32_t head_len = 0;

@@ -6,10 +6,9 @@ namespace {
 
 constexpr bool is_tchar(unsigned char c) {
     // RFC 9110 token characters.
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
-           c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' ||
-           c == '~';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '!' ||
+           c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' || c == '+' ||
+           c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~';
 }
 
 char lower(char c) {
@@ -45,7 +44,8 @@ bool parse_fields(std::string_view rest, MessageHead& out, HeadError& err) {
         const char* line_start = rest.data();
         std::string_view line = next_line(rest);
         if (line.empty()) {
-            out.header_block = std::string_view(block_start, static_cast<size_t>(line_start - block_start));
+            out.header_block =
+                std::string_view(block_start, static_cast<size_t>(line_start - block_start));
             return true;
         }
         if (line.front() == ' ' || line.front() == '\t') {

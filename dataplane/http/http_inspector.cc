@@ -90,8 +90,7 @@ struct HttpInspector::Txn {
     char ctype[48];
     char model[48];
     char excerpt[kMaxExcerpt];
-    uint8_t method_len = 0, host_len = 0, ua_len = 0, ctype_len = 0, model_len = 0,
-            excerpt_len = 0;
+    uint8_t method_len = 0, host_len = 0, ua_len = 0, ctype_len = 0, model_len = 0, excerpt_len = 0;
     uint16_t url_len = 0;
     uint16_t status = 0;
     uint8_t version_minor = 1;
@@ -396,8 +395,8 @@ Framing HttpInspector::response_head(Flow& f, Session& s, std::string_view head)
         if (!iequals(x.name, "content-length")) continue;
         uint64_t v;
         if (!parse_length(x.value, v) || (have_len && v != len)) {
-            on_anomaly(f, Dir::ToClient, have_len ? Anomaly::ConflictingContentLength
-                                                  : Anomaly::BadContentLength);
+            on_anomaly(f, Dir::ToClient,
+                       have_len ? Anomaly::ConflictingContentLength : Anomaly::BadContentLength);
             return {Framing::Stop, 0};
         }
         len = v;
@@ -659,8 +658,8 @@ void HttpInspector::response_end(Flow& f, Session& s) {
             if (!b.overflow) {
                 if (llm_->parse_usage(buf, b.len, t.usage)) ++ctr_.usage_reports;
             } else {
-                const size_t n = usage_from_tail({buf.data() + opts_.body_cap, b.side_len},
-                                                 usage_scratch_);
+                const size_t n =
+                    usage_from_tail({buf.data() + opts_.body_cap, b.side_len}, usage_scratch_);
                 if (n > 0 && llm_->parse_usage(usage_scratch_, n, t.usage)) ++ctr_.usage_reports;
             }
         }
@@ -694,9 +693,10 @@ void HttpInspector::on_anomaly(Flow& f, Dir d, Anomaly a) {
         .field("type", std::string_view("applayer"))
         .field("event", anomaly_name(a))
         .field("layer", std::string_view("proto_parser"))
-        .field("direction", d == Dir::ToServer ? std::string_view("to_server")
-                                               : std::string_view("to_client"));
-    if (smuggling) j.field("smuggling", true).field("action", verdict_name(opts_.smuggling_verdict));
+        .field("direction",
+               d == Dir::ToServer ? std::string_view("to_server") : std::string_view("to_client"));
+    if (smuggling)
+        j.field("smuggling", true).field("action", verdict_name(opts_.smuggling_verdict));
     j.end_object();
     eve_.finish();
 }
@@ -711,8 +711,8 @@ void write_http(JsonBuilder& j, const HttpInspector::Txn& t, bool with_response)
     if (with_response && t.ctype_len)
         j.field("http_content_type", std::string_view(t.ctype, t.ctype_len));
     j.field("http_method", std::string_view(t.method, t.method_len))
-        .field("protocol", t.version_minor == 0 ? std::string_view("HTTP/1.0")
-                                                : std::string_view("HTTP/1.1"));
+        .field("protocol",
+               t.version_minor == 0 ? std::string_view("HTTP/1.0") : std::string_view("HTTP/1.1"));
     if (with_response && t.status) j.field("status", t.status);
     if (with_response) j.field("length", t.resp_body);
     j.field("request_length", t.req_body);

@@ -112,7 +112,8 @@ LlmExtractor::LlmExtractor(size_t max_document, size_t text_cap) : impl_(std::ma
 
 LlmExtractor::~LlmExtractor() = default;
 
-LlmRequest LlmExtractor::parse_request(std::span<const char> buf, size_t len, std::string_view path) {
+LlmRequest LlmExtractor::parse_request(std::span<const char> buf, size_t len,
+                                       std::string_view path) {
     LlmRequest out;
     if (len + kJsonPadding > buf.size() || len > impl_->parser.capacity()) return out;
     size_t i = 0;
@@ -197,7 +198,8 @@ bool LlmExtractor::parse_usage(std::span<const char> buf, size_t len, LlmUsage& 
         if (key == "usage") {
             read_usage(v, u);
         } else if (key == "message" || key == "response") {
-            // Anthropic message_start {message:{usage}}; OpenAI response.completed {response:{usage}}
+            // Anthropic message_start {message:{usage}}; OpenAI response.completed
+            // {response:{usage}}
             dom::element inner;
             if (!v["usage"].get(inner)) read_usage(inner, u);
         }

@@ -59,8 +59,8 @@ void RuleInspector::alert(Flow& f, Dir dir, uint32_t ri, const AlertContext* ctx
     if (!eve_.enabled()) return;
     const bool blocked = v >= Verdict::Drop && !f.verdict.allowlisted;
     JsonBuilder& j = eve_.begin(f, "alert");
-    j.field("direction", dir == Dir::ToServer ? std::string_view("to_server")
-                                              : std::string_view("to_client"));
+    j.field("direction",
+            dir == Dir::ToServer ? std::string_view("to_server") : std::string_view("to_client"));
     j.object("alert")
         .field("action", blocked ? std::string_view("blocked") : std::string_view("allowed"))
         .field("gid", r.gid)

@@ -27,16 +27,16 @@ class AlertContext {
 
 // Bits of Flow::inspect_flags.
 namespace inspect_flag {
-constexpr uint8_t kNotHttp = 1;   // the HTTP stage gave up on this flow
-constexpr uint8_t kPassed = 2;    // a pass rule matched: no more rule inspection
-constexpr uint8_t kHttp2 = 4;     // HTTP/2 seen (not parsed)
-constexpr uint8_t kTunnel = 8;    // left HTTP/1 (Upgrade, CONNECT)
+constexpr uint8_t kNotHttp = 1;  // the HTTP stage gave up on this flow
+constexpr uint8_t kPassed = 2;   // a pass rule matched: no more rule inspection
+constexpr uint8_t kHttp2 = 4;    // HTTP/2 seen (not parsed)
+constexpr uint8_t kTunnel = 8;   // left HTTP/1 (Upgrade, CONNECT)
 }  // namespace inspect_flag
 
 struct RuleCounters {
     uint64_t inspections = 0;
     uint64_t alerts = 0;
-    uint64_t drops = 0;    // rules with action drop that matched
+    uint64_t drops = 0;  // rules with action drop that matched
     uint64_t rejects = 0;
     uint64_t passes = 0;
     uint64_t eve_dropped = 0;

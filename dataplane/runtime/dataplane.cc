@@ -982,7 +982,8 @@ std::string Dataplane::summary_json() const {
         if (!http.contains("anomalies")) http["anomalies"] = nlohmann::json::object();
         for (size_t a = 0; a < http::kAnomalyCount; ++a)
             if (h.anomalies[a])
-                add(http["anomalies"], std::string(http::anomaly_name(static_cast<http::Anomaly>(a))).c_str(),
+                add(http["anomalies"],
+                    std::string(http::anomaly_name(static_cast<http::Anomaly>(a))).c_str(),
                     h.anomalies[a]);
         const RuleCounters& rc = w->pipeline->rule_counters();
         const rules::MatcherCounters& mc = w->pipeline->matcher_counters();
@@ -1072,17 +1073,18 @@ std::string Dataplane::summary_text() const {
     auto hu = [&](const char* k) {
         return (unsigned long long)(hj.contains(k) ? hj[k].get<uint64_t>() : 0);
     };
-    appendf(s,
-            "  http: requests %llu, responses %llu, llm requests %llu, usage reports %llu, "
-            "http2 %llu, anomalies %llu (smuggling %llu), bodies over cap %llu\n",
-            hu("requests"), hu("responses"), hu("llm_requests"), hu("usage_reports"), hu("http2"),
-            [&] {
-                unsigned long long n = 0;
-                if (hj.contains("anomalies"))
-                    for (auto& [k, v] : hj["anomalies"].items()) n += v.get<uint64_t>();
-                return n;
-            }(),
-            hu("smuggling"), hu("bodies_over_cap"));
+    appendf(
+        s,
+        "  http: requests %llu, responses %llu, llm requests %llu, usage reports %llu, "
+        "http2 %llu, anomalies %llu (smuggling %llu), bodies over cap %llu\n",
+        hu("requests"), hu("responses"), hu("llm_requests"), hu("usage_reports"), hu("http2"),
+        [&] {
+            unsigned long long n = 0;
+            if (hj.contains("anomalies"))
+                for (auto& [k, v] : hj["anomalies"].items()) n += v.get<uint64_t>();
+            return n;
+        }(),
+        hu("smuggling"), hu("bodies_over_cap"));
     const auto& rj = e["rules"];
     auto rget = [&](const char* k) {
         return (unsigned long long)(rj.contains(k) ? rj[k].get<uint64_t>() : 0);

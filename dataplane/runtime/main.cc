@@ -229,13 +229,14 @@ int main(int argc, char** argv) {
     }
     if (check_rules) {
         const auto& st = cfg.engine.rules->stats();
-        std::printf("%zu rules OK (%zu files, sha256 %s): %zu literal and %zu regex patterns "
-                    "(%zu prefiltered), %zu always-evaluated, %zu Hyperscan databases, %zu "
-                    "bytes, compiled in %.3f s\n",
-                    cfg.engine.rules->set().rules.size(), cfg.engine.rules->set().files.size(),
-                    cfg.engine.rules->set().digest.substr(0, 16).c_str(), st.literal_patterns,
-                    st.regex_patterns, st.prefilter_regexes, st.always_candidates, st.databases,
-                    st.database_bytes, st.compile_seconds);
+        std::printf(
+            "%zu rules OK (%zu files, sha256 %s): %zu literal and %zu regex patterns "
+            "(%zu prefiltered), %zu always-evaluated, %zu Hyperscan databases, %zu "
+            "bytes, compiled in %.3f s\n",
+            cfg.engine.rules->set().rules.size(), cfg.engine.rules->set().files.size(),
+            cfg.engine.rules->set().digest.substr(0, 16).c_str(), st.literal_patterns,
+            st.regex_patterns, st.prefilter_regexes, st.always_candidates, st.databases,
+            st.database_bytes, st.compile_seconds);
         return 0;
     }
     if (std::string e = validate_config(cfg); !e.empty()) {

@@ -351,16 +351,20 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                              {"files",
                               [&](const YAML::Node& x) {
                                   if (x.IsScalar()) {
-                                      cfg.rule_files.push_back(scalar<std::string>(path, x, "a path"));
+                                      cfg.rule_files.push_back(
+                                          scalar<std::string>(path, x, "a path"));
                                       return;
                                   }
-                                  if (!x.IsSequence()) fail(path, x, "'files' must be a path or a list");
+                                  if (!x.IsSequence())
+                                      fail(path, x, "'files' must be a path or a list");
                                   for (const auto& f : x)
-                                      cfg.rule_files.push_back(scalar<std::string>(path, f, "a path"));
+                                      cfg.rule_files.push_back(
+                                          scalar<std::string>(path, f, "a path"));
                               }},
                              {"dialect",
                               [&](const YAML::Node& x) {
-                                  const auto d = scalar<std::string>(path, x, "auto, suricata or snort3");
+                                  const auto d =
+                                      scalar<std::string>(path, x, "auto, suricata or snort3");
                                   if (d == "auto")
                                       ro.dialect = rules::Dialect::Auto;
                                   else if (d == "suricata")
@@ -376,10 +380,13 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                               }},
                              {"address_groups",
                               [&](const YAML::Node& x) {
-                                  if (!x.IsMap()) fail(path, x, "'address_groups' must be a mapping");
+                                  if (!x.IsMap())
+                                      fail(path, x, "'address_groups' must be a mapping");
                                   for (const auto& kv : x) {
-                                      const auto name = scalar<std::string>(path, kv.first, "a name");
-                                      const auto val = scalar<std::string>(path, kv.second, "an address expression");
+                                      const auto name =
+                                          scalar<std::string>(path, kv.first, "a name");
+                                      const auto val = scalar<std::string>(path, kv.second,
+                                                                           "an address expression");
                                       rules::AddressSet probe;
                                       std::string err;
                                       ro.vars.addresses[name] = val;
@@ -391,8 +398,10 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                               [&](const YAML::Node& x) {
                                   if (!x.IsMap()) fail(path, x, "'port_groups' must be a mapping");
                                   for (const auto& kv : x) {
-                                      const auto name = scalar<std::string>(path, kv.first, "a name");
-                                      const auto val = scalar<std::string>(path, kv.second, "a port expression");
+                                      const auto name =
+                                          scalar<std::string>(path, kv.first, "a name");
+                                      const auto val =
+                                          scalar<std::string>(path, kv.second, "a port expression");
                                       rules::PortSet probe;
                                       std::string err;
                                       ro.vars.ports[name] = val;
@@ -404,20 +413,25 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                               [&](const YAML::Node& x) {
                                   if (!x.IsMap()) fail(path, x, "'datasets' must be a mapping");
                                   for (const auto& kv : x) {
-                                      const auto name = scalar<std::string>(path, kv.first, "a name");
+                                      const auto name =
+                                          scalar<std::string>(path, kv.first, "a name");
                                       rules::RuleSetOptions::DatasetFile df{"string", ""};
                                       for_keys(path, kv.second, "datasets.NAME",
                                                {{"type",
                                                  [&](const YAML::Node& y) {
-                                                     df.type = scalar<std::string>(path, y, "string, md5 or sha256");
-                                                     if (df.type != "string" && df.type != "md5" && df.type != "sha256")
-                                                         fail(path, y, "type must be string, md5 or sha256");
+                                                     df.type = scalar<std::string>(
+                                                         path, y, "string, md5 or sha256");
+                                                     if (df.type != "string" && df.type != "md5" &&
+                                                         df.type != "sha256")
+                                                         fail(path, y,
+                                                              "type must be string, md5 or sha256");
                                                  }},
-                                                {"file",
-                                                 [&](const YAML::Node& y) {
-                                                     df.path = scalar<std::string>(path, y, "a path");
+                                                {"file", [&](const YAML::Node& y) {
+                                                     df.path =
+                                                         scalar<std::string>(path, y, "a path");
                                                  }}});
-                                      if (df.path.empty()) fail(path, kv.second, "dataset needs a 'file'");
+                                      if (df.path.empty())
+                                          fail(path, kv.second, "dataset needs a 'file'");
                                       ro.datasets[name] = df;
                                   }
                               }},
@@ -429,7 +443,9 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                      for_keys(path, v, "http",
                               {
                                   {"sessions",
-                                   [&](const YAML::Node& x) { h.sessions = uint_in(path, x, 1, 65535); }},
+                                   [&](const YAML::Node& x) {
+                                       h.sessions = uint_in(path, x, 1, 65535);
+                                   }},
                                   {"max_header_bytes",
                                    [&](const YAML::Node& x) {
                                        h.max_header_bytes = uint_in(path, x, 1024, 1u << 20);
@@ -439,13 +455,17 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                        h.header_buffers = uint_in(path, x, 1, 1u << 20);
                                    }},
                                   {"body_cap",
-                                   [&](const YAML::Node& x) { h.body_cap = uint_in(path, x, 0, 64u << 20); }},
+                                   [&](const YAML::Node& x) {
+                                       h.body_cap = uint_in(path, x, 0, 64u << 20);
+                                   }},
                                   {"body_buffers",
                                    [&](const YAML::Node& x) {
                                        h.body_buffers = uint_in(path, x, 0, 1u << 20);
                                    }},
                                   {"decoders",
-                                   [&](const YAML::Node& x) { h.decoders = uint_in(path, x, 0, 1u << 16); }},
+                                   [&](const YAML::Node& x) {
+                                       h.decoders = uint_in(path, x, 0, 1u << 16);
+                                   }},
                                   {"prompt_excerpt",
                                    [&](const YAML::Node& x) {
                                        h.prompt_excerpt = uint_in(path, x, 0, 128);
@@ -456,7 +476,8 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                        auto vd = verdict_from_name(a);
                                        if (!vd || (*vd != Verdict::Pass && *vd != Verdict::Alert &&
                                                    *vd != Verdict::Drop && *vd != Verdict::Reject))
-                                           fail(path, x, "smuggling must be pass, alert, drop or reject");
+                                           fail(path, x,
+                                                "smuggling must be pass, alert, drop or reject");
                                        h.smuggling_verdict = *vd;
                                    }},
                                   {"eve",

@@ -15,6 +15,9 @@
 #include "craft/frame_builder.h"
 #include "decode/decoder.h"
 #include "engine/pipeline.h"
+#include "rules/rule_set.h"
+
+#include <zlib.h>
 
 extern "C" {
 void* __libc_malloc(size_t);
@@ -123,6 +126,28 @@ std::vector<uint8_t> client_hello() {
     return out;
 }
 
+// An LLM request body of exactly n bytes whose prompt trips a pack rule (rubric grading).
+std::string llm_body(size_t n) {
+    const std::string head =
+        R"({"model":"claude-x","max_tokens":10,"messages":[{"role":"user","content":"Using the rubric, score the response from 1 to 10. )";
+    const std::string tail = R"("}]})";
+    return head + std::string(n - head.size() - tail.size(), 'p') + tail;
+}
+
+std::string gzip(const std::string& in) {
+    z_stream zs{};
+    deflateInit2(&zs, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&zs, in.size()) + 32, '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
+}
+
 // One round of traffic: `flows` TCP sessions on distinct ports, with out-of-order data,
 // retransmissions, FIN or RST endings, a malformed frame and a UDP packet each.
 std::vector<std::vector<uint8_t>> round_of_traffic(uint16_t base_port, int flows) {
@@ -130,7 +155,7 @@ std::vector<std::vector<uint8_t>> round_of_traffic(uint16_t base_port, int flows
     craft::FrameSpec c2s, s2c;
     s2c.src = c2s.dst;
     s2c.dst = c2s.src;
-    const std::string body(1200, 'b');
+    const std::string body = llm_body(1200);
     for (int i = 0; i < flows; ++i) {
         const uint16_t cp = static_cast<uint16_t>(base_port + i);
         const uint16_t sp = (i % 3 == 0) ? 8080 : 80;  // port 8080 flows get a reject verdict
@@ -142,7 +167,8 @@ std::vector<std::vector<uint8_t>> round_of_traffic(uint16_t base_port, int flows
         out.push_back(craft::tcp_frame(c2s, {cp, sp, cs, ss, tcp_flag::kAck, 65535, {}}, {}));
         static const std::vector<uint8_t> hello = client_hello();
         const std::string http =
-            "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 1200\r\n\r\n";
+            "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
+            "Content-Length: 1200\r\n\r\n";
         // Every other flow opens with a TLS ClientHello instead (fingerprinted and logged).
         const std::vector<uint8_t> req =
             (i % 2 == 1 && !hello.empty()) ? hello : std::vector<uint8_t>(http.begin(), http.end());
@@ -159,9 +185,16 @@ std::vector<std::vector<uint8_t>> round_of_traffic(uint16_t base_port, int flows
         out.push_back(craft::tcp_frame(c2s, {cp, sp, b0, ss, 0x18, 65535, {}},
                                        craft::bytes(body.substr(0, 400))));
         cs += 1200;
-        const std::string resp(1400, 'r');
+        // A JSON answer with usage; every fourth one gzip-compressed.
+        const std::string usage = R"({"usage":{"input_tokens":12,"output_tokens":)" +
+                                  std::to_string(i) + "}}" + std::string(600, ' ');
+        const std::string payload = i % 4 == 0 ? gzip(usage) : usage;
+        const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" +
+                                 std::string(i % 4 == 0 ? "Content-Encoding: gzip\r\n" : "") +
+                                 "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n" +
+                                 payload;
         out.push_back(craft::tcp_frame(s2c, {sp, cp, ss, cs, 0x18, 65535, {}}, craft::bytes(resp)));
-        ss += 1400;
+        ss += static_cast<uint32_t>(resp.size());
         if (i % 2 == 0) {
             out.push_back(craft::tcp_frame(
                 c2s, {cp, sp, cs, ss, tcp_flag::kFin | tcp_flag::kAck, 65535, {}}, {}));
@@ -190,6 +223,13 @@ TEST(NoAllocation, SteadyStateProcessingDoesNotAllocate) {
     reject.server_port = 8080;
     reject.after_bytes = 1500;
     cfg.filters = StaticFilterTable({reject});
+    rules::RuleSetOptions ro;
+    auto rs = rules::load_rule_files({rules::default_rules_dir() + "/packs"}, ro);
+    ASSERT_TRUE(rs.set);
+    cfg.rules =
+        rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)))
+            .rules;
+    ASSERT_TRUE(cfg.rules);
     CountingSink sink;
     NullInjector inj;
     Pipeline p(cfg, 0, &sink);
@@ -220,4 +260,8 @@ TEST(NoAllocation, SteadyStateProcessingDoesNotAllocate) {
     EXPECT_GT(sink.records, 100u);
     EXPECT_GT(inj.frames, 50u);
     EXPECT_GE(p.tls_counters().logged, 100u);  // both rounds' TLS flows were fingerprinted
+    // HTTP parsing, LLM extraction, gzip, usage and rule matching ran in the counted round.
+    EXPECT_GE(p.http_counters().llm_requests, 60u);
+    EXPECT_GE(p.http_counters().usage_reports, 60u);
+    EXPECT_GE(p.rule_counters().alerts, 60u);
 }

@@ -6,6 +6,7 @@
 
 #include "engine/pipeline.h"
 #include "fuzz/fuzz_target.h"
+#include "rules/rule_set.h"
 
 namespace {
 
@@ -35,6 +36,20 @@ const EngineConfig& config() {
         reject.server_port = 443;
         reject.after_bytes = 200;
         c.filters = StaticFilterTable({reject});
+        // Small HTTP pools so exhaustion paths run too; the shipped packs so rules run.
+        c.http.sessions = 4;
+        c.http.header_buffers = 2;
+        c.http.body_buffers = 2;
+        c.http.body_cap = 4096;
+        c.http.decoders = 1;
+        rules::RuleSetOptions ro;
+        auto rs = rules::load_rule_files({rules::default_rules_dir() + "/packs"}, ro);
+        if (rs.set) {
+            auto compiled = rules::CompiledRules::compile(
+                std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
+            c.rules = compiled.rules;
+        }
+        if (!c.rules) __builtin_trap();
         return c;
     }();
     return cfg;

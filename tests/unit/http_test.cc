@@ -46,7 +46,9 @@ struct RecordingSink final : MessageSink {
         log += "B[" + body + "]E" + std::to_string(static_cast<int>(d)) + (truncated ? "T" : "");
         body.clear();
     }
-    void on_anomaly(Flow&, Dir, Anomaly a) override { log += "A[" + std::string(anomaly_name(a)) + "]"; }
+    void on_anomaly(Flow&, Dir, Anomaly a) override {
+        log += "A[" + std::string(anomaly_name(a)) + "]";
+    }
     std::string body;
 };
 
@@ -71,7 +73,8 @@ std::string frame_bytewise(const std::string& stream, Dir d, bool close = false)
     FramerState st;
     RecordingSink sink;
     MessageFramer fr(16384);
-    for (char c : stream) fr.feed(f, d, st, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&c), 1), sink);
+    for (char c : stream)
+        fr.feed(f, d, st, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&c), 1), sink);
     if (close) fr.end(f, d, st, sink);
     return sink.log;
 }
@@ -165,8 +168,9 @@ TEST(HttpFramer, IdenticalAtEverySplitAndByteByByte) {
         ASSERT_EQ(frame_all(requests, Dir::ToServer, k), whole) << "split at " << k;
     EXPECT_EQ(frame_bytewise(requests, Dir::ToServer), whole);
 
-    const std::string responses = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
-                                  "Content-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\n\r\nuntil close";
+    const std::string responses =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+        "Content-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\n\r\nuntil close";
     const std::string r_whole = frame_all(responses, Dir::ToClient, 0, true);
     EXPECT_NE(r_whole.find("B[until close]E1"), std::string::npos) << r_whole;
     for (size_t k = 1; k < responses.size(); ++k)
@@ -174,17 +178,22 @@ TEST(HttpFramer, IdenticalAtEverySplitAndByteByByte) {
 }
 
 TEST(HttpFramer, BadChunksAndLongHeadsStopTheDirection) {
-    EXPECT_NE(frame_all("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc", Dir::ToServer, 0)
+    EXPECT_NE(frame_all("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc",
+                        Dir::ToServer, 0)
                   .find("A[bad_chunk_size]"),
               std::string::npos);
-    EXPECT_NE(frame_all("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY", Dir::ToServer, 0)
+    EXPECT_NE(frame_all("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY",
+                        Dir::ToServer, 0)
                   .find("A[bad_chunk_terminator]"),
               std::string::npos);
     // A chunk size that would overflow 64 bits is refused, not wrapped.
-    EXPECT_NE(frame_all("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF1\r\n", Dir::ToServer, 0)
-                  .find("A[bad_chunk_size]"),
-              std::string::npos);
-    std::string big = "GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    EXPECT_NE(
+        frame_all("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF1\r\n",
+                  Dir::ToServer, 0)
+            .find("A[bad_chunk_size]"),
+        std::string::npos);
+    std::string big =
+        "GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\nGET / HTTP/1.1\r\n\r\n";
     const std::string log = frame_all(big, Dir::ToServer, 0);
     EXPECT_NE(log.find("A[header_too_long]"), std::string::npos);
     EXPECT_EQ(log.find("H0["), std::string::npos);  // nothing parsed after losing framing
@@ -195,7 +204,8 @@ TEST(HttpFramer, GapInsideBodyKeepsFramingElsewhereStops) {
     FramerState st;
     RecordingSink sink;
     MessageFramer fr(16384);
-    fr.feed(f, Dir::ToServer, st, craft::bytes(std::string("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab")), sink);
+    fr.feed(f, Dir::ToServer, st,
+            craft::bytes(std::string("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab")), sink);
     fr.gap(f, Dir::ToServer, st, 4, sink);
     fr.feed(f, Dir::ToServer, st, craft::bytes(std::string("cdefGET /n HTTP/1.1\r\n\r\n")), sink);
     EXPECT_NE(sink.log.find("B[abcdef]E0"), std::string::npos) << sink.log;
@@ -236,7 +246,8 @@ TEST(LlmExtract, AnthropicMessages) {
     EXPECT_EQ(r.tools, 2u);
     EXPECT_EQ(r.messages, 3u);
     EXPECT_EQ(r.system, "You are \"terse\".");
-    EXPECT_EQ(r.prompt, "Think step by step:\nline two \xC3\xA9 \xF0\x9F\x98\x80\ntool out\nand more");
+    EXPECT_EQ(r.prompt,
+              "Think step by step:\nline two \xC3\xA9 \xF0\x9F\x98\x80\ntool out\nand more");
 }
 
 TEST(LlmExtract, OpenAiChatAndResponses) {
@@ -286,14 +297,16 @@ TEST(LlmExtract, UsageFromJsonAndSseEvents) {
     EXPECT_EQ(u.input_tokens, 12);
     EXPECT_EQ(u.output_tokens, 34);
     LlmUsage s;
-    Padded start(R"({"type":"message_start","message":{"usage":{"input_tokens":7,"output_tokens":1}}})");
+    Padded start(
+        R"({"type":"message_start","message":{"usage":{"input_tokens":7,"output_tokens":1}}})");
     Padded delta(R"({"type":"message_delta","delta":{},"usage":{"output_tokens":99}})");
     ASSERT_TRUE(x.parse_usage(start.buf, start.len, s));
     ASSERT_TRUE(x.parse_usage(delta.buf, delta.len, s));
     EXPECT_EQ(s.input_tokens, 7);
     EXPECT_EQ(s.output_tokens, 99);
     LlmUsage o;
-    Padded oa(R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}})");
+    Padded oa(
+        R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}})");
     ASSERT_TRUE(x.parse_usage(oa.buf, oa.len, o));
     EXPECT_EQ(o.input_tokens, 3);
     EXPECT_EQ(o.output_tokens, 4);
@@ -308,7 +321,8 @@ std::shared_ptr<const rules::CompiledRules> compile_rules(const std::string& tex
     auto rs = rules::build_rule_set({{"t.rules", text}}, o);
     for (auto& e : rs.errors) ADD_FAILURE() << e.format();
     if (!rs.set) return nullptr;
-    auto c = rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
+    auto c =
+        rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
     for (auto& e : c.errors) ADD_FAILURE() << e.format();
     return c.rules;
 }
@@ -351,7 +365,8 @@ std::string request(const std::string& body, const std::string& extra = "") {
 }  // namespace
 
 TEST(HttpStage, LogsTransactionWithLlmFieldsAndUsage) {
-    const std::string resp_body = R"({"id":"msg_1","content":[{"type":"text","text":"ok"}],"usage":{"input_tokens":21,"output_tokens":5}})";
+    const std::string resp_body =
+        R"({"id":"msg_1","content":[{"type":"text","text":"ok"}],"usage":{"input_tokens":21,"output_tokens":5}})";
     HttpRun r;
     r.run(request(kAnthropicBody),
           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
@@ -378,8 +393,11 @@ TEST(HttpStage, LogsTransactionWithLlmFieldsAndUsage) {
 TEST(HttpStage, SameRecordsWhateverTheSegmentation) {
     const std::string req = request(kAnthropicBody) + "GET /v1/models HTTP/1.1\r\nHost: a\r\n\r\n";
     const std::string sse =
-        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n"
-        "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":77}}\n\n";
+        "event: message_start\ndata: "
+        "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":9,\"output_tokens\":"
+        "1}}}\n\n"
+        "event: message_delta\ndata: "
+        "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":77}}\n\n";
     std::string chunked;
     for (size_t i = 0; i < sse.size(); i += 40) {
         const std::string part = sse.substr(i, 40);
@@ -388,8 +406,9 @@ TEST(HttpStage, SameRecordsWhateverTheSegmentation) {
         chunked += len + part + "\r\n";
     }
     chunked += "0\r\n\r\n";
-    const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                             chunked + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+    const std::string resp =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        chunked + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
     auto strip = [](std::vector<nlohmann::json> v) {
         for (auto& j : v) j.erase("timestamp");
         return v;
@@ -410,7 +429,8 @@ TEST(HttpStage, SameRecordsWhateverTheSegmentation) {
 }
 
 TEST(HttpStage, GzipAndDeflateBodiesAreDecoded) {
-    const std::string usage = R"({"usage":{"input_tokens":1,"output_tokens":2},"pad":")" + std::string(3000, 'x') + "\"}";
+    const std::string usage =
+        R"({"usage":{"input_tokens":1,"output_tokens":2},"pad":")" + std::string(3000, 'x') + "\"}";
     for (int mode = 0; mode < 3; ++mode) {
         const std::string z = mode == 0 ? gzip(usage) : gzip(usage, false, mode == 2);
         const std::string enc = mode == 0 ? "gzip" : "deflate";
@@ -429,7 +449,10 @@ TEST(HttpStage, SmugglingShapeRaisesAnomalyAndPolicyDrops) {
     EngineConfig cfg;
     cfg.http.smuggling_verdict = Verdict::Drop;
     HttpRun r(cfg);
-    r.run("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "");
+    r.run(
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n0\r\n\r\n",
+        "");
     auto an = r.h.sink.of_type("anomaly");
     ASSERT_FALSE(an.empty());
     EXPECT_EQ(an[0]["anomaly"]["event"], "content_length_and_chunked");
@@ -440,7 +463,9 @@ TEST(HttpStage, SmugglingShapeRaisesAnomalyAndPolicyDrops) {
 
 TEST(HttpStage, Http2PrefaceIsCountedNotParsed) {
     HttpRun r;
-    r.run(std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9), "");
+    r.run(std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
+              std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9),
+          "");
     EXPECT_EQ(r.h.p->http_counters().http2, 1u);
     auto http = r.h.sink.of_type("http");
     ASSERT_EQ(http.size(), 1u);
@@ -456,7 +481,8 @@ TEST(HttpStage, RulesAlertOnPromptAndDropStopsTheRequest) {
         "metadata:pack distillation;)\n"
         "drop http any any -> any any (msg:\"blocked model\"; llm.model; content:\"claude-opus\"; "
         "sid:101;)\n"
-        "alert http any any -> any any (msg:\"never\"; http.user_agent; content:\"curl\"; sid:102;)\n");
+        "alert http any any -> any any (msg:\"never\"; http.user_agent; content:\"curl\"; "
+        "sid:102;)\n");
     ASSERT_TRUE(cfg.rules);
     HttpRun r(cfg);
     r.run(request(kAnthropicBody), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");

@@ -23,7 +23,8 @@ std::shared_ptr<const rules::CompiledRules> packs() {
         auto rs = rules::load_rule_files({rules::default_rules_dir() + "/packs"}, o);
         for (auto& e : rs.errors) ADD_FAILURE() << e.format();
         if (!rs.set) return std::shared_ptr<const rules::CompiledRules>();
-        auto c = rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
+        auto c =
+            rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
         for (auto& e : c.errors) ADD_FAILURE() << e.format();
         return c.rules;
     }();
@@ -65,7 +66,8 @@ std::string build_request(const YAML::Node& s) {
                                          : "sk-ant-api03-TESTKEY0000000000000000000000";
     if (!key.empty()) headers["x-api-key"] = key;
     if (s["headers"])
-        for (const auto& kv : s["headers"]) headers[kv.first.as<std::string>()] = kv.second.as<std::string>();
+        for (const auto& kv : s["headers"])
+            headers[kv.first.as<std::string>()] = kv.second.as<std::string>();
     std::string req = "POST " + path + " HTTP/1.1\r\nHost: api.example.com\r\n";
     for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
     req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -173,8 +175,8 @@ TEST(Packs, NoSeverityOneAlertOnTheBenignCorpus) {
     size_t n = 0;
     for (const auto& s : YAML::LoadFile(std::string(SLUICE_TEST_DATA) + "/llm/benign.yaml")) {
         const Outcome o = run_sample(s, tap);
-        EXPECT_GT(o.min_severity, 1) << "severity-1 alert on benign request " << n << ": "
-                                     << build_request(s);
+        EXPECT_GT(o.min_severity, 1)
+            << "severity-1 alert on benign request " << n << ": " << build_request(s);
         ++n;
     }
     EXPECT_GE(n, 25u);

@@ -82,5 +82,4 @@ struct Harness {
     }
 };
 
-
 }  // namespace sluice::testing

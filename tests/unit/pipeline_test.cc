@@ -15,7 +15,6 @@ using craft::TcpSpec;
 
 using namespace sluice::testing;
 
-
 TEST(Pipeline, TcpSessionProducesFlowRecord) {
     Harness h;
     Conversation c;

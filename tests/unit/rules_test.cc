@@ -22,7 +22,7 @@ ParsedFile parse(std::string_view text, Dialect d = Dialect::Auto) {
 }
 
 std::shared_ptr<const CompiledRules> compile(std::string_view text,
-                                            std::vector<RuleError>* errors = nullptr) {
+                                             std::vector<RuleError>* errors = nullptr) {
     RuleSetOptions o;
     auto rs = build_rule_set({{"t.rules", std::string(text)}}, o);
     if (!rs.set) {
@@ -58,11 +58,12 @@ std::vector<uint32_t> run(const std::shared_ptr<const CompiledRules>& c, Inspect
 }  // namespace
 
 TEST(RuleParser, SuricataRuleFields) {
-    auto f = parse(R"(alert http $EXTERNAL_NET any -> $API_SERVERS $API_PORTS (msg:"CoT \"elicit\""; )"
-                   R"(flow:established,to_server; http.uri; content:"/v1/messages"; )"
-                   R"(llm.prompt; content:"step by step"; nocase; fast_pattern; )"
-                   R"(pcre:"/show (all|your) reasoning/i"; classtype:llm-distillation; )"
-                   R"(sid:1000001; rev:3; gid:1; priority:2; metadata:pack distillation, fp low;))");
+    auto f =
+        parse(R"(alert http $EXTERNAL_NET any -> $API_SERVERS $API_PORTS (msg:"CoT \"elicit\""; )"
+              R"(flow:established,to_server; http.uri; content:"/v1/messages"; )"
+              R"(llm.prompt; content:"step by step"; nocase; fast_pattern; )"
+              R"(pcre:"/show (all|your) reasoning/i"; classtype:llm-distillation; )"
+              R"(sid:1000001; rev:3; gid:1; priority:2; metadata:pack distillation, fp low;))");
     ASSERT_TRUE(f.ok()) << f.errors[0].format();
     ASSERT_EQ(f.rules.size(), 1u);
     EXPECT_EQ(f.dialect, Dialect::Suricata);
@@ -92,8 +93,9 @@ TEST(RuleParser, SuricataRuleFields) {
 }
 
 TEST(RuleParser, LegacyModifiersApplyToThePreviousContent) {
-    auto f = parse(R"(alert http any any -> any any (content:"POST"; http_method; )"
-                   R"(content:"/v1/"; http_uri; depth:4; content:"claude"; http_client_body; sid:1;))");
+    auto f =
+        parse(R"(alert http any any -> any any (content:"POST"; http_method; )"
+              R"(content:"/v1/"; http_uri; depth:4; content:"claude"; http_client_body; sid:1;))");
     ASSERT_TRUE(f.ok()) << f.errors[0].format();
     const Rule& r = f.rules[0];
     EXPECT_EQ(r.conditions[0].buffer, Buffer::HttpMethod);
@@ -123,8 +125,9 @@ TEST(RuleParser, Snort3StickyBuffersAndCommaModifiers) {
 }
 
 TEST(RuleParser, DialectFromHeaderComment) {
-    auto f = parse("# sluice-dialect: snort3\nalert http any any -> any any (http_uri; "
-                   "content:\"/x\"; sid:1;)\n");
+    auto f = parse(
+        "# sluice-dialect: snort3\nalert http any any -> any any (http_uri; "
+        "content:\"/x\"; sid:1;)\n");
     ASSERT_TRUE(f.ok());
     EXPECT_EQ(f.dialect, Dialect::Snort3);
     EXPECT_EQ(f.rules[0].conditions[0].buffer, Buffer::HttpUri);
@@ -137,8 +140,9 @@ TEST(RuleParser, HexBytesAndEscapes) {
 }
 
 TEST(RuleParser, ContinuationLinesAndComments) {
-    auto f = parse("# a comment\n\nalert tcp any any -> any any ( \\\n  content:\"a\"; \\\n"
-                   "  sid:7;)\nalert tcp any any -> any any (content:\"b\"; sid:8;)\n");
+    auto f = parse(
+        "# a comment\n\nalert tcp any any -> any any ( \\\n  content:\"a\"; \\\n"
+        "  sid:7;)\nalert tcp any any -> any any (content:\"b\"; sid:8;)\n");
     ASSERT_TRUE(f.ok()) << f.errors[0].format();
     ASSERT_EQ(f.rules.size(), 2u);
     EXPECT_EQ(f.rules[0].where.line, 3u);
@@ -196,8 +200,9 @@ TEST(RuleParser, ErrorsNameLineColumnAndWhatWasExpected) {
 }
 
 TEST(RuleParser, OneBadRuleRejectsTheWholeFile) {
-    auto f = parse("alert tcp any any -> any any (content:\"a\"; sid:1;)\n"
-                   "alert tcp any any -> any any (content:\"b\" sid:2;)\n");
+    auto f = parse(
+        "alert tcp any any -> any any (content:\"a\"; sid:1;)\n"
+        "alert tcp any any -> any any (content:\"b\" sid:2;)\n");
     EXPECT_FALSE(f.ok());
     EXPECT_TRUE(f.rules.empty());
     EXPECT_EQ(f.errors[0].where.line, 2u);
@@ -205,12 +210,13 @@ TEST(RuleParser, OneBadRuleRejectsTheWholeFile) {
 
 TEST(RuleSet, DuplicateSidsUnknownClasstypeAndDataset) {
     RuleSetOptions o;
-    auto rs = build_rule_set({{"a.rules", "alert tcp any any -> any any (content:\"a\"; sid:1;)\n"
-                                          "alert tcp any any -> any any (content:\"b\"; sid:1;)\n"
-                                          "alert tcp any any -> any any (content:\"c\"; sid:2; "
-                                          "classtype:nope;)\n"
-                                          "alert http any any -> any any (http.host; "
-                                          "dataset:isset,missing; sid:3;)\n"}},
+    auto rs = build_rule_set({{"a.rules",
+                               "alert tcp any any -> any any (content:\"a\"; sid:1;)\n"
+                               "alert tcp any any -> any any (content:\"b\"; sid:1;)\n"
+                               "alert tcp any any -> any any (content:\"c\"; sid:2; "
+                               "classtype:nope;)\n"
+                               "alert http any any -> any any (http.host; "
+                               "dataset:isset,missing; sid:3;)\n"}},
                              o);
     ASSERT_FALSE(rs.set);
     ASSERT_EQ(rs.errors.size(), 3u);
@@ -221,11 +227,12 @@ TEST(RuleSet, DuplicateSidsUnknownClasstypeAndDataset) {
 
 TEST(RuleSet, SeverityAndCategoryFromClasstype) {
     RuleSetOptions o;
-    auto rs = build_rule_set({{"a.rules", "alert tcp any any -> any any (content:\"a\"; sid:1; "
-                                          "classtype:llm-distillation;)\n"
-                                          "alert tcp any any -> any any (content:\"a\"; sid:2; "
-                                          "classtype:llm-distillation; priority:1;)\n"
-                                          "alert tcp any any -> any any (content:\"a\"; sid:3;)\n"}},
+    auto rs = build_rule_set({{"a.rules",
+                               "alert tcp any any -> any any (content:\"a\"; sid:1; "
+                               "classtype:llm-distillation;)\n"
+                               "alert tcp any any -> any any (content:\"a\"; sid:2; "
+                               "classtype:llm-distillation; priority:1;)\n"
+                               "alert tcp any any -> any any (content:\"a\"; sid:3;)\n"}},
                              o);
     ASSERT_TRUE(rs.set);
     EXPECT_EQ(rs.set->severity, (std::vector<uint8_t>{2, 1, 3}));
@@ -292,9 +299,10 @@ TEST(Matcher, DatasetsAreData) {
         fputs("dDEzZDE1MTZoMl84ZGFhZjYxNTI3NzFfMDI3MTNkNmFmODYy\n", fp);
         fclose(fp);
     }
-    const std::string rules = "alert tls any any -> any any (ja4.hash; dataset:isset,bad-ja4,type "
-                              "string,load " +
-                              dir + "/ja4.lst; sid:1;)\n";
+    const std::string rules =
+        "alert tls any any -> any any (ja4.hash; dataset:isset,bad-ja4,type "
+        "string,load " +
+        dir + "/ja4.lst; sid:1;)\n";
     auto c = compile(rules);
     ASSERT_TRUE(c);
     BufferSet b;
@@ -306,8 +314,8 @@ TEST(Matcher, DatasetsAreData) {
 
 TEST(Matcher, BadPcreIsACompileErrorWithLocation) {
     RuleSetOptions o;
-    auto rs = build_rule_set({{"p.rules", "\nalert tcp any any -> any any (pcre:\"/a(b/\"; sid:1;)\n"}},
-                             o);
+    auto rs = build_rule_set(
+        {{"p.rules", "\nalert tcp any any -> any any (pcre:\"/a(b/\"; sid:1;)\n"}}, o);
     ASSERT_TRUE(rs.set);
     auto c = CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(rs.set)));
     ASSERT_FALSE(c.rules);
@@ -341,8 +349,8 @@ TEST(Matcher, SameRuleInBothDialectsGivesTheSameMatches) {
     auto a = compile(suricata), b = compile(snort);
     ASSERT_TRUE(a && b);
     std::mt19937 rng(7);
-    const char* words[] = {"Reasoning", "step", "trace", "TRACE", "x", " ", "reasoning step",
-                           "POST", "/v1/", "GET"};
+    const char* words[] = {"Reasoning", "step",           "trace", "TRACE", "x",
+                           " ",         "reasoning step", "POST",  "/v1/",  "GET"};
     int hits = 0;
     for (int i = 0; i < 400; ++i) {
         std::string prompt;
@@ -355,7 +363,7 @@ TEST(Matcher, SameRuleInBothDialectsGivesTheSameMatches) {
         EXPECT_EQ(ra, rb) << prompt;
         hits += static_cast<int>(ra.size());
     }
-    EXPECT_GT(hits, 20);   // the comparison covered both outcomes
+    EXPECT_GT(hits, 20);  // the comparison covered both outcomes
     EXPECT_LT(hits, 380);
 }
 
@@ -389,8 +397,8 @@ TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
             const int kind = static_cast<int>(rng() % 10);
             if (kind < 7) {
                 const std::string w = word(1 + rng() % 3);
-                text += std::string("content:") + (rng() % 8 == 0 ? "!" : "") + "\"" + esc(w) +
-                        "\"; ";
+                text +=
+                    std::string("content:") + (rng() % 8 == 0 ? "!" : "") + "\"" + esc(w) + "\"; ";
                 if (rng() % 2) text += "nocase; ";
                 const int pos = static_cast<int>(rng() % 4);
                 if (pos == 1) text += "offset:" + std::to_string(rng() % 4) + "; ";
@@ -400,8 +408,8 @@ TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
                             "; within:" + std::to_string(w.size() + rng() % 4) + "; ";
             } else {
                 const char* pats[] = {"a[bB]+", "^ab", "b.?a", "(a|b)c", "A\\s", "c$"};
-                text += std::string("pcre:\"/") + pats[rng() % 6] + "/" +
-                        (rng() % 2 ? "i" : "") + (rng() % 3 == 0 && k > 0 ? "R" : "") + "\"; ";
+                text += std::string("pcre:\"/") + pats[rng() % 6] + "/" + (rng() % 2 ? "i" : "") +
+                        (rng() % 3 == 0 && k > 0 ? "R" : "") + "\"; ";
             }
         }
         text += "sid:" + std::to_string(sid) + ";)\n";

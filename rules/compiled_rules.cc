@@ -98,7 +98,53 @@ bool header_matches(const Rule& r, const MatchContext& ctx) {
 
 CompiledRules::~CompiledRules() = default;
 
-CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set) {
+namespace {
+
+// Loads a serialized database if this host's Hyperscan accepts it; else explains why not.
+hs_database_t* load_prebuilt(const SerializedDatabases* prebuilt, uint16_t key, std::string& why) {
+    if (prebuilt == nullptr) return nullptr;
+    auto it = prebuilt->find(key);
+    if (it == prebuilt->end()) {
+        why = "bundle lacks a database";
+        return nullptr;
+    }
+    hs_database_t* db = nullptr;
+    const hs_error_t rc = hs_deserialize_database(it->second.data(), it->second.size(), &db);
+    if (rc == HS_SUCCESS) return db;
+    char* info = nullptr;
+    std::string built = "unknown build";
+    if (hs_serialized_database_info(it->second.data(), it->second.size(), &info) == HS_SUCCESS) {
+        built = info;
+        free(info);  // allocated by Hyperscan's misc allocator (malloc by default)
+    }
+    const char* what = rc == HS_DB_VERSION_ERROR    ? "another Hyperscan version"
+                       : rc == HS_DB_PLATFORM_ERROR ? "another CPU platform"
+                                                    : "an unreadable database";
+    why = "bundle database (" + built + ") was built for " + what +
+          "; it does not load on this host (Hyperscan " + hs_version() + "): compiled locally";
+    return nullptr;
+}
+
+}  // namespace
+
+SerializedDatabases CompiledRules::serialize() const {
+    SerializedDatabases out;
+    for (size_t b = 0; b < kBufferCount; ++b) {
+        const hs_database_t* dbs[2] = {dbs_[b].literal.get(), dbs_[b].regex.get()};
+        for (uint16_t kind = 0; kind < 2; ++kind) {
+            if (dbs[kind] == nullptr) continue;
+            char* bytes = nullptr;
+            size_t len = 0;
+            if (hs_serialize_database(dbs[kind], &bytes, &len) != HS_SUCCESS) continue;
+            out.emplace(static_cast<uint16_t>(b * 2 + kind), std::string(bytes, len));
+            free(bytes);
+        }
+    }
+    return out;
+}
+
+CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set,
+                                             const SerializedDatabases* prebuilt) {
     const auto t0 = std::chrono::steady_clock::now();
     Result res;
     std::shared_ptr<CompiledRules> c(new CompiledRules());
@@ -224,6 +270,16 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set)
                 ids.push_back(i);
                 dbs.literal_rule.push_back(literals[b][i].rule);
             }
+            std::string why;
+            if (hs_database_t* pre = load_prebuilt(prebuilt, static_cast<uint16_t>(b * 2), why)) {
+                dbs.literal.reset(pre);
+                c->stats_.literal_patterns += exprs.size();
+                ++res.databases_loaded;
+            } else {
+            if (prebuilt != nullptr) {
+                ++res.databases_recompiled;
+                res.recompile_reason = why;
+            }
             hs_database_t* db = nullptr;
             hs_compile_error_t* err = nullptr;
             if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
@@ -241,6 +297,7 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set)
             }
             dbs.literal.reset(db);
             c->stats_.literal_patterns += exprs.size();
+            }
         }
         if (!regexes[b].empty()) {
             std::vector<const char*> exprs;
@@ -250,6 +307,15 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set)
                 flags.push_back(regexes[b][i].flags);
                 ids.push_back(i);
                 dbs.regex_rule.push_back(regexes[b][i].rule);
+            }
+            std::string why;
+            if (hs_database_t* pre = load_prebuilt(prebuilt, static_cast<uint16_t>(b * 2 + 1), why)) {
+                dbs.regex.reset(pre);
+                ++res.databases_loaded;
+            } else {
+            if (prebuilt != nullptr) {
+                ++res.databases_recompiled;
+                res.recompile_reason = why;
             }
             hs_database_t* db = nullptr;
             hs_compile_error_t* err = nullptr;
@@ -266,6 +332,7 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set)
                 continue;
             }
             dbs.regex.reset(db);
+            }
         }
         for (hs_database_t* db : {dbs.literal.get(), dbs.regex.get()}) {
             if (db == nullptr) continue;

@@ -10,6 +10,7 @@
 // (negated contents only, datasets only, header only) are always candidates of their point.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,13 +59,27 @@ struct CompileStats {
     double compile_seconds = 0;
 };
 
+// Hyperscan databases in serialized form (hs_serialize_database), keyed by
+// buffer * 2 + kind (0 literal, 1 regex).
+using SerializedDatabases = std::map<uint16_t, std::string>;
+
 class CompiledRules {
   public:
     struct Result {
         std::shared_ptr<const CompiledRules> rules;  // null on error
         std::vector<RuleError> errors;
+        // With prebuilt databases: how many were loaded, and why any had to be compiled here
+        // (a bundle from another Hyperscan version or CPU).
+        size_t databases_loaded = 0;
+        size_t databases_recompiled = 0;
+        std::string recompile_reason;
     };
-    static Result compile(std::shared_ptr<const RuleSet> set);
+    // Compiles the set's databases; with `prebuilt`, deserializes them instead where this
+    // host's Hyperscan accepts them (hs_serialized_database_info names what was refused).
+    static Result compile(std::shared_ptr<const RuleSet> set,
+                          const SerializedDatabases* prebuilt = nullptr);
+    SerializedDatabases serialize() const;
+    std::shared_ptr<const RuleSet> set_ptr() const { return set_; }
 
     ~CompiledRules();
     const RuleSet& set() const { return *set_; }

@@ -58,12 +58,25 @@ std::string default_rules_dir() {
 RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleSetOptions& opts) {
     RuleSetResult res;
     auto set = std::make_unique<RuleSet>();
+    set->sources = sources;
+    set->options = opts;
+    // Every file read is recorded in the set's options, so a bundle can carry it.
+    auto read_input = [&](const std::string& path, std::string& out) {
+        if (auto it = opts.files.find(path); it != opts.files.end()) {
+            out = it->second;
+            return true;
+        }
+        if (!read_file(path, out)) return false;
+        set->options.files[path] = out;
+        return true;
+    };
 
     const std::string class_file = opts.classification_file.empty()
                                        ? default_rules_dir() + "/classification.config"
                                        : opts.classification_file;
+    set->options.classification_file = class_file;
     std::string class_text;
-    if (!read_file(class_file, class_text)) {
+    if (!read_input(class_file, class_text)) {
         res.errors.push_back({{class_file, 0, 0}, "cannot read the classification table"});
         return res;
     }
@@ -102,7 +115,7 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
         }
         auto ds = std::make_shared<Dataset>(name, t);
         std::string text, err;
-        if (!read_file(path, text)) {
+        if (!read_input(path, text)) {
             res.errors.push_back({where, "dataset " + name + ": cannot read '" + path + "'"});
             return;
         }

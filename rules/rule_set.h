@@ -28,6 +28,9 @@ struct RuleSetOptions {
         std::string path;
     };
     std::map<std::string, DatasetFile> datasets;
+    // Files served from memory before the disk is consulted (classification table, dataset
+    // lists): a rule bundle carries everything its set was built from.
+    std::map<std::string, std::string> files;
 };
 
 struct RuleSet {
@@ -38,6 +41,10 @@ struct RuleSet {
     std::map<std::string, std::shared_ptr<Dataset>, std::less<>> datasets;
     std::vector<std::string> files;
     std::string digest;  // sha256 of the sources: names the version in logs and bundles
+
+    // What the set was built from, so it can be rebuilt elsewhere (rules/bundle.h).
+    std::vector<RuleSource> sources;
+    RuleSetOptions options;  // with `files` holding the classification and dataset contents
 };
 
 struct RuleSetResult {

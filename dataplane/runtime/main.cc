@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "rules/bundle.h"
 #include "runtime/dataplane.h"
 
 using namespace sluice;
@@ -105,6 +106,14 @@ int main(int argc, char** argv) {
                    "Rule file or directory of *.rules (Suricata 7 or Snort 3 dialect); "
                    "repeatable; default: the shipped packs (rules/packs)");
     app.add_flag("--no-rules", no_rules, "Inspect without rules (HTTP/TLS records only)");
+    std::string write_bundle_path, bundle_path;
+    app.add_option("--rules-bundle", bundle_path,
+                   "Load a compiled rule bundle (from --write-bundle or the control plane) "
+                   "instead of rule files; recompiled here if this host's Hyperscan cannot load "
+                   "its databases")
+        ->check(CLI::ExistingFile);
+    app.add_option("--write-bundle", write_bundle_path,
+                   "Compile the rules, write them as a bundle to FILE and exit");
     app.add_flag("--check-rules", check_rules,
                  "Validate and compile the rules, print a summary or every error "
                  "(file:line:col), and exit (0 valid, 2 invalid)");
@@ -221,11 +230,27 @@ int main(int argc, char** argv) {
         const bool port = name.ends_with("_PORTS") || name.ends_with("_PORT");
         (port ? cfg.rule_options.vars.ports : cfg.rule_options.vars.addresses)[name] = value;
     }
-    if (check_rules) cfg.rules_enabled = true;
-    if (std::string e = load_rules(cfg); !e.empty()) {
+    if (!bundle_path.empty()) cfg.rules_bundle = bundle_path;
+    if (check_rules || !write_bundle_path.empty()) cfg.rules_enabled = true;
+    std::string note;
+    if (std::string e = load_rules(cfg, &note); !e.empty()) {
         std::fputs(e.c_str(), stderr);
         std::fprintf(stderr, "sluice-dataplane: the rule set was rejected; nothing was loaded\n");
         return 2;
+    }
+    if (!note.empty()) std::fprintf(stderr, "sluice-dataplane: %s\n", note.c_str());
+    if (!write_bundle_path.empty()) {
+        const auto bytes = rules::write_bundle(*cfg.engine.rules);
+        std::ofstream out(write_bundle_path, std::ios::binary);
+        out.write(reinterpret_cast<const char*>(bytes.data()),
+                  static_cast<std::streamsize>(bytes.size()));
+        if (!out) {
+            std::fprintf(stderr, "sluice-dataplane: cannot write %s\n", write_bundle_path.c_str());
+            return 1;
+        }
+        std::printf("wrote %s: %zu rules, %zu bytes\n", write_bundle_path.c_str(),
+                    cfg.engine.rules->set().rules.size(), bytes.size());
+        return 0;
     }
     if (check_rules) {
         const auto& st = cfg.engine.rules->stats();

@@ -3,6 +3,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include "reassembly/segment_pool.h"
+#include "rules/bundle.h"
+
+#include <fstream>
+#include <iterator>
 
 #include <algorithm>
 #include <functional>
@@ -541,9 +545,23 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
     return "";
 }
 
-std::string load_rules(RuntimeConfig& cfg) {
+std::string load_rules(RuntimeConfig& cfg, std::string* note) {
     cfg.engine.rules.reset();
     if (!cfg.rules_enabled) return "";
+    if (!cfg.rules_bundle.empty()) {
+        std::ifstream in(cfg.rules_bundle, std::ios::binary);
+        if (!in) return cfg.rules_bundle + ": cannot read rule bundle\n";
+        const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                         std::istreambuf_iterator<char>());
+        auto loaded = rules::read_bundle(bytes);
+        std::string out;
+        for (const auto& e : loaded.compiled.errors) out += e.format() + "\n";
+        if (!loaded.compiled.rules) return out.empty() ? "rule bundle rejected\n" : out;
+        if (note != nullptr && loaded.compiled.databases_recompiled > 0)
+            *note = cfg.rules_bundle + ": " + loaded.compiled.recompile_reason;
+        cfg.engine.rules = std::move(loaded.compiled.rules);
+        return "";
+    }
     std::vector<std::string> files = cfg.rule_files;
     if (files.empty()) files.push_back(rules::default_rules_dir() + "/packs");
     auto set = rules::load_rule_files(files, cfg.rule_options);

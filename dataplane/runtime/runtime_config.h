@@ -56,13 +56,15 @@ struct RuntimeConfig {
 
     // Rules: files or directories (empty: the shipped packs), unless rules_enabled is false.
     std::vector<std::string> rule_files;
+    std::string rules_bundle;  // a compiled bundle (rules/bundle.h) instead of rule files
     bool rules_enabled = true;
     rules::RuleSetOptions rule_options;
 };
 
-// Loads and compiles cfg's rule files into cfg.engine.rules. Returns the errors, one per
-// line ("file:line:col: error: ..."), or an empty string.
-std::string load_rules(RuntimeConfig& cfg);
+// Loads and compiles cfg's rule files (or loads its bundle) into cfg.engine.rules. Returns
+// the errors, one per line ("file:line:col: error: ..."), or an empty string; `note` says
+// when a bundle's databases had to be compiled on this host.
+std::string load_rules(RuntimeConfig& cfg, std::string* note = nullptr);
 
 // Loads `path` into cfg (fields not present keep their defaults). Returns an error message
 // ("path:line:col: ...") or an empty string.

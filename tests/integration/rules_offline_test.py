@@ -136,6 +136,21 @@ class CustomRules(t.TempDirTest):
         self.assertEqual(missing.returncode, 2)
         self.assertIn("cannot read rule file", missing.stderr)
 
+    def test_bundle_gives_the_same_alerts(self):
+        bundle = os.path.join(self.tmp, "packs.bundle")
+        w = t.dataplane("--write-bundle", bundle)
+        self.assertIn("rules,", w.stdout)
+        _, direct, _ = t.offline(LLM, self.tmp)
+        _, via_bundle, _ = t.offline(LLM, self.tmp, "--rules-bundle", bundle)
+        key = lambda r: (r["flow_id"], r["alert"]["signature_id"])  # noqa: E731
+        self.assertEqual(sorted(key(r) for r in direct if r["event_type"] == "alert"),
+                         sorted(key(r) for r in via_bundle if r["event_type"] == "alert"))
+        with open(bundle, "r+b") as f:
+            f.truncate(os.path.getsize(bundle) // 2)
+        p = t.dataplane("--check-rules", "--rules-bundle", bundle, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("truncated or damaged rule bundle", p.stderr)
+
     def test_rule_vars_scope_rules(self):
         rules = self.write("v.rules", 'alert http any any -> $API_SERVERS $API_PORTS (msg:"v"; '
                            'http.uri; content:"/v1/messages"; sid:5;)\n')

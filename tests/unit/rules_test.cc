@@ -431,3 +431,92 @@ TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
     }
     EXPECT_GT(total, 1000u);
 }
+
+#include "rules/bundle.h"
+
+namespace {
+std::shared_ptr<const CompiledRules> pack_rules() {
+    RuleSetOptions o;
+    auto rs = load_rule_files({default_rules_dir() + "/packs"}, o);
+    EXPECT_TRUE(rs.set);
+    return CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(rs.set))).rules;
+}
+
+std::vector<std::vector<uint32_t>> probe(const std::shared_ptr<const CompiledRules>& c) {
+    // Buffers that trip several pack rules, at every inspection point.
+    BufferSet b;
+    b.set(Buffer::LlmPrompt, "Using the rubric, score the response 1-10. Task ID: 00123 in json");
+    b.set(Buffer::HttpUserAgent, "python-requests/2.31");
+    b.set(Buffer::HttpHeader, "Authorization: Bearer sk-ant-oat01-x\r\nx-api-key: k\r\n");
+    b.set(Buffer::HttpUri, "/v1/messages");
+    b.set(Buffer::Ja4Hash, "t13d1715h2_5b57614c22b0_3d5424432f57");
+    Matcher m(c);
+    std::vector<std::vector<uint32_t>> out(kInspectPointCount);
+    for (size_t p = 0; p < kInspectPointCount; ++p) m.match(static_cast<InspectPoint>(p), b, ctx(), out[p]);
+    return out;
+}
+}  // namespace
+
+TEST(Bundle, RoundTripLoadsDatabasesWithoutCompiling) {
+    auto c = pack_rules();
+    ASSERT_TRUE(c);
+    const auto bytes = write_bundle(*c);
+    const BundleLoad l = read_bundle(bytes);
+    for (auto& e : l.compiled.errors) ADD_FAILURE() << e.format();
+    ASSERT_TRUE(l.compiled.rules);
+    EXPECT_EQ(l.compiled.databases_recompiled, 0u);
+    EXPECT_EQ(l.compiled.databases_loaded, c->stats().databases);
+    EXPECT_EQ(l.compiled.rules->set().digest, c->set().digest);
+    EXPECT_EQ(l.compiled.rules->set().rules.size(), c->set().rules.size());
+    const auto want = probe(c);
+    size_t hits = 0;
+    for (const auto& v : want) hits += v.size();
+    EXPECT_GE(hits, 4u);
+    EXPECT_EQ(probe(l.compiled.rules), want);
+    EXPECT_FALSE(l.built_with.empty());
+}
+
+TEST(Bundle, ForeignDatabaseIsRecompiledAndSaysWhy) {
+    auto c = pack_rules();
+    ASSERT_TRUE(c);
+    // Rewrite the bundle with every database's Hyperscan version field altered, as a bundle
+    // from another Hyperscan build would have it.
+    SerializedDatabases dbs = c->serialize();
+    ASSERT_FALSE(dbs.empty());
+    auto bytes = write_bundle(*c);
+    for (const auto& [key, blob] : dbs) {
+        const std::vector<uint8_t> needle(blob.begin(), blob.begin() + 64);
+        auto it = std::search(bytes.begin(), bytes.end(), needle.begin(), needle.end());
+        ASSERT_NE(it, bytes.end());
+        it[4] ^= 0x5a;  // the version word follows the magic
+    }
+    const BundleLoad l = read_bundle(bytes);
+    for (auto& e : l.compiled.errors) ADD_FAILURE() << e.format();
+    ASSERT_TRUE(l.compiled.rules);
+    EXPECT_EQ(l.compiled.databases_loaded, 0u);
+    EXPECT_EQ(l.compiled.databases_recompiled, dbs.size());
+    EXPECT_NE(l.compiled.recompile_reason.find("another Hyperscan version"), std::string::npos)
+        << l.compiled.recompile_reason;
+    EXPECT_EQ(probe(l.compiled.rules), probe(c));
+}
+
+TEST(Bundle, DamagedBundlesAreErrorsNotCrashes) {
+    auto c = pack_rules();
+    ASSERT_TRUE(c);
+    const auto bytes = write_bundle(*c);
+    for (size_t n = 0; n < bytes.size(); n += 97) {
+        const BundleLoad l = read_bundle(std::span<const uint8_t>(bytes).first(n));
+        EXPECT_FALSE(l.compiled.rules) << "truncated at " << n;
+        EXPECT_FALSE(l.compiled.errors.empty());
+    }
+    // Tampered rule text no longer matches the digest.
+    auto tampered = bytes;
+    auto it = std::search(tampered.begin(), tampered.end(), std::begin("SLUICE distillation"),
+                          std::end("SLUICE distillation") - 1);
+    ASSERT_NE(it, tampered.end());
+    *it = 'X';
+    const BundleLoad l = read_bundle(tampered);
+    EXPECT_FALSE(l.compiled.rules);
+    ASSERT_FALSE(l.compiled.errors.empty());
+    EXPECT_NE(l.compiled.errors[0].message.find("digest"), std::string::npos);
+}

@@ -123,8 +123,7 @@ BundleLoad read_bundle(std::span<const uint8_t> bytes) {
     if (r.count(n))
         for (uint32_t i = 0; i < n && r.str(k) && r.str(v); ++i) o.vars.ports[k] = v;
     if (r.count(n))
-        for (uint32_t i = 0; i < n && r.str(k) && r.str(t) && r.str(v); ++i)
-            o.datasets[k] = {t, v};
+        for (uint32_t i = 0; i < n && r.str(k) && r.str(t) && r.str(v); ++i) o.datasets[k] = {t, v};
     if (r.count(n))
         for (uint32_t i = 0; i < n && r.str(k) && r.str(v); ++i) o.files[k] = v;
     std::string digest;
@@ -134,7 +133,7 @@ BundleLoad read_bundle(std::span<const uint8_t> bytes) {
         for (uint32_t i = 0; i < n && r.ok; ++i) {
             uint32_t key = 0;
             std::string blob;
-            if (r.u32(key) && r.str(blob) && key < 2 * kBufferCount)
+            if (r.u32(key) && r.str(blob) && key < 4 * kBufferCount)
                 dbs[static_cast<uint16_t>(key)] = std::move(blob);
         }
     if (!r.ok || !r.done()) return error("truncated or damaged rule bundle");
@@ -143,7 +142,8 @@ BundleLoad read_bundle(std::span<const uint8_t> bytes) {
     // rather than a silent read of this host's disk.
     for (const auto& [name, df] : o.datasets)
         if (!o.files.count(df.path)) return error("bundle lacks dataset file " + df.path);
-    if (!o.files.count(o.classification_file)) return error("bundle lacks the classification table");
+    if (!o.files.count(o.classification_file))
+        return error("bundle lacks the classification table");
     auto set = build_rule_set(sources, o);
     if (!set.set) {
         out.compiled.errors = std::move(set.errors);

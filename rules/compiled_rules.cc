@@ -5,6 +5,7 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <chrono>
 
@@ -130,13 +131,14 @@ hs_database_t* load_prebuilt(const SerializedDatabases* prebuilt, uint16_t key, 
 SerializedDatabases CompiledRules::serialize() const {
     SerializedDatabases out;
     for (size_t b = 0; b < kBufferCount; ++b) {
-        const hs_database_t* dbs[2] = {dbs_[b].literal.get(), dbs_[b].regex.get()};
-        for (uint16_t kind = 0; kind < 2; ++kind) {
+        const hs_database_t* dbs[4] = {dbs_[b].literal.get(), dbs_[b].regex.get(),
+                                       dbs_[b].stream_literal.get(), dbs_[b].stream_regex.get()};
+        for (uint16_t kind = 0; kind < 4; ++kind) {
             if (dbs[kind] == nullptr) continue;
             char* bytes = nullptr;
             size_t len = 0;
             if (hs_serialize_database(dbs[kind], &bytes, &len) != HS_SUCCESS) continue;
-            out.emplace(static_cast<uint16_t>(b * 2 + kind), std::string(bytes, len));
+            out.emplace(static_cast<uint16_t>(b * 4 + kind), std::string(bytes, len));
             free(bytes);
         }
     }
@@ -226,6 +228,9 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set,
             unsigned f = HS_FLAG_SINGLEMATCH;
             if (fast->content.nocase) f |= HS_FLAG_CASELESS;
             literals[bidx(fast->buffer)].push_back({fast->content.bytes, f, ri});
+            // A lone content with no position constraint is decided by its literal match.
+            const Content& k = fast->content;
+            p.exact_by_hs = r.conditions.size() == 1 && !k.offset && !k.depth && !k.relative();
             continue;
         }
         // Else the first positive, non-relative pcre.
@@ -256,92 +261,78 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set,
     }
     if (!res.errors.empty()) return res;
 
+    // One database per (buffer, kind, mode): block mode for every buffer; stream mode too
+    // for the body buffers, scanned chunk by chunk as bodies arrive (see Matcher::BodyStream).
     hs_scratch_t* scratch = nullptr;
-    for (size_t b = 0; b < kBufferCount; ++b) {
-        BufferDbs& dbs = c->dbs_[b];
-        if (!literals[b].empty()) {
-            std::vector<const char*> exprs;
-            std::vector<size_t> lens;
-            std::vector<unsigned> flags, ids;
-            for (uint32_t i = 0; i < literals[b].size(); ++i) {
+    auto build = [&](size_t b, int kind, bool stream, HsDatabasePtr& slot,
+                     std::vector<uint32_t>& id_map) {
+        const bool lit = kind == 0;
+        const size_t n = lit ? literals[b].size() : regexes[b].size();
+        if (n == 0) return;
+        std::vector<const char*> exprs;
+        std::vector<size_t> lens;
+        std::vector<unsigned> flags, ids;
+        id_map.clear();
+        for (uint32_t i = 0; i < n; ++i) {
+            if (lit) {
                 exprs.push_back(literals[b][i].bytes.data());
                 lens.push_back(literals[b][i].bytes.size());
                 flags.push_back(literals[b][i].flags);
-                ids.push_back(i);
-                dbs.literal_rule.push_back(literals[b][i].rule);
-            }
-            std::string why;
-            if (hs_database_t* pre = load_prebuilt(prebuilt, static_cast<uint16_t>(b * 2), why)) {
-                dbs.literal.reset(pre);
-                c->stats_.literal_patterns += exprs.size();
-                ++res.databases_loaded;
+                id_map.push_back(literals[b][i].rule);
             } else {
-            if (prebuilt != nullptr) {
-                ++res.databases_recompiled;
-                res.recompile_reason = why;
-            }
-            hs_database_t* db = nullptr;
-            hs_compile_error_t* err = nullptr;
-            if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
-                                     static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr,
-                                     &db, &err) != HS_SUCCESS) {
-                const Rule& r = rules[literals[b][err && err->expression >= 0
-                                                      ? static_cast<size_t>(err->expression)
-                                                      : 0]
-                                          .rule];
-                res.errors.push_back(
-                    {r.where,
-                     std::string("hyperscan: ") + (err ? err->message : "literal compile failed")});
-                if (err) hs_free_compile_error(err);
-                continue;
-            }
-            dbs.literal.reset(db);
-            c->stats_.literal_patterns += exprs.size();
-            }
-        }
-        if (!regexes[b].empty()) {
-            std::vector<const char*> exprs;
-            std::vector<unsigned> flags, ids;
-            for (uint32_t i = 0; i < regexes[b].size(); ++i) {
                 exprs.push_back(regexes[b][i].expr.c_str());
                 flags.push_back(regexes[b][i].flags);
-                ids.push_back(i);
-                dbs.regex_rule.push_back(regexes[b][i].rule);
+                id_map.push_back(regexes[b][i].rule);
             }
-            std::string why;
-            if (hs_database_t* pre = load_prebuilt(prebuilt, static_cast<uint16_t>(b * 2 + 1), why)) {
-                dbs.regex.reset(pre);
-                ++res.databases_loaded;
-            } else {
+            ids.push_back(i);
+        }
+        const uint16_t key = static_cast<uint16_t>(b * 4 + kind + (stream ? 2 : 0));
+        std::string why;
+        if (hs_database_t* pre = load_prebuilt(prebuilt, key, why)) {
+            slot.reset(pre);
+            ++res.databases_loaded;
+        } else {
             if (prebuilt != nullptr) {
                 ++res.databases_recompiled;
                 res.recompile_reason = why;
             }
             hs_database_t* db = nullptr;
             hs_compile_error_t* err = nullptr;
-            if (hs_compile_multi(exprs.data(), flags.data(), ids.data(),
-                                 static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
-                                 &err) != HS_SUCCESS) {
-                const Rule& r = rules[regexes[b][err && err->expression >= 0
-                                                     ? static_cast<size_t>(err->expression)
-                                                     : 0]
-                                          .rule];
-                res.errors.push_back({r.where, std::string("hyperscan: ") +
-                                                   (err ? err->message : "regex compile failed")});
+            const unsigned mode = stream ? HS_MODE_STREAM : HS_MODE_BLOCK;
+            const hs_error_t rc =
+                lit ? hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
+                                           static_cast<unsigned>(n), mode, nullptr, &db, &err)
+                    : hs_compile_multi(exprs.data(), flags.data(), ids.data(),
+                                       static_cast<unsigned>(n), mode, nullptr, &db, &err);
+            if (rc != HS_SUCCESS) {
+                const size_t which =
+                    err && err->expression >= 0 ? static_cast<size_t>(err->expression) : 0;
+                res.errors.push_back(
+                    {rules[id_map[which]].where,
+                     std::string("hyperscan: ") + (err ? err->message : "compile failed")});
                 if (err) hs_free_compile_error(err);
-                continue;
+                return;
             }
-            dbs.regex.reset(db);
-            }
+            slot.reset(db);
         }
-        for (hs_database_t* db : {dbs.literal.get(), dbs.regex.get()}) {
-            if (db == nullptr) continue;
-            ++c->stats_.databases;
-            size_t sz = 0;
-            hs_database_size(db, &sz);
-            c->stats_.database_bytes += sz;
-            if (hs_alloc_scratch(db, &scratch) != HS_SUCCESS)
-                res.errors.push_back({{"hyperscan", 0, 0}, "cannot allocate scratch space"});
+        ++c->stats_.databases;
+        size_t sz = 0;
+        hs_database_size(slot.get(), &sz);
+        c->stats_.database_bytes += sz;
+        if (hs_alloc_scratch(slot.get(), &scratch) != HS_SUCCESS)
+            res.errors.push_back({{"hyperscan", 0, 0}, "cannot allocate scratch space"});
+    };
+    for (size_t b = 0; b < kBufferCount; ++b) {
+        BufferDbs& dbs = c->dbs_[b];
+        build(b, 0, false, dbs.literal, dbs.literal_rule);
+        build(b, 1, false, dbs.regex, dbs.regex_rule);
+        c->stats_.literal_patterns += literals[b].size();
+        const Buffer buf = static_cast<Buffer>(b);
+        if (buf == Buffer::HttpRequestBody || buf == Buffer::HttpResponseBody) {
+            // Same patterns, same ids: the id maps are the block ones.
+            std::vector<uint32_t> ignore;
+            build(b, 0, true, dbs.stream_literal, ignore);
+            build(b, 1, true, dbs.stream_regex, ignore);
         }
     }
     c->scratch_.reset(scratch);
@@ -354,8 +345,49 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set,
 
 // --- Matcher ---------------------------------------------------------------------------------
 
-Matcher::Matcher(std::shared_ptr<const CompiledRules> rules) : rules_(std::move(rules)) {
+struct Matcher::BodyStream {
+    static constexpr size_t kMaxCandidates = 64;
+    Buffer buffer = Buffer::Stream;
+    hs_stream_t* lit = nullptr;
+    hs_stream_t* re = nullptr;
+    bool busy = false;
+    bool overflow = false;
+    std::vector<uint32_t> candidates;  // rule indices, capacity reserved up front
+    Matcher* owner = nullptr;
+    const std::vector<uint32_t>* id_map = nullptr;  // during a scan
+};
+
+namespace {
+int on_stream_match(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
+    auto* s = static_cast<Matcher::BodyStream*>(ctx);
+    const uint32_t rule = (*s->id_map)[id];
+    for (uint32_t c : s->candidates)
+        if (c == rule) return 0;
+    if (s->candidates.size() == Matcher::BodyStream::kMaxCandidates) {
+        s->overflow = true;
+        return 0;
+    }
+    s->candidates.push_back(rule);
+    return 0;
+}
+}  // namespace
+
+Matcher::Matcher(std::shared_ptr<const CompiledRules> rules, uint32_t body_streams)
+    : rules_(std::move(rules)) {
     if (rules_->scratch_) hs_clone_scratch(rules_->scratch_.get(), &scratch_);
+    for (Buffer b : {Buffer::HttpRequestBody, Buffer::HttpResponseBody}) {
+        const auto& dbs = rules_->dbs_[bidx(b)];
+        if (!dbs.stream_literal && !dbs.stream_regex) continue;
+        for (uint32_t i = 0; i < body_streams; ++i) {
+            auto s = std::make_unique<BodyStream>();
+            s->buffer = b;
+            s->owner = this;
+            s->candidates.reserve(BodyStream::kMaxCandidates);
+            if (dbs.stream_literal) hs_open_stream(dbs.stream_literal.get(), 0, &s->lit);
+            if (dbs.stream_regex) hs_open_stream(dbs.stream_regex.get(), 0, &s->re);
+            streams_.push_back(std::move(s));
+        }
+    }
     md_ = pcre2_match_data_create(32, nullptr);
     mctx_ = pcre2_match_context_create(nullptr);
     pcre2_set_match_limit(mctx_, kPcreMatchLimit);
@@ -365,6 +397,10 @@ Matcher::Matcher(std::shared_ptr<const CompiledRules> rules) : rules_(std::move(
 }
 
 Matcher::~Matcher() {
+    for (auto& s : streams_) {
+        if (s->lit) hs_close_stream(s->lit, scratch_, nullptr, nullptr);
+        if (s->re) hs_close_stream(s->re, scratch_, nullptr, nullptr);
+    }
     if (scratch_) hs_free_scratch(scratch_);
     pcre2_match_data_free(md_);
     pcre2_match_context_free(mctx_);
@@ -391,16 +427,81 @@ int on_hs_match(unsigned id, unsigned long long, unsigned long long, unsigned, v
 }
 }  // namespace
 
+uint32_t Matcher::open_body_stream(Buffer b) {
+    bool any = false;
+    for (uint32_t i = 0; i < streams_.size(); ++i) {
+        BodyStream& s = *streams_[i];
+        if (s.buffer != b) continue;
+        any = true;
+        if (s.busy) continue;
+        s.busy = true;
+        s.overflow = false;
+        s.candidates.clear();
+        ++ctr_.body_streams;
+        return i;
+    }
+    if (any) ++ctr_.body_streams_busy;
+    return kNoStream;
+}
+
+void Matcher::scan_body_stream(uint32_t id, std::span<const char> bytes) {
+    if (id >= streams_.size() || bytes.empty()) return;
+    BodyStream& s = *streams_[id];
+    const auto& dbs = rules_->dbs_[bidx(s.buffer)];
+    if (s.lit) {
+        s.id_map = &dbs.literal_rule;
+        if (hs_scan_stream(s.lit, bytes.data(), static_cast<unsigned>(bytes.size()), 0, scratch_,
+                           on_stream_match, &s) != HS_SUCCESS)
+            ++ctr_.scan_errors;
+    }
+    if (s.re) {
+        s.id_map = &dbs.regex_rule;
+        if (hs_scan_stream(s.re, bytes.data(), static_cast<unsigned>(bytes.size()), 0, scratch_,
+                           on_stream_match, &s) != HS_SUCCESS)
+            ++ctr_.scan_errors;
+    }
+}
+
+// Resets the stream for reuse; with `report`, end-of-data matches (`$`) are collected first.
+void Matcher::end_stream(BodyStream& s, bool report) {
+    const auto& dbs = rules_->dbs_[bidx(s.buffer)];
+    if (s.lit) {
+        s.id_map = &dbs.literal_rule;
+        hs_reset_stream(s.lit, 0, scratch_, report ? on_stream_match : nullptr, &s);
+    }
+    if (s.re) {
+        s.id_map = &dbs.regex_rule;
+        hs_reset_stream(s.re, 0, scratch_, report ? on_stream_match : nullptr, &s);
+    }
+    s.busy = false;
+}
+
+void Matcher::discard_body_stream(uint32_t id) {
+    if (id < streams_.size() && streams_[id]->busy) end_stream(*streams_[id], false);
+}
+
 void Matcher::match(InspectPoint point, const BufferSet& bufs, const MatchContext& ctx,
-                    std::vector<uint32_t>& out) {
+                    std::vector<uint32_t>& out, std::span<const uint32_t> streams) {
     out.clear();
     const size_t pi = static_cast<size_t>(point);
-    if (rules_->point_rules_[pi] == 0) return;
-    ++ctr_.scans;
+    std::array<bool, kBufferCount> streamed{};
     candidates_.clear();
+    for (uint32_t id : streams) {
+        if (id >= streams_.size() || !streams_[id]->busy) continue;
+        BodyStream& s = *streams_[id];
+        end_stream(s, true);
+        for (uint32_t r : s.candidates) add_candidate(r);
+        streamed[bidx(s.buffer)] = !s.overflow;
+    }
+    if (rules_->point_rules_[pi] == 0) {
+        for (uint32_t r : candidates_) marked_[r] = 0;
+        return;
+    }
+    ++ctr_.scans;
     static constexpr char kEmpty[1] = {0};
     for (size_t b = 0; b < kBufferCount; ++b) {
-        if (!bufs.present[b] || inspect_point(static_cast<Buffer>(b)) != point) continue;
+        if (!bufs.present[b] || streamed[b] || inspect_point(static_cast<Buffer>(b)) != point)
+            continue;
         const auto& dbs = rules_->dbs_[b];
         const std::string_view v = bufs.value[b];
         const char* data = v.empty() ? kEmpty : v.data();

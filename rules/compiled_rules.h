@@ -12,6 +12,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,7 @@ struct CompileStats {
 };
 
 // Hyperscan databases in serialized form (hs_serialize_database), keyed by
-// buffer * 2 + kind (0 literal, 1 regex).
+// buffer * 4 + kind (0 literal, 1 regex, 2 streaming literal, 3 streaming regex).
 using SerializedDatabases = std::map<uint16_t, std::string>;
 
 class CompiledRules {
@@ -97,6 +98,8 @@ class CompiledRules {
         std::vector<uint32_t> literal_rule;  // pattern id -> rule index
         HsDatabasePtr regex;
         std::vector<uint32_t> regex_rule;
+        HsDatabasePtr stream_literal;  // body buffers only: HS_MODE_STREAM twins
+        HsDatabasePtr stream_regex;
     };
     struct Group {
         Buffer buffer;
@@ -122,6 +125,8 @@ class CompiledRules {
 
 struct MatcherCounters {
     uint64_t scans = 0;
+    uint64_t body_streams = 0;
+    uint64_t body_streams_busy = 0;  // no free stream: the body is only block-scanned
     uint64_t candidates = 0;
     uint64_t matches = 0;
     uint64_t budget_exhausted = 0;  // a content chain or pcre hit its work limit: no match
@@ -131,14 +136,28 @@ struct MatcherCounters {
 // One per worker. match() allocates nothing once warmed up (vectors sized at construction).
 class Matcher {
   public:
-    explicit Matcher(std::shared_ptr<const CompiledRules> rules);
+    static constexpr uint32_t kNoStream = 0xffffffffu;
+
+    // body_streams: how many request and how many response bodies may be streamed at once.
+    explicit Matcher(std::shared_ptr<const CompiledRules> rules, uint32_t body_streams = 0);
     ~Matcher();
     Matcher(const Matcher&) = delete;
     Matcher& operator=(const Matcher&) = delete;
 
-    // Indices (into set().rules) of the rules that match, ascending.
+    // Indices (into set().rules) of the rules that match, ascending. `streams` are body
+    // streams (below) that end here: their matches join the candidates, and their buffer is
+    // not scanned again unless a stream overflowed its candidate list.
     void match(InspectPoint point, const BufferSet& bufs, const MatchContext& ctx,
-               std::vector<uint32_t>& out);
+               std::vector<uint32_t>& out, std::span<const uint32_t> streams = {});
+
+    // Body streams: Hyperscan streaming mode over an HTTP body as it arrives, so patterns are
+    // found anywhere in the body, also beyond the part kept for confirmation (http.body_cap):
+    // rules Hyperscan decides alone (one plain content, or one pcre it compiles exactly) match
+    // there too; the others are confirmed on the kept part. kNoStream if no rule reads the
+    // buffer or every stream is busy.
+    uint32_t open_body_stream(Buffer b);
+    void scan_body_stream(uint32_t id, std::span<const char> bytes);
+    void discard_body_stream(uint32_t id);
     const CompiledRules& rules() const { return *rules_; }
     const MatcherCounters& counters() const { return ctr_; }
 
@@ -149,7 +168,14 @@ class Matcher {
                size_t i, size_t prev_end, std::string_view data, uint32_t& budget);
     void add_candidate(uint32_t rule);
 
+  public:
+    struct BodyStream;  // defined in compiled_rules.cc
+
+  private:
+    void end_stream(BodyStream& s, bool report);
+
     std::shared_ptr<const CompiledRules> rules_;
+    std::vector<std::unique_ptr<BodyStream>> streams_;
     hs_scratch* scratch_ = nullptr;
     pcre2_real_match_data_8* md_ = nullptr;
     pcre2_real_match_context_8* mctx_ = nullptr;

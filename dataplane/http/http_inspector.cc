@@ -116,10 +116,11 @@ namespace {
 struct DirBody {
     uint32_t buf = kNil;
     uint32_t dec = BodyDecoders::kNil;
-    uint32_t len = 0;       // bytes kept in the prefix (<= body_cap)
-    uint32_t side_len = 0;  // bytes in the side area
-    uint64_t wire = 0;      // body bytes as sent
-    uint64_t total = 0;     // body bytes after decoding
+    uint32_t len = 0;                             // bytes kept in the prefix (<= body_cap)
+    uint32_t side_len = 0;                        // bytes in the side area
+    uint32_t stream = rules::Matcher::kNoStream;  // Hyperscan body stream, if rules read it
+    uint64_t wire = 0;                            // body bytes as sent
+    uint64_t total = 0;                           // body bytes after decoding
     Coding coding = Coding::Identity;
     bool overflow = false;  // more than body_cap
     bool json = false;
@@ -248,6 +249,7 @@ void HttpInspector::release_dir(Session& s, Dir d) {
     DirBody& b = s.body[i];
     if (b.buf != kNil) bodies_.release(b.buf);
     if (b.dec != BodyDecoders::kNil) decoders_.release(b.dec);
+    if (b.stream != rules::Matcher::kNoStream) rules_->discard_body_stream(b.stream);
     b = DirBody{};
 }
 
@@ -408,10 +410,10 @@ Framing HttpInspector::response_head(Flow& f, Session& s, std::string_view head)
 
 void HttpInspector::on_body(Flow& f, Dir d, std::span<const uint8_t> bytes) {
     Session& s = *session(f);
-    append_body(s, d, bytes);
+    append_body(f, s, d, bytes);
 }
 
-void HttpInspector::append_body(Session& s, Dir d, std::span<const uint8_t> bytes) {
+void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint8_t> bytes) {
     DirBody& b = s.body[idx(d)];
     b.wire += bytes.size();
     if (b.buf == kNil) {
@@ -426,6 +428,9 @@ void HttpInspector::append_body(Session& s, Dir d, std::span<const uint8_t> byte
             b.dec = decoders_.acquire(b.coding);
             if (b.dec == BodyDecoders::kNil) ++ctr_.decoders_exhausted;
         }
+        if (rules_ != nullptr)
+            b.stream = rules_->open_body_stream(
+                f, d == Dir::ToServer ? Buffer::HttpRequestBody : Buffer::HttpResponseBody);
     }
     const bool encoded = b.coding == Coding::Gzip || b.coding == Coding::Deflate;
     if (!encoded || b.decode_failed) {
@@ -453,6 +458,8 @@ void HttpInspector::store_body(Session& s, Dir d, std::span<const char> bytes) {
     DirBody& b = s.body[idx(d)];
     std::span<char> buf = bodies_[b.buf];
     b.total += bytes.size();
+    // The whole (decoded) body goes through the Hyperscan stream, not only the kept part.
+    if (b.stream != rules::Matcher::kNoStream) rules_->scan_body_stream(b.stream, bytes);
     const size_t room = opts_.body_cap - b.len;
     const size_t take = std::min(room, bytes.size());
     std::memcpy(buf.data() + b.len, bytes.data(), take);
@@ -595,7 +602,10 @@ void HttpInspector::request_end(Flow& f, Session& s) {
     }
     if (rules_ != nullptr) {
         HttpAlertContext ctx(t, false);
-        rules_->inspect(f, Dir::ToServer, InspectPoint::Request, bufs, &ctx);
+        const uint32_t streams[1] = {b.stream};
+        const size_t n = b.stream != rules::Matcher::kNoStream ? 1 : 0;
+        b.stream = rules::Matcher::kNoStream;  // ended by the inspection
+        rules_->inspect(f, Dir::ToServer, InspectPoint::Request, bufs, &ctx, {streams, n});
     }
     // A response that finished before its request did is logged now.
     if (t.has_response && s.tx_count > 0 && &s.tx(0) == &t && t.status != 0 &&
@@ -664,6 +674,11 @@ void HttpInspector::response_end(Flow& f, Session& s) {
             }
         }
     }
+    if (rules_ != nullptr && b.stream != rules::Matcher::kNoStream &&
+        !rules_->inspects(InspectPoint::Response)) {
+        rules_->discard_body_stream(b.stream);
+        b.stream = rules::Matcher::kNoStream;
+    }
     if (rules_ != nullptr && rules_->inspects(InspectPoint::Response)) {
         char status[4];
         std::snprintf(status, sizeof status, "%03u", static_cast<unsigned>(t.status % 1000));
@@ -671,7 +686,10 @@ void HttpInspector::response_end(Flow& f, Session& s) {
         bufs.set(Buffer::HttpStatCode, std::string_view(status, 3));
         if (b.buf != kNil) bufs.set(Buffer::HttpResponseBody, body);
         HttpAlertContext ctx(t, true);
-        rules_->inspect(f, Dir::ToClient, InspectPoint::Response, bufs, &ctx);
+        const uint32_t streams[1] = {b.stream};
+        const size_t n = b.stream != rules::Matcher::kNoStream ? 1 : 0;
+        b.stream = rules::Matcher::kNoStream;
+        rules_->inspect(f, Dir::ToClient, InspectPoint::Response, bufs, &ctx, {streams, n});
     }
     if (!t.req_complete) return;  // logged when the request ends
     log_txn(f, s, t);

@@ -90,7 +90,7 @@ class HttpInspector final : public StreamConsumer, private MessageSink {
     Session* start_session(Flow& f, std::span<const uint8_t> first);
     Framing request_head(Flow& f, Session& s, std::string_view head);
     Framing response_head(Flow& f, Session& s, std::string_view head);
-    void append_body(Session& s, Dir d, std::span<const uint8_t> bytes);
+    void append_body(Flow& f, Session& s, Dir d, std::span<const uint8_t> bytes);
     void store_body(Session& s, Dir d, std::span<const char> bytes);
     void sse_scan(Session& s, std::span<const char> bytes);
     void request_end(Flow& f, Session& s);

@@ -6,10 +6,11 @@ using rules::Buffer;
 using rules::BufferSet;
 using rules::InspectPoint;
 
-RuleInspector::RuleInspector(EveEmitter& eve, std::shared_ptr<const rules::CompiledRules> rules)
+RuleInspector::RuleInspector(EveEmitter& eve, std::shared_ptr<const rules::CompiledRules> rules,
+                             uint32_t body_streams)
     : eve_(eve), rules_(std::move(rules)) {
     if (rules_) {
-        matcher_ = std::make_unique<rules::Matcher>(rules_);
+        matcher_ = std::make_unique<rules::Matcher>(rules_, body_streams);
         hits_.reserve(rules_->set().rules.size());
     }
 }
@@ -19,8 +20,12 @@ const rules::MatcherCounters& RuleInspector::matcher_counters() const {
 }
 
 void RuleInspector::inspect(Flow& f, Dir dir, InspectPoint point, const BufferSet& bufs,
-                            const AlertContext* ctx) {
-    if (!matcher_ || (f.inspect_flags & inspect_flag::kPassed) || !rules_->inspects(point)) return;
+                            const AlertContext* ctx, std::span<const uint32_t> streams) {
+    if (!matcher_) return;
+    if ((f.inspect_flags & inspect_flag::kPassed) || !rules_->inspects(point)) {
+        for (uint32_t id : streams) matcher_->discard_body_stream(id);
+        return;
+    }
     ++ctr_.inspections;
     rules::MatchContext m;
     const bool to_server = dir == Dir::ToServer;
@@ -32,7 +37,7 @@ void RuleInspector::inspect(Flow& f, Dir dir, InspectPoint point, const BufferSe
     m.dport = dst.port;
     m.to_server = to_server;
     m.established = f.state != FlowState::New;
-    matcher_->match(point, bufs, m, hits_);
+    matcher_->match(point, bufs, m, hits_, streams);
     if (tap_ != nullptr) tap_->on_inspect(point, bufs, m, hits_);
     if (hits_.empty()) return;
     const auto& set = rules_->set();

@@ -53,13 +53,28 @@ class InspectionTap {
 
 class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
   public:
-    RuleInspector(EveEmitter& eve, std::shared_ptr<const rules::CompiledRules> rules);
+    // body_streams: HTTP bodies per direction that may be stream-scanned at once.
+    RuleInspector(EveEmitter& eve, std::shared_ptr<const rules::CompiledRules> rules,
+                  uint32_t body_streams = 0);
 
     bool inspects(rules::InspectPoint p) const { return rules_ && rules_->inspects(p); }
     bool uses(rules::Buffer b) const { return rules_ && rules_->uses_buffer(b); }
 
+    // `streams`: body streams (open_body_stream) that end with this inspection.
     void inspect(Flow& f, Dir dir, rules::InspectPoint point, const rules::BufferSet& bufs,
-                 const AlertContext* ctx);
+                 const AlertContext* ctx, std::span<const uint32_t> streams = {});
+
+    uint32_t open_body_stream(const Flow& f, rules::Buffer b) {
+        if (!matcher_ || (f.inspect_flags & inspect_flag::kPassed) || !rules_->uses_buffer(b))
+            return rules::Matcher::kNoStream;
+        return matcher_->open_body_stream(b);
+    }
+    void scan_body_stream(uint32_t id, std::span<const char> bytes) {
+        matcher_->scan_body_stream(id, bytes);
+    }
+    void discard_body_stream(uint32_t id) {
+        if (matcher_) matcher_->discard_body_stream(id);
+    }
 
     // tls::HelloObserver
     void on_client_hello(Flow& f, const tls::ClientHello& ch, const tls::Fingerprints& fp) override;

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <map>
+#include <set>
 
 #include "http/http_framer.h"
 #include "http/http_head.h"
@@ -514,4 +515,42 @@ TEST(HttpStage, PassRuleSilencesTheFlow) {
     r.run(request(kAnthropicBody), "");
     EXPECT_TRUE(r.h.sink.of_type("alert").empty());
     EXPECT_EQ(r.h.p->rule_counters().passes, 1u);
+}
+
+TEST(HttpStage, BodyStreamsFindPlainPatternsBeyondTheCap) {
+    EngineConfig cfg;
+    cfg.http.body_cap = 1024;
+    cfg.rules = compile_rules(
+        "alert http any any -> any any (msg:\"tail\"; http.request_body; "
+        "content:\"NEEDLE-IN-TAIL\"; "
+        "sid:1;)\n"
+        "alert http any any -> any any (msg:\"tail, positioned\"; http.request_body; "
+        "content:\"NEEDLE-IN-TAIL\"; offset:1; sid:2;)\n"
+        "alert http any any -> any any (msg:\"head\"; http.request_body; content:\"HEAD\"; "
+        "depth:10; "
+        "sid:3;)\n"
+        "alert http any any -> any any (msg:\"split\"; http.request_body; "
+        "pcre:\"/SPLIT-ACROSS$/\"; "
+        "sid:4;)\n");
+    ASSERT_TRUE(cfg.rules);
+    // "SPLIT-ACROSS" straddles two segments and ends the body (an end-of-data match).
+    const std::string body = "HEAD" + std::string(500, 'x') + "SPL" + std::string(0, ' ');
+    const std::string tail =
+        std::string(1500, 'y') + "NEEDLE-IN-TAIL" + std::string(10, 'z') + "SPLIT-ACROSS";
+    const std::string all = body + tail;
+    const std::string req =
+        "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(all.size()) +
+        "\r\n\r\n" + all;
+    HttpRun r(cfg);
+    const size_t head_len = req.size() - all.size();
+    r.run(req, "HTTP/1.1 204 No Content\r\n\r\n", {head_len + 300, head_len + 700, req.size() - 8});
+    std::set<uint32_t> sids;
+    for (const auto& a : r.h.sink.of_type("alert"))
+        sids.insert(a["alert"]["signature_id"].get<uint32_t>());
+    // 1: plain content past the cap, found by the stream. 2: needs confirmation, and the kept
+    // part (the first 1024 bytes) does not hold it. 3: within the kept part. 4: end-anchored
+    // pcre over a segment boundary, decided by the stream at the end of the body.
+    EXPECT_EQ(sids, (std::set<uint32_t>{1, 3, 4}));
+    EXPECT_EQ(r.h.p->matcher_counters().body_streams, 1u);
+    EXPECT_EQ(r.h.p->http_counters().bodies_over_cap, 1u);
 }

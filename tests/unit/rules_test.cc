@@ -452,7 +452,8 @@ std::vector<std::vector<uint32_t>> probe(const std::shared_ptr<const CompiledRul
     b.set(Buffer::Ja4Hash, "t13d1715h2_5b57614c22b0_3d5424432f57");
     Matcher m(c);
     std::vector<std::vector<uint32_t>> out(kInspectPointCount);
-    for (size_t p = 0; p < kInspectPointCount; ++p) m.match(static_cast<InspectPoint>(p), b, ctx(), out[p]);
+    for (size_t p = 0; p < kInspectPointCount; ++p)
+        m.match(static_cast<InspectPoint>(p), b, ctx(), out[p]);
     return out;
 }
 }  // namespace

@@ -25,6 +25,7 @@
 namespace sluice::http {
 
 struct HttpOptions {
+    bool enabled = true;                // false: no HTTP parsing (and no HTTP rules)
     uint32_t sessions = 4096;           // concurrent HTTP flows per worker (max 65535)
     uint32_t max_header_bytes = 16384;  // a longer head is an anomaly
     uint32_t header_buffers = 1024;     // heads being assembled or inspected at once

@@ -446,6 +446,10 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                      auto& h = e.http;
                      for_keys(path, v, "http",
                               {
+                                  {"enabled",
+                                   [&](const YAML::Node& x) {
+                                       h.enabled = scalar<bool>(path, x, "true or false");
+                                   }},
                                   {"sessions",
                                    [&](const YAML::Node& x) {
                                        h.sessions = uint_in(path, x, 1, 65535);

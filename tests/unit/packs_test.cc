@@ -181,3 +181,46 @@ TEST(Packs, NoSeverityOneAlertOnTheBenignCorpus) {
     }
     EXPECT_GE(n, 25u);
 }
+
+#include <pcap/pcap.h>
+
+// Differential on captures: the packs run over every capture in tests/data (plaintext HTTP, the
+// LLM API capture, and the TLS captures decrypted with their key logs); on every inspection
+// the matcher must agree with the reference evaluator.
+TEST(Packs, MatcherAgreesWithReferenceOnCaptures) {
+    auto c = packs();
+    ASSERT_TRUE(c);
+    DifferentialTap tap(c);
+    std::vector<std::string> pcaps;
+    const std::string data = SLUICE_TEST_DATA;
+    for (const auto& dir : {data, data + "/llm", data + "/tls"})
+        for (const auto& e : fs::directory_iterator(dir))
+            if (e.path().extension() == ".pcap") pcaps.push_back(e.path().string());
+    std::sort(pcaps.begin(), pcaps.end());
+    ASSERT_GE(pcaps.size(), 6u);
+    uint64_t alerts = 0;
+    for (const std::string& path : pcaps) {
+        EngineConfig cfg;
+        cfg.rules = c;
+        const std::string keylog = path.substr(0, path.size() - 5) + ".keylog";
+        if (fs::exists(keylog)) {
+            auto store = std::make_shared<tls::SecretStore>();
+            size_t added = 0;
+            ASSERT_EQ(store->load_file(keylog, added), "") << keylog;
+            cfg.tls_secrets = store;
+        }
+        Harness h(cfg);
+        h.p->rule_inspector().set_tap(&tap);
+        char err[PCAP_ERRBUF_SIZE];
+        pcap_t* p = pcap_open_offline(path.c_str(), err);
+        ASSERT_NE(p, nullptr) << err;
+        pcap_pkthdr* hdr;
+        const u_char* d;
+        while (pcap_next_ex(p, &hdr, &d) == 1) h.feed(std::vector<uint8_t>(d, d + hdr->caplen));
+        pcap_close(p);
+        h.p->finish(Timestamp{h.t + 1});
+        alerts += h.p->rule_counters().alerts;
+    }
+    EXPECT_GE(tap.inspections, 20u);
+    EXPECT_GE(alerts, 6u);
+}

@@ -1,0 +1,253 @@
+// Inspection throughput of one worker's engine on an LLM-API traffic mix, in three setups
+// over the same frames: flow tracking + reassembly only (the baseline), + the HTTP stage
+// (parsing, gzip, LLM extraction, usage), + the shipped rule packs. And rule compile time for
+// generated sets of 1k and 10k rules. Prints JSON (tools/bench/inspect.py makes the table).
+//   sluice-bench-inspect [--flows N] [--passes N] [--compile]
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "craft/frame_builder.h"
+#include "engine/pipeline.h"
+#include "rules/rule_set.h"
+
+using namespace sluice;
+
+namespace {
+
+struct NullSink final : EventSink {
+    uint64_t n = 0;
+    bool emit(EveOrder, std::string_view) override {
+        ++n;
+        return true;
+    }
+};
+struct NullInjector final : Injector {
+    void inject(bool, std::span<const uint8_t>) override {}
+};
+
+// Prompt material: mostly ordinary requests, a few that trip the packs.
+const char* kPrompts[] = {
+    "Write a Python function that merges two sorted lists and explain its complexity.",
+    "Summarise the following meeting notes into action items for each attendee.",
+    "Translate this paragraph into German, keeping the formal tone of the original letter.",
+    "Review this SQL query for performance problems and suggest indexes.",
+    "Draft a product description for a waterproof hiking backpack with 30 litres capacity.",
+    "Explain the difference between TCP congestion control algorithms Reno and CUBIC.",
+    "Using the rubric below, score the candidate response from 1 to 10.",
+    "Imagine and articulate the internal reasoning behind the completed response, step by step.",
+};
+
+struct Traffic {
+    std::vector<std::vector<uint8_t>> frames;
+    uint64_t bytes = 0;
+    uint64_t requests = 0;
+};
+
+Traffic make_traffic(int flows, uint32_t seed) {
+    std::mt19937 rng(seed);
+    Traffic t;
+    craft::FrameSpec c2s, s2c;
+    c2s.src = *IpAddress::parse("198.51.100.10");
+    c2s.dst = *IpAddress::parse("10.0.0.2");
+    s2c.src = c2s.dst;
+    s2c.dst = c2s.src;
+    constexpr size_t kMss = 1448;
+    auto push = [&](std::vector<uint8_t> f) {
+        t.bytes += f.size();
+        t.frames.push_back(std::move(f));
+    };
+    for (int i = 0; i < flows; ++i) {
+        const uint16_t cp = static_cast<uint16_t>(10000 + i % 50000);
+        c2s.src = IpAddress::v4(
+            std::array<uint8_t, 4>{198, 51, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)});
+        s2c.dst = c2s.src;
+        uint32_t cs = rng(), ss = rng();
+        push(craft::tcp_frame(c2s, {cp, 443, cs++, 0, tcp_flag::kSyn, 65535, {}}, {}));
+        push(craft::tcp_frame(s2c, {443, cp, ss++, cs, tcp_flag::kSyn | tcp_flag::kAck, 65535, {}},
+                              {}));
+        push(craft::tcp_frame(c2s, {cp, 443, cs, ss, tcp_flag::kAck, 65535, {}}, {}));
+        const int reqs = 1 + static_cast<int>(rng() % 3);  // keep-alive
+        for (int k = 0; k < reqs; ++k) {
+            // Prompt of 1-16 KiB: a conversation history of sentences.
+            std::string prompt;
+            const size_t target = 1024 + rng() % 15360;
+            while (prompt.size() < target) prompt += std::string(kPrompts[rng() % 6]) + "\\n";
+            if (rng() % 20 == 0) prompt += kPrompts[6 + rng() % 2];
+            const bool stream = rng() % 2 == 0;
+            const std::string body =
+                std::string(R"({"model":"claude-sonnet-4-5","max_tokens":2048,"stream":)") +
+                (stream ? "true" : "false") +
+                R"(,"system":"You are a helpful assistant.","messages":[{"role":"user","content":")" +
+                prompt + R"("}]})";
+            const std::string req =
+                "POST /v1/messages HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: "
+                "Anthropic/Python "
+                "0.40.0\r\nx-api-key: sk-ant-api03-BENCH\r\nanthropic-version: 2023-06-01\r\n"
+                "Content-Type: application/json\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body;
+            for (size_t o = 0; o < req.size(); o += kMss) {
+                const std::string seg = req.substr(o, kMss);
+                push(craft::tcp_frame(c2s, {cp, 443, cs, ss, 0x18, 65535, {}}, craft::bytes(seg)));
+                cs += static_cast<uint32_t>(seg.size());
+            }
+            push(craft::tcp_frame(s2c, {443, cp, ss, cs, tcp_flag::kAck, 65535, {}}, {}));
+            std::string resp;
+            if (stream) {
+                std::string events = R"(event: message_start
+data: {"type":"message_start","message":{"usage":{"input_tokens":900,"output_tokens":1}}}
+
+)";
+                for (int e = 0; e < 30; ++e)
+                    events += R"(event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"some generated words here"}}
+
+)";
+                events += R"(event: message_delta
+data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":320}}
+
+)";
+                char len[16];
+                std::snprintf(len, sizeof len, "%zx", events.size());
+                resp =
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: "
+                    "chunked\r\n\r\n" +
+                    std::string(len) + "\r\n" + events + "\r\n0\r\n\r\n";
+            } else {
+                const std::string json =
+                    R"({"id":"msg_1","type":"message","content":[{"type":"text","text":")" +
+                    std::string(1500 + rng() % 3000, 'w') +
+                    R"("}],"usage":{"input_tokens":900,"output_tokens":320}})";
+                resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                       std::to_string(json.size()) + "\r\n\r\n" + json;
+            }
+            for (size_t o = 0; o < resp.size(); o += kMss) {
+                const std::string seg = resp.substr(o, kMss);
+                push(craft::tcp_frame(s2c, {443, cp, ss, cs, 0x18, 65535, {}}, craft::bytes(seg)));
+                ss += static_cast<uint32_t>(seg.size());
+            }
+            push(craft::tcp_frame(c2s, {cp, 443, cs, ss, tcp_flag::kAck, 65535, {}}, {}));
+            ++t.requests;
+        }
+        push(craft::tcp_frame(c2s, {cp, 443, cs, ss, tcp_flag::kFin | tcp_flag::kAck, 65535, {}},
+                              {}));
+        push(craft::tcp_frame(
+            s2c, {443, cp, ss, cs + 1, tcp_flag::kFin | tcp_flag::kAck, 65535, {}}, {}));
+        push(craft::tcp_frame(c2s, {cp, 443, cs + 1, ss + 1, tcp_flag::kAck, 65535, {}}, {}));
+    }
+    return t;
+}
+
+struct Result {
+    double seconds = 0;
+    uint64_t alerts = 0, llm = 0, eve = 0;
+};
+
+Result run(const EngineConfig& cfg, const Traffic& t, int passes) {
+    Result best;
+    best.seconds = 1e9;
+    for (int p = 0; p < passes; ++p) {
+        NullSink sink;
+        NullInjector inj;
+        Pipeline pipe(cfg, 0, &sink);
+        uint64_t seq = 0, ts = 1'700'000'000'000'000'000ull;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (const auto& f : t.frames)
+            pipe.process(PacketInput{f, LinkType::Ethernet, Timestamp{ts += 1000}, seq++}, inj);
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (s < best.seconds) {
+            best.seconds = s;
+            best.alerts = pipe.rule_counters().alerts;
+            best.llm = pipe.http_counters().llm_requests;
+            best.eve = sink.n;
+        }
+    }
+    return best;
+}
+
+// A generated rule set of n rules in the packs' style: contents and pcres over the LLM and
+// HTTP buffers, built from a vocabulary so patterns differ.
+std::string generated_rules(int n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    const char* words[] = {"reasoning", "rubric",   "grade",   "trace",    "chain",
+                           "thought",   "score",    "dataset", "sweep",    "template",
+                           "assistant", "verbatim", "hidden",  "internal", "token",
+                           "session",   "relay",    "pool",    "proxy",    "signup"};
+    const char* bufs[] = {"llm.prompt", "llm.system",  "http.user_agent",
+                          "http.uri",   "http.header", "http.request_body"};
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+        const std::string a = words[rng() % 20], b = words[rng() % 20];
+        const std::string w = a + "-" + b + "-" + std::to_string(rng() % 100000);
+        out += "alert http any any -> any any (msg:\"gen " + std::to_string(i) + "\"; " +
+               bufs[rng() % 6] + "; content:\"" + w + "\"; nocase; ";
+        if (rng() % 4 == 0) out += "pcre:\"/" + a + "\\s+\\w{2,12}\\s+" + b + "/i\"; ";
+        out += "sid:" + std::to_string(5000000 + i) + ";)\n";
+    }
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int flows = 2000, passes = 3;
+    bool compile_only = false;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--flows") && i + 1 < argc) flows = std::atoi(argv[++i]);
+        if (!std::strcmp(argv[i], "--passes") && i + 1 < argc) passes = std::atoi(argv[++i]);
+        if (!std::strcmp(argv[i], "--compile")) compile_only = true;
+    }
+    std::printf("{");
+    if (!compile_only) {
+        const Traffic t = make_traffic(flows, 42);
+        rules::RuleSetOptions ro;
+        auto rs = rules::load_rule_files({rules::default_rules_dir() + "/packs"}, ro);
+        auto packs =
+            rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
+        EngineConfig base;
+        base.flow_capacity = 1 << 16;
+        base.eve_flow_records = false;
+        base.http.enabled = false;
+        EngineConfig http = base;
+        http.http.enabled = true;
+        EngineConfig full = http;
+        full.rules = packs.rules;
+        const Result r0 = run(base, t, passes), r1 = run(http, t, passes),
+                     r2 = run(full, t, passes);
+        auto row = [&](const char* name, const Result& r, bool comma) {
+            std::printf(
+                "\"%s\":{\"seconds\":%.4f,\"gbps\":%.3f,\"mpps\":%.3f,\"requests_per_s\":%.0f,"
+                "\"ratio\":%.3f,\"alerts\":%llu,\"llm_requests\":%llu}%s",
+                name, r.seconds, double(t.bytes) * 8 / r.seconds / 1e9,
+                double(t.frames.size()) / r.seconds / 1e6, double(t.requests) / r.seconds,
+                r0.seconds / r.seconds, (unsigned long long)r.alerts, (unsigned long long)r.llm,
+                comma ? "," : "");
+        };
+        std::printf("\"traffic\":{\"flows\":%d,\"frames\":%zu,\"bytes\":%llu,\"requests\":%llu},",
+                    flows, t.frames.size(), (unsigned long long)t.bytes,
+                    (unsigned long long)t.requests);
+        row("reassembly_only", r0, true);
+        row("http", r1, true);
+        row("http_rules", r2, true);
+    }
+    std::printf("\"compile\":{");
+    for (int n : {1000, 10000}) {
+        rules::RuleSetOptions ro;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto rs = rules::build_rule_set({{"gen.rules", generated_rules(n, 7)}}, ro);
+        const double parse_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        auto c =
+            rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
+        std::printf(
+            "\"%d\":{\"parse_seconds\":%.3f,\"compile_seconds\":%.3f,\"database_bytes\":%zu}%s", n,
+            parse_s, c.rules ? c.rules->stats().compile_seconds : -1.0,
+            c.rules ? c.rules->stats().database_bytes : 0, n == 1000 ? "," : "");
+    }
+    std::printf("}}\n");
+    return 0;
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""sluice-synth: the same seed gives the same bytes; tshark and the dataplane both read every
+request of the ground truth (TLS decrypted with the key log, and plaintext); the dataplane's
+alerts per connection are exactly what the truth expects; TCP and TLS are clean for tshark;
+scenario files and bad arguments."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import sluice_testlib as t  # noqa: E402
+
+SYNTH = os.path.join(t.BUILD, "tools/synth/sluice-synth")
+
+
+def synth(out, *args, check=True):
+    return t.run([SYNTH, "--out", out, "--quiet", *args], check=check)
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def truth(out):
+    with open(os.path.join(out, "truth.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def tshark_requests(out, keylog=True):
+    args = ["tshark", "-r", os.path.join(out, "traffic.pcap"), "-Y", "http.request", "-T", "fields",
+            "-e", "ip.src", "-e", "tcp.srcport", "-e", "http.request.uri"]
+    if keylog:
+        args[3:3] = ["-o", "tls.keylog_file:" + os.path.join(out, "keylog.txt")]
+    p = t.run(args)
+    return [tuple(line.split("\t")) for line in p.stdout.splitlines() if line]
+
+
+class Synth(t.TempDirTest):
+    def out(self, name):
+        return os.path.join(self.tmp, name)
+
+    def test_same_seed_same_bytes(self):
+        a, b, c = self.out("a"), self.out("b"), self.out("c")
+        synth(a, "--scenario", "mixed", "--seed", "7", "--scale", "0.3")
+        synth(b, "--scenario", "mixed", "--seed", "7", "--scale", "0.3")
+        synth(c, "--scenario", "mixed", "--seed", "8", "--scale", "0.3")
+        for f in ("traffic.pcap", "keylog.txt", "truth.jsonl"):
+            self.assertEqual(digest(os.path.join(a, f)), digest(os.path.join(b, f)), f)
+        self.assertNotEqual(digest(os.path.join(a, "traffic.pcap")),
+                            digest(os.path.join(c, "traffic.pcap")))
+
+    def check_scenario(self, scenario, *extra, plaintext=False):
+        out = self.out(scenario + ("-plain" if plaintext else ""))
+        synth(out, "--scenario", scenario, "--seed", "3", *extra, *(["--plaintext"] if plaintext else []))
+        tr = truth(out)
+        reqs = [r for r in tr if r["type"] == "request"]
+        accounts = {r["account"]: r for r in tr if r["type"] == "account"}
+        self.assertGreater(len(reqs), 10)
+        for r in reqs:
+            self.assertIn(r["account"], accounts)
+        # tshark sees every request of the truth, on the right connection.
+        seen = sorted((s, int(p)) for s, p, _ in tshark_requests(out, keylog=not plaintext))
+        want = sorted((r["flow"]["src_ip"], r["flow"]["src_port"]) for r in reqs)
+        self.assertEqual(seen, want)
+        # Clean TCP and TLS for tshark: nothing malformed, no expert warnings.
+        p = t.run(["tshark", "-r", os.path.join(out, "traffic.pcap"), "-o",
+                   "tls.keylog_file:" + os.path.join(out, "keylog.txt"), "-Y",
+                   "_ws.malformed || _ws.expert.severity >= warning || tcp.analysis.flags"])
+        self.assertEqual(p.stdout.strip(), "")
+        # The dataplane reads every request and raises exactly the expected alerts.
+        extra_args = [] if plaintext else ["--keylog", os.path.join(out, "keylog.txt")]
+        summary, eve, _ = t.offline(os.path.join(out, "traffic.pcap"), self.tmp, *extra_args, workers=2)
+        http = [r for r in eve if r["event_type"] == "http"]
+        self.assertEqual(sorted((h["src_ip"], h["src_port"]) for h in http), want)
+        got, exp = {}, {}
+        for a in (r for r in eve if r["event_type"] == "alert"):
+            got.setdefault((a["src_ip"], a["src_port"]), set()).add(a["alert"]["signature_id"])
+        for r in reqs:
+            exp.setdefault((r["flow"]["src_ip"], r["flow"]["src_port"]), set()).update(r["expected_sids"])
+        exp = {k: v for k, v in exp.items() if v}
+        self.assertEqual(got, exp)
+        if not plaintext:
+            tls = [r for r in eve if r["event_type"] == "tls"]
+            self.assertTrue(tls)
+            self.assertTrue(all(r["tls"]["decrypted"] for r in tls))
+            self.assertGreaterEqual(len({r["tls"]["ja4"] for r in tls}), 2)
+        llm = [h for h in http if "llm" in h.get("sluice", {})]
+        self.assertTrue(all("usage" in h["sluice"]["llm"] for h in llm))
+        # No synthetic credential in the dataplane's output.
+        with open(os.path.join(self.tmp, "eve.json")) as f:
+            text = f.read()
+        for s in ("sk-ant-api03-", "sk-ant-oat01-", "sk-proj-", "sk-ant-sid01-"):
+            self.assertNotIn(s, text)
+        return tr
+
+    def test_quickstart_tls(self):
+        self.check_scenario("quickstart")
+
+    def test_mixed_tls(self):
+        tr = self.check_scenario("mixed", "--scale", "0.25")
+        classes = {r["class"] for r in tr if r["type"] == "account"}
+        self.assertEqual(classes, {"benign", "office_nat", "ci_heavy", "traveller", "enterprise",
+                                   "hydra", "reseller", "farm"})
+
+    def test_plaintext(self):
+        self.check_scenario("farm", "--scale", "0.3", plaintext=True)
+
+    def test_scenario_file_and_errors(self):
+        path = os.path.join(self.tmp, "s.yaml")
+        with open(path, "w") as f:
+            f.write("name: custom\nduration: 30\npopulations:\n"
+                    "  - {class: hydra, accounts: 3, sessions_per_account: 2, ips: 2, timing: synchronized}\n"
+                    "  - {class: benign, accounts: 2, profile: curl}\n")
+        out = self.out("custom")
+        synth(out, "--scenario", path)
+        tr = truth(out)
+        self.assertEqual(sum(1 for r in tr if r["type"] == "account" and r["class"] == "hydra"), 3)
+        self.assertTrue(any(r.get("tls_profile") == "curl" for r in tr if r["type"] == "account"))
+        with open(path, "w") as f:
+            f.write("populations:\n  - {class: wizard}\n")
+        p = synth(self.out("bad"), "--scenario", path, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(f"{path}:2:", p.stderr)
+        self.assertIn("unknown class 'wizard'", p.stderr)
+        p = synth(self.out("bad2"), "--scenario", "nope", check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unknown scenario", p.stderr)
+        p = t.run([SYNTH, "--scenario", "quickstart"], check=False)
+        self.assertEqual(p.returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()

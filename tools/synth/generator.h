@@ -1,0 +1,30 @@
+// sluice-synth's generator: builds the scenario's accounts, schedules their sessions in time,
+// and writes each session as real TCP (and real TLS, made by OpenSSL in memory) to
+// DIR/traffic.pcap, with DIR/keylog.txt and the ground truth DIR/truth.jsonl. Single-threaded
+// and seeded end to end (OpenSSL's randomness included), so a seed names the bytes. Memory is
+// bounded by the sessions in flight, not by the capture's size.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "scenario.h"
+
+namespace sluice::synth {
+
+struct SynthOptions {
+    Scenario scenario;
+    uint64_t seed = 1;
+    bool plaintext = false;  // HTTP/1.1 without TLS (traffic behind a TLS terminator)
+    std::string out_dir;
+    bool progress = false;
+};
+
+struct SynthStats {
+    uint64_t accounts = 0, sessions = 0, requests = 0, packets = 0, bytes = 0;
+    uint64_t attack_requests = 0;
+};
+
+bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error);
+
+}  // namespace sluice::synth

@@ -1,40 +1,29 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds sluice, and runs the dataplane in offline
-# mode over the bundled real-client captures (tests/data: plaintext HTTP, LLM API calls to a
-# mock API, and TLS 1.2/1.3 sessions with their key logs) with the shipped rule packs, printing
-# its summary and the alerts. EVE JSON, the forwarded capture and the decrypted streams land in
-# out/demo/.
+# The main job: installs what is missing, builds sluice, synthesizes a mixed LLM-API scenario
+# (customers, look-alikes, a distillation hydra, relays, a signup farm: real TCP and TLS with
+# its key log and ground truth), runs the dataplane in offline mode over it with the shipped
+# rule packs, and prints a report: throughput, alerts by class, and detection against the
+# ground truth. Everything lands in out/demo/.
+#   tools/demo.sh [--scenario NAME] [--seed N] [--scale X]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scenario=mixed seed=1 scale=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --scenario) scenario=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --scale) scale=$2; shift 2 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "demo.sh: unknown argument $1 (--scenario, --seed, --scale)" >&2; exit 2 ;;
+  esac
+done
 tools/setup/install-deps.sh
 build=$(tools/setup/build.sh release)
 out=out/demo
-mkdir -p "$out"
-rm -rf "$out/eve.json" "$out/traffic.pcap" "$out/forwarded.pcap" "$out/streams"
-mkdir -p "$out/streams"
-mergecap -F pcap -w "$out/traffic.pcap" tests/data/*.pcap tests/data/llm/*.pcap tests/data/tls/*.pcap
-cat tests/data/tls/*.keylog > "$out/keys.log"  # test fixtures only: never real secrets
-"$build/dataplane/runtime/sluice-dataplane" --pcap "$out/traffic.pcap" --workers 2 --keylog "$out/keys.log" \
-  --eve "$out/eve.json" --pcap-out "$out/forwarded.pcap" --dump-streams "$out/streams" \
-  --summary-json "$out/summary.json"
-echo
-python3 - "$out/eve.json" <<'PY'
-import collections, json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
-kinds = collections.Counter(r["event_type"] for r in recs)
-print(f"EVE records: {len(recs)} in {sys.argv[1]} (" +
-      ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + ")")
-alerts = [r for r in recs if r["event_type"] == "alert"]
-by_cat = collections.Counter(r["alert"]["category"] for r in alerts)
-print("alerts by class: " + (", ".join(f"{c}: {n}" for c, n in by_cat.most_common()) or "none"))
-for r in alerts:
-    a = r["alert"]
-    print(f"  [{a['severity']}] {a['signature_id']} {a['signature']}  "
-          f"{r['src_ip']} -> {r.get('http', {}).get('hostname', r['dest_ip'])}"
-          f"{r.get('http', {}).get('url', '')}")
-llm = [r for r in recs if r["event_type"] == "http" and "llm" in r.get("sluice", {})]
-tokens = sum(r["sluice"]["llm"].get("usage", {}).get("output_tokens", 0) for r in llm)
-print(f"LLM API requests: {len(llm)} (models: {', '.join(sorted({r['sluice']['llm']['model'] for r in llm}))}); "
-      f"output tokens reported: {tokens}")
-PY
-echo "forwarded capture: $out/forwarded.pcap; decrypted and plaintext streams: $out/streams/"
+rm -rf "$out" && mkdir -p "$out"
+"$build/tools/synth/sluice-synth" --scenario "$scenario" --seed "$seed" --scale "$scale" --out "$out/synth"
+"$build/dataplane/runtime/sluice-dataplane" --pcap "$out/synth/traffic.pcap" --workers 2 \
+  --keylog "$out/synth/keylog.txt" --eve "$out/eve.json" --pcap-out "$out/forwarded.pcap" \
+  --summary-json "$out/summary.json" --quiet
+python3 tools/report.py --truth "$out/synth/truth.jsonl" --eve "$out/eve.json" --summary "$out/summary.json"
+echo "files: $out/synth/{traffic.pcap,keylog.txt,truth.jsonl}, $out/eve.json, $out/summary.json"

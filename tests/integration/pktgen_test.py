@@ -39,10 +39,10 @@ class Pktgen(t.TempDirTest):
              "--rx-port", f"net_memif1,role=server,id=0,socket={sb}", "--json", report, *pktgen_args,
              "--", *EAL, "--file-prefix", f"slpg-{tag}", "--lcores", "0@0"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(50):  # the memif server sockets must exist before the client starts
-            if os.path.exists(sa) and os.path.exists(sb):
-                break
-            time.sleep(0.1)
+        # memif sockets are abstract (no file appears): give the generator's EAL time to create
+        # them before the dataplane's memif client connects.
+        time.sleep(1.5)
+        self.assertIsNone(gen.poll(), "sluice-pktgen exited early")
         dp = t.dataplane("--port", f"a=net_memif0,role=client,id=0,socket={sa}",
                          "--port", f"b=net_memif1,role=client,id=0,socket={sb}", "--inline", "a:b",
                          "--workers", "1", "--lcores", "0@1,1@1", "--idle-backoff-us", "20",

@@ -73,7 +73,8 @@ struct Account {
     const TlsProfile* profile = nullptr;
     std::string ua;
     bool openai = false;  // speaks the OpenAI-compatible API
-    std::vector<IpAddress> ips;
+    // Addresses it sends from; cluster pools are shared, not copied per account.
+    std::shared_ptr<const std::vector<IpAddress>> ips;
     Timing timing = Timing::Diurnal;
     uint32_t sessions = 1, requests_per_session = 1;
 };
@@ -391,8 +392,10 @@ std::vector<uint64_t> session_times(const Account& a, double duration_s, Rng& r,
             break;
         }
         case Timing::Synchronized:
+            // Accounts fire in groups of 25 on the same ticks, within 300 ms of each other.
             for (uint32_t i = 0; i < a.sessions; ++i)
-                t.push_back(cluster_ticks[i % cluster_ticks.size()] + below(r, 300'000'000));
+                t.push_back(cluster_ticks[((a.index / 25) * 8 + i) % cluster_ticks.size()] +
+                            below(r, 300'000'000));
             break;
         case Timing::Steady:
             for (uint32_t i = 0; i < a.sessions; ++i)
@@ -440,11 +443,16 @@ bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error) {
     const IpAddress office = v4(198, 19, 1, 1);
     for (const Population& p : opts.scenario.populations) {
         // Shared infrastructure per cluster: proxy pools and relay addresses.
-        std::vector<std::vector<IpAddress>> cluster_ips(p.clusters);
-        for (auto& ips : cluster_ips) {
+        std::vector<std::shared_ptr<const std::vector<IpAddress>>> cluster_ips;
+        for (uint32_t c = 0; c < p.clusters; ++c) {
+            auto ips = std::make_shared<std::vector<IpAddress>>();
             const uint32_t n = p.ips ? p.ips : 8;
-            for (uint32_t i = 0; i < n; ++i) ips.push_back(proxy_ip(rng));
+            for (uint32_t i = 0; i < n; ++i) ips->push_back(proxy_ip(rng));
+            cluster_ips.push_back(std::move(ips));
         }
+        auto one = [](IpAddress ip) {
+            return std::make_shared<const std::vector<IpAddress>>(1, ip);
+        };
         for (uint32_t i = 0; i < p.accounts; ++i) {
             Account a;
             a.cls = p.cls;
@@ -467,21 +475,23 @@ bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error) {
                         profile = "curl";
                         a.ua = "curl/7.88.1";
                     }
-                    a.ips = {pools.customer()};
+                    a.ips = one(pools.customer());
                     break;
                 case AccountClass::OfficeNat:
-                    a.ips = {office};
+                    a.ips = one(office);
                     break;
                 case AccountClass::CiHeavy:
                     a.ua = "Anthropic/Python 0.40.0 (ci)";
-                    a.ips = {pools.customer()};
+                    a.ips = one(pools.customer());
                     break;
-                case AccountClass::Traveller:
+                case AccountClass::Traveller: {
+                    auto v = std::make_shared<std::vector<IpAddress>>();
                     for (uint32_t k = 0; k < std::max<uint32_t>(2, p.ips); ++k)
-                        a.ips.push_back(v4(198, 19, static_cast<uint8_t>(10 + k), 7));
-                    break;
+                        v->push_back(v4(198, 19, static_cast<uint8_t>(10 + k), 7));
+                    a.ips = std::move(v);
+                } break;
                 case AccountClass::Enterprise:
-                    a.ips = {v4(198, 19, 2, static_cast<uint8_t>(1 + below(rng, 250)))};
+                    a.ips = one(v4(198, 19, 2, static_cast<uint8_t>(1 + below(rng, 250))));
                     break;
                 case AccountClass::Hydra:
                     profile = below(rng, 2) ? "python" : "go";
@@ -535,13 +545,18 @@ bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error) {
     std::map<uint32_t, std::vector<uint64_t>> ticks;
     std::vector<SessionEvent> events;
     const double d = opts.scenario.duration_s;
+    // A cluster fires on shared ticks; larger clusters get more ticks so that synchronized
+    // sessions (and the frames waiting to be written) stay bounded as the scenario scales.
+    std::map<uint32_t, uint32_t> cluster_size;
+    for (const Account& a : accounts) ++cluster_size[a.cluster];
     for (const Account& a : accounts) {
         auto& t = ticks[a.cluster];
+        const uint32_t n_ticks = 8 * std::max<uint32_t>(1, cluster_size[a.cluster] / 25);
         if (t.empty())
-            for (int k = 0; k < 8; ++k)
+            for (uint32_t k = 0; k < n_ticks; ++k)
                 t.push_back(static_cast<uint64_t>((0.05 + 0.9 * uniform(rng)) * d * 1e9));
         for (uint64_t ns : session_times(a, d, rng, t))
-            events.push_back({ns, a.index, static_cast<uint32_t>(below(rng, a.ips.size()))});
+            events.push_back({ns, a.index, static_cast<uint32_t>(below(rng, a.ips->size()))});
     }
     std::sort(events.begin(), events.end(), [](const SessionEvent& x, const SessionEvent& y) {
         return x.ns != y.ns ? x.ns < y.ns : x.account < y.account;
@@ -557,7 +572,7 @@ bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error) {
         pcap.flush_before(start);
         const bool to_console = a.cls == AccountClass::Farm;
         ConnSpec cs;
-        cs.client = a.ips[ev.ip];
+        cs.client = (*a.ips)[ev.ip];
         cs.server = to_console ? console : api;
         uint16_t& port = next_port[cs.client.bytes];
         if (port < 32768) port = static_cast<uint16_t>(32768 + below(rng, 20000));

@@ -30,7 +30,8 @@ struct EngineConfig {
     tls::TlsOptions tls;  // handshake buffers, decryption sessions, waiting for secrets
     // TLS session secrets (key log); read-only while workers run. Null: no decryption.
     std::shared_ptr<const tls::SecretStore> tls_secrets;
-    http::HttpOptions http;  // sessions, buffers, body cap, smuggling verdict
+    http::HttpOptions http;             // sessions, buffers, body cap, smuggling verdict
+    account::IdentityOptions accounts;  // credential sources and the account-id secret
     // The compiled rule set (shared read-only by all workers). Null: no rule inspection.
     std::shared_ptr<const rules::CompiledRules> rules;
 };

@@ -110,6 +110,7 @@ struct HttpInspector::Txn {
     uint32_t tools = 0, messages = 0, prompt_bytes = 0;
     LlmUsage usage;
     uint64_t req_body = 0, resp_body = 0;
+    account::AccountRef account;  // keyed hash and hint only
 };
 
 namespace {
@@ -144,7 +145,8 @@ struct HttpInspector::Session {
     Txn& tx(size_t i) { return txq[(tx_first + i) % kPipelineDepth]; }
 };
 
-HttpInspector::HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspector* rules)
+HttpInspector::HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspector* rules,
+                             const account::IdentityOptions& identity)
     : eve_(eve),
       opts_(opts),
       rules_(rules),
@@ -155,6 +157,7 @@ HttpInspector::HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspe
       bodies_(opts.body_buffers, opts.body_cap + kSide + kJsonPadding),
       decoders_(opts.decoders),
       llm_(std::make_unique<LlmExtractor>(opts.body_cap + kSide, opts.body_cap)),
+      identity_(identity),
       head_(std::make_unique<MessageHead>()),
       usage_scratch_(kSide + 32 + kJsonPadding) {
     opts_.prompt_excerpt = std::min<uint32_t>(opts_.prompt_excerpt, kMaxExcerpt);
@@ -569,6 +572,8 @@ void HttpInspector::request_end(Flow& f, Session& s) {
     if (const Header* x = h.find("host")) bufs.set(Buffer::HttpHost, x->value);
     if (const Header* x = h.find("user-agent")) bufs.set(Buffer::HttpUserAgent, x->value);
     if (const Header* x = h.find("cookie")) bufs.set(Buffer::HttpCookie, x->value);
+    t.account = identity_.identify(
+        h, b.buf != kNil ? std::string_view(bodies_[b.buf].data(), b.len) : std::string_view());
     if (b.buf != kNil) {
         std::span<char> buf = bodies_[b.buf];
         const std::string_view body(buf.data(), b.len);
@@ -721,6 +726,15 @@ void HttpInspector::on_anomaly(Flow& f, Dir d, Anomaly a) {
 
 namespace {
 
+void write_account(JsonBuilder& j, const HttpInspector::Txn& t) {
+    if (!t.account.present()) return;
+    j.object("account")
+        .field("id", t.account.id_view())
+        .field("hint", t.account.hint_view())
+        .field("source", account::source_name(t.account.source))
+        .end_object();
+}
+
 void write_http(JsonBuilder& j, const HttpInspector::Txn& t, bool with_response) {
     j.object("http");
     if (t.host_len) j.field("hostname", std::string_view(t.host, t.host_len));
@@ -758,6 +772,7 @@ void write_llm(JsonBuilder& j, const HttpInspector::Txn& t) {
 
 void HttpAlertContext::write(JsonBuilder& j) const {
     write_http(j, t_, response_);
+    write_account(j, t_);
 }
 
 void HttpAlertContext::write_sluice(JsonBuilder& j) const {
@@ -772,6 +787,7 @@ void HttpInspector::log_txn(Flow& f, Session& s, Txn& t) {
     if (!eve_.enabled() || !opts_.eve_http) return;
     JsonBuilder& j = eve_.begin(f, "http");
     write_http(j, t, t.has_response);
+    write_account(j, t);
     if (t.llm || t.usage.any() || t.req_over_cap || t.resp_over_cap || t.req_truncated ||
         t.resp_truncated || t.sse) {
         j.object("sluice");

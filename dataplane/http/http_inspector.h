@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "account/identity.h"
 #include "common/buffer_pool.h"
 #include "eve/eve_emitter.h"
 #include "http/body_decoder.h"
@@ -65,7 +66,8 @@ class HttpInspector final : public StreamConsumer, private MessageSink {
   public:
     static constexpr size_t kPipelineDepth = 4;
 
-    HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspector* rules);
+    HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspector* rules,
+                  const account::IdentityOptions& identity = {});
     ~HttpInspector() override;
 
     void on_data(Flow& f, Dir d, std::span<const uint8_t> bytes) override;
@@ -110,6 +112,7 @@ class HttpInspector final : public StreamConsumer, private MessageSink {
     BufferPool bodies_;
     BodyDecoders decoders_;
     std::unique_ptr<LlmExtractor> llm_;
+    account::Identifier identity_;
     std::unique_ptr<MessageHead> head_;  // scratch for parsing (large)
     std::vector<char> usage_scratch_;
     HttpCounters ctr_;

@@ -1006,6 +1006,7 @@ std::string Dataplane::summary_json() const {
         rules_j["loaded"] = 0;
     }
     j["engine"]["rules"] = rules_j;
+    j["engine"]["accounts"] = {{"default_secret", cfg_.engine.accounts.secret.empty()}};
     j["lcores"] = lcores;
     const double secs =
         end_tsc_ > start_tsc_ ? double(end_tsc_ - start_tsc_) / double(rte_get_tsc_hz()) : 0;
@@ -1089,6 +1090,8 @@ std::string Dataplane::summary_text() const {
     auto rget = [&](const char* k) {
         return (unsigned long long)(rj.contains(k) ? rj[k].get<uint64_t>() : 0);
     };
+    if (e["accounts"]["default_secret"].get<bool>())
+        s += "  accounts: no accounts.secret_file set: account ids use the public default key\n";
     appendf(s, "  rules: %llu loaded, alerts %llu (drop %llu, reject %llu), pass %llu\n",
             rget("loaded"), rget("alerts"), rget("drops"), rget("rejects"), rget("passes"));
     appendf(s, "  eve: %llu records written, %llu dropped\n",

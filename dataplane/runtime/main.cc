@@ -123,6 +123,11 @@ int main(int argc, char** argv) {
                    "repeatable");
     app.add_option("--dialect", dialect, "Rule dialect for every file (default: per file, auto)")
         ->check(CLI::IsMember({"auto", "suricata", "snort3"}));
+    std::string account_secret_file;
+    app.add_option("--account-secret-file", account_secret_file,
+                   "HMAC key for account ids (keyed hashes of API keys); without it a public "
+                   "default key is used and the summary says so")
+        ->check(CLI::ExistingFile);
     app.add_flag("--quiet", quiet, "Do not print the summary");
     try {
         app.parse(app_argc, argv);
@@ -229,6 +234,11 @@ int main(int argc, char** argv) {
         const std::string name = v.substr(0, eq), value = v.substr(eq + 1);
         const bool port = name.ends_with("_PORTS") || name.ends_with("_PORT");
         (port ? cfg.rule_options.vars.ports : cfg.rule_options.vars.addresses)[name] = value;
+    }
+    if (!account_secret_file.empty()) cfg.account_secret_file = account_secret_file;
+    if (std::string e = load_account_secret(cfg); !e.empty()) {
+        std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
+        return 2;
     }
     if (!bundle_path.empty()) cfg.rules_bundle = bundle_path;
     if (check_rules || !write_bundle_path.empty()) cfg.rules_enabled = true;

@@ -342,6 +342,29 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    }},
                               });
                  }},
+                {"accounts",
+                 [&](const YAML::Node& v) {
+                     auto& a = e.accounts;
+                     auto list = [&](const YAML::Node& x, std::vector<std::string>& out) {
+                         if (!x.IsSequence()) fail(path, x, "expected a list of names");
+                         out.clear();
+                         for (const auto& n : x)
+                             out.push_back(scalar<std::string>(path, n, "a name"));
+                     };
+                     for_keys(
+                         path, v, "accounts",
+                         {
+                             {"secret_file",
+                              [&](const YAML::Node& x) {
+                                  cfg.account_secret_file = scalar<std::string>(path, x, "a path");
+                              }},
+                             {"cookie_names",
+                              [&](const YAML::Node& x) { list(x, a.cookie_names); }},
+                             {"org_headers", [&](const YAML::Node& x) { list(x, a.org_headers); }},
+                             {"signup_paths",
+                              [&](const YAML::Node& x) { list(x, a.signup_paths); }},
+                         });
+                 }},
                 {"rules",
                  [&](const YAML::Node& v) {
                      auto& ro = cfg.rule_options;
@@ -546,6 +569,18 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
         return path + ":" + std::to_string(e.mark.line + 1) + ":" +
                std::to_string(e.mark.column + 1) + ": " + e.msg;
     }
+    return "";
+}
+
+std::string load_account_secret(RuntimeConfig& cfg) {
+    if (cfg.account_secret_file.empty()) return "";
+    std::ifstream in(cfg.account_secret_file, std::ios::binary);
+    if (!in) return cfg.account_secret_file + ": cannot read the account secret";
+    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    if (secret.size() < 16)
+        return cfg.account_secret_file + ": the account secret must be at least 16 bytes";
+    cfg.engine.accounts.secret = std::move(secret);
     return "";
 }
 

@@ -56,7 +56,8 @@ struct RuntimeConfig {
 
     // Rules: files or directories (empty: the shipped packs), unless rules_enabled is false.
     std::vector<std::string> rule_files;
-    std::string rules_bundle;  // a compiled bundle (rules/bundle.h) instead of rule files
+    std::string rules_bundle;         // a compiled bundle (rules/bundle.h) instead of rule files
+    std::string account_secret_file;  // HMAC key for account ids (read at start, memory only)
     bool rules_enabled = true;
     rules::RuleSetOptions rule_options;
 };
@@ -65,6 +66,8 @@ struct RuntimeConfig {
 // the errors, one per line ("file:line:col: error: ..."), or an empty string; `note` says
 // when a bundle's databases had to be compiled on this host.
 std::string load_rules(RuntimeConfig& cfg, std::string* note = nullptr);
+// Reads cfg.account_secret_file into cfg.engine.accounts.secret. Error message or "".
+std::string load_account_secret(RuntimeConfig& cfg);
 
 // Loads `path` into cfg (fields not present keep their defaults). Returns an error message
 // ("path:line:col: ...") or an empty string.

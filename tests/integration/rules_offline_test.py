@@ -15,8 +15,12 @@ import sluice_testlib as t  # noqa: E402
 LLM = os.path.join(t.DATA, "llm", "llm-api.pcap")
 # Which packs' rules the capture's eight requests must raise (see make-llm-captures.sh).
 EXPECTED = {2100001, 2100003, 2200001, 2300001, 2100006, 2300002}
-SECRETS = ["TESTKEYsluice", "TESTTOKENsluice", "TESTSESSIONsluice", "sk-ant-api03", "sk-ant-oat01",
-           "sk-proj-", "sk-ant-sid01"]
+# The credentials of make-llm-captures.sh (full values, and their secret middles: hints may
+# show a key's prefix and last four characters, nothing else).
+SECRETS = ["TESTKEYsluice", "TESTTOKENsluice", "TESTSESSIONsluice",
+           "sk-ant-api03-TESTKEYsluice0000000000000000000000000000000000000000",
+           "sk-ant-oat01-TESTTOKENsluice000000000000000000", "sk-proj-TESTKEYsluice000000",
+           "sk-ant-sid01-TESTSESSIONsluice"]
 
 
 class DefaultPacks(t.TempDirTest):
@@ -53,6 +57,14 @@ class DefaultPacks(t.TempDirTest):
             self.assertTrue(flows[a["flow_id"]]["flow"]["alerted"])
         self.assertEqual(summary["engine"]["rules"]["alerts"], len(EXPECTED))
         self.assertEqual(summary["engine"]["http"]["requests"], 8)
+        # Requests carry their account: keyed hash and masked hint.
+        keyed = [h for h in http if "account" in h]
+        self.assertEqual(len(keyed), 8)
+        sdk = [h for h in keyed if h["account"]["source"] == "x-api-key"]
+        self.assertEqual(len({h["account"]["id"] for h in sdk}), 1)  # one key, one account
+        self.assertEqual(sdk[0]["account"]["hint"], "sk-ant-api03-\u20260000")
+        for a in alerts:
+            self.assertIn("id", a["account"])
         # Credentials in the capture never reach an output.
         for path in (paths["eve"], os.path.join(self.tmp, "summary.json")):
             with open(path) as f:

@@ -90,11 +90,38 @@ class Synth(t.TempDirTest):
             self.assertGreaterEqual(len({r["tls"]["ja4"] for r in tls}), 2)
         llm = [h for h in http if "llm" in h.get("sluice", {})]
         self.assertTrue(all("usage" in h["sluice"]["llm"] for h in llm))
-        # No synthetic credential in the dataplane's output.
-        with open(os.path.join(self.tmp, "eve.json")) as f:
-            text = f.read()
-        for s in ("sk-ant-api03-", "sk-ant-oat01-", "sk-proj-", "sk-ant-sid01-"):
-            self.assertNotIn(s, text)
+        # Every request is accounted to the identity the truth says, with the truth's hint.
+        ident, seen_ids = {}, {}
+        for r in reqs:
+            ident.setdefault((r["flow"]["src_ip"], r["flow"]["src_port"]), []).append(r["identity"])
+        for h in http:
+            seen_ids.setdefault((h["src_ip"], h["src_port"]), []).append(h["account"]["id"])
+        self.assertEqual({k: sorted(v) for k, v in seen_ids.items()},
+                         {k: sorted(v) for k, v in ident.items()})
+        hints = {r["account"]: r["key_hint"] for r in tr if r["type"] == "account"}
+        for h in http:
+            if h["account"]["source"] != "email_domain":
+                self.assertEqual(h["account"]["hint"], hints[h["account"]["id"]])
+        # No credential of the traffic reaches any output of the run (read from the capture
+        # itself: tshark decrypts the requests with the key log).
+        fields = t.run(["tshark", "-r", os.path.join(out, "traffic.pcap"), "-o",
+                        "tls.keylog_file:" + os.path.join(out, "keylog.txt"), "-Y", "http.request",
+                        "-T", "fields", "-e", "http.request.line"]).stdout
+        creds = set()
+        for line in fields.replace("\\r\\n", ",").split(","):
+            low = line.strip().lower()
+            for prefix in ("x-api-key: ", "authorization: bearer ", "cookie: sessionkey="):
+                if low.startswith(prefix):
+                    creds.add(line.strip()[len(prefix):].strip())
+        self.assertGreaterEqual(len(creds), 5)
+        texts = []
+        for name in ("eve.json", "summary.json", "out.pcap"):
+            if name.endswith(".json"):
+                with open(os.path.join(self.tmp, name)) as f:
+                    texts.append(f.read())
+        for c in creds:
+            for text in texts:
+                self.assertNotIn(c, text)
         return tr
 
     def test_quickstart_tls(self):

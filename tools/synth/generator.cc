@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "account/identity.h"
+#include "common/digest.h"
 #include "det_random.h"
 #include "tcp_conn.h"
 #include "tls_pair.h"
@@ -39,24 +41,18 @@ std::string random_token(Rng& r, size_t n) {
     return s;
 }
 
-std::string sha256_16(const std::string& s) {
-    unsigned char md[32];
-    unsigned len = 0;
-    EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-    char hex[17];
-    for (int i = 0; i < 8; ++i) std::snprintf(hex + 2 * i, 3, "%02x", md[i]);
+// The dataplane's account id: HMAC-SHA256 under the account secret, first 16 hex.
+std::string account_id(const HmacSha256& mac, const std::string& credential) {
+    const auto m = mac.mac(as_bytes(credential));
+    char hex[16];
+    to_hex(std::span<const uint8_t>(m.data(), 8), hex);
     return std::string(hex, 16);
 }
 
-// The masked hint the account issue specifies: prefix through the third '-', else 4 chars.
+// The dataplane's masked hint (account/identity.h), so truth and EVE agree.
 std::string key_hint(const std::string& key) {
-    size_t dashes = 0, cut = 4;
-    for (size_t i = 0; i < key.size() && i < 16; ++i)
-        if (key[i] == '-' && ++dashes == 3) {
-            cut = i + 1;
-            break;
-        }
-    return key.substr(0, cut) + "\xE2\x80\xA6" + key.substr(key.size() - 4);
+    char buf[48];
+    return std::string(buf, account::make_hint(key, buf));
 }
 
 IpAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
@@ -140,6 +136,7 @@ struct Request {
     std::vector<uint32_t> expected_sids;
     std::string kind;
     size_t prompt_words = 0;
+    std::string identity;  // what the dataplane identifies the request by (default: the key)
 };
 
 std::string header_block(const std::vector<std::pair<std::string, std::string>>& h) {
@@ -212,6 +209,7 @@ Request make_request(const Account& a, uint32_t seq_in_session, Rng& r) {
                                          R"(","name":"user"})";
                 q.path = "/api/signup";
                 q.kind = "signup";
+                q.identity = "mailinator.com";  // signups are accounted to the email domain
                 q.expected_sids = {2300001, 2300003};
                 h = {{"Host", q.host},
                      {"User-Agent", a.ua},
@@ -417,6 +415,7 @@ bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error) {
         return false;
     }
     DeterministicRandom det(opts.seed);
+    const HmacSha256 mac(as_bytes(opts.account_secret));
     Rng rng(opts.seed);
     PacketQueue pcap(opts.out_dir + "/traffic.pcap");
     if (!pcap.ok()) {
@@ -522,7 +521,7 @@ bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error) {
                 error = "unknown TLS profile '" + std::string(profile) + "'";
                 return false;
             }
-            a.id = sha256_16(a.key);
+            a.id = account_id(mac, a.key);
             a.hint = key_hint(a.key);
             accounts.push_back(std::move(a));
         }
@@ -609,19 +608,21 @@ bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error) {
                 tls->write(Side::Server, resp, emit);
             else
                 conn.send(false, resp);
-            nlohmann::json tr{{"type", "request"},
-                              {"ts_ns", req_ns},
-                              {"account", a.id},
-                              {"class", class_name(a.cls)},
-                              {"kind", q.kind},
-                              {"flow",
-                               {{"src_ip", cs.client.to_string()},
-                                {"src_port", cs.cport},
-                                {"dest_ip", cs.server.to_string()},
-                                {"dest_port", cs.sport}}},
-                              {"host", q.host},
-                              {"path", q.path},
-                              {"expected_sids", q.expected_sids}};
+            nlohmann::json tr{
+                {"type", "request"},
+                {"ts_ns", req_ns},
+                {"account", a.id},
+                {"class", class_name(a.cls)},
+                {"kind", q.kind},
+                {"flow",
+                 {{"src_ip", cs.client.to_string()},
+                  {"src_port", cs.cport},
+                  {"dest_ip", cs.server.to_string()},
+                  {"dest_port", cs.sport}}},
+                {"host", q.host},
+                {"path", q.path},
+                {"expected_sids", q.expected_sids},
+                {"identity", account_id(mac, q.identity.empty() ? a.key : q.identity)}};
             if (!q.model.empty()) tr["model"] = q.model;
             truth << tr.dump() << "\n";
             ++stats.requests;

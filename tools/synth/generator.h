@@ -18,6 +18,9 @@ struct SynthOptions {
     bool plaintext = false;  // HTTP/1.1 without TLS (traffic behind a TLS terminator)
     std::string out_dir;
     bool progress = false;
+    // Account ids in the truth are the dataplane's (HMAC-SHA256 under this key, first 16 hex):
+    // the default equals the dataplane's built-in default key.
+    std::string account_secret = "sluice-default-account-secret-change-me";
 };
 
 struct SynthStats {

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 #include "generator.h"
 #include "tls_pair.h"
@@ -27,6 +29,11 @@ int main(int argc, char** argv) {
     app.add_option("--out", out_dir, "Output directory: traffic.pcap, keylog.txt, truth.jsonl");
     app.add_flag("--list", list, "List the built-in scenarios and TLS profiles, then exit");
     app.add_flag("--quiet", quiet, "No progress bar or summary");
+    std::string secret_file;
+    app.add_option("--account-secret-file", secret_file,
+                   "The dataplane's account secret, so truth account ids match its EVE ids "
+                   "(default: the dataplane's built-in default)")
+        ->check(CLI::ExistingFile);
     app.footer(
         "Examples:\n"
         "  sluice-synth --scenario mixed --seed 7 --out out/mixed\n"
@@ -72,6 +79,12 @@ int main(int argc, char** argv) {
     opts.plaintext = plaintext;
     opts.out_dir = out_dir;
     opts.progress = !quiet && isatty(2);
+    if (!secret_file.empty()) {
+        std::ifstream in(secret_file, std::ios::binary);
+        std::string sec((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        while (!sec.empty() && (sec.back() == '\n' || sec.back() == '\r')) sec.pop_back();
+        opts.account_secret = sec;
+    }
     SynthStats st;
     std::string err;
     if (!generate(opts, st, err)) {

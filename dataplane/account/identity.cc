@@ -1,0 +1,142 @@
+#include "account/identity.h"
+
+#include <cstring>
+
+namespace sluice::account {
+
+namespace {
+
+// Public on purpose: only a stand-in until a deployment sets accounts.secret.
+constexpr std::string_view kDefaultSecret = "sluice-default-account-secret-change-me";
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// The value of cookie `name` in a Cookie header, or empty.
+std::string_view cookie_value(std::string_view header, std::string_view name) {
+    while (!header.empty()) {
+        const size_t semi = header.find(';');
+        std::string_view pair = trim(header.substr(0, semi));
+        const size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+        if (semi == std::string_view::npos) break;
+        header.remove_prefix(semi + 1);
+    }
+    return {};
+}
+
+// The domain of the first "email": "x@domain" in a JSON body (no full parse needed).
+std::string_view email_domain(std::string_view body) {
+    size_t k = body.find("\"email\"");
+    if (k == std::string_view::npos) return {};
+    k = body.find(':', k + 7);
+    if (k == std::string_view::npos) return {};
+    k = body.find('"', k + 1);
+    if (k == std::string_view::npos) return {};
+    const size_t end = body.find('"', k + 1);
+    if (end == std::string_view::npos) return {};
+    const std::string_view addr = body.substr(k + 1, end - k - 1);
+    const size_t at = addr.rfind('@');
+    if (at == std::string_view::npos || at + 1 >= addr.size() || addr.size() > 254) return {};
+    return addr.substr(at + 1);
+}
+
+}  // namespace
+
+std::string_view source_name(CredentialSource s) {
+    switch (s) {
+        case CredentialSource::None:
+            return "none";
+        case CredentialSource::ApiKey:
+            return "x-api-key";
+        case CredentialSource::Bearer:
+            return "bearer";
+        case CredentialSource::Cookie:
+            return "cookie";
+        case CredentialSource::OrgHeader:
+            return "organization";
+        case CredentialSource::EmailDomain:
+            return "email_domain";
+    }
+    return "?";
+}
+
+size_t make_hint(std::string_view c, std::span<char> out) {
+    // Prefix through the third '-' when it falls within the first 16 characters, else 4.
+    size_t cut = std::min<size_t>(4, c.size());
+    for (size_t i = 0, dashes = 0; i < c.size() && i < 16; ++i)
+        if (c[i] == '-' && ++dashes == 3) {
+            cut = i + 1;
+            break;
+        }
+    // Short credentials keep less: never more than a third of the secret is shown.
+    if (c.size() < 24) cut = std::min(cut, c.size() / 3);
+    const size_t tail = c.size() >= 12 ? 4 : 0;
+    constexpr std::string_view kEllipsis = "\xE2\x80\xA6";
+    if (cut + kEllipsis.size() + tail > out.size()) return 0;
+    std::memcpy(out.data(), c.data(), cut);
+    std::memcpy(out.data() + cut, kEllipsis.data(), kEllipsis.size());
+    std::memcpy(out.data() + cut + kEllipsis.size(), c.data() + c.size() - tail, tail);
+    return cut + kEllipsis.size() + tail;
+}
+
+Identifier::Identifier(const IdentityOptions& opts)
+    : opts_(opts),
+      mac_(as_bytes(opts.secret.empty() ? kDefaultSecret : std::string_view(opts.secret))),
+      default_secret_(opts.secret.empty()) {
+    opts_.secret.clear();  // the MAC holds the key's derived state; drop the copy
+}
+
+std::array<char, 16> Identifier::id_of(std::string_view credential) const {
+    const auto m = mac_.mac(as_bytes(credential));
+    std::array<char, 16> out{};
+    to_hex(std::span<const uint8_t>(m.data(), 8), out);
+    return out;
+}
+
+AccountRef Identifier::make(CredentialSource src, std::string_view credential,
+                            std::string_view hint_of) const {
+    AccountRef r;
+    r.source = src;
+    r.id = id_of(credential);
+    if (src == CredentialSource::EmailDomain || src == CredentialSource::OrgHeader) {
+        // Not secrets: the domain or organisation shows as is (bounded).
+        const size_t n = std::min(hint_of.size(), r.hint.size() - 1);
+        r.hint[0] = '@';
+        std::memcpy(r.hint.data() + 1, hint_of.data(), n);
+        r.hint_len = static_cast<uint8_t>(n + 1);
+    } else {
+        r.hint_len = static_cast<uint8_t>(make_hint(credential, r.hint));
+    }
+    return r;
+}
+
+AccountRef Identifier::identify(const http::MessageHead& req, std::string_view body) const {
+    if (const http::Header* h = req.find("x-api-key"); h && !h->value.empty())
+        return make(CredentialSource::ApiKey, h->value, h->value);
+    if (const http::Header* h = req.find("authorization")) {
+        std::string_view v = h->value;
+        if (v.size() > 7 && http::iequals(v.substr(0, 7), "bearer ")) {
+            v = trim(v.substr(7));
+            if (!v.empty()) return make(CredentialSource::Bearer, v, v);
+        }
+    }
+    if (const http::Header* h = req.find("cookie"))
+        for (const std::string& name : opts_.cookie_names)
+            if (std::string_view v = cookie_value(h->value, name); !v.empty())
+                return make(CredentialSource::Cookie, v, v);
+    for (const std::string& name : opts_.org_headers)
+        if (const http::Header* h = req.find(name); h && !h->value.empty())
+            return make(CredentialSource::OrgHeader, h->value, h->value);
+    const std::string_view path = req.target.substr(0, req.target.find('?'));
+    for (const std::string& p : opts_.signup_paths)
+        if (path.starts_with(p) || path.ends_with(p))
+            if (std::string_view d = email_domain(body); !d.empty())
+                return make(CredentialSource::EmailDomain, d, d);
+    return {};
+}
+
+}  // namespace sluice::account

@@ -1,0 +1,71 @@
+// Who sent a request: the credential of an HTTP request (x-api-key, Authorization: Bearer, a
+// session cookie, an organisation header; on signup endpoints the submitted email's domain),
+// reduced at once to a keyed hash and a masked hint. The raw credential is never stored,
+// logged or sent anywhere: account ids are the first 16 hex characters of
+// HMAC-SHA256(secret, credential); hints keep the key-type prefix (through the third '-',
+// e.g. "sk-ant-api03-", else the first 4 characters) and the last 4 characters.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/digest.h"
+#include "http/http_head.h"
+
+namespace sluice::account {
+
+enum class CredentialSource : uint8_t { None, ApiKey, Bearer, Cookie, OrgHeader, EmailDomain };
+std::string_view source_name(CredentialSource s);
+
+struct AccountRef {
+    CredentialSource source = CredentialSource::None;
+    std::array<char, 16> id{};
+    std::array<char, 48> hint{};
+    uint8_t hint_len = 0;
+    bool present() const { return source != CredentialSource::None; }
+    std::string_view id_view() const { return {id.data(), id.size()}; }
+    std::string_view hint_view() const { return {hint.data(), hint_len}; }
+};
+
+struct IdentityOptions {
+    // Cookies that carry a session (first found wins).
+    std::vector<std::string> cookie_names = {"sessionKey", "session",
+                                             "__Secure-next-auth.session-token"};
+    // Headers naming an organisation or workspace (used when no credential is present).
+    std::vector<std::string> org_headers = {"anthropic-organization-id", "openai-organization",
+                                            "x-workspace-id"};
+    // Paths (prefixes) of signup and key-creation endpoints: the account is the submitted
+    // email's domain when no credential is present.
+    std::vector<std::string> signup_paths = {"/signup", "/register", "/api/signup", "/api/register",
+                                             "/api/auth/signup"};
+    // HMAC key. Empty: a built-in default (ids are then stable but guessable for
+    // low-entropy inputs such as email domains: set a secret in production).
+    std::string secret;
+};
+
+// The masked hint of a credential (see the file comment); returns its length.
+size_t make_hint(std::string_view credential, std::span<char> out);
+
+class Identifier {
+  public:
+    explicit Identifier(const IdentityOptions& opts);
+    // `body` is the (possibly truncated) request body, for the email domain on signups.
+    AccountRef identify(const http::MessageHead& req, std::string_view body) const;
+    // The id of a credential, as sluicectl's `accounts id --key-stdin` computes it.
+    std::array<char, 16> id_of(std::string_view credential) const;
+    bool default_secret() const { return default_secret_; }
+
+  private:
+    AccountRef make(CredentialSource src, std::string_view credential,
+                    std::string_view hint_of) const;
+    IdentityOptions opts_;
+    HmacSha256 mac_;
+    bool default_secret_;
+};
+
+}  // namespace sluice::account

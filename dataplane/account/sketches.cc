@@ -1,0 +1,136 @@
+#include "account/sketches.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "common/hash.h"
+
+namespace sluice::account {
+
+uint64_t hash_item(std::string_view item) {
+    return hash_bytes({reinterpret_cast<const uint8_t*>(item.data()), item.size()}, 0x51c3);
+}
+
+// --- HyperLogLog ----------------------------------------------------------------------------
+
+HyperLogLog::HyperLogLog(uint8_t precision)
+    : p_(std::clamp<uint8_t>(precision, 4, 16)), regs_(size_t{1} << p_, 0) {}
+
+void HyperLogLog::add(uint64_t h) {
+    const size_t idx = h >> (64 - p_);
+    const uint64_t rest = (h << p_) | (uint64_t{1} << (p_ - 1));  // guard bit: rank <= 64-p+1
+    const uint8_t rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
+    if (rank > regs_[idx]) regs_[idx] = rank;
+}
+
+void HyperLogLog::add(std::string_view item) {
+    add(hash_item(item));
+}
+
+double HyperLogLog::estimate() const {
+    const double m = static_cast<double>(regs_.size());
+    double sum = 0;
+    size_t zeros = 0;
+    for (uint8_t r : regs_) {
+        sum += std::ldexp(1.0, -r);
+        zeros += r == 0;
+    }
+    const double alpha = m == 16   ? 0.673
+                         : m == 32 ? 0.697
+                         : m == 64 ? 0.709
+                                   : 0.7213 / (1 + 1.079 / m);
+    const double e = alpha * m * m / sum;
+    // Small range: linear counting while registers are still empty.
+    if (e <= 2.5 * m && zeros > 0) return m * std::log(m / static_cast<double>(zeros));
+    return e;  // 64-bit hashes: no large-range correction needed
+}
+
+void HyperLogLog::merge(const HyperLogLog& o) {
+    if (o.regs_.size() != regs_.size()) return;
+    for (size_t i = 0; i < regs_.size(); ++i) regs_[i] = std::max(regs_[i], o.regs_[i]);
+}
+
+void HyperLogLog::clear() {
+    std::fill(regs_.begin(), regs_.end(), 0);
+}
+
+double HyperLogLog::standard_error() const {
+    return 1.04 / std::sqrt(static_cast<double>(regs_.size()));
+}
+
+// --- CountMin -------------------------------------------------------------------------------
+
+CountMin::CountMin(double epsilon, double delta)
+    : w_(static_cast<size_t>(std::ceil(std::exp(1.0) / epsilon))),
+      d_(static_cast<size_t>(std::ceil(std::log(1.0 / delta)))),
+      table_(w_ * d_, 0) {}
+
+void CountMin::add(uint64_t h, uint64_t count) {
+    total_ += count;
+    for (size_t i = 0; i < d_; ++i)
+        table_[i * w_ + mix64(h + i * 0x9e3779b97f4a7c15ull) % w_] += count;
+}
+
+void CountMin::add(std::string_view item, uint64_t count) {
+    add(hash_item(item), count);
+}
+
+uint64_t CountMin::estimate(uint64_t h) const {
+    uint64_t best = UINT64_MAX;
+    for (size_t i = 0; i < d_; ++i)
+        best = std::min(best, table_[i * w_ + mix64(h + i * 0x9e3779b97f4a7c15ull) % w_]);
+    return best;
+}
+
+uint64_t CountMin::estimate(std::string_view item) const {
+    return estimate(hash_item(item));
+}
+
+// --- SimHash --------------------------------------------------------------------------------
+
+uint64_t simhash(std::string_view text) {
+    // Tokens: runs of ASCII letters/digits (lower-cased) or single non-ASCII bytes grouped
+    // into runs, so other scripts still shingle.
+    std::array<int32_t, 64> votes{};
+    uint64_t window[3] = {0, 0, 0};
+    size_t tokens = 0;
+    auto vote = [&](uint64_t h) {
+        for (int b = 0; b < 64; ++b) votes[b] += (h >> b) & 1 ? 1 : -1;
+    };
+    auto push = [&](uint64_t token) {
+        window[0] = window[1];
+        window[1] = window[2];
+        window[2] = token;
+        if (++tokens >= 3) vote(mix64(window[0] * 31 + mix64(window[1] * 17 + window[2])));
+    };
+    uint64_t h = 0;
+    size_t len = 0;
+    for (size_t i = 0; i <= text.size(); ++i) {
+        const unsigned char c = i < text.size() ? static_cast<unsigned char>(text[i]) : ' ';
+        const bool word =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+        if (word) {
+            h = h * 131 + static_cast<unsigned char>(std::tolower(c));
+            ++len;
+        } else if (len > 0) {
+            push(mix64(h));
+            h = 0;
+            len = 0;
+        }
+    }
+    if (tokens < 3 && tokens > 0) vote(mix64(window[0] ^ window[1] ^ window[2]));
+    uint64_t sig = 0;
+    for (int b = 0; b < 64; ++b)
+        if (votes[b] > 0) sig |= uint64_t{1} << b;
+    return sig;
+}
+
+std::array<uint32_t, 4> simhash_bands(uint64_t sig) {
+    std::array<uint32_t, 4> out;
+    for (uint32_t i = 0; i < 4; ++i)
+        out[i] = (i << 16) | static_cast<uint32_t>((sig >> (16 * i)) & 0xffff);
+    return out;
+}
+
+}  // namespace sluice::account

@@ -554,3 +554,27 @@ TEST(HttpStage, BodyStreamsFindPlainPatternsBeyondTheCap) {
     EXPECT_EQ(r.h.p->matcher_counters().body_streams, 1u);
     EXPECT_EQ(r.h.p->http_counters().bodies_over_cap, 1u);
 }
+
+TEST(HttpStage, RejectRuleResetsBothEnds) {
+    EngineConfig cfg;
+    cfg.rules = compile_rules(
+        "reject http any any -> any any (msg:\"no relays\"; http.header; content:\"x-relay-hop\"; "
+        "nocase; sid:7;)\n");
+    ASSERT_TRUE(cfg.rules);
+    HttpRun r(cfg);
+    r.run("GET /v1/models HTTP/1.1\r\nHost: a\r\nX-Relay-Hop: 2\r\n\r\n",
+          "HTTP/1.1 200 OK\r\n\r\n");
+    auto alerts = r.h.sink.of_type("alert");
+    ASSERT_EQ(alerts.size(), 1u);
+    EXPECT_EQ(alerts[0]["alert"]["action"], "blocked");
+    EXPECT_EQ(alerts[0]["sluice"]["verdict"], "reject");
+    EXPECT_EQ(r.client_dispositions.back(), Disposition::Drop);
+    // One RST toward each end, each a valid TCP frame with the RST flag.
+    ASSERT_EQ(r.h.inj.frames.size(), 2u);
+    for (const auto& [along, frame] : r.h.inj.frames) {
+        const auto pkt = decode_frame(frame, LinkType::Ethernet);
+        ASSERT_EQ(pkt.status, DecodeStatus::Ok);
+        EXPECT_TRUE(pkt.has_flag(tcp_flag::kRst));
+    }
+    EXPECT_EQ(r.h.p->rule_counters().rejects, 1u);
+}

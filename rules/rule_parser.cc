@@ -1,5 +1,7 @@
 #include "rules/rule_parser.h"
 
+#include "common/digest.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -293,14 +295,8 @@ bool decode_content(std::string_view s, std::string& out, size_t& bad, std::stri
                 }
                 continue;
             }
-            int v;
-            if (c >= '0' && c <= '9')
-                v = c - '0';
-            else if (c >= 'a' && c <= 'f')
-                v = c - 'a' + 10;
-            else if (c >= 'A' && c <= 'F')
-                v = c - 'A' + 10;
-            else {
+            const int v = hex_value(c);
+            if (v < 0) {
                 bad = i;
                 why = std::string("expected a hex digit, found '") + c + "'";
                 return false;
@@ -899,10 +895,57 @@ bool split_list(std::string_view s, std::vector<std::string_view>& items, std::s
     return true;
 }
 
-bool address_elements(std::string_view s, const RuleVars& vars, bool negate, AddressSet& out,
-                      std::string& err, int depth) {
+// One address or port element (no list, variable, negation or "any"): appended to `out`.
+bool address_leaf(std::string_view item, bool neg, AddressSet& out, std::string& err) {
+    const size_t slash = item.find('/');
+    auto ip = IpAddress::parse(item.substr(0, slash));
+    if (!ip) {
+        err = "expected an address, CIDR prefix, list or $VARIABLE, found '" + std::string(item) +
+              "'";
+        return false;
+    }
+    const unsigned max = ip->version == IpVersion::V4 ? 32 : 128;
+    unsigned len = max;
+    if (slash != std::string_view::npos && (!parse_int(item.substr(slash + 1), len) || len > max)) {
+        err = "bad prefix length in '" + std::string(item) + "'";
+        return false;
+    }
+    AddressRange r;
+    r.prefix = *ip;
+    r.len = static_cast<uint8_t>(len);
+    (neg ? out.exclude : out.include).push_back(r);
+    return true;
+}
+
+bool port_leaf(std::string_view item, bool neg, PortSet& out, std::string& err) {
+    const size_t colon = item.find(':');
+    uint32_t lo = 0, hi = 65535;
+    bool ok = true;
+    if (colon == std::string_view::npos) {
+        ok = parse_int(item, lo);
+        hi = lo;
+    } else {
+        std::string_view a = item.substr(0, colon), b = item.substr(colon + 1);
+        if (!a.empty()) ok = parse_int(a, lo);
+        if (ok && !b.empty()) ok = parse_int(b, hi);
+    }
+    if (!ok || lo > 65535 || hi > 65535 || lo > hi) {
+        err = "expected a port, range (N:M), list or $VARIABLE, found '" + std::string(item) + "'";
+        return false;
+    }
+    (neg ? out.exclude : out.include)
+        .push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
+    return true;
+}
+
+// Lists, negation, "any" and $VARIABLES are the same for addresses and ports; only the
+// variables' table and the leaf parser differ.
+template <typename Set, typename Leaf>
+bool set_elements(std::string_view s, const std::map<std::string, std::string, std::less<>>& vars,
+                  std::string_view what, bool negate, Set& out, std::string& err, int depth,
+                  Leaf leaf) {
     if (depth > 8) {
-        err = "address variables nest too deeply";
+        err = std::string(what) + " variables nest too deeply";
         return false;
     }
     std::vector<std::string_view> items;
@@ -914,23 +957,22 @@ bool address_elements(std::string_view s, const RuleVars& vars, bool negate, Add
             item = trim(item.substr(1));
         }
         if (item.empty()) {
-            err = "empty address";
+            err = "empty " + std::string(what);
             return false;
         }
-        if (item.front() == '[') {
-            if (!address_elements(item, vars, neg, out, err, depth + 1)) return false;
-            continue;
-        }
-        if (item.front() == '$') {
-            auto it = vars.addresses.find(item.substr(1));
-            if (it == vars.addresses.end()) {
-                err = "unknown address variable '" + std::string(item) + "'";
-                return false;
+        if (item.front() == '[' || item.front() == '$') {
+            std::string_view inner = item;
+            if (item.front() == '$') {
+                auto it = vars.find(item.substr(1));
+                if (it == vars.end()) {
+                    err = "unknown " + std::string(what) + " variable '" + std::string(item) + "'";
+                    return false;
+                }
+                inner = it->second;
             }
-            if (!address_elements(it->second, vars, neg, out, err, depth + 1)) return false;
+            if (!set_elements(inner, vars, what, neg, out, err, depth + 1, leaf)) return false;
             continue;
         }
-        AddressRange r;
         if (item == "any") {
             if (neg) {
                 err = "'!any' matches nothing";
@@ -938,85 +980,7 @@ bool address_elements(std::string_view s, const RuleVars& vars, bool negate, Add
             }
             continue;  // any adds no constraint
         }
-        const size_t slash = item.find('/');
-        auto ip = IpAddress::parse(item.substr(0, slash));
-        if (!ip) {
-            err = "expected an address, CIDR prefix, list or $VARIABLE, found '" +
-                  std::string(item) + "'";
-            return false;
-        }
-        unsigned len = ip->version == IpVersion::V4 ? 32 : 128;
-        if (slash != std::string_view::npos &&
-            (!parse_int(item.substr(slash + 1), len) ||
-             len > (ip->version == IpVersion::V4 ? 32u : 128u))) {
-            err = "bad prefix length in '" + std::string(item) + "'";
-            return false;
-        }
-        r.prefix = *ip;
-        r.len = static_cast<uint8_t>(len);
-        (neg ? out.exclude : out.include).push_back(r);
-    }
-    return true;
-}
-
-bool port_elements(std::string_view s, const RuleVars& vars, bool negate, PortSet& out,
-                   std::string& err, int depth) {
-    if (depth > 8) {
-        err = "port variables nest too deeply";
-        return false;
-    }
-    std::vector<std::string_view> items;
-    if (!split_list(s, items, err)) return false;
-    for (std::string_view item : items) {
-        bool neg = negate;
-        if (!item.empty() && item.front() == '!') {
-            neg = !neg;
-            item = trim(item.substr(1));
-        }
-        if (item.empty()) {
-            err = "empty port";
-            return false;
-        }
-        if (item.front() == '[') {
-            if (!port_elements(item, vars, neg, out, err, depth + 1)) return false;
-            continue;
-        }
-        if (item.front() == '$') {
-            auto it = vars.ports.find(item.substr(1));
-            if (it == vars.ports.end()) {
-                err = "unknown port variable '" + std::string(item) + "'";
-                return false;
-            }
-            if (!port_elements(it->second, vars, neg, out, err, depth + 1)) return false;
-            continue;
-        }
-        if (item == "any") {
-            if (neg) {
-                err = "'!any' matches nothing";
-                return false;
-            }
-            continue;
-        }
-        PortRange r;
-        const size_t colon = item.find(':');
-        uint32_t lo = 0, hi = 65535;
-        bool ok = true;
-        if (colon == std::string_view::npos) {
-            ok = parse_int(item, lo);
-            hi = lo;
-        } else {
-            std::string_view a = item.substr(0, colon), b = item.substr(colon + 1);
-            if (!a.empty()) ok = parse_int(a, lo);
-            if (ok && !b.empty()) ok = parse_int(b, hi);
-        }
-        if (!ok || lo > 65535 || hi > 65535 || lo > hi) {
-            err = "expected a port, range (N:M), list or $VARIABLE, found '" + std::string(item) +
-                  "'";
-            return false;
-        }
-        r.lo = static_cast<uint16_t>(lo);
-        r.hi = static_cast<uint16_t>(hi);
-        (neg ? out.exclude : out.include).push_back(r);
+        if (!leaf(item, neg, out, err)) return false;
     }
     return true;
 }
@@ -1025,11 +989,11 @@ bool port_elements(std::string_view s, const RuleVars& vars, bool negate, PortSe
 
 bool parse_address_set(std::string_view text, const RuleVars& vars, AddressSet& out,
                        std::string& error) {
-    return address_elements(text, vars, false, out, error, 0);
+    return set_elements(text, vars.addresses, "address", false, out, error, 0, address_leaf);
 }
 
 bool parse_port_set(std::string_view text, const RuleVars& vars, PortSet& out, std::string& error) {
-    return port_elements(text, vars, false, out, error, 0);
+    return set_elements(text, vars.ports, "port", false, out, error, 0, port_leaf);
 }
 
 ParsedFile parse_rules(std::string_view text, std::string_view file, const ParseOptions& opts) {

@@ -31,6 +31,14 @@ class HmacSha256 {
     alignas(8) unsigned char outer_[kCtxSize];
 };
 
+// The value of one hex digit, or -1.
+constexpr int hex_value(char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 // Lower-case hex of `in` into `out` (2 chars per byte, no NUL); returns chars written.
 size_t to_hex(std::span<const uint8_t> in, std::span<char> out);
 

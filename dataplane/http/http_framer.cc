@@ -1,5 +1,7 @@
 #include "http/http_framer.h"
 
+#include "common/digest.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -165,16 +167,9 @@ size_t MessageFramer::feed_chunk_line(Flow& f, Dir d, FramerState& s,
     bool ok = true;
     for (size_t k = 0; k < s.line_len; ++k) {
         const char c = s.line[k];
-        int v;
-        if (c >= '0' && c <= '9')
-            v = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v = c - 'A' + 10;
-        else if ((c == ' ' || c == '\t') && digits > 0)
-            continue;
-        else {
+        const int v = hex_value(c);
+        if (v < 0 && (c == ' ' || c == '\t') && digits > 0) continue;
+        if (v < 0) {
             ok = false;
             break;
         }

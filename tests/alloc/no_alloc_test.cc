@@ -16,8 +16,7 @@
 #include "decode/decoder.h"
 #include "engine/pipeline.h"
 #include "rules/rule_set.h"
-
-#include <zlib.h>
+#include "support/gzip.h"
 
 extern "C" {
 void* __libc_malloc(size_t);
@@ -134,20 +133,6 @@ std::string llm_body(size_t n) {
     return head + std::string(n - head.size() - tail.size(), 'p') + tail;
 }
 
-std::string gzip(const std::string& in) {
-    z_stream zs{};
-    deflateInit2(&zs, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY);
-    std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
-    zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = static_cast<uInt>(out.size());
-    deflate(&zs, Z_FINISH);
-    out.resize(zs.total_out);
-    deflateEnd(&zs);
-    return out;
-}
-
 // One round of traffic: `flows` TCP sessions on distinct ports, with out-of-order data,
 // retransmissions, FIN or RST endings, a malformed frame and a UDP packet each.
 std::vector<std::vector<uint8_t>> round_of_traffic(uint16_t base_port, int flows) {
@@ -188,7 +173,7 @@ std::vector<std::vector<uint8_t>> round_of_traffic(uint16_t base_port, int flows
         // A JSON answer with usage; every fourth one gzip-compressed.
         const std::string usage = R"({"usage":{"input_tokens":12,"output_tokens":)" +
                                   std::to_string(i) + "}}" + std::string(600, ' ');
-        const std::string payload = i % 4 == 0 ? gzip(usage) : usage;
+        const std::string payload = i % 4 == 0 ? sluice::testing::deflate_bytes(usage) : usage;
         const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" +
                                  std::string(i % 4 == 0 ? "Content-Encoding: gzip\r\n" : "") +
                                  "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n" +

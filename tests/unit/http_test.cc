@@ -11,6 +11,7 @@
 #include "http/llm_extract.h"
 #include "pipeline_harness.h"
 #include "rules/rule_set.h"
+#include "support/gzip.h"
 
 using namespace sluice;
 using namespace sluice::http;
@@ -78,21 +79,6 @@ std::string frame_bytewise(const std::string& stream, Dir d, bool close = false)
         fr.feed(f, d, st, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&c), 1), sink);
     if (close) fr.end(f, d, st, sink);
     return sink.log;
-}
-
-std::string gzip(const std::string& in, bool gzip_wrapper = true, bool raw = false) {
-    z_stream zs{};
-    deflateInit2(&zs, 6, Z_DEFLATED, raw ? -15 : (gzip_wrapper ? 16 + 15 : 15), 8,
-                 Z_DEFAULT_STRATEGY);
-    std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
-    zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = static_cast<uInt>(out.size());
-    deflate(&zs, Z_FINISH);
-    out.resize(zs.total_out);
-    deflateEnd(&zs);
-    return out;
 }
 
 }  // namespace
@@ -433,7 +419,9 @@ TEST(HttpStage, GzipAndDeflateBodiesAreDecoded) {
     const std::string usage =
         R"({"usage":{"input_tokens":1,"output_tokens":2},"pad":")" + std::string(3000, 'x') + "\"}";
     for (int mode = 0; mode < 3; ++mode) {
-        const std::string z = mode == 0 ? gzip(usage) : gzip(usage, false, mode == 2);
+        const std::string z = deflate_bytes(usage, mode == 0   ? Wrapper::Gzip
+                                                   : mode == 1 ? Wrapper::Zlib
+                                                               : Wrapper::Raw);
         const std::string enc = mode == 0 ? "gzip" : "deflate";
         HttpRun r;
         r.run("GET / HTTP/1.1\r\nHost: a\r\n\r\n",

@@ -65,8 +65,10 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
         tls_.add_app_consumer(*dumper_);
     }
     rules_ = std::make_unique<RuleInspector>(eve_, cfg.rules, cfg.http.body_buffers);
-    if (rules_->inspects(rules::InspectPoint::TlsHello)) tls_.set_hello_observer(rules_.get());
-    http_ = std::make_unique<http::HttpInspector>(eve_, cfg.http, rules_.get(), cfg.accounts);
+    if (rules_->inspects(rules::InspectPoint::TlsHello)) tls_.add_hello_observer(*rules_);
+    http_ =
+        std::make_unique<http::HttpInspector>(eve_, cfg.http, rules_.get(), cfg.accounts, &flows_);
+    tls_.add_hello_observer(*http_);
     if (cfg.http.enabled) tls_.add_app_consumer(*http_);
     if (rules_->inspects(rules::InspectPoint::Stream)) tls_.add_app_consumer(*rules_);
 }

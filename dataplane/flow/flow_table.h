@@ -52,9 +52,11 @@ class FlowTable {
     void remove(Flow& f);
     size_t class_size(FlowClass c) const { return class_count_[static_cast<size_t>(c)]; }
     static constexpr size_t flow_bytes() { return sizeof(Flow) + 2 * sizeof(uint32_t); }
+    // A flow's slot in the table's pool: stages keep side tables indexed by it (validated by
+    // flow_id, since slots are reused).
+    uint32_t index_of(const Flow& f) const { return static_cast<uint32_t>(&f - pool_.get()); }
 
   private:
-    uint32_t index_of(const Flow& f) const { return static_cast<uint32_t>(&f - pool_.get()); }
     Flow& at(uint32_t i) { return pool_[i]; }
     void lru_unlink(Flow& f);
     void lru_append(Flow& f, FlowClass c);

@@ -146,7 +146,7 @@ struct HttpInspector::Session {
 };
 
 HttpInspector::HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspector* rules,
-                             const account::IdentityOptions& identity)
+                             const account::IdentityOptions& identity, const FlowTable* flows)
     : eve_(eve),
       opts_(opts),
       rules_(rules),
@@ -158,12 +158,29 @@ HttpInspector::HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspe
       decoders_(opts.decoders),
       llm_(std::make_unique<LlmExtractor>(opts.body_cap + kSide, opts.body_cap)),
       identity_(identity),
+      flows_(flows),
+      ja4_(flows != nullptr ? flows->capacity() : 0),
       head_(std::make_unique<MessageHead>()),
       usage_scratch_(kSide + 32 + kJsonPadding) {
     opts_.prompt_excerpt = std::min<uint32_t>(opts_.prompt_excerpt, kMaxExcerpt);
 }
 
 HttpInspector::~HttpInspector() = default;
+
+void HttpInspector::on_client_hello(Flow& f, const tls::ClientHello&, const tls::Fingerprints& fp) {
+    if (flows_ == nullptr) return;
+    Ja4Slot& slot = ja4_[flows_->index_of(f)];
+    slot.flow_id = f.flow_id;
+    slot.len = static_cast<uint8_t>(std::min(fp.ja4.size(), slot.ja4.size()));
+    std::memcpy(slot.ja4.data(), fp.ja4.data(), slot.len);
+}
+
+std::string_view HttpInspector::ja4_of(const Flow& f) const {
+    if (flows_ == nullptr) return {};
+    const Ja4Slot& slot = ja4_[flows_->index_of(f)];
+    if (slot.flow_id != f.flow_id || slot.len == 0) return {};
+    return {slot.ja4.data(), slot.len};
+}
 
 size_t HttpInspector::sessions_in_use() const {
     return static_cast<size_t>(std::count_if(sessions_.begin(), sessions_.end(),
@@ -538,13 +555,15 @@ namespace {
 
 class HttpAlertContext final : public AlertContext {
   public:
-    HttpAlertContext(const HttpInspector::Txn& t, bool response) : t_(t), response_(response) {}
+    HttpAlertContext(const HttpInspector::Txn& t, bool response, std::string_view ja4)
+        : t_(t), response_(response), ja4_(ja4) {}
     void write(JsonBuilder& j) const override;
     void write_sluice(JsonBuilder& j) const override;
 
   private:
     const HttpInspector::Txn& t_;
     bool response_;
+    std::string_view ja4_;
 };
 
 }  // namespace
@@ -606,7 +625,7 @@ void HttpInspector::request_end(Flow& f, Session& s) {
         }
     }
     if (rules_ != nullptr) {
-        HttpAlertContext ctx(t, false);
+        HttpAlertContext ctx(t, false, ja4_of(f));
         const uint32_t streams[1] = {b.stream};
         const size_t n = b.stream != rules::Matcher::kNoStream ? 1 : 0;
         b.stream = rules::Matcher::kNoStream;  // ended by the inspection
@@ -690,7 +709,7 @@ void HttpInspector::response_end(Flow& f, Session& s) {
         BufferSet bufs;
         bufs.set(Buffer::HttpStatCode, std::string_view(status, 3));
         if (b.buf != kNil) bufs.set(Buffer::HttpResponseBody, body);
-        HttpAlertContext ctx(t, true);
+        HttpAlertContext ctx(t, true, ja4_of(f));
         const uint32_t streams[1] = {b.stream};
         const size_t n = b.stream != rules::Matcher::kNoStream ? 1 : 0;
         b.stream = rules::Matcher::kNoStream;
@@ -770,9 +789,15 @@ void write_llm(JsonBuilder& j, const HttpInspector::Txn& t) {
     j.end_object();
 }
 
+void write_ja4(JsonBuilder& j, std::string_view ja4) {
+    // The JA4 of the TLS session that carried the transaction (decrypted flows).
+    if (!ja4.empty()) j.object("tls").field("ja4", ja4).end_object();
+}
+
 void HttpAlertContext::write(JsonBuilder& j) const {
     write_http(j, t_, response_);
     write_account(j, t_);
+    write_ja4(j, ja4_);
 }
 
 void HttpAlertContext::write_sluice(JsonBuilder& j) const {
@@ -788,6 +813,7 @@ void HttpInspector::log_txn(Flow& f, Session& s, Txn& t) {
     JsonBuilder& j = eve_.begin(f, "http");
     write_http(j, t, t.has_response);
     write_account(j, t);
+    write_ja4(j, ja4_of(f));
     if (t.llm || t.usage.any() || t.req_over_cap || t.resp_over_cap || t.req_truncated ||
         t.resp_truncated || t.sse) {
         j.object("sluice");

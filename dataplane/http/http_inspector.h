@@ -16,11 +16,13 @@
 #include "account/identity.h"
 #include "common/buffer_pool.h"
 #include "eve/eve_emitter.h"
+#include "flow/flow_table.h"
 #include "http/body_decoder.h"
 #include "http/http_framer.h"
 #include "http/llm_extract.h"
 #include "inspect/rule_inspector.h"
 #include "reassembly/stream_consumer.h"
+#include "tls/tls_inspector.h"
 #include "verdict/verdict.h"
 
 namespace sluice::http {
@@ -62,18 +64,24 @@ struct HttpCounters {
     std::array<uint64_t, kAnomalyCount> anomalies{};
 };
 
-class HttpInspector final : public StreamConsumer, private MessageSink {
+class HttpInspector final : public StreamConsumer, public tls::HelloObserver, private MessageSink {
   public:
     static constexpr size_t kPipelineDepth = 4;
 
+    // `flows`: the worker's flow table, to remember each TLS flow's JA4 by flow index (the
+    // transactions of that flow then carry it). May be null (no JA4 in records).
     HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspector* rules,
-                  const account::IdentityOptions& identity = {});
+                  const account::IdentityOptions& identity = {}, const FlowTable* flows = nullptr);
     ~HttpInspector() override;
 
     void on_data(Flow& f, Dir d, std::span<const uint8_t> bytes) override;
     void on_gap(Flow& f, Dir d, uint32_t len) override;
     void on_end(Flow& f, Dir d) override;
     void on_flow_end(Flow& f) override;
+    // tls::HelloObserver: the flow's JA4, for its transactions' records.
+    void on_client_hello(Flow& f, const tls::ClientHello& ch, const tls::Fingerprints& fp) override;
+    // The JA4 of this flow's ClientHello, or empty.
+    std::string_view ja4_of(const Flow& f) const;
 
     const HttpCounters& counters() const { return ctr_; }
     size_t sessions_in_use() const;
@@ -113,6 +121,13 @@ class HttpInspector final : public StreamConsumer, private MessageSink {
     BodyDecoders decoders_;
     std::unique_ptr<LlmExtractor> llm_;
     account::Identifier identity_;
+    struct Ja4Slot {
+        uint64_t flow_id = 0;  // the slot is valid only for this flow (indices are reused)
+        std::array<char, 40> ja4{};
+        uint8_t len = 0;
+    };
+    const FlowTable* flows_;
+    std::vector<Ja4Slot> ja4_;           // by flow-table index
     std::unique_ptr<MessageHead> head_;  // scratch for parsing (large)
     std::vector<char> usage_scratch_;
     HttpCounters ctr_;

@@ -298,7 +298,7 @@ void TlsInspector::log(Flow& f) {
         eve_.finish();
     }
     ++ctr_.logged;
-    if (hello_observer_ != nullptr) hello_observer_->on_client_hello(f, ch, *fp_);
+    for (size_t i = 0; i < hello_n_; ++i) hello_observers_[i]->on_client_hello(f, ch, *fp_);
     release(c);
 }
 

@@ -85,7 +85,11 @@ class TlsInspector final : public StreamConsumer {
     // Consumers of application bytes: plaintext TCP payload for other protocols, decrypted
     // application data for TLS flows being decrypted (nothing for other TLS flows).
     bool add_app_consumer(StreamConsumer& c);
-    void set_hello_observer(HelloObserver* o) { hello_observer_ = o; }
+    bool add_hello_observer(HelloObserver& o) {
+        if (hello_n_ == hello_observers_.size()) return false;
+        hello_observers_[hello_n_++] = &o;
+        return true;
+    }
 
     // Secrets pushed at run time: the worker calls poll_secrets() between bursts.
     void attach_secret_feed(SecretFeed& feed) { feed_ = &feed; }
@@ -128,7 +132,8 @@ class TlsInspector final : public StreamConsumer {
     static constexpr size_t kMaxAppConsumers = 8;
     std::array<StreamConsumer*, kMaxAppConsumers> app_{};
     size_t app_n_ = 0;
-    HelloObserver* hello_observer_ = nullptr;
+    std::array<HelloObserver*, 4> hello_observers_{};
+    size_t hello_n_ = 0;
     TlsCounters ctr_;
 };
 

@@ -88,6 +88,17 @@ class Synth(t.TempDirTest):
             self.assertTrue(tls)
             self.assertTrue(all(r["tls"]["decrypted"] for r in tls))
             self.assertGreaterEqual(len({r["tls"]["ja4"] for r in tls}), 2)
+            # Each transaction carries the JA4 of the TLS session it came in, and the truth's
+            # TLS profile of the account gives the same JA4 for all its sessions.
+            ja4_by_flow = {r["flow_id"]: r["tls"]["ja4"] for r in tls}
+            profile = {r["account"]: r["tls_profile"] for r in tr if r["type"] == "account"}
+            by_profile = {}
+            for h in http:
+                self.assertEqual(h["tls"]["ja4"], ja4_by_flow[h["flow_id"]])
+                acct = next(r["account"] for r in reqs
+                            if (r["flow"]["src_ip"], r["flow"]["src_port"]) == (h["src_ip"], h["src_port"]))
+                by_profile.setdefault(profile[acct], set()).add(h["tls"]["ja4"])
+            self.assertTrue(all(len(v) == 1 for v in by_profile.values()), by_profile)
         llm = [h for h in http if "llm" in h.get("sluice", {})]
         self.assertTrue(all("usage" in h["sluice"]["llm"] for h in llm))
         # Every request is accounted to the identity the truth says, with the truth's hint.

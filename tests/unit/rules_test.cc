@@ -521,3 +521,77 @@ TEST(Bundle, DamagedBundlesAreErrorsNotCrashes) {
     ASSERT_FALSE(l.compiled.errors.empty());
     EXPECT_NE(l.compiled.errors[0].message.find("digest"), std::string::npos);
 }
+
+TEST(RuleParser, EveryKeywordInBothDialects) {
+    // The same rule, keyword for keyword, in each dialect.
+    const std::string suricata =
+        "alert http $EXTERNAL_NET any -> $API_SERVERS $API_PORTS (msg:\"all\"; "
+        "flow:established,to_server; http.method; content:\"POST\"; http.uri; content:\"/v1/\"; "
+        "depth:4; offset:0; http.host; content:\"api\"; nocase; http.user_agent; "
+        "content:!\"curl\"; http.header; content:\"x-api-key|3a|\"; nocase; http.cookie; "
+        "content:\"s=\"; http.request_body; content:\"model\"; llm.prompt; content:\"step\"; "
+        "fast_pattern; content:\"trace\"; distance:1; within:20; pcre:\"/trace\\s/iR\"; "
+        "llm.system; pcre:\"/grader/smx\"; llm.model; content:\"claude\"; "
+        "classtype:llm-distillation; priority:2; metadata:pack test; gid:1; sid:42; rev:3; "
+        "reference:url,example.com; target:dest_ip;)\n";
+    const std::string snort =
+        "# sluice-dialect: snort3\n"
+        "alert http $EXTERNAL_NET any -> $API_SERVERS $API_PORTS (msg:\"all\"; "
+        "flow:established,to_server; http_method; content:\"POST\"; http_uri; "
+        "content:\"/v1/\",depth 4,offset 0; http_header:field host; content:\"api\",nocase; "
+        "http_header:field user-agent; content:!\"curl\"; http_header; "
+        "content:\"x-api-key|3a|\",nocase; http_cookie; content:\"s=\"; http_client_body; "
+        "content:\"model\"; llm.prompt; content:\"step\",fast_pattern; "
+        "content:\"trace\",distance 1,within 20; pcre:\"/trace\\s/iR\"; llm.system; "
+        "pcre:\"/grader/smx\"; llm.model; content:\"claude\"; classtype:llm-distillation; "
+        "priority:2; metadata:pack test; gid:1; sid:42; rev:3; rem:\"a remark\";)\n";
+    auto a = parse(suricata), b = parse(snort);
+    ASSERT_TRUE(a.ok()) << a.errors[0].format();
+    ASSERT_TRUE(b.ok()) << b.errors[0].format();
+    EXPECT_EQ(a.dialect, Dialect::Suricata);
+    EXPECT_EQ(b.dialect, Dialect::Snort3);
+    const Rule& x = a.rules[0];
+    const Rule& y = b.rules[0];
+    ASSERT_EQ(x.conditions.size(), y.conditions.size());
+    for (size_t i = 0; i < x.conditions.size(); ++i) {
+        const Condition &p = x.conditions[i], &q = y.conditions[i];
+        EXPECT_EQ(p.buffer, q.buffer) << i;
+        EXPECT_EQ(p.kind, q.kind) << i;
+        EXPECT_EQ(p.content.bytes, q.content.bytes) << i;
+        EXPECT_EQ(p.content.nocase, q.content.nocase) << i;
+        EXPECT_EQ(p.content.negated, q.content.negated) << i;
+        EXPECT_EQ(p.content.fast_pattern, q.content.fast_pattern) << i;
+        EXPECT_EQ(p.content.depth, q.content.depth) << i;
+        EXPECT_EQ(p.content.offset, q.content.offset) << i;
+        EXPECT_EQ(p.content.distance, q.content.distance) << i;
+        EXPECT_EQ(p.content.within, q.content.within) << i;
+        EXPECT_EQ(p.pcre.pattern, q.pcre.pattern) << i;
+        EXPECT_EQ(p.pcre.relative, q.pcre.relative) << i;
+        EXPECT_EQ(p.pcre.caseless, q.pcre.caseless) << i;
+        EXPECT_EQ(p.pcre.dotall && p.pcre.multiline && p.pcre.extended,
+                  q.pcre.dotall && q.pcre.multiline && q.pcre.extended)
+            << i;
+    }
+    for (const Rule* r : {&x, &y}) {
+        EXPECT_EQ(r->msg, "all");
+        EXPECT_EQ(r->sid, 42u);
+        EXPECT_EQ(r->rev, 3u);
+        EXPECT_EQ(r->gid, 1u);
+        EXPECT_EQ(*r->priority, 2);
+        EXPECT_EQ(r->classtype, "llm-distillation");
+        EXPECT_TRUE(r->flow_established && r->flow_to_server);
+        EXPECT_EQ(r->metadata[0].second, "test");
+        EXPECT_FALSE(r->dst.is_any());
+    }
+    EXPECT_EQ(x.conditions[2].buffer, Buffer::HttpHost);
+    EXPECT_EQ(x.conditions[3].buffer, Buffer::HttpUserAgent);
+    EXPECT_EQ(x.conditions[9].kind, Condition::Kind::Pcre);
+    EXPECT_TRUE(x.conditions[9].pcre.relative);
+    EXPECT_TRUE(x.conditions[10].pcre.extended);
+    // Datasets in the Snort 3 dialect too.
+    auto d =
+        parse("# sluice-dialect: snort3\nalert tls (ja4.hash; dataset:isnotset,ok-ja4; sid:5;)\n");
+    ASSERT_TRUE(d.ok()) << d.errors[0].format();
+    EXPECT_EQ(d.rules[0].conditions[0].dataset.op, DatasetOp::IsNotSet);
+    EXPECT_EQ(d.rules[0].point, InspectPoint::TlsHello);
+}

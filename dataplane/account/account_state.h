@@ -1,0 +1,80 @@
+// One account's signals over a sliding window of packet time, in fixed memory: two
+// half-window generations of sketches (current and previous) are read together, so a signal
+// covers between one and two half-windows of history and old activity ages out without
+// per-event bookkeeping. Owned by one correlator; never shared.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "account/sketches.h"
+#include "common/ip_address.h"
+
+namespace sluice::account {
+
+// What the HTTP stage reports per transaction (compact; raw credentials never included).
+struct Observation {
+    uint64_t ts_ns = 0;
+    uint64_t seq = 0;  // packet sequence of the request's end: the correlator's order
+    std::array<char, 16> account{};
+    IpAddress src;
+    uint64_t ja4_hash = 0;  // 0: not TLS or not decrypted
+    uint64_t ua_hash = 0;
+    uint64_t prompt_simhash = 0;
+    uint32_t request_bytes = 0, response_bytes = 0;
+    int32_t input_tokens = -1, output_tokens = -1;
+    uint16_t hit_classes = 0;      // bit per rule class (see RuleClass)
+    bool claims_official = false;  // user agent of an official SDK or CLI
+    bool claim_mismatch = false;   // ... from a TLS stack that client does not use
+};
+
+enum class RuleClass : uint8_t {
+    Distillation,
+    Reseller,
+    ClientSpoofing,
+    BotFarm,
+    Recon,
+    Other,
+    Count
+};
+RuleClass rule_class_of(std::string_view classtype);
+std::string_view rule_class_name(RuleClass c);
+
+struct AccountSignals {
+    double requests = 0;
+    double distinct_ips = 0, distinct_prefixes = 0, distinct_ja4 = 0, distinct_user_agents = 0;
+    double input_tokens = 0, output_tokens = 0, bytes = 0;
+    std::array<double, static_cast<size_t>(RuleClass::Count)> hits{};
+    double claim_mismatches = 0;
+    double interarrival_cv = 0;  // coefficient of variation of gaps (0: machine-regular)
+};
+
+class AccountState {
+  public:
+    explicit AccountState(uint64_t window_ns);
+    void observe(const Observation& o);
+    AccountSignals signals(uint64_t now_ns);
+    uint64_t last_seen_ns() const { return last_ns_; }
+    static size_t bytes_per_account();
+
+  private:
+    struct Generation {
+        HyperLogLog ips{10}, prefixes{10}, ja4{8}, uas{8};
+        double requests = 0, in_tokens = 0, out_tokens = 0, bytes = 0, mismatches = 0;
+        std::array<double, static_cast<size_t>(RuleClass::Count)> hits{};
+        void clear();
+    };
+    void roll(uint64_t now_ns);
+    uint64_t half_ns_;
+    uint64_t gen_start_ = 0;
+    Generation cur_, prev_;
+    uint64_t last_ns_ = 0;
+    // Welford's running moments of inter-arrival gaps (seconds), over the account's life.
+    double gap_n_ = 0, gap_mean_ = 0, gap_m2_ = 0;
+};
+
+// The network prefix a source address counts under: /24 for IPv4, /48 for IPv6.
+IpAddress network_prefix(const IpAddress& a);
+
+}  // namespace sluice::account

@@ -1,0 +1,233 @@
+#include "account/policy.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace sluice::account {
+
+namespace {
+
+struct Named {
+    std::string_view name;
+    Signal s;
+};
+constexpr Named kSignals[] = {
+    {"requests", Signal::Requests},
+    {"distinct_ips", Signal::DistinctIps},
+    {"distinct_prefixes", Signal::DistinctPrefixes},
+    {"distinct_ja4", Signal::DistinctJa4},
+    {"distinct_user_agents", Signal::DistinctUserAgents},
+    {"input_tokens", Signal::InputTokens},
+    {"output_tokens", Signal::OutputTokens},
+    {"bytes", Signal::Bytes},
+    {"claim_mismatches", Signal::ClaimMismatches},
+    {"interarrival_cv", Signal::InterarrivalCv},
+};
+
+struct Fail {
+    std::string text;
+};
+
+double value_of(const PolicyRule& r, const AccountSignals& s) {
+    switch (r.signal) {
+        case Signal::Requests:
+            return s.requests;
+        case Signal::DistinctIps:
+            return s.distinct_ips;
+        case Signal::DistinctPrefixes:
+            return s.distinct_prefixes;
+        case Signal::DistinctJa4:
+            return s.distinct_ja4;
+        case Signal::DistinctUserAgents:
+            return s.distinct_user_agents;
+        case Signal::InputTokens:
+            return s.input_tokens;
+        case Signal::OutputTokens:
+            return s.output_tokens;
+        case Signal::Bytes:
+            return s.bytes;
+        case Signal::ClaimMismatches:
+            return s.claim_mismatches;
+        case Signal::InterarrivalCv:
+            return s.interarrival_cv;
+        case Signal::Hits:
+            return s.hits[static_cast<size_t>(r.hit_class)];
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::string_view signal_name(Signal s) {
+    for (const Named& n : kSignals)
+        if (n.s == s) return n.name;
+    return "hits";
+}
+
+std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& file,
+                                    std::string& error) {
+    auto where = [&](const YAML::Node& n) {
+        const auto m = n.Mark();
+        return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": ";
+    };
+    auto fail = [&](const YAML::Node& n, const std::string& what) { throw Fail{where(n) + what}; };
+    try {
+        const YAML::Node root = YAML::Load(yaml);
+        Policy p;
+        if (!root.IsMap()) fail(root, "a policy is a mapping with window, rules and actions");
+        for (const auto& kv : root) {
+            const std::string key = kv.first.as<std::string>();
+            const YAML::Node& v = kv.second;
+            if (key == "window") {
+                p.window_s_ = v.as<double>();
+                if (p.window_s_ <= 0) fail(v, "window must be a positive number of seconds");
+            } else if (key == "rules") {
+                if (!v.IsSequence()) fail(v, "rules must be a list");
+                for (const auto& n : v) {
+                    PolicyRule r;
+                    bool have_signal = false;
+                    for (const auto& f : n) {
+                        const std::string k = f.first.as<std::string>();
+                        const YAML::Node& x = f.second;
+                        if (k == "name") {
+                            r.name = x.as<std::string>();
+                        } else if (k == "reason") {
+                            r.reason = x.as<std::string>();
+                        } else if (k == "signal") {
+                            const std::string s = x.as<std::string>();
+                            have_signal = true;
+                            if (s.starts_with("hits.")) {
+                                r.signal = Signal::Hits;
+                                const std::string c = s.substr(5);
+                                bool found = false;
+                                for (size_t i = 0; i < static_cast<size_t>(RuleClass::Count); ++i)
+                                    if (rule_class_name(static_cast<RuleClass>(i)) == c) {
+                                        r.hit_class = static_cast<RuleClass>(i);
+                                        found = true;
+                                    }
+                                if (!found)
+                                    fail(x, "unknown rule class '" + c +
+                                                "' (distillation, reseller, client_spoofing, "
+                                                "bot_farm, recon, other)");
+                            } else {
+                                auto it =
+                                    std::find_if(std::begin(kSignals), std::end(kSignals),
+                                                 [&](const Named& nm) { return nm.name == s; });
+                                if (it == std::end(kSignals))
+                                    fail(x, "unknown signal '" + s +
+                                                "' (requests, distinct_ips, distinct_prefixes, "
+                                                "distinct_ja4, distinct_user_agents, input_tokens, "
+                                                "output_tokens, bytes, claim_mismatches, "
+                                                "interarrival_cv, hits.CLASS)");
+                                r.signal = it->s;
+                            }
+                        } else if (k == "above") {
+                            r.above = x.as<double>();
+                        } else if (k == "below") {
+                            r.below = x.as<double>();
+                        } else if (k == "min_requests") {
+                            r.min_requests = x.as<double>();
+                        } else if (k == "score") {
+                            r.score = x.as<double>();
+                        } else {
+                            fail(f.first, "unknown key '" + k +
+                                              "' in a rule (name, signal, above, below, "
+                                              "min_requests, score, reason)");
+                        }
+                    }
+                    if (r.name.empty()) fail(n, "a rule needs a name");
+                    if (!have_signal) fail(n, "rule '" + r.name + "' needs a signal");
+                    if (!r.above && !r.below) fail(n, "rule '" + r.name + "' needs above or below");
+                    if (r.reason.empty()) r.reason = r.name;
+                    p.rules_.push_back(std::move(r));
+                }
+            } else if (key == "actions") {
+                if (!v.IsSequence()) fail(v, "actions must be a list");
+                for (const auto& n : v) {
+                    PolicyAction a;
+                    bool have = false;
+                    for (const auto& f : n) {
+                        const std::string k = f.first.as<std::string>();
+                        if (k == "score") {
+                            a.score = f.second.as<double>();
+                        } else if (k == "action") {
+                            const std::string name = f.second.as<std::string>();
+                            auto vd = verdict_from_name(name);
+                            if (!vd || *vd == Verdict::Pass || *vd == Verdict::Drop ||
+                                *vd == Verdict::Reject)
+                                fail(f.second, "action must be alert, tag, rate-limit or block");
+                            a.verdict = *vd;
+                            have = true;
+                        } else if (k == "rate_per_minute") {
+                            a.rate_per_minute = f.second.as<double>();
+                        } else {
+                            fail(f.first, "unknown key '" + k +
+                                              "' in an action (score, action, rate_per_minute)");
+                        }
+                    }
+                    if (!have) fail(n, "an action entry needs 'action'");
+                    if (a.verdict == Verdict::RateLimit && a.rate_per_minute <= 0)
+                        fail(n, "rate-limit needs rate_per_minute");
+                    p.actions_.push_back(a);
+                }
+            } else if (key == "allow") {
+                for (const auto& f : v) {
+                    if (f.first.as<std::string>() != "accounts")
+                        fail(f.first, "allow supports 'accounts'");
+                    for (const auto& a : f.second) p.allow_accounts_.insert(a.as<std::string>());
+                }
+            } else {
+                fail(kv.first, "unknown key '" + key + "' (window, rules, actions, allow)");
+            }
+        }
+        std::sort(p.actions_.begin(), p.actions_.end(),
+                  [](const PolicyAction& a, const PolicyAction& b) { return a.score > b.score; });
+        return p;
+    } catch (const Fail& f) {
+        error = f.text;
+    } catch (const YAML::Exception& e) {
+        error = file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                std::to_string(e.mark.column + 1) + ": " + e.msg;
+    }
+    return std::nullopt;
+}
+
+std::optional<Policy> Policy::load(const std::string& path, std::string& error) {
+    std::ifstream in(path);
+    if (!in) {
+        error = path + ": cannot read policy";
+        return std::nullopt;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parse(ss.str(), path, error);
+}
+
+Decision Policy::decide(const std::array<char, 16>& account, const AccountSignals& s) const {
+    Decision d;
+    if (allow_accounts_.count(std::string_view(account.data(), account.size()))) {
+        d.allowlisted = true;
+        return d;
+    }
+    for (const PolicyRule& r : rules_) {
+        if (s.requests < r.min_requests) continue;
+        const double v = value_of(r, s);
+        if (r.signal == Signal::InterarrivalCv && v < 0) continue;  // not known yet
+        const bool hit = (r.above && v > *r.above) || (r.below && v < *r.below);
+        if (!hit) continue;
+        d.score += r.score;
+        d.reasons.push_back(&r);
+    }
+    for (const PolicyAction& a : actions_)
+        if (d.score >= a.score) {
+            d.verdict = a.verdict;
+            d.rate_per_minute = a.rate_per_minute;
+            break;
+        }
+    return d;
+}
+
+}  // namespace sluice::account

@@ -1,0 +1,86 @@
+// The detection policy: signals to scores, reasons and an action (the verdict vocabulary's
+// alert, tag, rate-limit, block), from YAML. Errors name file:line:col. Immutable once
+// loaded; a correlator evaluates it against an account's signals.
+//
+//   window: 600                      # seconds of signal history
+//   rules:
+//     - {name: proxy-rotation, signal: distinct_prefixes, above: 10, score: 40,
+//        reason: "requests from many networks"}
+//     - {name: distillation, signal: hits.distillation, above: 2, score: 50}
+//     - {name: machine-regular, signal: interarrival_cv, below: 0.1, min_requests: 20, score: 20}
+//   actions:                         # first entry whose score the account reaches
+//     - {score: 90, action: block}
+//     - {score: 60, action: rate-limit, rate_per_minute: 30}
+//     - {score: 30, action: alert}
+//   allow: {accounts: [9b0e712c187eb35e]}
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "account/account_state.h"
+#include "verdict/verdict.h"
+
+namespace sluice::account {
+
+enum class Signal : uint8_t {
+    Requests,
+    DistinctIps,
+    DistinctPrefixes,
+    DistinctJa4,
+    DistinctUserAgents,
+    InputTokens,
+    OutputTokens,
+    Bytes,
+    ClaimMismatches,
+    InterarrivalCv,
+    Hits,  // + class
+};
+
+struct PolicyRule {
+    std::string name;
+    std::string reason;
+    Signal signal = Signal::Requests;
+    RuleClass hit_class = RuleClass::Other;  // for Signal::Hits
+    std::optional<double> above, below;
+    double min_requests = 0;  // the rule needs this much evidence first
+    double score = 0;
+};
+
+struct PolicyAction {
+    double score = 0;
+    Verdict verdict = Verdict::Alert;
+    double rate_per_minute = 0;  // rate-limit only
+};
+
+struct Decision {
+    double score = 0;
+    Verdict verdict = Verdict::Pass;
+    double rate_per_minute = 0;
+    std::vector<const PolicyRule*> reasons;  // the rules that fired, in policy order
+    bool allowlisted = false;
+};
+
+class Policy {
+  public:
+    // Parses YAML text; on error returns nullopt with `error` = "file:line:col: what".
+    static std::optional<Policy> parse(const std::string& yaml, const std::string& file,
+                                       std::string& error);
+    static std::optional<Policy> load(const std::string& path, std::string& error);
+
+    Decision decide(const std::array<char, 16>& account, const AccountSignals& s) const;
+    double window_s() const { return window_s_; }
+    const std::vector<PolicyRule>& rules() const { return rules_; }
+
+  private:
+    double window_s_ = 600;
+    std::vector<PolicyRule> rules_;
+    std::vector<PolicyAction> actions_;  // by descending score
+    std::set<std::string, std::less<>> allow_accounts_;
+};
+
+std::string_view signal_name(Signal s);
+
+}  // namespace sluice::account

@@ -1,0 +1,152 @@
+// Account signals over windows, and policy evaluation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "account/account_state.h"
+#include "account/policy.h"
+#include "rules/rule_set.h"
+
+using namespace sluice;
+using namespace sluice::account;
+
+namespace {
+constexpr uint64_t kSec = 1'000'000'000ull;
+
+Observation obs(uint64_t t_s, const char* ip, uint16_t classes = 0) {
+    Observation o;
+    o.ts_ns = t_s * kSec;
+    o.src = *IpAddress::parse(ip);
+    o.ua_hash = 7;
+    o.hit_classes = classes;
+    return o;
+}
+
+Policy shipped() {
+    std::string err;
+    auto p = Policy::load(rules::default_rules_dir() + "/policy/default.yaml", err);
+    EXPECT_TRUE(p) << err;
+    return *p;
+}
+}  // namespace
+
+TEST(AccountState, DistinctAddressesAndPrefixesWithinError) {
+    AccountState s(600 * kSec);
+    for (int i = 0; i < 300; ++i) {
+        const std::string ip =
+            "100." + std::to_string(64 + i % 40) + ".7." + std::to_string(i % 250 + 1);
+        s.observe(obs(1000 + i, ip.c_str()));
+    }
+    const AccountSignals g = s.signals(1300 * kSec);
+    EXPECT_EQ(g.requests, 300);
+    EXPECT_NEAR(g.distinct_ips, 300, 300 * 3 * 0.0325);
+    EXPECT_NEAR(g.distinct_prefixes, 40, 40 * 3 * 0.0325);
+    EXPECT_NEAR(g.distinct_user_agents, 1, 0.1);
+}
+
+TEST(AccountState, OldActivityAgesOut) {
+    AccountState s(100 * kSec);
+    for (int i = 0; i < 10; ++i) s.observe(obs(10 + i, "198.18.0.1", 1));
+    EXPECT_EQ(s.signals(20 * kSec).hits[0], 10);
+    EXPECT_EQ(s.signals(20 * kSec).requests, 10);
+    // Within one to two half-windows the activity is still counted, after that it is gone.
+    EXPECT_EQ(s.signals(75 * kSec).requests, 10);
+    EXPECT_EQ(s.signals(200 * kSec).requests, 0);
+}
+
+TEST(AccountState, InterarrivalRegularity) {
+    AccountState regular(3600 * kSec), random(3600 * kSec);
+    std::mt19937 rng(1);
+    std::exponential_distribution<> gap(1.0 / 20);
+    double t = 100;
+    for (int i = 0; i < 200; ++i) {
+        Observation a = obs(0, "198.18.0.1");
+        a.ts_ns = (100 + 15ull * i) * kSec;
+        regular.observe(a);
+        t += gap(rng);
+        Observation b = obs(0, "198.18.0.2");
+        b.ts_ns = static_cast<uint64_t>(t * 1e9);
+        random.observe(b);
+    }
+    EXPECT_LT(regular.signals(4000 * kSec).interarrival_cv, 0.01);
+    EXPECT_NEAR(random.signals(uint64_t(t * 1e9)).interarrival_cv, 1.0, 0.25);  // Poisson: CV ~ 1
+}
+
+TEST(Policy, ShippedPolicyDecisions) {
+    const Policy p = shipped();
+    std::array<char, 16> id{};
+    AccountSignals benign;
+    benign.requests = 40;
+    benign.distinct_ips = benign.distinct_prefixes = 1;
+    benign.distinct_user_agents = 1;
+    benign.interarrival_cv = 1.1;
+    EXPECT_EQ(p.decide(id, benign).verdict, Verdict::Pass);
+
+    AccountSignals traveller = benign;  // a few networks: still fine
+    traveller.distinct_prefixes = 3;
+    EXPECT_EQ(p.decide(id, traveller).verdict, Verdict::Pass);
+
+    AccountSignals hydra = benign;
+    hydra.hits[static_cast<size_t>(RuleClass::Distillation)] = 6;
+    hydra.distinct_prefixes = 12;
+    const Decision d = p.decide(id, hydra);
+    EXPECT_EQ(d.verdict, Verdict::Block);  // 50 + 40
+    ASSERT_EQ(d.reasons.size(), 2u);
+    EXPECT_EQ(d.reasons[0]->name, "distillation-prompts");
+    EXPECT_EQ(d.reasons[1]->name, "many-networks");
+
+    AccountSignals sweeper = benign;
+    sweeper.hits[static_cast<size_t>(RuleClass::Distillation)] = 3;
+    sweeper.hits[static_cast<size_t>(RuleClass::Recon)] = 9;
+    const Decision r = p.decide(id, sweeper);
+    EXPECT_EQ(r.verdict, Verdict::RateLimit);  // 50 + 20
+    EXPECT_EQ(r.rate_per_minute, 10);
+
+    AccountSignals relay = benign;
+    relay.hits[static_cast<size_t>(RuleClass::Reseller)] = 3;
+    relay.distinct_prefixes = 15;
+    relay.claim_mismatches = 5;
+    EXPECT_EQ(p.decide(id, relay).verdict, Verdict::Block);  // 40 + 40 + 30
+
+    AccountSignals few = relay;
+    few.requests = 5;  // many-networks needs 10 requests of evidence
+    EXPECT_EQ(p.decide(id, few).score, 70);
+}
+
+TEST(Policy, AllowlistAndErrors) {
+    std::string err;
+    auto p = Policy::parse(
+        "window: 60\nrules:\n  - {name: r, signal: requests, above: 1, score: 100}\n"
+        "actions:\n  - {score: 50, action: block}\nallow: {accounts: [aaaaaaaaaaaaaaaa]}\n",
+        "p.yaml", err);
+    ASSERT_TRUE(p) << err;
+    AccountSignals s;
+    s.requests = 5;
+    std::array<char, 16> a, b;
+    a.fill('a');
+    b.fill('b');
+    EXPECT_TRUE(p->decide(a, s).allowlisted);
+    EXPECT_EQ(p->decide(a, s).verdict, Verdict::Pass);
+    EXPECT_EQ(p->decide(b, s).verdict, Verdict::Block);
+
+    struct Bad {
+        const char* yaml;
+        const char* where;
+        const char* what;
+    } bad[] = {
+        {"rules:\n  - {name: r, signal: nope, above: 1}\n", "p.yaml:2:23", "unknown signal 'nope'"},
+        {"rules:\n  - {name: r, signal: requests}\n", "p.yaml:2:5", "needs above or below"},
+        {"rules:\n  - {name: r, signal: hits.x, above: 1}\n", "p.yaml:2:23", "unknown rule class"},
+        {"actions:\n  - {score: 1, action: drop}\n", "p.yaml:2:24",
+         "alert, tag, rate-limit or block"},
+        {"actions:\n  - {score: 1, action: rate-limit}\n", "p.yaml:2:5", "rate_per_minute"},
+        {"windw: 5\n", "p.yaml:1:1", "unknown key 'windw'"},
+        {"rules: [\n", "p.yaml:", ""},
+    };
+    for (const Bad& x : bad) {
+        EXPECT_FALSE(Policy::parse(x.yaml, "p.yaml", err)) << x.yaml;
+        EXPECT_NE(err.find(x.where), std::string::npos) << err;
+        EXPECT_NE(err.find(x.what), std::string::npos) << err;
+    }
+}

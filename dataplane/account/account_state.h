@@ -14,10 +14,13 @@
 namespace sluice::account {
 
 // What the HTTP stage reports per transaction (compact; raw credentials never included).
+// Workers hand these to the correlator; see account/correlator.h.
 struct Observation {
     uint64_t ts_ns = 0;
     uint64_t seq = 0;  // packet sequence of the request's end: the correlator's order
     std::array<char, 16> account{};
+    std::array<char, 48> hint{};
+    uint8_t hint_len = 0;
     IpAddress src;
     uint64_t ja4_hash = 0;  // 0: not TLS or not decrypted
     uint64_t ua_hash = 0;
@@ -27,6 +30,12 @@ struct Observation {
     uint16_t hit_classes = 0;      // bit per rule class (see RuleClass)
     bool claims_official = false;  // user agent of an official SDK or CLI
     bool claim_mismatch = false;   // ... from a TLS stack that client does not use
+};
+
+class ObservationSink {
+  public:
+    virtual ~ObservationSink() = default;
+    virtual void observe(const Observation& o) = 0;
 };
 
 enum class RuleClass : uint8_t {

@@ -69,6 +69,8 @@ class Pipeline {
     const http::HttpCounters& http_counters() const { return http_->counters(); }
     const RuleCounters& rule_counters() const { return rules_->counters(); }
     RuleInspector& rule_inspector() { return *rules_; }
+    // Completed transactions with an account go here (the correlator's queue).
+    void set_observation_sink(account::ObservationSink* s) { http_->set_observation_sink(s); }
     const rules::MatcherCounters& matcher_counters() const { return rules_->matcher_counters(); }
     const FlowTable& flows() const { return flows_; }
     uint32_t worker_id() const { return worker_id_; }

@@ -1,5 +1,7 @@
 #include "http/http_inspector.h"
 
+#include "account/sketches.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -111,6 +113,8 @@ struct HttpInspector::Txn {
     LlmUsage usage;
     uint64_t req_body = 0, resp_body = 0;
     account::AccountRef account;  // keyed hash and hint only
+    uint64_t prompt_simhash = 0;
+    uint16_t hit_classes = 0;  // account::RuleClass bits of the alerts it raised
 };
 
 namespace {
@@ -618,6 +622,7 @@ void HttpInspector::request_end(Flow& f, Session& s) {
                             {r.prompt.size(), opts_.prompt_excerpt, sizeof t.excerpt}));
                     std::memcpy(t.excerpt, r.prompt.data(), t.excerpt_len);
                     bufs.set(Buffer::LlmPrompt, r.prompt);
+                    t.prompt_simhash = account::simhash(r.prompt);
                     bufs.set(Buffer::LlmSystem, r.system);
                     bufs.set(Buffer::LlmModel, r.model);
                 }
@@ -630,6 +635,7 @@ void HttpInspector::request_end(Flow& f, Session& s) {
         const size_t n = b.stream != rules::Matcher::kNoStream ? 1 : 0;
         b.stream = rules::Matcher::kNoStream;  // ended by the inspection
         rules_->inspect(f, Dir::ToServer, InspectPoint::Request, bufs, &ctx, {streams, n});
+        t.hit_classes |= rules_->last_hit_classes();
     }
     // A response that finished before its request did is logged now.
     if (t.has_response && s.tx_count > 0 && &s.tx(0) == &t && t.status != 0 &&
@@ -714,6 +720,7 @@ void HttpInspector::response_end(Flow& f, Session& s) {
         const size_t n = b.stream != rules::Matcher::kNoStream ? 1 : 0;
         b.stream = rules::Matcher::kNoStream;
         rules_->inspect(f, Dir::ToClient, InspectPoint::Response, bufs, &ctx, {streams, n});
+        t.hit_classes |= rules_->last_hit_classes();
     }
     if (!t.req_complete) return;  // logged when the request ends
     log_txn(f, s, t);
@@ -809,6 +816,27 @@ void HttpAlertContext::write_sluice(JsonBuilder& j) const {
 void HttpInspector::log_txn(Flow& f, Session& s, Txn& t) {
     (void)s;
     ++ctr_.transactions;
+    if (observations_ != nullptr && t.account.present()) {
+        account::Observation o;
+        o.ts_ns = eve_.now().ns;
+        o.seq = eve_.seq();
+        o.account = t.account.id;
+        o.hint = t.account.hint;
+        o.hint_len = t.account.hint_len;
+        o.src = f.client().addr;
+        const std::string_view ja4 = ja4_of(f);
+        o.ja4_hash = ja4.empty() ? 0 : account::hash_item(ja4);
+        o.ua_hash = t.ua_len ? account::hash_item({t.ua, t.ua_len}) : 0;
+        o.prompt_simhash = t.prompt_simhash;
+        o.request_bytes = static_cast<uint32_t>(std::min<uint64_t>(t.req_body, UINT32_MAX));
+        o.response_bytes = static_cast<uint32_t>(std::min<uint64_t>(t.resp_body, UINT32_MAX));
+        o.input_tokens =
+            static_cast<int32_t>(std::clamp<int64_t>(t.usage.input_tokens, -1, INT32_MAX));
+        o.output_tokens =
+            static_cast<int32_t>(std::clamp<int64_t>(t.usage.output_tokens, -1, INT32_MAX));
+        o.hit_classes = t.hit_classes;
+        observations_->observe(o);
+    }
     if (!eve_.enabled() || !opts_.eve_http) return;
     JsonBuilder& j = eve_.begin(f, "http");
     write_http(j, t, t.has_response);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "account/account_state.h"
 #include "account/identity.h"
 #include "common/buffer_pool.h"
 #include "eve/eve_emitter.h"
@@ -84,6 +85,8 @@ class HttpInspector final : public StreamConsumer, public tls::HelloObserver, pr
     std::string_view ja4_of(const Flow& f) const;
 
     const HttpCounters& counters() const { return ctr_; }
+    // Where each completed transaction with an account is reported (the correlator).
+    void set_observation_sink(account::ObservationSink* s) { observations_ = s; }
     size_t sessions_in_use() const;
 
     struct Txn;
@@ -127,6 +130,7 @@ class HttpInspector final : public StreamConsumer, public tls::HelloObserver, pr
         uint8_t len = 0;
     };
     const FlowTable* flows_;
+    account::ObservationSink* observations_ = nullptr;
     std::vector<Ja4Slot> ja4_;           // by flow-table index
     std::unique_ptr<MessageHead> head_;  // scratch for parsing (large)
     std::vector<char> usage_scratch_;

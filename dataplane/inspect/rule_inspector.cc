@@ -1,5 +1,7 @@
 #include "inspect/rule_inspector.h"
 
+#include "account/account_state.h"
+
 namespace sluice {
 
 using rules::Buffer;
@@ -11,6 +13,8 @@ RuleInspector::RuleInspector(EveEmitter& eve, std::shared_ptr<const rules::Compi
     : eve_(eve), rules_(std::move(rules)) {
     if (rules_) {
         matcher_ = std::make_unique<rules::Matcher>(rules_, body_streams);
+        for (const rules::Rule& r : rules_->set().rules)
+            rule_class_.push_back(static_cast<uint8_t>(account::rule_class_of(r.classtype)));
         hits_.reserve(rules_->set().rules.size());
     }
 }
@@ -21,6 +25,7 @@ const rules::MatcherCounters& RuleInspector::matcher_counters() const {
 
 void RuleInspector::inspect(Flow& f, Dir dir, InspectPoint point, const BufferSet& bufs,
                             const AlertContext* ctx, std::span<const uint32_t> streams) {
+    last_classes_ = 0;
     if (!matcher_) return;
     if ((f.inspect_flags & inspect_flag::kPassed) || !rules_->inspects(point)) {
         for (uint32_t id : streams) matcher_->discard_body_stream(id);
@@ -49,7 +54,10 @@ void RuleInspector::inspect(Flow& f, Dir dir, InspectPoint point, const BufferSe
             return;
         }
     }
-    for (uint32_t r : hits_) alert(f, dir, r, ctx);
+    for (uint32_t r : hits_) {
+        last_classes_ |= static_cast<uint16_t>(1u << rule_class_[r]);
+        alert(f, dir, r, ctx);
+    }
 }
 
 void RuleInspector::alert(Flow& f, Dir dir, uint32_t ri, const AlertContext* ctx) {

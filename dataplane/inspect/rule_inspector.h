@@ -84,6 +84,8 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     void on_end(Flow&, Dir) override {}
 
     const RuleCounters& counters() const { return ctr_; }
+    // Rule classes (account::RuleClass bits) of the alerts the last inspect() raised.
+    uint16_t last_hit_classes() const { return last_classes_; }
     void set_tap(InspectionTap* tap) { tap_ = tap; }
     const rules::CompiledRules* rules() const { return rules_.get(); }
     const rules::MatcherCounters& matcher_counters() const;
@@ -98,6 +100,8 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     RuleCounters ctr_;
     rules::MatcherCounters no_matcher_;
     InspectionTap* tap_ = nullptr;
+    std::vector<uint8_t> rule_class_;  // per rule: account::RuleClass of its classtype
+    uint16_t last_classes_ = 0;
 };
 
 }  // namespace sluice

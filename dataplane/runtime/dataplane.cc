@@ -232,13 +232,21 @@ bool Dataplane::init(int argc, char** argv) {
     eo.path = cfg_.eve_path;
     eo.ordered = off;
     eo.block_when_full = off;
-    eve_ = std::make_unique<EveWriter>(eo, cfg_.workers + 1);
+    // Producers: the workers, then main (stats, final records), then the correlator.
+    eve_ = std::make_unique<EveWriter>(eo, cfg_.workers + 2);
     std::string err;
     if (!eve_->start(err)) {
         error_ = err;
         return false;
     }
     eve_->progress(cfg_.workers).done.store(EveOrder::kFinalSeq - 1);  // main: only final records
+    if (cfg_.policy) {
+        correlator_ = std::make_unique<CorrelatorThread>(cfg_.policy, eve_->sink(cfg_.workers + 1),
+                                                         static_cast<uint32_t>(cfg_.workers + 1),
+                                                         eve_->progress(cfg_.workers + 1), off);
+    } else {
+        eve_->progress(cfg_.workers + 1).done.store(EveOrder::kFinalSeq);
+    }
     if (off && !cfg_.pcap_out.empty()) {
         pcap_out_ = std::make_unique<PcapSink>();
         if (!pcap_out_->open(cfg_.pcap_out, capture_.dlt, err)) {
@@ -348,6 +356,11 @@ bool Dataplane::setup_workers() {
             w->pipeline->attach_secret_feed(*w->feed);
         }
         w->progress = &eve_->progress(i);
+        if (correlator_) {
+            w->observations = std::make_unique<ObservationQueue>(16384, offline());
+            w->pipeline->set_observation_sink(w->observations.get());
+            correlator_->add_worker(*w->observations, *w->progress);
+        }
         w->linear.resize(kLinearBuffer);
         if (cfg_.topology == Topology::Distributor) {
             const std::string in = "sluice_in" + std::to_string(i),
@@ -762,6 +775,7 @@ int Dataplane::run() {
     std::vector<WorkerArg> args(workers_.size());
     start_tsc_ = rte_get_tsc_cycles();
     if (!cfg_.keylog_follow.empty()) follower_ = std::thread([this] { follow_keylog(); });
+    if (correlator_) correlator_->start();
     for (size_t i = 0; i < workers_.size(); ++i) {
         args[i] = WorkerArg{this, workers_[i].get()};
         if (cfg_.topology == Topology::Rss && i == 0) continue;
@@ -781,6 +795,7 @@ int Dataplane::run() {
         finish_workers();
     }
     end_tsc_ = rte_get_tsc_cycles();
+    if (correlator_) correlator_->finish();
     follower_stop_.store(true);
     if (follower_.joinable()) follower_.join();
     emit_stats_record();
@@ -1007,6 +1022,17 @@ std::string Dataplane::summary_json() const {
     }
     j["engine"]["rules"] = rules_j;
     j["engine"]["accounts"] = {{"default_secret", cfg_.engine.accounts.secret.empty()}};
+    if (correlator_) {
+        const auto c = correlator_->counters();
+        uint64_t dropped = 0;
+        for (const auto& w : workers_)
+            if (w->observations) dropped += w->observations->dropped();
+        j["engine"]["accounts"]["observations"] = c.observations;
+        j["engine"]["accounts"]["accounts"] = c.accounts;
+        j["engine"]["accounts"]["flagged"] = c.flagged;
+        j["engine"]["accounts"]["records"] = c.records;
+        j["engine"]["accounts"]["observations_dropped"] = dropped;
+    }
     j["lcores"] = lcores;
     const double secs =
         end_tsc_ > start_tsc_ ? double(end_tsc_ - start_tsc_) / double(rte_get_tsc_hz()) : 0;
@@ -1090,6 +1116,11 @@ std::string Dataplane::summary_text() const {
     auto rget = [&](const char* k) {
         return (unsigned long long)(rj.contains(k) ? rj[k].get<uint64_t>() : 0);
     };
+    if (e["accounts"].contains("accounts"))
+        appendf(s, "  accounts: %llu seen, %llu flagged by the policy, %llu account records\n",
+                (unsigned long long)e["accounts"]["accounts"].get<uint64_t>(),
+                (unsigned long long)e["accounts"]["flagged"].get<uint64_t>(),
+                (unsigned long long)e["accounts"]["records"].get<uint64_t>());
     if (e["accounts"]["default_secret"].get<bool>())
         s += "  accounts: no accounts.secret_file set: account ids use the public default key\n";
     appendf(s, "  rules: %llu loaded, alerts %llu (drop %llu, reject %llu), pass %llu\n",

@@ -11,6 +11,7 @@
 
 #include "engine/pipeline.h"
 #include "eve/eve_writer.h"
+#include "runtime/correlator_thread.h"
 #include "runtime/pcap_prescan.h"
 #include "runtime/runtime_config.h"
 #include "tls/secret_feed.h"
@@ -57,7 +58,8 @@ struct alignas(64) WorkerContext {
     // Snapshot for telemetry, refreshed by the worker.
     std::array<std::atomic<uint64_t>, static_cast<size_t>(Ctr::Count)> published{};
     std::atomic<bool> finished{false};
-    std::unique_ptr<tls::SecretFeed> feed;  // secrets pushed at run time (--keylog-follow)
+    std::unique_ptr<tls::SecretFeed> feed;           // secrets pushed at run time (--keylog-follow)
+    std::unique_ptr<ObservationQueue> observations;  // to the correlator
 };
 
 class Dataplane {
@@ -105,6 +107,7 @@ class Dataplane {
     rte_mempool* inject_pool_ = nullptr;
     std::vector<std::unique_ptr<WorkerContext>> workers_;
     std::unique_ptr<EveWriter> eve_;
+    std::unique_ptr<CorrelatorThread> correlator_;
     std::unique_ptr<PcapSink> pcap_out_;
     int ts_offset_ = -1;
     uint64_t ts_flag_ = 0;

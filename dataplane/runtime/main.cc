@@ -123,7 +123,12 @@ int main(int argc, char** argv) {
                    "repeatable");
     app.add_option("--dialect", dialect, "Rule dialect for every file (default: per file, auto)")
         ->check(CLI::IsMember({"auto", "suricata", "snort3"}));
-    std::string account_secret_file;
+    std::string account_secret_file, policy_path;
+    bool no_accounts = false;
+    app.add_option("--policy", policy_path,
+                   "Account detection policy (YAML; default: rules/policy/default.yaml)")
+        ->check(CLI::ExistingFile);
+    app.add_flag("--no-accounts", no_accounts, "No account correlation (no account records)");
     app.add_option("--account-secret-file", account_secret_file,
                    "HMAC key for account ids (keyed hashes of API keys); without it a public "
                    "default key is used and the summary says so")
@@ -237,6 +242,12 @@ int main(int argc, char** argv) {
     }
     if (!account_secret_file.empty()) cfg.account_secret_file = account_secret_file;
     if (std::string e = load_account_secret(cfg); !e.empty()) {
+        std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
+        return 2;
+    }
+    if (!policy_path.empty()) cfg.policy_path = policy_path;
+    if (no_accounts) cfg.accounts_enabled = false;
+    if (std::string e = load_policy(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
         return 2;
     }

@@ -572,6 +572,19 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
     return "";
 }
 
+std::string load_policy(RuntimeConfig& cfg) {
+    cfg.policy.reset();
+    if (!cfg.accounts_enabled) return "";
+    const std::string path = cfg.policy_path.empty()
+                                 ? rules::default_rules_dir() + "/policy/default.yaml"
+                                 : cfg.policy_path;
+    std::string err;
+    auto p = account::Policy::load(path, err);
+    if (!p) return err;
+    cfg.policy = std::make_shared<const account::Policy>(std::move(*p));
+    return "";
+}
+
 std::string load_account_secret(RuntimeConfig& cfg) {
     if (cfg.account_secret_file.empty()) return "";
     std::ifstream in(cfg.account_secret_file, std::ios::binary);

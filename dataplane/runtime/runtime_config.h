@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "account/policy.h"
 #include "engine/engine_config.h"
 #include "rules/rule_set.h"
 
@@ -58,6 +59,10 @@ struct RuntimeConfig {
     std::vector<std::string> rule_files;
     std::string rules_bundle;         // a compiled bundle (rules/bundle.h) instead of rule files
     std::string account_secret_file;  // HMAC key for account ids (read at start, memory only)
+    // Account correlation: the policy (empty path: the shipped rules/policy/default.yaml).
+    bool accounts_enabled = true;
+    std::string policy_path;
+    std::shared_ptr<const account::Policy> policy;
     bool rules_enabled = true;
     rules::RuleSetOptions rule_options;
 };
@@ -66,6 +71,8 @@ struct RuntimeConfig {
 // the errors, one per line ("file:line:col: error: ..."), or an empty string; `note` says
 // when a bundle's databases had to be compiled on this host.
 std::string load_rules(RuntimeConfig& cfg, std::string* note = nullptr);
+// Loads cfg.policy_path (or the shipped policy) into cfg.policy. Error message or "".
+std::string load_policy(RuntimeConfig& cfg);
 // Reads cfg.account_secret_file into cfg.engine.accounts.secret. Error message or "".
 std::string load_account_secret(RuntimeConfig& cfg);
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <random>
 
+#include <cstring>
+
 #include "account/account_state.h"
 #include "account/policy.h"
 #include "rules/rule_set.h"
@@ -149,4 +151,62 @@ TEST(Policy, AllowlistAndErrors) {
         EXPECT_NE(err.find(x.where), std::string::npos) << err;
         EXPECT_NE(err.find(x.what), std::string::npos) << err;
     }
+}
+
+#include <nlohmann/json.hpp>
+
+#include "account/correlator.h"
+
+namespace {
+struct Collect final : EventSink {
+    std::vector<std::pair<EveOrder, nlohmann::json>> records;
+    bool emit(EveOrder o, std::string_view json) override {
+        records.emplace_back(o, nlohmann::json::parse(json));
+        return true;
+    }
+};
+Observation from(const char* account, uint64_t t_s, const char* ip, uint16_t classes,
+                 uint64_t seq) {
+    Observation o = obs(t_s, ip, classes);
+    std::memcpy(o.account.data(), account, 16);
+    o.seq = seq;
+    const std::string_view hint =
+        "sk-ant-api03-\xE2\x80\xA6"
+        "AAAA";
+    std::memcpy(o.hint.data(), hint.data(), hint.size());
+    o.hint_len = static_cast<uint8_t>(hint.size());
+    return o;
+}
+}  // namespace
+
+TEST(Correlator, RecordsWhenAnAccountsActionChanges) {
+    Collect sink;
+    Correlator c(std::make_shared<const Policy>(shipped()), &sink, 9);
+    const uint16_t dist = 1u << static_cast<unsigned>(RuleClass::Distillation);
+    uint64_t seq = 100;
+    // A customer: forty ordinary requests from one address. No record.
+    for (int i = 0; i < 40; ++i)
+        c.observe(from("aaaaaaaaaaaaaaaa", 1000 + 7 * i, "198.18.0.9", 0, seq++));
+    // A hydra account: distillation prompts from rotating residential addresses.
+    for (int i = 0; i < 12; ++i) {
+        const std::string ip = "100." + std::to_string(64 + i) + ".1." + std::to_string(i + 1);
+        c.observe(from("bbbbbbbbbbbbbbbb", 1000 + 10 * i, ip.c_str(), dist, seq++));
+    }
+    EXPECT_EQ(c.accounts(), 2u);
+    EXPECT_EQ(c.find("aaaaaaaaaaaaaaaa")->verdict, Verdict::Pass);
+    EXPECT_EQ(c.find("bbbbbbbbbbbbbbbb")->verdict, Verdict::Block);
+    // Two changes for the hydra: alert once the prompts add up, block once the networks do.
+    ASSERT_EQ(sink.records.size(), 2u);
+    const auto& first = sink.records[0].second["account"];
+    const auto& second = sink.records[1].second["account"];
+    EXPECT_EQ(first["action"], "alert");
+    EXPECT_EQ(second["action"], "block");
+    EXPECT_EQ(second["id"], "bbbbbbbbbbbbbbbb");
+    EXPECT_EQ(second["reasons"].size(), 2u);
+    EXPECT_GE(second["signals"]["distinct_prefixes"].get<double>(), 9);
+    EXPECT_EQ(second["signals"]["rule_hits"]["distillation"], 10);  // decided at request 10
+    EXPECT_EQ(second["signals"]["requests"], 10);
+    EXPECT_LT(sink.records[0].first, sink.records[1].first);
+    EXPECT_EQ(sink.records[0].first.source, 9u);
+    EXPECT_EQ(c.counters().flagged, 1u);
 }

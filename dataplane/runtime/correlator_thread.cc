@@ -1,0 +1,89 @@
+#include "runtime/correlator_thread.h"
+
+#include <chrono>
+#include <queue>
+
+namespace sluice {
+
+void ObservationQueue::observe(const account::Observation& o) {
+    while (!q_.push(o)) {
+        if (!block_) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        std::this_thread::yield();
+    }
+}
+
+CorrelatorThread::CorrelatorThread(std::shared_ptr<const account::Policy> policy, EventSink& sink,
+                                   uint32_t source, ProducerProgress& own, bool ordered)
+    : correlator_(std::move(policy), &sink, source), own_(own), ordered_(ordered) {}
+
+CorrelatorThread::~CorrelatorThread() {
+    finish();
+}
+
+void CorrelatorThread::add_worker(ObservationQueue& q, ProducerProgress& progress) {
+    queues_.push_back(&q);
+    progress_.push_back(&progress);
+}
+
+void CorrelatorThread::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void CorrelatorThread::finish() {
+    finishing_.store(true, std::memory_order_release);
+    if (thread_.joinable()) thread_.join();
+}
+
+account::CorrelatorCounters CorrelatorThread::counters() const {
+    account::CorrelatorCounters c;
+    c.observations = observations_.load(std::memory_order_relaxed);
+    c.accounts = accounts_.load(std::memory_order_relaxed);
+    c.records = records_.load(std::memory_order_relaxed);
+    c.flagged = flagged_.load(std::memory_order_relaxed);
+    return c;
+}
+
+void CorrelatorThread::run() {
+    std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending;
+    uint64_t arrival = 0;
+    account::Observation o;
+    for (;;) {
+        // Read the workers' progress before draining: whatever they pushed up to that point is
+        // then in the queues.
+        uint64_t limit = EveOrder::kFinalSeq;
+        for (ProducerProgress* p : progress_)
+            limit = std::min(limit, p->done.load(std::memory_order_acquire));
+        const bool finishing = finishing_.load(std::memory_order_acquire);
+        bool any = false;
+        for (uint32_t w = 0; w < queues_.size(); ++w)
+            while (queues_[w]->pop(o)) {
+                any = true;
+                if (ordered_)
+                    pending.push({o, w, arrival++});
+                else
+                    correlator_.observe(o);
+            }
+        while (!pending.empty() && pending.top().o.seq <= limit) {
+            correlator_.observe(pending.top().o);
+            pending.pop();
+            any = true;
+        }
+        const auto& c = correlator_.counters();
+        observations_.store(c.observations, std::memory_order_relaxed);
+        accounts_.store(c.accounts, std::memory_order_relaxed);
+        records_.store(c.records, std::memory_order_relaxed);
+        flagged_.store(c.flagged, std::memory_order_relaxed);
+        // Every record with seq <= limit is out: the EVE writer may pass it.
+        own_.done.store(limit == EveOrder::kFinalSeq ? EveOrder::kFinalSeq - 1 : limit,
+                        std::memory_order_release);
+        if (finishing && limit == EveOrder::kFinalSeq && pending.empty()) break;
+        if (!any) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    // Records at the final sequence (transactions logged when flows end at shutdown).
+    own_.done.store(EveOrder::kFinalSeq, std::memory_order_release);
+}
+
+}  // namespace sluice

@@ -1,0 +1,67 @@
+// The correlator's thread and the workers' observation queues (one Boost.Lockfree spsc queue
+// per worker). Offline the thread merges the queues on packet sequence and only consumes an
+// observation once every worker has passed it (the EVE progress counters say how far each
+// got), so account records are the same whatever the thread timing; it then publishes its
+// own progress for the EVE writer's ordered merge. Live it consumes as observations come.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/lockfree/spsc_queue.hpp>
+
+#include "account/correlator.h"
+#include "eve/eve_writer.h"
+
+namespace sluice {
+
+class ObservationQueue final : public account::ObservationSink {
+  public:
+    ObservationQueue(size_t slots, bool block_when_full) : q_(slots), block_(block_when_full) {}
+    // Worker side: never blocks live (a full queue drops and counts); offline waits.
+    void observe(const account::Observation& o) override;
+    bool pop(account::Observation& o) { return q_.pop(o); }
+    uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+  private:
+    boost::lockfree::spsc_queue<account::Observation> q_;
+    bool block_;
+    std::atomic<uint64_t> dropped_{0};
+};
+
+class CorrelatorThread {
+  public:
+    CorrelatorThread(std::shared_ptr<const account::Policy> policy, EventSink& sink,
+                     uint32_t source, ProducerProgress& own, bool ordered);
+    ~CorrelatorThread();
+    void add_worker(ObservationQueue& q, ProducerProgress& progress);
+    void start();
+    // Call after the workers published their final progress: drains everything and joins.
+    void finish();
+    account::CorrelatorCounters counters() const;
+
+  private:
+    void run();
+    struct Pending {
+        account::Observation o;
+        uint32_t worker;
+        uint64_t arrival;
+        bool operator>(const Pending& b) const {
+            if (o.seq != b.o.seq) return o.seq > b.o.seq;
+            if (worker != b.worker) return worker > b.worker;
+            return arrival > b.arrival;
+        }
+    };
+    account::Correlator correlator_;
+    ProducerProgress& own_;
+    bool ordered_;
+    std::vector<ObservationQueue*> queues_;
+    std::vector<ProducerProgress*> progress_;
+    std::thread thread_;
+    std::atomic<bool> finishing_{false};
+    mutable std::atomic<uint64_t> observations_{0}, accounts_{0}, records_{0}, flagged_{0};
+};
+
+}  // namespace sluice

@@ -57,6 +57,9 @@ struct AccountSignals {
     std::array<double, static_cast<size_t>(RuleClass::Count)> hits{};
     double claim_mismatches = 0;
     double interarrival_cv = 0;  // coefficient of variation of gaps (0: machine-regular)
+    // The account's cluster (accounts linked by shared infrastructure; see correlator.h).
+    double cluster_size = 1;
+    std::array<double, static_cast<size_t>(RuleClass::Count)> cluster_hits{};
 };
 
 class AccountState {

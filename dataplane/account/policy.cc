@@ -25,6 +25,7 @@ constexpr Named kSignals[] = {
     {"bytes", Signal::Bytes},
     {"claim_mismatches", Signal::ClaimMismatches},
     {"interarrival_cv", Signal::InterarrivalCv},
+    {"cluster_size", Signal::ClusterSize},
 };
 
 struct Fail {
@@ -55,6 +56,10 @@ double value_of(const PolicyRule& r, const AccountSignals& s) {
             return s.interarrival_cv;
         case Signal::Hits:
             return s.hits[static_cast<size_t>(r.hit_class)];
+        case Signal::ClusterSize:
+            return s.cluster_size;
+        case Signal::ClusterHits:
+            return s.cluster_hits[static_cast<size_t>(r.hit_class)];
     }
     return 0;
 }
@@ -64,7 +69,7 @@ double value_of(const PolicyRule& r, const AccountSignals& s) {
 std::string_view signal_name(Signal s) {
     for (const Named& n : kSignals)
         if (n.s == s) return n.name;
-    return "hits";
+    return s == Signal::ClusterHits ? "cluster_hits" : "hits";
 }
 
 std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& file,
@@ -99,9 +104,10 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                         } else if (k == "signal") {
                             const std::string s = x.as<std::string>();
                             have_signal = true;
-                            if (s.starts_with("hits.")) {
-                                r.signal = Signal::Hits;
-                                const std::string c = s.substr(5);
+                            if (s.starts_with("hits.") || s.starts_with("cluster_hits.")) {
+                                const bool cluster = s.starts_with("cluster_hits.");
+                                r.signal = cluster ? Signal::ClusterHits : Signal::Hits;
+                                const std::string c = s.substr(cluster ? 13 : 5);
                                 bool found = false;
                                 for (size_t i = 0; i < static_cast<size_t>(RuleClass::Count); ++i)
                                     if (rule_class_name(static_cast<RuleClass>(i)) == c) {
@@ -121,7 +127,8 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                                                 "' (requests, distinct_ips, distinct_prefixes, "
                                                 "distinct_ja4, distinct_user_agents, input_tokens, "
                                                 "output_tokens, bytes, claim_mismatches, "
-                                                "interarrival_cv, hits.CLASS)");
+                                                "interarrival_cv, hits.CLASS, cluster_size, "
+                                                "cluster_hits.CLASS)");
                                 r.signal = it->s;
                             }
                         } else if (k == "above") {

@@ -8,6 +8,7 @@
 //        reason: "requests from many networks"}
 //     - {name: distillation, signal: hits.distillation, above: 2, score: 50}
 //     - {name: machine-regular, signal: interarrival_cv, below: 0.1, min_requests: 20, score: 20}
+//     - {name: hydra, signal: cluster_hits.distillation, above: 10, score: 40}
 //   actions:                         # first entry whose score the account reaches
 //     - {score: 90, action: block}
 //     - {score: 60, action: rate-limit, rate_per_minute: 30}
@@ -37,6 +38,8 @@ enum class Signal : uint8_t {
     ClaimMismatches,
     InterarrivalCv,
     Hits,  // + class
+    ClusterSize,
+    ClusterHits,  // + class
 };
 
 struct PolicyRule {

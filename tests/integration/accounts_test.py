@@ -48,6 +48,12 @@ class Accounts(t.TempDirTest):
         hydras = {i for i, c in self.klass.items() if c == "hydra"}
         self.assertGreaterEqual(len(hydras & set(flagged)) / len(hydras), 0.7)
         self.assertTrue(any(self.klass[i] == "farm" for i in flagged))
+        # Hydra accounts share proxy exits: they are flagged as clusters.
+        hydra_clusters = {a["cluster"]["id"] for i, a in flagged.items() if self.klass[i] == "hydra"}
+        self.assertLessEqual(len(hydra_clusters), 4)
+        for i, a in flagged.items():
+            if self.klass[i] == "hydra":
+                self.assertGreaterEqual(a["cluster"]["size"], 2)
         for a in flagged.values():
             self.assertTrue(a["reasons"])
             self.assertGreater(a["score"], 0)

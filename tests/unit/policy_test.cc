@@ -5,6 +5,7 @@
 #include <random>
 
 #include <cstring>
+#include <set>
 
 #include "account/account_state.h"
 #include "account/policy.h"
@@ -209,4 +210,52 @@ TEST(Correlator, RecordsWhenAnAccountsActionChanges) {
     EXPECT_LT(sink.records[0].first, sink.records[1].first);
     EXPECT_EQ(sink.records[0].first.source, 9u);
     EXPECT_EQ(c.counters().flagged, 1u);
+}
+
+TEST(Correlator, SharedExitsFormClustersAndFlagThemTogether) {
+    Collect sink;
+    Correlator c(std::make_shared<const Policy>(shipped()), &sink, 3);
+    const uint16_t dist = 1u << static_cast<unsigned>(RuleClass::Distillation);
+    uint64_t seq = 1;
+    // An office: six accounts behind one NAT address, ordinary requests. One cluster, no flag.
+    const char* office[] = {"o1oooooooooooooo", "o2oooooooooooooo", "o3oooooooooooooo",
+                            "o4oooooooooooooo", "o5oooooooooooooo", "o6oooooooooooooo"};
+    for (int round = 0; round < 3; ++round)
+        for (const char* a : office) {
+            c.observe(from(a, 100 + seq, "198.19.1.1", 0, seq));
+            ++seq;
+        }
+    // A hydra: four accounts rotating over three proxy exits, two distillation prompts each
+    // per round: no account alone passes the per-account threshold (above 2) until round 2,
+    // but their cluster passes 10 hits first.
+    const char* hydra[] = {"h1hhhhhhhhhhhhhh", "h2hhhhhhhhhhhhhh", "h3hhhhhhhhhhhhhh",
+                           "h4hhhhhhhhhhhhhh"};
+    const char* exits[] = {"100.70.1.1", "100.80.2.2", "100.90.3.3"};
+    for (int round = 0; round < 2; ++round)
+        for (int k = 0; k < 4; ++k)
+            for (int r = 0; r < 2; ++r) {
+                c.observe(from(hydra[k], 200 + seq, exits[(k + r + round) % 3], dist, seq));
+                ++seq;
+            }
+    const auto [office_id, office_size] = c.cluster_of(*c.find(office[0]));
+    EXPECT_EQ(office_size, 6u);
+    EXPECT_EQ(office_id, office[0]);  // named after its first member
+    for (const char* a : office) EXPECT_EQ(c.find(a)->verdict, Verdict::Pass);
+    const auto [hydra_id, hydra_size] = c.cluster_of(*c.find(hydra[3]));
+    EXPECT_EQ(hydra_size, 4u);
+    EXPECT_EQ(hydra_id, hydra[0]);
+    for (const char* a : hydra) EXPECT_NE(c.find(a)->verdict, Verdict::Pass) << a;
+    // Every hydra member got a record naming the cluster; the office got none.
+    std::set<std::string> recorded;
+    for (const auto& [order, j] : sink.records) {
+        recorded.insert(j["account"]["id"].get<std::string>());
+        EXPECT_EQ(j["account"]["cluster"]["id"], std::string(hydra[0]));
+    }
+    EXPECT_EQ(recorded.size(), 4u);
+    // The member flagged through its cluster says why.
+    bool via_cluster = false;
+    for (const auto& [order, j] : sink.records)
+        for (const auto& r : j["account"]["reasons"])
+            via_cluster |= r.get<std::string>().find("cluster") != std::string::npos;
+    EXPECT_TRUE(via_cluster);
 }

@@ -58,7 +58,9 @@ class Pktgen(t.TempDirTest):
         return rep, summ, out
 
     def test_replay_loops_arrive_whole_as_new_flows(self):
-        rep, summ, out = self.run_pair(["--rate", "15000", "--duration", "3"], 8)
+        # A rate every build keeps up with on two shared CPUs (the ASan build included): this
+        # test is about loops arriving whole, capacity is the benchmark's business.
+        rep, summ, out = self.run_pair(["--rate", "4000", "--duration", "3"], 8)
         run = rep["run"]
         loops = run["sent"] // self.frames
         self.assertGreaterEqual(loops, 3, run)
@@ -66,7 +68,7 @@ class Pktgen(t.TempDirTest):
         self.assertEqual(run["lost"], 0)
         self.assertGreater(run["latency_us"]["samples"], 100)
         self.assertGreater(run["latency_us"]["p50"], 0)
-        self.assertAlmostEqual(run["offered_pps"], 15000, delta=1500)
+        self.assertAlmostEqual(run["offered_pps"], 4000, delta=400)
         e = summ["engine"]
         self.assertEqual(e["packets"], run["sent"])
         self.assertEqual(e["forwarded"], run["sent"])

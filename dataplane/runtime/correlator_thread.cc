@@ -80,7 +80,9 @@ void CorrelatorThread::run() {
         own_.done.store(limit == EveOrder::kFinalSeq ? EveOrder::kFinalSeq - 1 : limit,
                         std::memory_order_release);
         if (finishing && limit == EveOrder::kFinalSeq && pending.empty()) break;
-        if (!any) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        // Idle: sleep longer live (nothing waits on it; workers and the I/O lcore need the
+        // CPUs), short offline (the EVE writer waits on its progress).
+        if (!any) std::this_thread::sleep_for(std::chrono::microseconds(ordered_ ? 200 : 2000));
     }
     // Records at the final sequence (transactions logged when flows end at shutdown).
     own_.done.store(EveOrder::kFinalSeq, std::memory_order_release);

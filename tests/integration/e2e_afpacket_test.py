@@ -135,7 +135,12 @@ class AfPacketBridge(unittest.TestCase):
     def test_tls_decrypted_live_from_a_followed_key_log(self):
         keylog = os.path.join(self.tmp.name, "keys.log")
         open(keylog, "w").close()
-        self.start_dataplane("--keylog-follow", keylog)
+        # Queue enough ciphertext to cover the follower thread's scheduling delay on two busy
+        # CPUs: the test is about live decryption, not about how small the queue can be.
+        cfg = os.path.join(self.tmp.name, "follow.yaml")
+        with open(cfg, "w") as f:
+            f.write("tls: {pending_bytes: 4194304, decrypt_sessions: 8}\n")
+        self.start_dataplane("--keylog-follow", keylog, "--config", cfg)
         env = dict(os.environ, SSLKEYLOGFILE=keylog)
         p = subprocess.run(["ip", "netns", "exec", CLI, "curl", "--http1.1", "-sk", "--max-time", "20",
                             f"https://{SRV_IP}:8443/big.bin"], stdout=subprocess.PIPE, env=env)

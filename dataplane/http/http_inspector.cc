@@ -622,7 +622,8 @@ void HttpInspector::request_end(Flow& f, Session& s) {
                             {r.prompt.size(), opts_.prompt_excerpt, sizeof t.excerpt}));
                     std::memcpy(t.excerpt, r.prompt.data(), t.excerpt_len);
                     bufs.set(Buffer::LlmPrompt, r.prompt);
-                    t.prompt_simhash = account::simhash(r.prompt);
+                    // Only the correlator reads it: no hashing when accounts are off.
+                    if (observations_ != nullptr) t.prompt_simhash = account::simhash(r.prompt);
                     bufs.set(Buffer::LlmSystem, r.system);
                     bufs.set(Buffer::LlmModel, r.model);
                 }

@@ -46,6 +46,7 @@ void AccountState::Generation::clear() {
     prefixes.clear();
     ja4.clear();
     uas.clear();
+    asns.clear();
     requests = in_tokens = out_tokens = bytes = mismatches = 0;
     hits.fill(0);
 }
@@ -53,7 +54,7 @@ void AccountState::Generation::clear() {
 AccountState::AccountState(uint64_t window_ns) : half_ns_(std::max<uint64_t>(window_ns / 2, 1)) {}
 
 size_t AccountState::bytes_per_account() {
-    return sizeof(AccountState) + 2 * ((1u << 10) * 2 + (1u << 8) * 2);
+    return sizeof(AccountState) + 2 * ((1u << 10) * 2 + (1u << 8) * 2 + (1u << 6));
 }
 
 void AccountState::roll(uint64_t now) {
@@ -69,7 +70,7 @@ void AccountState::roll(uint64_t now) {
     gen_start_ = now;
 }
 
-void AccountState::observe(const Observation& o) {
+void AccountState::observe(const Observation& o, uint32_t asn) {
     roll(o.ts_ns);
     if (last_ns_ != 0 && o.ts_ns >= last_ns_) {
         const double gap = double(o.ts_ns - last_ns_) / 1e9;
@@ -88,12 +89,21 @@ void AccountState::observe(const Observation& o) {
     g.prefixes.add(hash_bytes(bytes_of(network_prefix(o.src)), 2));
     if (o.ja4_hash) g.ja4.add(mix64(o.ja4_hash));
     if (o.ua_hash) g.uas.add(mix64(o.ua_hash));
+    if (asn != 0) g.asns.add(mix64(asn));
     if (o.input_tokens > 0) g.in_tokens += o.input_tokens;
     if (o.output_tokens > 0) g.out_tokens += o.output_tokens;
     g.bytes += double(o.request_bytes) + double(o.response_bytes);
     if (o.claim_mismatch) g.mismatches += 1;
     for (size_t c = 0; c < g.hits.size(); ++c)
         if (o.hit_classes & (1u << c)) g.hits[c] += 1;
+}
+
+AccountState::Totals AccountState::totals(uint64_t now) {
+    roll(now);
+    Totals t;
+    t.requests = cur_.requests + prev_.requests;
+    for (size_t c = 0; c < t.hits.size(); ++c) t.hits[c] = cur_.hits[c] + prev_.hits[c];
+    return t;
 }
 
 AccountSignals AccountState::signals(uint64_t now) {
@@ -109,6 +119,7 @@ AccountSignals AccountState::signals(uint64_t now) {
     s.distinct_prefixes = both(cur_.prefixes, prev_.prefixes);
     s.distinct_ja4 = both(cur_.ja4, prev_.ja4);
     s.distinct_user_agents = both(cur_.uas, prev_.uas);
+    s.distinct_asns = both(cur_.asns, prev_.asns);
     s.input_tokens = cur_.in_tokens + prev_.in_tokens;
     s.output_tokens = cur_.out_tokens + prev_.out_tokens;
     s.bytes = cur_.bytes + prev_.bytes;

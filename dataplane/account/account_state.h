@@ -25,6 +25,8 @@ struct Observation {
     uint64_t ja4_hash = 0;  // 0: not TLS or not decrypted
     uint64_t ua_hash = 0;
     uint64_t prompt_simhash = 0;
+    uint32_t prompt_bytes = 0;
+    uint64_t pushed_ns = 0;  // steady clock when the worker queued it (verdict delay)
     uint32_t request_bytes = 0, response_bytes = 0;
     int32_t input_tokens = -1, output_tokens = -1;
     uint16_t hit_classes = 0;      // bit per rule class (see RuleClass)
@@ -59,20 +61,32 @@ struct AccountSignals {
     double interarrival_cv = 0;  // coefficient of variation of gaps (0: machine-regular)
     // The account's cluster (accounts linked by shared infrastructure; see correlator.h).
     double cluster_size = 1;
+    double cluster_requests = 0;
     std::array<double, static_cast<size_t>(RuleClass::Count)> cluster_hits{};
+    // Shared infrastructure: distinct accounts seen within the window from the account's
+    // latest source address, its /24 or /48, and its latest JA4.
+    double ip_accounts = 0, prefix_accounts = 0, ja4_accounts = 0;
+    double distinct_asns = 0;  // with an ASN table loaded
 };
 
 class AccountState {
   public:
     explicit AccountState(uint64_t window_ns);
-    void observe(const Observation& o);
+    // `asn`: the source's AS number from the loaded table (0: unknown).
+    void observe(const Observation& o, uint32_t asn = 0);
     AccountSignals signals(uint64_t now_ns);
+    // Requests and rule hits over the window only (cheap: no sketch merges).
+    struct Totals {
+        double requests = 0;
+        std::array<double, static_cast<size_t>(RuleClass::Count)> hits{};
+    };
+    Totals totals(uint64_t now_ns);
     uint64_t last_seen_ns() const { return last_ns_; }
     static size_t bytes_per_account();
 
   private:
     struct Generation {
-        HyperLogLog ips{10}, prefixes{10}, ja4{8}, uas{8};
+        HyperLogLog ips{10}, prefixes{10}, ja4{8}, uas{8}, asns{6};
         double requests = 0, in_tokens = 0, out_tokens = 0, bytes = 0, mismatches = 0;
         std::array<double, static_cast<size_t>(RuleClass::Count)> hits{};
         void clear();

@@ -2,12 +2,84 @@
 
 #include <algorithm>
 
+#include "common/hash.h"
 #include "common/timestamp.h"
 
 namespace sluice::account {
 
-Correlator::Correlator(std::shared_ptr<const Policy> policy, EventSink* sink, uint32_t source)
-    : policy_(std::move(policy)), sink_(sink), source_(source) {}
+namespace {
+
+// Bit-sampling LSH over SimHash signatures: two prompts whose signatures differ in d of 64
+// bits agree on a table's 10 sampled bits with probability ~(1 - d/64)^10, so one template's
+// prompts (d <= ~12) meet in at least one of 20 tables with probability > 0.95, unrelated
+// prompts (d ~ 32) in a few tables at most, and the Hamming check removes those.
+constexpr uint32_t kTemplateTables = 20;
+constexpr uint32_t kTemplateBits = 10;
+constexpr uint32_t kNone = UINT32_MAX;
+
+struct Positions {
+    std::array<std::array<uint8_t, kTemplateBits>, kTemplateTables> pos{};
+    constexpr Positions() {
+        uint64_t x = 0x243f6a8885a308d3ull;
+        for (auto& table : pos)
+            for (auto& p : table) {
+                x = mix64(x + 0x9e3779b97f4a7c15ull);
+                p = static_cast<uint8_t>(x % 64);
+            }
+    }
+};
+constexpr Positions kPositions;
+
+uint32_t sample(uint64_t sig, uint32_t table) {
+    uint32_t v = 0;
+    for (uint8_t p : kPositions.pos[table]) v = v << 1 | static_cast<uint32_t>((sig >> p) & 1);
+    return table << kTemplateBits | v;
+}
+
+uint16_t status_for(Verdict v) {
+    return v == Verdict::RateLimit ? 429 : 403;
+}
+
+}  // namespace
+
+double Correlator::InfraCounter::add(uint64_t key, uint64_t account, uint64_t now, uint64_t half) {
+    Slot& s = slots_[key];
+    if (s.gen_start == 0) s.gen_start = now;
+    if (now >= s.gen_start + half) {
+        if (now >= s.gen_start + 2 * half)
+            s.prev.clear();
+        else
+            std::swap(s.prev, s.cur);
+        s.cur.clear();
+        s.gen_start = now;
+    }
+    s.cur.add(mix64(account));
+    HyperLogLog both = s.cur;
+    both.merge(s.prev);
+    return both.estimate();
+}
+
+void Correlator::InfraCounter::prune(uint64_t now, uint64_t window_ns) {
+    std::erase_if(slots_, [&](const auto& kv) { return kv.second.gen_start + window_ns < now; });
+}
+
+Correlator::Correlator(std::shared_ptr<const Policy> policy, EventSink* sink, uint32_t source,
+                       std::shared_ptr<const AsnTable> asn)
+    : policy_(std::move(policy)),
+      asn_(std::move(asn)),
+      sink_(sink),
+      source_(source),
+      window_ns_(static_cast<uint64_t>(policy_->window_s() * 1e9)),
+      templates_(size_t(kTemplateTables) << kTemplateBits) {
+    for (TemplateBucket& b : templates_) b.account = {kNone, kNone};
+    cluster_reason_.name = "cluster";
+    cluster_reason_.reason = "member of a cluster under enforcement";
+    dirty_ = !policy_->deny().empty();
+}
+
+void Correlator::set_publisher(EnforcementPublisher* p) {
+    publisher_ = p;
+}
 
 const Correlator::Entry* Correlator::find(std::string_view account) const {
     auto it = accounts_.find(std::string(account));
@@ -32,11 +104,58 @@ bool Correlator::unite(uint32_t a, uint32_t b) {
     parent_[b] = a;
     big.size += small.size;
     big.first = std::min(big.first, small.first);
+    big.requests += small.requests;
     for (size_t c = 0; c < big.hits.size(); ++c) big.hits[c] += small.hits[c];
+    if (small.enforced > big.enforced) {
+        big.enforced = small.enforced;
+        big.rate = small.rate;
+    }
     big.members.insert(big.members.end(), small.members.begin(), small.members.end());
     small.members.clear();
     small.members.shrink_to_fit();
     return true;
+}
+
+bool Correlator::link(uint32_t a, uint32_t b, uint64_t ts) {
+    const uint64_t key = uint64_t(std::min(a, b)) << 32 | std::max(a, b);
+    links_[key] = ts;
+    return unite(a, b);
+}
+
+bool Correlator::link_by(std::unordered_map<uint64_t, Exit>& last, uint64_t key, uint32_t a,
+                         uint64_t ts) {
+    auto [it, fresh] = last.try_emplace(key, Exit{a, ts});
+    if (fresh) return false;
+    bool changed = false;
+    if (it->second.account != a && ts - it->second.ts_ns <= window_ns_)
+        changed = link(a, it->second.account, ts);
+    it->second = Exit{a, ts};
+    return changed;
+}
+
+bool Correlator::link_templates(const Observation& o, uint32_t a) {
+    const int max_distance = policy_->clusters().template_distance;
+    bool changed = false;
+    for (uint32_t t = 0; t < kTemplateTables; ++t) {
+        TemplateBucket& b = templates_[sample(o.prompt_simhash, t)];
+        size_t slot = b.ts[0] <= b.ts[1] ? 0 : 1;  // the older one, unless this account's
+        for (size_t k = 0; k < 2; ++k) {
+            if (b.account[k] == kNone) {
+                slot = k;
+                continue;
+            }
+            if (b.account[k] == a) {
+                slot = k;
+                continue;
+            }
+            if (o.ts_ns - b.ts[k] <= window_ns_ && hamming(b.sig[k], o.prompt_simhash) <= max_distance)
+                changed |= link(a, b.account[k], o.ts_ns);
+        }
+        b.account[slot] = a;
+        b.sig[slot] = o.prompt_simhash;
+        b.ts[slot] = o.ts_ns;
+    }
+    return changed;
 }
 
 std::pair<std::string_view, uint32_t> Correlator::cluster_of(const Entry& e) const {
@@ -44,33 +163,14 @@ std::pair<std::string_view, uint32_t> Correlator::cluster_of(const Entry& e) con
     return {by_index_[c.first]->id, c.size};
 }
 
-void Correlator::evaluate(const Observation& o, Entry& e, bool emit_change) {
-    AccountSignals s = e.state.signals(o.ts_ns);
-    const Cluster& c = clusters_[root(e.index)];
-    s.cluster_size = c.size;
-    s.cluster_hits = c.hits;
-    std::array<char, 16> account{};
-    std::copy_n(e.id.data(), std::min(e.id.size(), account.size()), account.data());
-    const Decision d = policy_->decide(account, s);
-    if (d.verdict == e.verdict) {
-        e.score = d.score;
-        return;
-    }
-    if (e.verdict == Verdict::Pass) ++ctr_.flagged;
-    if (d.verdict == Verdict::Pass) --ctr_.flagged;
-    e.verdict = d.verdict;
-    e.score = d.score;
-    if (emit_change) emit(o, e, s, d);
-}
-
-void Correlator::observe(const Observation& o) {
-    ++ctr_.observations;
+Correlator::Entry& Correlator::entry_for(const Observation& o) {
     const std::string id(o.account.data(), o.account.size());
     auto& slot = accounts_[id];
     if (!slot) {
-        slot = std::make_unique<Entry>(static_cast<uint64_t>(policy_->window_s() * 1e9));
+        slot = std::make_unique<Entry>();
         slot->index = static_cast<uint32_t>(by_index_.size());
         slot->id = id;
+        slot->key = account_key(id);
         by_index_.push_back(slot.get());
         parent_.push_back(slot->index);
         Cluster c;
@@ -79,34 +179,274 @@ void Correlator::observe(const Observation& o) {
         clusters_.push_back(std::move(c));
         ++ctr_.accounts;
     }
-    Entry& e = *slot;
+    if (!slot->state) {
+        slot->state = std::make_unique<AccountState>(window_ns_);
+        ++ctr_.active;
+    }
+    return *slot;
+}
+
+AccountSignals Correlator::signals_of(Entry& e, uint64_t now) {
+    AccountSignals s = e.state ? e.state->signals(now) : AccountSignals{};
+    const Cluster& c = clusters_[root(e.index)];
+    s.cluster_size = c.size;
+    s.cluster_requests = c.requests;
+    s.cluster_hits = c.hits;
+    s.ip_accounts = e.ip_accounts;
+    s.prefix_accounts = e.prefix_accounts;
+    s.ja4_accounts = e.ja4_accounts;
+    return s;
+}
+
+void Correlator::observe(const Observation& o) {
+    ++ctr_.observations;
+    const uint64_t half = std::max<uint64_t>(window_ns_ / 2, 1);
+    if (next_rebuild_ == 0) {
+        next_rebuild_ = o.ts_ns + half;
+    } else if (o.ts_ns >= next_rebuild_) {
+        rebuild(o);
+        next_rebuild_ = o.ts_ns + half;
+    }
+    Entry& e = entry_for(o);
     e.hint = o.hint;
     e.hint_len = o.hint_len;
-    e.state.observe(o);
+    e.last_src = o.src;
+    if (o.ja4_hash != 0) e.last_ja4 = o.ja4_hash;
+    e.state->observe(o, asn_ ? asn_->lookup(o.src) : 0);
 
-    // Shared exits link accounts into clusters.
+    // Shared infrastructure: how many accounts use this address, network and TLS client.
+    const uint64_t ip_key = hash_bytes(o.src.span(), 11);
+    const uint64_t prefix_key = hash_bytes(network_prefix(o.src).span(), 12);
+    e.ip_accounts = ip_accounts_.add(ip_key, e.key, o.ts_ns, half);
+    e.prefix_accounts = prefix_accounts_.add(prefix_key, e.key, o.ts_ns, half);
+    e.ja4_accounts = o.ja4_hash ? ja4_accounts_.add(o.ja4_hash, e.key, o.ts_ns, half) : 0;
+
+    // Links into clusters.
+    const ClusterOptions& co = policy_->clusters();
     bool changed = false;
-    const std::string addr(reinterpret_cast<const char*>(o.src.bytes.data()), o.src.size());
-    const uint64_t window_ns = static_cast<uint64_t>(policy_->window_s() * 1e9);
-    auto [it, fresh] = last_by_address_.try_emplace(addr, Exit{e.index, o.ts_ns});
-    if (!fresh) {
-        if (it->second.account != e.index && o.ts_ns - it->second.ts_ns <= window_ns)
-            changed |= unite(e.index, it->second.account);
-        it->second = Exit{e.index, o.ts_ns};
-    }
-    if (o.hit_classes != 0) {
+    if (co.by_ip) changed |= link_by(last_by_ip_, ip_key, e.index, o.ts_ns);
+    if (co.by_prefix) changed |= link_by(last_by_prefix_, prefix_key, e.index, o.ts_ns);
+    if (co.by_ja4_ua && o.ja4_hash != 0 && o.ua_hash != 0)
+        changed |= link_by(last_by_ja4_ua_, mix64(o.ja4_hash ^ mix64(o.ua_hash)), e.index, o.ts_ns);
+    if (co.by_template && o.prompt_simhash != 0 && o.prompt_bytes >= co.template_min_bytes)
+        changed |= link_templates(o, e.index);
+    {
         Cluster& c = clusters_[root(e.index)];
-        for (size_t k = 0; k < c.hits.size(); ++k)
-            if (o.hit_classes & (1u << k)) c.hits[k] += 1;
-        changed |= c.size > 1;
+        c.requests += 1;
+        if (o.hit_classes != 0) {
+            for (size_t k = 0; k < c.hits.size(); ++k)
+                if (o.hit_classes & (1u << k)) c.hits[k] += 1;
+            changed |= c.size > 1;
+        }
     }
-    evaluate(o, e, true);
+    evaluate(o, e);
     if (changed) {
-        // The cluster's signals moved: its other members may cross a threshold too.
+        // The cluster's signals moved: its other members may cross a threshold too, and a
+        // cluster under enforcement takes in its new members.
+        const uint32_t r = root(e.index);
+        if (clusters_[r].enforced != Verdict::Pass) spread(o, r);
         const std::vector<uint32_t> members = clusters_[root(e.index)].members;
         for (uint32_t m : members)
-            if (m != e.index) evaluate(o, *by_index_[m], true);
+            if (m != e.index) evaluate(o, *by_index_[m]);
     }
+}
+
+void Correlator::evaluate(const Observation& o, Entry& e) {
+    if (!e.state) return;
+    const AccountSignals s = signals_of(e, o.ts_ns);
+    std::array<char, 16> account{};
+    std::copy_n(e.id.data(), std::min(e.id.size(), account.size()), account.data());
+    const Decision d = policy_->decide(account, s);
+    if (e.verdict == Verdict::Pass && d.verdict != Verdict::Pass) ++ctr_.flagged;
+    if (e.verdict != Verdict::Pass && d.verdict == Verdict::Pass) --ctr_.flagged;
+    if (d.verdict >= Verdict::RateLimit && (d.verdict != e.verdict || d.target != e.target))
+        mark_dirty(o);  // a new enforcement entry, even if the effective action stays
+    e.verdict = d.verdict;
+    e.target = d.target;
+    e.rate = static_cast<float>(d.rate_per_minute);
+    e.score = d.score;
+    const uint32_t r = root(e.index);
+    Cluster& c = clusters_[r];
+    const bool cluster_up = d.target == EnforceTarget::Cluster &&
+                            d.verdict >= Verdict::RateLimit && d.verdict > c.enforced;
+    if (cluster_up) {
+        c.enforced = d.verdict;
+        c.rate = static_cast<float>(d.rate_per_minute);
+    }
+    if (e.verdict >= e.via_cluster)
+        set_effective(o, e, s, d);
+    else
+        set_effective(o, e, s, cluster_decision(e));
+    if (cluster_up) spread(o, r);
+}
+
+Decision Correlator::cluster_decision(const Entry& e) const {
+    const Cluster& c = clusters_[root(e.index)];
+    Decision d;
+    d.verdict = e.via_cluster;
+    d.rate_per_minute = c.rate;
+    d.target = EnforceTarget::Cluster;
+    d.score = e.score;
+    d.reasons.push_back(&cluster_reason_);
+    return d;
+}
+
+void Correlator::spread(const Observation& o, uint32_t r) {
+    const std::vector<uint32_t> members = clusters_[r].members;
+    const Verdict v = clusters_[r].enforced;
+    for (uint32_t m : members) {
+        Entry& x = *by_index_[m];
+        if (x.via_cluster == v) continue;
+        x.via_cluster = v;
+        if (x.effective() == x.reported) continue;
+        set_effective(o, x, signals_of(x, o.ts_ns), cluster_decision(x));
+    }
+}
+
+void Correlator::set_effective(const Observation& o, Entry& e, const AccountSignals& s,
+                               const Decision& d) {
+    const Verdict now = e.effective();
+    if (now == e.reported) return;
+    if (e.reported >= Verdict::RateLimit || now >= Verdict::RateLimit) mark_dirty(o);
+    if (now >= Verdict::RateLimit)
+        enforcing_.insert(e.index);
+    else
+        enforcing_.erase(e.index);
+    e.reported = now;
+    emit(o, e, s, d);
+}
+
+void Correlator::mark_dirty(const Observation& o) {
+    if (dirty_since_ == 0 || (o.pushed_ns != 0 && o.pushed_ns < dirty_since_))
+        dirty_since_ = o.pushed_ns;
+    dirty_ = true;
+}
+
+void Correlator::rebuild(const Observation& o) {
+    ++ctr_.rebuilds;
+    const uint64_t now = o.ts_ns;
+    const uint64_t cutoff = now > window_ns_ ? now - window_ns_ : 0;
+    std::erase_if(links_, [&](const auto& kv) { return kv.second < cutoff; });
+    for (auto* m : {&last_by_ip_, &last_by_prefix_, &last_by_ja4_ua_})
+        std::erase_if(*m, [&](const auto& kv) { return kv.second.ts_ns < cutoff; });
+    ip_accounts_.prune(now, window_ns_);
+    prefix_accounts_.prune(now, window_ns_);
+    ja4_accounts_.prune(now, window_ns_);
+
+    // Idle for a whole window: nothing of the account remains in any signal.
+    for (Entry* e : by_index_) {
+        if (!e->state || e->state->last_seen_ns() >= cutoff) continue;
+        if (e->verdict != Verdict::Pass) --ctr_.flagged;
+        e->verdict = Verdict::Pass;
+        e->state.reset();
+        --ctr_.active;
+    }
+
+    // Clusters from the links still alive.
+    for (uint32_t i = 0; i < by_index_.size(); ++i) {
+        parent_[i] = i;
+        clusters_[i] = Cluster{};
+        clusters_[i].first = i;
+        clusters_[i].members.push_back(i);
+    }
+    std::vector<uint64_t> alive;
+    alive.reserve(links_.size());
+    for (const auto& [key, ts] : links_) alive.push_back(key);
+    std::sort(alive.begin(), alive.end());  // a deterministic union order
+    for (uint64_t key : alive) unite(static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key));
+    for (Entry* e : by_index_) {
+        if (!e->state) continue;
+        const AccountState::Totals t = e->state->totals(now);
+        Cluster& c = clusters_[root(e->index)];
+        c.requests += t.requests;
+        for (size_t k = 0; k < c.hits.size(); ++k) c.hits[k] += t.hits[k];
+        if (e->target == EnforceTarget::Cluster && e->verdict >= Verdict::RateLimit &&
+            e->verdict > c.enforced) {
+            c.enforced = e->verdict;
+            c.rate = e->rate;
+        }
+    }
+    ctr_.clusters = 0;
+    for (uint32_t i = 0; i < by_index_.size(); ++i) {
+        const Cluster& c = clusters_[root(i)];
+        if (root(i) == i && c.size > 1) ++ctr_.clusters;
+        by_index_[i]->via_cluster = c.size > 1 ? c.enforced : Verdict::Pass;
+    }
+    ctr_.links = links_.size();
+
+    // Re-evaluate whoever the rebuild can touch; record every effective change.
+    for (Entry* e : by_index_) {
+        if (e->state && (clusters_[root(e->index)].size > 1 || e->verdict != Verdict::Pass))
+            evaluate(o, *e);
+        else if (e->effective() != e->reported)
+            set_effective(o, *e, signals_of(*e, now),
+                          e->via_cluster > e->verdict ? cluster_decision(*e) : Decision{});
+    }
+}
+
+bool Correlator::flush() {
+    if (!dirty_ || publisher_ == nullptr) return false;
+    std::unordered_map<uint64_t, Enforcement> accounts;
+    auto put = [&](uint64_t key, const Enforcement& en) {
+        auto [it, fresh] = accounts.try_emplace(key, en);
+        if (!fresh && en.verdict > it->second.verdict) it->second = en;
+    };
+    auto t = std::make_unique<EnforcementTable>();
+    t->version = ++version_;
+    t->decided_steady_ns = dirty_since_;
+    const DenyList& deny = policy_->deny();
+    const Enforcement denied{Verdict::Block, EnforceTarget::Account, 403, 0, 0, 0};
+    for (const std::string& a : deny.accounts) put(account_key(a), denied);
+    for (const IpPrefix& p : deny.prefixes)
+        t->set_prefix(p, Enforcement{Verdict::Block, EnforceTarget::Prefix, 403, 0, 0, 0});
+    for (const std::string& j : deny.ja4)
+        t->set_ja4(hash_item(j), Enforcement{Verdict::Block, EnforceTarget::Ja4, 403, 0, 0, 0});
+    for (uint32_t i : enforcing_) {
+        const Entry& e = *by_index_[i];
+        if (e.verdict >= Verdict::RateLimit) {
+            Enforcement en{e.verdict, e.target, status_for(e.verdict), e.rate, 0, 0};
+            switch (e.target) {
+                case EnforceTarget::Account:
+                    put(e.key, en);
+                    break;
+                case EnforceTarget::Cluster:
+                    en.bucket = account_key(by_index_[clusters_[root(i)].first]->id);
+                    put(e.key, en);
+                    break;
+                case EnforceTarget::Prefix: {
+                    const unsigned len = e.last_src.version == IpVersion::V4 ? 24 : 48;
+                    t->set_prefix(IpPrefix{network_prefix(e.last_src), len}, en);
+                    break;
+                }
+                case EnforceTarget::Ja4:
+                    if (e.last_ja4 != 0) t->set_ja4(e.last_ja4, en);
+                    break;
+            }
+        }
+        if (e.via_cluster >= Verdict::RateLimit) {
+            const Cluster& c = clusters_[root(i)];
+            put(e.key, Enforcement{e.via_cluster, EnforceTarget::Cluster, status_for(e.via_cluster),
+                                   c.rate, account_key(by_index_[c.first]->id), 0});
+        }
+    }
+    for (const auto& [key, en] : accounts) t->set_account(key, en);
+    ctr_.enforced = t->size();
+    ++ctr_.publishes;
+    dirty_ = false;
+    dirty_since_ = 0;
+    publisher_->publish(std::move(t));
+    publisher_->reclaim();
+    return true;
+}
+
+size_t Correlator::memory_bytes() const {
+    size_t n = ctr_.active * AccountState::bytes_per_account();
+    n += accounts_.size() * (sizeof(Entry) + 2 * sizeof(void*) + 64 + sizeof(Cluster) + 4);
+    n += links_.size() * 32;
+    n += (last_by_ip_.size() + last_by_prefix_.size() + last_by_ja4_ua_.size()) * 40;
+    n += (ip_accounts_.size() + prefix_accounts_.size() + ja4_accounts_.size()) * (2 * 64 + 80);
+    n += templates_.size() * sizeof(TemplateBucket);
+    return n;
 }
 
 void Correlator::emit(const Observation& o, const Entry& e, const AccountSignals& s,
@@ -114,7 +454,7 @@ void Correlator::emit(const Observation& o, const Entry& e, const AccountSignals
     if (sink_ == nullptr) return;
     char ts[40], src[48];
     format_eve_time(Timestamp{o.ts_ns}, ts);
-    const size_t src_len = o.src.format(src);
+    const size_t src_len = e.last_src.format(src);
     JsonBuilder& j = json_;
     j.reset();
     j.begin_object()
@@ -127,6 +467,7 @@ void Correlator::emit(const Observation& o, const Entry& e, const AccountSignals
         .field("score", d.score)
         .field("action", verdict_name(d.verdict));
     if (d.verdict == Verdict::RateLimit) j.field("rate_per_minute", d.rate_per_minute);
+    if (d.verdict >= Verdict::RateLimit) j.field("target", enforce_target_name(d.target));
     const auto [cluster_id, cluster_size] = cluster_of(e);
     j.object("cluster").field("id", cluster_id).field("size", cluster_size).end_object();
     j.array("reasons");
@@ -139,12 +480,18 @@ void Correlator::emit(const Observation& o, const Entry& e, const AccountSignals
         .field("distinct_ja4", s.distinct_ja4)
         .field("distinct_user_agents", s.distinct_user_agents)
         .field("input_tokens", s.input_tokens)
-        .field("output_tokens", s.output_tokens);
+        .field("output_tokens", s.output_tokens)
+        .field("ip_accounts", s.ip_accounts)
+        .field("prefix_accounts", s.prefix_accounts)
+        .field("ja4_accounts", s.ja4_accounts);
+    if (asn_) j.field("distinct_asns", s.distinct_asns);
+    if (s.claim_mismatches > 0) j.field("claim_mismatches", s.claim_mismatches);
     j.object("rule_hits");
     for (size_t c = 0; c < s.hits.size(); ++c)
         if (s.hits[c] > 0) j.field(rule_class_name(static_cast<RuleClass>(c)), s.hits[c]);
     j.end_object();
     if (s.interarrival_cv >= 0) j.field("interarrival_cv", s.interarrival_cv);
+    j.field("cluster_requests", s.cluster_requests);
     j.end_object();
     j.end_object();
     j.end_object();

@@ -1,84 +1,161 @@
 // The correlator: owns every account's state, consumes observations in order (the runtime
-// merges the workers' queues by packet sequence offline), evaluates the policy after each one
-// and writes an EVE `account` record whenever an account's action changes. One instance per
-// correlator thread; never touched by workers.
+// merges the workers' queues by packet sequence offline), evaluates the policy after each one,
+// writes an EVE `account` record whenever an account's effective action changes, and (live)
+// publishes what to enforce to the workers' table. One instance per correlator thread; never
+// touched by workers.
 //
-// Clusters: two accounts seen from the same source address within the policy window are
-// linked (residential proxies and relays share exits; customers rarely share an address —
-// an office NAT does, which is why cluster size alone flags nothing in the shipped policy).
-// Links merge clusters with union-find; a cluster keeps the rule hits of its members and its
-// id is the account id of its first member, so ids are stable as clusters grow. When a
-// cluster changes (a merge, or a member's rule hit) every member is re-evaluated, and each
-// member whose action changes gets its own record. Clusters only grow within a run (ageing
-// them out is a later milestone).
+// Clusters: accounts are linked by shared infrastructure within the policy window (the same
+// source address; optionally the same /24|/48 or JA4 + user agent) and by near-duplicate
+// prompts (SimHash, bit-sampling LSH: 20 tables of 10 sampled bits, candidates confirmed by
+// Hamming distance). Links merge clusters with union-find; a cluster's id is the account id
+// of its earliest member. Every half window the clusters are rebuilt from the links still
+// inside the window, so clusters dissolve when the sharing stops, and idle accounts free
+// their sketches. When a cluster changes its members are re-evaluated; a decision whose
+// target is the cluster applies to every member (each gets its own record).
 #pragma once
 
 #include <memory>
+#include <set>
 #include <unordered_map>
+#include <vector>
 
 #include "account/account_state.h"
+#include "account/asn_table.h"
 #include "account/policy.h"
 #include "eve/event_sink.h"
 #include "eve/json_builder.h"
+#include "verdict/enforcement.h"
 
 namespace sluice::account {
 
 struct CorrelatorCounters {
     uint64_t observations = 0;
-    uint64_t accounts = 0;
+    uint64_t accounts = 0;  // accounts seen
+    uint64_t active = 0;    // accounts holding state (seen within the window)
     uint64_t records = 0;
     uint64_t records_dropped = 0;
-    uint64_t flagged = 0;  // accounts whose action is not pass
+    uint64_t flagged = 0;  // accounts whose own action is not pass
+    uint64_t clusters = 0;  // clusters of two or more accounts
+    uint64_t links = 0;     // links alive
+    uint64_t rebuilds = 0;
+    uint64_t enforced = 0;  // table entries in the last snapshot
+    uint64_t publishes = 0;
 };
 
 class Correlator final : public ObservationSink {
   public:
-    Correlator(std::shared_ptr<const Policy> policy, EventSink* sink, uint32_t source);
+    Correlator(std::shared_ptr<const Policy> policy, EventSink* sink, uint32_t source,
+               std::shared_ptr<const AsnTable> asn = nullptr);
 
     void observe(const Observation& o) override;
     const CorrelatorCounters& counters() const { return ctr_; }
 
+    // Live enforcement: decisions go through this publisher. Null (offline): report only.
+    void set_publisher(EnforcementPublisher* p);
+    // Publishes a snapshot if decisions changed since the last one (writer thread, between
+    // batches). Returns true if it published.
+    bool flush();
+
     struct Entry {
-        explicit Entry(uint64_t window_ns) : state(window_ns) {}
-        AccountState state;
-        uint32_t index = 0;  // dense, in order of first appearance
+        std::unique_ptr<AccountState> state;  // null while idle past the window
+        uint32_t index = 0;                   // dense, in order of first appearance
         std::string id;
-        Verdict verdict = Verdict::Pass;
+        uint64_t key = 0;  // account_key(id)
+        Verdict verdict = Verdict::Pass;  // the account's own decision
+        EnforceTarget target = EnforceTarget::Account;
+        float rate = 0;
+        Verdict via_cluster = Verdict::Pass;  // its cluster's decision
+        Verdict reported = Verdict::Pass;     // the effective action last recorded
         double score = 0;
         std::array<char, 48> hint{};
         uint8_t hint_len = 0;
+        IpAddress last_src;
+        uint64_t last_ja4 = 0;
+        double ip_accounts = 0, prefix_accounts = 0, ja4_accounts = 0;
+        Verdict effective() const { return std::max(verdict, via_cluster); }
     };
     const Entry* find(std::string_view account) const;
     size_t accounts() const { return accounts_.size(); }
     // The cluster of an account: its id (the first member's account id) and size.
     std::pair<std::string_view, uint32_t> cluster_of(const Entry& e) const;
+    // Bytes of state: per active account (sketches) and the whole correlator now.
+    size_t memory_bytes() const;
 
   private:
-    void emit(const Observation& o, const Entry& e, const AccountSignals& s, const Decision& d);
-    uint32_t root(uint32_t i) const;
-    bool unite(uint32_t a, uint32_t b);
-    void evaluate(const Observation& o, Entry& e, bool emit_change);
-
     struct Cluster {
         uint32_t first = 0;  // member with the smallest index: names the cluster
         uint32_t size = 1;
+        double requests = 0;
         std::array<double, static_cast<size_t>(RuleClass::Count)> hits{};
         std::vector<uint32_t> members;
+        Verdict enforced = Verdict::Pass;  // a member's decision targeting the cluster
+        float rate = 0;
     };
-    mutable std::vector<uint32_t> parent_;
-    std::vector<Cluster> clusters_;  // valid at roots
-    std::vector<Entry*> by_index_;
+    // Distinct accounts per infrastructure key (address, prefix, JA4) over the window.
+    class InfraCounter {
+      public:
+        double add(uint64_t key, uint64_t account, uint64_t now, uint64_t half_ns);
+        void prune(uint64_t now, uint64_t window_ns);
+        size_t size() const { return slots_.size(); }
+
+      private:
+        struct Slot {
+            HyperLogLog cur{6}, prev{6};
+            uint64_t gen_start = 0;
+        };
+        std::unordered_map<uint64_t, Slot> slots_;
+    };
     struct Exit {
         uint32_t account;
         uint64_t ts_ns;
     };
-    std::unordered_map<std::string, Exit> last_by_address_;
+    struct TemplateBucket {
+        std::array<uint32_t, 2> account{};
+        std::array<uint64_t, 2> sig{}, ts{};
+    };
+
+    Entry& entry_for(const Observation& o);
+    void emit(const Observation& o, const Entry& e, const AccountSignals& s, const Decision& d);
+    uint32_t root(uint32_t i) const;
+    bool unite(uint32_t a, uint32_t b);
+    bool link(uint32_t a, uint32_t b, uint64_t ts);
+    bool link_by(std::unordered_map<uint64_t, Exit>& last, uint64_t key, uint32_t a, uint64_t ts);
+    bool link_templates(const Observation& o, uint32_t a);
+    void evaluate(const Observation& o, Entry& e);
+    void spread(const Observation& o, uint32_t cluster_root);
+    // Records (and marks for enforcement) an effective action that differs from the last one
+    // recorded; `d` says why.
+    void set_effective(const Observation& o, Entry& e, const AccountSignals& s, const Decision& d);
+    Decision cluster_decision(const Entry& e) const;
+    void mark_dirty(const Observation& o);
+    void rebuild(const Observation& o);
+    AccountSignals signals_of(Entry& e, uint64_t now);
+    uint64_t window_ns() const { return window_ns_; }
 
     std::shared_ptr<const Policy> policy_;
+    std::shared_ptr<const AsnTable> asn_;
     EventSink* sink_;
     uint32_t source_;
+    uint64_t window_ns_;
     uint32_t index_ = 0;
     std::unordered_map<std::string, std::unique_ptr<Entry>> accounts_;
+    std::vector<Entry*> by_index_;
+    mutable std::vector<uint32_t> parent_;
+    std::vector<Cluster> clusters_;  // valid at roots
+    std::unordered_map<uint64_t, uint64_t> links_;  // (a << 32 | b), a < b -> last seen
+    std::unordered_map<uint64_t, Exit> last_by_ip_, last_by_prefix_, last_by_ja4_ua_;
+    std::vector<TemplateBucket> templates_;
+    InfraCounter ip_accounts_, prefix_accounts_, ja4_accounts_;
+    uint64_t next_rebuild_ = 0;
+
+    // Enforcement (live).
+    EnforcementPublisher* publisher_ = nullptr;
+    std::set<uint32_t> enforcing_;  // accounts whose effective action is enforced
+    bool dirty_ = false;
+    uint64_t dirty_since_ = 0;  // steady ns of the oldest observation behind unpublished changes
+    uint64_t version_ = 0;
+
+    PolicyRule cluster_reason_;
     std::array<char, 16384> buf_;
     JsonBuilder json_{buf_};
     CorrelatorCounters ctr_;

@@ -26,6 +26,11 @@ constexpr Named kSignals[] = {
     {"claim_mismatches", Signal::ClaimMismatches},
     {"interarrival_cv", Signal::InterarrivalCv},
     {"cluster_size", Signal::ClusterSize},
+    {"cluster_requests", Signal::ClusterRequests},
+    {"ip_accounts", Signal::IpAccounts},
+    {"prefix_accounts", Signal::PrefixAccounts},
+    {"ja4_accounts", Signal::Ja4Accounts},
+    {"distinct_asns", Signal::DistinctAsns},
 };
 
 struct Fail {
@@ -60,6 +65,20 @@ double value_of(const PolicyRule& r, const AccountSignals& s) {
             return s.cluster_size;
         case Signal::ClusterHits:
             return s.cluster_hits[static_cast<size_t>(r.hit_class)];
+        case Signal::ClusterRequests:
+            return s.cluster_requests;
+        case Signal::ClusterShare:
+            return s.cluster_requests > 0
+                       ? s.cluster_hits[static_cast<size_t>(r.hit_class)] / s.cluster_requests
+                       : 0;
+        case Signal::IpAccounts:
+            return s.ip_accounts;
+        case Signal::PrefixAccounts:
+            return s.prefix_accounts;
+        case Signal::Ja4Accounts:
+            return s.ja4_accounts;
+        case Signal::DistinctAsns:
+            return s.distinct_asns;
     }
     return 0;
 }
@@ -69,6 +88,7 @@ double value_of(const PolicyRule& r, const AccountSignals& s) {
 std::string_view signal_name(Signal s) {
     for (const Named& n : kSignals)
         if (n.s == s) return n.name;
+    if (s == Signal::ClusterShare) return "cluster_share";
     return s == Signal::ClusterHits ? "cluster_hits" : "hits";
 }
 
@@ -104,10 +124,14 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                         } else if (k == "signal") {
                             const std::string s = x.as<std::string>();
                             have_signal = true;
-                            if (s.starts_with("hits.") || s.starts_with("cluster_hits.")) {
-                                const bool cluster = s.starts_with("cluster_hits.");
-                                r.signal = cluster ? Signal::ClusterHits : Signal::Hits;
-                                const std::string c = s.substr(cluster ? 13 : 5);
+                            if (s.starts_with("hits.") || s.starts_with("cluster_hits.") ||
+                                s.starts_with("cluster_share.")) {
+                                const size_t dot = s.find('.');
+                                const std::string kind = s.substr(0, dot);
+                                r.signal = kind == "hits"           ? Signal::Hits
+                                           : kind == "cluster_hits" ? Signal::ClusterHits
+                                                                    : Signal::ClusterShare;
+                                const std::string c = s.substr(dot + 1);
                                 bool found = false;
                                 for (size_t i = 0; i < static_cast<size_t>(RuleClass::Count); ++i)
                                     if (rule_class_name(static_cast<RuleClass>(i)) == c) {
@@ -128,7 +152,9 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                                                 "distinct_ja4, distinct_user_agents, input_tokens, "
                                                 "output_tokens, bytes, claim_mismatches, "
                                                 "interarrival_cv, hits.CLASS, cluster_size, "
-                                                "cluster_hits.CLASS)");
+                                                "cluster_hits.CLASS, cluster_share.CLASS, "
+                                                "cluster_requests, ip_accounts, "
+                                                "prefix_accounts, ja4_accounts, distinct_asns)");
                                 r.signal = it->s;
                             }
                         } else if (k == "above") {
@@ -170,9 +196,14 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                             have = true;
                         } else if (k == "rate_per_minute") {
                             a.rate_per_minute = f.second.as<double>();
+                        } else if (k == "target") {
+                            const auto t = enforce_target_from_name(f.second.as<std::string>());
+                            if (!t) fail(f.second, "target must be account, cluster, prefix or ja4");
+                            a.target = *t;
                         } else {
                             fail(f.first, "unknown key '" + k +
-                                              "' in an action (score, action, rate_per_minute)");
+                                              "' in an action (score, action, rate_per_minute, "
+                                              "target)");
                         }
                     }
                     if (!have) fail(n, "an action entry needs 'action'");
@@ -186,8 +217,65 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                         fail(f.first, "allow supports 'accounts'");
                     for (const auto& a : f.second) p.allow_accounts_.insert(a.as<std::string>());
                 }
+            } else if (key == "clusters") {
+                if (!v.IsMap()) fail(v, "clusters is a mapping (link_by, template_distance, "
+                                        "template_min_bytes)");
+                ClusterOptions& c = p.clusters_;
+                for (const auto& f : v) {
+                    const std::string k = f.first.as<std::string>();
+                    if (k == "link_by") {
+                        c.by_ip = c.by_prefix = c.by_ja4_ua = c.by_template = false;
+                        if (!f.second.IsSequence()) fail(f.second, "link_by must be a list");
+                        for (const auto& x : f.second) {
+                            const std::string l = x.as<std::string>();
+                            if (l == "ip")
+                                c.by_ip = true;
+                            else if (l == "prefix")
+                                c.by_prefix = true;
+                            else if (l == "ja4_ua")
+                                c.by_ja4_ua = true;
+                            else if (l == "template")
+                                c.by_template = true;
+                            else
+                                fail(x, "link_by takes ip, prefix, ja4_ua and template");
+                        }
+                    } else if (k == "template_distance") {
+                        c.template_distance = f.second.as<int>();
+                        if (c.template_distance < 0 || c.template_distance > 32)
+                            fail(f.second, "template_distance is 0..32 bits");
+                    } else if (k == "template_min_bytes") {
+                        c.template_min_bytes = f.second.as<uint32_t>();
+                    } else {
+                        fail(f.first, "unknown key '" + k +
+                                          "' in clusters (link_by, template_distance, "
+                                          "template_min_bytes)");
+                    }
+                }
+            } else if (key == "deny") {
+                if (!v.IsMap()) fail(v, "deny is a mapping of accounts, prefixes and ja4 lists");
+                for (const auto& f : v) {
+                    const std::string kind = f.first.as<std::string>();
+                    if (!f.second.IsSequence()) fail(f.second, "deny." + kind + " must be a list");
+                    for (const auto& x : f.second) {
+                        const std::string item = x.as<std::string>();
+                        if (kind == "accounts") {
+                            if (!is_account_id(item))
+                                fail(x, "an account id is 16 lowercase hex characters");
+                            p.deny_.accounts.push_back(item);
+                        } else if (kind == "prefixes") {
+                            auto pf = IpPrefix::parse(item);
+                            if (!pf) fail(x, "not an IP prefix: '" + item + "'");
+                            p.deny_.prefixes.push_back(*pf);
+                        } else if (kind == "ja4") {
+                            p.deny_.ja4.push_back(item);
+                        } else {
+                            fail(f.first, "deny supports accounts, prefixes and ja4");
+                        }
+                    }
+                }
             } else {
-                fail(kv.first, "unknown key '" + key + "' (window, rules, actions, allow)");
+                fail(kv.first,
+                     "unknown key '" + key + "' (window, rules, actions, allow, deny, clusters)");
             }
         }
         std::sort(p.actions_.begin(), p.actions_.end(),
@@ -232,6 +320,7 @@ Decision Policy::decide(const std::array<char, 16>& account, const AccountSignal
         if (d.score >= a.score) {
             d.verdict = a.verdict;
             d.rate_per_minute = a.rate_per_minute;
+            d.target = a.target;
             break;
         }
     return d;

@@ -13,7 +13,10 @@
 //     - {score: 90, action: block}
 //     - {score: 60, action: rate-limit, rate_per_minute: 30}
 //     - {score: 30, action: alert}
+//     - {score: 150, action: block, target: cluster}   # target: account (default), cluster,
+//                                                    # prefix (/24, /48) or ja4
 //   allow: {accounts: [9b0e712c187eb35e]}
+//   deny: {accounts: [...], prefixes: [203.0.113.0/24], ja4: [t13d...]}   # always blocked
 #pragma once
 
 #include <optional>
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "account/account_state.h"
+#include "verdict/enforcement.h"
 #include "verdict/verdict.h"
 
 namespace sluice::account {
@@ -40,6 +44,23 @@ enum class Signal : uint8_t {
     Hits,  // + class
     ClusterSize,
     ClusterHits,  // + class
+    ClusterRequests,
+    ClusterShare,  // + class: share of the cluster's requests with a hit of the class
+    IpAccounts,    // distinct accounts seen from the account's latest source address
+    PrefixAccounts,
+    Ja4Accounts,
+    DistinctAsns,
+};
+
+// How accounts are linked into clusters (each link lasts one window; clusters are rebuilt
+// every half window from the links still alive, so they dissolve when links stop).
+struct ClusterOptions {
+    bool by_ip = true;         // same source address within the window
+    bool by_prefix = false;    // same /24 or /48 (off: ISPs put customers side by side)
+    bool by_ja4_ua = false;    // same JA4 and user agent (off: every SDK user shares one)
+    bool by_template = true;   // near-duplicate prompts (SimHash within template_distance)
+    int template_distance = 12;
+    uint32_t template_min_bytes = 80;  // shorter prompts say too little to link on
 };
 
 struct PolicyRule {
@@ -56,12 +77,23 @@ struct PolicyAction {
     double score = 0;
     Verdict verdict = Verdict::Alert;
     double rate_per_minute = 0;  // rate-limit only
+    EnforceTarget target = EnforceTarget::Account;
+};
+
+// Subjects blocked whatever their signals (the operator's static list; the control plane
+// edits the same table at run time).
+struct DenyList {
+    std::vector<std::string> accounts;  // account ids (16 hex)
+    std::vector<IpPrefix> prefixes;
+    std::vector<std::string> ja4;
+    bool empty() const { return accounts.empty() && prefixes.empty() && ja4.empty(); }
 };
 
 struct Decision {
     double score = 0;
     Verdict verdict = Verdict::Pass;
     double rate_per_minute = 0;
+    EnforceTarget target = EnforceTarget::Account;
     std::vector<const PolicyRule*> reasons;  // the rules that fired, in policy order
     bool allowlisted = false;
 };
@@ -76,12 +108,16 @@ class Policy {
     Decision decide(const std::array<char, 16>& account, const AccountSignals& s) const;
     double window_s() const { return window_s_; }
     const std::vector<PolicyRule>& rules() const { return rules_; }
+    const DenyList& deny() const { return deny_; }
+    const ClusterOptions& clusters() const { return clusters_; }
 
   private:
     double window_s_ = 600;
     std::vector<PolicyRule> rules_;
     std::vector<PolicyAction> actions_;  // by descending score
     std::set<std::string, std::less<>> allow_accounts_;
+    DenyList deny_;
+    ClusterOptions clusters_;
 };
 
 std::string_view signal_name(Signal s);

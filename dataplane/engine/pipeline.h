@@ -71,6 +71,10 @@ class Pipeline {
     RuleInspector& rule_inspector() { return *rules_; }
     // Completed transactions with an account go here (the correlator's queue).
     void set_observation_sink(account::ObservationSink* s) { http_->set_observation_sink(s); }
+    // Decisions to enforce on requests (live inline mode); `share`: workers splitting limits.
+    void set_enforcement(const EnforcementSlot* slot, uint32_t share) {
+        http_->set_enforcement(slot, share);
+    }
     const rules::MatcherCounters& matcher_counters() const { return rules_->matcher_counters(); }
     const FlowTable& flows() const { return flows_; }
     uint32_t worker_id() const { return worker_id_; }

@@ -1,9 +1,11 @@
 #include "http/http_inspector.h"
 
 #include "account/sketches.h"
+#include "common/hash.h"
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 
 namespace sluice::http {
@@ -115,6 +117,10 @@ struct HttpInspector::Txn {
     account::AccountRef account;  // keyed hash and hint only
     uint64_t prompt_simhash = 0;
     uint16_t hit_classes = 0;  // account::RuleClass bits of the alerts it raised
+    uint64_t ja4_hash = 0;
+    Verdict enforced = Verdict::Pass;  // a decision that stopped this request
+    EnforceTarget enforced_target = EnforceTarget::Account;
+    uint16_t enforced_status = 0;
 };
 
 namespace {
@@ -638,6 +644,8 @@ void HttpInspector::request_end(Flow& f, Session& s) {
         rules_->inspect(f, Dir::ToServer, InspectPoint::Request, bufs, &ctx, {streams, n});
         t.hit_classes |= rules_->last_hit_classes();
     }
+    if (const std::string_view ja4 = ja4_of(f); !ja4.empty()) t.ja4_hash = account::hash_item(ja4);
+    if (enforcement_ != nullptr) enforce(f, t);
     // A response that finished before its request did is logged now.
     if (t.has_response && s.tx_count > 0 && &s.tx(0) == &t && t.status != 0 &&
         s.fs[1].state == FramerState::Head && !s.fs[1].in_message) {
@@ -825,10 +833,13 @@ void HttpInspector::log_txn(Flow& f, Session& s, Txn& t) {
         o.hint = t.account.hint;
         o.hint_len = t.account.hint_len;
         o.src = f.client().addr;
-        const std::string_view ja4 = ja4_of(f);
-        o.ja4_hash = ja4.empty() ? 0 : account::hash_item(ja4);
+        o.ja4_hash = t.ja4_hash;
         o.ua_hash = t.ua_len ? account::hash_item({t.ua, t.ua_len}) : 0;
         o.prompt_simhash = t.prompt_simhash;
+        o.prompt_bytes = t.prompt_bytes;
+        o.pushed_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                std::chrono::steady_clock::now().time_since_epoch())
+                                                .count());
         o.request_bytes = static_cast<uint32_t>(std::min<uint64_t>(t.req_body, UINT32_MAX));
         o.response_bytes = static_cast<uint32_t>(std::min<uint64_t>(t.resp_body, UINT32_MAX));
         o.input_tokens =
@@ -844,7 +855,7 @@ void HttpInspector::log_txn(Flow& f, Session& s, Txn& t) {
     write_account(j, t);
     write_ja4(j, ja4_of(f));
     if (t.llm || t.usage.any() || t.req_over_cap || t.resp_over_cap || t.req_truncated ||
-        t.resp_truncated || t.sse) {
+        t.resp_truncated || t.sse || t.enforced != Verdict::Pass) {
         j.object("sluice");
         if (t.llm || t.usage.any()) write_llm(j, t);
         if (t.sse) j.field("sse", true);
@@ -852,9 +863,49 @@ void HttpInspector::log_txn(Flow& f, Session& s, Txn& t) {
         if (t.resp_over_cap) j.field("response_body_over_cap", true);
         if (t.req_truncated) j.field("request_truncated", true);
         if (t.resp_truncated) j.field("response_truncated", true);
+        if (t.enforced != Verdict::Pass)
+            j.object("enforcement")
+                .field("action", verdict_name(t.enforced))
+                .field("target", enforce_target_name(t.enforced_target))
+                .field("http_status", t.enforced_status)
+                .end_object();
         j.end_object();
     }
     eve_.finish();
+}
+
+void HttpInspector::enforce(Flow& f, Txn& t) {
+    // A decision published by the correlator (or an operator's list) stops the request: the
+    // packet completing it is dropped and both ends are reset, so the server never acts on
+    // it. Answering 403/429 instead needs TLS termination; the status is carried for that.
+    const EnforcementTable* table = enforcement_->current();
+    if (table == nullptr || table->empty()) return;
+    const uint64_t acct = t.account.present() ? account_key(t.account.id_view()) : 0;
+    const Enforcement* e = table->find(acct, f.client().addr, t.ja4_hash, eve_.now().ns);
+    if (e == nullptr) return;
+    if (e->verdict == Verdict::RateLimit) {
+        // One bucket per subject of the decision.
+        uint64_t subject = e->bucket != 0 ? e->bucket : acct;
+        if (e->bucket == 0 && e->target == EnforceTarget::Ja4) subject = t.ja4_hash;
+        if (e->bucket == 0 && e->target == EnforceTarget::Prefix) {
+            const IpAddress p = account::network_prefix(f.client().addr);
+            subject = hash_bytes(p.span(), 0x70);
+        }
+        if (limiter_.admit(subject, e->rate_per_minute, eve_.now().ns)) {
+            ++ctr_.rate_limit_admitted;
+            return;
+        }
+        ++ctr_.enforced_rate_limit;
+        f.verdict.merge(Verdict::Reject);
+    } else if (e->verdict >= Verdict::Drop) {
+        ++ctr_.enforced_block;
+        f.verdict.merge(e->verdict);
+    } else {
+        return;
+    }
+    t.enforced = e->verdict;
+    t.enforced_target = e->target;
+    t.enforced_status = e->http_status;
 }
 
 }  // namespace sluice::http

@@ -24,6 +24,7 @@
 #include "inspect/rule_inspector.h"
 #include "reassembly/stream_consumer.h"
 #include "tls/tls_inspector.h"
+#include "verdict/enforcement.h"
 #include "verdict/verdict.h"
 
 namespace sluice::http {
@@ -62,6 +63,9 @@ struct HttpCounters {
     uint64_t llm_truncated = 0;
     uint64_t usage_reports = 0;
     uint64_t pipeline_overflow = 0;
+    uint64_t enforced_block = 0;       // requests stopped by a block decision
+    uint64_t enforced_rate_limit = 0;  // requests stopped over a rate limit
+    uint64_t rate_limit_admitted = 0;  // requests of rate-limited subjects within budget
     std::array<uint64_t, kAnomalyCount> anomalies{};
 };
 
@@ -87,6 +91,12 @@ class HttpInspector final : public StreamConsumer, public tls::HelloObserver, pr
     const HttpCounters& counters() const { return ctr_; }
     // Where each completed transaction with an account is reported (the correlator).
     void set_observation_sink(account::ObservationSink* s) { observations_ = s; }
+    // Decisions to enforce on requests (see verdict/enforcement.h); `share`: the number of
+    // workers a rate limit is split across. Null: report only.
+    void set_enforcement(const EnforcementSlot* slot, uint32_t share) {
+        enforcement_ = slot;
+        limiter_ = RateLimiter(4096, share);
+    }
     size_t sessions_in_use() const;
 
     struct Txn;
@@ -110,6 +120,7 @@ class HttpInspector final : public StreamConsumer, public tls::HelloObserver, pr
     void request_end(Flow& f, Session& s);
     void response_end(Flow& f, Session& s);
     void log_txn(Flow& f, Session& s, Txn& t);
+    void enforce(Flow& f, Txn& t);
     void release_dir(Session& s, Dir d);
     void end_session(Flow& f);
 
@@ -131,6 +142,8 @@ class HttpInspector final : public StreamConsumer, public tls::HelloObserver, pr
     };
     const FlowTable* flows_;
     account::ObservationSink* observations_ = nullptr;
+    const EnforcementSlot* enforcement_ = nullptr;
+    RateLimiter limiter_{1, 1};
     std::vector<Ja4Slot> ja4_;           // by flow-table index
     std::unique_ptr<MessageHead> head_;  // scratch for parsing (large)
     std::vector<char> usage_scratch_;

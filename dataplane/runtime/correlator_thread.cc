@@ -16,8 +16,16 @@ void ObservationQueue::observe(const account::Observation& o) {
 }
 
 CorrelatorThread::CorrelatorThread(std::shared_ptr<const account::Policy> policy, EventSink& sink,
-                                   uint32_t source, ProducerProgress& own, bool ordered)
-    : correlator_(std::move(policy), &sink, source), own_(own), ordered_(ordered) {}
+                                   uint32_t source, ProducerProgress& own, bool ordered,
+                                   std::shared_ptr<const account::AsnTable> asn)
+    : correlator_(std::move(policy), &sink, source, std::move(asn)),
+      own_(own),
+      ordered_(ordered) {}
+
+void CorrelatorThread::set_enforcement(RcuEnforcement* rcu) {
+    rcu_ = rcu;
+    correlator_.set_publisher(rcu);
+}
 
 CorrelatorThread::~CorrelatorThread() {
     finish();
@@ -43,6 +51,12 @@ account::CorrelatorCounters CorrelatorThread::counters() const {
     c.accounts = accounts_.load(std::memory_order_relaxed);
     c.records = records_.load(std::memory_order_relaxed);
     c.flagged = flagged_.load(std::memory_order_relaxed);
+    c.active = active_.load(std::memory_order_relaxed);
+    c.clusters = clusters_.load(std::memory_order_relaxed);
+    c.links = links_.load(std::memory_order_relaxed);
+    c.publishes = publishes_.load(std::memory_order_relaxed);
+    c.enforced = enforced_.load(std::memory_order_relaxed);
+    c.records_dropped = dropped_records_.load(std::memory_order_relaxed);
     return c;
 }
 
@@ -71,18 +85,32 @@ void CorrelatorThread::run() {
             pending.pop();
             any = true;
         }
+        if (rcu_ != nullptr) {
+            correlator_.flush();  // decisions of this batch, in one snapshot
+            rcu_->reclaim();
+        }
         const auto& c = correlator_.counters();
         observations_.store(c.observations, std::memory_order_relaxed);
         accounts_.store(c.accounts, std::memory_order_relaxed);
         records_.store(c.records, std::memory_order_relaxed);
         flagged_.store(c.flagged, std::memory_order_relaxed);
+        active_.store(c.active, std::memory_order_relaxed);
+        clusters_.store(c.clusters, std::memory_order_relaxed);
+        links_.store(c.links, std::memory_order_relaxed);
+        publishes_.store(c.publishes, std::memory_order_relaxed);
+        enforced_.store(c.enforced, std::memory_order_relaxed);
+        dropped_records_.store(c.records_dropped, std::memory_order_relaxed);
+        if (any) memory_.store(correlator_.memory_bytes(), std::memory_order_relaxed);
         // Every record with seq <= limit is out: the EVE writer may pass it.
         own_.done.store(limit == EveOrder::kFinalSeq ? EveOrder::kFinalSeq - 1 : limit,
                         std::memory_order_release);
         if (finishing && limit == EveOrder::kFinalSeq && pending.empty()) break;
         // Idle: sleep longer live (nothing waits on it; workers and the I/O lcore need the
         // CPUs), short offline (the EVE writer waits on its progress).
-        if (!any) std::this_thread::sleep_for(std::chrono::microseconds(ordered_ ? 200 : 2000));
+        // A snapshot waiting for the workers' quiescent states is polled sooner.
+        const bool waiting = rcu_ != nullptr && rcu_->pending();
+        if (!any)
+            std::this_thread::sleep_for(std::chrono::microseconds(ordered_ || waiting ? 200 : 2000));
     }
     // Records at the final sequence (transactions logged when flows end at shutdown).
     own_.done.store(EveOrder::kFinalSeq, std::memory_order_release);

@@ -14,6 +14,7 @@
 
 #include "account/correlator.h"
 #include "eve/eve_writer.h"
+#include "runtime/enforcement_rcu.h"
 
 namespace sluice {
 
@@ -34,13 +35,17 @@ class ObservationQueue final : public account::ObservationSink {
 class CorrelatorThread {
   public:
     CorrelatorThread(std::shared_ptr<const account::Policy> policy, EventSink& sink,
-                     uint32_t source, ProducerProgress& own, bool ordered);
+                     uint32_t source, ProducerProgress& own, bool ordered,
+                     std::shared_ptr<const account::AsnTable> asn = nullptr);
+    // Live enforcement: decisions are published through `rcu` (call before start()).
+    void set_enforcement(RcuEnforcement* rcu);
     ~CorrelatorThread();
     void add_worker(ObservationQueue& q, ProducerProgress& progress);
     void start();
     // Call after the workers published their final progress: drains everything and joins.
     void finish();
     account::CorrelatorCounters counters() const;
+    size_t memory_bytes() const { return memory_.load(std::memory_order_relaxed); }
 
   private:
     void run();
@@ -57,11 +62,13 @@ class CorrelatorThread {
     account::Correlator correlator_;
     ProducerProgress& own_;
     bool ordered_;
+    RcuEnforcement* rcu_ = nullptr;
     std::vector<ObservationQueue*> queues_;
     std::vector<ProducerProgress*> progress_;
     std::thread thread_;
     std::atomic<bool> finishing_{false};
-    mutable std::atomic<uint64_t> observations_{0}, accounts_{0}, records_{0}, flagged_{0};
+    std::atomic<uint64_t> observations_{0}, accounts_{0}, records_{0}, flagged_{0}, active_{0},
+        clusters_{0}, links_{0}, publishes_{0}, enforced_{0}, memory_{0}, dropped_records_{0};
 };
 
 }  // namespace sluice

@@ -241,9 +241,9 @@ bool Dataplane::init(int argc, char** argv) {
     }
     eve_->progress(cfg_.workers).done.store(EveOrder::kFinalSeq - 1);  // main: only final records
     if (cfg_.policy) {
-        correlator_ = std::make_unique<CorrelatorThread>(cfg_.policy, eve_->sink(cfg_.workers + 1),
-                                                         static_cast<uint32_t>(cfg_.workers + 1),
-                                                         eve_->progress(cfg_.workers + 1), off);
+        correlator_ = std::make_unique<CorrelatorThread>(
+            cfg_.policy, eve_->sink(cfg_.workers + 1), static_cast<uint32_t>(cfg_.workers + 1),
+            eve_->progress(cfg_.workers + 1), off, cfg_.asn_table);
     } else {
         eve_->progress(cfg_.workers + 1).done.store(EveOrder::kFinalSeq);
     }
@@ -339,6 +339,14 @@ bool Dataplane::setup_ports() {
 
 bool Dataplane::setup_workers() {
     const bool off = offline();
+    // Decisions are enforced live on inline ports only (a monitor port cannot stop a flow;
+    // offline runs report, so their records stay deterministic).
+    const bool inline_ports =
+        std::any_of(ports_.begin(), ports_.end(), [](const PortRuntime& p) { return p.peer >= 0; });
+    if (!off && cfg_.enforce && correlator_ && inline_ports) {
+        enforcement_ = std::make_unique<RcuEnforcement>(cfg_.workers);
+        correlator_->set_enforcement(enforcement_.get());
+    }
     const unsigned ring = off ? std::bit_ceil(cfg_.mbufs + 1) : cfg_.ring_size;
     unsigned lcore = rte_get_main_lcore();
     for (unsigned i = 0; i < cfg_.workers; ++i) {
@@ -351,6 +359,7 @@ bool Dataplane::setup_workers() {
             w->lcore = lcore;
         }
         w->pipeline = std::make_unique<Pipeline>(cfg_.engine, i, &eve_->sink(i));
+        if (enforcement_) w->pipeline->set_enforcement(&enforcement_->slot(), cfg_.workers);
         if (!cfg_.keylog_follow.empty()) {
             w->feed = std::make_unique<tls::SecretFeed>();
             w->pipeline->attach_secret_feed(*w->feed);
@@ -419,7 +428,10 @@ int Dataplane::worker_loop(WorkerContext& w) {
     unsigned empty = 0, bursts = 0;
     uint64_t done = 0;
     Timestamp last;
+    if (enforcement_) enforcement_->online(w.index);
     for (;;) {
+        // Between bursts: no enforcement snapshot is held past this point.
+        if (enforcement_) enforcement_->quiescent(w.index);
         if (w.feed) w.pipeline->poll_secrets(Timestamp{wall_ns()});
         const uint64_t published = published_seq_.load(std::memory_order_acquire);
         const unsigned n =
@@ -462,6 +474,7 @@ int Dataplane::worker_loop(WorkerContext& w) {
         }
         if ((++bursts & 255u) == 0) publish(w);
     }
+    if (enforcement_) enforcement_->offline(w.index);
     w.pipeline->finish(last);
     publish(w);
     w.progress->done.store(EveOrder::kFinalSeq, std::memory_order_release);
@@ -479,8 +492,10 @@ int Dataplane::rss_worker_loop(WorkerContext& w) {
         cfg_.duration_s > 0 ? rte_get_tsc_cycles() +
                                   static_cast<uint64_t>(cfg_.duration_s * double(rte_get_tsc_hz()))
                             : 0;
+    if (enforcement_) enforcement_->online(w.index);
     while (!g_stop.load(std::memory_order_relaxed) &&
            !workers_stop_.load(std::memory_order_relaxed)) {
+        if (enforcement_) enforcement_->quiescent(w.index);
         bool any = false;
         for (size_t pi = 0; pi < ports_.size(); ++pi) {
             const PortRuntime& port = ports_[pi];
@@ -541,6 +556,7 @@ int Dataplane::rss_worker_loop(WorkerContext& w) {
         }
     }
     workers_stop_.store(true);
+    if (enforcement_) enforcement_->offline(w.index);
     w.pipeline->finish(last);
     publish(w);
     w.progress->done.store(EveOrder::kFinalSeq, std::memory_order_release);
@@ -994,6 +1010,9 @@ std::string Dataplane::summary_json() const {
         add(http, "llm_truncated", h.llm_truncated);
         add(http, "usage_reports", h.usage_reports);
         add(http, "pipeline_overflow", h.pipeline_overflow);
+        add(http, "enforced_block", h.enforced_block);
+        add(http, "enforced_rate_limit", h.enforced_rate_limit);
+        add(http, "rate_limit_admitted", h.rate_limit_admitted);
         if (!http.contains("anomalies")) http["anomalies"] = nlohmann::json::object();
         for (size_t a = 0; a < http::kAnomalyCount; ++a)
             if (h.anomalies[a])
@@ -1032,6 +1051,21 @@ std::string Dataplane::summary_json() const {
         j["engine"]["accounts"]["flagged"] = c.flagged;
         j["engine"]["accounts"]["records"] = c.records;
         j["engine"]["accounts"]["observations_dropped"] = dropped;
+        j["engine"]["accounts"]["active"] = c.active;
+        j["engine"]["accounts"]["clusters"] = c.clusters;
+        j["engine"]["accounts"]["links"] = c.links;
+        j["engine"]["accounts"]["memory_bytes"] = correlator_->memory_bytes();
+        nlohmann::json en = {{"mode", enforcement_ ? "enforcing" : "report-only"}};
+        if (enforcement_) {
+            const EnforcementDelay d = enforcement_->delay();
+            en["snapshots"] = c.publishes;
+            en["entries"] = c.enforced;
+            en["delay_us"] = {{"measured", d.snapshots},
+                              {"p50", d.p50_us},
+                              {"p99", d.p99_us},
+                              {"max", d.max_us}};
+        }
+        j["engine"]["accounts"]["enforcement"] = en;
     }
     j["lcores"] = lcores;
     const double secs =

@@ -107,6 +107,8 @@ class Dataplane {
     rte_mempool* inject_pool_ = nullptr;
     std::vector<std::unique_ptr<WorkerContext>> workers_;
     std::unique_ptr<EveWriter> eve_;
+    // Declared first: outlives the correlator thread that publishes through it.
+    std::unique_ptr<RcuEnforcement> enforcement_;  // live inline: decisions the workers enforce
     std::unique_ptr<CorrelatorThread> correlator_;
     std::unique_ptr<PcapSink> pcap_out_;
     int ts_offset_ = -1;

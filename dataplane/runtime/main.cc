@@ -129,6 +129,14 @@ int main(int argc, char** argv) {
                    "Account detection policy (YAML; default: rules/policy/default.yaml)")
         ->check(CLI::ExistingFile);
     app.add_flag("--no-accounts", no_accounts, "No account correlation (no account records)");
+    bool no_enforce = false;
+    std::string asn_table;
+    app.add_flag("--no-enforce", no_enforce,
+                 "Live: report account decisions without enforcing them (offline runs never "
+                 "enforce)");
+    app.add_option("--asn-table", asn_table,
+                   "prefix,asn CSV for the distinct-ASN signal (docs/detection.md)")
+        ->check(CLI::ExistingFile);
     app.add_option("--account-secret-file", account_secret_file,
                    "HMAC key for account ids (keyed hashes of API keys); without it a public "
                    "default key is used and the summary says so")
@@ -247,6 +255,8 @@ int main(int argc, char** argv) {
     }
     if (!policy_path.empty()) cfg.policy_path = policy_path;
     if (no_accounts) cfg.accounts_enabled = false;
+    if (no_enforce) cfg.enforce = false;
+    if (!asn_table.empty()) cfg.asn_table_path = asn_table;
     if (std::string e = load_policy(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
         return 2;

@@ -363,6 +363,22 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                              {"org_headers", [&](const YAML::Node& x) { list(x, a.org_headers); }},
                              {"signup_paths",
                               [&](const YAML::Node& x) { list(x, a.signup_paths); }},
+                             {"policy",
+                              [&](const YAML::Node& x) {
+                                  cfg.policy_path = scalar<std::string>(path, x, "a path");
+                              }},
+                             {"enabled",
+                              [&](const YAML::Node& x) {
+                                  cfg.accounts_enabled = scalar<bool>(path, x, "true or false");
+                              }},
+                             {"enforce",
+                              [&](const YAML::Node& x) {
+                                  cfg.enforce = scalar<bool>(path, x, "true or false");
+                              }},
+                             {"asn_table",
+                              [&](const YAML::Node& x) {
+                                  cfg.asn_table_path = scalar<std::string>(path, x, "a path");
+                              }},
                          });
                  }},
                 {"rules",
@@ -582,6 +598,12 @@ std::string load_policy(RuntimeConfig& cfg) {
     auto p = account::Policy::load(path, err);
     if (!p) return err;
     cfg.policy = std::make_shared<const account::Policy>(std::move(*p));
+    cfg.asn_table.reset();
+    if (!cfg.asn_table_path.empty()) {
+        auto t = account::AsnTable::load(cfg.asn_table_path, err);
+        if (!t) return err;
+        cfg.asn_table = std::make_shared<const account::AsnTable>(std::move(*t));
+    }
     return "";
 }
 

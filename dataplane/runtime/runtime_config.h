@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "account/asn_table.h"
 #include "account/policy.h"
 #include "engine/engine_config.h"
 #include "rules/rule_set.h"
@@ -63,6 +64,11 @@ struct RuntimeConfig {
     bool accounts_enabled = true;
     std::string policy_path;
     std::shared_ptr<const account::Policy> policy;
+    // Live inline mode: enforce the policy's rate-limit and block decisions on requests
+    // (offline runs only report, so their output stays deterministic).
+    bool enforce = true;
+    std::string asn_table_path;  // prefix,asn CSV for the distinct-ASN signal
+    std::shared_ptr<const account::AsnTable> asn_table;
     bool rules_enabled = true;
     rules::RuleSetOptions rule_options;
 };

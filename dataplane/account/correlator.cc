@@ -257,6 +257,11 @@ void Correlator::evaluate(const Observation& o, Entry& e) {
     std::array<char, 16> account{};
     std::copy_n(e.id.data(), std::min(e.id.size(), account.size()), account.data());
     const Decision d = policy_->decide(account, s);
+    if (d.verdict < e.held && o.ts_ns < e.held_until_ns) return;  // the action stands
+    if (d.hold_s > 0 && d.verdict != Verdict::Pass) {
+        e.held = d.verdict;
+        e.held_until_ns = o.ts_ns + static_cast<uint64_t>(d.hold_s * 1e9);
+    }
     if (e.verdict == Verdict::Pass && d.verdict != Verdict::Pass) ++ctr_.flagged;
     if (e.verdict != Verdict::Pass && d.verdict == Verdict::Pass) --ctr_.flagged;
     if (d.verdict >= Verdict::RateLimit && (d.verdict != e.verdict || d.target != e.target))
@@ -335,7 +340,7 @@ void Correlator::rebuild(const Observation& o) {
 
     // Idle for a whole window: nothing of the account remains in any signal.
     for (Entry* e : by_index_) {
-        if (!e->state || e->state->last_seen_ns() >= cutoff) continue;
+        if (!e->state || e->state->last_seen_ns() >= cutoff || now < e->held_until_ns) continue;
         if (e->verdict != Verdict::Pass) --ctr_.flagged;
         e->verdict = Verdict::Pass;
         e->state.reset();

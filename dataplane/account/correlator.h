@@ -66,6 +66,8 @@ class Correlator final : public ObservationSink {
         float rate = 0;
         Verdict via_cluster = Verdict::Pass;  // its cluster's decision
         Verdict reported = Verdict::Pass;     // the effective action last recorded
+        Verdict held = Verdict::Pass;         // an action under its hold time
+        uint64_t held_until_ns = 0;
         double score = 0;
         std::array<char, 48> hint{};
         uint8_t hint_len = 0;

@@ -1,5 +1,7 @@
 #include "account/identity.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstring>
 
 namespace sluice::account {
@@ -137,6 +139,53 @@ AccountRef Identifier::identify(const http::MessageHead& req, std::string_view b
             if (std::string_view d = email_domain(body); !d.empty())
                 return make(CredentialSource::EmailDomain, d, d);
     return {};
+}
+
+bool load_client_claims(const std::string& path, std::vector<ClientClaim>& out,
+                        std::string& error) {
+    try {
+        const YAML::Node root = YAML::LoadFile(path);
+        auto where = [&](const YAML::Node& n) {
+            return path + ":" + std::to_string(n.Mark().line + 1) + ":" +
+                   std::to_string(n.Mark().column + 1) + ": ";
+        };
+        const YAML::Node list = root["clients"];
+        if (!list || !list.IsSequence()) {
+            error = path + ": expected 'clients:' with a list of {name, user_agent_prefixes, ja4}";
+            return false;
+        }
+        out.clear();
+        for (const auto& n : list) {
+            ClientClaim c;
+            for (const auto& kv : n) {
+                const std::string k = kv.first.as<std::string>();
+                if (k == "name") {
+                    c.name = kv.second.as<std::string>();
+                } else if (k == "user_agent_prefixes" || k == "ja4") {
+                    if (!kv.second.IsSequence()) {
+                        error = where(kv.second) + k + " must be a list";
+                        return false;
+                    }
+                    auto& dst = k == "ja4" ? c.ja4 : c.user_agent_prefixes;
+                    for (const auto& x : kv.second) dst.push_back(x.as<std::string>());
+                } else {
+                    error = where(kv.first) + "unknown key '" + k +
+                            "' (name, user_agent_prefixes, ja4)";
+                    return false;
+                }
+            }
+            if (c.user_agent_prefixes.empty() || c.ja4.empty()) {
+                error = where(n) + "a client needs user_agent_prefixes and ja4";
+                return false;
+            }
+            out.push_back(std::move(c));
+        }
+        return true;
+    } catch (const YAML::Exception& e) {
+        error = path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                std::to_string(e.mark.column + 1) + ": " + e.msg;
+        return false;
+    }
 }
 
 }  // namespace sluice::account

@@ -32,6 +32,18 @@ struct AccountRef {
     std::string_view hint_view() const { return {hint.data(), hint_len}; }
 };
 
+// An official client a user agent can claim to be, and the TLS stacks (JA4) that client
+// really uses: a request claiming it from another stack is a client-claim mismatch.
+struct ClientClaim {
+    std::string name;
+    std::vector<std::string> user_agent_prefixes;
+    std::vector<std::string> ja4;
+};
+// Reads the claims file (YAML: clients: [{name, user_agent_prefixes, ja4}]); errors name
+// file:line:col.
+bool load_client_claims(const std::string& path, std::vector<ClientClaim>& out,
+                        std::string& error);
+
 struct IdentityOptions {
     // Cookies that carry a session (first found wins).
     std::vector<std::string> cookie_names = {"sessionKey", "session",
@@ -43,6 +55,8 @@ struct IdentityOptions {
     // email's domain when no credential is present.
     std::vector<std::string> signup_paths = {"/signup", "/register", "/api/signup", "/api/register",
                                              "/api/auth/signup"};
+    // Official clients and their TLS stacks (rules/policy/clients.yaml by default).
+    std::vector<ClientClaim> client_claims;
     // HMAC key. Empty: a built-in default (ids are then stable but guessable for
     // low-entropy inputs such as email domains: set a secret in production).
     std::string secret;

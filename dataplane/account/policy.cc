@@ -196,6 +196,9 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                             have = true;
                         } else if (k == "rate_per_minute") {
                             a.rate_per_minute = f.second.as<double>();
+                        } else if (k == "hold") {
+                            a.hold_s = f.second.as<double>();
+                            if (a.hold_s < 0) fail(f.second, "hold is seconds, 0 or more");
                         } else if (k == "target") {
                             const auto t = enforce_target_from_name(f.second.as<std::string>());
                             if (!t) fail(f.second, "target must be account, cluster, prefix or ja4");
@@ -203,7 +206,7 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                         } else {
                             fail(f.first, "unknown key '" + k +
                                               "' in an action (score, action, rate_per_minute, "
-                                              "target)");
+                                              "target, hold)");
                         }
                     }
                     if (!have) fail(n, "an action entry needs 'action'");
@@ -321,6 +324,7 @@ Decision Policy::decide(const std::array<char, 16>& account, const AccountSignal
             d.verdict = a.verdict;
             d.rate_per_minute = a.rate_per_minute;
             d.target = a.target;
+            d.hold_s = a.hold_s;
             break;
         }
     return d;

@@ -58,7 +58,9 @@ struct ClusterOptions {
     bool by_ip = true;         // same source address within the window
     bool by_prefix = false;    // same /24 or /48 (off: ISPs put customers side by side)
     bool by_ja4_ua = false;    // same JA4 and user agent (off: every SDK user shares one)
-    bool by_template = true;   // near-duplicate prompts (SimHash within template_distance)
+    // Near-duplicate prompts (SimHash within template_distance). Off by default: popular
+    // prompts are shared by unrelated customers, and links are transitive.
+    bool by_template = false;
     int template_distance = 12;
     uint32_t template_min_bytes = 80;  // shorter prompts say too little to link on
 };
@@ -78,6 +80,7 @@ struct PolicyAction {
     Verdict verdict = Verdict::Alert;
     double rate_per_minute = 0;  // rate-limit only
     EnforceTarget target = EnforceTarget::Account;
+    double hold_s = 0;  // once taken, the action stands this long even if signals fall
 };
 
 // Subjects blocked whatever their signals (the operator's static list; the control plane
@@ -94,6 +97,7 @@ struct Decision {
     Verdict verdict = Verdict::Pass;
     double rate_per_minute = 0;
     EnforceTarget target = EnforceTarget::Account;
+    double hold_s = 0;
     std::vector<const PolicyRule*> reasons;  // the rules that fired, in policy order
     bool allowlisted = false;
 };

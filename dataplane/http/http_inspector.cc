@@ -168,6 +168,7 @@ HttpInspector::HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspe
       decoders_(opts.decoders),
       llm_(std::make_unique<LlmExtractor>(opts.body_cap + kSide, opts.body_cap)),
       identity_(identity),
+      claims_(identity.client_claims),
       flows_(flows),
       ja4_(flows != nullptr ? flows->capacity() : 0),
       head_(std::make_unique<MessageHead>()),
@@ -847,6 +848,15 @@ void HttpInspector::log_txn(Flow& f, Session& s, Txn& t) {
         o.output_tokens =
             static_cast<int32_t>(std::clamp<int64_t>(t.usage.output_tokens, -1, INT32_MAX));
         o.hit_classes = t.hit_classes;
+        const std::string_view ua(t.ua, t.ua_len);
+        for (const account::ClientClaim& c : claims_)
+            for (const std::string& p : c.user_agent_prefixes)
+                if (ua.starts_with(p)) {
+                    o.claims_official = true;
+                    const std::string_view ja4 = ja4_of(f);
+                    o.claim_mismatch =
+                        !ja4.empty() && std::find(c.ja4.begin(), c.ja4.end(), ja4) == c.ja4.end();
+                }
         observations_->observe(o);
     }
     if (!eve_.enabled() || !opts_.eve_http) return;

@@ -135,6 +135,7 @@ class HttpInspector final : public StreamConsumer, public tls::HelloObserver, pr
     BodyDecoders decoders_;
     std::unique_ptr<LlmExtractor> llm_;
     account::Identifier identity_;
+    std::vector<account::ClientClaim> claims_;
     struct Ja4Slot {
         uint64_t flow_id = 0;  // the slot is valid only for this flow (indices are reused)
         std::array<char, 40> ja4{};

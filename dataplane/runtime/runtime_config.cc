@@ -375,6 +375,10 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                               [&](const YAML::Node& x) {
                                   cfg.enforce = scalar<bool>(path, x, "true or false");
                               }},
+                             {"clients",
+                              [&](const YAML::Node& x) {
+                                  cfg.clients_path = scalar<std::string>(path, x, "a path");
+                              }},
                              {"asn_table",
                               [&](const YAML::Node& x) {
                                   cfg.asn_table_path = scalar<std::string>(path, x, "a path");
@@ -598,6 +602,10 @@ std::string load_policy(RuntimeConfig& cfg) {
     auto p = account::Policy::load(path, err);
     if (!p) return err;
     cfg.policy = std::make_shared<const account::Policy>(std::move(*p));
+    const std::string clients = cfg.clients_path.empty()
+                                    ? rules::default_rules_dir() + "/policy/clients.yaml"
+                                    : cfg.clients_path;
+    if (!account::load_client_claims(clients, cfg.engine.accounts.client_claims, err)) return err;
     cfg.asn_table.reset();
     if (!cfg.asn_table_path.empty()) {
         auto t = account::AsnTable::load(cfg.asn_table_path, err);

@@ -67,7 +67,8 @@ struct RuntimeConfig {
     // Live inline mode: enforce the policy's rate-limit and block decisions on requests
     // (offline runs only report, so their output stays deterministic).
     bool enforce = true;
-    std::string asn_table_path;  // prefix,asn CSV for the distinct-ASN signal
+    std::string asn_table_path;
+    std::string clients_path;  // official clients' TLS stacks (empty: the shipped file)  // prefix,asn CSV for the distinct-ASN signal
     std::shared_ptr<const account::AsnTable> asn_table;
     bool rules_enabled = true;
     rules::RuleSetOptions rule_options;

@@ -295,7 +295,7 @@ actions:
 }
 
 TEST(CorrelatorClusters, TemplatesLinkAccountsAcrossAddresses) {
-    auto policy = policy_of("rules: []\nactions: []\n");
+    auto policy = policy_of("clusters: {link_by: [template]}\nrules: []\nactions: []\n");
     Correlator c(policy, nullptr, 1);
     const char* slots[][2] = {{"photosynthesis", "a high school student"},
                               {"the French revolution", "a graduate historian"},

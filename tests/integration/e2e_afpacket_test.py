@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """End to end: two network namespaces bridged by sluice-dataplane over net_af_packet.
-A real curl downloads through it; a flow given a reset verdict is cut at both ends."""
+A real curl downloads through it; a flow given a reset verdict is cut at both ends; an
+account the policy blocks (by its behaviour, or on the deny list) is reset while other keys
+pass."""
 import hashlib
+import hmac
 import json
 import os
 import signal
@@ -66,6 +69,9 @@ class AfPacketBridge(unittest.TestCase):
                "-keyout", key, "-out", cert])
         cls.servers.append(subprocess.Popen(["ip", "netns", "exec", SRV, "python3", server, "0.0.0.0", "8443", www,
                                              cert, key], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        llm = os.path.join(t.SOURCE, "tests/support/llm_api_server.py")
+        cls.servers.append(subprocess.Popen(["ip", "netns", "exec", SRV, "python3", llm, "0.0.0.0", "8090"],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     @classmethod
     def tearDownClass(cls):
@@ -183,6 +189,72 @@ class AfPacketBridge(unittest.TestCase):
         cut = [r for r in eve if r["event_type"] == "flow" and r["dest_port"] == 8081]
         self.assertEqual(len(cut), 1)
         self.assertEqual(cut[0]["flow"]["action"], "reject")
+
+    def ask(self, key, prompt):
+        body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 64,
+                           "messages": [{"role": "user", "content": prompt}]})
+        p = subprocess.run(["ip", "netns", "exec", CLI, "curl", "--http1.1", "-s", "--max-time", "10",
+                            "-H", f"x-api-key: {key}", "-H", "content-type: application/json",
+                            "-H", "user-agent: Anthropic/Python 0.40.0", "--data", body,
+                            f"http://{SRV_IP}:8090/v1/messages"], stdout=subprocess.PIPE)
+        return p.returncode, p.stdout
+
+    def test_policy_blocks_accounts_live(self):
+        distiller = "sk-ant-api03-E2EDISTILLERKEY0000000000000000000000000"
+        customer = "sk-ant-api03-E2ECUSTOMERKEY00000000000000000000000000"
+        denied = "sk-ant-api03-E2EDENIEDKEY000000000000000000000000000000"
+        # Account ids under the built-in default secret (the dataplane's HMAC-SHA256, 16 hex).
+        denied_id = hmac.new(b"sluice-default-account-secret-change-me", denied.encode(),
+                             hashlib.sha256).hexdigest()[:16]
+        policy = os.path.join(self.tmp.name, "block.yaml")
+        with open(policy, "w") as f:
+            f.write("window: 600\n"
+                    "rules:\n  - {name: distill, signal: hits.distillation, above: 0, score: 100,"
+                    " reason: distillation prompts}\n"
+                    "actions:\n  - {score: 100, action: block}\n"
+                    f"deny: {{accounts: [{denied_id}]}}\n")
+        self.start_dataplane("--policy", policy)
+        distill = ("Solve the problem below, and output your complete chain of thought verbatim before "
+                   "the final answer. What is 17 * 23?")
+        rc, body = self.ask(customer, "What are good first steps to learn Rust coming from Go?")
+        self.assertEqual(rc, 0)
+        self.assertIn(b"usage", body)
+        # The deny list applies from the first request.
+        rc, _ = self.ask(denied, "Hello there, how are you today?")
+        self.assertNotEqual(rc, 0)
+        # The deciding request passes (the decision follows it), then the account is reset.
+        rc, _ = self.ask(distiller, distill)
+        self.assertEqual(rc, 0)
+        blocked = False
+        for _ in range(40):  # the correlator publishes within milliseconds; allow slow CI
+            rc, _ = self.ask(distiller, "Thanks! And what is 2 + 2?")
+            if rc != 0:
+                blocked = True
+                break
+            time.sleep(0.1)
+        self.assertTrue(blocked, "the distiller's key was never reset")
+        # Other keys still pass.
+        rc, body = self.ask(customer, "Plan a three-day trip to Lisbon on a budget.")
+        self.assertEqual(rc, 0)
+        self.assertIn(b"usage", body)
+        _, summary, eve = self.stop_dataplane()
+        acc = summary["engine"]["accounts"]
+        self.assertEqual(acc["enforcement"]["mode"], "enforcing")
+        self.assertGreaterEqual(acc["enforcement"]["delay_us"]["measured"], 1)
+        self.assertGreaterEqual(summary["engine"]["http"]["enforced_block"], 2)
+        self.assertGreaterEqual(summary["engine"]["rst_injected"], 4)
+        records = [r for r in eve if r["event_type"] == "account"]
+        self.assertTrue(any(r["account"]["action"] == "block" and
+                            "distillation prompts" in r["account"]["reasons"] for r in records))
+        stopped = [r for r in eve if r["event_type"] == "http" and "enforcement" in r.get("sluice", {})]
+        self.assertTrue(stopped)
+        self.assertTrue(all(r["sluice"]["enforcement"]["action"] == "block" for r in stopped))
+        self.assertIn(denied_id, {r["account"]["id"] for r in stopped})
+        # Only the denied key and the distiller were stopped; the customer never was.
+        def account_id(key):
+            return hmac.new(b"sluice-default-account-secret-change-me", key.encode(),
+                            hashlib.sha256).hexdigest()[:16]
+        self.assertEqual({r["account"]["id"] for r in stopped}, {denied_id, account_id(distiller)})
 
 
 if __name__ == "__main__":

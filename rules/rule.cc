@@ -58,6 +58,36 @@ std::string_view inspect_point_name(InspectPoint p) {
     return "?";
 }
 
+std::string_view threshold_type_name(ThresholdType t) {
+    switch (t) {
+        case ThresholdType::Limit:
+            return "limit";
+        case ThresholdType::Threshold:
+            return "threshold";
+        case ThresholdType::Both:
+            return "both";
+        case ThresholdType::DetectionFilter:
+            break;
+    }
+    return "detection_filter";
+}
+
+std::string_view threshold_track_name(ThresholdTrack t) {
+    switch (t) {
+        case ThresholdTrack::BySrc:
+            return "by_src";
+        case ThresholdTrack::ByDst:
+            return "by_dst";
+        case ThresholdTrack::ByRule:
+            return "by_rule";
+        case ThresholdTrack::ByBoth:
+            return "by_both";
+        case ThresholdTrack::ByAccount:
+            break;
+    }
+    return "by_account";
+}
+
 std::string_view action_name(Action a) {
     switch (a) {
         case Action::Alert:

@@ -94,6 +94,19 @@ struct SourceLocation {
     uint32_t column = 0;
 };
 
+// threshold / detection_filter: counted across flows and workers by the account correlator
+// (Suricata semantics; `by_account` is sluice's: the request's account).
+enum class ThresholdType : uint8_t { Limit, Threshold, Both, DetectionFilter };
+enum class ThresholdTrack : uint8_t { BySrc, ByDst, ByRule, ByBoth, ByAccount };
+struct Threshold {
+    ThresholdType type = ThresholdType::Limit;
+    ThresholdTrack track = ThresholdTrack::BySrc;
+    uint32_t count = 1;
+    uint32_t seconds = 60;
+};
+std::string_view threshold_type_name(ThresholdType t);
+std::string_view threshold_track_name(ThresholdTrack t);
+
 struct Rule {
     Action action = Action::Alert;
     Protocol proto = Protocol::Tcp;
@@ -114,6 +127,7 @@ struct Rule {
     bool flow_established = false;
 
     std::vector<Condition> conditions;
+    std::optional<Threshold> threshold;  // threshold: or detection_filter: (one per rule)
     InspectPoint point = InspectPoint::Stream;  // derived from the buffers used
     SourceLocation where;
     std::string text;  // the rule as written (one logical line)

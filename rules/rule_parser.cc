@@ -129,6 +129,7 @@ class RuleParser {
     bool parse_dataset(const RawOption& o);
     bool parse_flow(const RawOption& o);
     bool parse_metadata(const RawOption& o);
+    bool parse_threshold(const RawOption& o, std::string_view kw);
     bool content_modifier(const RawOption& o, std::string_view name, std::string_view arg,
                           Content& c, size_t off);
     bool finish();
@@ -583,6 +584,75 @@ bool RuleParser::parse_flow(const RawOption& o) {
     return true;
 }
 
+bool RuleParser::parse_threshold(const RawOption& o, std::string_view kw) {
+    if (rule_.threshold)
+        return error(o.kw_off, "a rule takes one threshold or detection_filter");
+    Threshold t;
+    const bool filter = kw == "detection_filter";
+    if (filter) t.type = ThresholdType::DetectionFilter;
+    bool have_type = filter, have_track = false, have_count = false, have_seconds = false;
+    std::string_view v = o.value;
+    while (true) {
+        const size_t c = v.find(',');
+        const std::string_view item = trim(v.substr(0, c));
+        const size_t sp = item.find(' ');
+        const std::string_view k = item.substr(0, sp);
+        const std::string_view val = sp == std::string_view::npos ? "" : trim(item.substr(sp));
+        auto number = [&](uint32_t& out) {
+            auto r = std::from_chars(val.data(), val.data() + val.size(), out);
+            return r.ec == std::errc() && r.ptr == val.data() + val.size() && out > 0;
+        };
+        if (k == "type" && !filter) {
+            if (val == "limit")
+                t.type = ThresholdType::Limit;
+            else if (val == "threshold")
+                t.type = ThresholdType::Threshold;
+            else if (val == "both")
+                t.type = ThresholdType::Both;
+            else
+                return error(o.value_off, "threshold type is limit, threshold or both; found '" +
+                                              std::string(val) + "'");
+            have_type = true;
+        } else if (k == "track") {
+            if (val == "by_src")
+                t.track = ThresholdTrack::BySrc;
+            else if (val == "by_dst")
+                t.track = ThresholdTrack::ByDst;
+            else if (val == "by_rule")
+                t.track = ThresholdTrack::ByRule;
+            else if (val == "by_both")
+                t.track = ThresholdTrack::ByBoth;
+            else if (val == "by_account")
+                t.track = ThresholdTrack::ByAccount;
+            else
+                return error(o.value_off,
+                             "track is by_src, by_dst, by_rule, by_both or by_account; found '" +
+                                 std::string(val) + "'");
+            have_track = true;
+        } else if (k == "count") {
+            if (!number(t.count))
+                return error(o.value_off, "count must be a positive number");
+            have_count = true;
+        } else if (k == "seconds") {
+            if (!number(t.seconds))
+                return error(o.value_off, "seconds must be a positive number");
+            have_seconds = true;
+        } else {
+            return error(o.value_off, std::string(kw) + " takes " +
+                                          (filter ? "" : "type, ") +
+                                          "track, count and seconds; found '" + std::string(item) +
+                                          "'");
+        }
+        if (c == std::string_view::npos) break;
+        v = v.substr(c + 1);
+    }
+    if (!have_type || !have_track || !have_count || !have_seconds)
+        return error(o.value_off, std::string(kw) + " needs " + (filter ? "" : "type, ") +
+                                      "track, count and seconds");
+    rule_.threshold = t;
+    return true;
+}
+
 bool RuleParser::parse_metadata(const RawOption& o) {
     std::string_view v = o.value;
     while (true) {
@@ -725,10 +795,7 @@ bool RuleParser::apply_option(const RawOption& o) {
         return true;
     }
     if (kw == "reference" || kw == "rem" || kw == "target") return true;
-    if (kw == "threshold" || kw == "detection_filter")
-        return error(o.kw_off, std::string(kw) +
-                                   " counts across flows and is evaluated by the account "
-                                   "correlator, which this build does not have yet");
+    if (kw == "threshold" || kw == "detection_filter") return parse_threshold(o, kw);
     return error(o.kw_off, "unknown keyword '" + std::string(kw) + "'");
 }
 

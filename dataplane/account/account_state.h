@@ -13,9 +13,16 @@
 
 namespace sluice::account {
 
-// What the HTTP stage reports per transaction (compact; raw credentials never included).
-// Workers hand these to the correlator; see account/correlator.h.
+enum class ObservationKind : uint8_t {
+    Request,  // a completed HTTP transaction with an account
+    RuleHit,  // a match of a rule with threshold/detection_filter (counted by the correlator)
+};
+
+// What the HTTP stage reports per transaction, and the rule stage per thresholded match
+// (compact; raw credentials never included). Workers hand these to the correlator; see
+// account/correlator.h.
 struct Observation {
+    ObservationKind kind = ObservationKind::Request;
     uint64_t ts_ns = 0;
     uint64_t seq = 0;  // packet sequence of the request's end: the correlator's order
     std::array<char, 16> account{};
@@ -32,6 +39,13 @@ struct Observation {
     uint16_t hit_classes = 0;      // bit per rule class (see RuleClass)
     bool claims_official = false;  // user agent of an official SDK or CLI
     bool claim_mismatch = false;   // ... from a TLS stack that client does not use
+    bool has_account = true;       // RuleHit: whether `account` is set
+    // RuleHit: the rule (index in the rule set) and the packet's endpoints.
+    uint32_t rule = 0;
+    IpAddress dst;
+    uint16_t src_port = 0, dst_port = 0;
+    uint8_t proto = 6;
+    bool to_server = true;
 };
 
 class ObservationSink {

@@ -200,6 +200,11 @@ AccountSignals Correlator::signals_of(Entry& e, uint64_t now) {
 
 void Correlator::observe(const Observation& o) {
     ++ctr_.observations;
+    last_ts_ = std::max(last_ts_, o.ts_ns);
+    if (o.kind == ObservationKind::RuleHit) {
+        rule_hit(o);
+        return;
+    }
     const uint64_t half = std::max<uint64_t>(window_ns_ / 2, 1);
     if (next_rebuild_ == 0) {
         next_rebuild_ = o.ts_ns + half;
@@ -334,6 +339,7 @@ void Correlator::rebuild(const Observation& o) {
     std::erase_if(links_, [&](const auto& kv) { return kv.second < cutoff; });
     for (auto* m : {&last_by_ip_, &last_by_prefix_, &last_by_ja4_ua_})
         std::erase_if(*m, [&](const auto& kv) { return kv.second.ts_ns < cutoff; });
+    thresholds_.prune(now);
     ip_accounts_.prune(now, window_ns_);
     prefix_accounts_.prune(now, window_ns_);
     ja4_accounts_.prune(now, window_ns_);
@@ -434,6 +440,13 @@ bool Correlator::flush() {
                                    c.rate, account_key(by_index_[c.first]->id), 0});
         }
     }
+    std::erase_if(timed_, [&](const TimedBlock& b) { return b.e.expires_ns <= last_ts_; });
+    for (const TimedBlock& b : timed_) {
+        if (b.prefix)
+            t->set_prefix(*b.prefix, b.e);
+        else
+            put(b.account, b.e);
+    }
     for (const auto& [key, en] : accounts) t->set_account(key, en);
     ctr_.enforced = t->size();
     ++ctr_.publishes;
@@ -442,6 +455,118 @@ bool Correlator::flush() {
     publisher_->publish(std::move(t));
     publisher_->reclaim();
     return true;
+}
+
+void Correlator::rule_hit(const Observation& o) {
+    ++ctr_.rule_hits;
+    if (!rules_ || o.rule >= rules_->set().rules.size()) return;
+    const rules::Rule& r = rules_->set().rules[o.rule];
+    if (!r.threshold) return;
+    const rules::Threshold& t = *r.threshold;
+    auto addr_key = [](const IpAddress& a, uint64_t seed) { return hash_bytes(a.span(), seed); };
+    uint64_t subject = 0;
+    switch (t.track) {
+        case rules::ThresholdTrack::BySrc:
+            subject = addr_key(o.src, 21);
+            break;
+        case rules::ThresholdTrack::ByDst:
+            subject = addr_key(o.dst, 22);
+            break;
+        case rules::ThresholdTrack::ByRule:
+            break;
+        case rules::ThresholdTrack::ByBoth:
+            subject = mix64(addr_key(o.src, 21) ^ addr_key(o.dst, 23));
+            break;
+        case rules::ThresholdTrack::ByAccount:
+            // Without an account (not HTTP, or no credential) the source stands in.
+            subject = o.has_account ? account_key({o.account.data(), o.account.size()})
+                                    : addr_key(o.src, 21);
+            break;
+    }
+    if (!thresholds_.on_hit(o.rule, t, subject, o.ts_ns)) return;
+    ++ctr_.threshold_alerts;
+    emit_alert(o, o.rule);
+    const Verdict v = rules::action_verdict(r.action);
+    if (v < Verdict::Drop) return;
+    // The rule's action applies to the tracked subject for the rest of its window.
+    TimedBlock b;
+    b.e = Enforcement{v, EnforceTarget::Prefix, 403, 0, 0, o.ts_ns + uint64_t(t.seconds) * 1'000'000'000ull};
+    auto host = [](const IpAddress& a) { return IpPrefix{a, a.version == IpVersion::V4 ? 32u : 128u}; };
+    switch (t.track) {
+        case rules::ThresholdTrack::BySrc:
+        case rules::ThresholdTrack::ByBoth:
+            b.prefix = host(o.src);
+            break;
+        case rules::ThresholdTrack::ByDst:
+            b.prefix = host(o.dst);
+            break;
+        case rules::ThresholdTrack::ByAccount:
+            if (o.has_account) {
+                b.e.target = EnforceTarget::Account;
+                b.account = account_key({o.account.data(), o.account.size()});
+            } else {
+                b.prefix = host(o.src);
+            }
+            break;
+        case rules::ThresholdTrack::ByRule:
+            return;  // nothing to name: the alert is all
+    }
+    ++ctr_.threshold_enforced;
+    timed_.push_back(b);
+    mark_dirty(o);
+}
+
+void Correlator::emit_alert(const Observation& o, uint32_t ri) {
+    if (sink_ == nullptr) return;
+    const auto& set = rules_->set();
+    const rules::Rule& r = set.rules[ri];
+    char ts[40], src[48], dst[48];
+    format_eve_time(Timestamp{o.ts_ns}, ts);
+    const size_t src_len = o.src.format(src), dst_len = o.dst.format(dst);
+    const Verdict v = rules::action_verdict(r.action);
+    JsonBuilder& j = json_;
+    j.reset();
+    j.begin_object()
+        .field("timestamp", std::string_view(ts))
+        .field("event_type", std::string_view("alert"))
+        .field("src_ip", std::string_view(src, src_len))
+        .field("src_port", o.src_port)
+        .field("dest_ip", std::string_view(dst, dst_len))
+        .field("dest_port", o.dst_port)
+        .field("proto", o.proto == 17 ? std::string_view("UDP") : std::string_view("TCP"))
+        .field("direction", o.to_server ? std::string_view("to_server") : std::string_view("to_client"));
+    j.object("alert")
+        .field("action", v >= Verdict::Drop ? std::string_view("blocked") : std::string_view("allowed"))
+        .field("gid", r.gid)
+        .field("signature_id", r.sid)
+        .field("rev", r.rev)
+        .field("signature", std::string_view(r.msg))
+        .field("category", std::string_view(set.category[ri]))
+        .field("severity", set.severity[ri])
+        .end_object();
+    if (o.has_account)
+        j.object("account")
+            .field("id", std::string_view(o.account.data(), o.account.size()))
+            .field("hint", std::string_view(o.hint.data(), o.hint_len))
+            .end_object();
+    const rules::Threshold& t = *r.threshold;
+    j.object("sluice")
+        .field("rule_action", rules::action_name(r.action))
+        .field("rule_file", std::string_view(r.where.file))
+        .field("rule_line", r.where.line);
+    j.object("threshold")
+        .field("type", rules::threshold_type_name(t.type))
+        .field("track", rules::threshold_track_name(t.track))
+        .field("count", t.count)
+        .field("seconds", t.seconds)
+        .end_object();
+    j.end_object();
+    j.end_object();
+    if (j.overflow() || !sink_->emit(EveOrder{o.seq, source_, index_++}, j.view())) {
+        ++ctr_.records_dropped;
+        return;
+    }
+    ++ctr_.records;
 }
 
 size_t Correlator::memory_bytes() const {

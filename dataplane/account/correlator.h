@@ -22,8 +22,10 @@
 #include "account/account_state.h"
 #include "account/asn_table.h"
 #include "account/policy.h"
+#include "account/threshold_tracker.h"
 #include "eve/event_sink.h"
 #include "eve/json_builder.h"
+#include "rules/compiled_rules.h"
 #include "verdict/enforcement.h"
 
 namespace sluice::account {
@@ -40,6 +42,9 @@ struct CorrelatorCounters {
     uint64_t rebuilds = 0;
     uint64_t enforced = 0;  // table entries in the last snapshot
     uint64_t publishes = 0;
+    uint64_t rule_hits = 0;            // matches of thresholded rules
+    uint64_t threshold_alerts = 0;     // ... that raised an alert
+    uint64_t threshold_enforced = 0;   // ... whose drop/reject action blocked the subject
 };
 
 class Correlator final : public ObservationSink {
@@ -52,6 +57,8 @@ class Correlator final : public ObservationSink {
 
     // Live enforcement: decisions go through this publisher. Null (offline): report only.
     void set_publisher(EnforcementPublisher* p);
+    // The rule set whose thresholded rules workers report (ObservationKind::RuleHit).
+    void set_rules(std::shared_ptr<const rules::CompiledRules> r) { rules_ = std::move(r); }
     // Publishes a snapshot if decisions changed since the last one (writer thread, between
     // batches). Returns true if it published.
     bool flush();
@@ -117,6 +124,8 @@ class Correlator final : public ObservationSink {
     };
 
     Entry& entry_for(const Observation& o);
+    void rule_hit(const Observation& o);
+    void emit_alert(const Observation& o, uint32_t rule);
     void emit(const Observation& o, const Entry& e, const AccountSignals& s, const Decision& d);
     uint32_t root(uint32_t i) const;
     bool unite(uint32_t a, uint32_t b);
@@ -149,6 +158,17 @@ class Correlator final : public ObservationSink {
     std::vector<TemplateBucket> templates_;
     InfraCounter ip_accounts_, prefix_accounts_, ja4_accounts_;
     uint64_t next_rebuild_ = 0;
+
+    // Thresholds.
+    std::shared_ptr<const rules::CompiledRules> rules_;
+    ThresholdTracker thresholds_;
+    struct TimedBlock {
+        Enforcement e;
+        std::optional<IpPrefix> prefix;  // else: account
+        uint64_t account = 0;
+    };
+    std::vector<TimedBlock> timed_;  // rule actions on tracked subjects, until they expire
+    uint64_t last_ts_ = 0;
 
     // Enforcement (live).
     EnforcementPublisher* publisher_ = nullptr;

@@ -570,6 +570,7 @@ class HttpAlertContext final : public AlertContext {
         : t_(t), response_(response), ja4_(ja4) {}
     void write(JsonBuilder& j) const override;
     void write_sluice(JsonBuilder& j) const override;
+    const account::AccountRef* account() const override { return &t_.account; }
 
   private:
     const HttpInspector::Txn& t_;

@@ -55,9 +55,44 @@ void RuleInspector::inspect(Flow& f, Dir dir, InspectPoint point, const BufferSe
         }
     }
     for (uint32_t r : hits_) {
+        if (set.rules[r].threshold) {
+            if (thresholds_ != nullptr) {
+                threshold_hit(f, dir, r, ctx);
+                continue;
+            }
+            ++ctr_.threshold_unevaluated;
+        }
         last_classes_ |= static_cast<uint16_t>(1u << rule_class_[r]);
         alert(f, dir, r, ctx);
     }
+}
+
+void RuleInspector::threshold_hit(const Flow& f, Dir dir, uint32_t r, const AlertContext* ctx) {
+    // Counted across every worker's flows by the correlator, which alerts (and enforces the
+    // rule's action on the tracked subject) when the threshold says so.
+    ++ctr_.threshold_hits;
+    account::Observation o;
+    o.kind = account::ObservationKind::RuleHit;
+    o.ts_ns = eve_.now().ns;
+    o.seq = eve_.seq();
+    o.rule = r;
+    const bool to_server = dir == Dir::ToServer;
+    const Endpoint& src = to_server ? f.client() : f.server();
+    const Endpoint& dst = to_server ? f.server() : f.client();
+    o.src = src.addr;
+    o.dst = dst.addr;
+    o.src_port = src.port;
+    o.dst_port = dst.port;
+    o.proto = f.key.proto;
+    o.to_server = to_server;
+    const account::AccountRef* a = ctx != nullptr ? ctx->account() : nullptr;
+    o.has_account = a != nullptr && a->present();
+    if (o.has_account) {
+        o.account = a->id;
+        o.hint = a->hint;
+        o.hint_len = a->hint_len;
+    }
+    thresholds_->observe(o);
 }
 
 void RuleInspector::alert(Flow& f, Dir dir, uint32_t ri, const AlertContext* ctx) {

@@ -9,6 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include "account/account_state.h"
+#include "account/identity.h"
 #include "eve/eve_emitter.h"
 #include "reassembly/stream_consumer.h"
 #include "rules/compiled_rules.h"
@@ -23,6 +25,8 @@ class AlertContext {
     virtual ~AlertContext() = default;
     virtual void write(JsonBuilder& j) const = 0;
     virtual void write_sluice(JsonBuilder& j) const { (void)j; }
+    // The request's account, when known (threshold tracking by_account).
+    virtual const account::AccountRef* account() const { return nullptr; }
 };
 
 // Bits of Flow::inspect_flags.
@@ -40,6 +44,8 @@ struct RuleCounters {
     uint64_t rejects = 0;
     uint64_t passes = 0;
     uint64_t eve_dropped = 0;
+    uint64_t threshold_hits = 0;         // matches of thresholded rules sent to the correlator
+    uint64_t threshold_unevaluated = 0;  // ... alerted directly (no correlator running)
 };
 
 // Sees every inspection with its buffers and verdicts (tests compare the matcher with the
@@ -87,11 +93,15 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     // Rule classes (account::RuleClass bits) of the alerts the last inspect() raised.
     uint16_t last_hit_classes() const { return last_classes_; }
     void set_tap(InspectionTap* tap) { tap_ = tap; }
+    // Matches of rules with threshold/detection_filter go here (the correlator counts them
+    // across workers and alerts); without a sink they alert on every match.
+    void set_threshold_sink(account::ObservationSink* s) { thresholds_ = s; }
     const rules::CompiledRules* rules() const { return rules_.get(); }
     const rules::MatcherCounters& matcher_counters() const;
 
   private:
     void alert(Flow& f, Dir dir, uint32_t rule, const AlertContext* ctx);
+    void threshold_hit(const Flow& f, Dir dir, uint32_t rule, const AlertContext* ctx);
 
     EveEmitter& eve_;
     std::shared_ptr<const rules::CompiledRules> rules_;
@@ -100,6 +110,7 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     RuleCounters ctr_;
     rules::MatcherCounters no_matcher_;
     InspectionTap* tap_ = nullptr;
+    account::ObservationSink* thresholds_ = nullptr;
     std::vector<uint8_t> rule_class_;  // per rule: account::RuleClass of its classtype
     uint16_t last_classes_ = 0;
 };

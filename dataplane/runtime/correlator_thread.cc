@@ -17,10 +17,13 @@ void ObservationQueue::observe(const account::Observation& o) {
 
 CorrelatorThread::CorrelatorThread(std::shared_ptr<const account::Policy> policy, EventSink& sink,
                                    uint32_t source, ProducerProgress& own, bool ordered,
-                                   std::shared_ptr<const account::AsnTable> asn)
+                                   std::shared_ptr<const account::AsnTable> asn,
+                                   std::shared_ptr<const rules::CompiledRules> rules)
     : correlator_(std::move(policy), &sink, source, std::move(asn)),
       own_(own),
-      ordered_(ordered) {}
+      ordered_(ordered) {
+    correlator_.set_rules(std::move(rules));
+}
 
 void CorrelatorThread::set_enforcement(RcuEnforcement* rcu) {
     rcu_ = rcu;
@@ -57,6 +60,8 @@ account::CorrelatorCounters CorrelatorThread::counters() const {
     c.publishes = publishes_.load(std::memory_order_relaxed);
     c.enforced = enforced_.load(std::memory_order_relaxed);
     c.records_dropped = dropped_records_.load(std::memory_order_relaxed);
+    c.threshold_alerts = threshold_alerts_.load(std::memory_order_relaxed);
+    c.threshold_enforced = threshold_enforced_.load(std::memory_order_relaxed);
     return c;
 }
 
@@ -100,6 +105,8 @@ void CorrelatorThread::run() {
         publishes_.store(c.publishes, std::memory_order_relaxed);
         enforced_.store(c.enforced, std::memory_order_relaxed);
         dropped_records_.store(c.records_dropped, std::memory_order_relaxed);
+        threshold_alerts_.store(c.threshold_alerts, std::memory_order_relaxed);
+        threshold_enforced_.store(c.threshold_enforced, std::memory_order_relaxed);
         if (any) memory_.store(correlator_.memory_bytes(), std::memory_order_relaxed);
         // Every record with seq <= limit is out: the EVE writer may pass it.
         own_.done.store(limit == EveOrder::kFinalSeq ? EveOrder::kFinalSeq - 1 : limit,

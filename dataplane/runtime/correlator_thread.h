@@ -36,7 +36,8 @@ class CorrelatorThread {
   public:
     CorrelatorThread(std::shared_ptr<const account::Policy> policy, EventSink& sink,
                      uint32_t source, ProducerProgress& own, bool ordered,
-                     std::shared_ptr<const account::AsnTable> asn = nullptr);
+                     std::shared_ptr<const account::AsnTable> asn = nullptr,
+                     std::shared_ptr<const rules::CompiledRules> rules = nullptr);
     // Live enforcement: decisions are published through `rcu` (call before start()).
     void set_enforcement(RcuEnforcement* rcu);
     ~CorrelatorThread();
@@ -68,7 +69,8 @@ class CorrelatorThread {
     std::thread thread_;
     std::atomic<bool> finishing_{false};
     std::atomic<uint64_t> observations_{0}, accounts_{0}, records_{0}, flagged_{0}, active_{0},
-        clusters_{0}, links_{0}, publishes_{0}, enforced_{0}, memory_{0}, dropped_records_{0};
+        clusters_{0}, links_{0}, publishes_{0}, enforced_{0}, memory_{0}, dropped_records_{0},
+        threshold_alerts_{0}, threshold_enforced_{0};
 };
 
 }  // namespace sluice

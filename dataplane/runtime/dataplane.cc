@@ -240,10 +240,13 @@ bool Dataplane::init(int argc, char** argv) {
         return false;
     }
     eve_->progress(cfg_.workers).done.store(EveOrder::kFinalSeq - 1);  // main: only final records
-    if (cfg_.policy) {
+    if (cfg_.policy || thresholded_rules()) {
+        // Thresholded rules are counted by the correlator even with account correlation off
+        // (an empty policy then decides nothing).
+        auto policy = cfg_.policy ? cfg_.policy : std::make_shared<const account::Policy>();
         correlator_ = std::make_unique<CorrelatorThread>(
-            cfg_.policy, eve_->sink(cfg_.workers + 1), static_cast<uint32_t>(cfg_.workers + 1),
-            eve_->progress(cfg_.workers + 1), off, cfg_.asn_table);
+            policy, eve_->sink(cfg_.workers + 1), static_cast<uint32_t>(cfg_.workers + 1),
+            eve_->progress(cfg_.workers + 1), off, cfg_.asn_table, cfg_.engine.rules);
     } else {
         eve_->progress(cfg_.workers + 1).done.store(EveOrder::kFinalSeq);
     }
@@ -337,6 +340,13 @@ bool Dataplane::setup_ports() {
     return true;
 }
 
+bool Dataplane::thresholded_rules() const {
+    if (!cfg_.engine.rules) return false;
+    const auto& rules = cfg_.engine.rules->set().rules;
+    return std::any_of(rules.begin(), rules.end(),
+                       [](const rules::Rule& r) { return r.threshold.has_value(); });
+}
+
 bool Dataplane::setup_workers() {
     const bool off = offline();
     // Decisions are enforced live on inline ports only (a monitor port cannot stop a flow;
@@ -367,7 +377,8 @@ bool Dataplane::setup_workers() {
         w->progress = &eve_->progress(i);
         if (correlator_) {
             w->observations = std::make_unique<ObservationQueue>(16384, offline());
-            w->pipeline->set_observation_sink(w->observations.get());
+            if (cfg_.policy) w->pipeline->set_observation_sink(w->observations.get());
+            if (thresholded_rules()) w->pipeline->set_threshold_sink(w->observations.get());
             correlator_->add_worker(*w->observations, *w->progress);
         }
         w->linear.resize(kLinearBuffer);
@@ -1026,6 +1037,8 @@ std::string Dataplane::summary_json() const {
         add(rules_j, "drops", rc.drops);
         add(rules_j, "rejects", rc.rejects);
         add(rules_j, "passes", rc.passes);
+        add(rules_j, "threshold_hits", rc.threshold_hits);
+        add(rules_j, "threshold_unevaluated", rc.threshold_unevaluated);
         add(rules_j, "candidates", mc.candidates);
         add(rules_j, "budget_exhausted", mc.budget_exhausted);
         add(rules_j, "scan_errors", mc.scan_errors);
@@ -1038,6 +1051,10 @@ std::string Dataplane::summary_json() const {
         rules_j["sha256"] = set.digest;
     } else {
         rules_j["loaded"] = 0;
+    }
+    if (correlator_) {
+        rules_j["threshold_alerts"] = correlator_->counters().threshold_alerts;
+        rules_j["threshold_enforced"] = correlator_->counters().threshold_enforced;
     }
     j["engine"]["rules"] = rules_j;
     j["engine"]["accounts"] = {{"default_secret", cfg_.engine.accounts.secret.empty()}};

@@ -98,6 +98,7 @@ class Dataplane {
     void emit_stats_record();
     void follow_keylog();  // thread: tails cfg_.keylog_follow, pushes secrets to every worker
     bool offline() const { return cfg_.mode == RunMode::Offline; }
+    bool thresholded_rules() const;
 
     RuntimeConfig cfg_;
     std::string error_;

@@ -176,8 +176,20 @@ TEST(RuleParser, ErrorsNameLineColumnAndWhatWasExpected) {
          "content:\"200\"; sid:1;)",
          1, 1, "mixes buffers"},
         {"alert http any any -> any any (nocase; sid:1;)", 1, 32, "must follow a content"},
-        {"alert http any any -> any any (content:\"a\"; sid:1; threshold: type limit;)", 1, 52,
-         "account correlator"},
+        {"alert http any any -> any any (content:\"a\"; sid:1; threshold: type limit;)", 1, 62,
+         "threshold needs type, track, count and seconds"},
+        {"alert http any any -> any any (content:\"a\"; sid:1; threshold: type limit, track "
+         "by_ip, count 1, seconds 1;)",
+         1, 62, "track is by_src, by_dst, by_rule, by_both or by_account; found 'by_ip'"},
+        {"alert http any any -> any any (content:\"a\"; sid:1; detection_filter: track by_src, "
+         "count 0, seconds 60;)",
+         1, 69, "count must be a positive number"},
+        {"alert http any any -> any any (content:\"a\"; sid:1; detection_filter: type limit, "
+         "track by_src, count 2, seconds 60;)",
+         1, 69, "detection_filter takes track, count and seconds; found 'type limit'"},
+        {"alert http any any -> any any (content:\"a\"; sid:1; detection_filter: track by_src, "
+         "count 2, seconds 60; threshold: type limit, track by_src, count 1, seconds 9;)",
+         1, 105, "one threshold or detection_filter"},
         {"alert http any any -> any any (http_uri; content:\"a\"; sid:1;)\n", 1, 32,
          "modifies the content before it"},
     };

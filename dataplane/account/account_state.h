@@ -32,6 +32,7 @@ struct Observation {
     uint64_t ja4_hash = 0;  // 0: not TLS or not decrypted
     uint64_t ua_hash = 0;
     uint64_t prompt_simhash = 0;
+    uint64_t prompt_head = 0, prompt_tail = 0;  // account::prompt_frame
     uint32_t prompt_bytes = 0;
     uint64_t pushed_ns = 0;  // steady clock when the worker queued it (verdict delay)
     uint32_t request_bytes = 0, response_bytes = 0;

@@ -109,7 +109,9 @@ bool Correlator::unite(uint32_t a, uint32_t b) {
     if (small.enforced > big.enforced) {
         big.enforced = small.enforced;
         big.rate = small.rate;
+        raised_ = true;
     }
+    absorbed_.insert(absorbed_.end(), small.members.begin(), small.members.end());
     big.members.insert(big.members.end(), small.members.begin(), small.members.end());
     small.members.clear();
     small.members.shrink_to_fit();
@@ -233,27 +235,49 @@ void Correlator::observe(const Observation& o) {
     if (co.by_prefix) changed |= link_by(last_by_prefix_, prefix_key, e.index, o.ts_ns);
     if (co.by_ja4_ua && o.ja4_hash != 0 && o.ua_hash != 0)
         changed |= link_by(last_by_ja4_ua_, mix64(o.ja4_hash ^ mix64(o.ua_hash)), e.index, o.ts_ns);
-    if (co.by_template && o.prompt_simhash != 0 && o.prompt_bytes >= co.template_min_bytes)
-        changed |= link_templates(o, e.index);
-    {
-        Cluster& c = clusters_[root(e.index)];
-        c.requests += 1;
-        if (o.hit_classes != 0) {
-            for (size_t k = 0; k < c.hits.size(); ++k)
-                if (o.hit_classes & (1u << k)) c.hits[k] += 1;
-            changed |= c.size > 1;
-        }
+    if (co.by_template && (!co.template_flagged_only || o.hit_classes != 0)) {
+        // One template: near-duplicate prompts, or the same frame around other content.
+        if (o.prompt_simhash != 0 && o.prompt_bytes >= co.template_min_bytes)
+            changed |= link_templates(o, e.index);
+        if (o.prompt_head != 0) changed |= link_by(last_by_frame_, o.prompt_head, e.index, o.ts_ns);
+        if (o.prompt_tail != 0) changed |= link_by(last_by_frame_, o.prompt_tail, e.index, o.ts_ns);
     }
+    const uint32_t r = root(e.index);
+    Cluster& c = clusters_[r];
+    c.requests += 1;
+    for (size_t k = 0; k < c.hits.size(); ++k)
+        if (o.hit_classes & (1u << k)) c.hits[k] += 1;
+    (void)changed;
+
+    // Who to re-evaluate, in amortised O(log n) per account: the members of clusters absorbed
+    // by this observation's links (their cluster changed); everyone in the cluster only when
+    // its cluster-level rules (cluster_size, cluster_hits, cluster_share, ...) flip.
+    if (raised_) {
+        spread(o, r);  // an absorbed cluster was under enforcement: it now covers everyone
+    } else if (c.enforced != Verdict::Pass && !absorbed_.empty()) {
+        spread_to(o, c, absorbed_);
+    }
+    raised_ = false;
     evaluate(o, e);
-    if (changed) {
-        // The cluster's signals moved: its other members may cross a threshold too, and a
-        // cluster under enforcement takes in its new members.
-        const uint32_t r = root(e.index);
-        if (clusters_[r].enforced != Verdict::Pass) spread(o, r);
-        const std::vector<uint32_t> members = clusters_[root(e.index)].members;
+    const uint64_t mask = policy_->cluster_mask(cluster_signals(c));
+    if (mask != c.mask) {
+        c.mask = mask;
+        const std::vector<uint32_t> members = c.members;
         for (uint32_t m : members)
             if (m != e.index) evaluate(o, *by_index_[m]);
+    } else {
+        for (uint32_t m : absorbed_)
+            if (m != e.index) evaluate(o, *by_index_[m]);
     }
+    absorbed_.clear();
+}
+
+AccountSignals Correlator::cluster_signals(const Cluster& c) const {
+    AccountSignals s;
+    s.cluster_size = c.size;
+    s.cluster_requests = c.requests;
+    s.cluster_hits = c.hits;
+    return s;
 }
 
 void Correlator::evaluate(const Observation& o, Entry& e) {
@@ -303,7 +327,12 @@ Decision Correlator::cluster_decision(const Entry& e) const {
 
 void Correlator::spread(const Observation& o, uint32_t r) {
     const std::vector<uint32_t> members = clusters_[r].members;
-    const Verdict v = clusters_[r].enforced;
+    spread_to(o, clusters_[r], members);
+}
+
+void Correlator::spread_to(const Observation& o, const Cluster& c,
+                           const std::vector<uint32_t>& members) {
+    const Verdict v = c.enforced;
     for (uint32_t m : members) {
         Entry& x = *by_index_[m];
         if (x.via_cluster == v) continue;
@@ -337,7 +366,7 @@ void Correlator::rebuild(const Observation& o) {
     const uint64_t now = o.ts_ns;
     const uint64_t cutoff = now > window_ns_ ? now - window_ns_ : 0;
     std::erase_if(links_, [&](const auto& kv) { return kv.second < cutoff; });
-    for (auto* m : {&last_by_ip_, &last_by_prefix_, &last_by_ja4_ua_})
+    for (auto* m : {&last_by_ip_, &last_by_prefix_, &last_by_ja4_ua_, &last_by_frame_})
         std::erase_if(*m, [&](const auto& kv) { return kv.second.ts_ns < cutoff; });
     thresholds_.prune(now);
     ip_accounts_.prune(now, window_ns_);
@@ -377,6 +406,10 @@ void Correlator::rebuild(const Observation& o) {
             c.rate = e->rate;
         }
     }
+    absorbed_.clear();
+    raised_ = false;
+    for (uint32_t i = 0; i < by_index_.size(); ++i)
+        if (root(i) == i) clusters_[i].mask = policy_->cluster_mask(cluster_signals(clusters_[i]));
     ctr_.clusters = 0;
     for (uint32_t i = 0; i < by_index_.size(); ++i) {
         const Cluster& c = clusters_[root(i)];
@@ -573,24 +606,16 @@ size_t Correlator::memory_bytes() const {
     size_t n = ctr_.active * AccountState::bytes_per_account();
     n += accounts_.size() * (sizeof(Entry) + 2 * sizeof(void*) + 64 + sizeof(Cluster) + 4);
     n += links_.size() * 32;
-    n += (last_by_ip_.size() + last_by_prefix_.size() + last_by_ja4_ua_.size()) * 40;
+    n += (last_by_ip_.size() + last_by_prefix_.size() + last_by_ja4_ua_.size() +
+          last_by_frame_.size()) *
+         40;
     n += (ip_accounts_.size() + prefix_accounts_.size() + ja4_accounts_.size()) * (2 * 64 + 80);
     n += templates_.size() * sizeof(TemplateBucket);
     return n;
 }
 
-void Correlator::emit(const Observation& o, const Entry& e, const AccountSignals& s,
-                      const Decision& d) {
-    if (sink_ == nullptr) return;
-    char ts[40], src[48];
-    format_eve_time(Timestamp{o.ts_ns}, ts);
-    const size_t src_len = e.last_src.format(src);
-    JsonBuilder& j = json_;
-    j.reset();
-    j.begin_object()
-        .field("timestamp", std::string_view(ts))
-        .field("event_type", std::string_view("account"))
-        .field("src_ip", std::string_view(src, src_len));
+void Correlator::write_account(JsonBuilder& j, const Entry& e, const AccountSignals& s,
+                               const Decision& d) const {
     j.object("account")
         .field("id", std::string_view(e.id))
         .field("hint", std::string_view(e.hint.data(), e.hint_len))
@@ -622,14 +647,55 @@ void Correlator::emit(const Observation& o, const Entry& e, const AccountSignals
     j.end_object();
     if (s.interarrival_cv >= 0) j.field("interarrival_cv", s.interarrival_cv);
     j.field("cluster_requests", s.cluster_requests);
+    j.object("cluster_hits");
+    for (size_t c = 0; c < s.cluster_hits.size(); ++c)
+        if (s.cluster_hits[c] > 0)
+            j.field(rule_class_name(static_cast<RuleClass>(c)), s.cluster_hits[c]);
     j.end_object();
     j.end_object();
+    j.end_object();
+}
+
+void Correlator::emit(const Observation& o, const Entry& e, const AccountSignals& s,
+                      const Decision& d) {
+    if (sink_ == nullptr) return;
+    char ts[40], src[48];
+    format_eve_time(Timestamp{o.ts_ns}, ts);
+    const size_t src_len = e.last_src.format(src);
+    JsonBuilder& j = json_;
+    j.reset();
+    j.begin_object()
+        .field("timestamp", std::string_view(ts))
+        .field("event_type", std::string_view("account"))
+        .field("src_ip", std::string_view(src, src_len));
+    write_account(j, e, s, d);
     j.end_object();
     if (j.overflow() || !sink_->emit(EveOrder{o.seq, source_, index_++}, j.view())) {
         ++ctr_.records_dropped;
         return;
     }
     ++ctr_.records;
+}
+
+void Correlator::write_accounts(std::ostream& out) {
+    // Every account's standing at the end (or now): the action in force, the policy's score
+    // and reasons on the current signals, and the signals themselves.
+    for (Entry* e : by_index_) {
+        const AccountSignals s = signals_of(*e, last_ts_);
+        std::array<char, 16> account{};
+        std::copy_n(e->id.data(), std::min(e->id.size(), account.size()), account.data());
+        Decision d = e->state ? policy_->decide(account, s) : Decision{};
+        d.verdict = e->effective();
+        if (e->via_cluster > e->verdict) d.reasons.push_back(&cluster_reason_);
+        d.target = e->via_cluster > e->verdict ? EnforceTarget::Cluster : e->target;
+        d.rate_per_minute = e->rate;
+        JsonBuilder& j = json_;
+        j.reset();
+        j.begin_object();
+        write_account(j, *e, s, d);
+        j.end_object();
+        if (!j.overflow()) out << j.view() << '\n';
+    }
 }
 
 }  // namespace sluice::account

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <ostream>
 #include <set>
 #include <unordered_map>
 #include <vector>
@@ -87,6 +88,8 @@ class Correlator final : public ObservationSink {
     size_t accounts() const { return accounts_.size(); }
     // The cluster of an account: its id (the first member's account id) and size.
     std::pair<std::string_view, uint32_t> cluster_of(const Entry& e) const;
+    // One JSON line per account: its action, score, reasons, cluster and signals now.
+    void write_accounts(std::ostream& out);
     // Bytes of state: per active account (sketches) and the whole correlator now.
     size_t memory_bytes() const;
 
@@ -99,6 +102,7 @@ class Correlator final : public ObservationSink {
         std::vector<uint32_t> members;
         Verdict enforced = Verdict::Pass;  // a member's decision targeting the cluster
         float rate = 0;
+        uint64_t mask = 0;  // the policy's cluster-level rules that hold (Policy::cluster_mask)
     };
     // Distinct accounts per infrastructure key (address, prefix, JA4) over the window.
     class InfraCounter {
@@ -127,6 +131,8 @@ class Correlator final : public ObservationSink {
     void rule_hit(const Observation& o);
     void emit_alert(const Observation& o, uint32_t rule);
     void emit(const Observation& o, const Entry& e, const AccountSignals& s, const Decision& d);
+    void write_account(JsonBuilder& j, const Entry& e, const AccountSignals& s,
+                       const Decision& d) const;
     uint32_t root(uint32_t i) const;
     bool unite(uint32_t a, uint32_t b);
     bool link(uint32_t a, uint32_t b, uint64_t ts);
@@ -134,6 +140,8 @@ class Correlator final : public ObservationSink {
     bool link_templates(const Observation& o, uint32_t a);
     void evaluate(const Observation& o, Entry& e);
     void spread(const Observation& o, uint32_t cluster_root);
+    void spread_to(const Observation& o, const Cluster& c, const std::vector<uint32_t>& members);
+    AccountSignals cluster_signals(const Cluster& c) const;
     // Records (and marks for enforcement) an effective action that differs from the last one
     // recorded; `d` says why.
     void set_effective(const Observation& o, Entry& e, const AccountSignals& s, const Decision& d);
@@ -154,10 +162,13 @@ class Correlator final : public ObservationSink {
     mutable std::vector<uint32_t> parent_;
     std::vector<Cluster> clusters_;  // valid at roots
     std::unordered_map<uint64_t, uint64_t> links_;  // (a << 32 | b), a < b -> last seen
-    std::unordered_map<uint64_t, Exit> last_by_ip_, last_by_prefix_, last_by_ja4_ua_;
+    std::unordered_map<uint64_t, Exit> last_by_ip_, last_by_prefix_, last_by_ja4_ua_,
+        last_by_frame_;
     std::vector<TemplateBucket> templates_;
     InfraCounter ip_accounts_, prefix_accounts_, ja4_accounts_;
     uint64_t next_rebuild_ = 0;
+    std::vector<uint32_t> absorbed_;  // members whose cluster merged into another (this step)
+    bool raised_ = false;             // ... bringing a stronger cluster decision with them
 
     // Thresholds.
     std::shared_ptr<const rules::CompiledRules> rules_;

@@ -163,12 +163,15 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                             r.below = x.as<double>();
                         } else if (k == "min_requests") {
                             r.min_requests = x.as<double>();
+                        } else if (k == "min_cluster_size") {
+                            r.min_cluster_size = x.as<double>();
                         } else if (k == "score") {
                             r.score = x.as<double>();
                         } else {
                             fail(f.first, "unknown key '" + k +
                                               "' in a rule (name, signal, above, below, "
-                                              "min_requests, score, reason)");
+                                              "min_requests, min_cluster_size, score, "
+                                              "reason)");
                         }
                     }
                     if (r.name.empty()) fail(n, "a rule needs a name");
@@ -248,10 +251,15 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                             fail(f.second, "template_distance is 0..32 bits");
                     } else if (k == "template_min_bytes") {
                         c.template_min_bytes = f.second.as<uint32_t>();
+                    } else if (k == "template_prompts") {
+                        const std::string which = f.second.as<std::string>();
+                        if (which != "flagged" && which != "all")
+                            fail(f.second, "template_prompts is flagged or all");
+                        c.template_flagged_only = which == "flagged";
                     } else {
                         fail(f.first, "unknown key '" + k +
                                           "' in clusters (link_by, template_distance, "
-                                          "template_min_bytes)");
+                                          "template_min_bytes, template_prompts)");
                     }
                 }
             } else if (key == "deny") {
@@ -304,6 +312,20 @@ std::optional<Policy> Policy::load(const std::string& path, std::string& error) 
     return parse(ss.str(), path, error);
 }
 
+uint64_t Policy::cluster_mask(const AccountSignals& s) const {
+    uint64_t mask = 0;
+    for (size_t i = 0; i < rules_.size(); ++i) {
+        const PolicyRule& r = rules_[i];
+        const bool cluster = r.signal == Signal::ClusterSize || r.signal == Signal::ClusterHits ||
+                             r.signal == Signal::ClusterRequests || r.signal == Signal::ClusterShare;
+        if (!cluster || s.cluster_size < r.min_cluster_size) continue;
+        const double v = value_of(r, s);
+        if ((r.above && v > *r.above) || (r.below && v < *r.below))
+            mask |= uint64_t{1} << std::min<size_t>(i, 63);
+    }
+    return mask;
+}
+
 Decision Policy::decide(const std::array<char, 16>& account, const AccountSignals& s) const {
     Decision d;
     if (allow_accounts_.count(std::string_view(account.data(), account.size()))) {
@@ -311,7 +333,7 @@ Decision Policy::decide(const std::array<char, 16>& account, const AccountSignal
         return d;
     }
     for (const PolicyRule& r : rules_) {
-        if (s.requests < r.min_requests) continue;
+        if (s.requests < r.min_requests || s.cluster_size < r.min_cluster_size) continue;
         const double v = value_of(r, s);
         if (r.signal == Signal::InterarrivalCv && v < 0) continue;  // not known yet
         const bool hit = (r.above && v > *r.above) || (r.below && v < *r.below);

@@ -61,6 +61,9 @@ struct ClusterOptions {
     // Near-duplicate prompts (SimHash within template_distance). Off by default: popular
     // prompts are shared by unrelated customers, and links are transitive.
     bool by_template = false;
+    // Only prompts whose request raised a rule hit link (a campaign's templated prompts do;
+    // customers who happen to send the same popular prompt do not).
+    bool template_flagged_only = true;
     int template_distance = 12;
     uint32_t template_min_bytes = 80;  // shorter prompts say too little to link on
 };
@@ -71,7 +74,8 @@ struct PolicyRule {
     Signal signal = Signal::Requests;
     RuleClass hit_class = RuleClass::Other;  // for Signal::Hits
     std::optional<double> above, below;
-    double min_requests = 0;  // the rule needs this much evidence first
+    double min_requests = 0;      // the rule needs this much evidence first
+    double min_cluster_size = 0;  // ... and a cluster at least this large
     double score = 0;
 };
 
@@ -110,6 +114,9 @@ class Policy {
     static std::optional<Policy> load(const std::string& path, std::string& error);
 
     Decision decide(const std::array<char, 16>& account, const AccountSignals& s) const;
+    // Bit i: rule i reads a cluster signal and holds on `s`'s cluster fields (rules past 64
+    // share the last bit). When a cluster's mask is unchanged, its members' scores are too.
+    uint64_t cluster_mask(const AccountSignals& s) const;
     double window_s() const { return window_s_; }
     const std::vector<PolicyRule>& rules() const { return rules_; }
     const DenyList& deny() const { return deny_; }

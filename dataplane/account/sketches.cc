@@ -126,6 +126,51 @@ uint64_t simhash(std::string_view text) {
     return sig;
 }
 
+PromptFrame prompt_frame(std::string_view text) {
+    // The template of a prompt usually lives at its start or its end (an instruction around
+    // pasted content): hash the first and the last kFrameTokens tokens, lower-cased, with
+    // digit runs folded (task ids, numbers) so the frame of one template hashes the same.
+    constexpr size_t kFrameTokens = 8;
+    std::array<uint64_t, kFrameTokens> tail{};
+    uint64_t head = 0x6865616400000000ull;
+    size_t tokens = 0;
+    uint64_t h = 0;
+    size_t len = 0;
+    bool digits = false;
+    auto push = [&](uint64_t token) {
+        if (tokens < kFrameTokens) head = mix64(head ^ token);
+        tail[tokens % kFrameTokens] = token;
+        ++tokens;
+    };
+    for (size_t i = 0; i <= text.size(); ++i) {
+        const unsigned char c = i < text.size() ? static_cast<unsigned char>(text[i]) : ' ';
+        const bool digit = c >= '0' && c <= '9';
+        const bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || digit || c >= 0x80;
+        if (word) {
+            if (digit) {
+                if (!digits) h = h * 131 + '#';
+                digits = true;
+            } else {
+                h = h * 131 + static_cast<unsigned char>(std::tolower(c));
+                digits = false;
+            }
+            ++len;
+        } else if (len > 0) {
+            push(mix64(h));
+            h = 0;
+            len = 0;
+            digits = false;
+        }
+    }
+    PromptFrame f;
+    if (tokens < 2 * kFrameTokens) return f;  // too short to have a frame and content
+    f.head = head | 1;
+    uint64_t t = 0x7461696c00000000ull;
+    for (size_t k = 0; k < kFrameTokens; ++k) t = mix64(t ^ tail[(tokens + k) % kFrameTokens]);
+    f.tail = t | 1;
+    return f;
+}
+
 std::array<uint32_t, 4> simhash_bands(uint64_t sig) {
     std::array<uint32_t, 4> out;
     for (uint32_t i = 0; i < 4; ++i)

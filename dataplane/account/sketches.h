@@ -59,6 +59,14 @@ uint64_t simhash(std::string_view text);
 inline int hamming(uint64_t a, uint64_t b) {
     return __builtin_popcountll(a ^ b);
 }
+// A prompt's frame: hashes of its first and last 8 tokens (lower-cased, digit runs folded),
+// where templates keep their fixed instructions around the varying content. 0: the prompt
+// is too short (under 16 tokens) to tell frame from content.
+struct PromptFrame {
+    uint64_t head = 0, tail = 0;
+};
+PromptFrame prompt_frame(std::string_view text);
+
 // The four 16-bit bands of a signature, each tagged with its band number (LSH buckets).
 std::array<uint32_t, 4> simhash_bands(uint64_t sig);
 

@@ -116,6 +116,7 @@ struct HttpInspector::Txn {
     uint64_t req_body = 0, resp_body = 0;
     account::AccountRef account;  // keyed hash and hint only
     uint64_t prompt_simhash = 0;
+    account::PromptFrame prompt_frame;
     uint16_t hit_classes = 0;  // account::RuleClass bits of the alerts it raised
     uint64_t ja4_hash = 0;
     Verdict enforced = Verdict::Pass;  // a decision that stopped this request
@@ -631,7 +632,10 @@ void HttpInspector::request_end(Flow& f, Session& s) {
                     std::memcpy(t.excerpt, r.prompt.data(), t.excerpt_len);
                     bufs.set(Buffer::LlmPrompt, r.prompt);
                     // Only the correlator reads it: no hashing when accounts are off.
-                    if (observations_ != nullptr) t.prompt_simhash = account::simhash(r.prompt);
+                    if (observations_ != nullptr) {
+                        t.prompt_simhash = account::simhash(r.prompt);
+                        t.prompt_frame = account::prompt_frame(r.prompt);
+                    }
                     bufs.set(Buffer::LlmSystem, r.system);
                     bufs.set(Buffer::LlmModel, r.model);
                 }
@@ -839,6 +843,8 @@ void HttpInspector::log_txn(Flow& f, Session& s, Txn& t) {
         o.ua_hash = t.ua_len ? account::hash_item({t.ua, t.ua_len}) : 0;
         o.prompt_simhash = t.prompt_simhash;
         o.prompt_bytes = t.prompt_bytes;
+        o.prompt_head = t.prompt_frame.head;
+        o.prompt_tail = t.prompt_frame.tail;
         o.pushed_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                 std::chrono::steady_clock::now().time_since_epoch())
                                                 .count());

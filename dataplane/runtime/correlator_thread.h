@@ -46,6 +46,8 @@ class CorrelatorThread {
     // Call after the workers published their final progress: drains everything and joins.
     void finish();
     account::CorrelatorCounters counters() const;
+    // After finish(): every account's standing, one JSON line each.
+    void write_accounts(std::ostream& out) { correlator_.write_accounts(out); }
     size_t memory_bytes() const { return memory_.load(std::memory_order_relaxed); }
 
   private:

@@ -10,6 +10,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
 
+#include <fstream>
 #include <sched.h>
 #include <sys/stat.h>
 
@@ -822,7 +823,14 @@ int Dataplane::run() {
         finish_workers();
     }
     end_tsc_ = rte_get_tsc_cycles();
-    if (correlator_) correlator_->finish();
+    if (correlator_) {
+        correlator_->finish();
+        if (!cfg_.accounts_out.empty()) {
+            std::ofstream out(cfg_.accounts_out);
+            correlator_->write_accounts(out);
+            if (!out) error_ = cfg_.accounts_out + ": cannot write the account report";
+        }
+    }
     follower_stop_.store(true);
     if (follower_.joinable()) follower_.join();
     emit_stats_record();

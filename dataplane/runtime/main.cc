@@ -134,6 +134,10 @@ int main(int argc, char** argv) {
     app.add_flag("--no-enforce", no_enforce,
                  "Live: report account decisions without enforcing them (offline runs never "
                  "enforce)");
+    std::string accounts_out;
+    app.add_option("--accounts-out", accounts_out,
+                   "At exit, write every account's standing (action, score, reasons, cluster, "
+                   "signals) to FILE as JSON lines");
     app.add_option("--asn-table", asn_table,
                    "prefix,asn CSV for the distinct-ASN signal (docs/detection.md)")
         ->check(CLI::ExistingFile);
@@ -257,6 +261,7 @@ int main(int argc, char** argv) {
     if (no_accounts) cfg.accounts_enabled = false;
     if (no_enforce) cfg.enforce = false;
     if (!asn_table.empty()) cfg.asn_table_path = asn_table;
+    if (!accounts_out.empty()) cfg.accounts_out = accounts_out;
     if (std::string e = load_policy(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
         return 2;

@@ -295,7 +295,8 @@ actions:
 }
 
 TEST(CorrelatorClusters, TemplatesLinkAccountsAcrossAddresses) {
-    auto policy = policy_of("clusters: {link_by: [template]}\nrules: []\nactions: []\n");
+    auto policy =
+        policy_of("clusters: {link_by: [template], template_prompts: all}\nrules: []\nactions: []\n");
     Correlator c(policy, nullptr, 1);
     const char* slots[][2] = {{"photosynthesis", "a high school student"},
                               {"the French revolution", "a graduate historian"},
@@ -330,6 +331,44 @@ TEST(CorrelatorClusters, TemplatesLinkAccountsAcrossAddresses) {
     EXPECT_EQ(c.cluster_of(*c.find(acct(15))).first, acct(10));
     EXPECT_EQ(c.cluster_of(*c.find(acct(30))).second, 1u);
     EXPECT_EQ(c.cluster_of(*c.find(acct(31))).second, 1u);
+}
+
+TEST(CorrelatorClusters, FlaggedPromptFramesLinkAccounts) {
+    // The shipped setting: only prompts that raised a rule hit link, by near-duplicate text or
+    // by the same frame (first or last eight tokens) around different content.
+    auto policy = policy_of("clusters: {link_by: [template]}\nrules: []\nactions: []\n");
+    Correlator c(policy, nullptr, 1);
+    const char* content[] = {
+        "the model answer data system value step result function request because then which",
+        "returns first list should each time case the model answer data system value step",
+        "value step result function request because then which returns first list should each"};
+    uint64_t seq = 1;
+    auto send = [&](int account, const std::string& prompt, uint16_t classes) {
+        Observation o = obs_of(acct(account), seq * 100, ("100.80." + std::to_string(account) + ".1").c_str(), seq);
+        o.prompt_simhash = simhash(prompt);
+        const PromptFrame f = prompt_frame(prompt);
+        o.prompt_head = f.head;
+        o.prompt_tail = f.tail;
+        o.prompt_bytes = static_cast<uint32_t>(prompt.size());
+        o.hit_classes = classes;
+        c.observe(o);
+        ++seq;
+    };
+    const uint16_t dist = 1u << static_cast<unsigned>(RuleClass::Distillation);
+    for (int i = 0; i < 3; ++i)  // one frame (task id folded), different content
+        send(40 + i, "Task ID: 00" + std::to_string(4812 + 7 * i) +
+                         " Domain: algebra. Solve the problem and answer in JSON with keys reasoning "
+                         "and answer. Problem: " + content[i],
+             dist);
+    EXPECT_EQ(c.cluster_of(*c.find(acct(42))).second, 3u);
+    // The same frame without a rule hit: customers sharing a popular prompt stay apart.
+    for (int i = 0; i < 2; ++i)
+        send(50 + i, std::string("Summarise these meeting notes into action items for each attendee "
+                                 "please: ") + content[i],
+             0);
+    EXPECT_EQ(c.cluster_of(*c.find(acct(51))).second, 1u);
+    // Frames need content: short prompts have none.
+    EXPECT_EQ(prompt_frame("Solve the problem and answer in JSON").head, 0u);
 }
 
 TEST(CorrelatorSignals, DistinctAccountsPerAddressAndAsns) {

@@ -2,7 +2,8 @@
 """The demo's report: throughput from the dataplane summary, alerts by class, and detection
 measured against sluice-synth's ground truth: per request (an attack request is detected when
 the dataplane raised an alert on its connection) and per account (the correlator's account
-records: an account is flagged when its last action is not pass)."""
+records: an account is flagged when any of its records carries an action other than pass,
+since actions lapse once a campaign goes quiet)."""
 import argparse
 import collections
 import json
@@ -61,22 +62,34 @@ def main():
     print("  accounts with an alerting request, by class:")
     for cls, (n, hit) in sorted(by_class.items()):
         print(f"    {cls:11s} {hit:4d} of {n:4d}")
-    # The correlator's verdicts: the last action of each account record.
+    # The correlator's verdicts: the strongest action each account was given while active.
     ident_class = {}
     for r in reqs:
         ident_class[r["identity"]] = r["class"]
-    final = {}
+    rank = {"pass": 0, "alert": 1, "tag": 2, "rate-limit": 3, "drop": 4, "reject": 5, "block": 6}
+    flagged = {}
     for r in eve:
-        if r["event_type"] == "account":
-            final[r["account"]["id"]] = r["account"]
-    flagged = {i: a for i, a in final.items() if a["action"] != "pass"}
-    attack_ids = {i for i, c in ident_class.items() if c in ("hydra", "reseller", "farm")}
+        if r["event_type"] != "account" or r["account"]["action"] == "pass":
+            continue
+        a = r["account"]
+        old = flagged.get(a["id"])
+        if old is None or rank[a["action"]] >= rank[old["action"]]:
+            flagged[a["id"]] = a
+    attack_classes = ("hydra", "reseller", "farm")
+    attack_ids = {i for i, c in ident_class.items() if c in attack_classes}
     tp = len(attack_ids & set(flagged))
     fp = len(set(flagged) - attack_ids)
     prec = tp / (tp + fp) if tp + fp else 1.0
     rec = tp / len(attack_ids) if attack_ids else 1.0
     print(f"  accounts flagged by the policy: {len(flagged)} of {len(ident_class)} "
           f"(precision {prec:.3f}, recall {rec:.3f} over {len(attack_ids)} attack identities)")
+    per = collections.Counter(ident_class.values())
+    hit = collections.Counter(ident_class[i] for i in flagged if i in ident_class)
+    recalls = ", ".join(f"{c} {hit[c]}/{per[c]}" for c in attack_classes if per[c])
+    benign = sum(n for c, n in per.items() if c not in attack_classes)
+    benign_fp = sum(n for c, n in hit.items() if c not in attack_classes)
+    print(f"  per class: {recalls}; benign false positives {benign_fp}/{benign} "
+          f"({100.0 * benign_fp / benign if benign else 0:.2f}%)")
     actions = collections.Counter((ident_class.get(i, "?"), a["action"]) for i, a in flagged.items())
     for (cls, action), n in sorted(actions.items()):
         print(f"    {cls:11s} {action:10s} {n:4d}")

@@ -1,6 +1,7 @@
 #include "account/account_state.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "common/hash.h"
 
@@ -54,7 +55,7 @@ void AccountState::Generation::clear() {
 AccountState::AccountState(uint64_t window_ns) : half_ns_(std::max<uint64_t>(window_ns / 2, 1)) {}
 
 size_t AccountState::bytes_per_account() {
-    return sizeof(AccountState) + 2 * ((1u << 10) * 2 + (1u << 8) * 2 + (1u << 6));
+    return sizeof(AccountState);  // sketches inline
 }
 
 void AccountState::roll(uint64_t now) {
@@ -109,10 +110,8 @@ AccountState::Totals AccountState::totals(uint64_t now) {
 AccountSignals AccountState::signals(uint64_t now) {
     roll(now);
     AccountSignals s;
-    auto both = [&](const HyperLogLog& a, const HyperLogLog& b) {
-        HyperLogLog m = a;
-        m.merge(b);
-        return m.estimate();
+    auto both = [](const auto& a, const auto& b) {
+        return std::remove_cvref_t<decltype(a)>::estimate_union(a, b);
     };
     s.requests = cur_.requests + prev_.requests;
     s.distinct_ips = both(cur_.ips, prev_.ips);

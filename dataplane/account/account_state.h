@@ -101,7 +101,10 @@ class AccountState {
 
   private:
     struct Generation {
-        HyperLogLog ips{10}, prefixes{10}, ja4{8}, uas{8}, asns{6};
+        // 128 registers for addresses and networks (9% standard error; exact-ish by linear
+        // counting below ~300, where thresholds live), 32 for the rarer JA4s, UAs, ASNs.
+        FixedHyperLogLog<7> ips, prefixes;
+        FixedHyperLogLog<5> ja4, uas, asns;
         double requests = 0, in_tokens = 0, out_tokens = 0, bytes = 0, mismatches = 0;
         std::array<double, static_cast<size_t>(RuleClass::Count)> hits{};
         void clear();

@@ -54,9 +54,7 @@ double Correlator::InfraCounter::add(uint64_t key, uint64_t account, uint64_t no
         s.gen_start = now;
     }
     s.cur.add(mix64(account));
-    HyperLogLog both = s.cur;
-    both.merge(s.prev);
-    return both.estimate();
+    return FixedHyperLogLog<6>::estimate_union(s.cur, s.prev);
 }
 
 void Correlator::InfraCounter::prune(uint64_t now, uint64_t window_ns) {
@@ -82,8 +80,8 @@ void Correlator::set_publisher(EnforcementPublisher* p) {
 }
 
 const Correlator::Entry* Correlator::find(std::string_view account) const {
-    auto it = accounts_.find(std::string(account));
-    return it == accounts_.end() ? nullptr : it->second.get();
+    auto it = accounts_.find(account_key(account));
+    return it == accounts_.end() || it->second->id != account ? nullptr : it->second.get();
 }
 
 uint32_t Correlator::root(uint32_t i) const {
@@ -166,13 +164,14 @@ std::pair<std::string_view, uint32_t> Correlator::cluster_of(const Entry& e) con
 }
 
 Correlator::Entry& Correlator::entry_for(const Observation& o) {
-    const std::string id(o.account.data(), o.account.size());
-    auto& slot = accounts_[id];
+    const std::string_view id(o.account.data(), o.account.size());
+    const uint64_t key = account_key(id);
+    auto& slot = accounts_[key];
     if (!slot) {
         slot = std::make_unique<Entry>();
         slot->index = static_cast<uint32_t>(by_index_.size());
-        slot->id = id;
-        slot->key = account_key(id);
+        slot->id = std::string(id);
+        slot->key = key;
         by_index_.push_back(slot.get());
         parent_.push_back(slot->index);
         Cluster c;

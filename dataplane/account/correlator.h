@@ -113,7 +113,7 @@ class Correlator final : public ObservationSink {
 
       private:
         struct Slot {
-            HyperLogLog cur{6}, prev{6};
+            FixedHyperLogLog<6> cur, prev;
             uint64_t gen_start = 0;
         };
         std::unordered_map<uint64_t, Slot> slots_;
@@ -157,7 +157,7 @@ class Correlator final : public ObservationSink {
     uint32_t source_;
     uint64_t window_ns_;
     uint32_t index_ = 0;
-    std::unordered_map<std::string, std::unique_ptr<Entry>> accounts_;
+    std::unordered_map<uint64_t, std::unique_ptr<Entry>> accounts_;  // by account_key(id)
     std::vector<Entry*> by_index_;
     mutable std::vector<uint32_t> parent_;
     std::vector<Cluster> clusters_;  // valid at roots

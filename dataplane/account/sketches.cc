@@ -1,6 +1,7 @@
 #include "account/sketches.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 
@@ -17,25 +18,32 @@ uint64_t hash_item(std::string_view item) {
 HyperLogLog::HyperLogLog(uint8_t precision)
     : p_(std::clamp<uint8_t>(precision, 4, 16)), regs_(size_t{1} << p_, 0) {}
 
-void HyperLogLog::add(uint64_t h) {
-    const size_t idx = h >> (64 - p_);
-    const uint64_t rest = (h << p_) | (uint64_t{1} << (p_ - 1));  // guard bit: rank <= 64-p+1
+void hll_add(std::span<uint8_t> regs, unsigned p, uint64_t h) {
+    const size_t idx = h >> (64 - p);
+    const uint64_t rest = (h << p) | (uint64_t{1} << (p - 1));  // guard bit: rank <= 64-p+1
     const uint8_t rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
-    if (rank > regs_[idx]) regs_[idx] = rank;
+    if (rank > regs[idx]) regs[idx] = rank;
+}
+
+void HyperLogLog::add(uint64_t h) {
+    hll_add(regs_, p_, h);
 }
 
 void HyperLogLog::add(std::string_view item) {
     add(hash_item(item));
 }
 
-double HyperLogLog::estimate() const {
-    const double m = static_cast<double>(regs_.size());
-    double sum = 0;
-    size_t zeros = 0;
-    for (uint8_t r : regs_) {
-        sum += std::ldexp(1.0, -r);
-        zeros += r == 0;
+namespace {
+// 2^-r for every register value (ranks are at most 64 - p + 1).
+struct PowTable {
+    std::array<double, 66> v{};
+    PowTable() {
+        for (size_t r = 0; r < v.size(); ++r) v[r] = std::ldexp(1.0, -static_cast<int>(r));
     }
+};
+const PowTable kPow;
+
+double finish_estimate(double m, double sum, size_t zeros) {
     const double alpha = m == 16   ? 0.673
                          : m == 32 ? 0.697
                          : m == 64 ? 0.709
@@ -44,6 +52,37 @@ double HyperLogLog::estimate() const {
     // Small range: linear counting while registers are still empty.
     if (e <= 2.5 * m && zeros > 0) return m * std::log(m / static_cast<double>(zeros));
     return e;  // 64-bit hashes: no large-range correction needed
+}
+}  // namespace
+
+double hll_estimate(std::span<const uint8_t> regs) {
+    double sum = 0;
+    size_t zeros = 0;
+    for (uint8_t r : regs) {
+        sum += kPow.v[r];
+        zeros += r == 0;
+    }
+    return finish_estimate(static_cast<double>(regs.size()), sum, zeros);
+}
+
+double hll_estimate_union(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+    if (a.size() != b.size()) return hll_estimate(a);
+    double sum = 0;
+    size_t zeros = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        const uint8_t r = std::max(a[i], b[i]);
+        sum += kPow.v[r];
+        zeros += r == 0;
+    }
+    return finish_estimate(static_cast<double>(a.size()), sum, zeros);
+}
+
+double HyperLogLog::estimate() const {
+    return hll_estimate(regs_);
+}
+
+double HyperLogLog::estimate_union(const HyperLogLog& a, const HyperLogLog& b) {
+    return hll_estimate_union(a.regs_, b.regs_);
 }
 
 void HyperLogLog::merge(const HyperLogLog& o) {

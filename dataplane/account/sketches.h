@@ -26,6 +26,8 @@ class HyperLogLog {
     void add(std::string_view item);
     double estimate() const;
     void merge(const HyperLogLog& other);  // same precision
+    // The estimate of a ∪ b without building the merged sketch (same precision).
+    static double estimate_union(const HyperLogLog& a, const HyperLogLog& b);
     void clear();
     size_t bytes() const { return regs_.size(); }
     double standard_error() const;
@@ -33,6 +35,30 @@ class HyperLogLog {
   private:
     uint8_t p_;
     std::vector<uint8_t> regs_;
+};
+
+// Register operations shared by HyperLogLog and FixedHyperLogLog.
+void hll_add(std::span<uint8_t> regs, unsigned precision, uint64_t hash);
+double hll_estimate(std::span<const uint8_t> regs);
+double hll_estimate_union(std::span<const uint8_t> a, std::span<const uint8_t> b);
+
+// A HyperLogLog with its registers inline (no allocation): what per-account state uses, so
+// an account's sketches are one block of memory.
+template <unsigned P>
+class FixedHyperLogLog {
+  public:
+    static_assert(P >= 4 && P <= 12);
+    void add(uint64_t hash) { hll_add(regs_, P, hash); }
+    double estimate() const { return hll_estimate(regs_); }
+    static double estimate_union(const FixedHyperLogLog& a, const FixedHyperLogLog& b) {
+        return hll_estimate_union(a.regs_, b.regs_);
+    }
+    void clear() { regs_.fill(0); }
+    static constexpr size_t bytes() { return size_t{1} << P; }
+    static double standard_error() { return 1.04 / (P % 2 ? 1.4142135623730951 : 1.0) / double(1u << (P / 2)); }
+
+  private:
+    std::array<uint8_t, size_t{1} << P> regs_{};
 };
 
 class CountMin {

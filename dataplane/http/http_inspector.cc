@@ -606,6 +606,7 @@ void HttpInspector::request_end(Flow& f, Session& s) {
     if (const Header* x = h.find("cookie")) bufs.set(Buffer::HttpCookie, x->value);
     t.account = identity_.identify(
         h, b.buf != kNil ? std::string_view(bodies_[b.buf].data(), b.len) : std::string_view());
+    std::string_view prompt;  // valid until the body buffer is released
     if (b.buf != kNil) {
         std::span<char> buf = bodies_[b.buf];
         const std::string_view body(buf.data(), b.len);
@@ -632,10 +633,7 @@ void HttpInspector::request_end(Flow& f, Session& s) {
                     std::memcpy(t.excerpt, r.prompt.data(), t.excerpt_len);
                     bufs.set(Buffer::LlmPrompt, r.prompt);
                     // Only the correlator reads it: no hashing when accounts are off.
-                    if (observations_ != nullptr) {
-                        t.prompt_simhash = account::simhash(r.prompt);
-                        t.prompt_frame = account::prompt_frame(r.prompt);
-                    }
+                    prompt = r.prompt;
                     bufs.set(Buffer::LlmSystem, r.system);
                     bufs.set(Buffer::LlmModel, r.model);
                 }
@@ -651,6 +649,16 @@ void HttpInspector::request_end(Flow& f, Session& s) {
         t.hit_classes |= rules_->last_hit_classes();
     }
     if (const std::string_view ja4 = ja4_of(f); !ja4.empty()) t.ja4_hash = account::hash_item(ja4);
+    // Only the correlator reads prompt signatures, and by default only of flagged requests:
+    // ordinary traffic pays nothing for them. Long prompts are signed on their first 8 KiB
+    // (templates sit at the start) and their frame (first and last tokens).
+    using PS = HttpOptions::PromptSignatures;
+    if (observations_ != nullptr && !prompt.empty() &&
+        (opts_.prompt_signatures == PS::All ||
+         (opts_.prompt_signatures == PS::Flagged && t.hit_classes != 0))) {
+        t.prompt_simhash = account::simhash(prompt.substr(0, 8192));
+        t.prompt_frame = account::prompt_frame(prompt);
+    }
     if (enforcement_ != nullptr) enforce(f, t);
     // A response that finished before its request did is logged now.
     if (t.has_response && s.tx_count > 0 && &s.tx(0) == &t && t.status != 0 &&

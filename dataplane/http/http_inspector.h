@@ -41,6 +41,10 @@ struct HttpOptions {
     // What a request-smuggling shape does to the flow (other anomalies are only reported).
     Verdict smuggling_verdict = Verdict::Alert;
     bool eve_http = true;
+    // Prompt signatures (SimHash, frame) for the correlator's template links: for requests
+    // that raised a rule hit (the shipped policy links only those), for all, or none.
+    enum class PromptSignatures : uint8_t { Off, Flagged, All };
+    PromptSignatures prompt_signatures = PromptSignatures::Flagged;
 };
 
 struct HttpCounters {

@@ -30,10 +30,12 @@ def main():
     print("| --- | --- | --- | --- | --- | --- |")
     for name, label in (("reassembly_only", "flow + reassembly (baseline)"),
                         ("http", "+ HTTP stage, LLM extraction"),
-                        ("http_rules", "+ shipped packs (Hyperscan)")):
+                        ("http_rules", "+ shipped packs (Hyperscan)"),
+                        ("http_rules_accounts", "+ account observations")):
         x = r[name]
         print(f"| {label} | {x['gbps']:.2f} | {x['mpps']:.2f} | {x['requests_per_s']:.0f} | "
               f"{x['ratio']:.2f} | {x['alerts']} |")
+    print(f"\nAccount correlation on vs off (worker side): {r['accounts_vs_rules']:.2f}")
     print("\n| rules | parse s | compile s | database bytes |")
     print("| --- | --- | --- | --- |")
     for n, c in r["compile"].items():

@@ -2,6 +2,8 @@
 // over the same frames: flow tracking + reassembly only (the baseline), + the HTTP stage
 // (parsing, gzip, LLM extraction, usage), + the shipped rule packs. And rule compile time for
 // generated sets of 1k and 10k rules. Prints JSON (tools/bench/inspect.py makes the table).
+// A fourth setup adds account observations (identity, prompt signatures, the hand-over to the
+// correlator's queue): the worker's cost of correlation, as a ratio to the packs alone.
 //   sluice-bench-inspect [--flows N] [--passes N] [--compile]
 #include <chrono>
 #include <cstdio>
@@ -24,6 +26,13 @@ struct NullSink final : EventSink {
         ++n;
         return true;
     }
+};
+// The worker's side of account correlation: observations built and handed over (a copy into
+// a ring, as the spsc queue does); the correlator runs on its own core (accounts_bench).
+struct ObservationRing final : account::ObservationSink {
+    std::vector<account::Observation> ring = std::vector<account::Observation>(4096);
+    uint64_t n = 0;
+    void observe(const account::Observation& o) override { ring[n++ % ring.size()] = o; }
 };
 struct NullInjector final : Injector {
     void inject(bool, std::span<const uint8_t>) override {}
@@ -146,13 +155,15 @@ struct Result {
     uint64_t alerts = 0, llm = 0, eve = 0;
 };
 
-Result run(const EngineConfig& cfg, const Traffic& t, int passes) {
+Result run(const EngineConfig& cfg, const Traffic& t, int passes, bool accounts = false) {
     Result best;
     best.seconds = 1e9;
     for (int p = 0; p < passes; ++p) {
         NullSink sink;
         NullInjector inj;
         Pipeline pipe(cfg, 0, &sink);
+        ObservationRing ring;
+        if (accounts) pipe.set_observation_sink(&ring);
         uint64_t seq = 0, ts = 1'700'000'000'000'000'000ull;
         const auto t0 = std::chrono::steady_clock::now();
         for (const auto& f : t.frames)
@@ -217,7 +228,7 @@ int main(int argc, char** argv) {
         EngineConfig full = http;
         full.rules = packs.rules;
         const Result r0 = run(base, t, passes), r1 = run(http, t, passes),
-                     r2 = run(full, t, passes);
+                     r2 = run(full, t, passes), r3 = run(full, t, passes, true);
         auto row = [&](const char* name, const Result& r, bool comma) {
             std::printf(
                 "\"%s\":{\"seconds\":%.4f,\"gbps\":%.3f,\"mpps\":%.3f,\"requests_per_s\":%.0f,"
@@ -233,6 +244,8 @@ int main(int argc, char** argv) {
         row("reassembly_only", r0, true);
         row("http", r1, true);
         row("http_rules", r2, true);
+        row("http_rules_accounts", r3, true);
+        std::printf("\"accounts_vs_rules\":%.3f,", r2.seconds / r3.seconds);
     }
     std::printf("\"compile\":{");
     for (int n : {1000, 10000}) {

@@ -127,7 +127,7 @@ struct Rule {
     bool flow_established = false;
 
     std::vector<Condition> conditions;
-    std::optional<Threshold> threshold;  // threshold: or detection_filter: (one per rule)
+    std::optional<Threshold> threshold;         // threshold: or detection_filter: (one per rule)
     InspectPoint point = InspectPoint::Stream;  // derived from the buffers used
     SourceLocation where;
     std::string text;  // the rule as written (one logical line)

@@ -585,8 +585,7 @@ bool RuleParser::parse_flow(const RawOption& o) {
 }
 
 bool RuleParser::parse_threshold(const RawOption& o, std::string_view kw) {
-    if (rule_.threshold)
-        return error(o.kw_off, "a rule takes one threshold or detection_filter");
+    if (rule_.threshold) return error(o.kw_off, "a rule takes one threshold or detection_filter");
     Threshold t;
     const bool filter = kw == "detection_filter";
     if (filter) t.type = ThresholdType::DetectionFilter;
@@ -630,16 +629,13 @@ bool RuleParser::parse_threshold(const RawOption& o, std::string_view kw) {
                                  std::string(val) + "'");
             have_track = true;
         } else if (k == "count") {
-            if (!number(t.count))
-                return error(o.value_off, "count must be a positive number");
+            if (!number(t.count)) return error(o.value_off, "count must be a positive number");
             have_count = true;
         } else if (k == "seconds") {
-            if (!number(t.seconds))
-                return error(o.value_off, "seconds must be a positive number");
+            if (!number(t.seconds)) return error(o.value_off, "seconds must be a positive number");
             have_seconds = true;
         } else {
-            return error(o.value_off, std::string(kw) + " takes " +
-                                          (filter ? "" : "type, ") +
+            return error(o.value_off, std::string(kw) + " takes " + (filter ? "" : "type, ") +
                                           "track, count and seconds; found '" + std::string(item) +
                                           "'");
         }

@@ -148,7 +148,8 @@ bool Correlator::link_templates(const Observation& o, uint32_t a) {
                 slot = k;
                 continue;
             }
-            if (o.ts_ns - b.ts[k] <= window_ns_ && hamming(b.sig[k], o.prompt_simhash) <= max_distance)
+            if (o.ts_ns - b.ts[k] <= window_ns_ &&
+                hamming(b.sig[k], o.prompt_simhash) <= max_distance)
                 changed |= link(a, b.account[k], o.ts_ns);
         }
         b.account[slot] = a;
@@ -300,8 +301,8 @@ void Correlator::evaluate(const Observation& o, Entry& e) {
     e.score = d.score;
     const uint32_t r = root(e.index);
     Cluster& c = clusters_[r];
-    const bool cluster_up = d.target == EnforceTarget::Cluster &&
-                            d.verdict >= Verdict::RateLimit && d.verdict > c.enforced;
+    const bool cluster_up = d.target == EnforceTarget::Cluster && d.verdict >= Verdict::RateLimit &&
+                            d.verdict > c.enforced;
     if (cluster_up) {
         c.enforced = d.verdict;
         c.rate = static_cast<float>(d.rate_per_minute);
@@ -522,8 +523,11 @@ void Correlator::rule_hit(const Observation& o) {
     if (v < Verdict::Drop) return;
     // The rule's action applies to the tracked subject for the rest of its window.
     TimedBlock b;
-    b.e = Enforcement{v, EnforceTarget::Prefix, 403, 0, 0, o.ts_ns + uint64_t(t.seconds) * 1'000'000'000ull};
-    auto host = [](const IpAddress& a) { return IpPrefix{a, a.version == IpVersion::V4 ? 32u : 128u}; };
+    b.e = Enforcement{
+        v, EnforceTarget::Prefix, 403, 0, 0, o.ts_ns + uint64_t(t.seconds) * 1'000'000'000ull};
+    auto host = [](const IpAddress& a) {
+        return IpPrefix{a, a.version == IpVersion::V4 ? 32u : 128u};
+    };
     switch (t.track) {
         case rules::ThresholdTrack::BySrc:
         case rules::ThresholdTrack::ByBoth:
@@ -566,9 +570,11 @@ void Correlator::emit_alert(const Observation& o, uint32_t ri) {
         .field("dest_ip", std::string_view(dst, dst_len))
         .field("dest_port", o.dst_port)
         .field("proto", o.proto == 17 ? std::string_view("UDP") : std::string_view("TCP"))
-        .field("direction", o.to_server ? std::string_view("to_server") : std::string_view("to_client"));
+        .field("direction",
+               o.to_server ? std::string_view("to_server") : std::string_view("to_client"));
     j.object("alert")
-        .field("action", v >= Verdict::Drop ? std::string_view("blocked") : std::string_view("allowed"))
+        .field("action",
+               v >= Verdict::Drop ? std::string_view("blocked") : std::string_view("allowed"))
         .field("gid", r.gid)
         .field("signature_id", r.sid)
         .field("rev", r.rev)

@@ -37,15 +37,15 @@ struct CorrelatorCounters {
     uint64_t active = 0;    // accounts holding state (seen within the window)
     uint64_t records = 0;
     uint64_t records_dropped = 0;
-    uint64_t flagged = 0;  // accounts whose own action is not pass
+    uint64_t flagged = 0;   // accounts whose own action is not pass
     uint64_t clusters = 0;  // clusters of two or more accounts
     uint64_t links = 0;     // links alive
     uint64_t rebuilds = 0;
     uint64_t enforced = 0;  // table entries in the last snapshot
     uint64_t publishes = 0;
-    uint64_t rule_hits = 0;            // matches of thresholded rules
-    uint64_t threshold_alerts = 0;     // ... that raised an alert
-    uint64_t threshold_enforced = 0;   // ... whose drop/reject action blocked the subject
+    uint64_t rule_hits = 0;           // matches of thresholded rules
+    uint64_t threshold_alerts = 0;    // ... that raised an alert
+    uint64_t threshold_enforced = 0;  // ... whose drop/reject action blocked the subject
 };
 
 class Correlator final : public ObservationSink {
@@ -68,7 +68,7 @@ class Correlator final : public ObservationSink {
         std::unique_ptr<AccountState> state;  // null while idle past the window
         uint32_t index = 0;                   // dense, in order of first appearance
         std::string id;
-        uint64_t key = 0;  // account_key(id)
+        uint64_t key = 0;                 // account_key(id)
         Verdict verdict = Verdict::Pass;  // the account's own decision
         EnforceTarget target = EnforceTarget::Account;
         float rate = 0;
@@ -160,7 +160,7 @@ class Correlator final : public ObservationSink {
     std::unordered_map<uint64_t, std::unique_ptr<Entry>> accounts_;  // by account_key(id)
     std::vector<Entry*> by_index_;
     mutable std::vector<uint32_t> parent_;
-    std::vector<Cluster> clusters_;  // valid at roots
+    std::vector<Cluster> clusters_;                 // valid at roots
     std::unordered_map<uint64_t, uint64_t> links_;  // (a << 32 | b), a < b -> last seen
     std::unordered_map<uint64_t, Exit> last_by_ip_, last_by_prefix_, last_by_ja4_ua_,
         last_by_frame_;

@@ -41,8 +41,7 @@ struct ClientClaim {
 };
 // Reads the claims file (YAML: clients: [{name, user_agent_prefixes, ja4}]); errors name
 // file:line:col.
-bool load_client_claims(const std::string& path, std::vector<ClientClaim>& out,
-                        std::string& error);
+bool load_client_claims(const std::string& path, std::vector<ClientClaim>& out, std::string& error);
 
 struct IdentityOptions {
     // Cookies that carry a session (first found wins).

@@ -204,7 +204,8 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                             if (a.hold_s < 0) fail(f.second, "hold is seconds, 0 or more");
                         } else if (k == "target") {
                             const auto t = enforce_target_from_name(f.second.as<std::string>());
-                            if (!t) fail(f.second, "target must be account, cluster, prefix or ja4");
+                            if (!t)
+                                fail(f.second, "target must be account, cluster, prefix or ja4");
                             a.target = *t;
                         } else {
                             fail(f.first, "unknown key '" + k +
@@ -224,8 +225,10 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                     for (const auto& a : f.second) p.allow_accounts_.insert(a.as<std::string>());
                 }
             } else if (key == "clusters") {
-                if (!v.IsMap()) fail(v, "clusters is a mapping (link_by, template_distance, "
-                                        "template_min_bytes)");
+                if (!v.IsMap())
+                    fail(v,
+                         "clusters is a mapping (link_by, template_distance, "
+                         "template_min_bytes)");
                 ClusterOptions& c = p.clusters_;
                 for (const auto& f : v) {
                     const std::string k = f.first.as<std::string>();
@@ -317,7 +320,8 @@ uint64_t Policy::cluster_mask(const AccountSignals& s) const {
     for (size_t i = 0; i < rules_.size(); ++i) {
         const PolicyRule& r = rules_[i];
         const bool cluster = r.signal == Signal::ClusterSize || r.signal == Signal::ClusterHits ||
-                             r.signal == Signal::ClusterRequests || r.signal == Signal::ClusterShare;
+                             r.signal == Signal::ClusterRequests ||
+                             r.signal == Signal::ClusterShare;
         if (!cluster || s.cluster_size < r.min_cluster_size) continue;
         const double v = value_of(r, s);
         if ((r.above && v > *r.above) || (r.below && v < *r.below))

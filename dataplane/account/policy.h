@@ -55,9 +55,9 @@ enum class Signal : uint8_t {
 // How accounts are linked into clusters (each link lasts one window; clusters are rebuilt
 // every half window from the links still alive, so they dissolve when links stop).
 struct ClusterOptions {
-    bool by_ip = true;         // same source address within the window
-    bool by_prefix = false;    // same /24 or /48 (off: ISPs put customers side by side)
-    bool by_ja4_ua = false;    // same JA4 and user agent (off: every SDK user shares one)
+    bool by_ip = true;       // same source address within the window
+    bool by_prefix = false;  // same /24 or /48 (off: ISPs put customers side by side)
+    bool by_ja4_ua = false;  // same JA4 and user agent (off: every SDK user shares one)
     // Near-duplicate prompts (SimHash within template_distance). Off by default: popular
     // prompts are shared by unrelated customers, and links are transitive.
     bool by_template = false;

@@ -55,7 +55,9 @@ class FixedHyperLogLog {
     }
     void clear() { regs_.fill(0); }
     static constexpr size_t bytes() { return size_t{1} << P; }
-    static double standard_error() { return 1.04 / (P % 2 ? 1.4142135623730951 : 1.0) / double(1u << (P / 2)); }
+    static double standard_error() {
+        return 1.04 / (P % 2 ? 1.4142135623730951 : 1.0) / double(1u << (P / 2));
+    }
 
   private:
     std::array<uint8_t, size_t{1} << P> regs_{};

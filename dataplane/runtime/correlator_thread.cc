@@ -19,9 +19,7 @@ CorrelatorThread::CorrelatorThread(std::shared_ptr<const account::Policy> policy
                                    uint32_t source, ProducerProgress& own, bool ordered,
                                    std::shared_ptr<const account::AsnTable> asn,
                                    std::shared_ptr<const rules::CompiledRules> rules)
-    : correlator_(std::move(policy), &sink, source, std::move(asn)),
-      own_(own),
-      ordered_(ordered) {
+    : correlator_(std::move(policy), &sink, source, std::move(asn)), own_(own), ordered_(ordered) {
     correlator_.set_rules(std::move(rules));
 }
 
@@ -117,7 +115,8 @@ void CorrelatorThread::run() {
         // A snapshot waiting for the workers' quiescent states is polled sooner.
         const bool waiting = rcu_ != nullptr && rcu_->pending();
         if (!any)
-            std::this_thread::sleep_for(std::chrono::microseconds(ordered_ || waiting ? 200 : 2000));
+            std::this_thread::sleep_for(
+                std::chrono::microseconds(ordered_ || waiting ? 200 : 2000));
     }
     // Records at the final sequence (transactions logged when flows end at shutdown).
     own_.done.store(EveOrder::kFinalSeq, std::memory_order_release);

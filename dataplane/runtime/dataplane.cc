@@ -10,9 +10,9 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
 
-#include <fstream>
 #include <sched.h>
 #include <sys/stat.h>
+#include <fstream>
 
 #include <openssl/crypto.h>
 #include <time.h>
@@ -1085,10 +1085,8 @@ std::string Dataplane::summary_json() const {
             const EnforcementDelay d = enforcement_->delay();
             en["snapshots"] = c.publishes;
             en["entries"] = c.enforced;
-            en["delay_us"] = {{"measured", d.snapshots},
-                              {"p50", d.p50_us},
-                              {"p99", d.p99_us},
-                              {"max", d.max_us}};
+            en["delay_us"] = {
+                {"measured", d.snapshots}, {"p50", d.p50_us}, {"p99", d.p99_us}, {"max", d.max_us}};
         }
         j["engine"]["accounts"]["enforcement"] = en;
     }

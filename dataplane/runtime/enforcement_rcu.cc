@@ -19,7 +19,8 @@ uint64_t steady_ns() {
 
 RcuEnforcement::RcuEnforcement(unsigned readers) {
     const size_t size = rte_rcu_qsbr_get_memsize(readers);
-    const size_t rounded = (size + RTE_CACHE_LINE_SIZE - 1) / RTE_CACHE_LINE_SIZE * RTE_CACHE_LINE_SIZE;
+    const size_t rounded =
+        (size + RTE_CACHE_LINE_SIZE - 1) / RTE_CACHE_LINE_SIZE * RTE_CACHE_LINE_SIZE;
     qs_ = static_cast<rte_rcu_qsbr*>(std::aligned_alloc(RTE_CACHE_LINE_SIZE, rounded));
     std::memset(qs_, 0, rounded);
     rte_rcu_qsbr_init(qs_, readers);

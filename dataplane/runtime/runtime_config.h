@@ -69,7 +69,8 @@ struct RuntimeConfig {
     bool enforce = true;
     std::string asn_table_path;
     std::string accounts_out;  // at exit: every account's standing (JSON lines)
-    std::string clients_path;  // official clients' TLS stacks (empty: the shipped file)  // prefix,asn CSV for the distinct-ASN signal
+    std::string clients_path;  // official clients' TLS stacks (empty: the shipped file)  //
+                               // prefix,asn CSV for the distinct-ASN signal
     std::shared_ptr<const account::AsnTable> asn_table;
     bool rules_enabled = true;
     rules::RuleSetOptions rule_options;

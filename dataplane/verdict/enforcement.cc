@@ -45,8 +45,8 @@ bool is_account_id(std::string_view id) {
     return id.size() == 16 && id.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-const Enforcement* EnforcementTable::find(uint64_t account, const IpAddress& src,
-                                          uint64_t ja4_hash, uint64_t now_ns) const {
+const Enforcement* EnforcementTable::find(uint64_t account, const IpAddress& src, uint64_t ja4_hash,
+                                          uint64_t now_ns) const {
     const Enforcement* best = nullptr;
     auto consider = [&](const Enforcement* e) {
         if (e == nullptr || (e->expires_ns != 0 && now_ns >= e->expires_ns)) return;
@@ -72,7 +72,7 @@ RateLimiter::RateLimiter(size_t slots, uint32_t share)
     : buckets_(std::max<size_t>(slots, 1)), share_(std::max<uint32_t>(share, 1)) {}
 
 bool RateLimiter::admit(uint64_t subject, double rate_per_minute, uint64_t now_ns) {
-    const double rate = rate_per_minute / share_ / 60e9;  // tokens per ns
+    const double rate = rate_per_minute / share_ / 60e9;               // tokens per ns
     const double burst = std::max(1.0, rate_per_minute / share_ / 6);  // ten seconds' worth
     Bucket& b = buckets_[mix64(subject) % buckets_.size()];
     if (b.subject != subject) b = Bucket{subject, burst, now_ns};

@@ -81,10 +81,11 @@ const std::string kBlockedKey = "sk-ant-api03-BLOCKEDKEY00000000000000000000000"
 const std::string kOtherKey = "sk-ant-api03-GOODKEY0000000000000000000000000";
 
 std::string request(const std::string& key) {
-    const std::string body = R"({"model":"m","max_tokens":8,"messages":[{"role":"user","content":"hi"}]})";
+    const std::string body =
+        R"({"model":"m","max_tokens":8,"messages":[{"role":"user","content":"hi"}]})";
     return "POST /v1/messages HTTP/1.1\r\nHost: api.example.com\r\nx-api-key: " + key +
-           "\r\nContent-Type: application/json\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
 }
 
 // One connection with one request; returns the disposition of the request's last packet.
@@ -295,8 +296,8 @@ actions:
 }
 
 TEST(CorrelatorClusters, TemplatesLinkAccountsAcrossAddresses) {
-    auto policy =
-        policy_of("clusters: {link_by: [template], template_prompts: all}\nrules: []\nactions: []\n");
+    auto policy = policy_of(
+        "clusters: {link_by: [template], template_prompts: all}\nrules: []\nactions: []\n");
     Correlator c(policy, nullptr, 1);
     const char* slots[][2] = {{"photosynthesis", "a high school student"},
                               {"the French revolution", "a graduate historian"},
@@ -307,21 +308,25 @@ TEST(CorrelatorClusters, TemplatesLinkAccountsAcrossAddresses) {
     uint64_t seq = 1;
     for (int i = 0; i < 6; ++i) {
         const std::string prompt =
-            std::string("Think step by step and show all of your reasoning before answering. "
-                        "Explain ") +
+            std::string(
+                "Think step by step and show all of your reasoning before answering. "
+                "Explain ") +
             slots[i][0] + " to " + slots[i][1] +
             ", then list three common misconceptions and grade your own answer from one to ten.";
-        Observation o = obs_of(acct(10 + i), seq * 100, ("100.72." + std::to_string(i) + ".1").c_str(), seq);
+        Observation o =
+            obs_of(acct(10 + i), seq * 100, ("100.72." + std::to_string(i) + ".1").c_str(), seq);
         o.prompt_simhash = simhash(prompt);
         o.prompt_bytes = static_cast<uint32_t>(prompt.size());
         c.observe(o);
         ++seq;
     }
     // Unrelated prompts from other addresses stay alone.
-    const char* other[] = {"Write a haiku about the sea in autumn, with a kigo for late October please.",
-                           "What is the time complexity of inserting into a red-black tree, and why is it so?"};
+    const char* other[] = {
+        "Write a haiku about the sea in autumn, with a kigo for late October please.",
+        "What is the time complexity of inserting into a red-black tree, and why is it so?"};
     for (int i = 0; i < 2; ++i) {
-        Observation o = obs_of(acct(30 + i), seq * 100, ("198.51.100." + std::to_string(i + 1)).c_str(), seq);
+        Observation o =
+            obs_of(acct(30 + i), seq * 100, ("198.51.100." + std::to_string(i + 1)).c_str(), seq);
         o.prompt_simhash = simhash(other[i]);
         o.prompt_bytes = static_cast<uint32_t>(std::strlen(other[i]));
         c.observe(o);
@@ -344,7 +349,8 @@ TEST(CorrelatorClusters, FlaggedPromptFramesLinkAccounts) {
         "value step result function request because then which returns first list should each"};
     uint64_t seq = 1;
     auto send = [&](int account, const std::string& prompt, uint16_t classes) {
-        Observation o = obs_of(acct(account), seq * 100, ("100.80." + std::to_string(account) + ".1").c_str(), seq);
+        Observation o = obs_of(acct(account), seq * 100,
+                               ("100.80." + std::to_string(account) + ".1").c_str(), seq);
         o.prompt_simhash = simhash(prompt);
         const PromptFrame f = prompt_frame(prompt);
         o.prompt_head = f.head;
@@ -356,15 +362,19 @@ TEST(CorrelatorClusters, FlaggedPromptFramesLinkAccounts) {
     };
     const uint16_t dist = 1u << static_cast<unsigned>(RuleClass::Distillation);
     for (int i = 0; i < 3; ++i)  // one frame (task id folded), different content
-        send(40 + i, "Task ID: 00" + std::to_string(4812 + 7 * i) +
-                         " Domain: algebra. Solve the problem and answer in JSON with keys reasoning "
-                         "and answer. Problem: " + content[i],
+        send(40 + i,
+             "Task ID: 00" + std::to_string(4812 + 7 * i) +
+                 " Domain: algebra. Solve the problem and answer in JSON with keys reasoning "
+                 "and answer. Problem: " +
+                 content[i],
              dist);
     EXPECT_EQ(c.cluster_of(*c.find(acct(42))).second, 3u);
     // The same frame without a rule hit: customers sharing a popular prompt stay apart.
     for (int i = 0; i < 2; ++i)
-        send(50 + i, std::string("Summarise these meeting notes into action items for each attendee "
-                                 "please: ") + content[i],
+        send(50 + i,
+             std::string("Summarise these meeting notes into action items for each attendee "
+                         "please: ") +
+                 content[i],
              0);
     EXPECT_EQ(c.cluster_of(*c.find(acct(51))).second, 1u);
     // Frames need content: short prompts have none.
@@ -373,9 +383,10 @@ TEST(CorrelatorClusters, FlaggedPromptFramesLinkAccounts) {
 
 TEST(CorrelatorSignals, DistinctAccountsPerAddressAndAsns) {
     std::string err;
-    auto asn = AsnTable::parse("# test\n100.64.0.0/16,64500,Proxy ISP\n100.65.0.0/16,AS64501\n"
-                               "2001:db8::/32,64502\n",
-                               "asn.csv", err);
+    auto asn = AsnTable::parse(
+        "# test\n100.64.0.0/16,64500,Proxy ISP\n100.65.0.0/16,AS64501\n"
+        "2001:db8::/32,64502\n",
+        "asn.csv", err);
     ASSERT_TRUE(asn) << err;
     EXPECT_EQ(asn->lookup(ip("100.64.3.3")), 64500u);
     EXPECT_EQ(asn->lookup(ip("100.65.3.3")), 64501u);

@@ -56,7 +56,8 @@ std::shared_ptr<const rules::CompiledRules> compile(const std::string& text) {
     rules::RuleSetOptions o;
     auto rs = rules::build_rule_set({rules::RuleSource{"t.rules", text}}, o);
     for (auto& e : rs.errors) ADD_FAILURE() << e.format();
-    auto c = rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
+    auto c =
+        rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
     for (auto& e : c.errors) ADD_FAILURE() << e.format();
     return c.rules;
 }
@@ -73,7 +74,8 @@ std::string request(const std::string& key, const std::string& path) {
 
 TEST(Threshold, CountedAcrossWorkersByTheCorrelator) {
     const auto rules = compile(
-        "drop http any any -> any any (msg:\"model list scraping\"; http.uri; content:\"/v1/models\"; "
+        "drop http any any -> any any (msg:\"model list scraping\"; http.uri; "
+        "content:\"/v1/models\"; "
         "detection_filter: track by_account, count 3, seconds 60; sid:9001; classtype:llm-recon;)\n"
         "alert http any any -> any any (msg:\"health probe\"; http.uri; content:\"/health\"; "
         "threshold: type limit, track by_src, count 1, seconds 60; sid:9002;)\n");
@@ -120,7 +122,9 @@ TEST(Threshold, CountedAcrossWorkersByTheCorrelator) {
             EXPECT_EQ(a["alert"]["action"], "blocked");
             EXPECT_EQ(a["sluice"]["threshold"]["type"], "detection_filter");
             EXPECT_EQ(a["sluice"]["threshold"]["track"], "by_account");
-            EXPECT_EQ(a["account"]["hint"], "sk-ant-api03-\xE2\x80\xA6" "0000");
+            EXPECT_EQ(a["account"]["hint"],
+                      "sk-ant-api03-\xE2\x80\xA6"
+                      "0000");
         } else {
             EXPECT_EQ(a["alert"]["signature_id"], 9002);
             EXPECT_EQ(a["sluice"]["threshold"]["type"], "limit");

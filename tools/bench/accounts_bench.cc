@@ -3,6 +3,7 @@
 // accounts, and the decision-to-enforcement delay through the RCU-published table with worker
 // threads reading it. Prints JSON (tools/bench/accounts.py makes the table).
 //   sluice-bench-accounts [--observations N] [--accounts N] [--memory-accounts N]
+#include <unistd.h>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -13,13 +14,12 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unistd.h>
 #include <vector>
 
 #include "account/correlator.h"
 #include "account/sketches.h"
-#include "runtime/enforcement_rcu.h"
 #include "rules/rule_set.h"
+#include "runtime/enforcement_rcu.h"
 
 using namespace sluice;
 using namespace sluice::account;
@@ -113,8 +113,10 @@ int main(int argc, char** argv) {
     uint64_t observations = 2'000'000;
     uint32_t accounts = 100'000, memory_accounts = 1'000'000;
     for (int i = 1; i + 1 < argc; ++i) {
-        if (!std::strcmp(argv[i], "--observations")) observations = std::strtoull(argv[++i], nullptr, 10);
-        else if (!std::strcmp(argv[i], "--accounts")) accounts = static_cast<uint32_t>(std::atoi(argv[++i]));
+        if (!std::strcmp(argv[i], "--observations"))
+            observations = std::strtoull(argv[++i], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--accounts"))
+            accounts = static_cast<uint32_t>(std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--memory-accounts"))
             memory_accounts = static_cast<uint32_t>(std::atoi(argv[++i]));
     }
@@ -128,18 +130,21 @@ int main(int argc, char** argv) {
         std::unordered_map<std::string, uint64_t> counts;
         auto t0 = std::chrono::steady_clock::now();
         for (const Observation& o : obs) ++counts[std::string(o.account.data(), 16)];
-        const double base = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double base =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         CountSink sink;
         Correlator c(policy, &sink, 0);
         t0 = std::chrono::steady_clock::now();
         for (const Observation& o : obs) c.observe(o);
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::printf("\"throughput\":{\"observations\":%llu,\"accounts\":%u,\"seconds\":%.3f,"
-                    "\"per_second\":%.0f,\"baseline_per_second\":%.0f,\"ratio\":%.3f,"
-                    "\"records\":%llu,\"flagged\":%llu,\"clusters\":%llu},",
-                    (unsigned long long)observations, accounts, s, double(observations) / s,
-                    double(observations) / base, base / s, (unsigned long long)sink.n,
-                    (unsigned long long)c.counters().flagged, (unsigned long long)c.counters().clusters);
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf(
+            "\"throughput\":{\"observations\":%llu,\"accounts\":%u,\"seconds\":%.3f,"
+            "\"per_second\":%.0f,\"baseline_per_second\":%.0f,\"ratio\":%.3f,"
+            "\"records\":%llu,\"flagged\":%llu,\"clusters\":%llu},",
+            (unsigned long long)observations, accounts, s, double(observations) / s,
+            double(observations) / base, base / s, (unsigned long long)sink.n,
+            (unsigned long long)c.counters().flagged, (unsigned long long)c.counters().clusters);
     }
 
     // 2. Memory for many accounts active within one window.
@@ -159,10 +164,11 @@ int main(int argc, char** argv) {
             c->observe(o);
         }
         const size_t after = rss_bytes();
-        std::printf("\"memory\":{\"accounts\":%u,\"rss_bytes\":%zu,\"bytes_per_account\":%.0f,"
-                    "\"estimate_bytes\":%zu,\"sketch_bytes_per_account\":%zu},",
-                    memory_accounts, after - before, double(after - before) / memory_accounts,
-                    c->memory_bytes(), AccountState::bytes_per_account());
+        std::printf(
+            "\"memory\":{\"accounts\":%u,\"rss_bytes\":%zu,\"bytes_per_account\":%.0f,"
+            "\"estimate_bytes\":%zu,\"sketch_bytes_per_account\":%zu},",
+            memory_accounts, after - before, double(after - before) / memory_accounts,
+            c->memory_bytes(), AccountState::bytes_per_account());
     }
 
     // 3. Decision-to-enforcement delay: two worker threads read the table between "bursts"
@@ -228,13 +234,17 @@ int main(int argc, char** argv) {
         std::sort(seen_delay_us.begin(), seen_delay_us.end());
         const EnforcementDelay d = rcu.delay();
         auto pct = [&](double p) {
-            return seen_delay_us.empty() ? 0 : seen_delay_us[std::min(seen_delay_us.size() - 1, size_t(p * seen_delay_us.size()))];
+            return seen_delay_us.empty()
+                       ? 0
+                       : seen_delay_us[std::min(seen_delay_us.size() - 1,
+                                                size_t(p * seen_delay_us.size()))];
         };
-        std::printf("\"delay\":{\"decisions\":%d,\"all_workers_us\":{\"p50\":%llu,\"p99\":%llu,"
-                    "\"max\":%llu},\"first_lookup_us\":{\"p50\":%llu,\"p99\":%llu}}",
-                    decisions, (unsigned long long)d.p50_us, (unsigned long long)d.p99_us,
-                    (unsigned long long)d.max_us, (unsigned long long)pct(0.5),
-                    (unsigned long long)pct(0.99));
+        std::printf(
+            "\"delay\":{\"decisions\":%d,\"all_workers_us\":{\"p50\":%llu,\"p99\":%llu,"
+            "\"max\":%llu},\"first_lookup_us\":{\"p50\":%llu,\"p99\":%llu}}",
+            decisions, (unsigned long long)d.p50_us, (unsigned long long)d.p99_us,
+            (unsigned long long)d.max_us, (unsigned long long)pct(0.5),
+            (unsigned long long)pct(0.99));
     }
     std::printf("}\n");
     return 0;

@@ -72,6 +72,27 @@ class Accounts(t.TempDirTest):
         strip = lambda rs: [(r["account"]["id"], r["account"]["action"], r["account"]["score"]) for r in rs]  # noqa: E731
         self.assertEqual(strip(a), strip(c))
 
+    def test_asn_table_and_account_report(self):
+        asn = os.path.join(t.SOURCE, "tests/data/asn/synthetic-asn.csv")
+        report = os.path.join(self.tmp, "accounts.jsonl")
+        _, recs = self.run_offline("--asn-table", asn, "--accounts-out", report)
+        hydra = [r["account"] for r in recs if self.klass.get(r["account"]["id"]) == "hydra"]
+        self.assertTrue(hydra)
+        # Hydra exits rotate over residential ISPs (16 ASNs in the fixture); customers sit in one.
+        self.assertTrue(any(a["signals"]["distinct_asns"] >= 2 for a in hydra))
+        with open(report) as f:
+            rows = [json.loads(line)["account"] for line in f]
+        self.assertEqual({r["id"] for r in rows}, set(self.klass))
+        for r in rows:
+            if self.klass[r["id"]] == "benign":
+                self.assertLessEqual(r["signals"]["distinct_asns"], 1.5)
+        bad = os.path.join(self.tmp, "bad.csv")
+        with open(bad, "w") as f:
+            f.write("# ok\n100.64.0.0/10,64512\n100.64.0.0/33,1\n")
+        p = t.dataplane("--pcap", os.path.join(self.cap, "traffic.pcap"), "--asn-table", bad, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(f"{bad}:3: not an IP prefix", p.stderr)
+
     def test_custom_policy_and_errors(self):
         policy = os.path.join(self.tmp, "strict.yaml")
         with open(policy, "w") as f:

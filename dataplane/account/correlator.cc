@@ -1,6 +1,7 @@
 #include "account/correlator.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "common/hash.h"
 #include "common/timestamp.h"
@@ -428,8 +429,23 @@ void Correlator::rebuild(const Observation& o) {
     }
 }
 
+void Correlator::set_policy(std::shared_ptr<const Policy> p) {
+    policy_ = std::move(p);
+    window_ns_ = static_cast<uint64_t>(policy_->window_s() * 1e9);
+    dirty_ = true;  // its deny list may differ
+}
+
 bool Correlator::flush() {
-    if (!dirty_ || publisher_ == nullptr) return false;
+    if (publisher_ == nullptr) return false;
+    const uint64_t wall =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
+    if (lists_ != nullptr) {
+        const uint64_t v = lists_->version(), next = lists_->next_expiry();
+        if (v != lists_seen_ || (next != 0 && wall >= next)) dirty_ = true;
+    }
+    if (!dirty_) return false;
     std::unordered_map<uint64_t, Enforcement> accounts;
     auto put = [&](uint64_t key, const Enforcement& en) {
         auto [it, fresh] = accounts.try_emplace(key, en);
@@ -438,6 +454,10 @@ bool Correlator::flush() {
     auto t = std::make_unique<EnforcementTable>();
     t->version = ++version_;
     t->decided_steady_ns = dirty_since_;
+    if (lists_ != nullptr) {
+        lists_seen_ = lists_->version();
+        lists_->apply(*t, wall);  // allowlist entries win over anything added below
+    }
     const DenyList& deny = policy_->deny();
     const Enforcement denied{Verdict::Block, EnforceTarget::Account, 403, 0, 0, 0};
     for (const std::string& a : deny.accounts) put(account_key(a), denied);
@@ -682,24 +702,56 @@ void Correlator::emit(const Observation& o, const Entry& e, const AccountSignals
     ++ctr_.records;
 }
 
+void Correlator::write_standing(JsonBuilder& j, Entry& e) {
+    const AccountSignals s = signals_of(e, last_ts_);
+    std::array<char, 16> account{};
+    std::copy_n(e.id.data(), std::min(e.id.size(), account.size()), account.data());
+    Decision d = e.state ? policy_->decide(account, s) : Decision{};
+    d.verdict = e.effective();
+    if (e.via_cluster > e.verdict) d.reasons.push_back(&cluster_reason_);
+    d.target = e.via_cluster > e.verdict ? EnforceTarget::Cluster : e.target;
+    d.rate_per_minute = e.rate;
+    j.begin_object();
+    write_account(j, e, s, d);
+    j.end_object();
+}
+
+std::string Correlator::top_json(size_t n) {
+    std::vector<Entry*> v(by_index_.begin(), by_index_.end());
+    const size_t k = std::min(n, v.size());
+    std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end(),
+                      [](const Entry* a, const Entry* b) {
+                          if (a->effective() != b->effective())
+                              return a->effective() > b->effective();
+                          if (a->score != b->score) return a->score > b->score;
+                          return a->index < b->index;
+                      });
+    std::string out = "[";
+    for (size_t i = 0; i < k; ++i) {
+        json_.reset();
+        write_standing(json_, *v[i]);
+        if (json_.overflow()) continue;
+        if (out.size() > 1) out += ',';
+        out += json_.view();
+    }
+    return out + "]";
+}
+
+std::string Correlator::show_json(std::string_view id) {
+    auto it = accounts_.find(account_key(id));
+    if (it == accounts_.end() || it->second->id != id) return {};
+    json_.reset();
+    write_standing(json_, *it->second);
+    return json_.overflow() ? std::string() : std::string(json_.view());
+}
+
 void Correlator::write_accounts(std::ostream& out) {
     // Every account's standing at the end (or now): the action in force, the policy's score
     // and reasons on the current signals, and the signals themselves.
     for (Entry* e : by_index_) {
-        const AccountSignals s = signals_of(*e, last_ts_);
-        std::array<char, 16> account{};
-        std::copy_n(e->id.data(), std::min(e->id.size(), account.size()), account.data());
-        Decision d = e->state ? policy_->decide(account, s) : Decision{};
-        d.verdict = e->effective();
-        if (e->via_cluster > e->verdict) d.reasons.push_back(&cluster_reason_);
-        d.target = e->via_cluster > e->verdict ? EnforceTarget::Cluster : e->target;
-        d.rate_per_minute = e->rate;
-        JsonBuilder& j = json_;
-        j.reset();
-        j.begin_object();
-        write_account(j, *e, s, d);
-        j.end_object();
-        if (!j.overflow()) out << j.view() << '\n';
+        json_.reset();
+        write_standing(json_, *e);
+        if (!json_.overflow()) out << json_.view() << '\n';
     }
 }
 

@@ -28,6 +28,7 @@
 #include "eve/json_builder.h"
 #include "rules/compiled_rules.h"
 #include "verdict/enforcement.h"
+#include "verdict/operator_lists.h"
 
 namespace sluice::account {
 
@@ -58,6 +59,17 @@ class Correlator final : public ObservationSink {
 
     // Live enforcement: decisions go through this publisher. Null (offline): report only.
     void set_publisher(EnforcementPublisher* p);
+    // The operator's blocklist/allowlist, merged into every snapshot (changes and expiries
+    // trigger a new one at the next flush).
+    void set_operator_lists(OperatorLists* l) { lists_ = l; }
+    // A new policy, from the next observation on; account state and clusters are kept
+    // (existing accounts keep the window they started with until they go idle).
+    void set_policy(std::shared_ptr<const Policy> p);
+    const Policy& policy() const { return *policy_; }
+    // JSON for the control plane: the `n` accounts with the strongest action and score, and
+    // one account's standing (empty if unknown).
+    std::string top_json(size_t n);
+    std::string show_json(std::string_view id);
     // The rule set whose thresholded rules workers report (ObservationKind::RuleHit).
     void set_rules(std::shared_ptr<const rules::CompiledRules> r) { rules_ = std::move(r); }
     // Publishes a snapshot if decisions changed since the last one (writer thread, between
@@ -133,6 +145,8 @@ class Correlator final : public ObservationSink {
     void emit(const Observation& o, const Entry& e, const AccountSignals& s, const Decision& d);
     void write_account(JsonBuilder& j, const Entry& e, const AccountSignals& s,
                        const Decision& d) const;
+    // The standing of an account now (action in force, score and reasons on current signals).
+    void write_standing(JsonBuilder& j, Entry& e);
     uint32_t root(uint32_t i) const;
     bool unite(uint32_t a, uint32_t b);
     bool link(uint32_t a, uint32_t b, uint64_t ts);
@@ -182,6 +196,8 @@ class Correlator final : public ObservationSink {
     uint64_t last_ts_ = 0;
 
     // Enforcement (live).
+    OperatorLists* lists_ = nullptr;
+    uint64_t lists_seen_ = UINT64_MAX;
     EnforcementPublisher* publisher_ = nullptr;
     std::set<uint32_t> enforcing_;  // accounts whose effective action is enforced
     bool dirty_ = false;

@@ -907,7 +907,7 @@ void HttpInspector::enforce(Flow& f, Txn& t) {
     if (table == nullptr || table->empty()) return;
     const uint64_t acct = t.account.present() ? account_key(t.account.id_view()) : 0;
     const Enforcement* e = table->find(acct, f.client().addr, t.ja4_hash, eve_.now().ns);
-    if (e == nullptr) return;
+    if (e == nullptr || e->allow) return;  // allowlisted: nothing applies
     if (e->verdict == Verdict::RateLimit) {
         // One bucket per subject of the decision.
         uint64_t subject = e->bucket != 0 ? e->bucket : acct;

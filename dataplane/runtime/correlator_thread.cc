@@ -38,7 +38,20 @@ void CorrelatorThread::add_worker(ObservationQueue& q, ProducerProgress& progres
 }
 
 void CorrelatorThread::start() {
+    running_.store(true);
     thread_ = std::thread([this] { run(); });
+}
+
+bool CorrelatorThread::call(std::function<void(account::Correlator&)> fn, int timeout_ms) {
+    if (!running_.load()) return false;
+    auto c = std::make_shared<Call>();
+    c->fn = std::move(fn);
+    auto done = c->done.get_future();
+    {
+        std::lock_guard lock(calls_mu_);
+        calls_.push_back(c);
+    }
+    return done.wait_for(std::chrono::milliseconds(timeout_ms)) == std::future_status::ready;
 }
 
 void CorrelatorThread::finish() {
@@ -88,6 +101,17 @@ void CorrelatorThread::run() {
             pending.pop();
             any = true;
         }
+        {
+            std::deque<std::shared_ptr<Call>> calls;
+            {
+                std::lock_guard lock(calls_mu_);
+                calls.swap(calls_);
+            }
+            for (auto& c : calls) {
+                c->fn(correlator_);
+                c->done.set_value();
+            }
+        }
         if (rcu_ != nullptr) {
             correlator_.flush();  // decisions of this batch, in one snapshot
             rcu_->reclaim();
@@ -120,6 +144,10 @@ void CorrelatorThread::run() {
     }
     // Records at the final sequence (transactions logged when flows end at shutdown).
     own_.done.store(EveOrder::kFinalSeq, std::memory_order_release);
+    running_.store(false);
+    std::lock_guard lock(calls_mu_);
+    for (auto& c : calls_) c->done.set_value();  // not run: the caller's wait ends
+    calls_.clear();
 }
 
 }  // namespace sluice

@@ -6,7 +6,11 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <functional>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -40,12 +44,17 @@ class CorrelatorThread {
                      std::shared_ptr<const rules::CompiledRules> rules = nullptr);
     // Live enforcement: decisions are published through `rcu` (call before start()).
     void set_enforcement(RcuEnforcement* rcu);
+    void set_operator_lists(OperatorLists* l) { correlator_.set_operator_lists(l); }
     ~CorrelatorThread();
     void add_worker(ObservationQueue& q, ProducerProgress& progress);
     void start();
     // Call after the workers published their final progress: drains everything and joins.
     void finish();
     account::CorrelatorCounters counters() const;
+    // Runs `fn` on the correlator's thread between batches (control-plane queries and policy
+    // swaps: the correlator's state is never shared). Waits for it; false if the thread does
+    // not run it within `timeout_ms` (it may still run later: capture by value).
+    bool call(std::function<void(account::Correlator&)> fn, int timeout_ms = 10000);
     // After finish(): every account's standing, one JSON line each.
     void write_accounts(std::ostream& out) { correlator_.write_accounts(out); }
     size_t memory_bytes() const { return memory_.load(std::memory_order_relaxed); }
@@ -66,6 +75,13 @@ class CorrelatorThread {
     ProducerProgress& own_;
     bool ordered_;
     RcuEnforcement* rcu_ = nullptr;
+    struct Call {
+        std::function<void(account::Correlator&)> fn;
+        std::promise<void> done;
+    };
+    std::mutex calls_mu_;
+    std::deque<std::shared_ptr<Call>> calls_;
+    std::atomic<bool> running_{false};
     std::vector<ObservationQueue*> queues_;
     std::vector<ProducerProgress*> progress_;
     std::thread thread_;

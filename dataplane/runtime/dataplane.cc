@@ -259,7 +259,17 @@ bool Dataplane::init(int argc, char** argv) {
         }
     }
     if (!setup_ports() || !setup_workers()) return false;
+    if (correlator_) correlator_->set_operator_lists(&lists_);
+    policy_digest_ = cfg_.policy_sha256;
+    policy_source_ = cfg_.policy_source;
     telemetry_attach(*this);
+    if (!cfg_.control_socket.empty()) {
+        control_ = std::make_unique<ControlService>(*this);
+        if (!control_->start(cfg_.control_socket, err)) {
+            error_ = "control socket: " + err;
+            return false;
+        }
+    }
     return true;
 }
 
@@ -371,7 +381,7 @@ bool Dataplane::setup_workers() {
         }
         w->pipeline = std::make_unique<Pipeline>(cfg_.engine, i, &eve_->sink(i));
         if (enforcement_) w->pipeline->set_enforcement(&enforcement_->slot(), cfg_.workers);
-        if (!cfg_.keylog_follow.empty()) {
+        if (!off) {  // live: secrets arrive from --keylog-follow or the control plane
             w->feed = std::make_unique<tls::SecretFeed>();
             w->pipeline->attach_secret_feed(*w->feed);
         }
@@ -823,6 +833,7 @@ int Dataplane::run() {
         finish_workers();
     }
     end_tsc_ = rte_get_tsc_cycles();
+    if (control_) control_->stop();
     if (correlator_) {
         correlator_->finish();
         if (!cfg_.accounts_out.empty()) {
@@ -873,6 +884,7 @@ void Dataplane::follow_keylog() {
             tls::SecretUpdate u;
             if (tls::SecretStore::parse_line(line, u) == tls::SecretStore::LineResult::Added) {
                 secrets_followed_.fetch_add(1, std::memory_order_relaxed);
+                std::lock_guard lock(feed_mu_);
                 for (auto& w : workers_)
                     if (!w->feed->push(u))
                         secrets_feed_full_.fetch_add(1, std::memory_order_relaxed);

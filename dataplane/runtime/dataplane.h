@@ -5,16 +5,19 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "engine/pipeline.h"
 #include "eve/eve_writer.h"
+#include "runtime/control_service.h"
 #include "runtime/correlator_thread.h"
 #include "runtime/pcap_prescan.h"
 #include "runtime/runtime_config.h"
 #include "tls/secret_feed.h"
+#include "verdict/operator_lists.h"
 
 struct rte_mempool;
 struct rte_ring;
@@ -137,6 +140,15 @@ class Dataplane {
     std::atomic<uint64_t> secrets_feed_full_{0};
     std::string runtime_dir_;
     bool initialised_ = false;
+
+    // Control plane (runtime/control_service.h).
+    OperatorLists lists_;
+    std::unique_ptr<ControlService> control_;
+    std::mutex feed_mu_;  // one producer at a time on the workers' secret feeds
+    std::atomic<uint64_t> secrets_pushed_{0};
+    std::string policy_digest_, policy_source_;
+    uint64_t policy_applied_ = 0;
+    friend class ControlService;
 
     friend int worker_entry(void*);
 };

@@ -134,7 +134,10 @@ int main(int argc, char** argv) {
     app.add_flag("--no-enforce", no_enforce,
                  "Live: report account decisions without enforcing them (offline runs never "
                  "enforce)");
-    std::string accounts_out;
+    std::string accounts_out, control_socket;
+    app.add_option("--control", control_socket,
+                   "Serve the control protocol on this Unix socket (sluicectl --socket; "
+                   "docs/control-protocol.md)");
     app.add_option("--accounts-out", accounts_out,
                    "At exit, write every account's standing (action, score, reasons, cluster, "
                    "signals) to FILE as JSON lines");
@@ -262,6 +265,7 @@ int main(int argc, char** argv) {
     if (no_enforce) cfg.enforce = false;
     if (!asn_table.empty()) cfg.asn_table_path = asn_table;
     if (!accounts_out.empty()) cfg.accounts_out = accounts_out;
+    if (!control_socket.empty()) cfg.control_socket = control_socket;
     if (std::string e = load_policy(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
         return 2;

@@ -7,6 +7,8 @@
 
 #include <fstream>
 #include <iterator>
+#include <sstream>
+#include "common/digest.h"
 
 #include <algorithm>
 #include <functional>
@@ -342,6 +344,16 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    }},
                               });
                  }},
+                {"control",
+                 [&](const YAML::Node& v) {
+                     for_keys(path, v, "control",
+                              {
+                                  {"socket",
+                                   [&](const YAML::Node& x) {
+                                       cfg.control_socket = scalar<std::string>(path, x, "a path");
+                                   }},
+                              });
+                 }},
                 {"accounts",
                  [&](const YAML::Node& v) {
                      auto& a = e.accounts;
@@ -599,9 +611,18 @@ std::string load_policy(RuntimeConfig& cfg) {
                                  ? rules::default_rules_dir() + "/policy/default.yaml"
                                  : cfg.policy_path;
     std::string err;
-    auto p = account::Policy::load(path, err);
+    std::ifstream in(path);
+    if (!in) return path + ": cannot read policy";
+    std::stringstream text;
+    text << in.rdbuf();
+    auto p = account::Policy::parse(text.str(), path, err);
     if (!p) return err;
     cfg.policy = std::make_shared<const account::Policy>(std::move(*p));
+    const auto d = sha256(as_bytes(text.str()));
+    char hex[64];
+    to_hex(d, hex);
+    cfg.policy_sha256.assign(hex, sizeof hex);
+    cfg.policy_source = path;
     const std::string clients = cfg.clients_path.empty()
                                     ? rules::default_rules_dir() + "/policy/clients.yaml"
                                     : cfg.clients_path;

@@ -50,7 +50,8 @@ const Enforcement* EnforcementTable::find(uint64_t account, const IpAddress& src
     const Enforcement* best = nullptr;
     auto consider = [&](const Enforcement* e) {
         if (e == nullptr || (e->expires_ns != 0 && now_ns >= e->expires_ns)) return;
-        if (best == nullptr || e->verdict > best->verdict) best = e;
+        if (best != nullptr && best->allow) return;
+        if (best == nullptr || e->allow || e->verdict > best->verdict) best = e;
     };
     if (account != 0 && !accounts_.empty()) {
         auto it = accounts_.find(account);

@@ -37,6 +37,7 @@ struct Enforcement {
     float rate_per_minute = 0;  // RateLimit: the subject's whole budget (split across workers)
     uint64_t bucket = 0;        // RateLimit: the token bucket's subject (0: by target)
     uint64_t expires_ns = 0;    // packet time; 0: until replaced
+    bool allow = false;         // an allowlist entry: overrides every other decision
 };
 
 // An account id (16 hex characters) -> the 64-bit key tables use (never 0; other text is

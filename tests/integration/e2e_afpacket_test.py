@@ -256,6 +256,41 @@ class AfPacketBridge(unittest.TestCase):
                             hashlib.sha256).hexdigest()[:16]
         self.assertEqual({r["account"]["id"] for r in stopped}, {denied_id, account_id(distiller)})
 
+    def test_sluicectl_blocklist_live(self):
+        ctl = os.path.join(t.BUILD, "control/sluicectl")
+        sock = os.path.join(self.tmp.name, f"ctl-{time.monotonic_ns()}.sock")
+        self.start_dataplane("--control", sock)
+        key, other = ("sk-ant-api03-E2EOPSBLOCKEDKEY00000000000000000000000",
+                      "sk-ant-api03-E2EOPSOTHERKEY000000000000000000000000")
+        ident = subprocess.run([ctl, "--json", "accounts", "id", "--key-stdin"], input=key + "\n",
+                               capture_output=True, text=True, check=True)
+        account = json.loads(ident.stdout)["id"]
+        self.assertEqual(self.ask(key, "Hello, how are you?")[0], 0)
+        subprocess.run([ctl, "--socket", sock, "blocklist", "add", "account", account, "--reason", "e2e"],
+                       check=True, capture_output=True)
+        blocked = False
+        for _ in range(40):  # the correlator publishes within milliseconds
+            if self.ask(key, "Hello again.")[0] != 0:
+                blocked = True
+                break
+            time.sleep(0.05)
+        self.assertTrue(blocked, "the blocklisted key was never reset")
+        self.assertEqual(self.ask(other, "Hello from another key.")[0], 0)
+        subprocess.run([ctl, "--socket", sock, "blocklist", "del", "account", account], check=True,
+                       capture_output=True)
+        passed = False
+        for _ in range(40):
+            if self.ask(key, "Hello once more.")[0] == 0:
+                passed = True
+                break
+            time.sleep(0.05)
+        self.assertTrue(passed, "the key stayed blocked after blocklist del")
+        _, summary, eve = self.stop_dataplane()
+        stopped = [r for r in eve if r["event_type"] == "http" and "enforcement" in r.get("sluice", {})]
+        self.assertTrue(stopped)
+        self.assertTrue(all(r["account"]["id"] == account for r in stopped))
+        self.assertGreaterEqual(summary["engine"]["http"]["enforced_block"], 1)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

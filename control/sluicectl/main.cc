@@ -15,6 +15,8 @@
 
 #include "account/identity.h"
 #include "control/protocol/client.h"
+#include "rules/bundle.h"
+#include "rules/rule_set.h"
 
 using nlohmann::json;
 using sluice::control::Client;
@@ -66,14 +68,15 @@ int fail(int code, const std::string& msg) {
 }
 
 // Sends one request; prints the error and returns the exit code on failure.
-int call(const Options& o, const std::string& cmd, const json& args, json& result) {
+int call(const Options& o, const std::string& cmd, const json& args, json& result,
+         std::string_view blob = {}) {
     Client c;
     std::string err;
     if (!c.connect_unix(o.socket, err))
         return fail(kUnreachable, "cannot reach the dataplane at " + err +
                                       " (is it running with --control? set --socket or "
                                       "SLUICE_SOCKET)");
-    Response r = c.request(cmd, args, {}, o.timeout_s * 1000);
+    Response r = c.request(cmd, args, blob, o.timeout_s * 1000);
     if (!r.ok) {
         if (r.code == "unreachable" || r.code == "protocol")
             return fail(kUnreachable, "dataplane at " + o.socket + ": " + r.error);
@@ -218,6 +221,22 @@ int main(int argc, char** argv) {
     auto* pp = policy->add_subcommand("push", "Validate and apply a policy (state is kept)");
     pp->add_option("file", policy_file, "Policy YAML")->required()->check(CLI::ExistingFile);
 
+    auto* rules_cmd = app.add_subcommand("rules", "Rule sets (docs/rules.md)");
+    rules_cmd->require_subcommand(1);
+    std::vector<std::string> rule_files;
+    std::string message;
+    auto* rv = rules_cmd->add_subcommand(
+        "validate", "Compile rule files here and have the dataplane validate the bundle");
+    rv->add_option("files", rule_files, "Rule files or directories")
+        ->required()
+        ->check(CLI::ExistingPath);
+    auto* rp = rules_cmd->add_subcommand(
+        "push", "Compile here, ship the bundle, swap it in on every worker (no packet lost)");
+    rp->add_option("files", rule_files, "Rule files or directories")
+        ->required()
+        ->check(CLI::ExistingPath);
+    rp->add_option("--message", message, "What changed (kept with the version)");
+
     auto* secrets = app.add_subcommand("secrets", "TLS session secrets (memory only)");
     secrets->require_subcommand(1);
     std::string keylog;
@@ -272,6 +291,37 @@ int main(int argc, char** argv) {
             std::printf("%s: %s rules, window %s s%s\n", policy_file.c_str(),
                         num(result, "rules").c_str(), num(result, "window_s").c_str(),
                         push ? ", applied" : ", valid");
+        return kOk;
+    }
+    if (rules_cmd->parsed()) {
+        // Compiled once here; the dataplane rebuilds and checks the bundle before swapping.
+        sluice::rules::RuleSetOptions ro;
+        auto rs = sluice::rules::load_rule_files(rule_files, ro);
+        if (!rs.errors.empty()) {
+            for (const auto& e : rs.errors) std::fprintf(stderr, "%s\n", e.format().c_str());
+            return fail(kUsage, "the rule set was rejected; nothing was sent");
+        }
+        auto compiled = sluice::rules::CompiledRules::compile(
+            std::shared_ptr<const sluice::rules::RuleSet>(std::move(rs.set)));
+        if (!compiled.rules) {
+            for (const auto& e : compiled.errors) std::fprintf(stderr, "%s\n", e.format().c_str());
+            return fail(kUsage, "the rule set does not compile; nothing was sent");
+        }
+        const auto bundle = sluice::rules::write_bundle(*compiled.rules);
+        const bool push = rp->parsed();
+        if (int rc = call(o, push ? "rules.apply" : "rules.validate", {{"message", message}},
+                          result, {reinterpret_cast<const char*>(bundle.data()), bundle.size()}))
+            return rc;
+        if (o.json_out)
+            std::cout << result.dump(2) << "\n";
+        else
+            std::printf(
+                "%s rules, sha256 %s%s\n", num(result, "rules").c_str(),
+                result.value("sha256", std::string()).substr(0, 16).c_str(),
+                push ? (", in force on every worker (generation " + num(result, "generation") +
+                        ", adopted in " + num(result, "adopted_ms") + " ms)")
+                           .c_str()
+                     : ", valid");
         return kOk;
     }
     if (secrets->parsed()) {

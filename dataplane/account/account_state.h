@@ -43,6 +43,7 @@ struct Observation {
     bool has_account = true;       // RuleHit: whether `account` is set
     // RuleHit: the rule (index in the rule set) and the packet's endpoints.
     uint32_t rule = 0;
+    uint8_t rules_generation = 0;  // which rule set `rule` indexes (sets swap at run time)
     IpAddress dst;
     uint16_t src_port = 0, dst_port = 0;
     uint8_t proto = 6;

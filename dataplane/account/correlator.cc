@@ -512,8 +512,9 @@ bool Correlator::flush() {
 
 void Correlator::rule_hit(const Observation& o) {
     ++ctr_.rule_hits;
-    if (!rules_ || o.rule >= rules_->set().rules.size()) return;
-    const rules::Rule& r = rules_->set().rules[o.rule];
+    const auto& rules = rules_[o.rules_generation];
+    if (!rules || o.rule >= rules->set().rules.size()) return;
+    const rules::Rule& r = rules->set().rules[o.rule];
     if (!r.threshold) return;
     const rules::Threshold& t = *r.threshold;
     auto addr_key = [](const IpAddress& a, uint64_t seed) { return hash_bytes(a.span(), seed); };
@@ -538,7 +539,7 @@ void Correlator::rule_hit(const Observation& o) {
     }
     if (!thresholds_.on_hit(o.rule, t, subject, o.ts_ns)) return;
     ++ctr_.threshold_alerts;
-    emit_alert(o, o.rule);
+    emit_alert(o, *rules, o.rule);
     const Verdict v = rules::action_verdict(r.action);
     if (v < Verdict::Drop) return;
     // The rule's action applies to the tracked subject for the rest of its window.
@@ -572,9 +573,9 @@ void Correlator::rule_hit(const Observation& o) {
     mark_dirty(o);
 }
 
-void Correlator::emit_alert(const Observation& o, uint32_t ri) {
+void Correlator::emit_alert(const Observation& o, const rules::CompiledRules& rules, uint32_t ri) {
     if (sink_ == nullptr) return;
-    const auto& set = rules_->set();
+    const auto& set = rules.set();
     const rules::Rule& r = set.rules[ri];
     char ts[40], src[48], dst[48];
     format_eve_time(Timestamp{o.ts_ns}, ts);

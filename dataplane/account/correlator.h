@@ -71,7 +71,9 @@ class Correlator final : public ObservationSink {
     std::string top_json(size_t n);
     std::string show_json(std::string_view id);
     // The rule set whose thresholded rules workers report (ObservationKind::RuleHit).
-    void set_rules(std::shared_ptr<const rules::CompiledRules> r) { rules_ = std::move(r); }
+    void set_rules(std::shared_ptr<const rules::CompiledRules> r, uint8_t generation = 0) {
+        rules_[generation] = std::move(r);
+    }
     // Publishes a snapshot if decisions changed since the last one (writer thread, between
     // batches). Returns true if it published.
     bool flush();
@@ -141,7 +143,7 @@ class Correlator final : public ObservationSink {
 
     Entry& entry_for(const Observation& o);
     void rule_hit(const Observation& o);
-    void emit_alert(const Observation& o, uint32_t rule);
+    void emit_alert(const Observation& o, const rules::CompiledRules& rules, uint32_t rule);
     void emit(const Observation& o, const Entry& e, const AccountSignals& s, const Decision& d);
     void write_account(JsonBuilder& j, const Entry& e, const AccountSignals& s,
                        const Decision& d) const;
@@ -185,7 +187,7 @@ class Correlator final : public ObservationSink {
     bool raised_ = false;             // ... bringing a stronger cluster decision with them
 
     // Thresholds.
-    std::shared_ptr<const rules::CompiledRules> rules_;
+    std::array<std::shared_ptr<const rules::CompiledRules>, 256> rules_;  // by generation
     ThresholdTracker thresholds_;
     struct TimedBlock {
         Enforcement e;

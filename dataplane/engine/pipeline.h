@@ -71,6 +71,8 @@ class Pipeline {
     RuleInspector& rule_inspector() { return *rules_; }
     // Completed transactions with an account go here (the correlator's queue).
     void set_observation_sink(account::ObservationSink* s) { http_->set_observation_sink(s); }
+    // Swaps in another rule set (between bursts; `s` gets the old one back).
+    void adopt_rules(std::unique_ptr<RuleSwap>& s) { rules_->adopt(s); }
     // Matches of thresholded rules go to the correlator through this sink.
     void set_threshold_sink(account::ObservationSink* s) { rules_->set_threshold_sink(s); }
     // Decisions to enforce on requests (live inline mode); `share`: workers splitting limits.

@@ -8,15 +8,33 @@ using rules::Buffer;
 using rules::BufferSet;
 using rules::InspectPoint;
 
+std::unique_ptr<RuleSwap> RuleSwap::build(std::shared_ptr<const rules::CompiledRules> rules,
+                                          uint32_t body_streams, uint8_t generation) {
+    auto s = std::make_unique<RuleSwap>();
+    s->generation = generation;
+    if (rules) {
+        s->matcher = std::make_unique<rules::Matcher>(rules, body_streams);
+        for (const rules::Rule& r : rules->set().rules)
+            s->rule_class.push_back(static_cast<uint8_t>(account::rule_class_of(r.classtype)));
+        s->hits.reserve(rules->set().rules.size());
+    }
+    s->rules = std::move(rules);
+    return s;
+}
+
 RuleInspector::RuleInspector(EveEmitter& eve, std::shared_ptr<const rules::CompiledRules> rules,
                              uint32_t body_streams)
-    : eve_(eve), rules_(std::move(rules)) {
-    if (rules_) {
-        matcher_ = std::make_unique<rules::Matcher>(rules_, body_streams);
-        for (const rules::Rule& r : rules_->set().rules)
-            rule_class_.push_back(static_cast<uint8_t>(account::rule_class_of(r.classtype)));
-        hits_.reserve(rules_->set().rules.size());
-    }
+    : eve_(eve), body_streams_(body_streams) {
+    auto s = RuleSwap::build(std::move(rules), body_streams, 0);
+    adopt(s);
+}
+
+void RuleInspector::adopt(std::unique_ptr<RuleSwap>& s) {
+    std::swap(rules_, s->rules);
+    std::swap(matcher_, s->matcher);
+    std::swap(rule_class_, s->rule_class);
+    std::swap(hits_, s->hits);
+    std::swap(generation_, s->generation);
 }
 
 const rules::MatcherCounters& RuleInspector::matcher_counters() const {
@@ -27,6 +45,12 @@ void RuleInspector::inspect(Flow& f, Dir dir, InspectPoint point, const BufferSe
                             const AlertContext* ctx, std::span<const uint32_t> streams) {
     last_classes_ = 0;
     if (!matcher_) return;
+    // Streams of this generation only (one opened under a swapped-out set is gone).
+    std::array<uint32_t, 4> live{};
+    size_t n_live = 0;
+    for (uint32_t id : streams)
+        if (current(id) && n_live < live.size()) live[n_live++] = id & 0xffffff;
+    streams = {live.data(), n_live};
     if ((f.inspect_flags & inspect_flag::kPassed) || !rules_->inspects(point)) {
         for (uint32_t id : streams) matcher_->discard_body_stream(id);
         return;
@@ -76,6 +100,7 @@ void RuleInspector::threshold_hit(const Flow& f, Dir dir, uint32_t r, const Aler
     o.ts_ns = eve_.now().ns;
     o.seq = eve_.seq();
     o.rule = r;
+    o.rules_generation = generation_;
     const bool to_server = dir == Dir::ToServer;
     const Endpoint& src = to_server ? f.client() : f.server();
     const Endpoint& dst = to_server ? f.server() : f.client();

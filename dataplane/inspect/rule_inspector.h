@@ -57,6 +57,19 @@ class InspectionTap {
                             const rules::MatchContext& ctx, std::span<const uint32_t> hits) = 0;
 };
 
+// A rule set ready to be swapped into a worker: built off the worker (the matcher allocates
+// Hyperscan scratch and streams), adopted between bursts with pointer swaps only.
+struct RuleSwap {
+    std::shared_ptr<const rules::CompiledRules> rules;
+    std::unique_ptr<rules::Matcher> matcher;
+    std::vector<uint8_t> rule_class;
+    std::vector<uint32_t> hits;  // reserved for the set's size
+    uint8_t generation = 0;
+    // Builds everything for `rules` (null: no rules).
+    static std::unique_ptr<RuleSwap> build(std::shared_ptr<const rules::CompiledRules> rules,
+                                           uint32_t body_streams, uint8_t generation);
+};
+
 class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
   public:
     // body_streams: HTTP bodies per direction that may be stream-scanned at once.
@@ -70,17 +83,25 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     void inspect(Flow& f, Dir dir, rules::InspectPoint point, const rules::BufferSet& bufs,
                  const AlertContext* ctx, std::span<const uint32_t> streams = {});
 
+    // Body stream ids carry the rule set's generation in their top byte: a stream opened
+    // under a set that has since been swapped out is ignored (its flow's body is inspected
+    // without it under the new set).
     uint32_t open_body_stream(const Flow& f, rules::Buffer b) {
         if (!matcher_ || (f.inspect_flags & inspect_flag::kPassed) || !rules_->uses_buffer(b))
             return rules::Matcher::kNoStream;
-        return matcher_->open_body_stream(b);
+        const uint32_t id = matcher_->open_body_stream(b);
+        return id == rules::Matcher::kNoStream ? id : id | uint32_t(generation_) << 24;
     }
     void scan_body_stream(uint32_t id, std::span<const char> bytes) {
-        matcher_->scan_body_stream(id, bytes);
+        if (current(id)) matcher_->scan_body_stream(id & 0xffffff, bytes);
     }
     void discard_body_stream(uint32_t id) {
-        if (matcher_) matcher_->discard_body_stream(id);
+        if (matcher_ && current(id)) matcher_->discard_body_stream(id & 0xffffff);
     }
+    // Swaps in another rule set between bursts; `s` gets the old one back (to be freed off
+    // the worker). Open body streams of the old set are dropped with it.
+    void adopt(std::unique_ptr<RuleSwap>& s);
+    uint8_t generation() const { return generation_; }
 
     // tls::HelloObserver
     void on_client_hello(Flow& f, const tls::ClientHello& ch, const tls::Fingerprints& fp) override;
@@ -100,6 +121,9 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     const rules::MatcherCounters& matcher_counters() const;
 
   private:
+    bool current(uint32_t id) const {
+        return id != rules::Matcher::kNoStream && (id >> 24) == generation_;
+    }
     void alert(Flow& f, Dir dir, uint32_t rule, const AlertContext* ctx);
     void threshold_hit(const Flow& f, Dir dir, uint32_t rule, const AlertContext* ctx);
 
@@ -113,6 +137,8 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     account::ObservationSink* thresholds_ = nullptr;
     std::vector<uint8_t> rule_class_;  // per rule: account::RuleClass of its classtype
     uint16_t last_classes_ = 0;
+    uint8_t generation_ = 0;
+    uint32_t body_streams_ = 0;
 };
 
 }  // namespace sluice

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/digest.h"
+#include "rules/bundle.h"
 #include "runtime/dataplane.h"
 
 namespace sluice {
@@ -122,6 +123,30 @@ control::Frame ControlService::handle(const control::Frame& req) {
                 dp.policy_source_ = name;
                 dp.policy_applied_ = wall_now() / 1'000'000'000ull;
                 result["sha256"] = dp.policy_digest_;
+            }
+        } else if (cmd == "rules.validate" || cmd == "rules.apply") {
+            // The blob is a rule bundle (rules/bundle.h): rebuilt and validated here; a set
+            // with an error changes nothing.
+            if (req.blob.empty()) throw BadRequest{"bad_request", "no rule bundle in the request"};
+            auto loaded = rules::read_bundle(
+                {reinterpret_cast<const uint8_t*>(req.blob.data()), req.blob.size()});
+            if (!loaded.compiled.rules) {
+                std::string all;
+                for (const auto& e : loaded.compiled.errors) all += e.format() + "\n";
+                throw BadRequest{"invalid", all.empty() ? "the bundle does not load" : all};
+            }
+            const auto& set = loaded.compiled.rules->set();
+            result = {{"rules", set.rules.size()}, {"sha256", set.digest}};
+            if (!loaded.compiled.recompile_reason.empty())
+                result["recompiled"] = loaded.compiled.recompile_reason;
+            if (cmd == "rules.apply") {
+                if (dp.offline()) throw BadRequest{"unavailable", "rule sets swap in live mode"};
+                double wait_ms = 0;
+                const std::string err = dp.apply_rules(loaded.compiled.rules, wait_ms);
+                if (!err.empty()) throw BadRequest{"unavailable", err};
+                result["generation"] = dp.rules_generation_;
+                result["adopted_ms"] = wait_ms;
+                dp.rules_label_ = args.value("message", std::string());
             }
         } else if (cmd == "secrets.push") {
             std::string text = str_arg(args, "text");

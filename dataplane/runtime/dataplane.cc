@@ -260,6 +260,10 @@ bool Dataplane::init(int argc, char** argv) {
     }
     if (!setup_ports() || !setup_workers()) return false;
     if (correlator_) correlator_->set_operator_lists(&lists_);
+    {
+        std::lock_guard view(rules_view_mu_);
+        rules_in_force_ = cfg_.engine.rules;
+    }
     policy_digest_ = cfg_.policy_sha256;
     policy_source_ = cfg_.policy_source;
     telemetry_attach(*this);
@@ -389,7 +393,8 @@ bool Dataplane::setup_workers() {
         if (correlator_) {
             w->observations = std::make_unique<ObservationQueue>(16384, offline());
             if (cfg_.policy) w->pipeline->set_observation_sink(w->observations.get());
-            if (thresholded_rules()) w->pipeline->set_threshold_sink(w->observations.get());
+            // Thresholded rules may also arrive with a pushed rule set.
+            w->pipeline->set_threshold_sink(w->observations.get());
             correlator_->add_worker(*w->observations, *w->progress);
         }
         w->linear.resize(kLinearBuffer);
@@ -441,7 +446,62 @@ std::span<const uint8_t> frame_of(rte_mbuf* m, WorkerContext& w) {
     return {static_cast<const uint8_t*>(p), len};
 }
 
+// Between bursts: a rule set the control plane prepared replaces the worker's (pointer swaps
+// only; the old set goes back to the control thread to be freed).
+void adopt_pending_rules(WorkerContext& w) {
+    RuleSwap* s = w.pending_rules.load(std::memory_order_acquire);
+    if (s == nullptr) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::unique_ptr<RuleSwap> swap(s);
+    w.pipeline->adopt_rules(swap);
+    w.retired_rules.store(swap.release(), std::memory_order_release);
+    w.pending_rules.store(nullptr, std::memory_order_release);
+    const uint64_t ns = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+    if (ns > w.swap_stall_ns.load(std::memory_order_relaxed))
+        w.swap_stall_ns.store(ns, std::memory_order_relaxed);
+}
+
 }  // namespace
+
+std::string Dataplane::apply_rules(std::shared_ptr<const rules::CompiledRules> rules,
+                                   double& wait_ms) {
+    // RCU by hand-over: build each worker's matcher here, hand it over, wait until every
+    // worker adopted it between bursts (its quiescent point), then free the old sets.
+    std::lock_guard lock(rules_mu_);
+    const uint8_t gen = static_cast<uint8_t>(rules_generation_ % 255 + 1);
+    if (correlator_) {
+        auto r = rules;
+        if (!correlator_->call([r, gen](account::Correlator& c) { c.set_rules(r, gen); }))
+            return "the correlator did not take the rule set";
+    }
+    for (auto& w : workers_)
+        w->pending_rules.store(RuleSwap::build(rules, cfg_.engine.http.body_buffers, gen).release(),
+                               std::memory_order_release);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (;;) {
+        bool all = true;
+        for (auto& w : workers_) all &= w->pending_rules.load(std::memory_order_acquire) == nullptr;
+        if (all) break;
+        if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(10)) {
+            // Workers not polling (stopped): take back what they did not adopt.
+            for (auto& w : workers_) delete w->pending_rules.exchange(nullptr);
+            return "workers did not adopt the rule set within 10 s";
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    wait_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    for (auto& w : workers_) delete w->retired_rules.exchange(nullptr);  // the old sets
+    rules_generation_ = gen;
+    {
+        std::lock_guard view(rules_view_mu_);
+        rules_in_force_ = std::move(rules);
+        ++rules_swaps_;
+    }
+    return "";
+}
 
 int Dataplane::worker_loop(WorkerContext& w) {
     rte_mbuf* pkts[kMaxBurst];
@@ -454,6 +514,7 @@ int Dataplane::worker_loop(WorkerContext& w) {
     for (;;) {
         // Between bursts: no enforcement snapshot is held past this point.
         if (enforcement_) enforcement_->quiescent(w.index);
+        adopt_pending_rules(w);
         if (w.feed) w.pipeline->poll_secrets(Timestamp{wall_ns()});
         const uint64_t published = published_seq_.load(std::memory_order_acquire);
         const unsigned n =
@@ -518,6 +579,7 @@ int Dataplane::rss_worker_loop(WorkerContext& w) {
     while (!g_stop.load(std::memory_order_relaxed) &&
            !workers_stop_.load(std::memory_order_relaxed)) {
         if (enforcement_) enforcement_->quiescent(w.index);
+        adopt_pending_rules(w);
         bool any = false;
         for (size_t pi = 0; pi < ports_.size(); ++pi) {
             const PortRuntime& port = ports_[pi];
@@ -1064,8 +1126,19 @@ std::string Dataplane::summary_json() const {
         add(rules_j, "scan_errors", mc.scan_errors);
     }
     j["engine"]["http"] = http;
-    if (cfg_.engine.rules) {
-        const auto& set = cfg_.engine.rules->set();
+    std::shared_ptr<const rules::CompiledRules> rules_now;
+    uint64_t swaps = 0, stall_ns = 0;
+    {
+        std::lock_guard view(rules_view_mu_);
+        rules_now = rules_in_force_;
+        swaps = rules_swaps_;
+    }
+    for (const auto& w : workers_)
+        stall_ns = std::max(stall_ns, w->swap_stall_ns.load(std::memory_order_relaxed));
+    rules_j["swaps"] = swaps;
+    if (swaps > 0) rules_j["swap_stall_us_max"] = double(stall_ns) / 1000.0;
+    if (rules_now) {
+        const auto& set = rules_now->set();
         rules_j["loaded"] = set.rules.size();
         rules_j["files"] = set.files;
         rules_j["sha256"] = set.digest;

@@ -63,6 +63,11 @@ struct alignas(64) WorkerContext {
     std::atomic<bool> finished{false};
     std::unique_ptr<tls::SecretFeed> feed;           // secrets pushed at run time (--keylog-follow)
     std::unique_ptr<ObservationQueue> observations;  // to the correlator
+    // Rule-set swaps (control plane): the next set, handed over by the control thread, and
+    // the replaced one handed back to it for freeing; the worker adopts between bursts.
+    std::atomic<RuleSwap*> pending_rules{nullptr};
+    std::atomic<RuleSwap*> retired_rules{nullptr};
+    std::atomic<uint64_t> swap_stall_ns{0};  // longest adoption (pointer swaps) seen
 };
 
 class Dataplane {
@@ -147,6 +152,14 @@ class Dataplane {
     std::mutex feed_mu_;  // one producer at a time on the workers' secret feeds
     std::atomic<uint64_t> secrets_pushed_{0};
     std::string policy_digest_, policy_source_;
+    // The rule set in force (the control plane swaps it) and its history by generation.
+    std::shared_ptr<const rules::CompiledRules> rules_in_force_;
+    uint8_t rules_generation_ = 0;
+    uint64_t rules_swaps_ = 0;
+    std::string rules_label_;           // the message of the last push
+    std::mutex rules_mu_;               // one rule push at a time
+    mutable std::mutex rules_view_mu_;  // guards rules_in_force_ for readers
+    std::string apply_rules(std::shared_ptr<const rules::CompiledRules> rules, double& wait_ms);
     uint64_t policy_applied_ = 0;
     friend class ControlService;
 

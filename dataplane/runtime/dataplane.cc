@@ -1,4 +1,5 @@
 #include "runtime/dataplane.h"
+#include "runtime/metrics.h"
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -267,6 +268,32 @@ bool Dataplane::init(int argc, char** argv) {
     policy_digest_ = cfg_.policy_sha256;
     policy_source_ = cfg_.policy_source;
     telemetry_attach(*this);
+    if (!cfg_.metrics_listen.empty()) {
+        metrics_ = std::make_unique<control::HttpEndpoint>();
+        const bool ok = metrics_->start(
+            cfg_.metrics_listen,
+            [this](const std::string& path) {
+                control::HttpAnswer a;
+                if (path == "/metrics") {
+                    a.body = prometheus_text(nlohmann::json::parse(summary_json()));
+                } else if (path == "/health") {
+                    // Healthy while the workers run (a finished worker means shutdown).
+                    bool up = true;
+                    for (const auto& w : workers_) up &= !w->finished.load();
+                    a.status = up ? 200 : 503;
+                    a.content_type = "text/plain";
+                    a.body = up ? "ok\n" : "stopping\n";
+                } else {
+                    a = {404, "text/plain", "/metrics or /health\n"};
+                }
+                return a;
+            },
+            err);
+        if (!ok) {
+            error_ = "metrics: " + err;
+            return false;
+        }
+    }
     if (!cfg_.control_socket.empty()) {
         control_ = std::make_unique<ControlService>(*this);
         if (!control_->start(cfg_.control_socket, err)) {
@@ -896,6 +923,7 @@ int Dataplane::run() {
     }
     end_tsc_ = rte_get_tsc_cycles();
     if (control_) control_->stop();
+    if (metrics_) metrics_->stop();
     if (correlator_) {
         correlator_->finish();
         if (!cfg_.accounts_out.empty()) {

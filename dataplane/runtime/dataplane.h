@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "control/protocol/http_endpoint.h"
 #include "engine/pipeline.h"
 #include "eve/eve_writer.h"
 #include "runtime/control_service.h"
@@ -149,6 +150,7 @@ class Dataplane {
     // Control plane (runtime/control_service.h).
     OperatorLists lists_;
     std::unique_ptr<ControlService> control_;
+    std::unique_ptr<control::HttpEndpoint> metrics_;
     std::mutex feed_mu_;  // one producer at a time on the workers' secret feeds
     std::atomic<uint64_t> secrets_pushed_{0};
     std::string policy_digest_, policy_source_;

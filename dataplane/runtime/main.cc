@@ -134,7 +134,10 @@ int main(int argc, char** argv) {
     app.add_flag("--no-enforce", no_enforce,
                  "Live: report account decisions without enforcing them (offline runs never "
                  "enforce)");
-    std::string accounts_out, control_socket;
+    std::string accounts_out, control_socket, metrics_listen;
+    app.add_option("--metrics", metrics_listen,
+                   "Serve Prometheus /metrics and /health on ADDR:PORT (e.g. 127.0.0.1:9477; no "
+                   "authentication: loopback or a management network)");
     app.add_option("--control", control_socket,
                    "Serve the control protocol on this Unix socket (sluicectl --socket; "
                    "docs/control-protocol.md)");
@@ -266,6 +269,7 @@ int main(int argc, char** argv) {
     if (!asn_table.empty()) cfg.asn_table_path = asn_table;
     if (!accounts_out.empty()) cfg.accounts_out = accounts_out;
     if (!control_socket.empty()) cfg.control_socket = control_socket;
+    if (!metrics_listen.empty()) cfg.metrics_listen = metrics_listen;
     if (std::string e = load_policy(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
         return 2;

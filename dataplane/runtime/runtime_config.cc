@@ -352,6 +352,11 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    [&](const YAML::Node& x) {
                                        cfg.control_socket = scalar<std::string>(path, x, "a path");
                                    }},
+                                  {"metrics",
+                                   [&](const YAML::Node& x) {
+                                       cfg.metrics_listen =
+                                           scalar<std::string>(path, x, "ADDR:PORT");
+                                   }},
                               });
                  }},
                 {"accounts",

@@ -27,9 +27,10 @@ class Control(t.TempDirTest):
         cls._dir = tempfile.TemporaryDirectory(prefix="sluice-control-")
         cls.sock = os.path.join(cls._dir.name, "dp.sock")
         cls.summary = os.path.join(cls._dir.name, "summary.json")
+        cls.metrics_port = 20000 + os.getpid() % 20000
         cls.dp = subprocess.Popen(
             [t.DATAPLANE, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1", "--inline", "a:b",
-             "--control", cls.sock, "--idle-backoff-us", "1000", "--summary-json", cls.summary, "--",
+             "--control", cls.sock, "--metrics", f"127.0.0.1:{cls.metrics_port}", "--idle-backoff-us", "1000", "--summary-json", cls.summary, "--",
              "--no-huge", "-m", "256", "--no-pci", f"--file-prefix=slctl{os.getpid()}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(100):
@@ -64,6 +65,29 @@ class Control(t.TempDirTest):
         text = self.ctl("status").stdout
         self.assertIn("policy", text)
         self.assertIn("enforcement enforcing", text)
+
+    def test_metrics_and_health(self):
+        import urllib.error
+        import urllib.request
+        base = f"http://127.0.0.1:{self.metrics_port}"
+        for _ in range(50):
+            try:
+                body = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.assertIn("# TYPE sluice_packets_total counter", body)
+        self.assertIn('sluice_dropped_total{reason="verdict"} 0', body)
+        self.assertRegex(body, r"sluice_rules_loaded [1-9]")
+        self.assertIn("sluice_enforcement_snapshots_total", body)
+        for line in body.splitlines():  # every sample line is NAME[{labels}] NUMBER
+            if not line.startswith("#"):
+                self.assertRegex(line, r'^[a-z_]+(\{[a-z_]+="[^"]*"\})? -?[0-9.e+]+$')
+        r = urllib.request.urlopen(base + "/health", timeout=5)
+        self.assertEqual((r.status, r.read()), (200, b"ok\n"))
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(base + "/nope", timeout=5)
+        self.assertEqual(e.exception.code, 404)
 
     def test_lists_with_ttl(self):
         self.ctl("blocklist", "add", "ip", "203.0.113.0/24", "--reason", "scraper net")

@@ -1,0 +1,118 @@
+#include "runtime/metrics.h"
+
+#include <cstdio>
+
+namespace sluice {
+
+namespace {
+using nlohmann::json;
+
+class Writer {
+  public:
+    // One metric family; `labels` like {reason="verdict"} may be empty.
+    void family(const char* name, const char* type, const char* help) {
+        out_ += "# HELP ";
+        out_ += name;
+        out_ += ' ';
+        out_ += help;
+        out_ += "\n# TYPE ";
+        out_ += name;
+        out_ += ' ';
+        out_ += type;
+        out_ += '\n';
+    }
+    void sample(const char* name, const std::string& labels, const json& v) {
+        if (!v.is_number()) return;
+        char b[64];
+        std::snprintf(b, sizeof b, "%.17g", v.get<double>());
+        out_ += name;
+        out_ += labels;
+        out_ += ' ';
+        out_ += b;
+        out_ += '\n';
+    }
+    void one(const char* name, const char* type, const char* help, const json& v) {
+        if (!v.is_number()) return;
+        family(name, type, help);
+        sample(name, "", v);
+    }
+    std::string take() { return std::move(out_); }
+
+  private:
+    std::string out_;
+};
+
+const json& at(const json& j, const char* key) {
+    static const json none;
+    return j.is_object() && j.contains(key) ? j[key] : none;
+}
+}  // namespace
+
+std::string prometheus_text(const json& s) {
+    Writer w;
+    const json& e = at(s, "engine");
+    w.one("sluice_packets_total", "counter", "Packets received by the workers", at(e, "packets"));
+    w.one("sluice_bytes_total", "counter", "Bytes received by the workers", at(e, "bytes"));
+    w.one("sluice_forwarded_total", "counter", "Packets forwarded", at(e, "forwarded"));
+    w.family("sluice_dropped_total", "counter", "Packets dropped, by reason");
+    for (const char* r : {"verdict", "malformed", "fragment"})
+        w.sample("sluice_dropped_total", std::string("{reason=\"") + r + "\"}",
+                 at(e, (std::string("dropped_") + r).c_str()));
+    w.one("sluice_rst_injected_total", "counter", "TCP resets injected", at(e, "rst_injected"));
+    w.one("sluice_flows_created_total", "counter", "Flows created", at(e, "flows_created"));
+    w.one("sluice_flows_ended_total", "counter", "Flows ended", at(e, "flows_ended"));
+    w.one("sluice_flows_evicted_total", "counter", "Flows evicted (table full)",
+          at(e, "flows_evicted"));
+    const json& r = at(e, "rules");
+    w.one("sluice_rules_loaded", "gauge", "Rules in the set in force", at(r, "loaded"));
+    w.one("sluice_rule_alerts_total", "counter", "Rule alerts raised by the workers",
+          at(r, "alerts"));
+    w.one("sluice_rule_swaps_total", "counter", "Rule sets swapped in at run time", at(r, "swaps"));
+    w.one("sluice_rule_threshold_alerts_total", "counter", "Alerts of thresholded rules",
+          at(r, "threshold_alerts"));
+    const json& h = at(e, "http");
+    w.one("sluice_http_requests_total", "counter", "HTTP requests parsed", at(h, "requests"));
+    w.one("sluice_http_llm_requests_total", "counter", "LLM API requests extracted",
+          at(h, "llm_requests"));
+    w.family("sluice_http_enforced_total", "counter", "Requests stopped by enforcement, by action");
+    w.sample("sluice_http_enforced_total", "{action=\"block\"}", at(h, "enforced_block"));
+    w.sample("sluice_http_enforced_total", "{action=\"rate-limit\"}", at(h, "enforced_rate_limit"));
+    const json& t = at(e, "tls");
+    w.one("sluice_tls_sessions_total", "counter", "TLS sessions seen", at(t, "sessions"));
+    w.one("sluice_tls_decrypted_bytes_total", "counter", "TLS application bytes decrypted",
+          at(t, "decrypted_bytes"));
+    const json& a = at(e, "accounts");
+    w.one("sluice_accounts_seen", "gauge", "Accounts seen", at(a, "accounts"));
+    w.one("sluice_accounts_active", "gauge", "Accounts holding state (seen within the window)",
+          at(a, "active"));
+    w.one("sluice_accounts_flagged", "gauge", "Accounts whose own action is not pass",
+          at(a, "flagged"));
+    w.one("sluice_account_clusters", "gauge", "Clusters of two or more accounts",
+          at(a, "clusters"));
+    w.one("sluice_account_observations_total", "counter", "Observations the correlator consumed",
+          at(a, "observations"));
+    w.one("sluice_account_observations_dropped_total", "counter",
+          "Observations dropped (queue full)", at(a, "observations_dropped"));
+    w.one("sluice_account_memory_bytes", "gauge", "Correlator state", at(a, "memory_bytes"));
+    const json& en = at(a, "enforcement");
+    w.one("sluice_enforcement_snapshots_total", "counter", "Enforcement snapshots published",
+          at(en, "snapshots"));
+    w.one("sluice_enforcement_entries", "gauge", "Entries in the enforcement snapshot in force",
+          at(en, "entries"));
+    const json& d = at(en, "delay_us");
+    if (d.is_object()) {
+        w.family("sluice_enforcement_delay_microseconds", "summary",
+                 "Decision to enforcement on every worker");
+        w.sample("sluice_enforcement_delay_microseconds", "{quantile=\"0.5\"}", at(d, "p50"));
+        w.sample("sluice_enforcement_delay_microseconds", "{quantile=\"0.99\"}", at(d, "p99"));
+        w.sample("sluice_enforcement_delay_microseconds_count", "", at(d, "measured"));
+    }
+    const json& v = at(s, "eve");
+    w.one("sluice_eve_written_total", "counter", "EVE records written", at(v, "written"));
+    w.one("sluice_eve_dropped_total", "counter", "EVE records dropped (queue full)",
+          at(v, "dropped"));
+    w.one("sluice_up_seconds", "gauge", "Seconds since the workers started", at(s, "elapsed_s"));
+    return w.take();
+}
+
+}  // namespace sluice

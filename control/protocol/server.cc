@@ -57,6 +57,7 @@ void UnixServer::stop() {
 
 void UnixServer::run() {
     std::map<int, FrameReader> clients;
+    std::map<int, uint32_t> uids;
     std::vector<pollfd> fds;
     char buf[65536];
     while (!stop_.load()) {
@@ -66,7 +67,13 @@ void UnixServer::run() {
         if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
         if (fds[0].revents & POLLIN) {
             const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (c >= 0) clients.emplace(c, FrameReader{});
+            if (c >= 0) {
+                clients.emplace(c, FrameReader{});
+                ucred cred{};
+                socklen_t len = sizeof cred;
+                uids[c] = ::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid
+                                                                                     : UINT32_MAX;
+            }
         }
         for (size_t i = 1; i < fds.size(); ++i) {
             if (fds[i].revents == 0) continue;
@@ -78,7 +85,7 @@ void UnixServer::run() {
                 r.feed({buf, static_cast<size_t>(n)});
                 while (auto f = r.next()) {
                     requests_.fetch_add(1, std::memory_order_relaxed);
-                    const Frame resp = handler_(*f);
+                    const Frame resp = handler_(*f, uids[fd]);
                     std::string err;
                     if (!write_frame(fd, resp.json, resp.blob, err)) close_it = true;
                 }
@@ -94,6 +101,7 @@ void UnixServer::run() {
             if (close_it) {
                 ::close(fd);
                 clients.erase(fd);
+                uids.erase(fd);
             }
         }
     }

@@ -14,7 +14,8 @@ namespace sluice::control {
 
 class UnixServer {
   public:
-    using Handler = std::function<Frame(const Frame& request)>;
+    // `peer_uid`: the connecting process's user (SO_PEERCRED), for audit trails.
+    using Handler = std::function<Frame(const Frame& request, uint32_t peer_uid)>;
     UnixServer() = default;
     ~UnixServer() { stop(); }
     UnixServer(const UnixServer&) = delete;

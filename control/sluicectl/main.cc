@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -97,7 +98,21 @@ std::string num(const json& j, const char* key) {
     return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
+void print_daemon_status(const json& s) {
+    const json& d = s["desired"];
+    std::printf("sluiced       state %s\n", s.value("state_dir", std::string()).c_str());
+    std::printf("desired       rules v%s, policy v%s, %s list entries\n", num(d, "rules").c_str(),
+                num(d, "policy").c_str(), num(s["lists"], "entries").c_str());
+    for (const json& p : s["dataplanes"])
+        std::printf("dataplane     %-12s %s%s%s\n", p["name"].get<std::string>().c_str(),
+                    p["up"].get<bool>() ? "up" : "down",
+                    p["in_sync"].get<bool>() ? ", in sync" : "",
+                    p.contains("error") ? (": " + p["error"].get<std::string>()).c_str() : "");
+}
+
 void print_status(const json& s) {
+    if (s.contains("control") && s["control"].value("role", std::string()) == "daemon")
+        return print_daemon_status(s);
     const json& e = s.value("engine", json::object());
     std::printf("mode          %s, %s topology, %s workers, up %.0f s\n",
                 s.value("mode", std::string("?")).c_str(),
@@ -220,6 +235,10 @@ int main(int argc, char** argv) {
     pv->add_option("file", policy_file, "Policy YAML")->required()->check(CLI::ExistingFile);
     auto* pp = policy->add_subcommand("push", "Validate and apply a policy (state is kept)");
     pp->add_option("file", policy_file, "Policy YAML")->required()->check(CLI::ExistingFile);
+    uint64_t policy_version = 0;
+    auto* pr = policy->add_subcommand(
+        "rollback", "Put an earlier policy back in force (default: the one before) (sluiced)");
+    pr->add_option("version", policy_version, "The version to restore");
 
     auto* rules_cmd = app.add_subcommand("rules", "Rule sets (docs/rules.md)");
     rules_cmd->require_subcommand(1);
@@ -236,6 +255,17 @@ int main(int argc, char** argv) {
         ->required()
         ->check(CLI::ExistingPath);
     rp->add_option("--message", message, "What changed (kept with the version)");
+    auto* rl = rules_cmd->add_subcommand("list", "Rule-set versions kept by sluiced");
+    uint64_t from_v = 0, to_v = 0, version = 0;
+    auto* rd = rules_cmd->add_subcommand("diff", "What changed between two versions (sluiced)");
+    rd->add_option("v1", from_v, "From version")->required();
+    rd->add_option("v2", to_v, "To version")->required();
+    auto* rr = rules_cmd->add_subcommand(
+        "rollback", "Put an earlier version back in force (default: the one before) (sluiced)");
+    rr->add_option("version", version, "The version to restore");
+    auto* dataplanes = app.add_subcommand("dataplanes", "The fleet sluiced manages");
+    dataplanes->require_subcommand(1);
+    auto* dl = dataplanes->add_subcommand("list", "Each dataplane, whether it is up and in sync");
 
     auto* secrets = app.add_subcommand("secrets", "TLS session secrets (memory only)");
     secrets->require_subcommand(1);
@@ -278,11 +308,11 @@ int main(int argc, char** argv) {
     if (blocklist->parsed() || allowlist->parsed())
         return list_command(o, blocklist->parsed() ? "block" : "allow", list_action, kind, value,
                             ttl, reason);
-    if (policy->parsed()) {
+    if (policy->parsed() && !pr->parsed()) {
         std::string text;
         if (!read_file(policy_file, text)) return fail(kUsage, policy_file + ": cannot read");
         const bool push = pp->parsed();
-        if (int rc = call(o, push ? "policy.apply" : "policy.validate",
+        if (int rc = call(o, push ? "policy.push" : "policy.validate",
                           {{"text", text}, {"name", policy_file}}, result))
             return rc;
         if (o.json_out)
@@ -291,6 +321,54 @@ int main(int argc, char** argv) {
             std::printf("%s: %s rules, window %s s%s\n", policy_file.c_str(),
                         num(result, "rules").c_str(), num(result, "window_s").c_str(),
                         push ? ", applied" : ", valid");
+        return kOk;
+    }
+    if (rl->parsed() || rd->parsed() || rr->parsed() || pr->parsed() || dl->parsed()) {
+        const std::string cmd = rl->parsed()   ? "rules.list"
+                                : rd->parsed() ? "rules.diff"
+                                : rr->parsed() ? "rules.rollback"
+                                : pr->parsed() ? "policy.rollback"
+                                               : "dataplanes.list";
+        json args = json::object();
+        if (rd->parsed()) args = {{"from", from_v}, {"to", to_v}};
+        if (rr->parsed() && version) args = {{"version", version}};
+        if (pr->parsed() && policy_version) args = {{"version", policy_version}};
+        if (int rc = call(o, cmd, args, result)) {
+            if (rc == kRefused)
+                std::fprintf(stderr,
+                             "sluicectl: (versions, rollback and the fleet live in sluiced: point "
+                             "--socket at it)\n");
+            return rc;
+        }
+        if (o.json_out) {
+            std::cout << result.dump(2) << "\n";
+        } else if (rl->parsed()) {
+            std::printf("%-8s %-16s %6s %-20s %s\n", "VERSION", "SHA256", "RULES", "WHEN",
+                        "MESSAGE");
+            for (const json& v : result["versions"]) {
+                const std::time_t t = static_cast<std::time_t>(v.value("time", uint64_t{0}));
+                char when[32];
+                std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
+                std::printf("%-8s %-16s %6s %-20s %s%s\n", num(v, "version").c_str(),
+                            v.value("sha256", std::string()).substr(0, 16).c_str(),
+                            num(v, "rules").c_str(), when,
+                            v.value("message", std::string()).c_str(),
+                            v.value("in_force", false) ? "  (in force)" : "");
+            }
+        } else if (rd->parsed()) {
+            std::fputs(result["diff"].get<std::string>().c_str(), stdout);
+        } else if (dl->parsed()) {
+            std::printf("%-12s %-5s %-7s %-16s %s\n", "NAME", "UP", "IN SYNC", "RULES", "NOTE");
+            for (const json& d : result["dataplanes"])
+                std::printf("%-12s %-5s %-7s %-16s %s\n", d["name"].get<std::string>().c_str(),
+                            d["up"].get<bool>() ? "yes" : "no",
+                            d["in_sync"].get<bool>() ? "yes" : "no",
+                            d.value("rules_sha256", std::string()).substr(0, 16).c_str(),
+                            d.value("error", d.value("note", std::string())).c_str());
+        } else {
+            std::printf("version %s in force (was %s)\n", num(result, "version").c_str(),
+                        num(result, "previous").c_str());
+        }
         return kOk;
     }
     if (rules_cmd->parsed()) {
@@ -309,19 +387,25 @@ int main(int argc, char** argv) {
         }
         const auto bundle = sluice::rules::write_bundle(*compiled.rules);
         const bool push = rp->parsed();
-        if (int rc = call(o, push ? "rules.apply" : "rules.validate", {{"message", message}},
-                          result, {reinterpret_cast<const char*>(bundle.data()), bundle.size()}))
+        // Both the sources (sluiced versions them) and the bundle (a dataplane loads it).
+        json files = json::array();
+        for (const auto& src : compiled.rules->set().sources)
+            files.push_back({{"name", src.name}, {"text", src.text}});
+        if (int rc = call(o, push ? "rules.push" : "rules.validate",
+                          {{"message", message}, {"files", files}}, result,
+                          {reinterpret_cast<const char*>(bundle.data()), bundle.size()}))
             return rc;
-        if (o.json_out)
+        if (o.json_out) {
             std::cout << result.dump(2) << "\n";
-        else
-            std::printf(
-                "%s rules, sha256 %s%s\n", num(result, "rules").c_str(),
-                result.value("sha256", std::string()).substr(0, 16).c_str(),
-                push ? (", in force on every worker (generation " + num(result, "generation") +
-                        ", adopted in " + num(result, "adopted_ms") + " ms)")
-                           .c_str()
-                     : ", valid");
+        } else {
+            std::string what = push ? ", pushed" : ", valid";
+            if (result.contains("version")) what += " as version " + num(result, "version");
+            if (result.contains("generation"))
+                what += ", in force on every worker (generation " + num(result, "generation") +
+                        ", adopted in " + num(result, "adopted_ms") + " ms)";
+            std::printf("%s rules, sha256 %s%s\n", num(result, "rules").c_str(),
+                        result.value("sha256", std::string()).substr(0, 16).c_str(), what.c_str());
+        }
         return kOk;
     }
     if (secrets->parsed()) {

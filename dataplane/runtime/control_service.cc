@@ -34,7 +34,7 @@ std::string str_arg(const json& args, const char* name) {
 
 bool ControlService::start(const std::string& path, std::string& error) {
     return server_.start(
-        path, [this](const control::Frame& f) { return handle(f); }, error);
+        path, [this](const control::Frame& f, uint32_t) { return handle(f); }, error);
 }
 
 control::Frame ControlService::handle(const control::Frame& req) {
@@ -51,7 +51,9 @@ control::Frame ControlService::handle(const control::Frame& req) {
         Dataplane& dp = dp_;
         if (cmd == "status") {
             result = json::parse(dp.summary_json());
-            result["control"] = {{"protocol", control::kVersion}};
+            result["control"] = {{"protocol", control::kVersion},
+                                 {"role", "dataplane"},
+                                 {"started_unix", dp.started_unix_}};
             result["policy"] = {{"sha256", dp.policy_digest_},
                                 {"source", dp.policy_source_},
                                 {"applied", dp.policy_applied_}};
@@ -59,6 +61,27 @@ control::Frame ControlService::handle(const control::Frame& req) {
             size_t block = 0, allow = 0;
             for (const auto& e : entries) (e.allow ? allow : block) += 1;
             result["lists"] = {{"block", block}, {"allow", allow}};
+        } else if (cmd == "lists.replace") {
+            // The whole desired state at once (sluiced after a restart of either side).
+            if (!dp.correlator_)
+                throw BadRequest{"unavailable", "account correlation is off (--no-accounts)"};
+            if (!args.contains("entries") || !args["entries"].is_array())
+                throw BadRequest{"bad_request", "lists.replace takes entries[]"};
+            std::vector<ListEntry> wanted;
+            for (const json& x : args["entries"]) {
+                ListEntry e;
+                e.allow = x.value("list", std::string("block")) == "allow";
+                const auto k = list_kind_from_name(x.value("kind", std::string()));
+                if (!k) throw BadRequest{"bad_request", "kind is ip, account or ja4"};
+                e.kind = *k;
+                e.value = x.value("value", std::string());
+                e.reason = x.value("reason", std::string());
+                e.expires_ns = x.value("expires_unix", uint64_t{0}) * 1'000'000'000ull;
+                wanted.push_back(std::move(e));
+            }
+            std::string err;
+            if (!dp.lists_.replace(wanted, wall_now(), err)) throw BadRequest{"invalid", err};
+            result["version"] = dp.lists_.version();
         } else if (cmd == "lists.add" || cmd == "lists.del" || cmd == "lists.show") {
             const std::string list = str_arg(args, "list");
             if (list != "block" && list != "allow")
@@ -98,14 +121,14 @@ control::Frame ControlService::handle(const control::Frame& req) {
                 }
                 result["version"] = dp.lists_.version();
             }
-        } else if (cmd == "policy.validate" || cmd == "policy.apply") {
+        } else if (cmd == "policy.validate" || cmd == "policy.apply" || cmd == "policy.push") {
             const std::string text = str_arg(args, "text");
             const std::string name = args.value("name", std::string("policy.yaml"));
             std::string err;
             auto p = account::Policy::parse(text, name, err);
             if (!p) throw BadRequest{"invalid", err};
             result = {{"rules", p->rules().size()}, {"window_s", p->window_s()}};
-            if (cmd == "policy.apply") {
+            if (cmd != "policy.validate") {
                 if (!dp.correlator_)
                     throw BadRequest{"unavailable", "account correlation is off (--no-accounts)"};
                 auto policy = std::make_shared<const account::Policy>(std::move(*p));
@@ -124,7 +147,7 @@ control::Frame ControlService::handle(const control::Frame& req) {
                 dp.policy_applied_ = wall_now() / 1'000'000'000ull;
                 result["sha256"] = dp.policy_digest_;
             }
-        } else if (cmd == "rules.validate" || cmd == "rules.apply") {
+        } else if (cmd == "rules.validate" || cmd == "rules.apply" || cmd == "rules.push") {
             // The blob is a rule bundle (rules/bundle.h): rebuilt and validated here; a set
             // with an error changes nothing.
             if (req.blob.empty()) throw BadRequest{"bad_request", "no rule bundle in the request"};
@@ -139,7 +162,7 @@ control::Frame ControlService::handle(const control::Frame& req) {
             result = {{"rules", set.rules.size()}, {"sha256", set.digest}};
             if (!loaded.compiled.recompile_reason.empty())
                 result["recompiled"] = loaded.compiled.recompile_reason;
-            if (cmd == "rules.apply") {
+            if (cmd != "rules.validate") {
                 if (dp.offline()) throw BadRequest{"unavailable", "rule sets swap in live mode"};
                 double wait_ms = 0;
                 const std::string err = dp.apply_rules(loaded.compiled.rules, wait_ms);

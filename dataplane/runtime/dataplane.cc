@@ -266,6 +266,7 @@ bool Dataplane::init(int argc, char** argv) {
         rules_in_force_ = cfg_.engine.rules;
     }
     policy_digest_ = cfg_.policy_sha256;
+    started_unix_ = wall_ns() / 1'000'000'000ull;
     policy_source_ = cfg_.policy_source;
     telemetry_attach(*this);
     if (!cfg_.metrics_listen.empty()) {

@@ -163,6 +163,7 @@ class Dataplane {
     mutable std::mutex rules_view_mu_;  // guards rules_in_force_ for readers
     std::string apply_rules(std::shared_ptr<const rules::CompiledRules> rules, double& wait_ms);
     uint64_t policy_applied_ = 0;
+    uint64_t started_unix_ = 0;
     friend class ControlService;
 
     friend int worker_entry(void*);

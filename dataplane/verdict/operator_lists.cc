@@ -96,6 +96,22 @@ bool OperatorLists::add(bool allow, ListKind kind, std::string_view value, uint6
     return true;
 }
 
+bool OperatorLists::replace(const std::vector<ListEntry>& wanted, uint64_t now,
+                            std::string& error) {
+    OperatorLists staged;
+    for (const ListEntry& w : wanted) {
+        if (w.expires_ns != 0 && w.expires_ns <= now) continue;  // already over
+        const uint64_t ttl_s =
+            w.expires_ns ? (w.expires_ns - now + 999'999'999) / 1'000'000'000 : 0;
+        if (!staged.add(w.allow, w.kind, w.value, ttl_s, w.reason, now, error)) return false;
+    }
+    std::lock_guard lock(mu_);
+    entries_ = std::move(staged.entries_);
+    prune(now);
+    version_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+}
+
 bool OperatorLists::remove(bool allow, ListKind kind, std::string_view value) {
     std::string normal(value);
     if (kind == ListKind::Ip)

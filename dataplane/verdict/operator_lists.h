@@ -38,6 +38,10 @@ class OperatorLists {
     // Adds or replaces (same list, kind and value). Error text on a bad value.
     bool add(bool allow, ListKind kind, std::string_view value, uint64_t ttl_s, std::string reason,
              uint64_t now_ns, std::string& error);
+    // Replaces every entry at once (a daemon resynchronising its desired lists). Entries
+    // given as {allow, kind, value, expires_ns, reason}; all are validated first, an error
+    // changes nothing.
+    bool replace(const std::vector<ListEntry>& wanted, uint64_t now_ns, std::string& error);
     // Removes; false if no such entry.
     bool remove(bool allow, ListKind kind, std::string_view value);
     // Entries still alive at `now_ns` (expired ones are dropped here).

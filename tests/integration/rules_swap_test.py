@@ -76,7 +76,7 @@ class RulesSwap(t.TempDirTest):
         gen = subprocess.Popen(
             [PKTGEN, "--pcap", pcap, "--tx-port", f"net_memif0,role=server,id=0,socket={sa}",
              "--rx-port", f"net_memif1,role=server,id=0,socket={sb}", "--json", report,
-             "--rate", "2000", "--duration", "4",
+             "--rate", "1500", "--duration", "4",
              "--", *EAL, "--file-prefix", f"slsw-g{tag}", "--lcores", "0@0"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)

@@ -1,0 +1,62 @@
+// sluiced: keeps the desired state of a fleet of dataplanes (rule-set and policy versions,
+// block/allow lists) durably in a state directory and brings every dataplane to it - when
+// something changes, and again whenever either side restarts. Answers sluicectl on its own
+// control socket (the same protocol as a dataplane, plus versions, diff, rollback and the
+// fleet). One handler thread (the socket) and one sync thread; a mutex between them, never on
+// a packet path.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "control/protocol/frame.h"
+#include "control/sluiced/state_store.h"
+
+namespace sluice::control {
+
+struct DataplaneLink {
+    std::string name;
+    std::string socket;
+    // Sync state (sync thread).
+    bool up = false;
+    uint64_t started_unix = 0;
+    std::string rules_sha, policy_sha;
+    uint64_t lists_synced = 0;  // the lists generation last pushed
+    uint64_t resyncs = 0, pushes = 0;
+    std::string last_error, note;
+};
+
+class Daemon {
+  public:
+    explicit Daemon(StateStore& store) : store_(store) {}
+    ~Daemon() { stop(); }
+    void set_dataplanes(std::vector<DataplaneLink> links);  // SIGHUP reload keeps sync state
+    void start();
+    void stop();
+    Frame handle(const Frame& req, uint32_t peer_uid);
+    std::string metrics_text();
+
+  private:
+    void sync_loop();
+    void sync_one(DataplaneLink& l);
+    void kick() { kick_.notify_all(); }
+
+    StateStore& store_;
+    std::mutex mu_;
+    std::condition_variable kick_;
+    std::vector<DataplaneLink> links_;
+    uint64_t lists_gen_ = 1;
+    std::thread sync_;
+    std::atomic<bool> stop_{false};
+    uint64_t changes_ = 0;
+};
+
+// A line diff of two texts ("-", "+", " " prefixes; unchanged runs longer than 6 lines are
+// elided to their first and last 3).
+std::string line_diff(const std::string& a, const std::string& b);
+
+}  // namespace sluice::control

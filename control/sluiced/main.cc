@@ -1,0 +1,165 @@
+// sluiced: the sluice control daemon (docs/operations.md). Keeps versioned rule sets and
+// policies, block/allow lists and the versions in force in a state directory, and brings
+// every dataplane it manages to that state - on every change and after either side restarts.
+// sluicectl talks to it on its socket with the same protocol as to a dataplane.
+#include <yaml-cpp/yaml.h>
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "control/protocol/http_endpoint.h"
+#include "control/protocol/server.h"
+#include "control/sluiced/daemon.h"
+
+using namespace sluice::control;
+
+namespace {
+std::atomic<bool> g_stop{false}, g_reload{false};
+void on_signal(int s) {
+    if (s == SIGHUP)
+        g_reload.store(true);
+    else
+        g_stop.store(true);
+}
+
+struct Config {
+    std::string state_dir = "/var/lib/sluice";
+    std::string socket = "/run/sluice/sluiced.sock";
+    std::string metrics;
+    std::vector<DataplaneLink> dataplanes;
+};
+
+// The config file (YAML): state_dir, socket, metrics, dataplanes: [{name, socket}].
+bool load_config(const std::string& path, Config& c, std::string& error) {
+    try {
+        const YAML::Node root = YAML::LoadFile(path);
+        if (root["state_dir"]) c.state_dir = root["state_dir"].as<std::string>();
+        if (root["socket"]) c.socket = root["socket"].as<std::string>();
+        if (root["metrics"]) c.metrics = root["metrics"].as<std::string>();
+        if (root["dataplanes"]) {
+            c.dataplanes.clear();
+            for (const auto& d : root["dataplanes"]) {
+                DataplaneLink l;
+                l.name = d["name"].as<std::string>();
+                l.socket = d["socket"].as<std::string>();
+                c.dataplanes.push_back(l);
+            }
+        }
+        for (const auto& kv : root) {
+            const std::string k = kv.first.as<std::string>();
+            if (k != "state_dir" && k != "socket" && k != "metrics" && k != "dataplanes") {
+                error = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
+                        k + "' (state_dir, socket, metrics, dataplanes)";
+                return false;
+            }
+        }
+        return true;
+    } catch (const YAML::Exception& e) {
+        error = path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                std::to_string(e.mark.column + 1) + ": " + e.msg;
+        return false;
+    }
+}
+
+bool parse_dataplanes(const std::vector<std::string>& specs, Config& c, std::string& error) {
+    for (const std::string& s : specs) {
+        const size_t eq = s.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
+            error = "--dataplane takes NAME=SOCKET: '" + s + "'";
+            return false;
+        }
+        DataplaneLink l;
+        l.name = s.substr(0, eq);
+        l.socket = s.substr(eq + 1);
+        c.dataplanes.push_back(l);
+    }
+    return true;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "sluiced: keeps the desired state of sluice dataplanes (versioned rule sets and "
+        "policies, block/allow lists) durably and pushes it to every dataplane, again "
+        "after either side restarts. SIGHUP reloads the config file."};
+    Config cfg;
+    std::string config_file;
+    std::vector<std::string> dp_specs;
+    app.add_option("--config", config_file, "YAML: state_dir, socket, metrics, dataplanes")
+        ->check(CLI::ExistingFile);
+    app.add_option("--state-dir", cfg.state_dir, "Where desired state lives")
+        ->capture_default_str();
+    app.add_option("--socket", cfg.socket, "sluicectl connects here")->capture_default_str();
+    app.add_option("--dataplane", dp_specs, "NAME=SOCKET of a dataplane's --control (repeatable)");
+    app.add_option("--metrics", cfg.metrics, "Serve /metrics and /health on ADDR:PORT");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    std::string err;
+    if (!config_file.empty() && !load_config(config_file, cfg, err)) {
+        std::fprintf(stderr, "sluiced: %s\n", err.c_str());
+        return 2;
+    }
+    // Flags win over the file.
+    if (!parse_dataplanes(dp_specs, cfg, err)) {
+        std::fprintf(stderr, "sluiced: %s\n", err.c_str());
+        return 2;
+    }
+    StateStore store;
+    if (!store.open(cfg.state_dir, err)) {
+        std::fprintf(stderr, "sluiced: state directory %s\n", err.c_str());
+        return 2;
+    }
+    Daemon daemon(store);
+    daemon.set_dataplanes(cfg.dataplanes);
+    UnixServer server;
+    if (!server.start(
+            cfg.socket, [&](const Frame& f, uint32_t uid) { return daemon.handle(f, uid); }, err)) {
+        std::fprintf(stderr, "sluiced: socket %s\n", err.c_str());
+        return 2;
+    }
+    HttpEndpoint metrics;
+    if (!cfg.metrics.empty() &&
+        !metrics.start(
+            cfg.metrics,
+            [&](const std::string& path) {
+                if (path == "/metrics")
+                    return HttpAnswer{200, "text/plain; version=0.0.4", daemon.metrics_text()};
+                if (path == "/health") return HttpAnswer{200, "text/plain", "ok\n"};
+                return HttpAnswer{404, "text/plain", "/metrics or /health\n"};
+            },
+            err)) {
+        std::fprintf(stderr, "sluiced: metrics %s\n", err.c_str());
+        return 2;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGHUP, on_signal);
+    daemon.start();
+    std::fprintf(stderr, "sluiced: state %s, socket %s, %zu dataplane(s)\n", cfg.state_dir.c_str(),
+                 cfg.socket.c_str(), cfg.dataplanes.size());
+    while (!g_stop.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (g_reload.exchange(false) && !config_file.empty()) {
+            Config next = cfg;
+            if (load_config(config_file, next, err) && parse_dataplanes(dp_specs, next, err)) {
+                daemon.set_dataplanes(next.dataplanes);
+                std::fprintf(stderr, "sluiced: reloaded %s: %zu dataplane(s)\n",
+                             config_file.c_str(), next.dataplanes.size());
+            } else {
+                std::fprintf(stderr, "sluiced: reload refused, keeping the running config: %s\n",
+                             err.c_str());
+            }
+        }
+    }
+    daemon.stop();
+    server.stop();
+    metrics.stop();
+    return 0;
+}

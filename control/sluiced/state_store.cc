@@ -1,0 +1,218 @@
+#include "control/sluiced/state_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace sluice::control {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+std::string vdir(uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "%06llu", static_cast<unsigned long long>(v));
+    return b;
+}
+void fsync_dir(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+}
+}  // namespace
+
+bool StateStore::atomic_write(const std::string& path, const std::string& data,
+                              std::string& error) {
+    const std::string tmp = path + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        error = tmp + ": " + std::strerror(errno);
+        return false;
+    }
+    size_t off = 0;
+    while (off < data.size()) {
+        const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            error = tmp + ": " + std::strerror(errno);
+            ::close(fd);
+            return false;
+        }
+        off += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        error = path + ": " + std::strerror(errno);
+        return false;
+    }
+    fsync_dir(fs::path(path).parent_path().string());
+    return true;
+}
+
+bool StateStore::read(const std::string& path, std::string& out) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return true;
+}
+
+bool StateStore::open(const std::string& dir, std::string& error) {
+    std::error_code ec;
+    for (const char* sub : {"", "/rules", "/policies"}) {
+        fs::create_directories(dir + sub, ec);
+        if (ec) {
+            error = dir + sub + ": " + ec.message();
+            return false;
+        }
+    }
+    // Leftovers of an interrupted write are never read; remove them.
+    for (const auto& e : fs::recursive_directory_iterator(dir, ec))
+        if (e.path().extension() == ".tmp") fs::remove(e.path(), ec);
+    for (const char* kind : {"rules", "policies"})
+        for (const auto& e : fs::directory_iterator(dir + "/" + kind, ec))
+            if (e.is_directory() && !fs::exists(e.path() / "meta.json"))
+                fs::remove_all(e.path(), ec);
+    dir_ = dir;
+    return true;
+}
+
+uint64_t StateStore::next_version(const std::string& kind) const {
+    uint64_t v = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_ + "/" + kind, ec)) {
+        try {
+            v = std::max<uint64_t>(v, std::stoull(e.path().filename().string()));
+        } catch (...) {
+        }
+    }
+    return v + 1;
+}
+
+uint64_t StateStore::add_rules(const std::vector<RuleFile>& files, const std::string& bundle,
+                               json meta, std::string& error) {
+    const uint64_t v = next_version("rules");
+    const std::string d = dir_ + "/rules/" + vdir(v);
+    std::error_code ec;
+    fs::create_directories(d + "/src", ec);
+    json names = json::array();
+    for (size_t i = 0; i < files.size(); ++i) {
+        if (!atomic_write(d + "/src/" + std::to_string(i) + ".rules", files[i].text, error))
+            return 0;
+        names.push_back(files[i].name);
+    }
+    if (!atomic_write(d + "/bundle.bin", bundle, error)) return 0;
+    meta["version"] = v;
+    meta["files"] = names;
+    // meta.json last: a version exists once it is complete.
+    if (!atomic_write(d + "/meta.json", meta.dump(2), error)) return 0;
+    return v;
+}
+
+std::vector<json> StateStore::list_rules() const {
+    std::vector<json> out;
+    for (uint64_t v = 1; v < next_version("rules"); ++v)
+        if (auto m = rules_meta(v)) out.push_back(*m);
+    return out;
+}
+
+std::optional<json> StateStore::rules_meta(uint64_t v) const {
+    std::string text;
+    if (!read(dir_ + "/rules/" + vdir(v) + "/meta.json", text)) return std::nullopt;
+    auto j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
+}
+
+bool StateStore::rules_sources(uint64_t v, std::vector<RuleFile>& out) const {
+    auto m = rules_meta(v);
+    if (!m) return false;
+    out.clear();
+    size_t i = 0;
+    for (const auto& n : (*m)["files"]) {
+        RuleFile f;
+        f.name = n.get<std::string>();
+        if (!read(dir_ + "/rules/" + vdir(v) + "/src/" + std::to_string(i++) + ".rules", f.text))
+            return false;
+        out.push_back(std::move(f));
+    }
+    return true;
+}
+
+bool StateStore::rules_bundle(uint64_t v, std::string& out) const {
+    return read(dir_ + "/rules/" + vdir(v) + "/bundle.bin", out);
+}
+
+uint64_t StateStore::add_policy(const std::string& yaml, json meta, std::string& error) {
+    const uint64_t v = next_version("policies");
+    const std::string d = dir_ + "/policies/" + vdir(v);
+    std::error_code ec;
+    fs::create_directories(d, ec);
+    if (!atomic_write(d + "/policy.yaml", yaml, error)) return 0;
+    meta["version"] = v;
+    if (!atomic_write(d + "/meta.json", meta.dump(2), error)) return 0;
+    return v;
+}
+
+std::vector<json> StateStore::list_policies() const {
+    std::vector<json> out;
+    for (uint64_t v = 1; v < next_version("policies"); ++v) {
+        std::string text;
+        if (!read(dir_ + "/policies/" + vdir(v) + "/meta.json", text)) continue;
+        auto j = json::parse(text, nullptr, false);
+        if (!j.is_discarded()) out.push_back(j);
+    }
+    return out;
+}
+
+bool StateStore::policy_text(uint64_t v, std::string& out) const {
+    return read(dir_ + "/policies/" + vdir(v) + "/policy.yaml", out);
+}
+
+json StateStore::desired() const {
+    std::string text;
+    if (read(dir_ + "/desired.json", text)) {
+        auto j = json::parse(text, nullptr, false);
+        if (j.is_object()) return j;
+    }
+    return {{"rules", 0}, {"policy", 0}};
+}
+
+bool StateStore::set_desired(const json& d, std::string& error) {
+    return atomic_write(dir_ + "/desired.json", d.dump(2), error);
+}
+
+json StateStore::lists() const {
+    std::string text;
+    if (read(dir_ + "/lists.json", text)) {
+        auto j = json::parse(text, nullptr, false);
+        if (j.is_object()) return j;
+    }
+    return {{"entries", json::array()}};
+}
+
+bool StateStore::set_lists(const json& l, std::string& error) {
+    return atomic_write(dir_ + "/lists.json", l.dump(2), error);
+}
+
+void StateStore::audit(const json& record) {
+    const std::string line = record.dump() + "\n";
+    const int fd =
+        ::open((dir_ + "/audit.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) return;
+    [[maybe_unused]] const ssize_t n = ::write(fd, line.data(), line.size());
+    ::fsync(fd);
+    ::close(fd);
+}
+
+}  // namespace sluice::control

@@ -19,18 +19,43 @@ def main():
     ap.add_argument("--truth", required=True)
     ap.add_argument("--eve", required=True)
     ap.add_argument("--summary", required=True)
-    a = ap.parse_args()
+    ap.add_argument("--pktgen", help="live run: sluice-pktgen's JSON report")
+    ap.add_argument("--blocked", help="live run: the account blocked from the CLI mid-run")
+    args = ap.parse_args()
+    a = args
     truth, eve = load(a.truth), load(a.eve)
     with open(a.summary) as f:
         s = json.load(f)
     accounts = {r["account"]: r for r in truth if r["type"] == "account"}
     reqs = [r for r in truth if r["type"] == "request"]
     e = s["engine"]
-    print(f"sluice demo: {len(accounts)} accounts, {len(reqs)} requests, "
-          f"{s['input']['packets']} packets ({s['input']['bytes'] / 1e6:.1f} MB)")
     secs = s["elapsed_s"]
-    print(f"  throughput: {s['mpps']:.3f} Mpps, {e['bytes'] * 8 / secs / 1e9 if secs else 0:.2f} Gbit/s "
-          f"over {secs:.3f} s with {s['workers']} worker(s) (offline; includes start-up effects)")
+    if "input" in s:
+        print(f"sluice demo: {len(accounts)} accounts, {len(reqs)} requests, "
+              f"{s['input']['packets']} packets ({s['input']['bytes'] / 1e6:.1f} MB)")
+        print(f"  throughput: {s['mpps']:.3f} Mpps, {e['bytes'] * 8 / secs / 1e9 if secs else 0:.2f} Gbit/s "
+              f"over {secs:.3f} s with {s['workers']} worker(s) (offline; includes start-up effects)")
+    else:
+        print(f"sluice live demo: {len(accounts)} accounts, {len(reqs)} requests; dataplane inline on memif, "
+              f"{s['workers']} worker(s)")
+        if a.pktgen:
+            with open(a.pktgen) as f:
+                run = json.load(f)["run"]
+            print(f"  sluice-pktgen: offered {run['offered_pps']:.0f} pps, sent {run['sent']}, received "
+                  f"{run['received']} (the difference: packets of flows the dataplane stopped)")
+        print(f"  dataplane: {e['packets']} packets, {e['forwarded']} forwarded, {e['dropped_verdict']} "
+              f"dropped by verdicts, {e['rst_injected']} RSTs injected")
+        en = e.get("accounts", {}).get("enforcement", {})
+        h = e["http"]
+        print(f"  enforcement ({en.get('mode', '-')}): {h.get('enforced_block', 0)} requests blocked, "
+              f"{h.get('enforced_rate_limit', 0)} over rate limits; decision to every worker "
+              f"p50 {en.get('delay_us', {}).get('p50', '-')} us, p99 {en.get('delay_us', {}).get('p99', '-')} us")
+        if a.blocked:
+            stopped = [r for r in eve if r["event_type"] == "http" and r.get("account", {}).get("id") == a.blocked
+                       and "enforcement" in r.get("sluice", {})]
+            total = sum(1 for r in reqs if r["identity"] == a.blocked)
+            print(f"  blocked from the CLI mid-run: account {a.blocked}: {len(stopped)} of its {total} requests "
+                  f"stopped after the block")
     print(f"  tls: {e['tls']['decrypt_sessions']} sessions decrypted of {e['tls']['sessions']}; "
           f"http: {e['http']['requests']} requests, {e['http']['llm_requests']} LLM, "
           f"{e['http']['usage_reports']} usage reports")
@@ -90,6 +115,18 @@ def main():
     benign_fp = sum(n for c, n in hit.items() if c not in attack_classes)
     print(f"  per class: {recalls}; benign false positives {benign_fp}/{benign} "
           f"({100.0 * benign_fp / benign if benign else 0:.2f}%)")
+    if "input" not in s:
+        # Live, enforcement cuts flows: an account whose requests were stopped (its cluster,
+        # prefix or JA4 blocked) may never accumulate signals of its own.
+        stopped = {r["account"]["id"] for r in eve
+                   if r["event_type"] == "http" and "enforcement" in r.get("sluice", {}) and "account" in r}
+        stopped.discard(args.blocked)
+        caught = set(flagged) | stopped
+        c_hit = collections.Counter(ident_class[i] for i in caught if i in ident_class)
+        c_fp = sum(n for c, n in c_hit.items() if c not in attack_classes)
+        print("  caught (flagged, or stopped by enforcement): " +
+              ", ".join(f"{c} {c_hit[c]}/{per[c]}" for c in attack_classes if per[c]) +
+              f"; benign {c_fp}/{benign} (the CLI-blocked account aside)")
     actions = collections.Counter((ident_class.get(i, "?"), a["action"]) for i, a in flagged.items())
     for (cls, action), n in sorted(actions.items()):
         print(f"    {cls:11s} {action:10s} {n:4d}")

@@ -1062,6 +1062,7 @@ std::string Dataplane::summary_json() const {
         tt.malformed += tc.malformed, tt.gaps += tc.gaps, tt.logged += tc.logged;
         tt.buffers_exhausted += tc.buffers_exhausted, tt.oversized_hello += tc.oversized_hello;
         tt.decrypt_sessions += tc.decrypt_sessions, tt.decrypt_no_secret += tc.decrypt_no_secret;
+        tt.decrypt_no_capacity += tc.decrypt_no_capacity;
         tt.decrypt_failures += tc.decrypt_failures, tt.decrypted_records += tc.decrypted_records;
         tt.decrypted_bytes += tc.decrypted_bytes;
         tt.late_secrets += tc.late_secrets, tt.secret_timeouts += tc.secret_timeouts;
@@ -1098,6 +1099,7 @@ std::string Dataplane::summary_json() const {
                           {"oversized_hello", tt.oversized_hello},
                           {"decrypt_sessions", tt.decrypt_sessions},
                           {"decrypt_no_secret", tt.decrypt_no_secret},
+                          {"decrypt_no_capacity", tt.decrypt_no_capacity},
                           {"decrypt_failures", tt.decrypt_failures},
                           {"decrypted_records", tt.decrypted_records},
                           {"decrypted_bytes", tt.decrypted_bytes},

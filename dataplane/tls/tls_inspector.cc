@@ -394,7 +394,10 @@ void TlsInspector::start_decryption(Flow& f, const ServerHello& sh) {
     if (!suite || suite->tls13 != (sh.selected_version == 0x0304))
         return set(DecryptStatus::UnsupportedSuite);
     const uint32_t i = sessions_.alloc();
-    if (i == DecryptSessions::kNil) return set(DecryptStatus::NoCapacity);
+    if (i == DecryptSessions::kNil) {
+        ++ctr_.decrypt_no_capacity;
+        return set(DecryptStatus::NoCapacity);
+    }
     DecryptSession& ds = sessions_[i];
     ds.suite = sh.cipher_suite;
     ds.version = sh.selected_version;

@@ -58,7 +58,8 @@ struct TlsCounters {
     uint64_t logged = 0;
     uint64_t decrypt_sessions = 0;
     uint64_t decrypt_no_secret = 0;
-    uint64_t decrypt_failures = 0;  // tag failures and oversized records
+    uint64_t decrypt_no_capacity = 0;  // sessions left encrypted: every decrypt session in use
+    uint64_t decrypt_failures = 0;     // tag failures and oversized records
     uint64_t decrypted_records = 0;
     uint64_t decrypted_bytes = 0;  // application data delivered
     uint64_t late_secrets = 0;     // sessions decrypted after waiting for their secrets

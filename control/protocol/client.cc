@@ -31,10 +31,17 @@ bool Client::connect_unix(const std::string& path, std::string& error) {
     return true;
 }
 
+bool Client::connect_tls(const std::string& host_port, const TlsFiles& files, std::string& error) {
+    auto t = std::make_unique<TlsStream>();
+    if (!t->connect(host_port, files, error)) return false;
+    tls_ = std::move(t);
+    return true;
+}
+
 Response Client::request(const std::string& cmd, const nlohmann::json& args, std::string_view blob,
                          int timeout_ms) {
     Response r;
-    if (fd_ < 0) {
+    if (fd_ < 0 && !tls_) {
         r.code = "unreachable";
         r.error = "not connected";
         return r;
@@ -42,7 +49,11 @@ Response Client::request(const std::string& cmd, const nlohmann::json& args, std
     const uint64_t id = next_id_++;
     const std::string req = nlohmann::json{{"id", id}, {"cmd", cmd}, {"args", args}}.dump();
     Frame f;
-    if (!write_frame(fd_, req, blob, r.error) || !read_frame(fd_, f, timeout_ms, r.error)) {
+    const bool ok =
+        tls_ ? tls_->write(encode_frame(req, blob), r.error) &&
+                   tls_->read_frame(f, timeout_ms, r.error)
+             : write_frame(fd_, req, blob, r.error) && read_frame(fd_, f, timeout_ms, r.error);
+    if (!ok) {
         r.code = "unreachable";
         return r;
     }

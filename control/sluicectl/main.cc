@@ -29,6 +29,8 @@ constexpr int kOk = 0, kRefused = 1, kUsage = 2, kUnreachable = 3;
 
 struct Options {
     std::string socket;
+    std::string host;  // HOST:PORT over mutual TLS instead of the socket
+    sluice::control::TlsFiles tls;
     bool json_out = false;
     int timeout_s = 30;
 };
@@ -73,14 +75,18 @@ int call(const Options& o, const std::string& cmd, const json& args, json& resul
          std::string_view blob = {}) {
     Client c;
     std::string err;
-    if (!c.connect_unix(o.socket, err))
+    if (!o.host.empty()) {
+        if (!o.tls.complete()) return fail(kUsage, "--host needs --cert, --key and --ca");
+        if (!c.connect_tls(o.host, o.tls, err)) return fail(kUnreachable, "cannot reach " + err);
+    } else if (!c.connect_unix(o.socket, err)) {
         return fail(kUnreachable, "cannot reach the dataplane at " + err +
                                       " (is it running with --control? set --socket or "
                                       "SLUICE_SOCKET)");
+    }
     Response r = c.request(cmd, args, blob, o.timeout_s * 1000);
     if (!r.ok) {
         if (r.code == "unreachable" || r.code == "protocol")
-            return fail(kUnreachable, "dataplane at " + o.socket + ": " + r.error);
+            return fail(kUnreachable, (o.host.empty() ? o.socket : o.host) + ": " + r.error);
         return fail(kRefused, r.error + " [" + r.code + "]");
     }
     result = std::move(r.result);
@@ -195,6 +201,14 @@ int main(int argc, char** argv) {
     o.socket = env ? env : "/run/sluice/dataplane.sock";
     app.add_option("--socket", o.socket, "The dataplane's control socket (env SLUICE_SOCKET)")
         ->capture_default_str();
+    app.add_option("--host", o.host,
+                   "HOST:PORT of a remote dataplane or sluiced, over mutual TLS (with --cert, "
+                   "--key, --ca)");
+    app.add_option("--cert", o.tls.cert, "Client certificate (PEM) for --host")
+        ->check(CLI::ExistingFile);
+    app.add_option("--key", o.tls.key, "Its private key")->check(CLI::ExistingFile);
+    app.add_option("--ca", o.tls.ca, "CA that signed the server's certificate")
+        ->check(CLI::ExistingFile);
     app.add_flag("--json", o.json_out, "Print JSON for scripts instead of tables");
     app.add_option("--timeout", o.timeout_s, "Seconds to wait for an answer")
         ->capture_default_str();

@@ -2,8 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <sstream>
 
 #include "account/policy.h"
@@ -114,7 +118,11 @@ void Daemon::set_dataplanes(std::vector<DataplaneLink> links) {
     std::lock_guard lock(mu_);
     for (DataplaneLink& n : links)
         for (const DataplaneLink& o : links_)
-            if (o.name == n.name && o.socket == n.socket) n = o;  // keep what we know of it
+            if (o.name == n.name && o.ep.describe() == n.ep.describe()) {
+                const Endpoint ep = n.ep;  // keep what we know of it (certificates may change)
+                n = o;
+                n.ep = ep;
+            }
     links_ = std::move(links);
     kick();
 }
@@ -127,6 +135,66 @@ void Daemon::stop() {
     stop_.store(true);
     kick();
     if (sync_.joinable()) sync_.join();
+    if (follower_.joinable()) follower_.join();
+}
+
+void Daemon::follow_keylog(const std::string& path) {
+    keylog_ = path;
+    follower_ = std::thread([this] { follow_loop(); });
+}
+
+void Daemon::follow_loop() {
+    // Like tail -F: reopens when the file is replaced or truncated; forwards whole lines.
+    std::FILE* f = nullptr;
+    ino_t inode = 0;
+    std::string pending;
+    char buf[4096];
+    while (!stop_.load()) {
+        struct stat st {};
+        if (::stat(keylog_.c_str(), &st) == 0 &&
+            (f == nullptr || st.st_ino != inode || st.st_size < std::ftell(f))) {
+            if (f != nullptr) std::fclose(f);
+            f = std::fopen(keylog_.c_str(), "r");
+            inode = st.st_ino;
+            pending.clear();
+            // Secrets already in the file when we start are old sessions' too: forward them.
+        }
+        std::string batch;
+        while (f != nullptr && std::fgets(buf, sizeof buf, f) != nullptr) {
+            pending += buf;
+            OPENSSL_cleanse(buf, sizeof buf);
+            if (!pending.empty() && pending.back() == '\n') {
+                batch += pending;
+                OPENSSL_cleanse(pending.data(), pending.size());
+                pending.clear();
+            }
+        }
+        if (f != nullptr) std::clearerr(f);
+        if (batch.empty()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            continue;
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        std::lock_guard lock(mu_);
+        size_t delivered = 0;
+        for (const DataplaneLink& l : links_) {
+            Client c;
+            std::string err;
+            if (!c.connect(l.ep, err)) continue;
+            Response r = c.request("secrets.push", {{"text", batch}});
+            if (r.ok) {
+                ++delivered;
+                secrets_forwarded_ += r.result.value("secrets", uint64_t{0});
+            }
+        }
+        OPENSSL_cleanse(batch.data(), batch.size());
+        if (delivered > 0 && forward_us_.size() < 100000)
+            forward_us_.push_back(
+                static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::steady_clock::now() - t0)
+                                          .count()));
+    }
+    if (f != nullptr) std::fclose(f);
 }
 
 void Daemon::sync_loop() {
@@ -146,7 +214,7 @@ void Daemon::sync_one(DataplaneLink& l) {
         l.up = false;
         l.last_error = why;
     };
-    if (!c.connect_unix(l.socket, err)) return down(err);
+    if (!c.connect(l.ep, err)) return down(err);
     Response st = c.request("status", json::object(), {}, 5000);
     if (!st.ok) return down(st.error);
     const json& ctl = st.result.value("control", json::object());
@@ -224,7 +292,7 @@ Frame Daemon::handle(const Frame& req, uint32_t uid) {
             json fleet = json::array();
             for (const DataplaneLink& l : links_) {
                 json x = {{"name", l.name},
-                          {"socket", l.socket},
+                          {"endpoint", l.ep.describe()},
                           {"up", l.up},
                           {"rules_sha256", l.rules_sha},
                           {"policy_sha256", l.policy_sha},
@@ -238,7 +306,16 @@ Frame Daemon::handle(const Frame& req, uint32_t uid) {
                         x["in_sync"] = x["in_sync"].get<bool>() && (*m)["sha256"] == l.rules_sha;
                 fleet.push_back(x);
             }
+            json secrets = {{"forwarded", secrets_forwarded_}};
+            if (!keylog_.empty()) secrets["keylog"] = keylog_;
+            if (!forward_us_.empty()) {
+                std::vector<uint64_t> v = forward_us_;
+                std::sort(v.begin(), v.end());
+                secrets["forward_us"] = {
+                    {"batches", v.size()}, {"p50", v[v.size() / 2]}, {"max", v.back()}};
+            }
             result = {{"control", {{"protocol", kVersion}, {"role", "daemon"}}},
+                      {"secrets", secrets},
                       {"state_dir", store_.dir()},
                       {"desired", d},
                       {"lists", {{"entries", store_.lists()["entries"].size()}}},
@@ -412,7 +489,7 @@ Frame Daemon::handle(const Frame& req, uint32_t uid) {
             for (const DataplaneLink& l : links_) {
                 if (!only.empty() && l.name != only) continue;
                 Client c;
-                if (!c.connect_unix(l.socket, err)) {
+                if (!c.connect(l.ep, err)) {
                     per[l.name] = {{"error", err}};
                     continue;
                 }

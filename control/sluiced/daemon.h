@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "control/protocol/client.h"
 #include "control/protocol/frame.h"
 #include "control/sluiced/state_store.h"
 
@@ -20,7 +21,7 @@ namespace sluice::control {
 
 struct DataplaneLink {
     std::string name;
-    std::string socket;
+    Endpoint ep;  // its --control socket, or --control-listen over mutual TLS
     // Sync state (sync thread).
     bool up = false;
     uint64_t started_unix = 0;
@@ -38,10 +39,14 @@ class Daemon {
     void start();
     void stop();
     Frame handle(const Frame& req, uint32_t peer_uid);
+    // Tails an NSS key log as TLS terminators append to it and forwards new lines to every
+    // dataplane (memory only; the delay from read to the dataplanes' answer is measured).
+    void follow_keylog(const std::string& path);
     std::string metrics_text();
 
   private:
     void sync_loop();
+    void follow_loop();
     void sync_one(DataplaneLink& l);
     void kick() { kick_.notify_all(); }
 
@@ -50,7 +55,10 @@ class Daemon {
     std::condition_variable kick_;
     std::vector<DataplaneLink> links_;
     uint64_t lists_gen_ = 1;
-    std::thread sync_;
+    std::thread sync_, follower_;
+    std::string keylog_;
+    uint64_t secrets_forwarded_ = 0;
+    std::vector<uint64_t> forward_us_;  // per batch, bounded
     std::atomic<bool> stop_{false};
     uint64_t changes_ = 0;
 };

@@ -13,6 +13,7 @@
 
 #include "control/protocol/http_endpoint.h"
 #include "control/protocol/server.h"
+#include "control/protocol/tls_channel.h"
 #include "control/sluiced/daemon.h"
 
 using namespace sluice::control;
@@ -30,30 +31,48 @@ struct Config {
     std::string state_dir = "/var/lib/sluice";
     std::string socket = "/run/sluice/sluiced.sock";
     std::string metrics;
+    std::string listen;  // ADDR:PORT for remote sluicectl over mutual TLS
+    TlsFiles tls;        // the daemon's certificate, key and the CA of its clients
     std::vector<DataplaneLink> dataplanes;
 };
 
-// The config file (YAML): state_dir, socket, metrics, dataplanes: [{name, socket}].
+// The config file (YAML): state_dir, socket, metrics, listen, cert, key, ca, dataplanes:
+// [{name, socket} | {name, address, cert, key, ca}].
 bool load_config(const std::string& path, Config& c, std::string& error) {
     try {
         const YAML::Node root = YAML::LoadFile(path);
         if (root["state_dir"]) c.state_dir = root["state_dir"].as<std::string>();
         if (root["socket"]) c.socket = root["socket"].as<std::string>();
         if (root["metrics"]) c.metrics = root["metrics"].as<std::string>();
+        if (root["listen"]) c.listen = root["listen"].as<std::string>();
+        if (root["cert"]) c.tls.cert = root["cert"].as<std::string>();
+        if (root["key"]) c.tls.key = root["key"].as<std::string>();
+        if (root["ca"]) c.tls.ca = root["ca"].as<std::string>();
         if (root["dataplanes"]) {
             c.dataplanes.clear();
             for (const auto& d : root["dataplanes"]) {
                 DataplaneLink l;
                 l.name = d["name"].as<std::string>();
-                l.socket = d["socket"].as<std::string>();
+                if (d["socket"]) l.ep.unix_path = d["socket"].as<std::string>();
+                if (d["address"]) l.ep.tcp = d["address"].as<std::string>();
+                if (d["cert"]) l.ep.tls.cert = d["cert"].as<std::string>();
+                if (d["key"]) l.ep.tls.key = d["key"].as<std::string>();
+                if (d["ca"]) l.ep.tls.ca = d["ca"].as<std::string>();
+                if (l.ep.unix_path.empty() == l.ep.tcp.empty() ||
+                    (!l.ep.tcp.empty() && !l.ep.tls.complete())) {
+                    error = path + ":" + std::to_string(d.Mark().line + 1) + ": dataplane '" +
+                            l.name + "' needs socket, or address with cert, key and ca";
+                    return false;
+                }
                 c.dataplanes.push_back(l);
             }
         }
         for (const auto& kv : root) {
             const std::string k = kv.first.as<std::string>();
-            if (k != "state_dir" && k != "socket" && k != "metrics" && k != "dataplanes") {
+            if (k != "state_dir" && k != "socket" && k != "metrics" && k != "dataplanes" &&
+                k != "listen" && k != "cert" && k != "key" && k != "ca") {
                 error = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
-                        k + "' (state_dir, socket, metrics, dataplanes)";
+                        k + "' (state_dir, socket, metrics, listen, cert, key, ca, dataplanes)";
                 return false;
             }
         }
@@ -74,7 +93,7 @@ bool parse_dataplanes(const std::vector<std::string>& specs, Config& c, std::str
         }
         DataplaneLink l;
         l.name = s.substr(0, eq);
-        l.socket = s.substr(eq + 1);
+        l.ep.unix_path = s.substr(eq + 1);
         c.dataplanes.push_back(l);
     }
     return true;
@@ -96,6 +115,17 @@ int main(int argc, char** argv) {
     app.add_option("--socket", cfg.socket, "sluicectl connects here")->capture_default_str();
     app.add_option("--dataplane", dp_specs, "NAME=SOCKET of a dataplane's --control (repeatable)");
     app.add_option("--metrics", cfg.metrics, "Serve /metrics and /health on ADDR:PORT");
+    std::string keylog;
+    app.add_option("--keylog-follow", keylog,
+                   "Tail this NSS key log (TLS terminators append to it) and forward new secrets "
+                   "to every dataplane; memory only");
+    app.add_option("--listen", cfg.listen,
+                   "Also serve sluicectl on ADDR:PORT over mutual TLS (--cert, --key, --ca)");
+    app.add_option("--cert", cfg.tls.cert, "The daemon's certificate (PEM)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--key", cfg.tls.key, "Its private key")->check(CLI::ExistingFile);
+    app.add_option("--ca", cfg.tls.ca, "CA that signs the clients allowed in")
+        ->check(CLI::ExistingFile);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -124,6 +154,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sluiced: socket %s\n", err.c_str());
         return 2;
     }
+    TlsServer remote;
+    if (!cfg.listen.empty() &&
+        !remote.start(
+            cfg.listen, cfg.tls,
+            [&](const Frame& f, uint32_t uid) { return daemon.handle(f, uid); }, err)) {
+        std::fprintf(stderr, "sluiced: listen %s\n", err.c_str());
+        return 2;
+    }
     HttpEndpoint metrics;
     if (!cfg.metrics.empty() &&
         !metrics.start(
@@ -142,6 +180,7 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     std::signal(SIGHUP, on_signal);
     daemon.start();
+    if (!keylog.empty()) daemon.follow_keylog(keylog);
     std::fprintf(stderr, "sluiced: state %s, socket %s, %zu dataplane(s)\n", cfg.state_dir.c_str(),
                  cfg.socket.c_str(), cfg.dataplanes.size());
     while (!g_stop.load()) {
@@ -160,6 +199,7 @@ int main(int argc, char** argv) {
     }
     daemon.stop();
     server.stop();
+    remote.stop();
     metrics.stop();
     return 0;
 }

@@ -37,6 +37,12 @@ bool ControlService::start(const std::string& path, std::string& error) {
         path, [this](const control::Frame& f, uint32_t) { return handle(f); }, error);
 }
 
+bool ControlService::start_tls(const std::string& listen, const control::TlsFiles& files,
+                               std::string& error) {
+    return tls_.start(
+        listen, files, [this](const control::Frame& f, uint32_t) { return handle(f); }, error);
+}
+
 control::Frame ControlService::handle(const control::Frame& req) {
     const json r = json::parse(req.json, nullptr, false);
     uint64_t id = 0;

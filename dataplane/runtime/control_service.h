@@ -9,6 +9,7 @@
 #include <string>
 
 #include "control/protocol/server.h"
+#include "control/protocol/tls_channel.h"
 
 namespace sluice {
 
@@ -18,12 +19,18 @@ class ControlService {
   public:
     explicit ControlService(Dataplane& dp) : dp_(dp) {}
     bool start(const std::string& path, std::string& error);
-    void stop() { server_.stop(); }
+    // The same commands over TCP with mutual TLS.
+    bool start_tls(const std::string& listen, const control::TlsFiles& files, std::string& error);
+    void stop() {
+        server_.stop();
+        tls_.stop();
+    }
 
   private:
     control::Frame handle(const control::Frame& req);
     Dataplane& dp_;
     control::UnixServer server_;
+    control::TlsServer tls_;
 };
 
 }  // namespace sluice

@@ -295,10 +295,16 @@ bool Dataplane::init(int argc, char** argv) {
             return false;
         }
     }
-    if (!cfg_.control_socket.empty()) {
+    if (!cfg_.control_socket.empty() || !cfg_.control_listen.empty()) {
         control_ = std::make_unique<ControlService>(*this);
-        if (!control_->start(cfg_.control_socket, err)) {
+        if (!cfg_.control_socket.empty() && !control_->start(cfg_.control_socket, err)) {
             error_ = "control socket: " + err;
+            return false;
+        }
+        if (!cfg_.control_listen.empty() &&
+            !control_->start_tls(cfg_.control_listen,
+                                 {cfg_.control_cert, cfg_.control_key, cfg_.control_ca}, err)) {
+            error_ = "control listen: " + err;
             return false;
         }
     }

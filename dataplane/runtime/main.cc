@@ -135,6 +135,15 @@ int main(int argc, char** argv) {
                  "Live: report account decisions without enforcing them (offline runs never "
                  "enforce)");
     std::string accounts_out, control_socket, metrics_listen;
+    std::string control_listen, control_cert, control_key, control_ca;
+    app.add_option("--control-listen", control_listen,
+                   "Also serve the control protocol on ADDR:PORT over mutual TLS (needs "
+                   "--control-cert, --control-key, --control-ca)");
+    app.add_option("--control-cert", control_cert, "PEM certificate for --control-listen")
+        ->check(CLI::ExistingFile);
+    app.add_option("--control-key", control_key, "Its private key")->check(CLI::ExistingFile);
+    app.add_option("--control-ca", control_ca, "CA that signs the clients allowed in")
+        ->check(CLI::ExistingFile);
     app.add_option("--metrics", metrics_listen,
                    "Serve Prometheus /metrics and /health on ADDR:PORT (e.g. 127.0.0.1:9477; no "
                    "authentication: loopback or a management network)");
@@ -270,6 +279,10 @@ int main(int argc, char** argv) {
     if (!accounts_out.empty()) cfg.accounts_out = accounts_out;
     if (!control_socket.empty()) cfg.control_socket = control_socket;
     if (!metrics_listen.empty()) cfg.metrics_listen = metrics_listen;
+    if (!control_listen.empty()) cfg.control_listen = control_listen;
+    if (!control_cert.empty()) cfg.control_cert = control_cert;
+    if (!control_key.empty()) cfg.control_key = control_key;
+    if (!control_ca.empty()) cfg.control_ca = control_ca;
     if (std::string e = load_policy(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
         return 2;

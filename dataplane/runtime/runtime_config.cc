@@ -346,18 +346,34 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                  }},
                 {"control",
                  [&](const YAML::Node& v) {
-                     for_keys(path, v, "control",
-                              {
-                                  {"socket",
-                                   [&](const YAML::Node& x) {
-                                       cfg.control_socket = scalar<std::string>(path, x, "a path");
-                                   }},
-                                  {"metrics",
-                                   [&](const YAML::Node& x) {
-                                       cfg.metrics_listen =
-                                           scalar<std::string>(path, x, "ADDR:PORT");
-                                   }},
-                              });
+                     for_keys(
+                         path, v, "control",
+                         {
+                             {"socket",
+                              [&](const YAML::Node& x) {
+                                  cfg.control_socket = scalar<std::string>(path, x, "a path");
+                              }},
+                             {"listen",
+                              [&](const YAML::Node& x) {
+                                  cfg.control_listen = scalar<std::string>(path, x, "ADDR:PORT");
+                              }},
+                             {"cert",
+                              [&](const YAML::Node& x) {
+                                  cfg.control_cert = scalar<std::string>(path, x, "a path");
+                              }},
+                             {"key",
+                              [&](const YAML::Node& x) {
+                                  cfg.control_key = scalar<std::string>(path, x, "a path");
+                              }},
+                             {"ca",
+                              [&](const YAML::Node& x) {
+                                  cfg.control_ca = scalar<std::string>(path, x, "a path");
+                              }},
+                             {"metrics",
+                              [&](const YAML::Node& x) {
+                                  cfg.metrics_listen = scalar<std::string>(path, x, "ADDR:PORT");
+                              }},
+                         });
                  }},
                 {"accounts",
                  [&](const YAML::Node& v) {

@@ -71,6 +71,8 @@ struct RuntimeConfig {
     std::string accounts_out;    // at exit: every account's standing (JSON lines)
     std::string control_socket;  // the control endpoint (Unix socket path); empty: none
     std::string metrics_listen;  // ADDR:PORT for /metrics and /health; empty: none
+    // The control protocol over TCP with mutual TLS (remote sluiced/sluicectl).
+    std::string control_listen, control_cert, control_key, control_ca;
     std::string policy_sha256, policy_source;  // of the policy loaded at start
     std::string clients_path;  // official clients' TLS stacks (empty: the shipped file)  //
                                // prefix,asn CSV for the distinct-ASN signal

@@ -34,7 +34,8 @@ class Sluiced(t.TempDirTest):
         self.dp.communicate(timeout=30)
 
     def start_daemon(self):
-        self.sd = subprocess.Popen([SLUICED, "--config", self.cfg, "--state-dir", self.state, "--socket", self.sd_sock],
+        self.sd = subprocess.Popen([SLUICED, "--config", self.cfg, "--state-dir", self.state, "--socket", self.sd_sock,
+                                    "--keylog-follow", self.keylog],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.wait_for(lambda: os.path.exists(self.sd_sock) and self.ctl_rc("status") == 0)
 
@@ -71,6 +72,8 @@ class Sluiced(t.TempDirTest):
         self.sd_sock = os.path.join(self.tmp, "sd.sock")
         self.state = os.path.join(self.tmp, "state")
         self.cfg = os.path.join(self.tmp, "sluiced.yaml")
+        self.keylog = os.path.join(self.tmp, "keys.log")
+        open(self.keylog, "w").close()
         with open(self.cfg, "w") as f:
             f.write(f"dataplanes:\n  - {{name: edge1, socket: {self.dp_sock}}}\n")
         self.start_dataplane()
@@ -144,6 +147,14 @@ class Sluiced(t.TempDirTest):
             self.assertEqual([e["value"] for e in self.js("blocklist", "list")["entries"]], ["00112233aabbccdd"])
             self.assertEqual([e["value"] for e in self.js("blocklist", "list", sock=self.dp_sock)["entries"]],
                              ["00112233aabbccdd"])
+            # TLS secrets appended to the followed key log reach the dataplane's workers.
+            with open(self.keylog, "a") as f:
+                for k in range(2):
+                    f.write(f"CLIENT_RANDOM {k:02x}" + "ab" * 31 + " " + "cd" * 48 + "\n")
+            self.wait_for(lambda: self.js("status", sock=self.dp_sock)["engine"]["tls"]["secrets_pushed"] >= 2)
+            sec = self.js("status")["secrets"]
+            self.assertEqual(sec["forwarded"], 2)
+            self.assertGreaterEqual(sec["forward_us"]["batches"], 1)
             # The daemon restarts: its state survives.
             self.stop_daemon()
             self.start_daemon()

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""The control protocol over TCP with mutual TLS: sluicectl reaches a dataplane and sluiced
+remotely with certificates from the trusted CA; a client certificate from another CA, a
+client without one, and a server the client does not trust are all refused (and the
+dataplane keeps serving); sluiced manages a dataplane over mutual TLS."""
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import sluice_testlib as t  # noqa: E402
+
+CTL = os.path.join(t.BUILD, "control/sluicectl")
+SLUICED = os.path.join(t.BUILD, "control/sluiced")
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_pki(d):
+    for ca in ("ca", "rogue-ca"):
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN=sluice test {ca}",
+                "-keyout", f"{ca}.key", "-out", f"{ca}.pem", cwd=d)
+
+    def leaf(name, ca, san):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", f"{name}.key",
+                "-out", f"{name}.csr", cwd=d)
+        with open(os.path.join(d, f"{name}.ext"), "w") as f:
+            f.write(f"subjectAltName={san}\n")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
+                "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.pem", cwd=d)
+    leaf("server", "ca", "IP:127.0.0.1")
+    leaf("client", "ca", "DNS:ops")
+    leaf("rogue", "rogue-ca", "DNS:rogue")
+
+
+class MutualTls(t.TempDirTest):
+    @classmethod
+    def p(cls, name):
+        return os.path.join(cls.d, name)
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls._dir = tempfile.TemporaryDirectory(prefix="sluice-mtls-")
+        cls.d = cls._dir.name
+        make_pki(cls.d)
+        cls.port = 21000 + os.getpid() % 20000
+        p = cls.p
+        cls.dp = subprocess.Popen(
+            [t.DATAPLANE, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1", "--inline", "a:b",
+             "--control-listen", f"127.0.0.1:{cls.port}", "--control-cert", p("server.pem"),
+             "--control-key", p("server.key"), "--control-ca", p("ca.pem"), "--idle-backoff-us", "1000", "--quiet",
+             "--", "--no-huge", "-m", "256", "--no-pci", f"--file-prefix=slmtls{os.getpid()}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for _ in range(100):
+            if cls.ctl_as("client", "ca").returncode == 0:
+                break
+            time.sleep(0.1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dp.send_signal(signal.SIGTERM)
+        cls.dp.communicate(timeout=30)
+        cls._dir.cleanup()
+
+    @classmethod
+    def ctl_as(cls, who, ca, *args, port=None):
+        cmd = [CTL, "--host", f"127.0.0.1:{port or cls.port}", "--cert", cls.p(f"{who}.pem"), "--key",
+               cls.p(f"{who}.key"), "--ca", cls.p(f"{ca}.pem"), "--json", *(args or ("status",))]
+        return subprocess.run(cmd, capture_output=True, text=True)
+
+    def test_trusted_client_in_others_out(self):
+        ok = self.ctl_as("client", "ca")
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertEqual(json.loads(ok.stdout)["control"]["role"], "dataplane")
+        # A client certificate from another CA.
+        bad = self.ctl_as("rogue", "ca")
+        self.assertEqual(bad.returncode, 3, bad.stdout)
+        self.assertRegex(bad.stderr, r"alert|closed|handshake")
+        # No client certificate at all (a plain TLS client).
+        ctx = ssl.create_default_context(cafile=self.p("ca.pem"))
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as raw:
+            with self.assertRaises((ssl.SSLError, ConnectionResetError, BrokenPipeError, OSError)):
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                    s.sendall(b"SLC1\0\1\0\0\0\0\0\2\0\0\0\0{}")
+                    if not s.recv(64):
+                        raise ConnectionResetError("closed without an answer")
+        # A server the client does not trust.
+        distrust = self.ctl_as("client", "rogue-ca")
+        self.assertEqual(distrust.returncode, 3)
+        self.assertIn("TLS handshake failed", distrust.stderr)
+        # The dataplane kept serving.
+        again = self.ctl_as("client", "ca", "blocklist", "add", "ip", "203.0.113.0/24")
+        self.assertEqual(again.returncode, 0, again.stderr)
+        again = self.ctl_as("client", "ca", "blocklist", "del", "ip", "203.0.113.0/24")
+        self.assertEqual(again.returncode, 0, again.stderr)
+
+    def test_sluiced_over_mutual_tls(self):
+        state, sock = os.path.join(self.tmp, "state"), os.path.join(self.tmp, "sd.sock")
+        cfg = os.path.join(self.tmp, "sluiced.yaml")
+        dport = self.port + 1
+        with open(cfg, "w") as f:
+            f.write(f"listen: 127.0.0.1:{dport}\ncert: {self.p('server.pem')}\nkey: {self.p('server.key')}\n"
+                    f"ca: {self.p('ca.pem')}\ndataplanes:\n"
+                    f"  - {{name: remote1, address: 127.0.0.1:{self.port}, cert: {self.p('client.pem')}, "
+                    f"key: {self.p('client.key')}, ca: {self.p('ca.pem')}}}\n")
+        sd = subprocess.Popen([SLUICED, "--config", cfg, "--state-dir", state, "--socket", sock],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            def fleet():
+                p = self.ctl_as("client", "ca", "dataplanes", "list", port=dport)
+                return json.loads(p.stdout)["dataplanes"] if p.returncode == 0 else []
+            deadline = time.time() + 20
+            while time.time() < deadline and not (fleet() and fleet()[0]["up"]):
+                time.sleep(0.2)
+            self.assertTrue(fleet()[0]["up"], fleet())
+            self.assertEqual(fleet()[0]["endpoint"], f"127.0.0.1:{self.port}")
+            p = self.ctl_as("client", "ca", "blocklist", "add", "account", "00112233aabbccdd", port=dport)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                rows = json.loads(self.ctl_as("client", "ca", "blocklist", "list").stdout)["entries"]
+                if rows:
+                    break
+                time.sleep(0.2)
+            self.assertEqual([r["value"] for r in rows], ["00112233aabbccdd"])
+            # The daemon refuses an untrusted operator too.
+            self.assertEqual(self.ctl_as("rogue", "ca", "status", port=dport).returncode, 3)
+            p = self.ctl_as("client", "ca", "blocklist", "del", "account", "00112233aabbccdd", port=dport)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        finally:
+            sd.send_signal(signal.SIGTERM)
+            sd.communicate(timeout=30)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

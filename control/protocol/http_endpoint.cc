@@ -1,5 +1,7 @@
 #include "control/protocol/http_endpoint.h"
 
+#include "control/protocol/tcp_listen.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -12,34 +14,8 @@
 namespace sluice::control {
 
 bool HttpEndpoint::start(const std::string& listen, Handler handler, std::string& error) {
-    const size_t colon = listen.rfind(':');
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    int port = -1;
-    try {
-        port = colon == std::string::npos ? -1 : std::stoi(listen.substr(colon + 1));
-    } catch (...) {
-        port = -1;
-    }
-    if (port < 0 || port > 65535 ||
-        ::inet_pton(AF_INET, listen.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
-        error = "'" + listen + "': expected IPv4ADDR:PORT, e.g. 127.0.0.1:9477";
-        return false;
-    }
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 16) != 0) {
-        error = listen + ": " + std::strerror(errno);
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-        return false;
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = listen_tcp(listen, port_, error);
+    if (fd_ < 0) return false;
     handler_ = std::move(handler);
     thread_ = std::thread([this] { run(); });
     return true;

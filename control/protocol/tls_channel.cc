@@ -1,5 +1,7 @@
 #include "control/protocol/tls_channel.h"
 
+#include "control/protocol/tcp_listen.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -120,25 +122,9 @@ bool TlsServer::start(const std::string& listen, const TlsFiles& files, UnixServ
                       std::string& error) {
     ctx_ = make_tls_context(true, files, error);
     if (!ctx_) return false;
-    std::string host, port;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    if (!split_host_port(listen, host, port) ||
-        ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-        error = "'" + listen + "': expected IPv4ADDR:PORT";
-        return false;
-    }
-    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 16) != 0) {
-        error = listen + ": " + std::strerror(errno);
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-        return false;
-    }
+    uint16_t port = 0;
+    fd_ = listen_tcp(listen, port, error);
+    if (fd_ < 0) return false;
     handler_ = std::move(handler);
     thread_ = std::thread([this] { run(); });
     return true;

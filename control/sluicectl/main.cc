@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -277,6 +278,13 @@ int main(int argc, char** argv) {
     auto* rr = rules_cmd->add_subcommand(
         "rollback", "Put an earlier version back in force (default: the one before) (sluiced)");
     rr->add_option("version", version, "The version to restore");
+    auto* clusters = app.add_subcommand("clusters", "Account clusters (shared exits, templates)");
+    clusters->require_subcommand(1);
+    size_t clusters_n = 20;
+    auto* cl = clusters->add_subcommand("list", "The largest clusters and their decisions");
+    cl->add_option("-n", clusters_n, "How many")->capture_default_str();
+    auto* stats =
+        app.add_subcommand("stats", "Counters: packets, drops, flows, rules, HTTP, TLS, accounts");
     auto* dataplanes = app.add_subcommand("dataplanes", "The fleet sluiced manages");
     dataplanes->require_subcommand(1);
     auto* dl = dataplanes->add_subcommand("list", "Each dataplane, whether it is up and in sync");
@@ -317,6 +325,41 @@ int main(int argc, char** argv) {
             std::cout << result.dump(2) << "\n";
         else
             print_status(result);
+        return kOk;
+    }
+    if (cl->parsed()) {
+        if (int rc = call(o, "clusters.list", {{"n", clusters_n}}, result)) return rc;
+        if (o.json_out) {
+            std::cout << result.dump(2) << "\n";
+            return kOk;
+        }
+        std::printf("%-16s %5s %8s %-10s %7s  %s\n", "CLUSTER", "SIZE", "REQUESTS", "ACTION",
+                    "FLAGGED", "HITS");
+        for (const json& c : result["clusters"])
+            std::printf("%-16s %5s %8s %-10s %7s  %s\n", c["id"].get<std::string>().c_str(),
+                        num(c, "size").c_str(), num(c, "requests").c_str(),
+                        c["action"].get<std::string>().c_str(), num(c, "flagged_members").c_str(),
+                        c["hits"].dump().c_str());
+        return kOk;
+    }
+    if (stats->parsed()) {
+        if (int rc = call(o, "stats", json::object(), result)) return rc;
+        if (o.json_out) {
+            std::cout << result.dump(2) << "\n";
+            return kOk;
+        }
+        // Every counter, one per line, section.name value: greppable and diffable.
+        std::function<void(const std::string&, const json&)> walk = [&](const std::string& prefix,
+                                                                        const json& j) {
+            for (auto it = j.begin(); it != j.end(); ++it) {
+                const std::string k = prefix.empty() ? it.key() : prefix + "." + it.key();
+                if (it->is_object())
+                    walk(k, *it);
+                else if (it->is_number())
+                    std::printf("%-48s %s\n", k.c_str(), it->dump().c_str());
+            }
+        };
+        walk("", result);
         return kOk;
     }
     if (blocklist->parsed() || allowlist->parsed())

@@ -480,7 +480,8 @@ Frame Daemon::handle(const Frame& req, uint32_t uid) {
                 kick();
             }
             if (!store_.set_lists(l, err)) throw Refused{"storage", err};
-        } else if (cmd == "secrets.push" || cmd == "accounts.top" || cmd == "accounts.show") {
+        } else if (cmd == "secrets.push" || cmd == "accounts.top" || cmd == "accounts.show" ||
+                   cmd == "clusters.list" || cmd == "stats") {
             // Forwarded: secrets to every dataplane (memory only), queries to the first up (or
             // the one named in args.dataplane).
             const std::string only = args.value("dataplane", std::string());

@@ -746,6 +746,46 @@ std::string Correlator::show_json(std::string_view id) {
     return json_.overflow() ? std::string() : std::string(json_.view());
 }
 
+std::string Correlator::clusters_json(size_t n) {
+    std::vector<uint32_t> roots;
+    for (uint32_t i = 0; i < by_index_.size(); ++i)
+        if (root(i) == i && clusters_[i].size > 1) roots.push_back(i);
+    const size_t k = std::min(n, roots.size());
+    std::partial_sort(roots.begin(), roots.begin() + static_cast<std::ptrdiff_t>(k), roots.end(),
+                      [&](uint32_t a, uint32_t b) {
+                          if (clusters_[a].size != clusters_[b].size)
+                              return clusters_[a].size > clusters_[b].size;
+                          return clusters_[a].first < clusters_[b].first;
+                      });
+    std::string out = "[";
+    for (size_t r = 0; r < k; ++r) {
+        const Cluster& c = clusters_[roots[r]];
+        JsonBuilder& j = json_;
+        j.reset();
+        j.begin_object()
+            .field("id", std::string_view(by_index_[c.first]->id))
+            .field("size", c.size)
+            .field("requests", c.requests)
+            .field("action", verdict_name(c.enforced));
+        j.object("hits");
+        for (size_t h = 0; h < c.hits.size(); ++h)
+            if (c.hits[h] > 0) j.field(rule_class_name(static_cast<RuleClass>(h)), c.hits[h]);
+        j.end_object();
+        size_t flagged = 0;
+        for (uint32_t m : c.members) flagged += by_index_[m]->effective() != Verdict::Pass;
+        j.field("flagged_members", flagged);
+        j.array("members");
+        for (size_t m = 0; m < c.members.size() && m < 8; ++m)
+            j.value(std::string_view(by_index_[c.members[m]]->id));
+        j.end_array();
+        j.end_object();
+        if (j.overflow()) continue;
+        if (out.size() > 1) out += ',';
+        out += j.view();
+    }
+    return out + "]";
+}
+
 void Correlator::write_accounts(std::ostream& out) {
     // Every account's standing at the end (or now): the action in force, the policy's score
     // and reasons on the current signals, and the signals themselves.

@@ -70,6 +70,9 @@ class Correlator final : public ObservationSink {
     // one account's standing (empty if unknown).
     std::string top_json(size_t n);
     std::string show_json(std::string_view id);
+    // The `n` largest clusters (two or more accounts): id, size, volume, hits, decision, and
+    // their first members.
+    std::string clusters_json(size_t n);
     // The rule set whose thresholded rules workers report (ObservationKind::RuleHit).
     void set_rules(std::shared_ptr<const rules::CompiledRules> r, uint8_t generation = 0) {
         rules_[generation] = std::move(r);

@@ -201,6 +201,20 @@ control::Frame ControlService::handle(const control::Frame& req) {
             OPENSSL_cleanse(text.data(), text.size());  // secrets in memory only, briefly
             dp.secrets_pushed_.fetch_add(added, std::memory_order_relaxed);
             result = {{"secrets", added}, {"ignored_lines", ignored}, {"feed_full", full}};
+        } else if (cmd == "stats") {
+            // Counters only (the engine section of the summary), for dashboards and sluicectl.
+            const json summary = json::parse(dp.summary_json());
+            result = {{"engine", summary["engine"]},
+                      {"eve", summary.value("eve", json::object())},
+                      {"elapsed_s", summary.value("elapsed_s", 0.0)}};
+        } else if (cmd == "clusters.list") {
+            if (!dp.correlator_)
+                throw BadRequest{"unavailable", "account correlation is off (--no-accounts)"};
+            auto text = std::make_shared<std::string>();
+            const size_t n = args.value("n", size_t{20});
+            dp.correlator_->call([n, text](account::Correlator& c) { *text = c.clusters_json(n); });
+            if (text->empty()) throw BadRequest{"unavailable", "the correlator did not answer"};
+            result = {{"clusters", json::parse(*text)}};
         } else if (cmd == "accounts.top" || cmd == "accounts.show") {
             if (!dp.correlator_)
                 throw BadRequest{"unavailable", "account correlation is off (--no-accounts)"};

@@ -62,6 +62,10 @@ class Control(t.TempDirTest):
         self.assertTrue(s["policy"]["source"].endswith("default.yaml"))
         self.assertGreater(s["engine"]["rules"]["loaded"], 10)
         self.assertEqual(s["engine"]["accounts"]["enforcement"]["mode"], "enforcing")
+        self.assertEqual(self.ctl_json("clusters", "list")["clusters"], [])
+        stats = self.ctl("stats").stdout
+        self.assertRegex(stats, r"engine\.packets +[0-9]+")
+        self.assertRegex(stats, r"engine\.accounts\.enforcement\.snapshots +[0-9]+")
         text = self.ctl("status").stdout
         self.assertIn("policy", text)
         self.assertIn("enforcement enforcing", text)

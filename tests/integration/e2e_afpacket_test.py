@@ -276,6 +276,12 @@ class AfPacketBridge(unittest.TestCase):
             time.sleep(0.05)
         self.assertTrue(blocked, "the blocklisted key was never reset")
         self.assertEqual(self.ask(other, "Hello from another key.")[0], 0)
+        # Both keys came from the same client address: one cluster, the blocked key in it.
+        cl = json.loads(subprocess.run([ctl, "--socket", sock, "--json", "clusters", "list"], check=True,
+                                       capture_output=True, text=True).stdout)["clusters"]
+        self.assertEqual(len(cl), 1)
+        self.assertEqual(cl[0]["size"], 2)
+        self.assertIn(account, cl[0]["members"])
         subprocess.run([ctl, "--socket", sock, "blocklist", "del", "account", account], check=True,
                        capture_output=True)
         passed = False

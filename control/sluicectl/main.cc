@@ -200,7 +200,8 @@ int main(int argc, char** argv) {
     Options o;
     const char* env = std::getenv("SLUICE_SOCKET");
     o.socket = env ? env : "/run/sluice/dataplane.sock";
-    app.add_option("--socket", o.socket, "The dataplane's control socket (env SLUICE_SOCKET)")
+    app.add_option("--socket", o.socket,
+                   "The control socket of sluiced or a dataplane (env SLUICE_SOCKET)")
         ->capture_default_str();
     app.add_option("--host", o.host,
                    "HOST:PORT of a remote dataplane or sluiced, over mutual TLS (with --cert, "
@@ -257,7 +258,7 @@ int main(int argc, char** argv) {
 
     auto* rules_cmd = app.add_subcommand("rules", "Rule sets (docs/rules.md)");
     rules_cmd->require_subcommand(1);
-    std::vector<std::string> rule_files;
+    std::vector<std::string> rule_files, rule_vars;
     std::string message;
     auto* rv = rules_cmd->add_subcommand(
         "validate", "Compile rule files here and have the dataplane validate the bundle");
@@ -270,6 +271,10 @@ int main(int argc, char** argv) {
         ->required()
         ->check(CLI::ExistingPath);
     rp->add_option("--message", message, "What changed (kept with the version)");
+    for (auto* sc : {rv, rp})
+        sc->add_option("--rule-var", rule_vars,
+                       "NAME=VALUE rule variable, e.g. API_SERVERS=[10.0.0.0/8] (names ending in "
+                       "_PORTS or _PORT are port groups); repeatable");
     auto* rl = rules_cmd->add_subcommand("list", "Rule-set versions kept by sluiced");
     uint64_t from_v = 0, to_v = 0, version = 0;
     auto* rd = rules_cmd->add_subcommand("diff", "What changed between two versions (sluiced)");
@@ -431,6 +436,14 @@ int main(int argc, char** argv) {
     if (rules_cmd->parsed()) {
         // Compiled once here; the dataplane rebuilds and checks the bundle before swapping.
         sluice::rules::RuleSetOptions ro;
+        for (const std::string& v : rule_vars) {
+            const size_t eq = v.find('=');
+            if (eq == std::string::npos || eq == 0)
+                return fail(kUsage, "--rule-var takes NAME=VALUE: '" + v + "'");
+            const std::string name = v.substr(0, eq);
+            const bool port = name.ends_with("_PORTS") || name.ends_with("_PORT");
+            (port ? ro.vars.ports : ro.vars.addresses)[name] = v.substr(eq + 1);
+        }
         auto rs = sluice::rules::load_rule_files(rule_files, ro);
         if (!rs.errors.empty()) {
             for (const auto& e : rs.errors) std::fprintf(stderr, "%s\n", e.format().c_str());

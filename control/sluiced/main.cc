@@ -32,6 +32,7 @@ struct Config {
     std::string socket = "/run/sluice/sluiced.sock";
     std::string metrics;
     std::string listen;  // ADDR:PORT for remote sluicectl over mutual TLS
+    std::string keylog;  // a key log to tail and forward (the TLS-secret feed)
     TlsFiles tls;        // the daemon's certificate, key and the CA of its clients
     std::vector<DataplaneLink> dataplanes;
 };
@@ -45,6 +46,7 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
         if (root["socket"]) c.socket = root["socket"].as<std::string>();
         if (root["metrics"]) c.metrics = root["metrics"].as<std::string>();
         if (root["listen"]) c.listen = root["listen"].as<std::string>();
+        if (root["keylog_follow"]) c.keylog = root["keylog_follow"].as<std::string>();
         if (root["cert"]) c.tls.cert = root["cert"].as<std::string>();
         if (root["key"]) c.tls.key = root["key"].as<std::string>();
         if (root["ca"]) c.tls.ca = root["ca"].as<std::string>();
@@ -70,9 +72,11 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
         for (const auto& kv : root) {
             const std::string k = kv.first.as<std::string>();
             if (k != "state_dir" && k != "socket" && k != "metrics" && k != "dataplanes" &&
-                k != "listen" && k != "cert" && k != "key" && k != "ca") {
+                k != "listen" && k != "cert" && k != "key" && k != "ca" && k != "keylog_follow") {
                 error = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
-                        k + "' (state_dir, socket, metrics, listen, cert, key, ca, dataplanes)";
+                        k +
+                        "' (state_dir, socket, metrics, listen, cert, key, ca, keylog_follow, "
+                        "dataplanes)";
                 return false;
             }
         }
@@ -180,6 +184,7 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     std::signal(SIGHUP, on_signal);
     daemon.start();
+    if (keylog.empty()) keylog = cfg.keylog;  // the flag wins over the file
     if (!keylog.empty()) daemon.follow_keylog(keylog);
     std::fprintf(stderr, "sluiced: state %s, socket %s, %zu dataplane(s)\n", cfg.state_dir.c_str(),
                  cfg.socket.c_str(), cfg.dataplanes.size());

@@ -34,8 +34,7 @@ class Sluiced(t.TempDirTest):
         self.dp.communicate(timeout=30)
 
     def start_daemon(self):
-        self.sd = subprocess.Popen([SLUICED, "--config", self.cfg, "--state-dir", self.state, "--socket", self.sd_sock,
-                                    "--keylog-follow", self.keylog],
+        self.sd = subprocess.Popen([SLUICED, "--config", self.cfg, "--state-dir", self.state, "--socket", self.sd_sock],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.wait_for(lambda: os.path.exists(self.sd_sock) and self.ctl_rc("status") == 0)
 
@@ -75,7 +74,7 @@ class Sluiced(t.TempDirTest):
         self.keylog = os.path.join(self.tmp, "keys.log")
         open(self.keylog, "w").close()
         with open(self.cfg, "w") as f:
-            f.write(f"dataplanes:\n  - {{name: edge1, socket: {self.dp_sock}}}\n")
+            f.write(f"keylog_follow: {self.keylog}\ndataplanes:\n  - {{name: edge1, socket: {self.dp_sock}}}\n")
         self.start_dataplane()
         self.start_daemon()
         try:

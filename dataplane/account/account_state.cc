@@ -36,10 +36,7 @@ std::string_view rule_class_name(RuleClass c) {
 }
 
 IpAddress network_prefix(const IpAddress& a) {
-    IpAddress p = a;
-    const size_t keep = a.version == IpVersion::V4 ? 3 : 6;
-    for (size_t i = keep; i < p.bytes.size(); ++i) p.bytes[i] = 0;
-    return p;
+    return a.masked(a.version == IpVersion::V4 ? 24 : 48);
 }
 
 void AccountState::Generation::clear() {

@@ -39,6 +39,16 @@ struct IpAddress {
     // Writes the textual form (inet_ntop) into out; returns the length written.
     size_t format(std::span<char> out) const;
     std::string to_string() const;
+    // The address with every bit past the first `len` cleared (the network of a prefix).
+    IpAddress masked(unsigned len) const {
+        IpAddress m = *this;
+        for (size_t i = 0; i < m.bytes.size(); ++i) {
+            const unsigned keep = len >= 8 ? 8 : len;
+            m.bytes[i] = static_cast<uint8_t>(keep == 0 ? 0 : m.bytes[i] & (0xffu << (8 - keep)));
+            len -= keep;
+        }
+        return m;
+    }
     // True if this address lies in prefix/len of the same version.
     bool in_prefix(const IpAddress& prefix, unsigned len) const;
 

@@ -39,15 +39,7 @@ class PrefixMap {
     struct KeyHash {
         size_t operator()(const Key& k) const { return hash_bytes(k, 0x51); }
     };
-    static Key masked(const IpAddress& a, unsigned len) {
-        Key out{};
-        for (unsigned i = 0; i < a.size() && len > 0; ++i) {
-            const unsigned take = len < 8 ? len : 8;
-            out[i] = static_cast<uint8_t>(a.bytes[i] & (0xffu << (8 - take)));
-            len -= take;
-        }
-        return out;
-    }
+    static Key masked(const IpAddress& a, unsigned len) { return a.masked(len).bytes; }
     std::map<unsigned, std::unordered_map<Key, V, KeyHash>, std::greater<>> v4_, v6_;
     size_t size_ = 0;
 };

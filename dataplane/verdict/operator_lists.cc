@@ -19,13 +19,7 @@ uint64_t ja4_key(std::string_view ja4) {
 std::optional<IpPrefix> normal_prefix(std::string_view text, std::string& printed) {
     auto p = IpPrefix::parse(text);
     if (!p) return std::nullopt;
-    unsigned len = p->len;
-    for (size_t i = 0; i < p->addr.bytes.size(); ++i) {
-        const unsigned keep = len >= 8 ? 8 : len;
-        p->addr.bytes[i] =
-            static_cast<uint8_t>(keep == 0 ? 0 : p->addr.bytes[i] & (0xffu << (8 - keep)));
-        len -= keep;
-    }
+    p->addr = p->addr.masked(p->len);
     printed = p->addr.to_string() + "/" + std::to_string(p->len);
     return p;
 }

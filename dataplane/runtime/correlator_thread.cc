@@ -60,20 +60,8 @@ void CorrelatorThread::finish() {
 }
 
 account::CorrelatorCounters CorrelatorThread::counters() const {
-    account::CorrelatorCounters c;
-    c.observations = observations_.load(std::memory_order_relaxed);
-    c.accounts = accounts_.load(std::memory_order_relaxed);
-    c.records = records_.load(std::memory_order_relaxed);
-    c.flagged = flagged_.load(std::memory_order_relaxed);
-    c.active = active_.load(std::memory_order_relaxed);
-    c.clusters = clusters_.load(std::memory_order_relaxed);
-    c.links = links_.load(std::memory_order_relaxed);
-    c.publishes = publishes_.load(std::memory_order_relaxed);
-    c.enforced = enforced_.load(std::memory_order_relaxed);
-    c.records_dropped = dropped_records_.load(std::memory_order_relaxed);
-    c.threshold_alerts = threshold_alerts_.load(std::memory_order_relaxed);
-    c.threshold_enforced = threshold_enforced_.load(std::memory_order_relaxed);
-    return c;
+    std::lock_guard lock(published_mu_);
+    return published_;
 }
 
 void CorrelatorThread::run() {
@@ -117,18 +105,11 @@ void CorrelatorThread::run() {
             rcu_->reclaim();
         }
         const auto& c = correlator_.counters();
-        observations_.store(c.observations, std::memory_order_relaxed);
-        accounts_.store(c.accounts, std::memory_order_relaxed);
-        records_.store(c.records, std::memory_order_relaxed);
-        flagged_.store(c.flagged, std::memory_order_relaxed);
-        active_.store(c.active, std::memory_order_relaxed);
-        clusters_.store(c.clusters, std::memory_order_relaxed);
-        links_.store(c.links, std::memory_order_relaxed);
-        publishes_.store(c.publishes, std::memory_order_relaxed);
-        enforced_.store(c.enforced, std::memory_order_relaxed);
-        dropped_records_.store(c.records_dropped, std::memory_order_relaxed);
-        threshold_alerts_.store(c.threshold_alerts, std::memory_order_relaxed);
-        threshold_enforced_.store(c.threshold_enforced, std::memory_order_relaxed);
+        {
+            // One snapshot per pass for the summary, telemetry and /metrics (other threads).
+            std::lock_guard lock(published_mu_);
+            published_ = c;
+        }
         if (any) memory_.store(correlator_.memory_bytes(), std::memory_order_relaxed);
         // Every record with seq <= limit is out: the EVE writer may pass it.
         own_.done.store(limit == EveOrder::kFinalSeq ? EveOrder::kFinalSeq - 1 : limit,

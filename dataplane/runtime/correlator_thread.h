@@ -86,9 +86,9 @@ class CorrelatorThread {
     std::vector<ProducerProgress*> progress_;
     std::thread thread_;
     std::atomic<bool> finishing_{false};
-    std::atomic<uint64_t> observations_{0}, accounts_{0}, records_{0}, flagged_{0}, active_{0},
-        clusters_{0}, links_{0}, publishes_{0}, enforced_{0}, memory_{0}, dropped_records_{0},
-        threshold_alerts_{0}, threshold_enforced_{0};
+    mutable std::mutex published_mu_;
+    account::CorrelatorCounters published_;  // the correlator's counters as of its last pass
+    std::atomic<size_t> memory_{0};
 };
 
 }  // namespace sluice

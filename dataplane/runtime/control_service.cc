@@ -56,7 +56,7 @@ control::Frame ControlService::handle(const control::Frame& req) {
         json result = json::object();
         Dataplane& dp = dp_;
         if (cmd == "status") {
-            result = json::parse(dp.summary_json());
+            result = dp.summary();
             result["control"] = {{"protocol", control::kVersion},
                                  {"role", "dataplane"},
                                  {"started_unix", dp.started_unix_}};
@@ -203,7 +203,7 @@ control::Frame ControlService::handle(const control::Frame& req) {
             result = {{"secrets", added}, {"ignored_lines", ignored}, {"feed_full", full}};
         } else if (cmd == "stats") {
             // Counters only (the engine section of the summary), for dashboards and sluicectl.
-            const json summary = json::parse(dp.summary_json());
+            const json summary = dp.summary();
             result = {{"engine", summary["engine"]},
                       {"eve", summary.value("eve", json::object())},
                       {"elapsed_s", summary.value("elapsed_s", 0.0)}};

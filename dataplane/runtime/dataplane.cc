@@ -276,7 +276,7 @@ bool Dataplane::init(int argc, char** argv) {
             [this](const std::string& path) {
                 control::HttpAnswer a;
                 if (path == "/metrics") {
-                    a.body = prometheus_text(nlohmann::json::parse(summary_json()));
+                    a.body = prometheus_text(summary());
                 } else if (path == "/health") {
                     // Healthy while the workers run (a finished worker means shutdown).
                     bool up = true;
@@ -1049,6 +1049,10 @@ static_assert(std::size(kIoNames) == static_cast<size_t>(IoCtr::Count), "a name 
 }  // namespace
 
 std::string Dataplane::summary_json() const {
+    return summary().dump(2);
+}
+
+nlohmann::json Dataplane::summary() const {
     nlohmann::json j;
     WorkerCounters total;
     ReassemblyCounters rt;
@@ -1232,11 +1236,11 @@ std::string Dataplane::summary_json() const {
                          {"rx_nombuf", s.rx_nombuf}});
     }
     j["ports"] = ports;
-    return j.dump(2);
+    return j;
 }
 
 std::string Dataplane::summary_text() const {
-    const auto j = nlohmann::json::parse(summary_json());
+    const auto j = summary();
     const auto& e = j["engine"];
     std::string s;
     if (offline())

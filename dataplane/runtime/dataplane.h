@@ -2,6 +2,8 @@
 // threads; each worker owns one Pipeline (the inspection engine) and its flows.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -86,6 +88,7 @@ class Dataplane {
     const std::string& error() const { return error_; }
     std::string summary_text() const;
     std::string summary_json() const;
+    nlohmann::json summary() const;  // the same, as a value (control status, /metrics)
 
     // Used by telemetry and the lcore loops.
     WorkerCounters total_counters() const;

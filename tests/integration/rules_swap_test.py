@@ -139,7 +139,10 @@ class RulesSwap(t.TempDirTest):
         r = summ["engine"]["rules"]
         self.assertEqual(r["swaps"], 7)
         self.assertLess(r["swap_stall_us_max"], 50_000)
-        self.assertTrue(all(p["adopted_ms"] >= 0 for p in pushed))
+        # Every push was adopted by the workers as a new generation, in order.
+        gens = [p["generation"] for p in pushed]
+        self.assertEqual(gens, sorted(set(gens)))
+        self.assertEqual(len(gens), 7)
 
 
 if __name__ == "__main__":

@@ -119,7 +119,18 @@ void StreamAppDetector::guess(Flow& f, std::span<const uint8_t> bytes) {
 }
 
 void StreamAppDetector::on_data(Flow& f, Dir dir, std::span<const uint8_t> bytes) {
-    if (dir != Dir::ToServer || f.detect_stage == kDecided) return;
+    if (f.detect_stage == kDecided) return;
+    if (dir == Dir::ToClient) {
+        // The server spoke first (its flight reached sluice before the ClientHello it answers:
+        // a retransmission, a tap): a TLS handshake record decides it, whichever side it came
+        // from; anything else waits for the client's bytes.
+        if (f.detect_stage == kStart && f.detect_len == 0 && f.stream[0].delivered == 0 &&
+            bytes.size() >= 3 && bytes[0] == 0x16 && bytes[1] == 3 && bytes[2] <= 4) {
+            f.app_proto = AppProto::Tls;
+            f.detect_stage = kDecided;
+        }
+        return;
+    }
     if (f.detect_stage == kStart && f.detect_len == 0) {
         const ProtoGuess g = guess_client_proto(bytes.first(std::min<size_t>(bytes.size(), 1)));
         if (g.proto == AppProto::Socks) f.app_proto = AppProto::Socks;

@@ -10,7 +10,7 @@ namespace sluice {
 class IndexPool {
   public:
     static constexpr uint32_t kNil = 0xffffffffu;
-    explicit IndexPool(uint32_t count) {
+    explicit IndexPool(uint32_t count) : count_(count) {
         free_.reserve(count);
         for (uint32_t i = count; i > 0; --i) free_.push_back(i - 1);
     }
@@ -22,8 +22,10 @@ class IndexPool {
     }
     void release(uint32_t i) { free_.push_back(i); }
     size_t available() const { return free_.size(); }
+    size_t in_use() const { return count_ - free_.size(); }
 
   private:
+    uint32_t count_;
     std::vector<uint32_t> free_;
 };
 

@@ -27,6 +27,7 @@ enum class DecodeError : uint8_t {
     Ipv4BadVersion,
     Ipv4BadHeaderLength,
     Ipv4BadTotalLength,
+    Ipv4ZeroTotalLength,  // 0: a TSO capture (accepted only with DecodeOptions::tso_lengths)
     Ipv4BadOption,
     Ipv6Truncated,
     Ipv6BadVersion,

@@ -121,7 +121,8 @@ bool ipv4_options_valid(std::span<const uint8_t> opts) {
     return true;
 }
 
-DecodedPacket& decode_ipv4(std::span<const uint8_t> f, size_t off, DecodedPacket& pkt) {
+DecodedPacket& decode_ipv4(std::span<const uint8_t> f, size_t off, DecodedPacket& pkt,
+                           const DecodeOptions& opt) {
     pkt.l3_offset = static_cast<uint16_t>(off);
     if (f.size() - off < 20) return fail(pkt, DecodeError::Ipv4Truncated);
     const uint8_t* h = f.data() + off;
@@ -130,9 +131,13 @@ DecodedPacket& decode_ipv4(std::span<const uint8_t> f, size_t off, DecodedPacket
     if (ihl < 20) return fail(pkt, DecodeError::Ipv4BadHeaderLength);
     if (f.size() - off < ihl) return fail(pkt, DecodeError::Ipv4Truncated);
     size_t total = be16(h + 2);
-    // Captures of TSO/GSO sends (taken before segmentation) carry total length 0: the frame
-    // length is the truth then.
-    if (total == 0) total = f.size() - off;
+    // Captures of TSO/GSO sends (taken before segmentation) carry total length 0; only such a
+    // capture, by explicit option, may take the frame length as the truth. On the wire the
+    // length is malformed: a host drops the packet, so inspecting it would inspect a decoy.
+    if (total == 0) {
+        if (!opt.tso_lengths) return fail(pkt, DecodeError::Ipv4ZeroTotalLength);
+        total = f.size() - off;
+    }
     if (total < ihl) return fail(pkt, DecodeError::Ipv4BadTotalLength);
     if (total > f.size() - off) return fail(pkt, DecodeError::Ipv4Truncated);
     if (!ipv4_options_valid(f.subspan(off + 20, ihl - 20)))
@@ -150,13 +155,19 @@ DecodedPacket& decode_ipv4(std::span<const uint8_t> f, size_t off, DecodedPacket
     return decode_l4(f, off + ihl, off + total, pkt);
 }
 
-DecodedPacket& decode_ipv6(std::span<const uint8_t> f, size_t off, DecodedPacket& pkt) {
+DecodedPacket& decode_ipv6(std::span<const uint8_t> f, size_t off, DecodedPacket& pkt,
+                           const DecodeOptions& opt) {
     pkt.l3_offset = static_cast<uint16_t>(off);
     if (f.size() - off < 40) return fail(pkt, DecodeError::Ipv6Truncated);
     const uint8_t* h = f.data() + off;
     if ((h[0] >> 4) != 6) return fail(pkt, DecodeError::Ipv6BadVersion);
-    const size_t plen = be16(h + 4);
-    if (plen == 0) return fail(pkt, DecodeError::Ipv6BadPayloadLength);  // jumbograms unsupported
+    size_t plen = be16(h + 4);
+    if (plen == 0) {
+        // Jumbograms are unsupported; a TSO capture (explicit option) carries 0 as well.
+        if (!opt.tso_lengths || f.size() - off == 40)
+            return fail(pkt, DecodeError::Ipv6BadPayloadLength);
+        plen = f.size() - off - 40;
+    }
     if (plen > f.size() - off - 40) return fail(pkt, DecodeError::Ipv6Truncated);
     pkt.src = IpAddress::v6(std::span<const uint8_t, 16>(h + 8, 16));
     pkt.dst = IpAddress::v6(std::span<const uint8_t, 16>(h + 24, 16));
@@ -208,7 +219,7 @@ DecodedPacket& decode_ipv6(std::span<const uint8_t> f, size_t off, DecodedPacket
 }
 
 DecodedPacket& decode_ethertype(std::span<const uint8_t> f, size_t off, uint16_t type,
-                                DecodedPacket& pkt) {
+                                DecodedPacket& pkt, const DecodeOptions& opt) {
     while (type == kEtherVlan || type == kEtherQinQ || type == kEtherQinQOld) {
         if (pkt.vlan_count == 2) return fail(pkt, DecodeError::VlanTooDeep);
         if (f.size() - off < 4) return fail(pkt, DecodeError::LinkTruncated);
@@ -216,20 +227,21 @@ DecodedPacket& decode_ethertype(std::span<const uint8_t> f, size_t off, uint16_t
         type = be16(f.data() + off + 2);
         off += 4;
     }
-    if (type == kEtherIpv4) return decode_ipv4(f, off, pkt);
-    if (type == kEtherIpv6) return decode_ipv6(f, off, pkt);
+    if (type == kEtherIpv4) return decode_ipv4(f, off, pkt, opt);
+    if (type == kEtherIpv6) return decode_ipv6(f, off, pkt, opt);
     pkt.l3_offset = static_cast<uint16_t>(off);
     pkt.status = DecodeStatus::NotIp;
     return pkt;
 }
 
-DecodedPacket& decode_by_version(std::span<const uint8_t> f, size_t off, DecodedPacket& pkt) {
+DecodedPacket& decode_by_version(std::span<const uint8_t> f, size_t off, DecodedPacket& pkt,
+                                 const DecodeOptions& opt) {
     if (f.size() <= off) return fail(pkt, DecodeError::LinkTruncated);
     switch (f[off] >> 4) {
         case 4:
-            return decode_ipv4(f, off, pkt);
+            return decode_ipv4(f, off, pkt, opt);
         case 6:
-            return decode_ipv6(f, off, pkt);
+            return decode_ipv6(f, off, pkt, opt);
         default:
             return fail(pkt, DecodeError::Ipv4BadVersion);
     }
@@ -247,6 +259,7 @@ std::string_view decode_error_name(DecodeError e) {
         "ipv4_bad_version",
         "ipv4_bad_header_length",
         "ipv4_bad_total_length",
+        "ipv4_zero_total_length",
         "ipv4_bad_option",
         "ipv6_truncated",
         "ipv6_bad_version",
@@ -262,19 +275,19 @@ std::string_view decode_error_name(DecodeError e) {
     return i < names.size() ? names[i] : "unknown";
 }
 
-DecodedPacket decode_frame(std::span<const uint8_t> f, LinkType link) {
+DecodedPacket decode_frame(std::span<const uint8_t> f, LinkType link, const DecodeOptions& opt) {
     DecodedPacket pkt;
     pkt.link = link;
     switch (link) {
         case LinkType::Ethernet:
             if (f.size() < 14) return fail(pkt, DecodeError::LinkTruncated);
-            return decode_ethertype(f, 14, be16(f.data() + 12), pkt);
+            return decode_ethertype(f, 14, be16(f.data() + 12), pkt, opt);
         case LinkType::LinuxSll:
             if (f.size() < 16) return fail(pkt, DecodeError::LinkTruncated);
-            return decode_ethertype(f, 16, be16(f.data() + 14), pkt);
+            return decode_ethertype(f, 16, be16(f.data() + 14), pkt, opt);
         case LinkType::LinuxSll2:
             if (f.size() < 20) return fail(pkt, DecodeError::LinkTruncated);
-            return decode_ethertype(f, 20, be16(f.data()), pkt);
+            return decode_ethertype(f, 20, be16(f.data()), pkt, opt);
         case LinkType::Null:
         case LinkType::Loop: {
             if (f.size() < 4) return fail(pkt, DecodeError::LinkTruncated);
@@ -283,18 +296,19 @@ DecodedPacket decode_frame(std::span<const uint8_t> f, LinkType link) {
             const uint32_t le =
                 uint32_t{f[3]} << 24 | uint32_t{f[2]} << 16 | uint32_t{f[1]} << 8 | f[0];
             const uint32_t fam = link == LinkType::Loop ? be : (be < 256 ? be : le);
-            if (fam == 2) return decode_ipv4(f, 4, pkt);
-            if (fam == 10 || fam == 24 || fam == 28 || fam == 30) return decode_ipv6(f, 4, pkt);
+            if (fam == 2) return decode_ipv4(f, 4, pkt, opt);
+            if (fam == 10 || fam == 24 || fam == 28 || fam == 30)
+                return decode_ipv6(f, 4, pkt, opt);
             return fail(pkt, DecodeError::LinkUnknownFamily);
         }
         case LinkType::Raw:
         case LinkType::RawBsd:
         case LinkType::RawOpenBsd:
-            return decode_by_version(f, 0, pkt);
+            return decode_by_version(f, 0, pkt, opt);
         case LinkType::Ipv4:
-            return decode_ipv4(f, 0, pkt);
+            return decode_ipv4(f, 0, pkt, opt);
         case LinkType::Ipv6:
-            return decode_ipv6(f, 0, pkt);
+            return decode_ipv6(f, 0, pkt, opt);
     }
     return fail(pkt, DecodeError::LinkTruncated);
 }

@@ -26,6 +26,7 @@ std::string_view counter_name(Ctr c) {
         "dropped_verdict",
         "dropped_malformed",
         "dropped_fragment",
+        "dropped_normalized",
         "rst_injected",
         "verdicts_applied",
         "eve_records",

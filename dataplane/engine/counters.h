@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "decode/decoded_packet.h"
+#include "normalize/tcp_normalizer.h"
 
 namespace sluice {
 
@@ -32,6 +33,7 @@ enum class Ctr : uint16_t {
     DroppedVerdict,
     DroppedMalformed,
     DroppedFragment,
+    DroppedNormalized,  // a host would discard it (normalized_by_reason says why)
     RstInjected,
     VerdictsApplied,
     EveRecords,
@@ -44,12 +46,14 @@ std::string_view counter_name(Ctr c);
 struct WorkerCounters {
     std::array<uint64_t, static_cast<size_t>(Ctr::Count)> v{};
     std::array<uint64_t, static_cast<size_t>(DecodeError::Count)> malformed{};
+    std::array<uint64_t, kNormReasons> normalized{};
 
     uint64_t& operator[](Ctr c) { return v[static_cast<size_t>(c)]; }
     uint64_t operator[](Ctr c) const { return v[static_cast<size_t>(c)]; }
     void add(const WorkerCounters& o) {
         for (size_t i = 0; i < v.size(); ++i) v[i] += o.v[i];
         for (size_t i = 0; i < malformed.size(); ++i) malformed[i] += o.malformed[i];
+        for (size_t i = 0; i < normalized.size(); ++i) normalized[i] += o.normalized[i];
     }
 };
 

@@ -5,8 +5,11 @@
 #include <memory>
 #include <string>
 
+#include "decode/decoder.h"
+#include "flow/flow_hash.h"
 #include "flow/flow_table.h"
 #include "http/http_inspector.h"
+#include "normalize/tcp_normalizer.h"
 #include "rules/compiled_rules.h"
 #include "tls/keylog.h"
 #include "tls/tls_inspector.h"
@@ -19,11 +22,16 @@ enum class FragmentPolicy : uint8_t { Drop, Reassemble };
 
 struct EngineConfig {
     uint32_t flow_capacity = 65536;  // per worker
+    // Keys the flow hash (table buckets and worker choice); the runtime draws a random one for
+    // live runs unless configured, offline runs keep this fixed one (deterministic output).
+    FlowHashKey flow_hash_key = FlowHashKey::fixed();
     FlowTimeouts timeouts;
     uint32_t reassembly_nodes = 16384;               // per worker: ~24 MiB of out-of-order data
     uint32_t reassembly_per_direction = 256 * 1024;  // bytes buffered per flow direction
     MalformedPolicy malformed = MalformedPolicy::Drop;
     FragmentPolicy fragments = FragmentPolicy::Drop;
+    NormalizeOptions normalize;  // what a host would discard: checksums, TCP (normalize/)
+    DecodeOptions decode;        // TSO lengths (offline captures only)
     StaticFilterTable filters;
     std::string dump_streams_dir;  // empty: off (dumps hold customer content)
     bool eve_flow_records = true;

@@ -54,6 +54,7 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
       eve_(events, worker_id),
       flows_(cfg.flow_capacity, cfg.timeouts),
       segments_(cfg.reassembly_nodes),
+      normalizer_(cfg.normalize),
       reassembler_(segments_, cfg.reassembly_per_direction, fanout_),
       tls_(eve_, cfg.tls, cfg.tls_secrets.get()) {
     fanout_.list[fanout_.n++] = &detector_;
@@ -83,14 +84,34 @@ WorkerCounters Pipeline::counters() const {
     return ctr_;
 }
 
+PoolOccupancy Pipeline::pools() const {
+    PoolOccupancy o;
+    o.flows = flows_.size();
+    o.segment_nodes = segments_.size() - segments_.available();
+    o.handshake_buffers = tls_.handshake_buffers_in_use();
+    o.decrypt_sessions = tls_.decrypt_sessions_in_use();
+    o.http_sessions = http_->sessions_in_use();
+    o.head_buffers = http_->head_buffers_in_use();
+    o.body_buffers = http_->body_buffers_in_use();
+    o.decoders = http_->decoders_in_use();
+    return o;
+}
+
 Flow* Pipeline::lookup(const DecodedPacket& pkt, const PacketInput& in, bool& from_lo) {
     const FlowKey key = FlowKey::from_packet(pkt, from_lo);
-    const uint64_t hash = key.hash();
+    const uint64_t hash = flow_hashes(key, cfg_.flow_hash_key).table;
     if (Flow* f = flows_.find(key, hash)) {
         // A fresh SYN on a finished connection is a new connection reusing the 4-tuple.
-        const bool new_syn = pkt.proto == ip_proto::kTcp && pkt.has_flag(tcp_flag::kSyn) &&
-                             !pkt.has_flag(tcp_flag::kAck);
-        if (!(new_syn && f->state == FlowState::Closed)) return f;
+        const bool tcp = pkt.proto == ip_proto::kTcp;
+        const bool new_syn = tcp && pkt.has_flag(tcp_flag::kSyn) && !pkt.has_flag(tcp_flag::kAck);
+        // After an accepted RST the tuple's next data is a new connection as far as inspection
+        // goes: it is picked up mid-stream and inspected, never forwarded uninspected. A SYN on
+        // a flow picked up mid-stream (its handshake unseen) starts over too.
+        const bool after_rst = tcp && f->rst_closed && !pkt.has_flag(tcp_flag::kRst) &&
+                               (!pkt.payload.empty() || pkt.has_flag(tcp_flag::kFin));
+        const bool reuse = new_syn && (f->state == FlowState::Closed ||
+                                       (!f->handshake_seen && f->state != FlowState::New));
+        if (!reuse && !after_rst) return f;
         end_flow(*f, FlowEndReason::TcpReuse, in.ts, in.seq);
         flows_.remove(*f);
     }
@@ -133,6 +154,7 @@ void Pipeline::track_tcp(Flow& f, Dir dir, const DecodedPacket& pkt) {
     if (flags & tcp_flag::kRst) {
         ++ctr_[Ctr::TcpRst];
         f.state = FlowState::Closed;
+        f.rst_closed = true;
         reassembler_.flush(f);
         return;
     }
@@ -153,6 +175,27 @@ void Pipeline::track_tcp(Flow& f, Dir dir, const DecodedPacket& pkt) {
         const bool both = (f.tcp_flags[0] & tcp_flag::kFin) && (f.tcp_flags[1] & tcp_flag::kFin);
         f.state = both ? FlowState::Closed : FlowState::Closing;
     }
+}
+
+void Pipeline::note(Flow& f, Dir dir, NormReason r, const DecodedPacket& pkt) {
+    ++ctr_.normalized[static_cast<size_t>(r)];
+    const uint16_t bit = static_cast<uint16_t>(1u << static_cast<unsigned>(r));
+    if ((f.anomalies_seen & bit) != 0) return;
+    f.anomalies_seen |= bit;
+    if (!eve_.enabled()) return;
+    JsonBuilder& j = eve_.begin(f, "anomaly");
+    j.object("anomaly")
+        .field("type", std::string_view("stream"))
+        .field("event", norm_reason_name(r))
+        .field("direction",
+               dir == Dir::ToServer ? std::string_view("to_server") : std::string_view("to_client"))
+        .field("action", norm_discards(r) ? (cfg_.normalize.drop ? std::string_view("drop")
+                                                                 : std::string_view("ignored"))
+                                          : std::string_view("forward"));
+    if (r == NormReason::TtlDrop)
+        j.field("ttl", pkt.ttl).field("handshake_ttl", f.peer[idx(dir)].ttl);
+    j.field("seq", pkt.seq).end_object();
+    eve_.finish();
 }
 
 void Pipeline::apply_filters(Flow& f) {
@@ -188,7 +231,7 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
         last_expire_ = in.ts;
     }
 
-    const DecodedPacket pkt = decode_frame(in.frame, in.link);
+    const DecodedPacket pkt = decode_frame(in.frame, in.link, cfg_.decode);
     switch (pkt.status) {
         case DecodeStatus::NotIp:
             ++ctr_[Ctr::NotIp];
@@ -212,6 +255,21 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
         case DecodeStatus::Ok:
             break;
     }
+    if (cfg_.normalize.verify_checksums) {
+        // A host drops a packet whose checksum fails; it creates no flow and is not inspected.
+        static constexpr NormReason kReason[] = {NormReason::None, NormReason::Ipv4Checksum,
+                                                 NormReason::TcpChecksum, NormReason::UdpChecksum};
+        const ChecksumError e = verify_checksums(in.frame, pkt, in.checksums);
+        if (e != ChecksumError::None) {
+            ++ctr_.normalized[static_cast<size_t>(kReason[static_cast<size_t>(e)])];
+            if (cfg_.normalize.drop) {
+                ++ctr_[Ctr::DroppedNormalized];
+                return Disposition::Drop;
+            }
+            ++ctr_[Ctr::Forwarded];
+            return Disposition::Forward;
+        }
+    }
     ++ctr_[pkt.src.version == IpVersion::V4 ? Ctr::Ipv4 : Ctr::Ipv6];
     ++ctr_[pkt.proto == ip_proto::kTcp   ? Ctr::Tcp
            : pkt.proto == ip_proto::kUdp ? Ctr::Udp
@@ -223,12 +281,27 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
     const size_t d = idx(dir);
     ++f.pkts[d];
     f.bytes[d] += in.frame.size();
-    f.tcp_flags[d] |= pkt.tcp_flags;
-    LinkTemplate& lt = f.link[d];
-    lt.len = static_cast<uint8_t>(std::min<size_t>(pkt.l3_offset, sizeof lt.bytes));
-    std::memcpy(lt.bytes, in.frame.data(), lt.len);
-
-    if (pkt.proto == ip_proto::kTcp) track_tcp(f, dir, pkt);
+    TcpVerdict tv;
+    if (pkt.proto == ip_proto::kTcp) {
+        tv = normalizer_.check(f, dir, pkt);
+        if (tv.note != NormReason::None) note(f, dir, tv.note, pkt);
+        if (tv.reason != NormReason::None) note(f, dir, tv.reason, pkt);
+        if (tv.action == TcpAction::Discard && cfg_.normalize.drop) {
+            ++ctr_[Ctr::DroppedNormalized];
+            flows_.touch(f, class_of(f.state), in.ts);
+            return Disposition::Drop;
+        }
+    }
+    if (tv.action == TcpAction::Inspect) {
+        f.tcp_flags[d] |= pkt.tcp_flags;
+        LinkTemplate& lt = f.link[d];
+        lt.len = static_cast<uint8_t>(std::min<size_t>(pkt.l3_offset, sizeof lt.bytes));
+        std::memcpy(lt.bytes, in.frame.data(), lt.len);
+        if (pkt.proto == ip_proto::kTcp) {
+            TcpNormalizer::learn(f, dir, pkt);
+            track_tcp(f, dir, pkt);
+        }
+    }
     flows_.touch(f, class_of(f.state), in.ts);
     apply_filters(f);
 
@@ -238,7 +311,8 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
         ++ctr_[Ctr::DroppedVerdict];
         return Disposition::Drop;
     }
-    if (pkt.proto == ip_proto::kTcp) {
+    // Only what the receiver takes moves the forwarded edge (RSTs are matched against it).
+    if (pkt.proto == ip_proto::kTcp && tv.action == TcpAction::Inspect) {
         uint32_t end = pkt.seq + static_cast<uint32_t>(pkt.payload.size());
         if (pkt.has_flag(tcp_flag::kSyn)) ++end;
         if (pkt.has_flag(tcp_flag::kFin)) ++end;

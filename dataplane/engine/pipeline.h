@@ -9,6 +9,7 @@
 #include <span>
 
 #include "appid/stream_app_detector.h"
+#include "decode/checksum.h"
 #include "engine/counters.h"
 #include "engine/engine_config.h"
 #include "engine/stream_dumper.h"
@@ -18,6 +19,7 @@
 #include "flow/flow_table.h"
 #include "http/http_inspector.h"
 #include "inspect/rule_inspector.h"
+#include "normalize/tcp_normalizer.h"
 #include "reassembly/tcp_reassembler.h"
 #include "tls/tls_inspector.h"
 
@@ -27,10 +29,25 @@ struct PacketInput {
     std::span<const uint8_t> frame;
     LinkType link = LinkType::Ethernet;
     Timestamp ts;
-    uint64_t seq = 0;  // global arrival order; orders EVE records
+    uint64_t seq = 0;        // global arrival order; orders EVE records
+    ChecksumHint checksums;  // what the NIC verified (live ports with rx checksum offload)
 };
 
 enum class Disposition : uint8_t { Forward, Drop };
+
+// How much of each pooled resource is held right now (bounded-state checks and stress tests:
+// with no flow left, every figure is back to zero).
+struct PoolOccupancy {
+    size_t flows = 0;
+    size_t segment_nodes = 0;
+    size_t handshake_buffers = 0;
+    size_t decrypt_sessions = 0;
+    size_t http_sessions = 0;
+    size_t head_buffers = 0;
+    size_t body_buffers = 0;
+    size_t decoders = 0;
+    bool operator==(const PoolOccupancy&) const = default;
+};
 
 // Receives frames the engine originates (TCP RSTs for reject/block verdicts).
 class Injector {
@@ -64,6 +81,7 @@ class Pipeline {
     void poll_secrets(Timestamp now) { tls_.poll_secrets(now.ns); }
 
     WorkerCounters counters() const;
+    PoolOccupancy pools() const;
     const ReassemblyCounters& reassembly_counters() const { return reassembler_.counters(); }
     const tls::TlsCounters& tls_counters() const { return tls_.counters(); }
     const http::HttpCounters& http_counters() const { return http_->counters(); }
@@ -96,6 +114,8 @@ class Pipeline {
 
     Flow* lookup(const DecodedPacket& pkt, const PacketInput& in, bool& from_lo);
     void track_tcp(Flow& f, Dir dir, const DecodedPacket& pkt);
+    // Counts a normalization reason and records its first occurrence on the flow.
+    void note(Flow& f, Dir dir, NormReason r, const DecodedPacket& pkt);
     void apply_filters(Flow& f);
     void inject_resets(Flow& f, Dir dir, LinkType link, Injector& injector);
     void end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq);
@@ -107,6 +127,7 @@ class Pipeline {
     FlowTable flows_;
     SegmentPool segments_;
     Fanout fanout_;
+    TcpNormalizer normalizer_;
     TcpReassembler reassembler_;
     StreamAppDetector detector_;
     tls::TlsInspector tls_;

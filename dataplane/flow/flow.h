@@ -56,9 +56,23 @@ struct TlsFlowState {
     bool client_hello = false;       // a complete ClientHello is held in dir[0].buf
     bool server_hello = false;
     bool hello_retry = false;
+    bool server_hello_held = false;  // the ServerHello came first: kept in dir[1].buf
     bool logged = false;
     uint8_t decrypt = 0;            // tls::DecryptStatus
     uint64_t client_hello_seq = 0;  // packet sequence number of the (last) ClientHello
+};
+
+// What one side of a TCP connection told the other, for normalization (normalize/).
+struct TcpPeer {
+    static constexpr uint8_t kAckKnown = 1, kTsKnown = 2, kSynWs = 4, kSynTs = 8, kTtlKnown = 16,
+                             kSynSeen = 32;
+    uint32_t ack = 0;        // last ACK number this side sent
+    uint32_t window = 0;     // its receive window in bytes (scaled once both SYNs agreed)
+    uint32_t ts_recent = 0;  // its last timestamp value (PAWS)
+    uint8_t wscale = 0;      // window shift from its SYN
+    uint8_t ttl = 0;         // TTL / hop limit of its handshake (or first) packet
+    uint8_t bits = 0;
+    bool has(uint8_t b) const { return (bits & b) != 0; }
 };
 
 struct LinkTemplate {
@@ -100,6 +114,9 @@ struct Flow {
     // injected RST carries exactly that sequence number (RFC 5961 accepts only an exact match).
     uint32_t fwd_end[2] = {0, 0};
     bool fwd_known[2] = {false, false};
+    bool rst_closed = false;      // an accepted RST ended it: later data starts a new flow
+    uint16_t anomalies_seen = 0;  // NormReason bits already recorded for this flow
+    TcpPeer peer[2];              // per direction: the sender of that direction
 
     TlsFlowState tls;
 
@@ -118,7 +135,7 @@ struct Flow {
 };
 
 // Sizing rule: docs/architecture.md ("Memory per flow") states this bound; update both together.
-static_assert(sizeof(Flow) <= 408,
+static_assert(sizeof(Flow) <= 432,
               "Flow grew: update the per-flow memory table in docs/architecture.md");
 
 }  // namespace sluice

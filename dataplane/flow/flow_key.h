@@ -1,10 +1,10 @@
 // Bidirectional flow key: the two endpoints in canonical order so both directions of a
-// connection map to one key and one hash (the symmetric hash used to pick a worker).
+// connection map to one key and one hash (flow/flow_hash.h: keyed, symmetric).
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
-#include "common/hash.h"
 #include "common/ip_address.h"
 #include "decode/decoded_packet.h"
 
@@ -34,18 +34,6 @@ struct FlowKey {
         k.proto = p.proto;
         k.vlan = p.vlan_count ? p.vlan_ids[0] : 0;
         return k;
-    }
-
-    uint64_t hash() const {
-        uint8_t buf[16 + 16 + 2 + 2 + 1 + 2 + 1];
-        std::memcpy(buf, lo.addr.bytes.data(), 16);
-        std::memcpy(buf + 16, hi.addr.bytes.data(), 16);
-        std::memcpy(buf + 32, &lo.port, 2);
-        std::memcpy(buf + 34, &hi.port, 2);
-        buf[36] = proto;
-        std::memcpy(buf + 37, &vlan, 2);
-        buf[39] = static_cast<uint8_t>(lo.addr.version);
-        return hash_bytes(buf, 0x5111cea11ull);
     }
 };
 

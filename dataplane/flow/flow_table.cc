@@ -1,5 +1,7 @@
 #include "flow/flow_table.h"
 
+#include <algorithm>
+
 #include <bit>
 
 namespace sluice {
@@ -101,6 +103,16 @@ Flow* FlowTable::evict_one() {
     for (size_t c = 0; c < kClasses; ++c)
         if (lru_head_[c] != kNilIndex) return &at(lru_head_[c]);
     return nullptr;  // unreachable: only called when the pool is exhausted
+}
+
+uint32_t FlowTable::longest_chain() const {
+    uint32_t longest = 0;
+    for (uint32_t b = 0; b <= bucket_mask_; ++b) {
+        uint32_t n = 0;
+        for (uint32_t i = buckets_[b]; i != kNilIndex; i = pool_[i].bucket_next) ++n;
+        longest = std::max(longest, n);
+    }
+    return longest;
 }
 
 }  // namespace sluice

@@ -51,6 +51,8 @@ class FlowTable {
 
     void remove(Flow& f);
     size_t class_size(FlowClass c) const { return class_count_[static_cast<size_t>(c)]; }
+    // The longest bucket chain (a scan of every bucket: tests and diagnostics, not the hot path).
+    uint32_t longest_chain() const;
     static constexpr size_t flow_bytes() { return sizeof(Flow) + 2 * sizeof(uint32_t); }
     // A flow's slot in the table's pool: stages keep side tables indexed by it (validated by
     // flow_id, since slots are reused).

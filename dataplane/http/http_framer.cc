@@ -43,6 +43,10 @@ std::string_view anomaly_name(Anomaly a) {
             return "response_without_request";
         case Anomaly::DecompressionFailed:
             return "decompression_failed";
+        case Anomaly::DecompressionCapped:
+            return "decompression_capped";
+        case Anomaly::UnsupportedEncoding:
+            return "unsupported_encoding";
         case Anomaly::Count:
             break;
     }

@@ -33,6 +33,8 @@ enum class Anomaly : uint8_t {
     TrailerTooLong,
     ResponseWithoutRequest,
     DecompressionFailed,
+    DecompressionCapped,  // decoded output past http.max_decoded_bytes or the ratio cap
+    UnsupportedEncoding,  // a Content-Encoding sluice does not decode (br, zstd): raw bytes only
     Count
 };
 constexpr size_t kAnomalyCount = static_cast<size_t>(Anomaly::Count);

@@ -140,6 +140,7 @@ struct DirBody {
     bool sse_skip = false;  // an SSE line longer than the side area is being skipped
     bool gap = false;
     bool decode_failed = false;
+    bool decode_capped = false;
 };
 }  // namespace
 
@@ -350,6 +351,7 @@ Framing HttpInspector::request_head(Flow& f, Session& s, std::string_view head) 
     DirBody& b = s.body[0];
     b = DirBody{};
     if (const Header* ce = h.find("content-encoding")) b.coding = coding_from_header(ce->value);
+    if (b.coding == Coding::Unsupported) on_anomaly(f, Dir::ToServer, Anomaly::UnsupportedEncoding);
     if (const Header* ct = h.find("content-type"))
         b.json = ct->value.find("json") != std::string_view::npos;
 
@@ -410,6 +412,7 @@ Framing HttpInspector::response_head(Flow& f, Session& s, std::string_view head)
         }
     }
     if (const Header* ce = h.find("content-encoding")) b.coding = coding_from_header(ce->value);
+    if (b.coding == Coding::Unsupported) on_anomaly(f, Dir::ToClient, Anomaly::UnsupportedEncoding);
 
     const bool connect_ok = t != nullptr && t->connect && h.status >= 200 && h.status < 300;
     if (h.status == 101 || connect_ok) {
@@ -465,6 +468,7 @@ void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint
                 f, d == Dir::ToServer ? Buffer::HttpRequestBody : Buffer::HttpResponseBody);
     }
     const bool encoded = b.coding == Coding::Gzip || b.coding == Coding::Deflate;
+    if (b.decode_capped) return;
     if (!encoded || b.decode_failed) {
         store_body(s, d, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
         return;
@@ -482,6 +486,19 @@ void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint
             return;
         }
         if (r == BodyDecoders::Result::End) return;
+        if (b.total > opts_.max_decoded_bytes ||
+            (b.total > (1u << 20) && b.total / opts_.max_decode_ratio > b.wire)) {
+            // A bomb: stop decoding (the message is still framed on its wire bytes), free the
+            // decoder for other flows, and say so.
+            b.decode_capped = true;
+            decoders_.release(b.dec);
+            b.dec = BodyDecoders::kNil;
+            ++ctr_.decompression_capped;
+            on_anomaly(f, d, Anomaly::DecompressionCapped);
+            f.verdict.merge(opts_.cap_verdict);
+            if (opts_.cap_verdict >= Verdict::Alert) f.alerted = true;
+            return;
+        }
         if (produced == 0 && !in.empty()) return;  // no progress: wait for more input
     }
 }

@@ -37,7 +37,15 @@ struct HttpOptions {
     uint32_t body_cap = 65536;          // body bytes inspected per message (after decoding)
     uint32_t body_buffers = 256;        // bodies being assembled at once
     uint32_t decoders = 64;             // gzip/deflate bodies being decoded at once
-    uint32_t prompt_excerpt = 0;        // bytes of llm.prompt in EVE (max 128); 0: never
+    // Decompression bombs: decoding of one message stops past this many decoded bytes, or
+    // once it passed 1 MiB at more than max_decode_ratio times its wire bytes. Counted and
+    // recorded; what it does to the flow is cap_verdict.
+    uint64_t max_decoded_bytes = 8u << 20;
+    uint32_t max_decode_ratio = 100;
+    // What a capped decode does to the flow: alert (report; the default) or drop. The runtime
+    // makes it drop on inline ports unless configured, so a bomb cannot buy an uninspected tail.
+    Verdict cap_verdict = Verdict::Alert;
+    uint32_t prompt_excerpt = 0;  // bytes of llm.prompt in EVE (max 128); 0: never
     // What a request-smuggling shape does to the flow (other anomalies are only reported).
     Verdict smuggling_verdict = Verdict::Alert;
     bool eve_http = true;
@@ -63,6 +71,7 @@ struct HttpCounters {
     uint64_t bodies_over_cap = 0;  // bodies inspected up to the cap only
     uint64_t body_gaps = 0;
     uint64_t decoders_exhausted = 0;
+    uint64_t decompression_capped = 0;
     uint64_t llm_requests = 0;
     uint64_t llm_truncated = 0;
     uint64_t usage_reports = 0;
@@ -102,6 +111,9 @@ class HttpInspector final : public StreamConsumer, public tls::HelloObserver, pr
         limiter_ = RateLimiter(4096, share);
     }
     size_t sessions_in_use() const;
+    size_t head_buffers_in_use() const { return heads_.in_use(); }
+    size_t body_buffers_in_use() const { return bodies_.in_use(); }
+    size_t decoders_in_use() const { return decoders_.in_use(); }
 
     struct Txn;
     struct Session;

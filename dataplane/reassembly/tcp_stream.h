@@ -21,8 +21,6 @@ struct TcpStream {
     uint32_t ooo_head = kNilIndex;  // out-of-order segment list (SegmentPool indices, by seq)
     uint32_t ooo_bytes = 0;         // bytes held in that list
     uint64_t delivered = 0;         // bytes handed to consumers
-    uint32_t last_ack = 0;          // last ACK number this side sent (for RST injection)
-    uint16_t last_window = 0;
     bool seq_known = false;
     bool syn_seen = false;
     bool fin_seen = false;

@@ -38,6 +38,15 @@ namespace sluice {
 
 namespace {
 
+// What the NIC's receive offload already verified (vdevs report "unknown": software checks).
+// A checksum the NIC found bad is checked again in software, which finds it bad too.
+ChecksumHint checksum_hint(const rte_mbuf* m) {
+    ChecksumHint h;
+    h.l3_good = (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+    h.l4_good = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+    return h;
+}
+
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reopen{false};
 constexpr unsigned kMaxBurst = 256;
@@ -140,9 +149,37 @@ void Dataplane::request_reopen() {
     g_reopen.store(true, std::memory_order_relaxed);
 }
 
+void Dataplane::resolve_normalization() {
+    // What a host would discard is dropped on inline ports; offline and monitor runs forward
+    // it (there is nothing to drop) but leave it out of inspection.
+    cfg_.engine.normalize.drop = cfg_.mode == RunMode::Inline;
+    cfg_.engine.normalize.in_path = cfg_.mode == RunMode::Inline;
+    // A capped decode leaves the rest of a body unscanned: inline, that must not pass.
+    if (!cfg_.cap_action_set)
+        cfg_.engine.http.cap_verdict =
+            cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
+    bool verify = cfg_.checksums != ChecksumMode::Ignore;
+    if (cfg_.checksums == ChecksumMode::Auto && offline()) {
+        // A capture of the sending host has offloaded (unset) checksums: if one in ten of the
+        // sampled packets fails, checksums say nothing about this capture (Suricata's auto).
+        verify = capture_.checksum_bad * 10 < capture_.checksum_sampled;
+        if (!verify)
+            std::fprintf(stderr,
+                         "sluice-dataplane: %u of the first %u packets have bad checksums (a "
+                         "capture of the sending host?): checksums are not verified for this "
+                         "capture (--checksums verify to insist)\n",
+                         capture_.checksum_bad, capture_.checksum_sampled);
+    }
+    cfg_.engine.normalize.verify_checksums = verify;
+    // Live: a key nobody outside this process knows, so flows cannot be aimed at one bucket or
+    // one worker. Offline: the fixed key keeps output byte-identical run to run.
+    if (!offline() && !cfg_.flow_hash_key_set) cfg_.engine.flow_hash_key = FlowHashKey::random();
+}
+
 bool Dataplane::init(int argc, char** argv) {
     if (offline()) {
-        if (std::string e = prescan_capture(cfg_.pcap_in, capture_); !e.empty()) {
+        if (std::string e = prescan_capture(cfg_.pcap_in, capture_, cfg_.engine.decode);
+            !e.empty()) {
             error_ = e;
             return false;
         }
@@ -154,6 +191,8 @@ bool Dataplane::init(int argc, char** argv) {
         cfg_.monitor = {"pcap"};
         cfg_.topology = Topology::Distributor;
     }
+
+    resolve_normalization();
 
     // EAL arguments: ours first, then the user's (which may override them).
     std::vector<std::string> args = {argc > 0 ? argv[0] : "sluice-dataplane"};
@@ -572,7 +611,7 @@ int Dataplane::worker_loop(WorkerContext& w) {
             MbufInjector inj(inject_pool_, pm, off,
                              w.io[static_cast<size_t>(IoCtr::InjectAllocFailed)]);
             last = Timestamp{pm.ts_ns};
-            const PacketInput in{frame_of(m, w), link, last, pm.seq};
+            const PacketInput in{frame_of(m, w), link, last, pm.seq, checksum_hint(m)};
             pm.drop = w.pipeline->process(in, inj) == Disposition::Drop;
         }
         const uint64_t last_seq = meta(pkts[n - 1]).seq;
@@ -632,7 +671,8 @@ int Dataplane::rss_worker_loop(WorkerContext& w) {
                 MbufInjector inj(inject_pool_, pm, false,
                                  w.io[static_cast<size_t>(IoCtr::InjectAllocFailed)]);
                 last = Timestamp{now};
-                const PacketInput in{frame_of(m, w), LinkType::Ethernet, last, pm.seq};
+                const PacketInput in{frame_of(m, w), LinkType::Ethernet, last, pm.seq,
+                                     checksum_hint(m)};
                 const bool drop = w.pipeline->process(in, inj) == Disposition::Drop;
                 if (!drop && port.peer >= 0)
                     out[fwd++] = m;
@@ -711,7 +751,7 @@ void Dataplane::distribute(rte_mbuf** pkts, uint16_t n, uint16_t port, uint64_t 
         last_packet_time_ = Timestamp{ts};
         size_t target = 0;
         if (nw > 1 || frag_tbl_ != nullptr) {
-            DecodedPacket d = decode_frame(linear(m), link);
+            DecodedPacket d = decode_frame(linear(m), link, cfg_.engine.decode);
             if (frag_tbl_ != nullptr && d.status == DecodeStatus::Fragment) {
                 // Reassemble before inspection; a fragment that does not complete a datagram
                 // stays in the table and gets no sequence number of its own.
@@ -735,11 +775,13 @@ void Dataplane::distribute(rte_mbuf** pkts, uint16_t n, uint16_t port, uint64_t 
                 if (whole == nullptr) continue;
                 m = whole;
                 ++io_[static_cast<size_t>(IoCtr::FragmentsReassembled)];
-                d = decode_frame(linear(m), link);
+                d = decode_frame(linear(m), link, cfg_.engine.decode);
             }
             if (nw > 1 && d.status == DecodeStatus::Ok) {
                 bool from_lo;
-                target = FlowKey::from_packet(d, from_lo).hash() % nw;
+                target = flow_hashes(FlowKey::from_packet(d, from_lo), cfg_.engine.flow_hash_key)
+                             .worker %
+                         nw;
             }
         }
         meta(m) = PacketMeta{next_seq_++, ts, {nullptr, nullptr}, port, 0, 0};
@@ -1020,6 +1062,11 @@ nlohmann::json counters_json(const WorkerCounters& c, const ReassemblyCounters& 
         if (c.malformed[i] != 0)
             m[std::string(decode_error_name(static_cast<DecodeError>(i)))] = c.malformed[i];
     j["malformed_by_reason"] = m;
+    nlohmann::json n = nlohmann::json::object();
+    for (size_t i = 1; i < c.normalized.size(); ++i)
+        if (c.normalized[i] != 0)
+            n[std::string(norm_reason_name(static_cast<NormReason>(i)))] = c.normalized[i];
+    j["normalized_by_reason"] = n;
     j["reassembly"] = {{"segments", r.segments},
                        {"in_order", r.in_order},
                        {"out_of_order", r.out_of_order},
@@ -1098,6 +1145,14 @@ nlohmann::json Dataplane::summary() const {
                       {"link_type", std::string(link_type_name(capture_.link))}};
     }
     j["workers"] = workers_.size();
+    j["normalize"] = {{"checksums", std::string(checksum_mode_name(cfg_.checksums))},
+                      {"checksums_verified", cfg_.engine.normalize.verify_checksums},
+                      {"drop", cfg_.engine.normalize.drop},
+                      {"ttl_delta", cfg_.engine.normalize.ttl_delta},
+                      {"tso_lengths", cfg_.engine.decode.tso_lengths}};
+    if (offline())
+        j["normalize"]["checksum_sample"] = {{"packets", capture_.checksum_sampled},
+                                             {"bad", capture_.checksum_bad}};
     j["engine"] = counters_json(total, rt);
     j["engine"]["tls"] = {{"sessions", tt.sessions},
                           {"client_hellos", tt.client_hellos},
@@ -1140,6 +1195,7 @@ nlohmann::json Dataplane::summary() const {
         add(http, "bodies_over_cap", h.bodies_over_cap);
         add(http, "body_gaps", h.body_gaps);
         add(http, "decoders_exhausted", h.decoders_exhausted);
+        add(http, "decompression_capped", h.decompression_capped);
         add(http, "llm_requests", h.llm_requests);
         add(http, "llm_truncated", h.llm_truncated);
         add(http, "usage_reports", h.usage_reports);

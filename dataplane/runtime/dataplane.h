@@ -98,6 +98,7 @@ class Dataplane {
     int rss_worker_loop(WorkerContext& w);
 
   private:
+    void resolve_normalization();
     bool setup_ports();
     bool setup_workers();
     void io_loop();

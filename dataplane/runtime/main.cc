@@ -99,6 +99,18 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(16, 1 << 26));
     app.add_option("--malformed", malformed, "What to do with malformed packets")
         ->check(CLI::IsMember({"drop", "pass"}));
+    std::string checksums, flow_hash_key;
+    bool tso_lengths = false;
+    app.add_option("--checksums", checksums,
+                   "IP/TCP/UDP checksums: verify (a bad one is dropped inline, not inspected "
+                   "offline), ignore, or auto (offline default: ignore for a capture of the "
+                   "sending host, whose checksums are offloaded)")
+        ->check(CLI::IsMember({"verify", "ignore", "auto"}));
+    app.add_flag("--tso-lengths", tso_lengths,
+                 "Offline: accept IPv4 total length / IPv6 payload length 0 (a capture taken "
+                 "before TSO segmentation); live ports treat it as malformed");
+    app.add_option("--flow-hash-key", flow_hash_key,
+                   "Flow hash key, 32 hex digits (default: random live, fixed offline)");
     std::vector<std::string> rule_files, rule_vars;
     std::string dialect;
     bool check_rules = false, no_rules = false;
@@ -224,6 +236,17 @@ int main(int argc, char** argv) {
     if (flow_capacity) cfg.engine.flow_capacity = flow_capacity;
     if (!malformed.empty())
         cfg.engine.malformed = malformed == "pass" ? MalformedPolicy::Pass : MalformedPolicy::Drop;
+    if (!checksums.empty()) cfg.checksums = *checksum_mode_from(checksums);
+    if (tso_lengths) cfg.engine.decode.tso_lengths = true;
+    if (!flow_hash_key.empty()) {
+        const auto k = FlowHashKey::from_hex(flow_hash_key);
+        if (!k) {
+            std::fprintf(stderr, "sluice-dataplane: --flow-hash-key: 32 hex digits expected\n");
+            return 2;
+        }
+        cfg.engine.flow_hash_key = *k;
+        cfg.flow_hash_key_set = true;
+    }
     if (topology == "rss")
         cfg.topology = Topology::Rss;
     else if (topology == "distributor")

@@ -55,9 +55,15 @@ std::string prometheus_text(const json& s) {
     w.one("sluice_bytes_total", "counter", "Bytes received by the workers", at(e, "bytes"));
     w.one("sluice_forwarded_total", "counter", "Packets forwarded", at(e, "forwarded"));
     w.family("sluice_dropped_total", "counter", "Packets dropped, by reason");
-    for (const char* r : {"verdict", "malformed", "fragment"})
+    for (const char* r : {"verdict", "malformed", "fragment", "normalized"})
         w.sample("sluice_dropped_total", std::string("{reason=\"") + r + "\"}",
                  at(e, (std::string("dropped_") + r).c_str()));
+    const json& nr = at(e, "normalized_by_reason");
+    w.family("sluice_normalized_total", "counter",
+             "Packets a host would discard (dropped inline) or noted, by reason");
+    if (nr.is_object())
+        for (const auto& [k, v] : nr.items())
+            w.sample("sluice_normalized_total", "{reason=\"" + k + "\"}", v);
     w.one("sluice_rst_injected_total", "counter", "TCP resets injected", at(e, "rst_injected"));
     w.one("sluice_flows_created_total", "counter", "Flows created", at(e, "flows_created"));
     w.one("sluice_flows_ended_total", "counter", "Flows ended", at(e, "flows_ended"));

@@ -2,9 +2,13 @@
 
 #include <pcap/pcap.h>
 
+#include "decode/checksum.h"
+#include "decode/decoder.h"
+
 namespace sluice {
 
-std::string prescan_capture(const std::string& path, CaptureInfo& info) {
+std::string prescan_capture(const std::string& path, CaptureInfo& info,
+                            const DecodeOptions& decode) {
     char err[PCAP_ERRBUF_SIZE] = {0};
     pcap_t* p =
         pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
@@ -29,6 +33,14 @@ std::string prescan_capture(const std::string& path, CaptureInfo& info) {
         info.bytes += h->caplen;
         if (h->caplen < h->len) ++info.snapped;
         if (h->caplen > info.max_caplen) info.max_caplen = h->caplen;
+        if (info.checksum_sampled < CaptureInfo::kChecksumSample) {
+            const std::span<const uint8_t> frame(data, h->caplen);
+            const DecodedPacket pkt = decode_frame(frame, info.link, decode);
+            if (pkt.status == DecodeStatus::Ok) {
+                ++info.checksum_sampled;
+                if (verify_checksums(frame, pkt) != ChecksumError::None) ++info.checksum_bad;
+            }
+        }
     }
     std::string error;
     if (rc == PCAP_ERROR) {

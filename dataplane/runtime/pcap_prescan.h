@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/timestamp.h"
+#include "decode/decoder.h"
 #include "decode/link_type.h"
 
 namespace sluice {
@@ -20,9 +21,14 @@ struct CaptureInfo {
     LinkType link = LinkType::Ethernet;
     Timestamp first;
     Timestamp last;
+    // Checksums of the first kChecksumSample IP packets (offline checksums: auto).
+    static constexpr uint32_t kChecksumSample = 1000;
+    uint32_t checksum_sampled = 0;
+    uint32_t checksum_bad = 0;
 };
 
 // Returns an empty string on success, else a message naming the file and the problem.
-std::string prescan_capture(const std::string& path, CaptureInfo& info);
+std::string prescan_capture(const std::string& path, CaptureInfo& info,
+                            const DecodeOptions& decode = {});
 
 }  // namespace sluice

@@ -278,6 +278,14 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    [&](const YAML::Node& x) {
                                        e.flow_capacity = uint_in(path, x, 16, 1u << 26);
                                    }},
+                                  {"hash_key",
+                                   [&](const YAML::Node& x) {
+                                       const auto k = FlowHashKey::from_hex(
+                                           scalar<std::string>(path, x, "flow.hash_key"));
+                                       if (!k) fail(path, x, "hash_key must be 32 hex digits");
+                                       e.flow_hash_key = *k;
+                                       cfg.flow_hash_key_set = true;
+                                   }},
                                   {"timeouts",
                                    [&](const YAML::Node& x) {
                                        for_keys(path, x, "flow.timeouts",
@@ -303,6 +311,31 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                                          e.timeouts.stateless = seconds(path, t);
                                                      }},
                                                 });
+                                   }},
+                              });
+                 }},
+                {"normalize",
+                 [&](const YAML::Node& v) {
+                     for_keys(path, v, "normalize",
+                              {
+                                  {"checksums",
+                                   [&](const YAML::Node& x) {
+                                       const auto m = checksum_mode_from(
+                                           scalar<std::string>(path, x, "normalize.checksums"));
+                                       if (!m)
+                                           fail(path, x,
+                                                "checksums must be 'verify', 'ignore' or 'auto'");
+                                       cfg.checksums = *m;
+                                   }},
+                                  {"ttl_delta",
+                                   [&](const YAML::Node& x) {
+                                       e.normalize.ttl_delta =
+                                           static_cast<uint8_t>(uint_in(path, x, 1, 255));
+                                   }},
+                                  {"tso_lengths",
+                                   [&](const YAML::Node& x) {
+                                       e.decode.tso_lengths =
+                                           scalar<bool>(path, x, "normalize.tso_lengths");
                                    }},
                               });
                  }},
@@ -554,6 +587,23 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    [&](const YAML::Node& x) {
                                        h.prompt_excerpt = uint_in(path, x, 0, 128);
                                    }},
+                                  {"max_decoded_bytes",
+                                   [&](const YAML::Node& x) {
+                                       h.max_decoded_bytes = uint_in(path, x, 65536, 1u << 30);
+                                   }},
+                                  {"max_decode_ratio",
+                                   [&](const YAML::Node& x) {
+                                       h.max_decode_ratio = uint_in(path, x, 2, 100000);
+                                   }},
+                                  {"cap_action",
+                                   [&](const YAML::Node& x) {
+                                       const auto a = scalar<std::string>(path, x, "an action");
+                                       auto vd = verdict_from_name(a);
+                                       if (!vd || (*vd != Verdict::Alert && *vd != Verdict::Drop))
+                                           fail(path, x, "cap_action must be alert or drop");
+                                       h.cap_verdict = *vd;
+                                       cfg.cap_action_set = true;
+                                   }},
                                   {"smuggling",
                                    [&](const YAML::Node& x) {
                                        const auto a = scalar<std::string>(path, x, "an action");
@@ -700,6 +750,25 @@ std::string load_rules(RuntimeConfig& cfg, std::string* note) {
     return "";
 }
 
+std::optional<ChecksumMode> checksum_mode_from(std::string_view s) {
+    if (s == "verify") return ChecksumMode::Verify;
+    if (s == "ignore") return ChecksumMode::Ignore;
+    if (s == "auto") return ChecksumMode::Auto;
+    return std::nullopt;
+}
+
+std::string_view checksum_mode_name(ChecksumMode m) {
+    switch (m) {
+        case ChecksumMode::Verify:
+            return "verify";
+        case ChecksumMode::Ignore:
+            return "ignore";
+        case ChecksumMode::Auto:
+            return "auto";
+    }
+    return "auto";
+}
+
 std::string validate_config(const RuntimeConfig& cfg) {
     if (cfg.mode == RunMode::Offline) {
         if (cfg.pcap_in.empty())
@@ -724,6 +793,9 @@ std::string validate_config(const RuntimeConfig& cfg) {
         if (auto e = check(m); !e.empty()) return "monitor: " + e;
     if (used.empty()) return "no port has a role: add inline_pairs or monitor_ports";
     if (cfg.mode == RunMode::Inline && cfg.pairs.empty()) return "inline mode needs an inline pair";
+    if (cfg.mode != RunMode::Offline && cfg.engine.decode.tso_lengths)
+        return "normalize.tso_lengths is for captures (offline): on a live port a zero IP length "
+               "is malformed";
     if ((cfg.ring_size & (cfg.ring_size - 1)) != 0) return "io.ring_size must be a power of two";
     if (cfg.engine.fragments == FragmentPolicy::Reassemble && cfg.mode == RunMode::Inline)
         return "fragments: reassemble is for monitor and offline mode (inline mode does not "

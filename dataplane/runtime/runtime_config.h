@@ -20,6 +20,12 @@ struct PortSpec {
 };
 
 enum class RunMode : uint8_t { Offline, Inline, Monitor };
+// verify: every packet's checksums (or the NIC's verdict); ignore: none; auto (offline
+// default): verify unless the capture's first packets show offloaded, unset checksums (a
+// capture of the sending host), as Suricata's pcap-file checksum-checks: auto does.
+enum class ChecksumMode : uint8_t { Verify, Ignore, Auto };
+std::optional<ChecksumMode> checksum_mode_from(std::string_view s);
+std::string_view checksum_mode_name(ChecksumMode m);
 // distributor: an I/O lcore receives, hashes flows to workers through rings, and transmits.
 // rss: each worker owns queue i of every port (symmetric RSS on multi-queue NICs).
 enum class Topology : uint8_t { Distributor, Rss };
@@ -46,6 +52,10 @@ struct RuntimeConfig {
     double duration_s = 0;         // live mode: stop after this long (0: until signalled)
 
     EngineConfig engine;
+    ChecksumMode checksums = ChecksumMode::Auto;
+    bool cap_action_set = false;  // http.cap_action given (else: drop inline, alert elsewhere)
+    bool flow_hash_key_set =
+        false;  // flow.hash_key given: live runs keep it instead of a random one
 
     // Offline mode
     std::string pcap_in;

@@ -52,6 +52,7 @@ class DecryptSessions {
     }
     DecryptSession& operator[](uint32_t i) { return sessions_[i]; }
     uint32_t pending_bytes() const { return pending_bytes_; }
+    size_t in_use() const { return free_.in_use(); }
 
   private:
     uint32_t pending_bytes_;

@@ -63,6 +63,15 @@ void DirectionDecryptor::scan_handshake(std::span<const uint8_t> b, bool& finish
     }
 }
 
+bool DirectionDecryptor::use_app_keys() {
+    TrafficKeys k;
+    tls13_app_ = true;
+    const bool ok =
+        tls13_traffic_keys(suite_, {app_secret_, secret_len_}, k) && cipher_.init(suite_, k);
+    OPENSSL_cleanse(&k, sizeof k);
+    return ok;
+}
+
 DirectionDecryptor::Result DirectionDecryptor::record(std::span<const uint8_t, 5> header,
                                                       std::span<const uint8_t> body,
                                                       std::span<uint8_t> scratch,
@@ -80,7 +89,14 @@ DirectionDecryptor::Result DirectionDecryptor::record(std::span<const uint8_t, 5
     }
     if (suite_.tls13 && type != kAppData) return Result::Skipped;  // CCS (compatibility mode)
     uint8_t inner = 0;
-    const long n = cipher_.decrypt(header, body, scratch, inner);
+    long n = cipher_.decrypt(header, body, scratch, inner);
+    if (n < 0 && suite_.tls13 && !tls13_app_) {
+        // This side's encrypted handshake records were never seen (its flight reached sluice
+        // before the ClientHello it answers, as on a tap or after a retransmission): its
+        // application data starts at the first record under the application keys.
+        if (!use_app_keys()) return fail();
+        n = cipher_.decrypt(header, body, scratch, inner);
+    }
     if (n < 0) return fail();
     const std::span<const uint8_t> pt(scratch.data(), static_cast<size_t>(n));
     if (inner == kAppData) {
@@ -92,12 +108,7 @@ DirectionDecryptor::Result DirectionDecryptor::record(std::span<const uint8_t, 5
         scan_handshake(pt, finished, key_update);
         if (finished && !tls13_app_) {
             // This side's Finished: application traffic secret from the next record on.
-            TrafficKeys k;
-            tls13_app_ = true;
-            if (!tls13_traffic_keys(suite_, {app_secret_, secret_len_}, k) ||
-                !cipher_.init(suite_, k))
-                return fail();
-            OPENSSL_cleanse(&k, sizeof k);
+            if (!use_app_keys()) return fail();
         } else if (key_update && tls13_app_) {
             TrafficKeys k;
             if (!tls13_next_secret(suite_.hash, {app_secret_, secret_len_}) ||

@@ -35,6 +35,7 @@ class DirectionDecryptor {
   private:
     // Walks decrypted handshake bytes; notes Finished and KeyUpdate at message boundaries.
     void scan_handshake(std::span<const uint8_t> bytes, bool& finished, bool& key_update);
+    bool use_app_keys();  // TLS 1.3: the application traffic secret from the next record on
     Result fail() {
         failed_ = true;
         return Result::Failed;

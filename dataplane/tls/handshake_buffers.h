@@ -21,6 +21,7 @@ class HandshakeBuffers {
           free_(count) {}
     uint32_t alloc() { return free_.alloc(); }
     void release(uint32_t i) { free_.release(i); }
+    size_t in_use() const { return free_.in_use(); }
     std::span<uint8_t> operator[](uint32_t i) {
         return {data_.get() + size_t{i} * kBufferSize, kBufferSize};
     }

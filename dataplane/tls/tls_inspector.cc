@@ -210,6 +210,17 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
         d.hs_have = 0;
         // Until the server answers, every plaintext handshake message may be another hello.
         d.state = f.tls.server_hello ? kTracking : kHello;
+        if (f.tls.server_hello_held) {
+            // The server's hello came first (a retransmitted ClientHello, a tap merging the
+            // directions late): it waited in its buffer for this one.
+            TlsDirState& s = f.tls.dir[1];
+            ServerHello sh;
+            f.tls.server_hello_held = false;
+            if (parse_server_hello(buffers_[s.buf].first(s.msg_len), sh) == ParseStatus::Ok)
+                server_hello_done(f, sh);
+            release(s);
+            d.state = kTracking;
+        }
     } else {
         ServerHello sh;
         if (parse_server_hello(body, sh) != ParseStatus::Ok) {
@@ -218,26 +229,43 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
             return;
         }
         ++ctr_.server_hellos;
-        f.tls.server_hello = true;
-        f.tls.version = sh.selected_version;
-        f.tls.cipher_suite = sh.cipher_suite;
-        f.tls.hello_retry = sh.hello_retry_request;
-        release(d);
-        d.hs_have = 0;
-        d.state = kTracking;
-        if (!sh.hello_retry_request && f.tls.dir[0].state == kHello) f.tls.dir[0].state = kTracking;
-        if (!sh.hello_retry_request) start_decryption(f, sh);
-        if (sh.hello_retry_request) {
-            // Log the first ClientHello now; both sides start over with a second hello.
-            log(f);
-            for (TlsDirState& x : f.tls.dir) {
-                x.state = kHello;
-                x.hs_have = 0;
-            }
-            f.tls.client_hello = f.tls.server_hello = f.tls.logged = false;
+        if (!f.tls.client_hello && !sh.hello_retry_request) {
+            // No ClientHello yet: keep this hello until it arrives (decryption needs both).
+            f.tls.server_hello_held = true;
+            d.hs_have = 0;
+            d.state = kTracking;
             return;
         }
+        server_hello_done(f, sh);
+        release(d);
+        return;
     }
+    // While secrets are awaited the record waits too: it will say whether decryption worked.
+    if (f.tls.client_hello && f.tls.server_hello &&
+        static_cast<DecryptStatus>(f.tls.decrypt) != DecryptStatus::Waiting)
+        log(f);
+}
+
+void TlsInspector::server_hello_done(Flow& f, const ServerHello& sh) {
+    TlsDirState& d = f.tls.dir[1];
+    f.tls.server_hello = true;
+    f.tls.version = sh.selected_version;
+    f.tls.cipher_suite = sh.cipher_suite;
+    f.tls.hello_retry = sh.hello_retry_request;
+    d.hs_have = 0;
+    d.state = kTracking;
+    if (sh.hello_retry_request) {
+        // Log the first ClientHello now; both sides start over with a second hello.
+        log(f);
+        for (TlsDirState& x : f.tls.dir) {
+            x.state = kHello;
+            x.hs_have = 0;
+        }
+        f.tls.client_hello = f.tls.server_hello = f.tls.logged = false;
+        return;
+    }
+    if (f.tls.dir[0].state == kHello) f.tls.dir[0].state = kTracking;
+    start_decryption(f, sh);
     // While secrets are awaited the record waits too: it will say whether decryption worked.
     if (f.tls.client_hello && f.tls.server_hello &&
         static_cast<DecryptStatus>(f.tls.decrypt) != DecryptStatus::Waiting)

@@ -101,12 +101,16 @@ class TlsInspector final : public StreamConsumer {
     void on_end(Flow& flow, Dir dir) override;
     void on_flow_end(Flow& flow) override;
 
+    size_t handshake_buffers_in_use() const { return buffers_.in_use(); }
+    size_t decrypt_sessions_in_use() const { return sessions_.in_use(); }
     const TlsCounters& counters() const { return ctr_; }
 
   private:
     void feed_records(Flow& f, Dir dir, std::span<const uint8_t> bytes);
     // Returns false when the direction failed.
     bool feed_handshake(Flow& f, Dir dir, std::span<const uint8_t> bytes);
+    // The ServerHello is complete and the ClientHello known: version, suite, decryption.
+    void server_hello_done(Flow& f, const ServerHello& sh);
     void hello_complete(Flow& f, Dir dir);
     void fail(Flow& f, Dir dir);
     void release(TlsDirState& d);

@@ -109,19 +109,28 @@ struct NullInjector final : Injector {
     void inject(bool, std::span<const uint8_t>) override { ++frames; }
 };
 
-// The ClientHello record of the JA4 conformance capture tls12.pcap (TLS flows in the mix).
+// A ClientHello record built from a hello body the repository ships (a fuzz seed), so this
+// test needs nothing outside the repository.
 std::vector<uint8_t> client_hello() {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t* p = pcap_open_offline(SLUICE_CONFORMANCE "/tls12.pcap", err);
-    std::vector<uint8_t> out;
-    if (p == nullptr) return out;
-    pcap_pkthdr* h;
-    const u_char* d;
-    if (pcap_next_ex(p, &h, &d) == 1) {
-        const auto pkt = decode_frame({d, h->caplen}, LinkType::Ethernet);
-        out.assign(pkt.payload.begin(), pkt.payload.end());
+    std::vector<uint8_t> body;
+    if (FILE* f = std::fopen(SLUICE_TLS_SEEDS "/ch0.bin", "rb")) {
+        uint8_t b[4096];
+        const size_t n = std::fread(b, 1, sizeof b, f);
+        std::fclose(f);
+        body.assign(b, b + n);
     }
-    pcap_close(p);
+    if (body.empty()) return body;
+    const size_t hs = body.size() + 4;
+    std::vector<uint8_t> out = {0x16,
+                                0x03,
+                                0x01,
+                                static_cast<uint8_t>(hs >> 8),
+                                static_cast<uint8_t>(hs),
+                                0x01,
+                                0,
+                                static_cast<uint8_t>(body.size() >> 8),
+                                static_cast<uint8_t>(body.size())};
+    out.insert(out.end(), body.begin(), body.end());
     return out;
 }
 

@@ -14,6 +14,22 @@ DATAPLANE = os.path.join(BUILD, "dataplane/runtime/sluice-dataplane")
 MANGLE = os.path.join(BUILD, "tools/pcap-mangle/sluice-pcap-mangle")
 DATA = os.path.join(SOURCE, "tests/data")
 CONFORMANCE = os.path.join(SOURCE, "../shared/conformance/ja4")
+# The skip marker every suite prints for a check it could not run; tools/setup/test_summary.py
+# lists these lines under the closing "N passed, N failed, N skipped" line.
+SKIP_MARK = "sluice-skip:"
+
+
+def skip_check(test, check, reason):
+    """Skips `check` of `test` (a unittest.TestCase) with a line the suite summary collects."""
+    print(f"{SKIP_MARK} {check}: {reason}", flush=True)
+    test.skipTest(f"{check}: {reason}")
+
+
+def needs_conformance(test):
+    """Skips a test that reads ../shared/conformance when a plain clone has no ../shared."""
+    if not os.path.isdir(CONFORMANCE):
+        skip_check(test, test.id().rsplit(".", 1)[-1],
+                   f"{os.path.normpath(CONFORMANCE)} is absent (a clone without ../shared)")
 
 
 def data_captures():
@@ -27,6 +43,23 @@ def tls_captures():
 
 def conformance_captures():
     return sorted(p for p in glob.glob(os.path.join(CONFORMANCE, "*.pcap*")) if not p.endswith(".json"))
+
+
+def tso_option(pcap):
+    """The conformance captures were taken on sending hosts, some before TSO segmentation (IP
+    length 0): they are read with the explicit option for such captures."""
+    return ("--tso-lengths",) if os.path.abspath(pcap).startswith(os.path.abspath(CONFORMANCE)) else ()
+
+
+def every_capture(check):
+    """The repository's own captures (tests/data and below) plus the conformance captures of
+    ../shared; without ../shared, `check` notes that those were skipped."""
+    own = data_captures() + [os.path.join(DATA, "tls", n) for n in
+                             ("tls12-aes128gcm.pcap", "tls13-chacha20.pcap", "tls13-hrr-keyupdate.pcap")]
+    if not os.path.isdir(CONFORMANCE):
+        print(f"{SKIP_MARK} {check} (conformance captures): {os.path.normpath(CONFORMANCE)} is absent",
+              flush=True)
+    return own + conformance_captures()
 
 
 def run(args, check=True, **kw):
@@ -49,7 +82,7 @@ def offline(pcap, workdir, *extra, workers=1):
         if os.path.exists(f):
             os.remove(f)
     dataplane("--pcap", pcap, "--eve", eve, "--pcap-out", out, "--summary-json", summary,
-              "--workers", str(workers), "--quiet", *extra)
+              "--workers", str(workers), "--quiet", *tso_option(pcap), *extra)
     with open(summary) as f:
         s = json.load(f)
     with open(eve) as f:
@@ -138,7 +171,7 @@ def tshark_follow_raw(path, stream, proto="tcp", keylog=None, client_port=None):
 
 def dump_streams(pcap, directory, *extra):
     os.makedirs(directory, exist_ok=True)
-    dataplane("--pcap", pcap, "--dump-streams", directory, "--quiet", *extra)
+    dataplane("--pcap", pcap, "--dump-streams", directory, "--quiet", *tso_option(pcap), *extra)
     files = {}
     for name in sorted(os.listdir(directory)):
         with open(os.path.join(directory, name), "rb") as f:

@@ -6,6 +6,7 @@ s_client/s_server for HelloRetryRequest, KeyUpdate and resumption): the decrypte
 for mangled copies."""
 import json
 import os
+import struct
 import sys
 import unittest
 
@@ -40,7 +41,91 @@ def curl_captures():
     return [(p, k) for p, k in t.tls_captures() if "hrr" not in p and "resumption" not in p]
 
 
+def pcap_records(path):
+    """(header, frame) records of a classic little-endian pcap, and its global header."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"), "a little-endian pcap"
+    recs, off = [], 24
+    while off + 16 <= len(data):
+        caplen = struct.unpack("<I", data[off + 8:off + 12])[0]
+        recs.append((data[off:off + 16], data[off + 16:off + 16 + caplen]))
+        off += 16 + caplen
+    return data[:24], recs
+
+
+def tcp_payload_dir(frame, client_port):
+    """(True if sent by the client, payload length) of an Ethernet/IPv4|IPv6 TCP frame."""
+    etype = struct.unpack(">H", frame[12:14])[0]
+    off = 14
+    if etype == 0x0800:
+        ihl = (frame[off] & 0x0f) * 4
+        total = struct.unpack(">H", frame[off + 2:off + 4])[0]
+        l4, end = off + ihl, off + total
+    else:
+        l4, end = off + 40, off + 40 + struct.unpack(">H", frame[off + 4:off + 6])[0]
+    sport = struct.unpack(">H", frame[l4:l4 + 2])[0]
+    doff = (frame[l4 + 12] >> 4) * 4
+    return sport == client_port, end - (l4 + doff)
+
+
+def server_speaks_first(src, dst):
+    """Moves the client's first data frame (the ClientHello) behind the server's whole first
+    flight: what a tap shows when the hello is retransmitted, or merges the directions late.
+    Frame times keep their order (the hello takes the time of the frame it now follows)."""
+    head, recs = pcap_records(src)
+    client_port = None
+    for _, fr in recs:  # the SYN's source port
+        l4 = 14 + (((fr[14] & 0x0f) * 4) if struct.unpack(">H", fr[12:14])[0] == 0x0800 else 40)
+        if fr[l4 + 13] & 0x12 == 0x02:
+            client_port = struct.unpack(">H", fr[l4:l4 + 2])[0]
+            break
+    sent = [tcp_payload_dir(fr, client_port) for _, fr in recs]
+    hello = next(i for i, (by_client, n) in enumerate(sent) if by_client and n > 0)
+    last = hello
+    for i in range(hello + 1, len(recs)):
+        by_client, n = sent[i]
+        if by_client and n > 0:
+            break
+        last = i
+    assert last > hello, "the server's flight follows the hello"
+    # The client's own packets keep their order (its timestamps only grow: PAWS): its pure
+    # ACKs of the server's flight follow the hello it now sends late.
+    between = range(hello + 1, last + 1)
+    server = [recs[i] for i in between if not sent[i][0]]
+    client = [recs[i] for i in between if sent[i][0]]
+    moved = recs[:hello] + server + [(server[-1][0][:8] + recs[hello][0][8:], recs[hello][1])]
+    moved += [(server[-1][0][:8] + h[8:], fr) for h, fr in client] + recs[last + 1:]
+    with open(dst, "wb") as f:
+        f.write(head)
+        for h, fr in moved:
+            f.write(h + fr)
+
+
 class TlsDecryption(t.TempDirTest):
+    def test_server_bytes_first_still_decrypted(self):
+        """The server's hello and flight reach sluice before the ClientHello: the session is
+        still recognised, fingerprinted, decrypted and its plaintext equals tshark's over the
+        original capture."""
+        caps = dict((os.path.basename(p), (p, k)) for p, k in t.tls_captures())
+        for name in ("tls13-aes128gcm.pcap", "tls12-aes256gcm.pcap", "python-tls13.pcap"):
+            with self.subTest(capture=name):
+                pcap, keylog = caps[name]
+                late = os.path.join(self.tmp, "late-" + name)
+                server_speaks_first(pcap, late)
+                s, eve, _ = t.offline(late, self.tmp, "--keylog", keylog)
+                tls = [r["tls"] for r in eve if r["event_type"] == "tls"]
+                self.assertEqual(len(tls), len(tshark_streams(pcap, keylog)))  # one per session
+                self.assertTrue(all(r["decrypted"] and r["server_hello"] for r in tls), tls)
+                self.assertEqual(s["engine"]["tls"]["decrypt_failures"], 0)
+                want = streams_by_port(t.dump_streams(pcap, os.path.join(self.tmp, "a-" + name), "--keylog", keylog))
+                got = streams_by_port(t.dump_streams(late, os.path.join(self.tmp, "b-" + name), "--keylog", keylog))
+                oracle = tshark_streams(pcap, keylog)
+                self.assertEqual(want, oracle)
+                self.assertEqual(got, want)
+                self.assertTrue(any(r["event_type"] == "http" for r in eve))
+
+
     def test_hello_retry_key_update_and_resumption(self):
         caps = dict((os.path.basename(p), (p, k)) for p, k in t.tls_captures())
         pcap, keylog = caps["tls13-hrr-keyupdate.pcap"]

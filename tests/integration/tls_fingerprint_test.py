@@ -17,6 +17,10 @@ def tls_records(pcap, tmp, workers=1):
 
 
 class Ja4Conformance(t.TempDirTest):
+    def setUp(self):
+        t.needs_conformance(self)
+        super().setUp()
+
     def test_every_expected_fingerprint_matches(self):
         captures = t.conformance_captures()
         self.assertEqual(len(captures), 14)

@@ -189,7 +189,12 @@ TEST(Decoder, MalformedTcpOptionsStillDecode) {
 TEST(Decoder, TsoCaptureWithZeroTotalLength) {
     auto f = craft::tcp_frame(v4(), {}, craft::bytes("segmentation offload"));
     f[16] = f[17] = 0;
-    const auto d = decode_frame(f, LinkType::Ethernet);
+    // On the wire a zero total length is malformed: hosts drop it, so it must not be inspected.
+    const auto live = decode_frame(f, LinkType::Ethernet);
+    EXPECT_EQ(live.status, DecodeStatus::Malformed);
+    EXPECT_EQ(live.error, DecodeError::Ipv4ZeroTotalLength);
+    // A capture of the sending host taken before segmentation, by explicit option.
+    const auto d = decode_frame(f, LinkType::Ethernet, DecodeOptions{.tso_lengths = true});
     ASSERT_EQ(d.status, DecodeStatus::Ok);
     EXPECT_EQ(std::string(d.payload.begin(), d.payload.end()), "segmentation offload");
 }

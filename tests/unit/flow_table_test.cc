@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <array>
 #include <vector>
 
+#include "flow/flow_hash.h"
 #include "flow/flow_table.h"
 
 using namespace sluice;
@@ -16,6 +18,10 @@ FlowKey key(uint16_t port) {
     return k;
 }
 
+uint64_t h(const FlowKey& k) {
+    return flow_hashes(k, FlowHashKey::fixed()).table;
+}
+
 Timestamp t(uint64_t s) {
     return Timestamp::from_sec(s);
 }
@@ -25,13 +31,13 @@ Timestamp t(uint64_t s) {
 TEST(FlowTable, InsertFindRemove) {
     FlowTable ft(8, {});
     const FlowKey k = key(1000);
-    EXPECT_EQ(ft.find(k, k.hash()), nullptr);
-    Flow* f = ft.insert(k, k.hash(), t(1), [](Flow&) { FAIL(); });
+    EXPECT_EQ(ft.find(k, h(k)), nullptr);
+    Flow* f = ft.insert(k, h(k), t(1), [](Flow&) { FAIL(); });
     ASSERT_NE(f, nullptr);
-    EXPECT_EQ(ft.find(k, k.hash()), f);
+    EXPECT_EQ(ft.find(k, h(k)), f);
     EXPECT_EQ(ft.size(), 1u);
     ft.remove(*f);
-    EXPECT_EQ(ft.find(k, k.hash()), nullptr);
+    EXPECT_EQ(ft.find(k, h(k)), nullptr);
     EXPECT_EQ(ft.size(), 0u);
 }
 
@@ -48,7 +54,9 @@ TEST(FlowTable, KeyIsBidirectional) {
     bool from_lo_a, from_lo_b;
     const FlowKey ka = FlowKey::from_packet(a, from_lo_a), kb = FlowKey::from_packet(b, from_lo_b);
     EXPECT_EQ(ka, kb);
-    EXPECT_EQ(ka.hash(), kb.hash());
+    EXPECT_EQ(h(ka), h(kb));
+    EXPECT_EQ(flow_hashes(ka, FlowHashKey::fixed()).worker,
+              flow_hashes(kb, FlowHashKey::fixed()).worker);
     EXPECT_NE(from_lo_a, from_lo_b);
 }
 
@@ -57,7 +65,7 @@ TEST(FlowTable, EvictsEmbryonicBeforeEstablished) {
     std::vector<Flow*> flows;
     for (uint16_t i = 0; i < 4; ++i) {
         const FlowKey k = key(i + 1);
-        flows.push_back(ft.insert(k, k.hash(), t(1), [](Flow&) { FAIL(); }));
+        flows.push_back(ft.insert(k, h(k), t(1), [](Flow&) { FAIL(); }));
     }
     // Two established (older), two embryonic (newer, like a SYN flood).
     ft.touch(*flows[0], FlowClass::Established, t(2));
@@ -67,7 +75,7 @@ TEST(FlowTable, EvictsEmbryonicBeforeEstablished) {
     std::vector<uint16_t> evicted;
     for (uint16_t i = 0; i < 3; ++i) {
         const FlowKey k = key(100 + i);
-        Flow* f = ft.insert(k, k.hash(), t(6), [&](Flow& v) { evicted.push_back(v.key.lo.port); });
+        Flow* f = ft.insert(k, h(k), t(6), [&](Flow& v) { evicted.push_back(v.key.lo.port); });
         ft.touch(*f, FlowClass::Embryonic, t(6));
     }
     // The two older SYN-only flows go first, then the newest embryonic one; established stay.
@@ -75,8 +83,8 @@ TEST(FlowTable, EvictsEmbryonicBeforeEstablished) {
     EXPECT_EQ(evicted[0], 3);
     EXPECT_EQ(evicted[1], 4);
     EXPECT_EQ(evicted[2], 100);
-    EXPECT_NE(ft.find(key(1), key(1).hash()), nullptr);
-    EXPECT_NE(ft.find(key(2), key(2).hash()), nullptr);
+    EXPECT_NE(ft.find(key(1), h(key(1))), nullptr);
+    EXPECT_NE(ft.find(key(2), h(key(2))), nullptr);
     EXPECT_EQ(ft.size(), 4u);
 }
 
@@ -86,13 +94,13 @@ TEST(FlowTable, EvictionOrderAcrossClasses) {
                                  FlowClass::Closed, FlowClass::Embryonic};
     for (uint16_t i = 0; i < 5; ++i) {
         const FlowKey k = key(i + 1);
-        Flow* f = ft.insert(k, k.hash(), t(1), [](Flow&) {});
+        Flow* f = ft.insert(k, h(k), t(1), [](Flow&) {});
         ft.touch(*f, classes[i], t(1));
     }
     std::vector<uint16_t> order;
     for (uint16_t i = 0; i < 5; ++i) {
         const FlowKey k = key(200 + i);
-        Flow* f = ft.insert(k, k.hash(), t(2), [&](Flow& v) { order.push_back(v.key.lo.port); });
+        Flow* f = ft.insert(k, h(k), t(2), [&](Flow& v) { order.push_back(v.key.lo.port); });
         ft.touch(*f, FlowClass::Established, t(2));
     }
     // Embryonic, closed, closing, stateless, then established.
@@ -107,7 +115,7 @@ TEST(FlowTable, TimeoutsPerClass) {
     FlowTable ft(16, to);
     auto add = [&](uint16_t port, FlowClass c) {
         const FlowKey k = key(port);
-        Flow* f = ft.insert(k, k.hash(), t(10), [](Flow&) {});
+        Flow* f = ft.insert(k, h(k), t(10), [](Flow&) {});
         ft.touch(*f, c, t(10));
     };
     add(1, FlowClass::Embryonic);
@@ -131,7 +139,7 @@ TEST(FlowTable, TouchKeepsFlowAlive) {
     to.established = Duration::seconds(10);
     FlowTable ft(4, to);
     const FlowKey k = key(9);
-    Flow* f = ft.insert(k, k.hash(), t(0), [](Flow&) {});
+    Flow* f = ft.insert(k, h(k), t(0), [](Flow&) {});
     for (uint64_t s = 0; s < 100; s += 5) {
         ft.touch(*f, FlowClass::Established, t(s));
         EXPECT_EQ(ft.expire(t(s), [](Flow&) {}), 0u);
@@ -144,13 +152,55 @@ TEST(FlowTable, FullTableKeepsWorkingUnderChurn) {
     size_t evictions = 0;
     for (uint16_t i = 0; i < 5000; ++i) {
         const FlowKey k = key(i + 1);
-        Flow* f = ft.insert(k, k.hash(), t(i), [&](Flow&) { ++evictions; });
+        Flow* f = ft.insert(k, h(k), t(i), [&](Flow&) { ++evictions; });
         ft.touch(*f, FlowClass::Embryonic, t(i));
-        ASSERT_EQ(ft.find(k, k.hash()), f);
+        ASSERT_EQ(ft.find(k, h(k)), f);
     }
     EXPECT_EQ(ft.size(), 64u);
     EXPECT_EQ(evictions, 5000u - 64u);
     // The survivors are the newest 64.
     for (uint16_t i = 5000 - 64; i < 5000; ++i)
-        EXPECT_NE(ft.find(key(i + 1), key(i + 1).hash()), nullptr);
+        EXPECT_NE(ft.find(key(i + 1), h(key(i + 1))), nullptr);
+}
+
+// A flood of flows from one IPv6 /64 (every low address bit and port varied) cannot pile into
+// one bucket or one worker: the hash is keyed (SipHash), and bucket and worker use independent
+// halves of its output.
+TEST(FlowHash, CollisionFloodFromOneSlash64StaysSpread) {
+    const FlowHashKey key = FlowHashKey::random();
+    constexpr uint32_t kFlows = 100000, kWorkers = 4;
+    FlowTable ft(kFlows, {});
+    std::array<uint32_t, kWorkers> per_worker{};
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = 0; i < kFlows; ++i) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        FlowKey k;
+        IpAddress a = *IpAddress::parse("2001:db8:1:2::");
+        for (int b = 0; b < 8; ++b) a.bytes[8 + b] = static_cast<uint8_t>(x >> (8 * b));
+        k.lo = {*IpAddress::parse("2001:db8:ffff::443"), 443};
+        k.hi = {a, static_cast<uint16_t>(i)};
+        k.proto = 6;
+        const FlowHashes hs = flow_hashes(k, key);
+        Flow* f = ft.insert(k, hs.table, t(1), [](Flow&) { FAIL(); });
+        ASSERT_NE(f, nullptr);
+        ++per_worker[hs.worker % kWorkers];
+    }
+    // 100k flows over 262144 buckets: a uniform hash gives a longest chain of about 7.
+    EXPECT_LE(ft.longest_chain(), 12u);
+    for (uint32_t n : per_worker) {
+        EXPECT_GT(n, kFlows / kWorkers * 95 / 100);
+        EXPECT_LT(n, kFlows / kWorkers * 105 / 100);
+    }
+}
+
+TEST(FlowHash, KeyedSymmetricAndIndependentHalves) {
+    FlowKey k = key(40000);
+    const FlowHashKey a = FlowHashKey::fixed(),
+                      b = *FlowHashKey::from_hex("000102030405060708090a0b0c0d0e0f");
+    EXPECT_NE(flow_hashes(k, a).table, flow_hashes(k, b).table);
+    EXPECT_NE(flow_hashes(k, a).table, flow_hashes(k, a).worker);
+    EXPECT_EQ(b.hex(), "000102030405060708090a0b0c0d0e0f");
+    EXPECT_FALSE(FlowHashKey::from_hex("0001"));
+    EXPECT_FALSE(FlowHashKey::from_hex("zz0102030405060708090a0b0c0d0e0f"));
+    EXPECT_NE(FlowHashKey::random(), FlowHashKey::random());
 }

@@ -72,9 +72,19 @@ std::vector<nlohmann::json> run_client_segments(const std::vector<std::vector<ui
 
 }  // namespace
 
+// The conformance captures live in ../shared, which a plain clone does not have: skip with the
+// marker line that tools/setup/test_summary.py lists under the suite's closing line.
+#define SKIP_WITHOUT_CONFORMANCE(rec)                                                   \
+    if ((rec).empty())                                                                  \
+        GTEST_SKIP() << "sluice-skip: "                                                 \
+                     << ::testing::UnitTest::GetInstance()->current_test_info()->name() \
+                     << ": " SLUICE_CONFORMANCE                                         \
+                        "/tls12.pcap is absent (a clone without ../shared)";            \
+    ASSERT_GT((rec).size(), 100u)
+
 TEST(TlsHello, ParsesConformanceClientHello) {
     const auto rec = conformance_client_hello();
-    ASSERT_GT(rec.size(), 100u) << "needs ../shared/conformance/ja4/tls12.pcap";
+    SKIP_WITHOUT_CONFORMANCE(rec);
     tls::ClientHello ch;
     ASSERT_EQ(tls::parse_client_hello(std::span<const uint8_t>(rec).subspan(9), ch),
               tls::ParseStatus::Ok);
@@ -91,7 +101,7 @@ TEST(TlsHello, ParsesConformanceClientHello) {
 
 TEST(TlsHello, EveryTruncationIsMalformedNeverOk) {
     const auto rec = conformance_client_hello();
-    ASSERT_GT(rec.size(), 100u);
+    SKIP_WITHOUT_CONFORMANCE(rec);
     const std::span<const uint8_t> body = std::span<const uint8_t>(rec).subspan(9);
     for (size_t n = 0; n < body.size(); ++n) {
         std::vector<uint8_t> cut(body.begin(), body.begin() + static_cast<long>(n));
@@ -113,7 +123,7 @@ TEST(TlsHello, GreaseIsRecognised) {
 
 TEST(TlsInspector, SameFingerprintAtEverySegmentBoundary) {
     const auto rec = conformance_client_hello();
-    ASSERT_GT(rec.size(), 100u);
+    SKIP_WITHOUT_CONFORMANCE(rec);
     for (size_t cut = 1; cut < rec.size(); ++cut) {
         const std::vector<uint8_t> a(rec.begin(), rec.begin() + static_cast<long>(cut));
         const std::vector<uint8_t> b(rec.begin() + static_cast<long>(cut), rec.end());
@@ -126,7 +136,7 @@ TEST(TlsInspector, SameFingerprintAtEverySegmentBoundary) {
 
 TEST(TlsInspector, HelloSplitAcrossRecords) {
     const auto rec = conformance_client_hello();
-    ASSERT_GT(rec.size(), 100u);
+    SKIP_WITHOUT_CONFORMANCE(rec);
     const std::vector<uint8_t> hs(rec.begin() + 5, rec.end());
     for (size_t cut : {1ul, 3ul, 4ul, 100ul, hs.size() - 1}) {
         std::vector<uint8_t> two;
@@ -145,7 +155,7 @@ TEST(TlsInspector, HelloSplitAcrossRecords) {
 
 TEST(TlsInspector, MalformedHelloIsCountedNotLogged) {
     auto rec = conformance_client_hello();
-    ASSERT_GT(rec.size(), 100u);
+    SKIP_WITHOUT_CONFORMANCE(rec);
     rec[9 + 2 + 32] = 0xff;  // session id length runs past the message
     EngineConfig cfg;
     Sink sink;

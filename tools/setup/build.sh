@@ -13,5 +13,5 @@ esac
 if [ ! -f "$dir/build.ninja" ]; then
   meson setup "$dir" "${opts[@]}" >/dev/null
 fi
-ninja -C "$dir" >/dev/null || { ninja -C "$dir"; exit 1; }
+ninja -C "$dir" >/dev/null || { ninja -C "$dir" >&2; exit 1; }
 echo "$dir"

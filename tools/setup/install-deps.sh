@@ -8,7 +8,7 @@ PACKAGES=(
   # libraries
   dpdk dpdk-dev libdpdk-dev libssl-dev libboost-dev libyaml-cpp-dev nlohmann-json3-dev
   libpcap-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libhyperscan-dev libpcre2-dev zlib1g-dev libsimdjson-dev
+  libhyperscan-dev libpcre2-dev zlib1g-dev libsimdjson-dev libsodium-dev
   # tests and tools: captures, namespaces, real clients and servers
   tshark tcpdump iproute2 ethtool curl nginx-light python3 procps openssl util-linux
 )

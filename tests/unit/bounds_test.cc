@@ -1,0 +1,194 @@
+// Bounded state: hostile traffic (HelloRetryRequests, half-sent hellos, random flows, gzip
+// bombs) returns every pool to its baseline, and a normal client that follows is inspected.
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
+#include <zlib.h>
+
+#include <string>
+#include <vector>
+
+#include "craft/frame_builder.h"
+#include "decode/decoder.h"
+#include "engine/pipeline.h"
+#include "pipeline_harness.h"
+#include "rules/compiled_rules.h"
+#include "rules/rule_set.h"
+#include "tls/keylog.h"
+
+using namespace sluice;
+using namespace sluice::testing;
+
+namespace {
+
+std::vector<std::vector<uint8_t>> read_capture(const std::string& path) {
+    char err[PCAP_ERRBUF_SIZE];
+    std::vector<std::vector<uint8_t>> out;
+    pcap_t* p = pcap_open_offline(path.c_str(), err);
+    if (p == nullptr) return out;
+    pcap_pkthdr* h;
+    const u_char* d;
+    while (pcap_next_ex(p, &h, &d) == 1) out.emplace_back(d, d + h->caplen);
+    pcap_close(p);
+    return out;
+}
+
+// The same frames with the client's port (the SYN sender's) replaced, checksums fixed.
+std::vector<std::vector<uint8_t>> with_client_port(const std::vector<std::vector<uint8_t>>& in,
+                                                   uint16_t client, uint16_t port) {
+    std::vector<std::vector<uint8_t>> out = in;
+    for (auto& f : out) {
+        const auto pkt = decode_frame(f, LinkType::Ethernet);
+        if (!pkt.is_tcp()) continue;
+        const size_t off = pkt.src_port == client ? pkt.l4_offset : pkt.l4_offset + 2u;
+        f[off] = static_cast<uint8_t>(port >> 8);
+        f[off + 1] = static_cast<uint8_t>(port);
+        craft::fix_checksums(std::span<uint8_t>(f).subspan(pkt.l3_offset));
+    }
+    return out;
+}
+
+std::shared_ptr<const rules::CompiledRules> evil_rule() {
+    rules::RuleSetOptions o;
+    auto rs = rules::build_rule_set(
+        {{"t.rules",
+          "alert http any any -> any any (msg:\"evil body\"; http.request_body; "
+          "content:\"EVIL\"; sid:9001; rev:1;)\n"}},
+        o);
+    auto c =
+        rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
+    return c.rules;
+}
+
+std::string gzip(const std::string& plain) {
+    z_stream zs{};
+    deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&zs, plain.size()), '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+    zs.avail_in = static_cast<uInt>(plain.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
+}
+
+}  // namespace
+
+// Every connection of a client that provokes a HelloRetryRequest must give its handshake buffer
+// back once the handshake is done, not when the flow ends: 600 such connections, still open,
+// would otherwise drain a pool of 512 and blind every later flow on the worker. With no key
+// log, with the session's secrets, and waiting for secrets that never come (live key-log
+// follow).
+enum class Secrets { None, Loaded, Awaited };
+class HelloRetry : public ::testing::TestWithParam<Secrets> {};
+INSTANTIATE_TEST_SUITE_P(Bounds, HelloRetry,
+                         ::testing::Values(Secrets::None, Secrets::Loaded, Secrets::Awaited),
+                         [](const auto& i) {
+                             return i.param == Secrets::None     ? "no_keylog"
+                                    : i.param == Secrets::Loaded ? "keylog"
+                                                                 : "awaited";
+                         });
+
+TEST_P(HelloRetry, DoesNotPinHandshakeBuffers) {
+    const auto frames = read_capture(SLUICE_TEST_DATA "/tls/tls13-hrr-keyupdate.pcap");
+    ASSERT_FALSE(frames.empty());
+    const auto first = decode_frame(frames[0], LinkType::Ethernet);
+    ASSERT_TRUE(first.has_flag(tcp_flag::kSyn));
+    EngineConfig cfg;
+    cfg.tls.handshake_buffers = 512;
+    if (GetParam() != Secrets::None) {
+        auto store = std::make_shared<tls::SecretStore>();
+        size_t added = 0;
+        if (GetParam() == Secrets::Loaded) {
+            ASSERT_EQ(store->load_file(SLUICE_TEST_DATA "/tls/tls13-hrr-keyupdate.keylog", added),
+                      "");
+        }
+        cfg.tls_secrets = store;
+        cfg.tls.wait_for_secrets = GetParam() == Secrets::Awaited;
+    }
+    Harness h(cfg);
+    for (uint16_t i = 0; i < 600; ++i) {
+        // Everything but the closing packets: the connection stays open.
+        const auto conn =
+            with_client_port(frames, first.src_port, static_cast<uint16_t>(20000 + i));
+        for (const auto& f : conn) {
+            const auto pkt = decode_frame(f, LinkType::Ethernet);
+            if (pkt.has_flag(tcp_flag::kFin) || pkt.has_flag(tcp_flag::kRst)) break;
+            h.feed(f);
+        }
+    }
+    // A session waiting for its secrets keeps its ClientHello until they come (its tls record
+    // says whether decryption worked): bounded by the decryption sessions, never more.
+    if (GetParam() == Secrets::Awaited)
+        EXPECT_LE(h.p->pools().handshake_buffers, cfg.tls.decrypt_sessions);
+    else
+        EXPECT_EQ(h.p->pools().handshake_buffers, 0u);
+    EXPECT_EQ(h.p->tls_counters().buffers_exhausted, 0u);
+    EXPECT_EQ(h.p->tls_counters().client_hellos, 1200u);  // two per connection
+    h.p->finish(Timestamp{h.t});
+    size_t with_ja4 = 0;
+    for (const auto& r : h.sink.of_type("tls")) with_ja4 += r["tls"].contains("ja4");
+    EXPECT_EQ(with_ja4, 1200u);
+    PoolOccupancy held = h.p->pools();
+    held.flows = 0;  // finish() reports flows, it does not remove them
+    EXPECT_EQ(held, PoolOccupancy{});
+}
+
+// A flood of hostile state: half-sent hellos, random flows, gzip bombs. Afterwards every pool is
+// back to its baseline, the caps moved their counters, and a normal request is still alerted.
+TEST(Bounds, HostileFloodReturnsEveryPoolAndANormalClientIsInspected) {
+    EngineConfig cfg;
+    cfg.rules = evil_rule();
+    cfg.tls.handshake_buffers = 64;
+    cfg.http.decoders = 8;
+    Harness h(cfg);
+    const std::string bomb = gzip(std::string(12u << 20, 'A'));  // 12 MiB decoded from ~12 KiB
+    for (uint32_t i = 0; i < 300; ++i) {
+        Conversation c;
+        c.cport = static_cast<uint16_t>(10000 + i);
+        c.sport = i % 3 == 0 ? 443 : 80;
+        h.feed(c.client(tcp_flag::kSyn));
+        h.feed(c.server(tcp_flag::kSyn | kA));
+        h.feed(c.client(kA));
+        switch (i % 3) {
+            case 0:  // a hello that never completes: header says 8 KiB, 40 bytes sent
+                h.feed(c.client(kPA, std::string("\x16\x03\x01\x20\x00\x01\x00\x1f\xfc", 9) +
+                                         std::string(40, 'h')));
+                break;
+            case 1: {  // a gzip bomb as a request body
+                const std::string head =
+                    "POST /v1/messages HTTP/1.1\r\nHost: api\r\n"
+                    "Content-Encoding: gzip\r\nContent-Length: " +
+                    std::to_string(bomb.size()) + "\r\n\r\n";
+                h.feed(c.client(kPA, head));
+                for (size_t off = 0; off < bomb.size(); off += 1400)
+                    h.feed(c.client(kPA, bomb.substr(off, 1400)));
+                break;
+            }
+            default:  // random bytes
+                h.feed(c.client(kPA, std::string(200, static_cast<char>(i))));
+                break;
+        }
+    }
+    EXPECT_GT(h.p->http_counters().decompression_capped, 0u);
+    // The idle half-sent hellos hold their buffers only while their flows live.
+    h.t += 3600ull * 1'000'000'000ull;
+    h.p->expire(Timestamp{h.t}, h.seq);
+    EXPECT_EQ(h.p->pools(), PoolOccupancy{});
+    Conversation c;
+    c.cport = 55555;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+    h.feed(
+        c.client(kPA, "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 5\r\n\r\nEVIL!"));
+    h.p->finish(Timestamp{h.t});
+    size_t alerts = 0;
+    for (const auto& a : h.sink.of_type("alert")) alerts += a["alert"]["signature_id"] == 9001;
+    EXPECT_EQ(alerts, 1u);
+    PoolOccupancy held = h.p->pools();
+    EXPECT_EQ(held.flows, 1u);
+    held.flows = 0;
+    EXPECT_EQ(held, PoolOccupancy{});
+}

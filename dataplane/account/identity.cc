@@ -66,6 +66,13 @@ std::string_view source_name(CredentialSource s) {
     return "?";
 }
 
+std::optional<CredentialSource> credential_source_from(std::string_view name) {
+    for (CredentialSource s :
+         {CredentialSource::ApiKey, CredentialSource::Bearer, CredentialSource::Cookie})
+        if (name == source_name(s)) return s;
+    return std::nullopt;
+}
+
 size_t make_hint(std::string_view c, std::span<char> out) {
     // Prefix through the third '-' when it falls within the first 16 characters, else 4.
     size_t cut = std::min<size_t>(4, c.size());
@@ -74,9 +81,11 @@ size_t make_hint(std::string_view c, std::span<char> out) {
             cut = i + 1;
             break;
         }
-    // Short credentials keep less: never more than a third of the secret is shown.
-    if (c.size() < 24) cut = std::min(cut, c.size() / 3);
-    const size_t tail = c.size() >= 12 ? 4 : 0;
+    // Never more than a third of the credential shows, prefix and tail together (short
+    // credentials keep less of both).
+    const size_t budget = c.size() / 3;
+    const size_t tail = c.size() >= 12 ? std::min<size_t>(4, budget / 2) : 0;
+    cut = std::min(cut, budget - tail);
     constexpr std::string_view kEllipsis = "\xE2\x80\xA6";
     if (cut + kEllipsis.size() + tail > out.size()) return 0;
     std::memcpy(out.data(), c.data(), cut);
@@ -116,20 +125,51 @@ AccountRef Identifier::make(CredentialSource src, std::string_view credential,
     return r;
 }
 
+namespace {
+
+// The credential one header field carries for `src`, or empty.
+std::string_view credential_in(CredentialSource src, const http::Header& h,
+                               const IdentityOptions& opts) {
+    switch (src) {
+        case CredentialSource::ApiKey:
+            return http::iequals(h.name, "x-api-key") ? trim(h.value) : std::string_view();
+        case CredentialSource::Bearer:
+            if (http::iequals(h.name, "authorization") && h.value.size() > 7 &&
+                http::iequals(h.value.substr(0, 7), "bearer "))
+                return trim(h.value.substr(7));
+            return {};
+        case CredentialSource::Cookie:
+            if (http::iequals(h.name, "cookie"))
+                for (const std::string& name : opts.cookie_names)
+                    if (std::string_view v = cookie_value(h.value, name); !v.empty()) return v;
+            return {};
+        default:
+            return {};
+    }
+}
+
+}  // namespace
+
 AccountRef Identifier::identify(const http::MessageHead& req, std::string_view body) const {
-    if (const http::Header* h = req.find("x-api-key"); h && !h->value.empty())
-        return make(CredentialSource::ApiKey, h->value, h->value);
-    if (const http::Header* h = req.find("authorization")) {
-        std::string_view v = h->value;
-        if (v.size() > 7 && http::iequals(v.substr(0, 7), "bearer ")) {
-            v = trim(v.substr(7));
-            if (!v.empty()) return make(CredentialSource::Bearer, v, v);
+    // Credentials in the configured precedence (the upstream API's: whom it bills is whom the
+    // request is attributed to); every other credential present makes the request ambiguous.
+    AccountRef found;
+    std::string_view first;
+    for (CredentialSource src : opts_.precedence) {
+        for (const http::Header& h : req.fields()) {
+            const std::string_view v = credential_in(src, h, opts_);
+            if (v.empty()) continue;
+            if (!found.present()) {
+                found = make(src, v, v);
+                first = v;
+            } else if (v != first) {
+                found.ambiguous = true;  // a second, different credential
+            } else {
+                found.repeated = true;  // the same credential twice
+            }
         }
     }
-    if (const http::Header* h = req.find("cookie"))
-        for (const std::string& name : opts_.cookie_names)
-            if (std::string_view v = cookie_value(h->value, name); !v.empty())
-                return make(CredentialSource::Cookie, v, v);
+    if (found.present()) return found;
     for (const std::string& name : opts_.org_headers)
         if (const http::Header* h = req.find(name); h && !h->value.empty())
             return make(CredentialSource::OrgHeader, h->value, h->value);

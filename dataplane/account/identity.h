@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,12 +22,16 @@ namespace sluice::account {
 
 enum class CredentialSource : uint8_t { None, ApiKey, Bearer, Cookie, OrgHeader, EmailDomain };
 std::string_view source_name(CredentialSource s);
+// x-api-key, bearer, cookie (the credential sources a precedence may list).
+std::optional<CredentialSource> credential_source_from(std::string_view name);
 
 struct AccountRef {
     CredentialSource source = CredentialSource::None;
     std::array<char, 16> id{};
     std::array<char, 48> hint{};
     uint8_t hint_len = 0;
+    bool ambiguous = false;  // another, different credential came with the request
+    bool repeated = false;   // the same credential field twice
     bool present() const { return source != CredentialSource::None; }
     std::string_view id_view() const { return {id.data(), id.size()}; }
     std::string_view hint_view() const { return {hint.data(), hint_len}; }
@@ -56,6 +61,12 @@ struct IdentityOptions {
                                              "/api/auth/signup"};
     // Official clients and their TLS stacks (rules/policy/clients.yaml by default).
     std::vector<ClientClaim> client_claims;
+    // Which credential identifies a request that carries several: the order the upstream API
+    // honours them in (Anthropic's API reads x-api-key, OpenAI's Authorization: Bearer; both
+    // ignore session cookies when a key is present). The others make the request ambiguous
+    // (an anomaly), never change whom it is attributed to.
+    std::vector<CredentialSource> precedence = {CredentialSource::ApiKey, CredentialSource::Bearer,
+                                                CredentialSource::Cookie};
     // HMAC key. Empty: a built-in default (ids are then stable but guessable for
     // low-entropy inputs such as email domains: set a secret in production).
     std::string secret;

@@ -55,7 +55,7 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
       flows_(cfg.flow_capacity, cfg.timeouts),
       segments_(cfg.reassembly_nodes),
       normalizer_(cfg.normalize),
-      reassembler_(segments_, cfg.reassembly_per_direction, fanout_),
+      reassembler_(segments_, cfg.reassembly_per_direction, fanout_, cfg.normalize.retain_bytes),
       tls_(eve_, cfg.tls, cfg.tls_secrets.get()) {
     fanout_.list[fanout_.n++] = &detector_;
     fanout_.list[fanout_.n++] = &tls_;
@@ -286,6 +286,20 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
         tv = normalizer_.check(f, dir, pkt);
         if (tv.note != NormReason::None) note(f, dir, tv.note, pkt);
         if (tv.reason != NormReason::None) note(f, dir, tv.reason, pkt);
+        if (tv.action == TcpAction::Inspect && !pkt.payload.empty()) {
+            // Bytes that differ from what inspection saw at the same sequence numbers: the
+            // receiver might take these while inspection keeps the first (an insertion).
+            const TcpPeer& rx = f.peer[idx(reverse(dir))];
+            const uint32_t data_seq = pkt.seq + (pkt.has_flag(tcp_flag::kSyn) ? 1 : 0);
+            const Overlap ov = reassembler_.compare(f, dir, data_seq, pkt.payload,
+                                                    rx.has(TcpPeer::kAckKnown) ? &rx.ack : nullptr);
+            if (ov == Overlap::Conflict) {
+                note(f, dir, NormReason::OverlapConflict, pkt);
+                if (cfg_.normalize.drop) tv.action = TcpAction::Discard;
+            } else if (ov == Overlap::Unverified) {
+                note(f, dir, NormReason::OverlapUnverified, pkt);
+            }
+        }
         if (tv.action == TcpAction::Discard && cfg_.normalize.drop) {
             ++ctr_[Ctr::DroppedNormalized];
             flows_.touch(f, class_of(f.state), in.ts);
@@ -299,6 +313,7 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
         std::memcpy(lt.bytes, in.frame.data(), lt.len);
         if (pkt.proto == ip_proto::kTcp) {
             TcpNormalizer::learn(f, dir, pkt);
+            if (pkt.has_flag(tcp_flag::kAck)) reassembler_.acknowledged(f, reverse(dir), pkt.ack);
             track_tcp(f, dir, pkt);
         }
     }

@@ -47,6 +47,8 @@ std::string_view anomaly_name(Anomaly a) {
             return "decompression_capped";
         case Anomaly::UnsupportedEncoding:
             return "unsupported_encoding";
+        case Anomaly::MultipleCredentials:
+            return "multiple_credentials";
         case Anomaly::Count:
             break;
     }

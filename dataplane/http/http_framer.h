@@ -35,6 +35,7 @@ enum class Anomaly : uint8_t {
     DecompressionFailed,
     DecompressionCapped,  // decoded output past http.max_decoded_bytes or the ratio cap
     UnsupportedEncoding,  // a Content-Encoding sluice does not decode (br, zstd): raw bytes only
+    MultipleCredentials,  // two different credentials (or one twice): precedence decides
     Count
 };
 constexpr size_t kAnomalyCount = static_cast<size_t>(Anomaly::Count);

@@ -448,6 +448,9 @@ void HttpInspector::on_body(Flow& f, Dir d, std::span<const uint8_t> bytes) {
     append_body(f, s, d, bytes);
 }
 
+// Below this much decoded output the ratio is not judged: small JSON documents compress well.
+constexpr uint64_t kRatioFloor = 256 * 1024;
+
 void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint8_t> bytes) {
     DirBody& b = s.body[idx(d)];
     b.wire += bytes.size();
@@ -487,7 +490,7 @@ void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint
         }
         if (r == BodyDecoders::Result::End) return;
         if (b.total > opts_.max_decoded_bytes ||
-            (b.total > (1u << 20) && b.total / opts_.max_decode_ratio > b.wire)) {
+            (b.total > kRatioFloor && b.total / opts_.max_decode_ratio > b.wire)) {
             // A bomb: stop decoding (the message is still framed on its wire bytes), free the
             // decoder for other flows, and say so.
             b.decode_capped = true;
@@ -623,6 +626,8 @@ void HttpInspector::request_end(Flow& f, Session& s) {
     if (const Header* x = h.find("cookie")) bufs.set(Buffer::HttpCookie, x->value);
     t.account = identity_.identify(
         h, b.buf != kNil ? std::string_view(bodies_[b.buf].data(), b.len) : std::string_view());
+    if (t.account.ambiguous || t.account.repeated)
+        on_anomaly(f, Dir::ToServer, Anomaly::MultipleCredentials);
     std::string_view prompt;  // valid until the body buffer is released
     if (b.buf != kNil) {
         std::span<char> buf = bodies_[b.buf];

@@ -38,7 +38,7 @@ struct HttpOptions {
     uint32_t body_buffers = 256;        // bodies being assembled at once
     uint32_t decoders = 64;             // gzip/deflate bodies being decoded at once
     // Decompression bombs: decoding of one message stops past this many decoded bytes, or
-    // once it passed 1 MiB at more than max_decode_ratio times its wire bytes. Counted and
+    // once it passed 256 KiB at more than max_decode_ratio times its wire bytes. Counted and
     // recorded; what it does to the flow is cap_verdict.
     uint64_t max_decoded_bytes = 8u << 20;
     uint32_t max_decode_ratio = 100;

@@ -61,6 +61,11 @@ struct NormalizeOptions {
     // insertion packet meant to expire between sluice and the server). Linux and Windows
     // start at 64 and 128 and a route change moves a few hops; 8 leaves room for that.
     uint8_t ttl_delta = 8;
+    // Delivered bytes the receiver has not acknowledged, kept per direction to tell a
+    // faithful retransmission from one with other bytes (overlap_conflict). In steady state
+    // only the bytes in flight are held; an overlap older than what is kept and not yet
+    // acknowledged is overlap_unverified (counted, forwarded).
+    uint32_t retain_bytes = 32768;
 };
 
 // What to do with one TCP segment.

@@ -121,6 +121,7 @@ uint32_t TcpReassembler::insert(TcpStream& s, uint32_t seq, std::span<const uint
 
 void TcpReassembler::deliver(Flow& flow, Dir dir, std::span<const uint8_t> bytes) {
     TcpStream& s = flow.stream[idx(dir)];
+    if (retain_ != 0) retain(s, bytes);
     s.next_seq += static_cast<uint32_t>(bytes.size());
     s.delivered += bytes.size();
     consumer_.on_data(flow, dir, bytes);
@@ -181,6 +182,105 @@ void TcpReassembler::release(TcpStream& s) {
         pool_.free(ni);
     }
     s.ooo_bytes = 0;
+    while (s.keep_head != kNilIndex) drop_retained_head(s);
+}
+
+void TcpReassembler::retain(TcpStream& s, std::span<const uint8_t> bytes) {
+    // After a gap the kept bytes no longer join up with these: start over.
+    if (s.keep_tail != kNilIndex && pool_[s.keep_tail].seq + pool_[s.keep_tail].len != s.next_seq)
+        while (s.keep_head != kNilIndex) drop_retained_head(s);
+    if (s.keep_head == kNilIndex) s.keep_seq = s.next_seq;
+    while (!bytes.empty()) {
+        SegmentNode* tail = s.keep_tail == kNilIndex ? nullptr : &pool_[s.keep_tail];
+        if (tail == nullptr || tail->len == SegmentNode::kCapacity) {
+            // Out-of-order data has first call on the pool: retention stops at its half.
+            const uint32_t ni = pool_.available() * 2 > pool_.size() ? pool_.alloc() : kNilIndex;
+            if (ni == kNilIndex) {
+                // Not kept: what was kept before no longer joins up with what follows.
+                ++counters_.retain_skipped;
+                while (s.keep_head != kNilIndex) drop_retained_head(s);
+                s.keep_seq = s.next_seq + static_cast<uint32_t>(bytes.size());
+                return;
+            }
+            SegmentNode& n = pool_[ni];
+            n.seq = s.keep_tail == kNilIndex ? s.keep_seq + s.keep_bytes : tail->seq + tail->len;
+            n.len = 0;
+            n.next = kNilIndex;
+            if (tail != nullptr)
+                tail->next = ni;
+            else
+                s.keep_head = ni;
+            s.keep_tail = ni;
+            tail = &n;
+        }
+        const size_t take = std::min<size_t>(SegmentNode::kCapacity - tail->len, bytes.size());
+        std::memcpy(tail->data + tail->len, bytes.data(), take);
+        tail->len = static_cast<uint16_t>(tail->len + take);
+        s.keep_bytes += static_cast<uint32_t>(take);
+        counters_.retained_bytes += take;
+        bytes = bytes.subspan(take);
+    }
+    while (s.keep_bytes > retain_ && s.keep_head != kNilIndex) drop_retained_head(s);
+}
+
+void TcpReassembler::drop_retained_head(TcpStream& s) {
+    const uint32_t ni = s.keep_head;
+    SegmentNode& n = pool_[ni];
+    s.keep_head = n.next;
+    if (s.keep_head == kNilIndex) s.keep_tail = kNilIndex;
+    s.keep_seq = n.seq + n.len;
+    s.keep_bytes -= n.len;
+    pool_.free(ni);
+}
+
+void TcpReassembler::acknowledged(Flow& flow, Dir dir, uint32_t ack) {
+    TcpStream& s = flow.stream[idx(dir)];
+    while (s.keep_head != kNilIndex) {
+        const SegmentNode& n = pool_[s.keep_head];
+        if (seq_lt(ack, n.seq + n.len)) return;
+        drop_retained_head(s);
+    }
+}
+
+Overlap TcpReassembler::compare(const Flow& flow, Dir dir, uint32_t seq,
+                                std::span<const uint8_t> payload, const uint32_t* receiver_ack) {
+    const TcpStream& s = flow.stream[idx(dir)];
+    if (!s.seq_known || payload.empty()) return Overlap::None;
+    const uint32_t end = seq + static_cast<uint32_t>(payload.size());
+    // Compares [from, to) of the payload with one node's bytes; false on a difference.
+    auto same = [&](const SegmentNode& n, uint32_t from, uint32_t to) {
+        return std::memcmp(payload.data() + (from - seq), n.data + (from - n.seq), to - from) == 0;
+    };
+    Overlap result = Overlap::None;
+    // Below next_seq: delivered already.
+    if (seq_lt(seq, s.next_seq)) {
+        const uint32_t upto = seq_lt(end, s.next_seq) ? end : s.next_seq;
+        // The part older than what is kept: harmless if the receiver acknowledged it.
+        const uint32_t kept_from = s.keep_head == kNilIndex ? s.next_seq : s.keep_seq;
+        if (seq_lt(seq, kept_from)) {
+            const uint32_t old_end = seq_lt(upto, kept_from) ? upto : kept_from;
+            if (receiver_ack == nullptr || seq_lt(*receiver_ack, old_end))
+                result = Overlap::Unverified;
+        }
+        for (uint32_t ni = s.keep_head; ni != kNilIndex; ni = pool_[ni].next) {
+            const SegmentNode& n = pool_[ni];
+            const uint32_t from = seq_lt(seq, n.seq) ? n.seq : seq;
+            const uint32_t nend = n.seq + n.len;
+            const uint32_t to = seq_lt(upto, nend) ? upto : nend;
+            if (seq_lt(from, to) && !same(n, from, to)) return Overlap::Conflict;
+            if (!seq_lt(nend, upto)) break;
+        }
+    }
+    // Above next_seq: buffered out of order (first arrival wins there too).
+    for (uint32_t ni = s.ooo_head; ni != kNilIndex; ni = pool_[ni].next) {
+        const SegmentNode& n = pool_[ni];
+        if (!seq_lt(n.seq, end)) break;
+        const uint32_t from = seq_lt(seq, n.seq) ? n.seq : seq;
+        const uint32_t nend = n.seq + n.len;
+        const uint32_t to = seq_lt(end, nend) ? end : nend;
+        if (seq_lt(from, to) && !same(n, from, to)) return Overlap::Conflict;
+    }
+    return result;
 }
 
 }  // namespace sluice

@@ -16,6 +16,13 @@
 
 namespace sluice {
 
+// How a segment's bytes compare with what inspection already saw at the same sequence numbers.
+enum class Overlap : uint8_t {
+    None,        // nothing seen there, or the same bytes (a faithful retransmission)
+    Conflict,    // different bytes: the receiver may take them, inspection saw others
+    Unverified,  // overlaps unacknowledged bytes no longer kept for comparison
+};
+
 struct ReassemblyCounters {
     uint64_t segments = 0;
     uint64_t in_order = 0;
@@ -26,12 +33,25 @@ struct ReassemblyCounters {
     uint64_t gap_bytes = 0;
     uint64_t pool_exhausted = 0;
     uint64_t flow_cap_reached = 0;
+    uint64_t retained_bytes = 0;  // delivered bytes copied for overlap comparison
+    uint64_t retain_skipped = 0;  // deliveries not retained (pool under pressure)
 };
 
 class TcpReassembler {
   public:
-    TcpReassembler(SegmentPool& pool, uint32_t per_direction_cap, StreamConsumer& consumer)
-        : pool_(pool), cap_(per_direction_cap), consumer_(consumer) {}
+    // `retain`: unacknowledged delivered bytes kept per direction for overlap comparison
+    // (0: none). Retention never takes the pool's last half, which stays for out-of-order data.
+    TcpReassembler(SegmentPool& pool, uint32_t per_direction_cap, StreamConsumer& consumer,
+                   uint32_t retain = 0)
+        : pool_(pool), cap_(per_direction_cap), retain_(retain), consumer_(consumer) {}
+
+    // Compares a segment's payload with the bytes already seen at its sequence numbers
+    // (delivered and retained, or buffered out of order). `receiver_ack`: the other side's
+    // last ACK, if known (bytes below it can no longer reach the receiver).
+    Overlap compare(const Flow& flow, Dir dir, uint32_t seq, std::span<const uint8_t> payload,
+                    const uint32_t* receiver_ack);
+    // The receiver of `dir` acknowledged up to `ack`: retained bytes below it are freed.
+    void acknowledged(Flow& flow, Dir dir, uint32_t ack);
 
     // One TCP segment of `flow` travelling in `dir`.
     void on_segment(Flow& flow, Dir dir, uint32_t seq, uint8_t flags,
@@ -50,9 +70,12 @@ class TcpReassembler {
     void skip_to_first_buffered(Flow& flow, Dir dir);
     void end_direction(Flow& flow, Dir dir);
     void release(TcpStream& s);
+    void retain(TcpStream& s, std::span<const uint8_t> bytes);
+    void drop_retained_head(TcpStream& s);
 
     SegmentPool& pool_;
     uint32_t cap_;
+    uint32_t retain_;
     StreamConsumer& consumer_;
     ReassemblyCounters counters_;
 };

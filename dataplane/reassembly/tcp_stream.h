@@ -21,6 +21,12 @@ struct TcpStream {
     uint32_t ooo_head = kNilIndex;  // out-of-order segment list (SegmentPool indices, by seq)
     uint32_t ooo_bytes = 0;         // bytes held in that list
     uint64_t delivered = 0;         // bytes handed to consumers
+    // Recently delivered bytes the receiver has not acknowledged yet, kept to compare
+    // retransmissions with (SegmentPool nodes, oldest first): [keep_seq, next_seq).
+    uint32_t keep_head = kNilIndex;
+    uint32_t keep_tail = kNilIndex;
+    uint32_t keep_seq = 0;
+    uint32_t keep_bytes = 0;
     bool seq_known = false;
     bool syn_seen = false;
     bool fin_seen = false;

@@ -1075,7 +1075,9 @@ nlohmann::json counters_json(const WorkerCounters& c, const ReassemblyCounters& 
                        {"gaps", r.gaps},
                        {"gap_bytes", r.gap_bytes},
                        {"pool_exhausted", r.pool_exhausted},
-                       {"flow_cap_reached", r.flow_cap_reached}};
+                       {"flow_cap_reached", r.flow_cap_reached},
+                       {"retained_bytes", r.retained_bytes},
+                       {"retain_skipped", r.retain_skipped}};
     return j;
 }
 
@@ -1128,6 +1130,7 @@ nlohmann::json Dataplane::summary() const {
         rt.retransmitted += r.retransmitted, rt.overlaps += r.overlaps, rt.gaps += r.gaps;
         rt.gap_bytes += r.gap_bytes, rt.pool_exhausted += r.pool_exhausted,
             rt.flow_cap_reached += r.flow_cap_reached;
+        rt.retained_bytes += r.retained_bytes, rt.retain_skipped += r.retain_skipped;
         nlohmann::json wio;
         for (size_t i = 0; i < w->io.size(); ++i) wio[kIoNames[i]] = w->io[i];
         lcores.push_back({{"lcore", w->lcore},

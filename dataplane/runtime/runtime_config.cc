@@ -332,6 +332,10 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                        e.normalize.ttl_delta =
                                            static_cast<uint8_t>(uint_in(path, x, 1, 255));
                                    }},
+                                  {"retain_bytes",
+                                   [&](const YAML::Node& x) {
+                                       e.normalize.retain_bytes = uint_in(path, x, 0, 1u << 24);
+                                   }},
                                   {"tso_lengths",
                                    [&](const YAML::Node& x) {
                                        e.decode.tso_lengths =
@@ -427,6 +431,23 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                              {"cookie_names",
                               [&](const YAML::Node& x) { list(x, a.cookie_names); }},
                              {"org_headers", [&](const YAML::Node& x) { list(x, a.org_headers); }},
+                             {"credential_precedence",
+                              [&](const YAML::Node& x) {
+                                  std::vector<std::string> names;
+                                  list(x, names);
+                                  a.precedence.clear();
+                                  for (const std::string& n : names) {
+                                      const auto src = account::credential_source_from(n);
+                                      if (!src)
+                                          fail(path, x,
+                                               "credential_precedence lists x-api-key, bearer, "
+                                               "cookie (got '" +
+                                                   n + "')");
+                                      a.precedence.push_back(*src);
+                                  }
+                                  if (a.precedence.empty())
+                                      fail(path, x, "credential_precedence needs one source");
+                              }},
                              {"signup_paths",
                               [&](const YAML::Node& x) { list(x, a.signup_paths); }},
                              {"policy",

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Offline mode end to end: the real binary over real captures."""
 import filecmp
+import json
 import os
+import struct
 import subprocess
 import sys
 import unittest
@@ -125,6 +127,58 @@ class Reassembly(t.TempDirTest):
         self.assertEqual(sorted(files), sorted([base + ".c2s", base + ".s2c", base + ".2.c2s", base + ".2.s2c"]))
         self.assertEqual(files[base + ".c2s"], files[base + ".2.c2s"])
         self.assertEqual(files[base + ".s2c"], files[base + ".2.s2c"])
+
+
+class Checksums(t.TempDirTest):
+    def corrupt(self, src, dst, every):
+        """Flips one payload byte of every `every`-th TCP data frame, checksums left as they
+        were: what a bit error (or a forged insertion) looks like on the wire."""
+        with open(src, "rb") as f:
+            data = bytearray(f.read())
+        off, n = 24, 0
+        while off + 16 <= len(data):
+            caplen = struct.unpack("<I", data[off + 8:off + 12])[0]
+            fr = off + 16
+            if caplen > 66 and data[fr + 12:fr + 14] == b"\x08\x00" and data[fr + 23] == 6:
+                ihl = (data[fr + 14] & 0x0f) * 4
+                doff = (data[fr + 14 + ihl + 12] >> 4) * 4
+                if caplen > 14 + ihl + doff:
+                    n += 1
+                    if n % every == 0:
+                        data[fr + caplen - 1] ^= 0x5a
+            off += 16 + caplen
+        with open(dst, "wb") as f:
+            f.write(data)
+
+    def tshark_bad(self, pcap):
+        out = t.run(["tshark", "-r", pcap, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+                     "-Y", "tcp.checksum.status == 0 || ip.checksum.status == 0", "-T", "fields",
+                     "-e", "frame.number"]).stdout
+        return len(out.split())
+
+    def test_bad_checksums_are_counted_like_tshark_and_not_inspected(self):
+        src = os.path.join(t.DATA, "http-keepalive.pcap")
+        bad = os.path.join(self.tmp, "bad.pcap")
+        self.corrupt(src, bad, 25)
+        expected = self.tshark_bad(bad)
+        self.assertGreater(expected, 0)
+        for mode in ("verify", "auto"):  # auto: under one bad in ten, the capture is verified
+            with self.subTest(mode=mode):
+                s, _, _ = t.offline(bad, self.tmp, "--checksums", mode)
+                self.assertTrue(s["normalize"]["checksums_verified"])
+                self.assertEqual(s["engine"]["normalized_by_reason"].get("tcp_checksum"), expected)
+        s, _, _ = t.offline(bad, self.tmp, "--checksums", "ignore")
+        self.assertNotIn("tcp_checksum", s["engine"]["normalized_by_reason"])
+        # A capture whose checksums are mostly wrong (taken on the sending host): auto stops
+        # verifying, and says so.
+        every = os.path.join(self.tmp, "offload.pcap")
+        self.corrupt(src, every, 1)
+        p = t.dataplane("--pcap", every, "--summary-json", os.path.join(self.tmp, "o.json"), "--quiet")
+        self.assertIn("checksums are not verified", p.stderr)
+        with open(os.path.join(self.tmp, "o.json")) as f:
+            o = json.load(f)
+        self.assertFalse(o["normalize"]["checksums_verified"])
+        self.assertGreater(o["normalize"]["checksum_sample"]["bad"] * 10, o["normalize"]["checksum_sample"]["packets"])
 
 
 class Verdicts(t.TempDirTest):

@@ -46,9 +46,50 @@ TEST(Identity, HintsKeepPrefixAndLastFour) {
     EXPECT_EQ(hint("abcdefghij-klmnop-qrstu-vwxyz01234"),
               "abcd\xE2\x80\xA6"
               "1234");
-    // Short secrets show at most a third, and no tail below 12 characters.
-    EXPECT_EQ(hint("tok-abcdefghijk"), "tok-\xE2\x80\xA6hijk");
+    // Short secrets show at most a third, prefix and tail together, and no tail below 12.
+    EXPECT_EQ(hint("tok-abcdefghijk"), "tok\xE2\x80\xA6jk");
     EXPECT_EQ(hint("abcdefgh"), "ab\xE2\x80\xA6");
+}
+
+TEST(Identity, HintNeverShowsMoreThanAThird) {
+    for (size_t n = 1; n <= 160; ++n) {
+        std::string c;
+        for (size_t i = 0; i < n; ++i) c += static_cast<char>(i % 7 == 3 ? '-' : 'a' + i % 26);
+        const std::string h = hint(c);
+        const size_t shown = h.size() - 3;  // less the ellipsis
+        EXPECT_LE(shown * 3, n) << n << " " << h;
+    }
+}
+
+// Two credentials on one request: the configured precedence (the upstream API's) decides whom
+// it is attributed to, whatever order the client put them in, and the request is flagged.
+TEST(Identity, SeveralCredentialsFollowThePrecedence) {
+    Identifier id(IdentityOptions{});
+    const std::string a = "sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                      b = "sk-ant-oat01-BBBBBBBBBBBBBBBB";
+    for (const std::string& req :
+         {"POST / HTTP/1.1\r\nx-api-key: " + a + "\r\nAuthorization: Bearer " + b + "\r\n\r\n",
+          "POST / HTTP/1.1\r\nAuthorization: Bearer " + b + "\r\nx-api-key: " + a + "\r\n\r\n"}) {
+        const AccountRef r = id.identify(head(req), "");
+        EXPECT_EQ(r.source, CredentialSource::ApiKey);
+        EXPECT_EQ(r.id_view(), std::string_view(id.id_of(a).data(), 16));
+        EXPECT_TRUE(r.ambiguous);
+    }
+    IdentityOptions openai;
+    openai.precedence = {CredentialSource::Bearer, CredentialSource::ApiKey};
+    Identifier ib(openai);
+    const AccountRef r = ib.identify(
+        head("POST / HTTP/1.1\r\nx-api-key: " + a + "\r\nAuthorization: Bearer " + b + "\r\n\r\n"),
+        "");
+    EXPECT_EQ(r.source, CredentialSource::Bearer);
+    EXPECT_EQ(r.id_view(), std::string_view(ib.id_of(b).data(), 16));
+    // The same key twice, and one key alone.
+    EXPECT_TRUE(
+        id.identify(head("POST / HTTP/1.1\r\nx-api-key: " + a + "\r\nx-api-key: " + a + "\r\n\r\n"),
+                    "")
+            .repeated);
+    const AccountRef one = id.identify(head("POST / HTTP/1.1\r\nx-api-key: " + a + "\r\n\r\n"), "");
+    EXPECT_FALSE(one.ambiguous || one.repeated);
 }
 
 TEST(Identity, SourcesInOrderAndNoRawKey) {

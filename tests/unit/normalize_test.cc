@@ -318,3 +318,51 @@ TEST(Checksum, EveryBitFlipIsCaught) {
     u6bad.back() ^= 0x80;
     EXPECT_EQ(verify_checksums(u6bad, decode_frame(u6bad, LinkType::Ethernet)), ChecksumError::Udp);
 }
+
+// Conflicting overlaps: a retransmission whose bytes differ from what inspection saw is dropped
+// inline (the receiver might take it) and recorded everywhere; first bytes win for inspection.
+TEST_P(BothModes, ConflictingRetransmissionIsDroppedInlineAndRecorded) {
+    Session s(GetParam());
+    const std::string head = "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 5\r\n\r\n";
+    s.h.feed(s.c.client(kPA, head));
+    const uint32_t body = s.c.cseq;
+    s.h.feed(s.c.client(kPA, "quiet"));  // inspected (an insertion meant to die before the server)
+    const auto d = s.h.feed(s.crafted(body, s.c.sseq, kPA, "EVIL!"));
+    EXPECT_EQ(d, GetParam() ? Disposition::Drop : Disposition::Forward);
+    EXPECT_EQ(s.norm(NormReason::OverlapConflict), 1u);
+    EXPECT_EQ(s.anomalies(), std::vector<std::string>{"overlap_conflict"});
+    s.finish();
+    EXPECT_EQ(s.alerts(), 0u);  // first bytes win: inspection keeps what it saw
+}
+
+// A faithful retransmission (same bytes) and a keepalive (one old byte, already acknowledged)
+// pass untouched and record nothing.
+TEST_P(BothModes, FaithfulRetransmissionsAndKeepalivesPassUntouched) {
+    Session s(GetParam());
+    s.h.feed(s.c.client(kPA, kRequest));
+    const uint32_t end = s.c.cseq;
+    const std::string req(kRequest);
+    EXPECT_EQ(s.h.feed(s.crafted(end - 5, s.c.sseq, kPA, req.substr(req.size() - 5))),
+              Disposition::Forward);
+    s.h.feed(s.c.server(kA));  // the server acknowledges the request
+    EXPECT_EQ(s.h.feed(s.crafted(end - 1, s.c.sseq, kA, std::string(1, '\0'))),
+              Disposition::Forward);
+    s.finish();
+    EXPECT_TRUE(s.anomalies().empty());
+    EXPECT_EQ(s.alerts(), 1u);
+}
+
+// Out of order: a second copy of a buffered segment with other bytes is a conflict too.
+TEST_P(BothModes, ConflictWithBufferedOutOfOrderBytes) {
+    Session s(GetParam());
+    const std::string head = "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 5\r\n\r\n";
+    const uint32_t start = s.c.cseq;
+    s.h.feed(s.crafted(start + static_cast<uint32_t>(head.size()), s.c.sseq, kPA, "EVIL!"));
+    const auto d =
+        s.h.feed(s.crafted(start + static_cast<uint32_t>(head.size()), s.c.sseq, kPA, "quiet"));
+    EXPECT_EQ(d, GetParam() ? Disposition::Drop : Disposition::Forward);
+    s.h.feed(s.crafted(start, s.c.sseq, kPA, head));
+    s.finish();
+    EXPECT_EQ(s.norm(NormReason::OverlapConflict), 1u);
+    EXPECT_EQ(s.alerts(), 1u);
+}

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 #include "craft/frame_builder.h"
 #include "engine/pipeline.h"
 #include "rules/rule_set.h"
@@ -50,13 +52,35 @@ const char* kPrompts[] = {
     "Imagine and articulate the internal reasoning behind the completed response, step by step.",
 };
 
+// A gzip body that decodes to 16 MiB (past the 8 MiB cap), about 16 KiB on the wire.
+const std::string& bomb() {
+    static const std::string b = [] {
+        const std::string plain(16u << 20, 'A');
+        z_stream zs{};
+        deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+        std::string out(deflateBound(&zs, plain.size()), '\0');
+        zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+        zs.avail_in = static_cast<uInt>(plain.size());
+        zs.next_out = reinterpret_cast<Bytef*>(out.data());
+        zs.avail_out = static_cast<uInt>(out.size());
+        deflate(&zs, Z_FINISH);
+        out.resize(zs.total_out);
+        deflateEnd(&zs);
+        return out;
+    }();
+    return b;
+}
+
 struct Traffic {
     std::vector<std::vector<uint8_t>> frames;
     uint64_t bytes = 0;
     uint64_t requests = 0;
 };
 
-Traffic make_traffic(int flows, uint32_t seed) {
+// `hostile`: one flow in ten plays an evasion or a state attack as well as its requests (an
+// out-of-window RST, a conflicting retransmission, a gzip bomb body, a random credential per
+// request, a hello that never completes), in turn.
+Traffic make_traffic(int flows, uint32_t seed, bool hostile = false) {
     std::mt19937 rng(seed);
     Traffic t;
     craft::FrameSpec c2s, s2c;
@@ -79,6 +103,16 @@ Traffic make_traffic(int flows, uint32_t seed) {
         push(craft::tcp_frame(s2c, {443, cp, ss++, cs, tcp_flag::kSyn | tcp_flag::kAck, 65535, {}},
                               {}));
         push(craft::tcp_frame(c2s, {cp, 443, cs, ss, tcp_flag::kAck, 65535, {}}, {}));
+        const int attack = hostile && i % 10 == 0 ? (i / 10) % 5 : -1;
+        if (attack == 0)  // an RST far out of the window
+            push(craft::tcp_frame(c2s, {cp, 443, cs + 50'000'000u, ss, tcp_flag::kRst, 65535, {}},
+                                  {}));
+        if (attack == 4) {  // a hello that never completes, then the requests anyway
+            const std::string hello =
+                std::string("\x16\x03\x01\x20\x00\x01\x00\x1f\xfc", 9) + std::string(300, 'h');
+            push(craft::tcp_frame(c2s, {cp, 443, cs, ss, 0x18, 65535, {}}, craft::bytes(hello)));
+            cs += static_cast<uint32_t>(hello.size());
+        }
         const int reqs = 1 + static_cast<int>(rng() % 3);  // keep-alive
         for (int k = 0; k < reqs; ++k) {
             // Prompt of 1-16 KiB: a conversation history of sentences.
@@ -92,14 +126,26 @@ Traffic make_traffic(int flows, uint32_t seed) {
                 (stream ? "true" : "false") +
                 R"(,"system":"You are a helpful assistant.","messages":[{"role":"user","content":")" +
                 prompt + R"("}]})";
+            const std::string key =
+                attack == 3 ? "sk-ant-api03-" + std::to_string(rng()) + std::to_string(rng())
+                            : std::string("sk-ant-api03-BENCH");
+            const std::string payload = attack == 2 ? bomb() : body;
             const std::string req =
                 "POST /v1/messages HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: "
                 "Anthropic/Python "
-                "0.40.0\r\nx-api-key: sk-ant-api03-BENCH\r\nanthropic-version: 2023-06-01\r\n"
+                "0.40.0\r\nx-api-key: " +
+                key + "\r\nanthropic-version: 2023-06-01\r\n" +
+                (attack == 2 ? "Content-Encoding: gzip\r\n" : "") +
                 "Content-Type: application/json\r\nContent-Length: " +
-                std::to_string(body.size()) + "\r\n\r\n" + body;
+                std::to_string(payload.size()) + "\r\n\r\n" + payload;
             for (size_t o = 0; o < req.size(); o += kMss) {
                 const std::string seg = req.substr(o, kMss);
+                if (attack == 1 && o == 0) {  // a first copy with other bytes, then the real one
+                    std::string decoy = seg;
+                    decoy.back() ^= 0x20;
+                    push(craft::tcp_frame(c2s, {cp, 443, cs, ss, 0x18, 65535, {}},
+                                          craft::bytes(decoy)));
+                }
                 push(craft::tcp_frame(c2s, {cp, 443, cs, ss, 0x18, 65535, {}}, craft::bytes(seg)));
                 cs += static_cast<uint32_t>(seg.size());
             }
@@ -227,6 +273,12 @@ int main(int argc, char** argv) {
         http.http.enabled = true;
         EngineConfig full = http;
         full.rules = packs.rules;
+        // What normalization costs on the baseline: software checksums and the bytes kept for
+        // overlap comparison, off.
+        EngineConfig bare = base;
+        bare.normalize.verify_checksums = false;
+        bare.normalize.retain_bytes = 0;
+        const Result rb = run(bare, t, passes);
         const Result r0 = run(base, t, passes), r1 = run(http, t, passes),
                      r2 = run(full, t, passes), r3 = run(full, t, passes, true);
         auto row = [&](const char* name, const Result& r, bool comma) {
@@ -242,10 +294,26 @@ int main(int argc, char** argv) {
                     flows, t.frames.size(), (unsigned long long)t.bytes,
                     (unsigned long long)t.requests);
         row("reassembly_only", r0, true);
+        row("reassembly_unnormalized", rb, true);
         row("http", r1, true);
         row("http_rules", r2, true);
         row("http_rules_accounts", r3, true);
         std::printf("\"accounts_vs_rules\":%.3f,", r2.seconds / r3.seconds);
+        // The same engine on the mix with one hostile flow in ten (same seed, so the benign
+        // flows are the same), against the clean mix: bytes per second, both inline (normalizing
+        // and dropping) and as monitor.
+        const Traffic h = make_traffic(flows, 42, true);
+        EngineConfig inl = full;
+        inl.normalize.drop = inl.normalize.in_path = true;
+        const Result clean = run(inl, t, passes), dirty = run(inl, h, passes);
+        const double clean_bps = double(t.bytes) / clean.seconds,
+                     dirty_bps = double(h.bytes) / dirty.seconds;
+        std::printf(
+            "\"hostile\":{\"frames\":%zu,\"bytes\":%llu,\"clean_gbps\":%.3f,\"hostile_gbps\":%.3f,"
+            "\"ratio\":%.3f,\"alerts_clean\":%llu,\"alerts_hostile\":%llu},",
+            h.frames.size(), (unsigned long long)h.bytes, clean_bps * 8 / 1e9, dirty_bps * 8 / 1e9,
+            dirty_bps / clean_bps, (unsigned long long)clean.alerts,
+            (unsigned long long)dirty.alerts);
     }
     std::printf("\"compile\":{");
     for (int n : {1000, 10000}) {

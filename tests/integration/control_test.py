@@ -156,7 +156,7 @@ class Control(t.TempDirTest):
         p = self.ctl("accounts", "show", "00112233aabbccdd", check_rc=1)
         self.assertIn("no such account", p.stderr)
         # The id of a key, computed locally (the key never reaches the dataplane).
-        key = "sk-ant-api03-CONTROLTESTKEY000000000000000000000"
+        key = "sk-ant-api03-CONTROLTESTKEY000000000000000000000000000000000"
         out = json.loads(self.ctl("--json", "accounts", "id", "--key-stdin", stdin=key + "\n").stdout)
         import hashlib
         import hmac

@@ -87,7 +87,7 @@ TEST(Threshold, CountedAcrossWorkersByTheCorrelator) {
     w1.p->set_threshold_sink(&q);
     // One account's six requests over six connections, alternating between the two workers,
     // plus three health probes from one address.
-    const std::string key = "sk-ant-api03-THRESHOLDKEY0000000000000000000000";
+    const std::string key = "sk-ant-api03-THRESHOLDKEY000000000000000000000000000000000000";
     for (uint16_t i = 0; i < 6; ++i) {
         Harness& h = i % 2 ? w1 : w0;
         Conversation c;

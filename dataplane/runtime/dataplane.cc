@@ -155,6 +155,9 @@ void Dataplane::resolve_normalization() {
     cfg_.engine.normalize.drop = cfg_.mode == RunMode::Inline;
     cfg_.engine.normalize.in_path = cfg_.mode == RunMode::Inline;
     // A capped decode leaves the rest of a body unscanned: inline, that must not pass.
+    if (!cfg_.reclaim_action_set)
+        cfg_.engine.tls.reclaim_verdict =
+            cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
     if (!cfg_.cap_action_set)
         cfg_.engine.http.cap_verdict =
             cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
@@ -1120,6 +1123,7 @@ nlohmann::json Dataplane::summary() const {
             tt.server_hellos += tc.server_hellos;
         tt.malformed += tc.malformed, tt.gaps += tc.gaps, tt.logged += tc.logged;
         tt.buffers_exhausted += tc.buffers_exhausted, tt.oversized_hello += tc.oversized_hello;
+        tt.buffers_reclaimed += tc.buffers_reclaimed;
         tt.decrypt_sessions += tc.decrypt_sessions, tt.decrypt_no_secret += tc.decrypt_no_secret;
         tt.decrypt_no_capacity += tc.decrypt_no_capacity;
         tt.decrypt_failures += tc.decrypt_failures, tt.decrypted_records += tc.decrypted_records;
@@ -1164,6 +1168,7 @@ nlohmann::json Dataplane::summary() const {
                           {"malformed", tt.malformed},
                           {"gaps", tt.gaps},
                           {"handshake_buffers_exhausted", tt.buffers_exhausted},
+                          {"handshake_buffers_reclaimed", tt.buffers_reclaimed},
                           {"oversized_hello", tt.oversized_hello},
                           {"decrypt_sessions", tt.decrypt_sessions},
                           {"decrypt_no_secret", tt.decrypt_no_secret},

@@ -363,6 +363,19 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                  [&](const YAML::Node& v) {
                      for_keys(path, v, "tls",
                               {
+                                  {"reclaim_after_ms",
+                                   [&](const YAML::Node& x) {
+                                       e.tls.reclaim_after_ms = uint_in(path, x, 0, 3600000);
+                                   }},
+                                  {"reclaim_action",
+                                   [&](const YAML::Node& x) {
+                                       const auto a = scalar<std::string>(path, x, "an action");
+                                       auto vd = verdict_from_name(a);
+                                       if (!vd || (*vd != Verdict::Alert && *vd != Verdict::Drop))
+                                           fail(path, x, "reclaim_action must be alert or drop");
+                                       e.tls.reclaim_verdict = *vd;
+                                       cfg.reclaim_action_set = true;
+                                   }},
                                   {"handshake_buffers",
                                    [&](const YAML::Node& x) {
                                        e.tls.handshake_buffers = uint_in(path, x, 1, 1u << 20);

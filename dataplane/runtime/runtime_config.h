@@ -53,7 +53,10 @@ struct RuntimeConfig {
 
     EngineConfig engine;
     ChecksumMode checksums = ChecksumMode::Auto;
-    bool cap_action_set = false;  // http.cap_action given (else: drop inline, alert elsewhere)
+    bool cap_action_set = false;
+    bool reclaim_action_set =
+        false;  // tls.reclaim_action given (else: drop inline, alert elsewhere)  // http.cap_action
+                // given (else: drop inline, alert elsewhere)
     bool flow_hash_key_set =
         false;  // flow.hash_key given: live runs keep it instead of a random one
 

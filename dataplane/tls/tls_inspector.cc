@@ -177,11 +177,13 @@ bool TlsInspector::feed_handshake(Flow& f, Dir dir, std::span<const uint8_t> byt
                 return false;
             }
             d.buf = buffers_.alloc();
+            if (d.buf == HandshakeBuffers::kNil && reclaim_oldest(f)) d.buf = buffers_.alloc();
             if (d.buf == HandshakeBuffers::kNil) {
                 ++ctr_.buffers_exhausted;
                 fail(f, dir);
                 return false;
             }
+            buffers_.holder(d.buf) = {&f, f.flow_id, eve_.now().ns, static_cast<uint8_t>(dir)};
             d.buf_len = 0;
             continue;
         }
@@ -280,6 +282,57 @@ void TlsInspector::fail(Flow& f, Dir dir) {
     f.tls.client_hello = f.tls.client_hello && f.tls.logged;
     release(d);
     d.state = kFailed;
+}
+
+bool TlsInspector::reclaim_oldest(const Flow& asking) {
+    // Only on exhaustion: a scan of the pool is cheaper than keeping an age-ordered list on
+    // every allocation.
+    const uint64_t now = eve_.now().ns;
+    const uint64_t min_age = uint64_t{opts_.reclaim_after_ms} * 1'000'000;
+    uint32_t oldest = HandshakeBuffers::kNil;
+    for (uint32_t i = 0; i < buffers_.count(); ++i) {
+        const HandshakeBuffers::Holder& h = buffers_.holder(i);
+        auto* owner = static_cast<Flow*>(h.flow);
+        if (owner == nullptr || owner == &asking || owner->flow_id != h.flow_id ||
+            owner->tls.dir[h.dir].buf != i || now - h.since_ns < min_age)
+            continue;
+        if (oldest == HandshakeBuffers::kNil || h.since_ns < buffers_.holder(oldest).since_ns)
+            oldest = i;
+    }
+    if (oldest == HandshakeBuffers::kNil) return false;
+    const HandshakeBuffers::Holder h = buffers_.holder(oldest);
+    Flow& victim = *static_cast<Flow*>(h.flow);
+    TlsDirState& d = victim.tls.dir[h.dir];
+    ++ctr_.buffers_reclaimed;
+    const bool complete_hello = h.dir == 0 && victim.tls.client_hello && !victim.tls.logged;
+    if (complete_hello) {
+        // A complete ClientHello waiting for its secrets: its record goes out now (decryption
+        // itself keeps its randoms in the session and goes on).
+        log(victim);
+        if (d.buf != HandshakeBuffers::kNil) release(d);
+    } else {
+        // A hello still being assembled: its inspection is over. Never silent: counted,
+        // recorded, and the flow gets the configured verdict.
+        victim.verdict.merge(opts_.reclaim_verdict);
+        if (opts_.reclaim_verdict >= Verdict::Alert) victim.alerted = true;
+        if (eve_.enabled()) {
+            JsonBuilder& j = eve_.begin(victim, "anomaly");
+            j.object("anomaly")
+                .field("type", std::string_view("applayer"))
+                .field("event", std::string_view("tls_handshake_reclaimed"))
+                .field("layer", std::string_view("tls"))
+                .field("direction",
+                       h.dir == 0 ? std::string_view("to_server") : std::string_view("to_client"))
+                .field("action", verdict_name(opts_.reclaim_verdict))
+                .field("held_ms", (now - h.since_ns) / 1'000'000)
+                .end_object();
+            eve_.finish();
+        }
+        release(d);
+        d.state = kFailed;
+        if (h.dir == 1) victim.tls.server_hello_held = false;
+    }
+    return true;
 }
 
 void TlsInspector::release(TlsDirState& d) {

@@ -43,6 +43,12 @@ struct TlsOptions {
     // Offline: a secret becomes usable N packets after its ClientHello.
     uint32_t secret_delay_packets = 0;
     uint32_t secret_ttl_s = 600;  // secrets pushed at run time are forgotten after this long
+    // When the handshake buffers run out, the one held longest (at least reclaim_after_ms) is
+    // taken back: a hello still being assembled fails (its flow gets reclaim_verdict: drop
+    // on inline ports, alert elsewhere, set by the runtime), a complete ClientHello held for
+    // its secrets is logged at once. A slow client cannot hold what other flows need.
+    uint32_t reclaim_after_ms = 1000;
+    Verdict reclaim_verdict = Verdict::Alert;
 };
 std::string_view decrypt_status_name(DecryptStatus s);
 
@@ -53,6 +59,7 @@ struct TlsCounters {
     uint64_t records = 0;
     uint64_t malformed = 0;  // bad record or hello
     uint64_t buffers_exhausted = 0;
+    uint64_t buffers_reclaimed = 0;  // taken back from the longest holder under pressure
     uint64_t oversized_hello = 0;
     uint64_t gaps = 0;  // a gap in the stream before the hello was complete
     uint64_t logged = 0;
@@ -111,6 +118,8 @@ class TlsInspector final : public StreamConsumer {
     bool feed_handshake(Flow& f, Dir dir, std::span<const uint8_t> bytes);
     // The ServerHello is complete and the ClientHello known: version, suite, decryption.
     void server_hello_done(Flow& f, const ServerHello& sh);
+    // Takes back the handshake buffer held longest by another flow (see TlsOptions).
+    bool reclaim_oldest(const Flow& asking);
     void hello_complete(Flow& f, Dir dir);
     void fail(Flow& f, Dir dir);
     void release(TlsDirState& d);

@@ -192,3 +192,69 @@ TEST(Bounds, HostileFloodReturnsEveryPoolAndANormalClientIsInspected) {
     held.flows = 0;
     EXPECT_EQ(held, PoolOccupancy{});
 }
+
+// Slow clients that each hold a handshake buffer with a hello they never finish cannot lock
+// out a new client: under pressure the longest holder is taken back (counted, recorded, and
+// its flow gets the configured verdict, drop on inline ports) and the newcomer is fingerprinted.
+TEST(Bounds, IdlePartialHellosAreReclaimedOldestFirst) {
+    EngineConfig cfg;
+    cfg.tls.handshake_buffers = 8;
+    cfg.tls.reclaim_verdict = Verdict::Drop;
+    Harness h(cfg);
+    std::vector<Conversation> slow(8);
+    const std::string partial = std::string("\x16\x03\x01\x20\x00\x01\x00\x1f\xfc", 9) + "hh";
+    for (size_t i = 0; i < slow.size(); ++i) {
+        Conversation& c = slow[i];
+        c.cport = static_cast<uint16_t>(30000 + i);
+        c.sport = 443;
+        h.feed(c.client(tcp_flag::kSyn));
+        h.feed(c.server(tcp_flag::kSyn | kA));
+        h.feed(c.client(kA));
+        h.feed(c.client(kPA, partial));
+        h.t += 100'000'000;  // the first is the oldest
+    }
+    EXPECT_EQ(h.p->pools().handshake_buffers, 8u);
+    h.t += 2'000'000'000ull;
+    std::vector<uint8_t> body;
+    if (FILE* fp = std::fopen(SLUICE_TEST_DATA "/../fuzz/seeds/tls/ch0.bin", "rb")) {
+        uint8_t b[4096];
+        body.assign(b, b + std::fread(b, 1, sizeof b, fp));
+        std::fclose(fp);
+    }
+    ASSERT_FALSE(body.empty());
+    std::string hello = {0x16,
+                         0x03,
+                         0x01,
+                         static_cast<char>((body.size() + 4) >> 8),
+                         static_cast<char>(body.size() + 4),
+                         0x01,
+                         0,
+                         static_cast<char>(body.size() >> 8),
+                         static_cast<char>(body.size())};
+    hello.append(body.begin(), body.end());
+    Conversation fresh;
+    fresh.cport = 40000;
+    fresh.sport = 443;
+    h.feed(fresh.client(tcp_flag::kSyn));
+    h.feed(fresh.server(tcp_flag::kSyn | kA));
+    h.feed(fresh.client(kA));
+    h.feed(fresh.client(kPA, hello));
+    EXPECT_EQ(h.p->tls_counters().buffers_reclaimed, 1u);
+    EXPECT_EQ(h.p->tls_counters().buffers_exhausted, 0u);
+    // The oldest slow client lost its slot and its flow is dropped; the others keep theirs.
+    EXPECT_EQ(h.feed(slow[0].client(kPA, "more")), Disposition::Drop);
+    EXPECT_EQ(h.feed(slow[1].client(kPA, "more")), Disposition::Forward);
+    h.p->finish(Timestamp{h.t});
+    bool fresh_logged = false;
+    for (const auto& r : h.sink.of_type("tls"))
+        fresh_logged |= r["src_port"] == 40000 && r["tls"].contains("ja4");
+    EXPECT_TRUE(fresh_logged);
+    size_t reclaimed = 0;
+    for (const auto& a : h.sink.of_type("anomaly"))
+        if (a["anomaly"]["event"] == "tls_handshake_reclaimed") {
+            ++reclaimed;
+            EXPECT_EQ(a["src_port"], 30000);
+            EXPECT_EQ(a["anomaly"]["action"], "drop");
+        }
+    EXPECT_EQ(reclaimed, 1u);
+}

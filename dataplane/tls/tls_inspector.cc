@@ -212,7 +212,7 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
         d.hs_have = 0;
         // Until the server answers, every plaintext handshake message may be another hello.
         d.state = f.tls.server_hello ? kTracking : kHello;
-        if (f.tls.server_hello_held) {
+        if (f.tls.server_hello_held && f.tls.dir[1].buf != HandshakeBuffers::kNil) {
             // The server's hello came first (a retransmitted ClientHello, a tap merging the
             // directions late): it waited in its buffer for this one.
             TlsDirState& s = f.tls.dir[1];
@@ -280,6 +280,7 @@ void TlsInspector::fail(Flow& f, Dir dir) {
     // buffer goes back to the pool.
     if (dir == Dir::ToServer && f.tls.client_hello && !f.tls.logged) log(f);
     f.tls.client_hello = f.tls.client_hello && f.tls.logged;
+    if (dir == Dir::ToClient) f.tls.server_hello_held = false;  // its buffer goes now
     release(d);
     d.state = kFailed;
 }

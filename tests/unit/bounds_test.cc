@@ -2,7 +2,6 @@
 // bombs) returns every pool to its baseline, and a normal client that follows is inspected.
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
-#include <zlib.h>
 
 #include <string>
 #include <vector>
@@ -11,8 +10,7 @@
 #include "decode/decoder.h"
 #include "engine/pipeline.h"
 #include "pipeline_harness.h"
-#include "rules/compiled_rules.h"
-#include "rules/rule_set.h"
+#include "support/gzip.h"
 #include "tls/keylog.h"
 
 using namespace sluice;
@@ -44,32 +42,6 @@ std::vector<std::vector<uint8_t>> with_client_port(const std::vector<std::vector
         f[off + 1] = static_cast<uint8_t>(port);
         craft::fix_checksums(std::span<uint8_t>(f).subspan(pkt.l3_offset));
     }
-    return out;
-}
-
-std::shared_ptr<const rules::CompiledRules> evil_rule() {
-    rules::RuleSetOptions o;
-    auto rs = rules::build_rule_set(
-        {{"t.rules",
-          "alert http any any -> any any (msg:\"evil body\"; http.request_body; "
-          "content:\"EVIL\"; sid:9001; rev:1;)\n"}},
-        o);
-    auto c =
-        rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
-    return c.rules;
-}
-
-std::string gzip(const std::string& plain) {
-    z_stream zs{};
-    deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
-    std::string out(deflateBound(&zs, plain.size()), '\0');
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-    zs.avail_in = static_cast<uInt>(plain.size());
-    zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = static_cast<uInt>(out.size());
-    deflate(&zs, Z_FINISH);
-    out.resize(zs.total_out);
-    deflateEnd(&zs);
     return out;
 }
 
@@ -139,11 +111,12 @@ TEST_P(HelloRetry, DoesNotPinHandshakeBuffers) {
 // back to its baseline, the caps moved their counters, and a normal request is still alerted.
 TEST(Bounds, HostileFloodReturnsEveryPoolAndANormalClientIsInspected) {
     EngineConfig cfg;
-    cfg.rules = evil_rule();
+    cfg.rules = evil_body_rule();
     cfg.tls.handshake_buffers = 64;
     cfg.http.decoders = 8;
     Harness h(cfg);
-    const std::string bomb = gzip(std::string(12u << 20, 'A'));  // 12 MiB decoded from ~12 KiB
+    const std::string bomb =
+        deflate_bytes(std::string(12u << 20, 'A'));  // 12 MiB decoded from ~12 KiB
     for (uint32_t i = 0; i < 300; ++i) {
         Conversation c;
         c.cport = static_cast<uint16_t>(10000 + i);

@@ -10,8 +10,6 @@
 #include "decode/checksum.h"
 #include "engine/pipeline.h"
 #include "pipeline_harness.h"
-#include "rules/compiled_rules.h"
-#include "rules/rule_set.h"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -21,23 +19,9 @@ namespace {
 constexpr char kRequest[] =
     "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 5\r\n\r\nEVIL!";
 
-std::shared_ptr<const rules::CompiledRules> evil_rule() {
-    rules::RuleSetOptions o;
-    auto rs = rules::build_rule_set(
-        {{"t.rules",
-          "alert http any any -> any any (msg:\"evil body\"; http.request_body; "
-          "content:\"EVIL\"; sid:9001; rev:1;)\n"}},
-        o);
-    for (auto& e : rs.errors) ADD_FAILURE() << e.format();
-    auto c =
-        rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
-    for (auto& e : c.errors) ADD_FAILURE() << e.format();
-    return c.rules;
-}
-
 EngineConfig config(bool inline_mode) {
     EngineConfig cfg;
-    cfg.rules = evil_rule();
+    cfg.rules = evil_body_rule();
     cfg.normalize.drop = inline_mode;
     cfg.normalize.in_path = inline_mode;
     return cfg;

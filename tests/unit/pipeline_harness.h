@@ -2,6 +2,7 @@
 // injected frames collected for assertions.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <memory>
@@ -11,6 +12,8 @@
 #include "craft/frame_builder.h"
 #include "decode/decoder.h"
 #include "engine/pipeline.h"
+#include "rules/compiled_rules.h"
+#include "rules/rule_set.h"
 
 namespace sluice::testing {
 
@@ -66,6 +69,25 @@ struct Conversation {
 };
 
 inline constexpr uint8_t kA = tcp_flag::kAck, kPA = tcp_flag::kAck | tcp_flag::kPsh;
+
+// Compiles rule text (Suricata dialect); a parse or compile error fails the calling test.
+inline std::shared_ptr<const rules::CompiledRules> compile_test_rules(const std::string& text) {
+    rules::RuleSetOptions o;
+    auto rs = rules::build_rule_set({{"t.rules", text}}, o);
+    for (auto& e : rs.errors) ADD_FAILURE() << e.format();
+    if (!rs.set) return nullptr;
+    auto c =
+        rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
+    for (auto& e : c.errors) ADD_FAILURE() << e.format();
+    return c.rules;
+}
+
+// The rule the evasion and bounds tests aim at: "EVIL" in a request body.
+inline std::shared_ptr<const rules::CompiledRules> evil_body_rule() {
+    return compile_test_rules(
+        "alert http any any -> any any (msg:\"evil body\"; http.request_body; "
+        "content:\"EVIL\"; sid:9001; rev:1;)\n");
+}
 
 struct Harness {
     EngineConfig cfg;

@@ -301,7 +301,7 @@ bool Dataplane::init(int argc, char** argv) {
             return false;
         }
     }
-    if (!setup_ports() || !setup_workers()) return false;
+    if (!setup_ports() || !setup_workers() || !start_ports()) return false;
     if (correlator_) correlator_->set_operator_lists(&lists_);
     {
         std::lock_guard view(rules_view_mu_);
@@ -415,9 +415,24 @@ bool Dataplane::setup_ports() {
                 rc = rte_eth_tx_queue_setup(
                     p.id, q, txd, static_cast<unsigned>(rte_eth_dev_socket_id(p.id)), nullptr);
         }
-        if (rc == 0) rc = rte_eth_dev_start(p.id);
         if (rc != 0) {
             error_ = "port '" + p.name + "': setup failed: " + rte_strerror(-rc);
+            return false;
+        }
+    }
+    tx_buf_.resize(ports_.size());
+    io_linear_.resize(kLinearBuffer);
+    for (auto& b : tx_buf_) b.reserve(kMaxBurst * 2);
+    return true;
+}
+
+// Links come up only once the workers' engines exist: a peer that starts sending when it sees
+// the link must not fill rings nobody drains yet.
+bool Dataplane::start_ports() {
+    for (const auto& p : ports_) {
+        const int rc = rte_eth_dev_start(p.id);
+        if (rc != 0) {
+            error_ = "port '" + p.name + "': start failed: " + rte_strerror(-rc);
             return false;
         }
         rte_eth_promiscuous_enable(p.id);  // vdevs may not support it; not fatal
@@ -425,9 +440,6 @@ bool Dataplane::setup_ports() {
     ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
     const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
     ts_flag_ = bit >= 0 ? uint64_t{1} << bit : 0;
-    tx_buf_.resize(ports_.size());
-    io_linear_.resize(kLinearBuffer);
-    for (auto& b : tx_buf_) b.reserve(kMaxBurst * 2);
     return true;
 }
 

@@ -100,6 +100,7 @@ class Dataplane {
   private:
     void resolve_normalization();
     bool setup_ports();
+    bool start_ports();
     bool setup_workers();
     void io_loop();
     void distribute(rte_mbuf** pkts, uint16_t n, uint16_t port, uint64_t now_ns);

@@ -303,17 +303,6 @@ TEST(LlmExtract, UsageFromJsonAndSseEvents) {
 
 namespace {
 
-std::shared_ptr<const rules::CompiledRules> compile_rules(const std::string& text) {
-    rules::RuleSetOptions o;
-    auto rs = rules::build_rule_set({{"t.rules", text}}, o);
-    for (auto& e : rs.errors) ADD_FAILURE() << e.format();
-    if (!rs.set) return nullptr;
-    auto c =
-        rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
-    for (auto& e : c.errors) ADD_FAILURE() << e.format();
-    return c.rules;
-}
-
 // Runs a client stream and a server stream through the pipeline as one TCP connection,
 // the client's bytes cut into segments at `cuts`.
 struct HttpRun {
@@ -464,7 +453,7 @@ TEST(HttpStage, Http2PrefaceIsCountedNotParsed) {
 
 TEST(HttpStage, RulesAlertOnPromptAndDropStopsTheRequest) {
     EngineConfig cfg;
-    cfg.rules = compile_rules(
+    cfg.rules = compile_test_rules(
         "alert http any any -> any any (msg:\"CoT elicitation\"; flow:to_server; llm.prompt; "
         "content:\"chain of thought\"; nocase; classtype:llm-distillation; sid:100; rev:2; "
         "metadata:pack distillation;)\n"
@@ -496,7 +485,7 @@ TEST(HttpStage, RulesAlertOnPromptAndDropStopsTheRequest) {
 
 TEST(HttpStage, PassRuleSilencesTheFlow) {
     EngineConfig cfg;
-    cfg.rules = compile_rules(
+    cfg.rules = compile_test_rules(
         "pass http any any -> any any (http.host; content:\"api.example.com\"; sid:1;)\n"
         "alert http any any -> any any (llm.prompt; content:\"reasoning\"; sid:2;)\n");
     HttpRun r(cfg);
@@ -508,7 +497,7 @@ TEST(HttpStage, PassRuleSilencesTheFlow) {
 TEST(HttpStage, BodyStreamsFindPlainPatternsBeyondTheCap) {
     EngineConfig cfg;
     cfg.http.body_cap = 1024;
-    cfg.rules = compile_rules(
+    cfg.rules = compile_test_rules(
         "alert http any any -> any any (msg:\"tail\"; http.request_body; "
         "content:\"NEEDLE-IN-TAIL\"; "
         "sid:1;)\n"
@@ -545,7 +534,7 @@ TEST(HttpStage, BodyStreamsFindPlainPatternsBeyondTheCap) {
 
 TEST(HttpStage, RejectRuleResetsBothEnds) {
     EngineConfig cfg;
-    cfg.rules = compile_rules(
+    cfg.rules = compile_test_rules(
         "reject http any any -> any any (msg:\"no relays\"; http.header; content:\"x-relay-hop\"; "
         "nocase; sid:7;)\n");
     ASSERT_TRUE(cfg.rules);

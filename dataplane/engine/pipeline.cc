@@ -177,6 +177,9 @@ void Pipeline::track_tcp(Flow& f, Dir dir, const DecodedPacket& pkt) {
     }
 }
 
+// Flow::anomalies_seen has one bit per reason.
+static_assert(kNormReasons <= 16, "widen Flow::anomalies_seen");
+
 void Pipeline::note(Flow& f, Dir dir, NormReason r, const DecodedPacket& pkt) {
     ++ctr_.normalized[static_cast<size_t>(r)];
     const uint16_t bit = static_cast<uint16_t>(1u << static_cast<unsigned>(r));

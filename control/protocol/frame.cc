@@ -1,10 +1,7 @@
 #include "control/protocol/frame.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <openssl/crypto.h>
 
-#include <cerrno>
 #include <cstring>
 
 namespace sluice::control {
@@ -37,6 +34,7 @@ std::string encode_frame(std::string_view json, std::string_view blob) {
 
 std::optional<Frame> FrameReader::next() {
     if (!error_.empty() || buf_.size() < kHeaderBytes) return std::nullopt;
+    code_ = "bad_frame";
     if (std::memcmp(buf_.data(), "SLC1", 4) != 0) {
         error_ = "not a sluice control frame (bad magic)";
         return std::nullopt;
@@ -49,8 +47,14 @@ std::optional<Frame> FrameReader::next() {
         return std::nullopt;
     }
     const uint32_t jl = get32(buf_.data() + 8), bl = get32(buf_.data() + 12);
-    if (jl > kMaxJson || bl > kMaxBlob) {
-        error_ = "control frame too large";
+    if (jl > max_json_ || bl > max_blob_) {
+        code_ = "too_large";
+        error_ = jl > max_json_ ? "request JSON of " + std::to_string(jl) + " bytes (at most " +
+                                      std::to_string(max_json_) + " here)"
+                 : max_blob_ == 0
+                     ? std::string("this caller may not send a blob (rule bundles: admin)")
+                     : "blob of " + std::to_string(bl) + " bytes (at most " +
+                           std::to_string(max_blob_) + ")";
         return std::nullopt;
     }
     if (buf_.size() < kHeaderBytes + jl + bl) return std::nullopt;
@@ -61,56 +65,33 @@ std::optional<Frame> FrameReader::next() {
     return f;
 }
 
-bool write_frame(int fd, std::string_view json, std::string_view blob, std::string& error) {
-    const std::string f = encode_frame(json, blob);
-    size_t off = 0;
-    while (off < f.size()) {
-        const ssize_t n = ::send(fd, f.data() + off, f.size() - off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            error = std::string("send: ") + std::strerror(errno);
-            return false;
-        }
-        off += static_cast<size_t>(n);
-    }
-    return true;
+void FrameReader::wipe() {
+    if (!buf_.empty()) return;  // a pipelined frame is waiting: wiped after its turn
+    buf_.resize(buf_.capacity());
+    OPENSSL_cleanse(buf_.data(), buf_.size());
+    buf_.clear();
 }
 
-bool read_frame(int fd, Frame& out, int timeout_ms, std::string& error) {
-    FrameReader r;
-    char buf[65536];
-    for (;;) {
-        if (auto f = r.next()) {
-            out = std::move(*f);
-            return true;
+bool json_depth_within(std::string_view json, size_t max_depth) {
+    size_t depth = 0;
+    bool in_string = false, escaped = false;
+    for (const char c : json) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth) return false;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
         }
-        if (!r.error().empty()) {
-            error = r.error();
-            return false;
-        }
-        pollfd p{fd, POLLIN, 0};
-        const int rc = ::poll(&p, 1, timeout_ms);
-        if (rc == 0) {
-            error = "timed out waiting for an answer";
-            return false;
-        }
-        if (rc < 0) {
-            if (errno == EINTR) continue;
-            error = std::string("poll: ") + std::strerror(errno);
-            return false;
-        }
-        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n == 0) {
-            error = "the peer closed the connection";
-            return false;
-        }
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            error = std::string("recv: ") + std::strerror(errno);
-            return false;
-        }
-        r.feed({buf, static_cast<size_t>(n)});
     }
+    return true;
 }
 
 }  // namespace sluice::control

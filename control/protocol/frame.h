@@ -35,19 +35,33 @@ std::string encode_frame(std::string_view json, std::string_view blob = {});
 // Incremental decoder: feed bytes as they arrive, take whole frames.
 class FrameReader {
   public:
+    // Lower bounds than the protocol's (a server sets them from the caller's role before any
+    // body byte is buffered: large blobs only from those allowed to send them).
+    void set_limits(uint32_t max_json, uint32_t max_blob) {
+        max_json_ = max_json;
+        max_blob_ = max_blob;
+    }
     void feed(std::string_view bytes) { buf_.append(bytes); }
     // A whole frame, nullopt if more bytes are needed; sets error() on a bad header (the
     // connection should then be closed: the stream cannot be resynchronised).
     std::optional<Frame> next();
     const std::string& error() const { return error_; }
+    // "bad_frame" (magic, version) or "too_large" (over a limit).
+    const std::string& error_code() const { return code_; }
+    bool partial() const { return !buf_.empty(); }  // part of a frame is buffered
+    // Overwrites consumed bytes still in the buffer's memory (nothing buffered is lost).
+    void wipe();
 
   private:
     std::string buf_;
-    std::string error_;
+    std::string error_, code_;
+    uint32_t max_json_ = kMaxJson, max_blob_ = kMaxBlob;
 };
 
-// Blocking helpers on a connected stream socket; false with `error` on failure or timeout.
-bool write_frame(int fd, std::string_view json, std::string_view blob, std::string& error);
-bool read_frame(int fd, Frame& out, int timeout_ms, std::string& error);
+// Control JSON nests at most this deep: deeper requests are refused before any parse or copy
+// (nlohmann's copies and dumps recurse).
+inline constexpr size_t kMaxJsonDepth = 64;
+// False when arrays and objects in `json` nest deeper than `max_depth` (strings skipped).
+bool json_depth_within(std::string_view json, size_t max_depth = kMaxJsonDepth);
 
 }  // namespace sluice::control

@@ -1,111 +1,225 @@
 #include "control/protocol/server.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <nlohmann/json.hpp>
+
+#include <openssl/crypto.h>
 
 #include <cerrno>
 #include <cstring>
-#include <map>
+
+#include "control/protocol/tcp_listen.h"
+#include "control/protocol/wipe.h"
 
 namespace sluice::control {
 
+using nlohmann::json;
+
 std::string error_json(uint64_t id, std::string_view code, std::string_view message) {
-    return nlohmann::json{{"id", id}, {"ok", false}, {"code", code}, {"error", message}}.dump();
+    return json{{"id", id}, {"ok", false}, {"code", code}, {"error", message}}.dump(
+        -1, ' ', false, json::error_handler_t::replace);
 }
 
-bool UnixServer::start(const std::string& path, Handler handler, std::string& error) {
+std::string ok_json(uint64_t id, const json& result) {
+    return json{{"id", id}, {"ok", true}, {"result", result}}.dump(-1, ' ', false,
+                                                                   json::error_handler_t::replace);
+}
+
+namespace {
+// What a caller may send before its command is known: blobs (rule bundles) only from admins,
+// large JSON (key logs, lists) from operators up.
+constexpr uint32_t kSmallJson = 64u << 10;
+uint32_t max_json_for(Role r) {
+    return r >= Role::Operate ? kMaxJson : kSmallJson;
+}
+uint32_t max_blob_for(Role r) {
+    return r == Role::Admin ? kMaxBlob : 0;
+}
+
+// A best-effort answer on the accept thread: one small frame into an empty socket buffer.
+void reject_frame(int fd, const std::string& why) {
+    const std::string f = encode_frame(error_json(0, "busy", why));
+    [[maybe_unused]] const ssize_t n = ::send(fd, f.data(), f.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+}  // namespace
+
+void ControlServer::refuse(const Peer& peer, Role role, std::string_view cmd, std::string_view code,
+                           std::string_view message) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    if (opt_.on_refusal)
+        opt_.on_refusal(Refusal{peer.principal(), std::string(role_name(role)), std::string(cmd),
+                                std::string(code), std::string(message)});
+}
+
+bool ControlServer::start_unix(const std::string& path, ServerOptions options, Handler handler,
+                               std::string& error) {
     sockaddr_un addr{};
     if (path.size() >= sizeof addr.sun_path) {
         error = path + ": socket path too long";
         return false;
     }
-    listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
         error = std::string("socket: ") + std::strerror(errno);
         return false;
     }
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.data(), path.size());
-    ::unlink(path.c_str());  // a stale socket of a previous run
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_fd_, 16) != 0) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+        ::unlink(path.c_str());  // a stale socket of a previous run (never another kind of file)
+    // Created 0660 from the start: no window where anyone else could connect.
+    const mode_t old = ::umask(0117);
+    const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::umask(old);
+    if (!bound || ::listen(fd, 64) != 0) {
         error = path + ": " + std::strerror(errno);
-        ::close(listen_fd_);
-        listen_fd_ = -1;
+        ::close(fd);
         return false;
     }
-    ::chmod(path.c_str(), 0660);
     path_ = path;
+    opt_ = std::move(options);
     handler_ = std::move(handler);
-    thread_ = std::thread([this] { run(); });
+    listener_.start(
+        fd, opt_.limits, [](int c) { return unix_peer(c); },
+        [](int c, Peer&) -> std::unique_ptr<Stream> { return std::make_unique<FdStream>(c); },
+        [this](Stream& s, const Peer& p, const std::atomic<bool>& stop) { serve(s, p, stop); },
+        [this](int c, const Peer& p, const std::string& why) {
+            refuse(p, opt_.access.role_of(p), "", "busy", why);
+            reject_frame(c, why);
+        });
     return true;
 }
 
-void UnixServer::stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-    if (listen_fd_ >= 0) {
-        ::close(listen_fd_);
-        ::unlink(path_.c_str());
-        listen_fd_ = -1;
-    }
+bool ControlServer::start_tls(const std::string& listen, const TlsFiles& files,
+                              ServerOptions options, Handler handler, std::string& error) {
+    tls_ = make_tls_context(true, files, error);
+    if (!tls_) return false;
+    uint16_t port = 0;
+    const int fd = listen_tcp(listen, port, error);
+    if (fd < 0) return false;
+    opt_ = std::move(options);
+    handler_ = std::move(handler);
+    listener_.start(
+        fd, opt_.limits, [](int c) { return tcp_peer(c); },
+        [this](int c, Peer& p) -> std::unique_ptr<Stream> {
+            auto s = std::make_unique<SslStream>(tls_, c);
+            if (s->handshake(true, {}, Deadline::in_ms(opt_.limits.handshake_ms)) != Io::Ok) {
+                // No certificate, another CA's, not TLS at all, or too slow: counted, and the
+                // stream's destructor closes the socket.
+                handshakes_failed_.fetch_add(1, std::memory_order_relaxed);
+                return nullptr;
+            }
+            add_certificate(p, s->ssl());
+            return s;
+        },
+        [this](Stream& s, const Peer& p, const std::atomic<bool>& stop) { serve(s, p, stop); },
+        // Over a limit: closed before any handshake (a TLS answer would need one).
+        [this](int, const Peer& p, const std::string& why) {
+            refuse(p, Role::None, "", "busy", why);
+        });
+    return true;
 }
 
-void UnixServer::run() {
-    std::map<int, FrameReader> clients;
-    std::map<int, uint32_t> uids;
-    std::vector<pollfd> fds;
-    char buf[65536];
-    while (!stop_.load()) {
-        fds.clear();
-        fds.push_back({listen_fd_, POLLIN, 0});
-        for (const auto& [fd, r] : clients) fds.push_back({fd, POLLIN, 0});
-        if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
-        if (fds[0].revents & POLLIN) {
-            const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (c >= 0) {
-                clients.emplace(c, FrameReader{});
-                ucred cred{};
-                socklen_t len = sizeof cred;
-                uids[c] = ::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid
-                                                                                     : UINT32_MAX;
+void ControlServer::stop() {
+    listener_.stop();
+    if (!path_.empty()) ::unlink(path_.c_str());
+    path_.clear();
+}
+
+void ControlServer::serve(Stream& s, const Peer& peer, const std::atomic<bool>& stop) {
+    const Role role = opt_.access.role_of(peer);
+    FrameReader r;
+    r.set_limits(max_json_for(role), max_blob_for(role));
+    const Limits& lim = opt_.limits;
+    auto answer = [&](const std::string& json_text, std::string_view blob = {}) {
+        return s.write_all(encode_frame(json_text, blob), Deadline::in_ms(lim.write_ms)) == Io::Ok;
+    };
+    std::string buf(65536, '\0');
+    for (;;) {
+        // The next frame: the idle deadline until its first byte, then one deadline for the
+        // whole request (a client trickling a byte at a time gains nothing).
+        bool started = r.partial();
+        Deadline wait = started ? Deadline::in_ms(lim.request_ms) : Deadline::in_ms(lim.idle_ms);
+        std::optional<Frame> f;
+        while (!(f = r.next())) {
+            if (!r.error().empty()) {
+                refuse(peer, role, "", r.error_code(), r.error());
+                answer(error_json(0, r.error_code(), r.error()));
+                return;  // a byte stream cannot be resynchronised
+            }
+            size_t n = 0;
+            const Io io = s.read_some(buf.data(), buf.size(), n, wait, &stop);
+            if (io == Io::Timeout && started) {
+                const std::string why =
+                    "the request was not complete within " + std::to_string(lim.request_ms) + " ms";
+                refuse(peer, role, "", "timeout", why);
+                answer(error_json(0, "timeout", why));
+                return;
+            }
+            if (io != Io::Ok) return;  // closed, idle too long, stopping, or an error
+            r.feed({buf.data(), n});
+            if (!started) {
+                started = true;
+                wait = Deadline::in_ms(lim.request_ms);
             }
         }
-        for (size_t i = 1; i < fds.size(); ++i) {
-            if (fds[i].revents == 0) continue;
-            const int fd = fds[i].fd;
-            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-            bool close_it = n <= 0;
-            if (n > 0) {
-                FrameReader& r = clients[fd];
-                r.feed({buf, static_cast<size_t>(n)});
-                while (auto f = r.next()) {
-                    requests_.fetch_add(1, std::memory_order_relaxed);
-                    const Frame resp = handler_(*f, uids[fd]);
-                    std::string err;
-                    if (!write_frame(fd, resp.json, resp.blob, err)) close_it = true;
-                }
-                if (!r.error().empty()) {
-                    // A bad header: say why, then drop the connection (the stream cannot be
-                    // resynchronised). The server and every other client carry on.
-                    bad_frames_.fetch_add(1, std::memory_order_relaxed);
-                    std::string err;
-                    write_frame(fd, error_json(0, "bad_frame", r.error()), {}, err);
-                    close_it = true;
-                }
-            }
-            if (close_it) {
-                ::close(fd);
-                clients.erase(fd);
-                uids.erase(fd);
-            }
+        requests_.fetch_add(1, std::memory_order_relaxed);
+        if (!json_depth_within(f->json)) {
+            const std::string why =
+                "request JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+            refuse(peer, role, "", "too_large", why);
+            if (!answer(error_json(0, "too_large", why))) return;
+            continue;
         }
+        json j = json::parse(f->json, nullptr, false);
+        uint64_t id = 0;
+        if (j.is_object() && j.contains("id") && j["id"].is_number_unsigned())
+            id = j["id"].get<uint64_t>();
+        if (j.is_discarded() || !j.is_object() || !j.contains("cmd") || !j["cmd"].is_string() ||
+            (j.contains("args") && !j["args"].is_object())) {
+            if (!answer(error_json(id, "bad_request",
+                                   "a request is a JSON object with 'cmd' and an object 'args'")))
+                return;
+            continue;
+        }
+        Request req;
+        req.id = id;
+        req.cmd = j["cmd"].get<std::string>();
+        req.peer = peer;
+        req.role = role;
+        const auto need = command_role(req.cmd);
+        if (!need) {
+            if (!answer(error_json(id, "unknown_command", "unknown command '" + req.cmd + "'")))
+                return;
+            continue;
+        }
+        if (role < *need) {
+            const std::string why = "'" + req.cmd + "' needs the " + std::string(role_name(*need)) +
+                                    " role; " + peer.principal() + " has " +
+                                    std::string(role_name(role));
+            refuse(peer, role, req.cmd, "forbidden", why);
+            if (!answer(error_json(id, "forbidden", why))) return;
+            continue;
+        }
+        req.args = j.contains("args") ? std::move(j["args"]) : json::object();
+        req.blob = std::move(f->blob);
+        Frame resp;
+        try {
+            resp = handler_(req);
+        } catch (const std::exception& e) {
+            resp.json = error_json(id, "internal", e.what());
+        }
+        // Requests may carry secrets (secrets.push): no copy outlives the request.
+        wipe_json(req.args);
+        wipe_json(j);
+        wipe(f->json);
+        OPENSSL_cleanse(buf.data(), buf.size());
+        r.wipe();
+        if (!answer(resp.json, resp.blob)) return;
     }
-    for (const auto& [fd, r] : clients) ::close(fd);
 }
 
 }  // namespace sluice::control

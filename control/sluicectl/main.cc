@@ -6,12 +6,14 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -52,7 +54,7 @@ bool parse_duration(const std::string& text, uint64_t& out) {
                           : unit == "h"               ? 3600
                           : unit == "d"               ? 86400
                                                       : 0;
-    if (mult == 0) return false;
+    if (mult == 0 || v > std::numeric_limits<uint64_t>::max() / mult) return false;
     out = v * mult;
     return true;
 }
@@ -78,6 +80,9 @@ int call(const Options& o, const std::string& cmd, const json& args, json& resul
     std::string err;
     if (!o.host.empty()) {
         if (!o.tls.complete()) return fail(kUsage, "--host needs --cert, --key and --ca");
+        // Unreadable or invalid TLS files are the caller's input to fix (2), not an
+        // unreachable peer (3).
+        if (!sluice::control::make_tls_context(false, o.tls, err)) return fail(kUsage, err);
         if (!c.connect_tls(o.host, o.tls, err)) return fail(kUnreachable, "cannot reach " + err);
     } else if (!c.connect_unix(o.socket, err)) {
         return fail(kUnreachable, "cannot reach the dataplane at " + err +
@@ -86,7 +91,7 @@ int call(const Options& o, const std::string& cmd, const json& args, json& resul
     }
     Response r = c.request(cmd, args, blob, o.timeout_s * 1000);
     if (!r.ok) {
-        if (r.code == "unreachable" || r.code == "protocol")
+        if (r.code == "unreachable" || r.code == "protocol" || r.code == "timeout")
             return fail(kUnreachable, (o.host.empty() ? o.socket : o.host) + ": " + r.error);
         return fail(kRefused, r.error + " [" + r.code + "]");
     }
@@ -192,6 +197,7 @@ int list_command(const Options& o, const std::string& list, const std::string& a
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);  // a peer that hangs up is an error answer, not a death
     CLI::App app{
         "sluicectl: operate running sluice dataplanes (status, lists, policy, secrets, "
         "accounts). Exit codes: 0 ok, 1 refused by the dataplane, 2 bad usage or input, "

@@ -12,8 +12,10 @@
 
 #include "account/policy.h"
 #include "common/digest.h"
+#include "control/protocol/args.h"
 #include "control/protocol/client.h"
 #include "control/protocol/server.h"
+#include "control/protocol/wipe.h"
 #include "rules/bundle.h"
 #include "rules/rule_set.h"
 #include "verdict/operator_lists.h"
@@ -23,6 +25,9 @@ namespace sluice::control {
 using nlohmann::json;
 
 namespace {
+
+// TTLs beyond ten years are a typo (or an attack on the arithmetic), not a plan.
+constexpr uint64_t kMaxTtlSeconds = 10ull * 366 * 86400;
 
 uint64_t now_unix() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -36,10 +41,6 @@ std::string sha256_hex(std::string_view data) {
     to_hex(d, hex);
     return {hex, sizeof hex};
 }
-
-struct Refused {
-    std::string code, message;
-};
 
 std::vector<std::string> lines_of(const std::string& s) {
     std::vector<std::string> out;
@@ -68,8 +69,10 @@ std::vector<RuleFile> files_arg(const json& args) {
     if (!args.contains("files") || !args["files"].is_array() || args["files"].empty())
         throw Refused{"bad_request", "rules need files[] of {name, text}"};
     std::vector<RuleFile> out;
-    for (const json& f : args["files"])
-        out.push_back({f.value("name", std::string("rules")), f.value("text", std::string())});
+    for (const json& f : args["files"]) {
+        if (!f.is_object()) throw Refused{"bad_request", "files[] holds {name, text} objects"};
+        out.push_back({opt_str_arg(f, "name", "rules"), str_arg(f, "text")});
+    }
     return out;
 }
 
@@ -127,6 +130,11 @@ void Daemon::set_dataplanes(std::vector<DataplaneLink> links) {
     kick();
 }
 
+std::vector<DataplaneLink> Daemon::links_copy() {
+    std::lock_guard lock(mu_);
+    return links_;
+}
+
 void Daemon::start() {
     sync_ = std::thread([this] { sync_loop(); });
 }
@@ -155,6 +163,7 @@ void Daemon::follow_loop() {
             (f == nullptr || st.st_ino != inode || st.st_size < std::ftell(f))) {
             if (f != nullptr) std::fclose(f);
             f = std::fopen(keylog_.c_str(), "r");
+            if (f != nullptr) std::setvbuf(f, nullptr, _IONBF, 0);  // no stdio copy of secrets
             inode = st.st_ino;
             pending.clear();
             // Secrets already in the file when we start are old sessions' too: forward them.
@@ -165,8 +174,7 @@ void Daemon::follow_loop() {
             OPENSSL_cleanse(buf, sizeof buf);
             if (!pending.empty() && pending.back() == '\n') {
                 batch += pending;
-                OPENSSL_cleanse(pending.data(), pending.size());
-                pending.clear();
+                wipe(pending);
             }
         }
         if (f != nullptr) std::clearerr(f);
@@ -174,21 +182,36 @@ void Daemon::follow_loop() {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
             continue;
         }
+        // To every dataplane at once, outside the lock: a hung one costs its own timeout only.
         const auto t0 = std::chrono::steady_clock::now();
-        std::lock_guard lock(mu_);
-        size_t delivered = 0;
-        for (const DataplaneLink& l : links_) {
-            Client c;
-            std::string err;
-            if (!c.connect(l.ep, err)) continue;
-            Response r = c.request("secrets.push", {{"text", batch}});
-            if (r.ok) {
-                ++delivered;
-                secrets_forwarded_ += r.result.value("secrets", uint64_t{0});
-            }
+        const std::vector<DataplaneLink> links = links_copy();
+        std::vector<uint64_t> secrets(links.size(), 0);
+        std::vector<char> delivered(links.size(), 0);
+        {
+            std::vector<std::thread> senders;
+            for (size_t i = 0; i < links.size(); ++i)
+                senders.emplace_back([&, i] {
+                    Client c;
+                    std::string err;
+                    if (!c.connect(links[i].ep, err, timeouts.connect_ms)) return;
+                    json args = {{"text", batch}};
+                    Response r = c.request("secrets.push", args, {}, timeouts.query_ms);
+                    wipe_json(args);
+                    if (r.ok) {
+                        delivered[i] = 1;
+                        secrets[i] = r.result.value("secrets", uint64_t{0});
+                    }
+                });
+            for (auto& t : senders) t.join();
         }
-        OPENSSL_cleanse(batch.data(), batch.size());
-        if (delivered > 0 && forward_us_.size() < 100000)
+        wipe(batch);
+        std::lock_guard lock(mu_);
+        bool any = false;
+        for (size_t i = 0; i < links.size(); ++i) {
+            any |= delivered[i] != 0;
+            secrets_forwarded_ += secrets[i];
+        }
+        if (any && forward_us_.size() < 100000)
             forward_us_.push_back(
                 static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                           std::chrono::steady_clock::now() - t0)
@@ -198,24 +221,45 @@ void Daemon::follow_loop() {
 }
 
 void Daemon::sync_loop() {
-    std::unique_lock lock(mu_);
     while (!stop_.load()) {
-        for (DataplaneLink& l : links_) sync_one(l);
+        for (const DataplaneLink& l : links_copy()) {
+            if (stop_.load()) break;
+            sync_one(l.name);
+        }
+        std::unique_lock lock(mu_);
         kick_.wait_for(lock, std::chrono::milliseconds(500));
     }
 }
 
-void Daemon::sync_one(DataplaneLink& l) {
-    // Brings one dataplane to the desired state; called with mu_ held (the store and the
-    // lists generation stay put meanwhile).
-    Client c;
-    std::string err;
+void Daemon::sync_one(const std::string& name) {
+    // Brings one dataplane to the desired state. The lock is taken to read what to push and to
+    // record the outcome, never while talking to the dataplane.
+    DataplaneLink l;
+    {
+        std::lock_guard lock(mu_);
+        auto it = std::find_if(links_.begin(), links_.end(),
+                               [&](const DataplaneLink& x) { return x.name == name; });
+        if (it == links_.end()) return;
+        l = *it;
+    }
+    auto record = [&] {
+        std::lock_guard lock(mu_);
+        for (DataplaneLink& x : links_)
+            if (x.name == l.name && x.ep.describe() == l.ep.describe()) {
+                const Endpoint ep = x.ep;
+                x = l;
+                x.ep = ep;
+            }
+    };
     auto down = [&](const std::string& why) {
         l.up = false;
         l.last_error = why;
+        record();
     };
-    if (!c.connect(l.ep, err)) return down(err);
-    Response st = c.request("status", json::object(), {}, 5000);
+    Client c;
+    std::string err;
+    if (!c.connect(l.ep, err, timeouts.connect_ms)) return down(err);
+    Response st = c.request("status", json::object(), {}, timeouts.status_ms);
     if (!st.ok) return down(st.error);
     const json& ctl = st.result.value("control", json::object());
     const uint64_t started = ctl.value("started_unix", uint64_t{0});
@@ -227,68 +271,101 @@ void Daemon::sync_one(DataplaneLink& l) {
     }
     l.up = true;
     l.last_error.clear();
-    l.rules_sha = st.result["engine"]["rules"].value("sha256", std::string());
-    l.policy_sha = st.result["policy"].value("sha256", std::string());
-    const json d = store_.desired();
-    if (const uint64_t rv = d.value("rules", uint64_t{0}); rv != 0) {
-        const auto meta = store_.rules_meta(rv);
-        std::string bundle;
-        if (meta && (*meta)["sha256"] != l.rules_sha && store_.rules_bundle(rv, bundle)) {
-            Response r = c.request(
-                "rules.apply", {{"message", meta->value("message", std::string())}}, bundle, 60000);
-            if (!r.ok) return down("rules v" + std::to_string(rv) + ": " + r.error);
-            l.rules_sha = r.result.value("sha256", std::string());
-            l.note = r.result.contains("recompiled")
-                         ? "recompiled locally: " + r.result["recompiled"].get<std::string>()
-                         : "";
-            ++l.pushes;
+    l.rules_sha = st.result.value("engine", json::object())
+                      .value("rules", json::object())
+                      .value("sha256", std::string());
+    l.policy_sha = st.result.value("policy", json::object()).value("sha256", std::string());
+    // What to push, read under the lock.
+    uint64_t rv = 0, pv = 0, gen = 0;
+    std::string bundle, policy, rules_message;
+    json entries;
+    {
+        std::lock_guard lock(mu_);
+        const json d = store_.desired();
+        rv = d.value("rules", uint64_t{0});
+        pv = d.value("policy", uint64_t{0});
+        if (rv != 0) {
+            const auto meta = store_.rules_meta(rv);
+            if (!(meta && (*meta)["sha256"] != l.rules_sha && store_.rules_bundle(rv, bundle)))
+                bundle.clear();
+            else
+                rules_message = meta->value("message", std::string());
         }
+        if (pv != 0 && !(store_.policy_text(pv, policy) && sha256_hex(policy) != l.policy_sha))
+            policy.clear();
+        gen = lists_gen_;
+        if (l.lists_synced != gen) entries = store_.lists()["entries"];
     }
-    if (const uint64_t pv = d.value("policy", uint64_t{0}); pv != 0) {
-        std::string text;
-        if (store_.policy_text(pv, text) && sha256_hex(text) != l.policy_sha) {
-            Response r =
-                c.request("policy.apply",
-                          {{"text", text}, {"name", "sluiced policy v" + std::to_string(pv)}});
-            if (!r.ok) return down("policy v" + std::to_string(pv) + ": " + r.error);
-            l.policy_sha = r.result.value("sha256", std::string());
-            ++l.pushes;
-        }
-    }
-    if (l.lists_synced != lists_gen_) {
-        Response r = c.request("lists.replace", {{"entries", store_.lists()["entries"]}});
-        if (!r.ok && r.code != "unavailable") return down("lists: " + r.error);
-        l.lists_synced = lists_gen_;
+    if (!bundle.empty()) {
+        Response r =
+            c.request("rules.apply", {{"message", rules_message}}, bundle, timeouts.push_ms);
+        if (!r.ok) return down("rules v" + std::to_string(rv) + ": " + r.error);
+        l.rules_sha = r.result.value("sha256", std::string());
+        l.note = r.result.contains("recompiled")
+                     ? "recompiled locally: " + r.result.value("recompiled", std::string())
+                     : "";
         ++l.pushes;
     }
+    if (!policy.empty()) {
+        Response r = c.request(
+            "policy.apply", {{"text", policy}, {"name", "sluiced policy v" + std::to_string(pv)}},
+            {}, timeouts.query_ms);
+        if (!r.ok) return down("policy v" + std::to_string(pv) + ": " + r.error);
+        l.policy_sha = r.result.value("sha256", std::string());
+        ++l.pushes;
+    }
+    if (l.lists_synced != gen) {
+        Response r = c.request("lists.replace", {{"entries", entries}}, {}, timeouts.query_ms);
+        if (!r.ok && r.code != "unavailable") return down("lists: " + r.error);
+        l.lists_synced = gen;
+        ++l.pushes;
+    }
+    record();
 }
 
-Frame Daemon::handle(const Frame& req, uint32_t uid) {
-    const json r = json::parse(req.json, nullptr, false);
-    uint64_t id = 0;
+void Daemon::audit_refusal(const Refusal& r) {
+    std::lock_guard lock(mu_);
+    ++refusals_;
+    std::string err;
+    // Best effort: a refusal changes nothing, so a failed audit write cannot undo anything.
+    store_.audit({{"time", now_unix()},
+                  {"principal", r.principal},
+                  {"role", r.role},
+                  {"cmd", r.cmd},
+                  {"outcome", "refused"},
+                  {"code", r.code},
+                  {"error", r.message}},
+                 err);
+}
+
+Frame Daemon::handle(Request& req) {
+    const uint64_t id = req.id;
+    const std::string& cmd = req.cmd;
+    const json& args = req.args;
+    const std::string principal = req.peer.principal();
     Frame out;
-    std::string cmd;
     try {
-        if (r.is_discarded() || !r.is_object() || !r.contains("cmd") || !r["cmd"].is_string())
-            throw Refused{"bad_request", "a request is a JSON object with 'cmd'"};
-        id = r.value("id", uint64_t{0});
-        cmd = r["cmd"].get<std::string>();
-        const json args = r.value("args", json::object());
         json result = json::object();
-        std::unique_lock lock(mu_);
-        json d = store_.desired();
         std::string err;
+        // Records the change first: a change that cannot be audited is not made.
         auto audit = [&](const json& what) {
-            json a = {{"time", now_unix()}, {"uid", uid}, {"cmd", cmd}};
+            json a = {{"time", now_unix()},
+                      {"principal", principal},
+                      {"role", role_name(req.role)},
+                      {"cmd", cmd},
+                      {"outcome", "accepted"}};
             a.update(what);
-            store_.audit(a);
+            if (!store_.audit(a, err))
+                throw Refused{"storage", "the change was not made: the audit log failed: " + err};
             ++changes_;
         };
-        auto commit_desired = [&] {
+        auto commit_desired = [&](const json& d) {
             if (!store_.set_desired(d, err)) throw Refused{"storage", err};
             kick();
         };
         if (cmd == "status" || cmd == "dataplanes.list") {
+            std::lock_guard lock(mu_);
+            const json d = store_.desired();
             json fleet = json::array();
             for (const DataplaneLink& l : links_) {
                 json x = {{"name", l.name},
@@ -314,7 +391,12 @@ Frame Daemon::handle(const Frame& req, uint32_t uid) {
                 secrets["forward_us"] = {
                     {"batches", v.size()}, {"p50", v[v.size() / 2]}, {"max", v.back()}};
             }
-            result = {{"control", {{"protocol", kVersion}, {"role", "daemon"}}},
+            result = {{"control",
+                       {{"protocol", kVersion},
+                        {"role", "daemon"},
+                        {"caller_role", role_name(req.role)},
+                        {"principal", principal},
+                        {"refused", refusals_}}},
                       {"secrets", secrets},
                       {"state_dir", store_.dir()},
                       {"desired", d},
@@ -322,7 +404,7 @@ Frame Daemon::handle(const Frame& req, uint32_t uid) {
                       {"dataplanes", fleet}};
         } else if (cmd == "rules.validate" || cmd == "rules.push") {
             // A bundle from sluicectl carries its sources and datasets: rebuilt and checked
-            // here; plain sources are compiled here.
+            // here; plain sources are compiled here. Compiling takes no lock.
             std::shared_ptr<const rules::CompiledRules> compiled;
             std::vector<RuleFile> files;
             if (!req.blob.empty()) {
@@ -342,34 +424,42 @@ Frame Daemon::handle(const Frame& req, uint32_t uid) {
             const std::string sha = compiled->set().digest;
             result = {{"rules", compiled->set().rules.size()}, {"sha256", sha}};
             if (cmd == "rules.push") {
+                const std::string message = opt_str_arg(args, "message");
                 const auto bundle = rules::write_bundle(*compiled);  // this host's databases
                 json meta = {{"sha256", sha},
                              {"rules", compiled->set().rules.size()},
-                             {"author_uid", uid},
+                             {"author", principal},
                              {"time", now_unix()},
-                             {"message", args.value("message", std::string())}};
+                             {"message", message}};
+                std::lock_guard lock(mu_);
+                json d = store_.desired();
                 const uint64_t v = store_.add_rules(
                     files, {reinterpret_cast<const char*>(bundle.data()), bundle.size()}, meta,
                     err);
                 if (v == 0) throw Refused{"storage", err};
+                audit({{"version", v}, {"sha256", sha}, {"message", message}});
                 d["rules"] = v;
-                commit_desired();
-                audit({{"version", v}, {"sha256", sha}, {"message", meta["message"]}});
+                commit_desired(d);
                 result["version"] = v;
             }
         } else if (cmd == "rules.list") {
+            std::lock_guard lock(mu_);
+            const uint64_t in_force = store_.desired().value("rules", uint64_t{0});
             json rows = json::array();
             for (json m : store_.list_rules()) {
-                m["in_force"] = m["version"] == d.value("rules", uint64_t{0});
+                m["in_force"] = m["version"] == in_force;
                 rows.push_back(m);
             }
             result["versions"] = rows;
         } else if (cmd == "rules.diff") {
-            const uint64_t a = args.value("from", uint64_t{0}), b = args.value("to", uint64_t{0});
+            const uint64_t a = uint_arg(args, "from", 0, 0, UINT32_MAX),
+                           b = uint_arg(args, "to", 0, 0, UINT32_MAX);
             std::vector<RuleFile> fa, fb;
-            if (!store_.rules_sources(a, fa) || !store_.rules_sources(b, fb))
-                throw Refused{"not_found", "no such rule-set version"};
-            std::string text;
+            {
+                std::lock_guard lock(mu_);
+                if (!store_.rules_sources(a, fa) || !store_.rules_sources(b, fb))
+                    throw Refused{"not_found", "no such rule-set version"};
+            }
             auto join = [](const std::vector<RuleFile>& fs) {
                 std::string s;
                 for (const RuleFile& f : fs)
@@ -380,8 +470,10 @@ Frame Daemon::handle(const Frame& req, uint32_t uid) {
         } else if (cmd == "rules.rollback" || cmd == "policy.rollback") {
             const bool is_rules = cmd == "rules.rollback";
             const char* key = is_rules ? "rules" : "policy";
+            std::lock_guard lock(mu_);
+            json d = store_.desired();
             const uint64_t cur = d.value(key, uint64_t{0});
-            uint64_t to = args.value("version", uint64_t{0});
+            uint64_t to = uint_arg(args, "version", 0, 0, UINT32_MAX);
             const auto versions = is_rules ? store_.list_rules() : store_.list_policies();
             if (to == 0) {  // the version before the one in force
                 for (const json& m : versions)
@@ -392,39 +484,41 @@ Frame Daemon::handle(const Frame& req, uint32_t uid) {
             if (std::none_of(versions.begin(), versions.end(),
                              [&](const json& m) { return m["version"].get<uint64_t>() == to; }))
                 throw Refused{"not_found", "no such version " + std::to_string(to)};
-            d[key] = to;
-            commit_desired();
             audit({{"from", cur}, {"to", to}});
+            d[key] = to;
+            commit_desired(d);
             result = {{"version", to}, {"previous", cur}};
         } else if (cmd == "policy.validate" || cmd == "policy.push") {
-            if (!args.contains("text") || !args["text"].is_string())
-                throw Refused{"bad_request", "missing string argument 'text'"};
-            const std::string text = args["text"],
-                              name = args.value("name", std::string("policy.yaml"));
+            const std::string& text = str_arg(args, "text");
+            const std::string name = opt_str_arg(args, "name", "policy.yaml");
             auto p = account::Policy::parse(text, name, err);
             if (!p) throw Refused{"invalid", err};
             result = {{"rules", p->rules().size()},
                       {"window_s", p->window_s()},
                       {"sha256", sha256_hex(text)}};
             if (cmd == "policy.push") {
+                std::lock_guard lock(mu_);
+                json d = store_.desired();
                 const uint64_t v = store_.add_policy(text,
                                                      {{"sha256", sha256_hex(text)},
                                                       {"source", name},
-                                                      {"author_uid", uid},
+                                                      {"author", principal},
                                                       {"time", now_unix()}},
                                                      err);
                 if (v == 0) throw Refused{"storage", err};
-                d["policy"] = v;
-                commit_desired();
                 audit({{"version", v}, {"sha256", sha256_hex(text)}, {"source", name}});
+                d["policy"] = v;
+                commit_desired(d);
                 result["version"] = v;
             }
         } else if (cmd == "policy.list") {
+            std::lock_guard lock(mu_);
             result["versions"] = store_.list_policies();
         } else if (cmd == "lists.add" || cmd == "lists.del" || cmd == "lists.show") {
-            const std::string list = args.value("list", std::string());
+            const std::string& list = str_arg(args, "list");
             if (list != "block" && list != "allow")
                 throw Refused{"bad_request", "list is block or allow"};
+            std::lock_guard lock(mu_);
             json l = store_.lists();
             json& entries = l["entries"];
             const uint64_t now = now_unix();
@@ -446,58 +540,64 @@ Frame Daemon::handle(const Frame& req, uint32_t uid) {
                     }
                 result["entries"] = rows;
             } else {
-                const auto kind = list_kind_from_name(args.value("kind", std::string()));
+                const std::string& kind_name = str_arg(args, "kind");
+                const auto kind = list_kind_from_name(kind_name);
                 if (!kind) throw Refused{"bad_request", "kind is ip, account or ja4"};
+                const std::string& value = str_arg(args, "value");
+                const std::string reason = opt_str_arg(args, "reason");
+                const uint64_t ttl = uint_arg(args, "ttl_s", 0, 0, kMaxTtlSeconds);
                 // The dataplane's own validation and normalisation.
                 OperatorLists check;
-                const std::string value = args.value("value", std::string());
                 if (!check.add(list == "allow", *kind, value, 0, "", 1, err))
                     throw Refused{"invalid", err};
                 const std::string normal = check.entries(1)[0].value;
                 const size_t before = entries.size();
                 json kept = json::array();
                 for (const json& e : entries)
-                    if (!(e["list"] == list && e["kind"] == args["kind"] && e["value"] == normal))
+                    if (!(e["list"] == list && e["kind"] == kind_name && e["value"] == normal))
                         kept.push_back(e);
                 if (cmd == "lists.del" && kept.size() == before)
-                    throw Refused{"not_found", "no " + list + "list entry " +
-                                                   args["kind"].get<std::string>() + " " + value};
-                if (cmd == "lists.add") {
-                    const uint64_t ttl = args.value("ttl_s", uint64_t{0});
+                    throw Refused{"not_found",
+                                  "no " + list + "list entry " + kind_name + " " + value};
+                if (cmd == "lists.add")
                     kept.push_back({{"list", list},
-                                    {"kind", args["kind"]},
+                                    {"kind", kind_name},
                                     {"value", normal},
-                                    {"reason", args.value("reason", std::string())},
+                                    {"reason", reason},
                                     {"added_unix", now},
                                     {"expires_unix", ttl ? now + ttl : 0}});
-                }
                 entries = kept;
-                ++lists_gen_;
                 audit({{"list", list},
-                       {"kind", args["kind"]},
+                       {"kind", kind_name},
                        {"value", normal},
-                       {"reason", args.value("reason", std::string())}});
-                kick();
+                       {"ttl_s", ttl},
+                       {"reason", reason}});
             }
             if (!store_.set_lists(l, err)) throw Refused{"storage", err};
+            if (cmd != "lists.show") {
+                ++lists_gen_;
+                kick();
+            }
         } else if (cmd == "secrets.push" || cmd == "accounts.top" || cmd == "accounts.show" ||
                    cmd == "clusters.list" || cmd == "stats") {
-            // Forwarded: secrets to every dataplane (memory only), queries to the first up (or
-            // the one named in args.dataplane).
-            const std::string only = args.value("dataplane", std::string());
+            // Forwarded (authorized here: the caller's role was checked for `cmd`): secrets
+            // to every dataplane (memory only), queries to the first up (or the one named in
+            // args.dataplane). No lock is held while the dataplanes answer.
+            const std::string only = opt_str_arg(args, "dataplane");
             json per = json::object();
             bool any = false;
-            for (const DataplaneLink& l : links_) {
+            for (const DataplaneLink& l : links_copy()) {
                 if (!only.empty() && l.name != only) continue;
                 Client c;
-                if (!c.connect(l.ep, err)) {
+                if (!c.connect(l.ep, err, timeouts.connect_ms)) {
                     per[l.name] = {{"error", err}};
                     continue;
                 }
-                Response rr = c.request(cmd, args);
+                Response rr = c.request(cmd, args, {}, timeouts.query_ms);
                 if (!rr.ok) {
                     per[l.name] = {{"error", rr.error}};
-                    if (cmd != "secrets.push") throw Refused{rr.code, l.name + ": " + rr.error};
+                    if (cmd != "secrets.push" && rr.code != "unreachable" && rr.code != "timeout")
+                        throw Refused{rr.code, l.name + ": " + rr.error};
                     continue;
                 }
                 any = true;
@@ -513,7 +613,7 @@ Frame Daemon::handle(const Frame& req, uint32_t uid) {
         } else {
             throw Refused{"unknown_command", "unknown command '" + cmd + "'"};
         }
-        out.json = json{{"id", id}, {"ok", true}, {"result", result}}.dump();
+        out.json = ok_json(id, result);
     } catch (const Refused& e) {
         out.json = error_json(id, e.code, e.message);
     } catch (const json::exception& e) {
@@ -539,7 +639,10 @@ std::string Daemon::metrics_text() {
       << "sluiced_policy_version " << d.value("policy", uint64_t{0}) << "\n"
       << "# HELP sluiced_changes_total Changes accepted (audited)\n# TYPE sluiced_changes_total "
          "counter\n"
-      << "sluiced_changes_total " << changes_ << "\n";
+      << "sluiced_changes_total " << changes_ << "\n"
+      << "# HELP sluiced_refusals_total Control requests refused (forbidden, busy, too_large, "
+         "timeout)\n# TYPE sluiced_refusals_total counter\n"
+      << "sluiced_refusals_total " << refusals_ << "\n";
     uint64_t pushes = 0, resyncs = 0;
     for (const DataplaneLink& l : links_) pushes += l.pushes, resyncs += l.resyncs;
     s << "# HELP sluiced_pushes_total Pushes to dataplanes\n# TYPE sluiced_pushes_total counter\n"

@@ -9,11 +9,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <set>
 #include <thread>
 
 #include "control/protocol/http_endpoint.h"
 #include "control/protocol/server.h"
-#include "control/protocol/tls_channel.h"
 #include "control/sluiced/daemon.h"
 
 using namespace sluice::control;
@@ -35,9 +35,12 @@ struct Config {
     std::string keylog;  // a key log to tail and forward (the TLS-secret feed)
     TlsFiles tls;        // the daemon's certificate, key and the CA of its clients
     std::vector<DataplaneLink> dataplanes;
+    AccessPolicy access;  // roles (access:, --grant)
+    Limits limits;        // connections and deadlines (limits:)
 };
 
-// The config file (YAML): state_dir, socket, metrics, listen, cert, key, ca, dataplanes:
+// The config file (YAML): state_dir, socket, metrics, listen, cert, key, ca, keylog_follow,
+// access (control/protocol/access.h), limits (listener.h), dataplanes:
 // [{name, socket} | {name, address, cert, key, ca}].
 bool load_config(const std::string& path, Config& c, std::string& error) {
     try {
@@ -50,6 +53,17 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
         if (root["cert"]) c.tls.cert = root["cert"].as<std::string>();
         if (root["key"]) c.tls.key = root["key"].as<std::string>();
         if (root["ca"]) c.tls.ca = root["ca"].as<std::string>();
+        if (root["access"]) {
+            c.access = AccessPolicy{};
+            if (!parse_access(root["access"], c.access, error)) {
+                error = path + ":" + error;
+                return false;
+            }
+        }
+        if (root["limits"] && !parse_limits(root["limits"], c.limits, error)) {
+            error = path + ":" + error;
+            return false;
+        }
         if (root["dataplanes"]) {
             c.dataplanes.clear();
             for (const auto& d : root["dataplanes"]) {
@@ -71,12 +85,14 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
         }
         for (const auto& kv : root) {
             const std::string k = kv.first.as<std::string>();
-            if (k != "state_dir" && k != "socket" && k != "metrics" && k != "dataplanes" &&
-                k != "listen" && k != "cert" && k != "key" && k != "ca" && k != "keylog_follow") {
+            static const std::set<std::string> kKeys = {
+                "state_dir", "socket", "metrics",       "dataplanes", "listen", "cert",
+                "key",       "ca",     "keylog_follow", "access",     "limits"};
+            if (!kKeys.contains(k)) {
                 error = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
                         k +
                         "' (state_dir, socket, metrics, listen, cert, key, ca, keylog_follow, "
-                        "dataplanes)";
+                        "access, limits, dataplanes)";
                 return false;
             }
         }
@@ -130,6 +146,11 @@ int main(int argc, char** argv) {
     app.add_option("--key", cfg.tls.key, "Its private key")->check(CLI::ExistingFile);
     app.add_option("--ca", cfg.tls.ca, "CA that signs the clients allowed in")
         ->check(CLI::ExistingFile);
+    std::vector<std::string> grants;
+    app.add_option("--grant", grants,
+                   "Grant a role: ROLE=KIND:VALUE, ROLE read|operate|admin, KIND "
+                   "uid|group|subject|san (repeatable, adds to the config's access; root and "
+                   "sluiced's own uid are always admin on the socket; TLS clients need a grant)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -145,6 +166,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sluiced: %s\n", err.c_str());
         return 2;
     }
+    for (const std::string& g : grants)
+        if (!cfg.access.add_flag(g, err)) {
+            std::fprintf(stderr, "sluiced: %s\n", err.c_str());
+            return 2;
+        }
+    std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up mid-answer is its own loss
     StateStore store;
     if (!store.open(cfg.state_dir, err)) {
         std::fprintf(stderr, "sluiced: state directory %s\n", err.c_str());
@@ -152,17 +179,18 @@ int main(int argc, char** argv) {
     }
     Daemon daemon(store);
     daemon.set_dataplanes(cfg.dataplanes);
-    UnixServer server;
-    if (!server.start(
-            cfg.socket, [&](const Frame& f, uint32_t uid) { return daemon.handle(f, uid); }, err)) {
+    ServerOptions sopt;
+    sopt.access = cfg.access;
+    sopt.limits = cfg.limits;
+    sopt.on_refusal = [&](const Refusal& r) { daemon.audit_refusal(r); };
+    auto handler = [&](Request& r) { return daemon.handle(r); };
+    ControlServer server;
+    if (!server.start_unix(cfg.socket, sopt, handler, err)) {
         std::fprintf(stderr, "sluiced: socket %s\n", err.c_str());
         return 2;
     }
-    TlsServer remote;
-    if (!cfg.listen.empty() &&
-        !remote.start(
-            cfg.listen, cfg.tls,
-            [&](const Frame& f, uint32_t uid) { return daemon.handle(f, uid); }, err)) {
+    ControlServer remote;
+    if (!cfg.listen.empty() && !remote.start_tls(cfg.listen, cfg.tls, sopt, handler, err)) {
         std::fprintf(stderr, "sluiced: listen %s\n", err.c_str());
         return 2;
     }

@@ -205,14 +205,37 @@ bool StateStore::set_lists(const json& l, std::string& error) {
     return atomic_write(dir_ + "/lists.json", l.dump(2), error);
 }
 
-void StateStore::audit(const json& record) {
-    const std::string line = record.dump() + "\n";
+bool StateStore::audit(const json& record, std::string& error) {
+    const std::string line = record.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    const std::string path = dir_ + "/audit.log";
     const int fd =
-        ::open((dir_ + "/audit.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) return;
-    [[maybe_unused]] const ssize_t n = ::write(fd, line.data(), line.size());
-    ::fsync(fd);
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        error = path + ": " + std::strerror(errno);
+        return false;
+    }
+    size_t off = 0;
+    while (off < line.size()) {
+        const ssize_t n = ::write(fd, line.data() + off, line.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            error = path + ": " + std::strerror(n < 0 ? errno : ENOSPC);
+            // A torn line would poison the log: cut back to where this record began.
+            struct stat st {};
+            if (::fstat(fd, &st) == 0 && static_cast<size_t>(st.st_size) >= off) [[maybe_unused]]
+                const int t = ::ftruncate(fd, st.st_size - static_cast<off_t>(off));
+            ::close(fd);
+            return false;
+        }
+        off += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+        error = path + ": fsync: " + std::strerror(errno);
+        ::close(fd);
+        return false;
+    }
     ::close(fd);
+    return true;
 }
 
 }  // namespace sluice::control

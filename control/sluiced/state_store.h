@@ -50,7 +50,8 @@ class StateStore {
     nlohmann::json lists() const;  // {entries: [...]}
     bool set_lists(const nlohmann::json& l, std::string& error);
 
-    void audit(const nlohmann::json& record);
+    // Appends one line and fsyncs it; false with `error` (the change must then be refused).
+    bool audit(const nlohmann::json& record, std::string& error);
 
     static bool atomic_write(const std::string& path, const std::string& data, std::string& error);
     static bool read(const std::string& path, std::string& out);

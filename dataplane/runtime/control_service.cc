@@ -4,9 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <sstream>
+#include <cstdio>
 
 #include "common/digest.h"
+#include "control/protocol/args.h"
+#include "control/protocol/wipe.h"
 #include "rules/bundle.h"
 #include "runtime/dataplane.h"
 
@@ -21,44 +23,60 @@ uint64_t wall_now() {
                                      .count());
 }
 
-struct BadRequest {
-    std::string code, message;
-};
-
-std::string str_arg(const json& args, const char* name) {
-    if (!args.contains(name) || !args[name].is_string())
-        throw BadRequest{"bad_request", std::string("missing string argument '") + name + "'"};
-    return args[name].get<std::string>();
-}
+using control::opt_str_arg;
+using control::str_arg;
+using control::uint_arg;
+using BadRequest = control::Refused;
+constexpr uint64_t kMaxTtlSeconds = 10ull * 366 * 86400;  // as sluiced: longer is a typo
+constexpr uint64_t kMaxRows = 100000;
 }  // namespace
 
+control::ServerOptions ControlService::options() {
+    control::ServerOptions o;
+    o.access = dp_.cfg_.control_access;
+    o.limits = dp_.cfg_.control_limits;
+    // Refusals go to the log as one JSON line each (the dataplane keeps no audit file; sluiced
+    // audits what it forwards).
+    o.on_refusal = [](const control::Refusal& r) {
+        const std::string line = json{
+            {"principal", r.principal},
+            {"role", r.role},
+            {"cmd", r.cmd},
+            {"code", r.code},
+            {"error", r.message}}.dump(-1, ' ', false, json::error_handler_t::replace);
+        std::fprintf(stderr, "sluice-dataplane: control refused %s\n", line.c_str());
+    };
+    return o;
+}
+
 bool ControlService::start(const std::string& path, std::string& error) {
-    return server_.start(
-        path, [this](const control::Frame& f, uint32_t) { return handle(f); }, error);
+    return server_.start_unix(
+        path, options(), [this](control::Request& r) { return handle(r); }, error);
 }
 
 bool ControlService::start_tls(const std::string& listen, const control::TlsFiles& files,
                                std::string& error) {
-    return tls_.start(
-        listen, files, [this](const control::Frame& f, uint32_t) { return handle(f); }, error);
+    return tls_.start_tls(
+        listen, files, options(), [this](control::Request& r) { return handle(r); }, error);
 }
 
-control::Frame ControlService::handle(const control::Frame& req) {
-    const json r = json::parse(req.json, nullptr, false);
-    uint64_t id = 0;
+control::Frame ControlService::handle(control::Request& req) {
+    std::lock_guard lock(mu_);
+    const uint64_t id = req.id;
     control::Frame out;
     try {
-        if (r.is_discarded() || !r.is_object() || !r.contains("cmd") || !r["cmd"].is_string())
-            throw BadRequest{"bad_request", "a request is a JSON object with 'cmd'"};
-        id = r.value("id", uint64_t{0});
-        const std::string cmd = r["cmd"];
-        const json args = r.value("args", json::object());
+        const std::string& cmd = req.cmd;
+        const json& args = req.args;
         json result = json::object();
         Dataplane& dp = dp_;
         if (cmd == "status") {
             result = dp.summary();
             result["control"] = {{"protocol", control::kVersion},
                                  {"role", "dataplane"},
+                                 {"caller_role", control::role_name(req.role)},
+                                 {"principal", req.peer.principal()},
+                                 {"refused", refused()},
+                                 {"tls_handshakes_failed", handshakes_failed()},
                                  {"started_unix", dp.started_unix_}};
             result["policy"] = {{"sha256", dp.policy_digest_},
                                 {"source", dp.policy_source_},
@@ -82,7 +100,9 @@ control::Frame ControlService::handle(const control::Frame& req) {
                 e.kind = *k;
                 e.value = x.value("value", std::string());
                 e.reason = x.value("reason", std::string());
-                e.expires_ns = x.value("expires_unix", uint64_t{0}) * 1'000'000'000ull;
+                // Seconds since the epoch, checked before scaling (no wrap into the past).
+                e.expires_ns =
+                    uint_arg(x, "expires_unix", 0, 0, 100'000'000'000ull) * 1'000'000'000ull;
                 wanted.push_back(std::move(e));
             }
             std::string err;
@@ -116,9 +136,9 @@ control::Frame ControlService::handle(const control::Frame& req) {
                 const std::string value = str_arg(args, "value");
                 if (cmd == "lists.add") {
                     std::string err;
-                    const uint64_t ttl = args.value("ttl_s", uint64_t{0});
-                    if (!dp.lists_.add(allow, *kind, value, ttl,
-                                       args.value("reason", std::string()), wall_now(), err))
+                    const uint64_t ttl = uint_arg(args, "ttl_s", 0, 0, kMaxTtlSeconds);
+                    if (!dp.lists_.add(allow, *kind, value, ttl, opt_str_arg(args, "reason"),
+                                       wall_now(), err))
                         throw BadRequest{"invalid", err};
                 } else if (!dp.lists_.remove(allow, *kind, value)) {
                     throw BadRequest{"not_found", "no " + list + "list entry " +
@@ -129,7 +149,7 @@ control::Frame ControlService::handle(const control::Frame& req) {
             }
         } else if (cmd == "policy.validate" || cmd == "policy.apply" || cmd == "policy.push") {
             const std::string text = str_arg(args, "text");
-            const std::string name = args.value("name", std::string("policy.yaml"));
+            const std::string name = opt_str_arg(args, "name", "policy.yaml");
             std::string err;
             auto p = account::Policy::parse(text, name, err);
             if (!p) throw BadRequest{"invalid", err};
@@ -175,18 +195,27 @@ control::Frame ControlService::handle(const control::Frame& req) {
                 if (!err.empty()) throw BadRequest{"unavailable", err};
                 result["generation"] = dp.rules_generation_;
                 result["adopted_ms"] = wait_ms;
-                dp.rules_label_ = args.value("message", std::string());
+                dp.rules_label_ = opt_str_arg(args, "message");
             }
         } else if (cmd == "secrets.push") {
-            std::string text = str_arg(args, "text");
-            std::istringstream in(text);
+            // Parsed in place from the request (the server wipes it afterwards): no copy of a
+            // secret outlives this handler.
+            if (!args.contains("text") || !args["text"].is_string())
+                throw BadRequest{"bad_request", "missing string argument 'text'"};
+            const std::string& text = args["text"].get_ref<const std::string&>();
             std::string line;
+            line.reserve(512);
             size_t added = 0, ignored = 0, full = 0;
             {
-                std::lock_guard lock(dp.feed_mu_);
-                while (std::getline(in, line)) {
+                std::lock_guard feed_lock(dp.feed_mu_);
+                for (size_t pos = 0; pos < text.size();) {
+                    size_t nl = text.find('\n', pos);
+                    if (nl == std::string::npos) nl = text.size();
+                    line.assign(text, pos, nl - pos);
+                    line.push_back('\n');
+                    pos = nl + 1;
                     tls::SecretUpdate u;
-                    if (tls::SecretStore::parse_line(line + "\n", u) ==
+                    if (tls::SecretStore::parse_line(line, u) ==
                         tls::SecretStore::LineResult::Added) {
                         ++added;
                         for (auto& w : dp.workers_)
@@ -195,10 +224,9 @@ control::Frame ControlService::handle(const control::Frame& req) {
                         ++ignored;
                     }
                     OPENSSL_cleanse(&u, sizeof u);
-                    OPENSSL_cleanse(line.data(), line.size());
+                    control::wipe(line);
                 }
             }
-            OPENSSL_cleanse(text.data(), text.size());  // secrets in memory only, briefly
             dp.secrets_pushed_.fetch_add(added, std::memory_order_relaxed);
             result = {{"secrets", added}, {"ignored_lines", ignored}, {"feed_full", full}};
         } else if (cmd == "stats") {
@@ -211,7 +239,7 @@ control::Frame ControlService::handle(const control::Frame& req) {
             if (!dp.correlator_)
                 throw BadRequest{"unavailable", "account correlation is off (--no-accounts)"};
             auto text = std::make_shared<std::string>();
-            const size_t n = args.value("n", size_t{20});
+            const size_t n = uint_arg(args, "n", 20, 1, kMaxRows);
             dp.correlator_->call([n, text](account::Correlator& c) { *text = c.clusters_json(n); });
             if (text->empty()) throw BadRequest{"unavailable", "the correlator did not answer"};
             result = {{"clusters", json::parse(*text)}};
@@ -221,7 +249,7 @@ control::Frame ControlService::handle(const control::Frame& req) {
             auto text = std::make_shared<std::string>();
             auto ran = std::make_shared<std::atomic<bool>>(false);
             if (cmd == "accounts.top") {
-                const size_t n = args.value("n", size_t{20});
+                const size_t n = uint_arg(args, "n", 20, 1, kMaxRows);
                 dp.correlator_->call([n, text, ran](account::Correlator& c) {
                     *text = c.top_json(n);
                     ran->store(true);
@@ -240,7 +268,7 @@ control::Frame ControlService::handle(const control::Frame& req) {
         } else {
             throw BadRequest{"unknown_command", "unknown command '" + cmd + "'"};
         }
-        out.json = json{{"id", id}, {"ok", true}, {"result", result}}.dump();
+        out.json = control::ok_json(id, result);
     } catch (const BadRequest& b) {
         out.json = control::error_json(id, b.code, b.message);
     } catch (const json::exception& e) {

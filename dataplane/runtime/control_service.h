@@ -1,15 +1,16 @@
-// The dataplane's control endpoint (docs/control-protocol.md): a Unix socket served by one
-// thread (control::UnixServer). Commands read counters the workers publish, edit the
-// operator's lists (merged into the next enforcement snapshot by the correlator), swap the
-// policy and answer account queries on the correlator's own thread, and push TLS secrets to
-// the workers' feeds. Nothing here touches a worker's state directly; a bad request gets an
-// error answer and changes nothing.
+// The dataplane's control endpoint (docs/control-protocol.md): a Unix socket and/or mutual
+// TLS (control::ControlServer: bounded connection threads, deadlines, roles). Handlers of
+// different connections are serialised by one mutex (none does network I/O). Commands read counters
+// the workers publish, edit the operator's lists (merged into the next enforcement snapshot by the
+// correlator), swap the policy and answer account queries on the correlator's own thread, and push
+// TLS secrets to the workers' feeds. Nothing here touches a worker's state directly; a bad request
+// gets an error answer and changes nothing.
 #pragma once
 
+#include <mutex>
 #include <string>
 
 #include "control/protocol/server.h"
-#include "control/protocol/tls_channel.h"
 
 namespace sluice {
 
@@ -25,12 +26,15 @@ class ControlService {
         server_.stop();
         tls_.stop();
     }
+    uint64_t refused() const { return server_.refused() + tls_.refused(); }
+    uint64_t handshakes_failed() const { return tls_.handshakes_failed(); }
 
   private:
-    control::Frame handle(const control::Frame& req);
+    control::ServerOptions options();
+    control::Frame handle(control::Request& req);
     Dataplane& dp_;
-    control::UnixServer server_;
-    control::TlsServer tls_;
+    std::mutex mu_;  // one request at a time touches the dataplane's control state
+    control::ControlServer server_, tls_;
 };
 
 }  // namespace sluice

@@ -162,6 +162,11 @@ int main(int argc, char** argv) {
     app.add_option("--control", control_socket,
                    "Serve the control protocol on this Unix socket (sluicectl --socket; "
                    "docs/control-protocol.md)");
+    std::vector<std::string> control_grants;
+    app.add_option("--control-grant", control_grants,
+                   "Grant a control role: ROLE=KIND:VALUE, ROLE read|operate|admin, KIND "
+                   "uid|group|subject|san (repeatable; adds to control.access; root and this "
+                   "process's uid are always admin on the Unix socket)");
     app.add_option("--accounts-out", accounts_out,
                    "At exit, write every account's standing (action, score, reasons, cluster, "
                    "signals) to FILE as JSON lines");
@@ -306,6 +311,13 @@ int main(int argc, char** argv) {
     if (!control_cert.empty()) cfg.control_cert = control_cert;
     if (!control_key.empty()) cfg.control_key = control_key;
     if (!control_ca.empty()) cfg.control_ca = control_ca;
+    for (const std::string& g : control_grants) {
+        std::string e;
+        if (!cfg.control_access.add_flag(g, e)) {
+            std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
+            return 2;
+        }
+    }
     if (std::string e = load_policy(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
         return 2;
@@ -349,6 +361,7 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    std::signal(SIGPIPE, SIG_IGN);  // a control or metrics client that hangs up is its loss
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGHUP, on_signal);

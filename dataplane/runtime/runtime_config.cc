@@ -423,6 +423,18 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                               [&](const YAML::Node& x) {
                                   cfg.metrics_listen = scalar<std::string>(path, x, "ADDR:PORT");
                               }},
+                             {"access",
+                              [&](const YAML::Node& x) {
+                                  std::string err;
+                                  if (!control::parse_access(x, cfg.control_access, err))
+                                      throw ConfigError{path + ":" + err};
+                              }},
+                             {"limits",
+                              [&](const YAML::Node& x) {
+                                  std::string err;
+                                  if (!control::parse_limits(x, cfg.control_limits, err))
+                                      throw ConfigError{path + ":" + err};
+                              }},
                          });
                  }},
                 {"accounts",

@@ -9,6 +9,8 @@
 
 #include "account/asn_table.h"
 #include "account/policy.h"
+#include "control/protocol/access.h"
+#include "control/protocol/listener.h"
 #include "engine/engine_config.h"
 #include "rules/rule_set.h"
 
@@ -86,6 +88,8 @@ struct RuntimeConfig {
     std::string metrics_listen;  // ADDR:PORT for /metrics and /health; empty: none
     // The control protocol over TCP with mutual TLS (remote sluiced/sluicectl).
     std::string control_listen, control_cert, control_key, control_ca;
+    control::AccessPolicy control_access;      // roles (control.access, --control-grant)
+    control::Limits control_limits;            // connections and deadlines (control.limits)
     std::string policy_sha256, policy_source;  // of the policy loaded at start
     std::string clients_path;  // official clients' TLS stacks (empty: the shipped file)  //
                                // prefix,asn CSV for the distinct-ASN signal

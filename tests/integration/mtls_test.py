@@ -2,7 +2,8 @@
 """The control protocol over TCP with mutual TLS: sluicectl reaches a dataplane and sluiced
 remotely with certificates from the trusted CA; a client certificate from another CA, a
 client without one, and a server the client does not trust are all refused (and the
-dataplane keeps serving); sluiced manages a dataplane over mutual TLS."""
+dataplane keeps serving); a trusted certificate without a grant has no role; sluiced manages
+a dataplane over mutual TLS as the admin the dataplane's config names."""
 import json
 import os
 import signal
@@ -38,6 +39,8 @@ def make_pki(d):
                 "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.pem", cwd=d)
     leaf("server", "ca", "IP:127.0.0.1")
     leaf("client", "ca", "DNS:ops")
+    leaf("sluiced", "ca", "DNS:sluiced.fleet")
+    leaf("nobody", "ca", "DNS:nobody")
     leaf("rogue", "rogue-ca", "DNS:rogue")
 
 
@@ -58,6 +61,8 @@ class MutualTls(t.TempDirTest):
             [t.DATAPLANE, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1", "--inline", "a:b",
              "--control-listen", f"127.0.0.1:{cls.port}", "--control-cert", p("server.pem"),
              "--control-key", p("server.key"), "--control-ca", p("ca.pem"), "--idle-backoff-us", "1000", "--quiet",
+             # Roles: the operator by subject, sluiced by SAN; "nobody" is trusted but granted nothing.
+             "--control-grant", "operate=subject:CN=client", "--control-grant", "admin=san:DNS:sluiced.fleet",
              "--", "--no-huge", "-m", "256", "--no-pci", f"--file-prefix=slmtls{os.getpid()}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for _ in range(100):
@@ -72,6 +77,18 @@ class MutualTls(t.TempDirTest):
         cls._dir.cleanup()
 
     @classmethod
+    def dp_log_tail(cls):
+        # The dataplane logs refusals as JSON lines on stderr; read what is there so far.
+        import fcntl
+        fd = cls.dp.stderr.fileno()
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+        try:
+            cls._log = getattr(cls, "_log", "") + (os.read(fd, 1 << 20) or b"").decode(errors="replace")
+        except BlockingIOError:
+            cls._log = getattr(cls, "_log", "")
+        return cls._log
+
+    @classmethod
     def ctl_as(cls, who, ca, *args, port=None):
         cmd = [CTL, "--host", f"127.0.0.1:{port or cls.port}", "--cert", cls.p(f"{who}.pem"), "--key",
                cls.p(f"{who}.key"), "--ca", cls.p(f"{ca}.pem"), "--json", *(args or ("status",))]
@@ -80,7 +97,9 @@ class MutualTls(t.TempDirTest):
     def test_trusted_client_in_others_out(self):
         ok = self.ctl_as("client", "ca")
         self.assertEqual(ok.returncode, 0, ok.stderr)
-        self.assertEqual(json.loads(ok.stdout)["control"]["role"], "dataplane")
+        st = json.loads(ok.stdout)["control"]
+        self.assertEqual(st["role"], "dataplane")
+        self.assertEqual((st["principal"], st["caller_role"]), ("cert:CN=client", "operate"))
         # A client certificate from another CA.
         bad = self.ctl_as("rogue", "ca")
         self.assertEqual(bad.returncode, 3, bad.stdout)
@@ -97,6 +116,19 @@ class MutualTls(t.TempDirTest):
         distrust = self.ctl_as("client", "rogue-ca")
         self.assertEqual(distrust.returncode, 3)
         self.assertIn("TLS handshake failed", distrust.stderr)
+        # Trusted by the CA but granted nothing: every command is forbidden (exit 1, code named).
+        nobody = self.ctl_as("nobody", "ca")
+        self.assertEqual(nobody.returncode, 1, nobody.stderr)
+        self.assertIn("[forbidden]", nobody.stderr)
+        self.assertIn("cert:CN=nobody", nobody.stderr)
+        # The operator may not push rules (admin only) - refused before the bundle is read.
+        rules = os.path.join(self.tmp, "r.rules")
+        with open(rules, "w") as f:
+            f.write('alert http any any -> any any (msg:"x"; http.uri; content:"/x"; sid:1;)\n')
+        op = self.ctl_as("client", "ca", "rules", "push", rules)
+        self.assertEqual(op.returncode, 1, op.stderr)
+        self.assertRegex(op.stderr, r"forbidden|too_large")
+        self.assertIn("refused", self.dp_log_tail())
         # The dataplane kept serving.
         again = self.ctl_as("client", "ca", "blocklist", "add", "ip", "203.0.113.0/24")
         self.assertEqual(again.returncode, 0, again.stderr)
@@ -109,9 +141,11 @@ class MutualTls(t.TempDirTest):
         dport = self.port + 1
         with open(cfg, "w") as f:
             f.write(f"listen: 127.0.0.1:{dport}\ncert: {self.p('server.pem')}\nkey: {self.p('server.key')}\n"
-                    f"ca: {self.p('ca.pem')}\ndataplanes:\n"
-                    f"  - {{name: remote1, address: 127.0.0.1:{self.port}, cert: {self.p('client.pem')}, "
-                    f"key: {self.p('client.key')}, ca: {self.p('ca.pem')}}}\n")
+                    f"ca: {self.p('ca.pem')}\n"
+                    "access:\n  - {role: operate, sans: ['DNS:ops']}\n"
+                    "dataplanes:\n"
+                    f"  - {{name: remote1, address: 127.0.0.1:{self.port}, cert: {self.p('sluiced.pem')}, "
+                    f"key: {self.p('sluiced.key')}, ca: {self.p('ca.pem')}}}\n")
         sd = subprocess.Popen([SLUICED, "--config", cfg, "--state-dir", state, "--socket", sock],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
@@ -132,8 +166,15 @@ class MutualTls(t.TempDirTest):
                     break
                 time.sleep(0.2)
             self.assertEqual([r["value"] for r in rows], ["00112233aabbccdd"])
-            # The daemon refuses an untrusted operator too.
+            # The daemon refuses an untrusted operator too, and audits a trusted one without a role.
             self.assertEqual(self.ctl_as("rogue", "ca", "status", port=dport).returncode, 3)
+            self.assertEqual(self.ctl_as("nobody", "ca", "status", port=dport).returncode, 1)
+            with open(os.path.join(state, "audit.log")) as f:
+                audit = [json.loads(line) for line in f]
+            self.assertIn({"principal": "cert:CN=nobody", "role": "none", "cmd": "status", "code": "forbidden"},
+                          [{k: a.get(k) for k in ("principal", "role", "cmd", "code")} for a in audit])
+            added = [a for a in audit if a["cmd"] == "lists.add"]
+            self.assertEqual([(a["principal"], a["role"]) for a in added], [("cert:CN=client", "operate")])
             p = self.ctl_as("client", "ca", "blocklist", "del", "account", "00112233aabbccdd", port=dport)
             self.assertEqual(p.returncode, 0, p.stderr)
         finally:

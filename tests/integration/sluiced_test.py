@@ -179,15 +179,17 @@ class Sluiced(t.TempDirTest):
             self.assertTrue(fleet["edge1"]["up"])
             self.assertFalse(fleet["edge2"]["up"])
             self.assertIn("nope.sock", fleet["edge2"]["error"])
-            # The audit trail: every change, with the caller's uid.
+            # The audit trail: every change, with the caller's principal and role.
             with open(os.path.join(self.state, "audit.log")) as f:
                 audit = [json.loads(line) for line in f]
+            self.assertTrue(all(a["outcome"] == "accepted" for a in audit), audit)
             cmds = [a["cmd"] for a in audit]
             self.assertEqual(cmds.count("rules.push"), 2)
             self.assertEqual(cmds.count("rules.rollback"), 2)
             self.assertEqual(cmds.count("policy.push"), 2)
             self.assertEqual(cmds.count("lists.add"), 8)
-            self.assertTrue(all(a["uid"] == os.getuid() for a in audit))
+            self.assertTrue(all(a["principal"] == f"uid:{os.getuid()}" and a["role"] == "admin"
+                                for a in audit), audit)
             # No temporary files left behind; versions are complete directories.
             for root, _, files in os.walk(self.state):
                 self.assertFalse([f for f in files if f.endswith(".tmp")], root)

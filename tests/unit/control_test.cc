@@ -48,7 +48,8 @@ TEST(ControlFrame, BadHeadersAreErrors) {
     FrameReader size;
     size.feed(big);
     EXPECT_FALSE(size.next());
-    EXPECT_NE(size.error().find("too large"), std::string::npos);
+    EXPECT_EQ(size.error_code(), "too_large");
+    EXPECT_NE(size.error().find("at most"), std::string::npos);
 }
 
 TEST(OperatorLists, ValidateReplaceExpireRemove) {

@@ -180,8 +180,10 @@ int list_command(const Options& o, const std::string& list, const std::string& a
     args["value"] = value;
     if (action == "add") {
         uint64_t ttl_s = 0;
-        if (!ttl.empty() && !parse_duration(ttl, ttl_s))
-            return fail(kUsage, "--ttl takes a duration like 90s, 15m, 2h or 7d: '" + ttl + "'");
+        // Ten years at most, as the servers check: longer is a typo, not a plan.
+        if (!ttl.empty() && (!parse_duration(ttl, ttl_s) || ttl_s > 10ull * 366 * 86400))
+            return fail(kUsage, "--ttl takes a duration like 90s, 15m, 2h or 7d, at most 3660d: '" +
+                                    ttl + "'");
         args["ttl_s"] = ttl_s;
         args["reason"] = reason;
     }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <sstream>
+#include <system_error>
 
 #include "account/policy.h"
 #include "common/digest.h"
@@ -73,6 +74,31 @@ std::vector<RuleFile> files_arg(const json& args) {
         if (!f.is_object()) throw Refused{"bad_request", "files[] holds {name, text} objects"};
         out.push_back({opt_str_arg(f, "name", "rules"), str_arg(f, "text")});
     }
+    return out;
+}
+
+// One request to every dataplane at once (a thread each), answers in the links' order: the
+// slowest costs its own timeout, not the sum.
+std::vector<Response> broadcast(const std::vector<DataplaneLink>& links, const std::string& cmd,
+                                const json& args, const FleetTimeouts& to) {
+    std::vector<Response> out(links.size());
+    std::vector<std::thread> senders;
+    for (size_t i = 0; i < links.size(); ++i) {
+        try {
+            senders.emplace_back([&, i] {
+                Client c;
+                if (!c.connect(links[i].ep, out[i].error, to.connect_ms)) {
+                    out[i].code = "unreachable";
+                    return;
+                }
+                out[i] = c.request(cmd, args, {}, to.query_ms);
+            });
+        } catch (const std::system_error& e) {
+            out[i].code = "busy";
+            out[i].error = e.what();
+        }
+    }
+    for (auto& t : senders) t.join();
     return out;
 }
 
@@ -185,31 +211,15 @@ void Daemon::follow_loop() {
         // To every dataplane at once, outside the lock: a hung one costs its own timeout only.
         const auto t0 = std::chrono::steady_clock::now();
         const std::vector<DataplaneLink> links = links_copy();
-        std::vector<uint64_t> secrets(links.size(), 0);
-        std::vector<char> delivered(links.size(), 0);
-        {
-            std::vector<std::thread> senders;
-            for (size_t i = 0; i < links.size(); ++i)
-                senders.emplace_back([&, i] {
-                    Client c;
-                    std::string err;
-                    if (!c.connect(links[i].ep, err, timeouts.connect_ms)) return;
-                    json args = {{"text", batch}};
-                    Response r = c.request("secrets.push", args, {}, timeouts.query_ms);
-                    wipe_json(args);
-                    if (r.ok) {
-                        delivered[i] = 1;
-                        secrets[i] = r.result.value("secrets", uint64_t{0});
-                    }
-                });
-            for (auto& t : senders) t.join();
-        }
+        json args = {{"text", batch}};
+        const std::vector<Response> answers = broadcast(links, "secrets.push", args, timeouts);
+        wipe_json(args);
         wipe(batch);
         std::lock_guard lock(mu_);
         bool any = false;
-        for (size_t i = 0; i < links.size(); ++i) {
-            any |= delivered[i] != 0;
-            secrets_forwarded_ += secrets[i];
+        for (const Response& r : answers) {
+            any |= r.ok;
+            if (r.ok) secrets_forwarded_ += r.result.value("secrets", uint64_t{0});
         }
         if (any && forward_us_.size() < 100000)
             forward_us_.push_back(
@@ -221,14 +231,38 @@ void Daemon::follow_loop() {
 }
 
 void Daemon::sync_loop() {
+    struct Running {
+        std::thread thread;
+        std::atomic<bool> done{false};
+    };
+    std::map<std::string, std::unique_ptr<Running>> running;
     while (!stop_.load()) {
+        for (auto it = running.begin(); it != running.end();) {
+            if (it->second->done.load()) {
+                it->second->thread.join();
+                it = running.erase(it);
+            } else {
+                ++it;
+            }
+        }
         for (const DataplaneLink& l : links_copy()) {
-            if (stop_.load()) break;
-            sync_one(l.name);
+            if (running.contains(l.name)) continue;  // still busy with this one (maybe hung)
+            auto r = std::make_unique<Running>();
+            Running* raw = r.get();
+            try {
+                r->thread = std::thread([this, raw, name = l.name] {
+                    sync_one(name);
+                    raw->done.store(true);
+                });
+            } catch (const std::system_error&) {
+                continue;  // no thread now: the next round tries again
+            }
+            running.emplace(l.name, std::move(r));
         }
         std::unique_lock lock(mu_);
         kick_.wait_for(lock, std::chrono::milliseconds(500));
     }
+    for (auto& [name, r] : running) r->thread.join();  // bounded by the fleet timeouts
 }
 
 void Daemon::sync_one(const std::string& name) {
@@ -584,32 +618,42 @@ Frame Daemon::handle(Request& req) {
             // to every dataplane (memory only), queries to the first up (or the one named in
             // args.dataplane). No lock is held while the dataplanes answer.
             const std::string only = opt_str_arg(args, "dataplane");
-            json per = json::object();
-            bool any = false;
-            for (const DataplaneLink& l : links_copy()) {
-                if (!only.empty() && l.name != only) continue;
-                Client c;
-                if (!c.connect(l.ep, err, timeouts.connect_ms)) {
-                    per[l.name] = {{"error", err}};
-                    continue;
+            std::vector<DataplaneLink> links = links_copy();
+            std::erase_if(links,
+                          [&](const DataplaneLink& x) { return !only.empty() && x.name != only; });
+            if (cmd == "secrets.push") {
+                const std::vector<Response> answers = broadcast(links, cmd, args, timeouts);
+                json per = json::object();
+                bool any = false;
+                for (size_t i = 0; i < links.size(); ++i) {
+                    any |= answers[i].ok;
+                    per[links[i].name] =
+                        answers[i].ok ? answers[i].result : json{{"error", answers[i].error}};
                 }
-                Response rr = c.request(cmd, args, {}, timeouts.query_ms);
-                if (!rr.ok) {
-                    per[l.name] = {{"error", rr.error}};
-                    if (cmd != "secrets.push" && rr.code != "unreachable" && rr.code != "timeout")
-                        throw Refused{rr.code, l.name + ": " + rr.error};
-                    continue;
-                }
-                any = true;
-                if (cmd != "secrets.push") {
+                if (!any) throw Refused{"unavailable", "no dataplane reachable"};
+                result = {{"dataplanes", per}};
+            } else {
+                // Dataplanes last seen up first: a down or hung one is asked only if no other
+                // answers.
+                std::stable_partition(links.begin(), links.end(),
+                                      [](const DataplaneLink& x) { return x.up; });
+                bool any = false;
+                for (const DataplaneLink& l : links) {
+                    Client c;
+                    if (!c.connect(l.ep, err, timeouts.connect_ms)) continue;
+                    Response rr = c.request(cmd, args, {}, timeouts.query_ms);
+                    if (!rr.ok) {
+                        if (rr.code != "unreachable" && rr.code != "timeout")
+                            throw Refused{rr.code, l.name + ": " + rr.error};
+                        continue;
+                    }
                     result = rr.result;
                     result["dataplane"] = l.name;
+                    any = true;
                     break;
                 }
-                per[l.name] = rr.result;
+                if (!any) throw Refused{"unavailable", "no dataplane reachable"};
             }
-            if (!any) throw Refused{"unavailable", "no dataplane reachable"};
-            if (cmd == "secrets.push") result = {{"dataplanes", per}};
         } else {
             throw Refused{"unknown_command", "unknown command '" + cmd + "'"};
         }

@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -61,6 +63,8 @@ class Daemon {
     FleetTimeouts timeouts;
 
   private:
+    // The manager: every 500 ms (or on a change) starts one sync for each dataplane whose
+    // previous sync has finished; a hung dataplane holds only its own sync thread.
     void sync_loop();
     void follow_loop();
     void sync_one(const std::string& name);

@@ -5,6 +5,8 @@
 #include <yaml-cpp/yaml.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -37,7 +39,36 @@ struct Config {
     std::vector<DataplaneLink> dataplanes;
     AccessPolicy access;  // roles (access:, --grant)
     Limits limits;        // connections and deadlines (limits:)
+    FleetTimeouts fleet;  // talking to dataplanes (fleet_timeouts:)
 };
+
+// fleet_timeouts: {connect_ms, status_ms, push_ms, query_ms}, each in [1, 600000].
+bool parse_fleet_timeouts(const YAML::Node& n, FleetTimeouts& t, std::string& error) {
+    static constexpr std::array<std::pair<const char*, int FleetTimeouts::*>, 4> kFields = {{
+        {"connect_ms", &FleetTimeouts::connect_ms},
+        {"status_ms", &FleetTimeouts::status_ms},
+        {"push_ms", &FleetTimeouts::push_ms},
+        {"query_ms", &FleetTimeouts::query_ms},
+    }};
+    if (!n.IsMap()) {
+        error = std::to_string(n.Mark().line + 1) + ": fleet_timeouts is a map";
+        return false;
+    }
+    for (const auto& kv : n) {
+        const std::string k = kv.first.as<std::string>();
+        const auto* f = std::find_if(kFields.begin(), kFields.end(),
+                                     [&](const auto& e) { return k == e.first; });
+        int v = 0;
+        if (f == kFields.end() || !YAML::convert<int>::decode(kv.second, v) || v < 1 ||
+            v > 600000) {
+            error = std::to_string(kv.first.Mark().line + 1) + ": fleet_timeouts: '" + k +
+                    "' (connect_ms, status_ms, push_ms, query_ms: 1 to 600000)";
+            return false;
+        }
+        t.*(f->second) = v;
+    }
+    return true;
+}
 
 // The config file (YAML): state_dir, socket, metrics, listen, cert, key, ca, keylog_follow,
 // access (control/protocol/access.h), limits (listener.h), dataplanes:
@@ -59,6 +90,11 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
                 error = path + ":" + error;
                 return false;
             }
+        }
+        if (root["fleet_timeouts"] &&
+            !parse_fleet_timeouts(root["fleet_timeouts"], c.fleet, error)) {
+            error = path + ":" + error;
+            return false;
         }
         if (root["limits"] && !parse_limits(root["limits"], c.limits, error)) {
             error = path + ":" + error;
@@ -87,12 +123,12 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
             const std::string k = kv.first.as<std::string>();
             static const std::set<std::string> kKeys = {
                 "state_dir", "socket", "metrics",       "dataplanes", "listen", "cert",
-                "key",       "ca",     "keylog_follow", "access",     "limits"};
+                "key",       "ca",     "keylog_follow", "access",     "limits", "fleet_timeouts"};
             if (!kKeys.contains(k)) {
                 error = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
                         k +
                         "' (state_dir, socket, metrics, listen, cert, key, ca, keylog_follow, "
-                        "access, limits, dataplanes)";
+                        "access, limits, fleet_timeouts, dataplanes)";
                 return false;
             }
         }
@@ -178,6 +214,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     Daemon daemon(store);
+    daemon.timeouts = cfg.fleet;
     daemon.set_dataplanes(cfg.dataplanes);
     ServerOptions sopt;
     sopt.access = cfg.access;

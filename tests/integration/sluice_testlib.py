@@ -3,6 +3,7 @@ import glob
 import json
 import os
 import re
+import socket
 import struct
 import subprocess
 import tempfile
@@ -186,3 +187,41 @@ class TempDirTest(unittest.TestCase):
 
     def tearDown(self):
         self._tmp.cleanup()
+
+
+# The control protocol's frames (docs/control-protocol.md), for tests that misbehave on purpose.
+def control_frame(obj, blob=b"", raw_json=None):
+    body = raw_json if raw_json is not None else json.dumps(obj).encode()
+    return b"SLC1\0\1\0\0" + struct.pack(">II", len(body), len(blob)) + body + blob
+
+
+def read_control_frame(sock, timeout=10):
+    """One answer frame as (json, blob); None if the peer closed first."""
+    sock.settimeout(timeout)
+    buf = b""
+    while True:
+        if len(buf) >= 16:
+            jl, bl = struct.unpack(">II", buf[8:16])
+            if len(buf) >= 16 + jl + bl:
+                return json.loads(buf[16:16 + jl]), buf[16 + jl:16 + jl + bl]
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        buf += chunk
+
+
+def control_request(sock, cmd, args=None, blob=b"", rid=1, timeout=10):
+    sock.sendall(control_frame({"id": rid, "cmd": cmd, "args": args or {}}, blob))
+    answer = read_control_frame(sock, timeout)
+    return answer[0] if answer else None
+
+
+def unix_connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+
+def thread_count(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("Threads:")).split()[1])

@@ -88,7 +88,7 @@ std::vector<uint8_t> write_bundle(const CompiledRules& rules) {
     return std::move(w.out);
 }
 
-BundleLoad read_bundle(std::span<const uint8_t> bytes) {
+BundleLoad read_bundle(std::span<const uint8_t> bytes, DatabaseTrust trust) {
     BundleLoad out;
     auto error = [&](std::string msg) {
         out.compiled.errors.push_back({{"bundle", 0, 0}, std::move(msg)});
@@ -150,6 +150,16 @@ BundleLoad read_bundle(std::span<const uint8_t> bytes) {
         return out;
     }
     if (set.set->digest != digest) return error("bundle digest does not match its sources");
+    if (trust == DatabaseTrust::Rebuild) {
+        out.compiled = CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(set.set)));
+        if (!dbs.empty() && out.compiled.rules) {
+            out.compiled.databases_recompiled = dbs.size();
+            out.compiled.recompile_reason =
+                "prebuilt databases not trusted (no signature from a trusted key): compiled "
+                "from the sources";
+        }
+        return out;
+    }
     out.compiled = CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(set.set)), &dbs);
     return out;
 }

@@ -23,6 +23,10 @@ struct BundleLoad {
     CompiledRules::Result compiled;  // rules, errors, databases loaded / recompiled and why
     std::string built_with;          // the Hyperscan version of the builder
 };
-BundleLoad read_bundle(std::span<const uint8_t> bytes);
+// Load: deserialize the bundle's Hyperscan databases (only for a bundle whose origin was
+// verified - rules/bundle_signature.h - or built in this process). Rebuild: compile them from
+// the sources (a crafted database could match nothing, or name patterns that do not exist).
+enum class DatabaseTrust { Load, Rebuild };
+BundleLoad read_bundle(std::span<const uint8_t> bytes, DatabaseTrust trust);
 
 }  // namespace sluice::rules

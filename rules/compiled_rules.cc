@@ -360,6 +360,9 @@ struct Matcher::BodyStream {
 namespace {
 int on_stream_match(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
     auto* s = static_cast<Matcher::BodyStream*>(ctx);
+    // Ids come from the database: checked even though only verified or locally built
+    // databases are loaded (defence in depth against a crafted one).
+    if (id >= s->id_map->size()) return 0;
     const uint32_t rule = (*s->id_map)[id];
     for (uint32_t c : s->candidates)
         if (c == rule) return 0;
@@ -417,7 +420,9 @@ int on_hs_match(unsigned id, unsigned long long, unsigned long long, unsigned, v
 }
 
 struct MatcherAccess {
-    static void add(Matcher& m, unsigned id) { m.add_candidate((*m.id_map_)[id]); }
+    static void add(Matcher& m, unsigned id) {
+        if (id < m.id_map_->size()) m.add_candidate((*m.id_map_)[id]);  // see on_stream_match
+    }
 };
 
 namespace {

@@ -310,7 +310,7 @@ void Daemon::sync_one(const std::string& name) {
                       .value("sha256", std::string());
     l.policy_sha = st.result.value("policy", json::object()).value("sha256", std::string());
     // What to push, read under the lock.
-    uint64_t rv = 0, pv = 0, gen = 0;
+    uint64_t rv = 0, pv = 0, gen = 0, generation = 0;
     std::string bundle, policy, rules_message;
     json entries;
     {
@@ -318,6 +318,7 @@ void Daemon::sync_one(const std::string& name) {
         const json d = store_.desired();
         rv = d.value("rules", uint64_t{0});
         pv = d.value("policy", uint64_t{0});
+        generation = d.value("generation", uint64_t{0});
         if (rv != 0) {
             const auto meta = store_.rules_meta(rv);
             if (!(meta && (*meta)["sha256"] != l.rules_sha && store_.rules_bundle(rv, bundle)))
@@ -331,6 +332,14 @@ void Daemon::sync_one(const std::string& name) {
         if (l.lists_synced != gen) entries = store_.lists()["entries"];
     }
     if (!bundle.empty()) {
+        if (signing_key) {
+            // Signed per push with the desired state's generation: a rollback to an older
+            // version is still newer than what it replaces.
+            const auto env = signing_key->sign(
+                {reinterpret_cast<const uint8_t*>(bundle.data()), bundle.size()}, rv, generation);
+            if (env.empty()) return down("signing the bundle failed");
+            bundle.assign(reinterpret_cast<const char*>(env.data()), env.size());
+        }
         Response r =
             c.request("rules.apply", {{"message", rules_message}}, bundle, timeouts.push_ms);
         if (!r.ok) return down("rules v" + std::to_string(rv) + ": " + r.error);
@@ -393,7 +402,10 @@ Frame Daemon::handle(Request& req) {
                 throw Refused{"storage", "the change was not made: the audit log failed: " + err};
             ++changes_;
         };
-        auto commit_desired = [&](const json& d) {
+        auto commit_desired = [&](json d) {
+            // Every change of what is in force gets a new generation (signed bundles carry
+            // it; dataplanes refuse older ones).
+            d["generation"] = d.value("generation", uint64_t{0}) + 1;
             if (!store_.set_desired(d, err)) throw Refused{"storage", err};
             kick();
         };
@@ -430,7 +442,8 @@ Frame Daemon::handle(Request& req) {
                         {"role", "daemon"},
                         {"caller_role", role_name(req.role)},
                         {"principal", principal},
-                        {"refused", refusals_}}},
+                        {"refused", refusals_},
+                        {"signing_key", signing_key ? signing_key->key_id() : std::string()}}},
                       {"secrets", secrets},
                       {"state_dir", store_.dir()},
                       {"desired", d},
@@ -442,8 +455,11 @@ Frame Daemon::handle(Request& req) {
             std::shared_ptr<const rules::CompiledRules> compiled;
             std::vector<RuleFile> files;
             if (!req.blob.empty()) {
+                // The client's databases are never used: sluiced compiles its own from the
+                // bundle's sources (and signs what it ships).
                 auto loaded = rules::read_bundle(
-                    {reinterpret_cast<const uint8_t*>(req.blob.data()), req.blob.size()});
+                    {reinterpret_cast<const uint8_t*>(req.blob.data()), req.blob.size()},
+                    rules::DatabaseTrust::Rebuild);
                 std::string errs;
                 for (const auto& e : loaded.compiled.errors) errs += e.format() + "\n";
                 if (!loaded.compiled.rules)

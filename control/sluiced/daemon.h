@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "control/protocol/frame.h"
 #include "control/protocol/server.h"
 #include "control/sluiced/state_store.h"
+#include "rules/bundle_signature.h"
 
 namespace sluice::control {
 
@@ -61,6 +63,9 @@ class Daemon {
     void follow_keylog(const std::string& path);
     std::string metrics_text();
     FleetTimeouts timeouts;
+    // Signs every bundle shipped (rules/bundle_signature.h); unset: bundles go unsigned and
+    // dataplanes rebuild their databases from the sources.
+    std::optional<rules::SigningKey> signing_key;
 
   private:
     // The manager: every 500 ms (or on a change) starts one sync for each dataplane whose

@@ -37,9 +37,10 @@ struct Config {
     std::string keylog;  // a key log to tail and forward (the TLS-secret feed)
     TlsFiles tls;        // the daemon's certificate, key and the CA of its clients
     std::vector<DataplaneLink> dataplanes;
-    AccessPolicy access;  // roles (access:, --grant)
-    Limits limits;        // connections and deadlines (limits:)
-    FleetTimeouts fleet;  // talking to dataplanes (fleet_timeouts:)
+    AccessPolicy access;      // roles (access:, --grant)
+    Limits limits;            // connections and deadlines (limits:)
+    FleetTimeouts fleet;      // talking to dataplanes (fleet_timeouts:)
+    std::string signing_key;  // Ed25519 private key (PEM) that signs shipped bundles
 };
 
 // fleet_timeouts: {connect_ms, status_ms, push_ms, query_ms}, each in [1, 600000].
@@ -81,6 +82,7 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
         if (root["metrics"]) c.metrics = root["metrics"].as<std::string>();
         if (root["listen"]) c.listen = root["listen"].as<std::string>();
         if (root["keylog_follow"]) c.keylog = root["keylog_follow"].as<std::string>();
+        if (root["signing_key"]) c.signing_key = root["signing_key"].as<std::string>();
         if (root["cert"]) c.tls.cert = root["cert"].as<std::string>();
         if (root["key"]) c.tls.key = root["key"].as<std::string>();
         if (root["ca"]) c.tls.ca = root["ca"].as<std::string>();
@@ -122,13 +124,14 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
         for (const auto& kv : root) {
             const std::string k = kv.first.as<std::string>();
             static const std::set<std::string> kKeys = {
-                "state_dir", "socket", "metrics",       "dataplanes", "listen", "cert",
-                "key",       "ca",     "keylog_follow", "access",     "limits", "fleet_timeouts"};
+                "state_dir",  "socket", "metrics",       "dataplanes", "listen", "cert",
+                "key",        "ca",     "keylog_follow", "access",     "limits", "fleet_timeouts",
+                "signing_key"};
             if (!kKeys.contains(k)) {
                 error = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
                         k +
                         "' (state_dir, socket, metrics, listen, cert, key, ca, keylog_follow, "
-                        "access, limits, fleet_timeouts, dataplanes)";
+                        "access, limits, fleet_timeouts, signing_key, dataplanes)";
                 return false;
             }
         }
@@ -182,6 +185,11 @@ int main(int argc, char** argv) {
     app.add_option("--key", cfg.tls.key, "Its private key")->check(CLI::ExistingFile);
     app.add_option("--ca", cfg.tls.ca, "CA that signs the clients allowed in")
         ->check(CLI::ExistingFile);
+    std::string signing_key;
+    app.add_option("--signing-key", signing_key,
+                   "Ed25519 private key (PEM) that signs every rule bundle shipped; dataplanes "
+                   "trusting its public key (--trusted-key) verify it before loading anything")
+        ->check(CLI::ExistingFile);
     std::vector<std::string> grants;
     app.add_option("--grant", grants,
                    "Grant a role: ROLE=KIND:VALUE, ROLE read|operate|admin, KIND "
@@ -215,6 +223,14 @@ int main(int argc, char** argv) {
     }
     Daemon daemon(store);
     daemon.timeouts = cfg.fleet;
+    if (!signing_key.empty()) cfg.signing_key = signing_key;
+    if (!cfg.signing_key.empty()) {
+        daemon.signing_key = sluice::rules::SigningKey::load(cfg.signing_key, err);
+        if (!daemon.signing_key) {
+            std::fprintf(stderr, "sluiced: signing key %s\n", err.c_str());
+            return 2;
+        }
+    }
     daemon.set_dataplanes(cfg.dataplanes);
     ServerOptions sopt;
     sopt.access = cfg.access;

@@ -9,7 +9,7 @@
 #include "common/digest.h"
 #include "control/protocol/args.h"
 #include "control/protocol/wipe.h"
-#include "rules/bundle.h"
+#include "rules/bundle_signature.h"
 #include "runtime/dataplane.h"
 
 namespace sluice {
@@ -78,6 +78,17 @@ control::Frame ControlService::handle(control::Request& req) {
                                  {"refused", refused()},
                                  {"tls_handshakes_failed", handshakes_failed()},
                                  {"started_unix", dp.started_unix_}};
+            {
+                const auto& sig = dp.rules_signature_;
+                json trust = {{"trusted_keys", dp.cfg_.trusted_keys
+                                                   ? dp.cfg_.trusted_keys->key_ids()
+                                                   : std::vector<std::string>{}}};
+                if (sig)
+                    trust.update({{"key_id", sig->key_id},
+                                  {"version", sig->version},
+                                  {"generation", sig->generation}});
+                result["engine"]["rules"]["signature"] = trust;
+            }
             result["policy"] = {{"sha256", dp.policy_digest_},
                                 {"source", dp.policy_source_},
                                 {"applied", dp.policy_applied_}};
@@ -174,11 +185,15 @@ control::Frame ControlService::handle(control::Request& req) {
                 result["sha256"] = dp.policy_digest_;
             }
         } else if (cmd == "rules.validate" || cmd == "rules.apply" || cmd == "rules.push") {
-            // The blob is a rule bundle (rules/bundle.h): rebuilt and validated here; a set
-            // with an error changes nothing.
+            // The blob is a rule bundle (rules/bundle.h), signed by sluiced when this dataplane
+            // trusts keys (verified before anything in it is parsed; older generations are
+            // replays); rebuilt and validated here; a set with an error changes nothing.
             if (req.blob.empty()) throw BadRequest{"bad_request", "no rule bundle in the request"};
-            auto loaded = rules::read_bundle(
-                {reinterpret_cast<const uint8_t*>(req.blob.data()), req.blob.size()});
+            auto trusted = rules::load_bundle(
+                {reinterpret_cast<const uint8_t*>(req.blob.data()), req.blob.size()},
+                dp.cfg_.trusted_keys.get(),
+                dp.rules_signature_ ? dp.rules_signature_->generation : 0);
+            auto& loaded = trusted.load;
             if (!loaded.compiled.rules) {
                 std::string all;
                 for (const auto& e : loaded.compiled.errors) all += e.format() + "\n";
@@ -196,6 +211,11 @@ control::Frame ControlService::handle(control::Request& req) {
                 result["generation"] = dp.rules_generation_;
                 result["adopted_ms"] = wait_ms;
                 dp.rules_label_ = opt_str_arg(args, "message");
+                dp.rules_signature_ = trusted.signature;
+            }
+            if (trusted.signature) {
+                result["key_id"] = trusted.signature->key_id;
+                result["signed_generation"] = trusted.signature->generation;
             }
         } else if (cmd == "secrets.push") {
             // Parsed in place from the request (the server wipes it afterwards): no copy of a

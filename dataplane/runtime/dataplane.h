@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -163,9 +164,10 @@ class Dataplane {
     std::shared_ptr<const rules::CompiledRules> rules_in_force_;
     uint8_t rules_generation_ = 0;
     uint64_t rules_swaps_ = 0;
-    std::string rules_label_;           // the message of the last push
-    std::mutex rules_mu_;               // one rule push at a time
-    mutable std::mutex rules_view_mu_;  // guards rules_in_force_ for readers
+    std::string rules_label_;                                // the message of the last push
+    std::optional<rules::BundleSignature> rules_signature_;  // of the set in force, if signed
+    std::mutex rules_mu_;                                    // one rule push at a time
+    mutable std::mutex rules_view_mu_;                       // guards rules_in_force_ for readers
     std::string apply_rules(std::shared_ptr<const rules::CompiledRules> rules, double& wait_ms);
     uint64_t policy_applied_ = 0;
     uint64_t started_unix_ = 0;

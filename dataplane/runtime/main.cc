@@ -162,6 +162,12 @@ int main(int argc, char** argv) {
     app.add_option("--control", control_socket,
                    "Serve the control protocol on this Unix socket (sluicectl --socket; "
                    "docs/control-protocol.md)");
+    std::vector<std::string> trusted_keys;
+    app.add_option("--trusted-key", trusted_keys,
+                   "Ed25519 public key (PEM) whose signed rule bundles are trusted with their "
+                   "prebuilt databases (repeatable, for rotation; adds to control.trusted_keys). "
+                   "With none, bundles are recompiled from their sources")
+        ->check(CLI::ExistingFile);
     std::vector<std::string> control_grants;
     app.add_option("--control-grant", control_grants,
                    "Grant a control role: ROLE=KIND:VALUE, ROLE read|operate|admin, KIND "
@@ -311,6 +317,11 @@ int main(int argc, char** argv) {
     if (!control_cert.empty()) cfg.control_cert = control_cert;
     if (!control_key.empty()) cfg.control_key = control_key;
     if (!control_ca.empty()) cfg.control_ca = control_ca;
+    for (const std::string& k : trusted_keys) cfg.trusted_key_files.push_back(k);
+    if (std::string e = load_trusted_keys(cfg); !e.empty()) {
+        std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
+        return 2;
+    }
     for (const std::string& g : control_grants) {
         std::string e;
         if (!cfg.control_access.add_flag(g, e)) {

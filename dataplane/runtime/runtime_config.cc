@@ -429,6 +429,13 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                   if (!control::parse_access(x, cfg.control_access, err))
                                       throw ConfigError{path + ":" + err};
                               }},
+                             {"trusted_keys",
+                              [&](const YAML::Node& x) {
+                                  if (!x.IsSequence()) fail(path, x, "a list of PEM public keys");
+                                  for (const auto& k : x)
+                                      cfg.trusted_key_files.push_back(
+                                          scalar<std::string>(path, k, "a path"));
+                              }},
                              {"limits",
                               [&](const YAML::Node& x) {
                                   std::string err;
@@ -773,7 +780,9 @@ std::string load_rules(RuntimeConfig& cfg, std::string* note) {
         if (!in) return cfg.rules_bundle + ": cannot read rule bundle\n";
         const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                          std::istreambuf_iterator<char>());
-        auto loaded = rules::read_bundle(bytes);
+        // The same trust rule as a pushed bundle: databases only from a verified signature.
+        auto trusted = rules::load_bundle(bytes, cfg.trusted_keys.get());
+        auto& loaded = trusted.load;
         std::string out;
         for (const auto& e : loaded.compiled.errors) out += e.format() + "\n";
         if (!loaded.compiled.rules) return out.empty() ? "rule bundle rejected\n" : out;
@@ -793,6 +802,16 @@ std::string load_rules(RuntimeConfig& cfg, std::string* note) {
     for (const auto& e : compiled.errors) out += e.format() + "\n";
     if (!compiled.rules) return out;
     cfg.engine.rules = std::move(compiled.rules);
+    return "";
+}
+
+std::string load_trusted_keys(RuntimeConfig& cfg) {
+    auto keys = std::make_shared<rules::TrustedKeys>();
+    for (const std::string& f : cfg.trusted_key_files) {
+        std::string err;
+        if (!keys->add_file(f, err)) return "trusted key " + err;
+    }
+    cfg.trusted_keys = std::move(keys);
     return "";
 }
 

@@ -12,6 +12,7 @@
 #include "control/protocol/access.h"
 #include "control/protocol/listener.h"
 #include "engine/engine_config.h"
+#include "rules/bundle_signature.h"
 #include "rules/rule_set.h"
 
 namespace sluice {
@@ -88,8 +89,12 @@ struct RuntimeConfig {
     std::string metrics_listen;  // ADDR:PORT for /metrics and /health; empty: none
     // The control protocol over TCP with mutual TLS (remote sluiced/sluicectl).
     std::string control_listen, control_cert, control_key, control_ca;
-    control::AccessPolicy control_access;      // roles (control.access, --control-grant)
-    control::Limits control_limits;            // connections and deadlines (control.limits)
+    control::AccessPolicy control_access;  // roles (control.access, --control-grant)
+    control::Limits control_limits;        // connections and deadlines (control.limits)
+    // Public keys whose signed bundles are trusted with their prebuilt databases
+    // (control.trusted_keys, --trusted-key); none: databases are always rebuilt.
+    std::vector<std::string> trusted_key_files;
+    std::shared_ptr<const rules::TrustedKeys> trusted_keys;
     std::string policy_sha256, policy_source;  // of the policy loaded at start
     std::string clients_path;  // official clients' TLS stacks (empty: the shipped file)  //
                                // prefix,asn CSV for the distinct-ASN signal
@@ -102,6 +107,8 @@ struct RuntimeConfig {
 // the errors, one per line ("file:line:col: error: ..."), or an empty string; `note` says
 // when a bundle's databases had to be compiled on this host.
 std::string load_rules(RuntimeConfig& cfg, std::string* note = nullptr);
+// Reads cfg.trusted_key_files into cfg.trusted_keys; the error names the file.
+std::string load_trusted_keys(RuntimeConfig& cfg);
 // Loads cfg.policy_path (or the shipped policy) into cfg.policy. Error message or "".
 std::string load_policy(RuntimeConfig& cfg);
 // Reads cfg.account_secret_file into cfg.engine.accounts.secret. Error message or "".

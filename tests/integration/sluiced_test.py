@@ -157,7 +157,9 @@ class Sluiced(t.TempDirTest):
             # The daemon restarts: its state survives.
             self.stop_daemon()
             self.start_daemon()
-            self.assertEqual(self.js("status")["desired"], {"rules": 2, "policy": 1})
+            desired = self.js("status")["desired"]
+            self.assertEqual((desired["rules"], desired["policy"]), (2, 1))
+            self.assertGreater(desired["generation"], 0)  # bumped on every change in force
             self.assertEqual(len(self.js("rules", "list")["versions"]), 2)
             self.assertEqual(len(self.js("allowlist", "list")["entries"]), 6)
             # The dataplane restarts (shipped packs, no lists): sluiced brings it back.

@@ -444,7 +444,14 @@ TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
     EXPECT_GT(total, 1000u);
 }
 
+#include <hs/hs.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <cstdio>
+
 #include "rules/bundle.h"
+#include "rules/bundle_signature.h"
 
 namespace {
 std::shared_ptr<const CompiledRules> pack_rules() {
@@ -474,7 +481,7 @@ TEST(Bundle, RoundTripLoadsDatabasesWithoutCompiling) {
     auto c = pack_rules();
     ASSERT_TRUE(c);
     const auto bytes = write_bundle(*c);
-    const BundleLoad l = read_bundle(bytes);
+    const BundleLoad l = read_bundle(bytes, DatabaseTrust::Load);
     for (auto& e : l.compiled.errors) ADD_FAILURE() << e.format();
     ASSERT_TRUE(l.compiled.rules);
     EXPECT_EQ(l.compiled.databases_recompiled, 0u);
@@ -503,7 +510,7 @@ TEST(Bundle, ForeignDatabaseIsRecompiledAndSaysWhy) {
         ASSERT_NE(it, bytes.end());
         it[4] ^= 0x5a;  // the version word follows the magic
     }
-    const BundleLoad l = read_bundle(bytes);
+    const BundleLoad l = read_bundle(bytes, DatabaseTrust::Load);
     for (auto& e : l.compiled.errors) ADD_FAILURE() << e.format();
     ASSERT_TRUE(l.compiled.rules);
     EXPECT_EQ(l.compiled.databases_loaded, 0u);
@@ -518,7 +525,8 @@ TEST(Bundle, DamagedBundlesAreErrorsNotCrashes) {
     ASSERT_TRUE(c);
     const auto bytes = write_bundle(*c);
     for (size_t n = 0; n < bytes.size(); n += 97) {
-        const BundleLoad l = read_bundle(std::span<const uint8_t>(bytes).first(n));
+        const BundleLoad l =
+            read_bundle(std::span<const uint8_t>(bytes).first(n), DatabaseTrust::Load);
         EXPECT_FALSE(l.compiled.rules) << "truncated at " << n;
         EXPECT_FALSE(l.compiled.errors.empty());
     }
@@ -528,10 +536,157 @@ TEST(Bundle, DamagedBundlesAreErrorsNotCrashes) {
                           std::end("SLUICE distillation") - 1);
     ASSERT_NE(it, tampered.end());
     *it = 'X';
-    const BundleLoad l = read_bundle(tampered);
+    const BundleLoad l = read_bundle(tampered, DatabaseTrust::Load);
     EXPECT_FALSE(l.compiled.rules);
     ASSERT_FALSE(l.compiled.errors.empty());
     EXPECT_NE(l.compiled.errors[0].message.find("digest"), std::string::npos);
+}
+
+namespace {
+// Ed25519 key pairs as PEM files, the way operators make them with openssl genpkey.
+struct KeyFiles {
+    std::string priv, pub;
+};
+KeyFiles make_key(const std::string& name) {
+    EVP_PKEY* k = nullptr;
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
+    EXPECT_EQ(EVP_PKEY_keygen_init(ctx), 1);
+    EXPECT_EQ(EVP_PKEY_keygen(ctx, &k), 1);
+    EVP_PKEY_CTX_free(ctx);
+    const std::string dir = ::testing::TempDir();
+    KeyFiles f{dir + "/" + name + ".pem", dir + "/" + name + ".pub"};
+    std::FILE* out = std::fopen(f.priv.c_str(), "w");
+    PEM_write_PrivateKey(out, k, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(out);
+    out = std::fopen(f.pub.c_str(), "w");
+    PEM_write_PUBKEY(out, k);
+    std::fclose(out);
+    EVP_PKEY_free(k);
+    return f;
+}
+
+// Replaces one serialized database inside a bundle (found by its header; its u32 length
+// prefix included) by another, as an attacker editing a bundle in transit would.
+std::vector<uint8_t> swap_database(std::vector<uint8_t> bundle, const std::string& old_db,
+                                   const std::string& new_db) {
+    const std::vector<uint8_t> header(old_db.begin(), old_db.begin() + 64);
+    auto it = std::search(bundle.begin(), bundle.end(), header.begin(), header.end());
+    EXPECT_NE(it, bundle.end());
+    if (it == bundle.end()) return bundle;
+    const size_t at = static_cast<size_t>(it - bundle.begin()) - 4;
+    uint32_t old_len = 0;
+    for (int i = 0; i < 4; ++i) old_len |= uint32_t{bundle[at + i]} << (8 * i);
+    std::vector<uint8_t> out(bundle.begin(), bundle.begin() + static_cast<long>(at));
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(new_db.size() >> (8 * i)));
+    out.insert(out.end(), new_db.begin(), new_db.end());
+    out.insert(out.end(), bundle.begin() + static_cast<long>(at + 4 + old_len), bundle.end());
+    return out;
+}
+
+// A literal database whose one pattern never occurs in traffic, with an id far beyond any
+// rule's: loaded as it is, it silently disables its buffer's rules.
+std::string database_matching_nothing(unsigned id) {
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* err = nullptr;
+    const char* pattern = "\\x00\\x01never in traffic\\x02";
+    EXPECT_EQ(hs_compile_multi(&pattern, nullptr, &id, 1, HS_MODE_BLOCK, nullptr, &db, &err),
+              HS_SUCCESS);
+    char* bytes = nullptr;
+    size_t len = 0;
+    EXPECT_EQ(hs_serialize_database(db, &bytes, &len), HS_SUCCESS);
+    std::string out(bytes, len);
+    std::free(bytes);
+    hs_free_database(db);
+    return out;
+}
+}  // namespace
+
+TEST(BundleSignature, VerifiedBeforeAnythingLoadsAndReplaysAreRefused) {
+    auto c = pack_rules();
+    ASSERT_TRUE(c);
+    const auto bundle = write_bundle(*c);
+    const KeyFiles k1 = make_key("k1"), k2 = make_key("k2"), rogue = make_key("rogue");
+    std::string err;
+    auto s1 = SigningKey::load(k1.priv, err), s2 = SigningKey::load(k2.priv, err),
+         sr = SigningKey::load(rogue.priv, err);
+    ASSERT_TRUE(s1 && s2 && sr) << err;
+    EXPECT_EQ(s1->key_id().size(), 16u);
+    EXPECT_NE(s1->key_id(), s2->key_id());
+    TrustedKeys trusted;
+    ASSERT_TRUE(trusted.add_file(k1.pub, err)) << err;
+    ASSERT_TRUE(trusted.add_file(k2.pub, err)) << err;  // rotation: both at once
+    EXPECT_FALSE(trusted.add_file(k1.priv + ".missing", err));
+
+    // Both trusted keys verify; the databases are loaded (no compile).
+    for (const auto* s : {&*s1, &*s2}) {
+        const auto env = s->sign(bundle, 3, 7);
+        const TrustedLoad l = load_bundle(env, &trusted, 7);
+        for (auto& e : l.load.compiled.errors) ADD_FAILURE() << e.format();
+        ASSERT_TRUE(l.load.compiled.rules);
+        ASSERT_TRUE(l.signature);
+        EXPECT_EQ(l.signature->key_id, s->key_id());
+        EXPECT_EQ(l.signature->version, 3u);
+        EXPECT_EQ(l.signature->generation, 7u);
+        EXPECT_EQ(l.load.compiled.databases_loaded, c->stats().databases);
+        EXPECT_EQ(probe(l.load.compiled.rules), probe(c));
+    }
+    const auto env = s1->sign(bundle, 3, 7);
+    auto refused = [&](std::span<const uint8_t> bytes, uint64_t min_gen, const char* why) {
+        const TrustedLoad l = load_bundle(bytes, &trusted, min_gen);
+        EXPECT_FALSE(l.load.compiled.rules) << why;
+        ASSERT_FALSE(l.load.compiled.errors.empty()) << why;
+        EXPECT_NE(l.load.compiled.errors[0].message.find(why), std::string::npos)
+            << l.load.compiled.errors[0].message;
+    };
+    refused(env, 8, "replayed bundle");                 // older than the one in force
+    refused(bundle, 0, "unsigned bundle");              // no envelope at all
+    refused(sr->sign(bundle, 3, 9), 0, "unknown key");  // a key nobody trusts
+    // Any byte changed anywhere - header, version, generation, bundle, signature - fails.
+    for (size_t i = 8; i < env.size(); i += std::max<size_t>(1, env.size() / 257)) {
+        auto t = env;
+        t[i] ^= 0x01;
+        const TrustedLoad l = load_bundle(t, &trusted, 0);
+        EXPECT_FALSE(l.load.compiled.rules) << "byte " << i;
+    }
+    for (size_t n = 0; n < env.size(); n += 1 + env.size() / 61)
+        EXPECT_FALSE(
+            load_bundle(std::span<const uint8_t>(env).first(n), &trusted, 0).load.compiled.rules);
+}
+
+TEST(BundleSignature, ADatabaseThatMatchesNothingIsNeverLoadedUnverified) {
+    auto c = pack_rules();
+    ASSERT_TRUE(c);
+    const SerializedDatabases dbs = c->serialize();
+    // The literal database of the buffer carrying most rules in the probe (the prompt).
+    const uint16_t key = static_cast<uint16_t>(bidx(Buffer::LlmPrompt) * 4);
+    ASSERT_TRUE(dbs.count(key));
+    const auto forged =
+        swap_database(write_bundle(*c), dbs.at(key), database_matching_nothing(4'000'000));
+    // Loaded as it is (what sluice did before signing), the forged database wins: the
+    // prompt rules stop matching though the reviewed digest is unchanged - and its pattern id
+    // is far out of range, which the matcher must survive (ASan watches).
+    const BundleLoad raw = read_bundle(forged, DatabaseTrust::Load);
+    ASSERT_TRUE(raw.compiled.rules);
+    EXPECT_EQ(raw.compiled.rules->set().digest, c->set().digest);
+    EXPECT_NE(probe(raw.compiled.rules), probe(c));
+    // Without a trusted key the databases are rebuilt from the sources: detection intact.
+    const TrustedLoad rebuilt = load_bundle(forged, nullptr, 0);
+    ASSERT_TRUE(rebuilt.load.compiled.rules);
+    EXPECT_EQ(rebuilt.load.compiled.databases_loaded, 0u);
+    EXPECT_NE(rebuilt.load.compiled.recompile_reason.find("not trusted"), std::string::npos);
+    EXPECT_EQ(probe(rebuilt.load.compiled.rules), probe(c));
+    // With one, the forgery signed by a key not trusted is refused before it is read.
+    const KeyFiles k = make_key("trusted"), rogue = make_key("forger");
+    std::string err;
+    TrustedKeys trusted;
+    ASSERT_TRUE(trusted.add_file(k.pub, err));
+    const auto forger = SigningKey::load(rogue.priv, err);
+    EXPECT_FALSE(load_bundle(forger->sign(forged, 1, 1), &trusted, 0).load.compiled.rules);
+    // A signed envelope on a dataplane without keys: unwrapped, still rebuilt.
+    const TrustedLoad unwrapped = load_bundle(forger->sign(forged, 1, 1), nullptr, 0);
+    ASSERT_TRUE(unwrapped.load.compiled.rules);
+    EXPECT_FALSE(unwrapped.signature);
+    EXPECT_EQ(probe(unwrapped.load.compiled.rules), probe(c));
 }
 
 TEST(RuleParser, EveryKeywordInBothDialects) {

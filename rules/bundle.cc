@@ -144,6 +144,7 @@ BundleLoad read_bundle(std::span<const uint8_t> bytes, DatabaseTrust trust) {
         if (!o.files.count(df.path)) return error("bundle lacks dataset file " + df.path);
     if (!o.files.count(o.classification_file))
         return error("bundle lacks the classification table");
+    o.files_only = true;  // rebuilt from what the bundle carries, never from this host's disk
     auto set = build_rule_set(sources, o);
     if (!set.set) {
         out.compiled.errors = std::move(set.errors);

@@ -1,5 +1,7 @@
 #include "rules/rule_set.h"
 
+#include "rules/dataset_path.h"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -61,12 +63,25 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
     set->sources = sources;
     set->options = opts;
     // Every file read is recorded in the set's options, so a bundle can carry it.
-    auto read_input = [&](const std::string& path, std::string& out) {
+    // `path` is the input's key (what a bundle carries it under); `as_written` the dataset
+    // path in the rule, resolved beneath the dataset directories when confined.
+    std::string why;
+    auto read_input = [&](const std::string& path, std::string& out,
+                          const std::string* as_written = nullptr) {
+        why.clear();
         if (auto it = opts.files.find(path); it != opts.files.end()) {
             out = it->second;
             return true;
         }
-        if (!read_file(path, out)) return false;
+        if (opts.files_only) {
+            why = "not in the bundle";
+            return false;
+        }
+        if (as_written != nullptr && opts.confine_datasets) {
+            if (!read_beneath(opts.dataset_dirs, *as_written, out, why)) return false;
+        } else if (!read_file(path, out)) {
+            return false;
+        }
         set->options.files[path] = out;
         return true;
     };
@@ -85,23 +100,26 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
     ParseOptions po;
     po.dialect = opts.dialect;
     po.vars = opts.vars;
-    std::vector<DatasetDecl> decls;
+    std::vector<std::pair<DatasetDecl, std::string>> decls;  // with the path as written
     for (const RuleSource& src : sources) {
         ParsedFile pf = parse_rules(src.text, src.name, po);
         for (RuleError& e : pf.errors) res.errors.push_back(std::move(e));
         for (Rule& r : pf.rules) set->rules.push_back(std::move(r));
         for (DatasetDecl& d : pf.datasets) {
-            // Dataset paths are relative to the rule file that declares them.
+            // Dataset paths are relative to the rule file that declares them (that is also
+            // the key a bundle carries the file under).
+            std::string written = d.load;
             if (!d.load.empty() && fs::path(d.load).is_relative())
                 d.load = (fs::path(src.name).parent_path() / d.load).string();
-            decls.push_back(std::move(d));
+            decls.emplace_back(std::move(d), std::move(written));
         }
         set->files.push_back(src.name);
     }
 
     // Datasets: configuration first, then inline declarations (which must agree on type).
     auto load_dataset = [&](const std::string& name, const std::string& type,
-                            const std::string& path, const SourceLocation& where) {
+                            const std::string& path, const std::string& written,
+                            const SourceLocation& where) {
         Dataset::Type t;
         if (!Dataset::type_from_name(type, t)) {
             res.errors.push_back({where, "dataset " + name + ": unknown type '" + type + "'"});
@@ -115,8 +133,9 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
         }
         auto ds = std::make_shared<Dataset>(name, t);
         std::string text, err;
-        if (!read_input(path, text)) {
-            res.errors.push_back({where, "dataset " + name + ": cannot read '" + path + "'"});
+        if (!read_input(path, text, &written)) {
+            res.errors.push_back({where, "dataset " + name + ": " +
+                                             (why.empty() ? "cannot read '" + path + "'" : why)});
             return;
         }
         if (!ds->load(text, err)) {
@@ -126,8 +145,8 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
         set->datasets.emplace(name, std::move(ds));
     };
     for (const auto& [name, df] : opts.datasets)
-        load_dataset(name, df.type, df.path, {"configuration", 0, 0});
-    for (const DatasetDecl& d : decls) load_dataset(d.name, d.type, d.load, d.where);
+        load_dataset(name, df.type, df.path, df.path, {"configuration", 0, 0});
+    for (const auto& [d, written] : decls) load_dataset(d.name, d.type, d.load, written, d.where);
 
     // Whole-set checks: unique (gid, sid), known classtypes and datasets.
     std::map<std::pair<uint32_t, uint32_t>, const Rule*> seen;

@@ -31,6 +31,12 @@ struct RuleSetOptions {
     // Files served from memory before the disk is consulted (classification table, dataset
     // lists): a rule bundle carries everything its set was built from.
     std::map<std::string, std::string> files;
+    // Rules from someone else (a push): dataset files are read only from these directories
+    // (rules/dataset_path.h); with none, a dataset load is an error.
+    bool confine_datasets = false;
+    std::vector<std::string> dataset_dirs;
+    // A bundle being rebuilt: every input must be in `files`; the disk is never read.
+    bool files_only = false;
 };
 
 struct RuleSet {

@@ -52,10 +52,15 @@ std::vector<std::string> lines_of(const std::string& s) {
 }
 
 // Compiles rule sources; throws Refused with every error as file:line:col.
-std::shared_ptr<const rules::CompiledRules> compile(const std::vector<RuleFile>& files) {
+std::shared_ptr<const rules::CompiledRules> compile(const std::vector<RuleFile>& files,
+                                                    const std::vector<std::string>& dataset_dirs) {
     std::vector<rules::RuleSource> src;
     for (const RuleFile& f : files) src.push_back({f.name, f.text});
-    auto rs = rules::build_rule_set(src, rules::RuleSetOptions{});
+    // Pushed rules may read datasets only beneath the configured directories.
+    rules::RuleSetOptions opts;
+    opts.confine_datasets = true;
+    opts.dataset_dirs = dataset_dirs;
+    auto rs = rules::build_rule_set(src, opts);
     std::string errs;
     for (const auto& e : rs.errors) errs += e.format() + "\n";
     if (!rs.set) throw Refused{"invalid", errs.empty() ? "the rule set is empty" : errs};
@@ -469,7 +474,7 @@ Frame Daemon::handle(Request& req) {
                     files.push_back({src.name, src.text});
             } else {
                 files = files_arg(args);
-                compiled = compile(files);
+                compiled = compile(files, dataset_dirs);
             }
             const std::string sha = compiled->set().digest;
             result = {{"rules", compiled->set().rules.size()}, {"sha256", sha}};

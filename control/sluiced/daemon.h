@@ -66,6 +66,8 @@ class Daemon {
     // Signs every bundle shipped (rules/bundle_signature.h); unset: bundles go unsigned and
     // dataplanes rebuild their databases from the sources.
     std::optional<rules::SigningKey> signing_key;
+    // Where `dataset:… load PATH` in pushed rules may read (rules/dataset_path.h).
+    std::vector<std::string> dataset_dirs;
 
   private:
     // The manager: every 500 ms (or on a change) starts one sync for each dataplane whose

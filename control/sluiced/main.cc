@@ -37,10 +37,11 @@ struct Config {
     std::string keylog;  // a key log to tail and forward (the TLS-secret feed)
     TlsFiles tls;        // the daemon's certificate, key and the CA of its clients
     std::vector<DataplaneLink> dataplanes;
-    AccessPolicy access;      // roles (access:, --grant)
-    Limits limits;            // connections and deadlines (limits:)
-    FleetTimeouts fleet;      // talking to dataplanes (fleet_timeouts:)
-    std::string signing_key;  // Ed25519 private key (PEM) that signs shipped bundles
+    AccessPolicy access;                    // roles (access:, --grant)
+    Limits limits;                          // connections and deadlines (limits:)
+    FleetTimeouts fleet;                    // talking to dataplanes (fleet_timeouts:)
+    std::string signing_key;                // Ed25519 private key (PEM) that signs shipped bundles
+    std::vector<std::string> dataset_dirs;  // where pushed rules' datasets may be read
 };
 
 // fleet_timeouts: {connect_ms, status_ms, push_ms, query_ms}, each in [1, 600000].
@@ -83,6 +84,8 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
         if (root["listen"]) c.listen = root["listen"].as<std::string>();
         if (root["keylog_follow"]) c.keylog = root["keylog_follow"].as<std::string>();
         if (root["signing_key"]) c.signing_key = root["signing_key"].as<std::string>();
+        if (root["dataset_dirs"])
+            c.dataset_dirs = root["dataset_dirs"].as<std::vector<std::string>>();
         if (root["cert"]) c.tls.cert = root["cert"].as<std::string>();
         if (root["key"]) c.tls.key = root["key"].as<std::string>();
         if (root["ca"]) c.tls.ca = root["ca"].as<std::string>();
@@ -124,14 +127,15 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
         for (const auto& kv : root) {
             const std::string k = kv.first.as<std::string>();
             static const std::set<std::string> kKeys = {
-                "state_dir",  "socket", "metrics",       "dataplanes", "listen", "cert",
-                "key",        "ca",     "keylog_follow", "access",     "limits", "fleet_timeouts",
-                "signing_key"};
+                "state_dir",     "socket",      "metrics", "dataplanes",
+                "listen",        "cert",        "key",     "ca",
+                "keylog_follow", "access",      "limits",  "fleet_timeouts",
+                "signing_key",   "dataset_dirs"};
             if (!kKeys.contains(k)) {
                 error = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
                         k +
                         "' (state_dir, socket, metrics, listen, cert, key, ca, keylog_follow, "
-                        "access, limits, fleet_timeouts, signing_key, dataplanes)";
+                        "access, limits, fleet_timeouts, signing_key, dataset_dirs, dataplanes)";
                 return false;
             }
         }
@@ -190,6 +194,12 @@ int main(int argc, char** argv) {
                    "Ed25519 private key (PEM) that signs every rule bundle shipped; dataplanes "
                    "trusting its public key (--trusted-key) verify it before loading anything")
         ->check(CLI::ExistingFile);
+    std::vector<std::string> dataset_dirs;
+    app.add_option("--dataset-dir", dataset_dirs,
+                   "A directory pushed rules' `dataset:… load PATH` may read from (repeatable; "
+                   "paths resolve beneath it, no symlinks; none: pushed rules cannot load "
+                   "datasets from this host)")
+        ->check(CLI::ExistingDirectory);
     std::vector<std::string> grants;
     app.add_option("--grant", grants,
                    "Grant a role: ROLE=KIND:VALUE, ROLE read|operate|admin, KIND "
@@ -223,6 +233,8 @@ int main(int argc, char** argv) {
     }
     Daemon daemon(store);
     daemon.timeouts = cfg.fleet;
+    for (const std::string& d : dataset_dirs) cfg.dataset_dirs.push_back(d);
+    daemon.dataset_dirs = cfg.dataset_dirs;
     if (!signing_key.empty()) cfg.signing_key = signing_key;
     if (!cfg.signing_key.empty()) {
         daemon.signing_key = sluice::rules::SigningKey::load(cfg.signing_key, err);

@@ -313,6 +313,21 @@ class Hardening(unittest.TestCase):
         with open(os.path.join(self.state, "audit.log")) as f:
             self.assertFalse([line for line in f if "192.0.2.1" in line and '"accepted"' in line])
 
+    def test_a_dataset_outside_the_directories_is_refused(self):
+        # sluiced has no dataset_dirs here: a pushed rule may not make it read any file
+        # (an existence oracle, and the contents would be shipped to every dataplane).
+        for path in ("/etc/passwd", "../../../../etc/passwd", "/nonexistent/x.lst"):
+            rule = ('alert http any any -> any any (msg:"ds"; http.user_agent; '
+                    f'dataset:isset,ua,type string,load {path}; sid:9201;)\n')
+            with t.unix_connect(self.sd_sock) as s:
+                a = t.control_request(s, "rules.push", {"files": [{"name": "pushed.rules", "text": rule}]})
+            self.assertEqual(a["code"], "invalid", a)
+            self.assertIn("pushed.rules:1:", a["error"])
+            self.assertIn("dataset directories", a["error"])
+            self.assertNotIn("root:", a["error"])
+        with open(os.path.join(self.state, "audit.log")) as f:
+            self.assertFalse([line for line in f if "9201" in line])
+
     # --- roles -----------------------------------------------------------------------------
     def role_table(self):
         rows = []

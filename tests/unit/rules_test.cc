@@ -449,9 +449,11 @@ TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
 #include <openssl/pem.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "rules/bundle.h"
 #include "rules/bundle_signature.h"
+#include "rules/dataset_path.h"
 
 namespace {
 std::shared_ptr<const CompiledRules> pack_rules() {
@@ -761,4 +763,69 @@ TEST(RuleParser, EveryKeywordInBothDialects) {
     ASSERT_TRUE(d.ok()) << d.errors[0].format();
     EXPECT_EQ(d.rules[0].conditions[0].dataset.op, DatasetOp::IsNotSet);
     EXPECT_EQ(d.rules[0].point, InspectPoint::TlsHello);
+}
+
+TEST(DatasetPath, PushedRulesReadOnlyBeneathTheDatasetDirectories) {
+    namespace fs = std::filesystem;
+    const fs::path root = fs::path(::testing::TempDir()) / "sluice-datasets";
+    fs::remove_all(root);
+    fs::create_directories(root / "allowed" / "sub");
+    fs::create_directories(root / "outside");
+    auto write = [](const fs::path& p, const std::string& text) {
+        std::FILE* f = std::fopen(p.c_str(), "w");
+        std::fputs(text.c_str(), f);
+        std::fclose(f);
+    };
+    write(root / "allowed" / "sub" / "ua.lst",
+          "cHl0aG9uLXJlcXVlc3RzLzIuMzE=\n");  // base64, as Suricata
+    write(root / "outside" / "secret.lst", "do-not-read\n");
+    fs::create_symlink(root / "outside" / "secret.lst", root / "allowed" / "link.lst");
+    const std::vector<std::string> dirs = {(root / "allowed").string()};
+    std::string out, why;
+    EXPECT_TRUE(read_beneath(dirs, "sub/ua.lst", out, why)) << why;
+    EXPECT_EQ(out, "cHl0aG9uLXJlcXVlc3RzLzIuMzE=\n");
+    EXPECT_TRUE(read_beneath(dirs, (root / "allowed" / "sub" / "ua.lst").string(), out, why));
+    for (const std::string& bad :
+         {std::string("../outside/secret.lst"), std::string("link.lst"),
+          (root / "outside" / "secret.lst").string(), std::string("/etc/passwd"),
+          std::string("sub/../../outside/secret.lst"), std::string("sub")}) {
+        out.clear();
+        EXPECT_FALSE(read_beneath(dirs, bad, out, why)) << bad;
+        EXPECT_TRUE(out.empty() || bad == "sub") << bad;
+        EXPECT_FALSE(why.empty());
+    }
+    EXPECT_FALSE(read_beneath({}, "sub/ua.lst", out, why));
+
+    // Through the rule set, confined as sluiced builds pushed rules: an escape is an error
+    // with the rule's file:line:col, a path inside the directory loads.
+    auto build = [&](const std::string& load) {
+        RuleSetOptions o;
+        o.confine_datasets = true;
+        o.dataset_dirs = dirs;
+        const std::string text =
+            "alert http any any -> any any (msg:\"ua\"; http.user_agent; dataset:isset,uas,type "
+            "string,load " +
+            load + "; sid:1;)\n";
+        return build_rule_set({{"pushed.rules", text}}, o);
+    };
+    const auto ok = build("sub/ua.lst");
+    for (const auto& e : ok.errors) ADD_FAILURE() << e.format();
+    EXPECT_TRUE(ok.set);
+    const auto escape = build("/etc/passwd");
+    EXPECT_FALSE(escape.set);
+    ASSERT_FALSE(escape.errors.empty());
+    EXPECT_NE(escape.errors[0].format().find("pushed.rules:1:"), std::string::npos)
+        << escape.errors[0].format();
+    EXPECT_NE(escape.errors[0].message.find("dataset directories"), std::string::npos);
+    // A bundle rebuilt elsewhere never reads that host's disk for a file it lacks.
+    RuleSetOptions files_only;
+    files_only.files_only = true;
+    files_only.files[default_rules_dir() + "/classification.config"] = "";
+    const auto lacking = build_rule_set(
+        {{"b.rules",
+          "alert http any any -> any any (msg:\"x\"; http.user_agent; dataset:isset,x,"
+          "type string,load /etc/hostname; sid:2;)\n"}},
+        files_only);
+    EXPECT_FALSE(lacking.set);
+    fs::remove_all(root);
 }

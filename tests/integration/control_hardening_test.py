@@ -325,8 +325,10 @@ class Hardening(unittest.TestCase):
             self.assertIn("pushed.rules:1:", a["error"])
             self.assertIn("dataset directories", a["error"])
             self.assertNotIn("root:", a["error"])
-        with open(os.path.join(self.state, "audit.log")) as f:
-            self.assertFalse([line for line in f if "9201" in line])
+        audit = os.path.join(self.state, "audit.log")
+        if os.path.exists(audit):  # run alone, nothing else has written it yet
+            with open(audit) as f:
+                self.assertFalse([line for line in f if "9201" in line])
 
     # --- roles -----------------------------------------------------------------------------
     def role_table(self):

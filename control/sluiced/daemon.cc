@@ -345,6 +345,7 @@ void Daemon::sync_one(const std::string& name) {
             if (env.empty()) return down("signing the bundle failed");
             bundle.assign(reinterpret_cast<const char*>(env.data()), env.size());
         }
+        crash_point("while_pushing");
         Response r =
             c.request("rules.apply", {{"message", rules_message}}, bundle, timeouts.push_ms);
         if (!r.ok) return down("rules v" + std::to_string(rv) + ": " + r.error);
@@ -403,6 +404,7 @@ Frame Daemon::handle(Request& req) {
                       {"cmd", cmd},
                       {"outcome", "accepted"}};
             a.update(what);
+            crash_point("before_audit");
             if (!store_.audit(a, err))
                 throw Refused{"storage", "the change was not made: the audit log failed: " + err};
             ++changes_;

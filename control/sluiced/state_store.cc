@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -22,40 +24,80 @@ std::string vdir(uint64_t v) {
     std::snprintf(b, sizeof b, "%06llu", static_cast<unsigned long long>(v));
     return b;
 }
-void fsync_dir(const std::string& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
+
+bool fail(std::string& error, const std::string& what) {
+    error = what + ": " + std::strerror(errno);
+    return false;
+}
+
+bool fsync_dir(const std::string& dir, std::string& error) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return fail(error, dir);
+    const bool ok = ::fsync(fd) == 0;
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return ok || fail(error, dir + ": fsync");
+}
+
+// A directory only we can enter, made durable in its parent. An existing one is tightened.
+bool make_dir(const std::string& dir, std::string& error) {
+    if (::mkdir(dir.c_str(), 0700) == 0) {
+        crash_point("after_mkdir");
+        return fsync_dir(fs::path(dir).parent_path().string(), error);
     }
+    struct stat st {};
+    if (errno != EEXIST || ::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail(error, dir + " (not a directory we can create)");
+    return ::chmod(dir.c_str(), 0700) == 0 || fail(error, dir + ": chmod");
 }
 }  // namespace
+
+void crash_point(const char* name) {
+    // Fault injection for the state directory's crash tests: SLUICED_CRASH_AT=NAME kills the
+    // process at that point as abruptly as a power cut (no destructors, no flush).
+    static const char* want = std::getenv("SLUICED_CRASH_AT");
+    if (want != nullptr && std::strcmp(want, name) == 0) ::raise(SIGKILL);
+}
 
 bool StateStore::atomic_write(const std::string& path, const std::string& data,
                               std::string& error) {
     const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        error = tmp + ": " + std::strerror(errno);
-        return false;
-    }
+    // Never through a symlink, never onto an existing file: a leftover temporary is ours to
+    // remove (unlink removes a planted symlink, not its target).
+    ::unlink(tmp.c_str());
+    const int fd =
+        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return fail(error, tmp);
     size_t off = 0;
     while (off < data.size()) {
         const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            error = tmp + ": " + std::strerror(errno);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = ENOSPC;
+            fail(error, tmp);
             ::close(fd);
+            ::unlink(tmp.c_str());
             return false;
         }
         off += static_cast<size_t>(n);
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        error = path + ": " + std::strerror(errno);
+    if (::fsync(fd) != 0) {
+        fail(error, tmp + ": fsync");
+        ::close(fd);
+        ::unlink(tmp.c_str());
         return false;
     }
-    fsync_dir(fs::path(path).parent_path().string());
-    return true;
+    ::close(fd);
+    crash_point("after_tmp_write");
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        fail(error, path);
+        ::unlink(tmp.c_str());
+        return false;
+    }
+    crash_point("after_rename");
+    crash_point("before_dir_fsync");
+    return fsync_dir(fs::path(path).parent_path().string(), error);
 }
 
 bool StateStore::read(const std::string& path, std::string& out) {
@@ -69,13 +111,16 @@ bool StateStore::read(const std::string& path, std::string& out) {
 
 bool StateStore::open(const std::string& dir, std::string& error) {
     std::error_code ec;
-    for (const char* sub : {"", "/rules", "/policies"}) {
-        fs::create_directories(dir + sub, ec);
+    // The parents may be shared (/var/lib); the state directory and below are ours alone.
+    if (const auto parent = fs::path(dir).parent_path(); !parent.empty()) {
+        fs::create_directories(parent, ec);
         if (ec) {
-            error = dir + sub + ": " + ec.message();
+            error = parent.string() + ": " + ec.message();
             return false;
         }
     }
+    for (const char* sub : {"", "/rules", "/policies"})
+        if (!make_dir(dir + sub, error)) return false;
     // Leftovers of an interrupted write are never read; remove them.
     for (const auto& e : fs::recursive_directory_iterator(dir, ec))
         if (e.path().extension() == ".tmp") fs::remove(e.path(), ec);
@@ -103,19 +148,23 @@ uint64_t StateStore::add_rules(const std::vector<RuleFile>& files, const std::st
                                json meta, std::string& error) {
     const uint64_t v = next_version("rules");
     const std::string d = dir_ + "/rules/" + vdir(v);
-    std::error_code ec;
-    fs::create_directories(d + "/src", ec);
+    auto abandon = [&] {
+        std::error_code ec;
+        fs::remove_all(d, ec);  // a version that could not be completed does not linger
+        return uint64_t{0};
+    };
+    if (!make_dir(d, error) || !make_dir(d + "/src", error)) return abandon();
     json names = json::array();
     for (size_t i = 0; i < files.size(); ++i) {
         if (!atomic_write(d + "/src/" + std::to_string(i) + ".rules", files[i].text, error))
-            return 0;
+            return abandon();
         names.push_back(files[i].name);
     }
-    if (!atomic_write(d + "/bundle.bin", bundle, error)) return 0;
+    if (!atomic_write(d + "/bundle.bin", bundle, error)) return abandon();
     meta["version"] = v;
     meta["files"] = names;
     // meta.json last: a version exists once it is complete.
-    if (!atomic_write(d + "/meta.json", meta.dump(2), error)) return 0;
+    if (!atomic_write(d + "/meta.json", meta.dump(2), error)) return abandon();
     return v;
 }
 
@@ -156,11 +205,14 @@ bool StateStore::rules_bundle(uint64_t v, std::string& out) const {
 uint64_t StateStore::add_policy(const std::string& yaml, json meta, std::string& error) {
     const uint64_t v = next_version("policies");
     const std::string d = dir_ + "/policies/" + vdir(v);
-    std::error_code ec;
-    fs::create_directories(d, ec);
-    if (!atomic_write(d + "/policy.yaml", yaml, error)) return 0;
+    auto abandon = [&] {
+        std::error_code ec;
+        fs::remove_all(d, ec);
+        return uint64_t{0};
+    };
+    if (!make_dir(d, error) || !atomic_write(d + "/policy.yaml", yaml, error)) return abandon();
     meta["version"] = v;
-    if (!atomic_write(d + "/meta.json", meta.dump(2), error)) return 0;
+    if (!atomic_write(d + "/meta.json", meta.dump(2), error)) return abandon();
     return v;
 }
 

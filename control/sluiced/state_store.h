@@ -8,9 +8,12 @@
 //   desired.json               {rules: N, policy: M} - the versions in force
 //   audit.log                  one JSON line per change (time, peer uid, command, outcome)
 //
-// Every file is written to a temporary name, fsynced and renamed (then the directory is
-// fsynced): a crash leaves the old or the new file, never half of one. A version directory is
-// complete before desired.json names it. TLS secrets are never written here.
+// Every file is written to a temporary name (O_EXCL|O_NOFOLLOW, mode 0600), fsynced and
+// renamed, then its directory is fsynced; directories are 0700 and fsynced into their parent
+// when created. A crash leaves the old or the new file, never half of one; a version
+// directory is complete (meta.json last) before desired.json names it, and an incomplete one
+// is removed at the next start. A failed write (a full disk) is an error and leaves the
+// previous state in force. TLS secrets are never written here.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -20,6 +23,10 @@
 #include <vector>
 
 namespace sluice::control {
+
+// Fault injection: SLUICED_CRASH_AT=NAME kills the process at that point (after_mkdir,
+// after_tmp_write, after_rename, before_dir_fsync, before_audit, while_pushing).
+void crash_point(const char* name);
 
 struct RuleFile {
     std::string name;

@@ -129,6 +129,35 @@ void ControlServer::stop() {
     path_.clear();
 }
 
+bool parse_request(Frame& f, Request& req, std::string& code, std::string& message) {
+    if (!json_depth_within(f.json)) {
+        code = "too_large";
+        message = "request JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+        return false;
+    }
+    json j = json::parse(f.json, nullptr, false);
+    if (j.is_object() && j.contains("id") && j["id"].is_number_unsigned())
+        req.id = j["id"].get<uint64_t>();
+    if (j.is_discarded() || !j.is_object() || !j.contains("cmd") || !j["cmd"].is_string() ||
+        (j.contains("args") && !j["args"].is_object())) {
+        wipe_json(j);
+        code = "bad_request";
+        message = "a request is a JSON object with 'cmd' and an object 'args'";
+        return false;
+    }
+    req.cmd = j["cmd"].get<std::string>();
+    if (!command_role(req.cmd)) {
+        wipe_json(j);
+        code = "unknown_command";
+        message = "unknown command '" + req.cmd + "'";
+        return false;
+    }
+    req.args = j.contains("args") ? std::move(j["args"]) : json::object();
+    req.blob = std::move(f.blob);
+    wipe_json(j);
+    return true;
+}
+
 void ControlServer::serve(Stream& s, const Peer& peer, const std::atomic<bool>& stop) {
     const Role role = opt_.access.role_of(peer);
     FrameReader r;
@@ -167,54 +196,34 @@ void ControlServer::serve(Stream& s, const Peer& peer, const std::atomic<bool>& 
             }
         }
         requests_.fetch_add(1, std::memory_order_relaxed);
-        if (!json_depth_within(f->json)) {
-            const std::string why =
-                "request JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
-            refuse(peer, role, "", "too_large", why);
-            if (!answer(error_json(0, "too_large", why))) return;
-            continue;
-        }
-        json j = json::parse(f->json, nullptr, false);
-        uint64_t id = 0;
-        if (j.is_object() && j.contains("id") && j["id"].is_number_unsigned())
-            id = j["id"].get<uint64_t>();
-        if (j.is_discarded() || !j.is_object() || !j.contains("cmd") || !j["cmd"].is_string() ||
-            (j.contains("args") && !j["args"].is_object())) {
-            if (!answer(error_json(id, "bad_request",
-                                   "a request is a JSON object with 'cmd' and an object 'args'")))
-                return;
-            continue;
-        }
         Request req;
-        req.id = id;
-        req.cmd = j["cmd"].get<std::string>();
+        std::string code, why;
+        const bool parsed = parse_request(*f, req, code, why);
         req.peer = peer;
         req.role = role;
-        const auto need = command_role(req.cmd);
-        if (!need) {
-            if (!answer(error_json(id, "unknown_command", "unknown command '" + req.cmd + "'")))
-                return;
+        if (parsed) {
+            const Role need = *command_role(req.cmd);
+            if (role < need) {
+                code = "forbidden";
+                why = "'" + req.cmd + "' needs the " + std::string(role_name(need)) + " role; " +
+                      peer.principal() + " has " + std::string(role_name(role));
+            }
+        }
+        if (!code.empty()) {
+            if (code == "forbidden" || code == "too_large") refuse(peer, role, req.cmd, code, why);
+            wipe_json(req.args);
+            wipe(f->json);
+            if (!answer(error_json(req.id, code, why))) return;
             continue;
         }
-        if (role < *need) {
-            const std::string why = "'" + req.cmd + "' needs the " + std::string(role_name(*need)) +
-                                    " role; " + peer.principal() + " has " +
-                                    std::string(role_name(role));
-            refuse(peer, role, req.cmd, "forbidden", why);
-            if (!answer(error_json(id, "forbidden", why))) return;
-            continue;
-        }
-        req.args = j.contains("args") ? std::move(j["args"]) : json::object();
-        req.blob = std::move(f->blob);
         Frame resp;
         try {
             resp = handler_(req);
         } catch (const std::exception& e) {
-            resp.json = error_json(id, "internal", e.what());
+            resp.json = error_json(req.id, "internal", e.what());
         }
         // Requests may carry secrets (secrets.push): no copy outlives the request.
         wipe_json(req.args);
-        wipe_json(j);
         wipe(f->json);
         OPENSSL_cleanse(buf.data(), buf.size());
         r.wipe();

@@ -75,6 +75,10 @@ class ControlServer {
     std::atomic<uint64_t> requests_{0}, refused_{0}, handshakes_failed_{0};
 };
 
+// A frame's JSON as a request (depth-checked before parsing; cmd a known command; args an
+// object). False with the answer's code and message (id set when it could be read).
+bool parse_request(Frame& frame, Request& out, std::string& code, std::string& message);
+
 // {"id":…,"ok":false,"error":…,"code":…} for a request id.
 std::string error_json(uint64_t id, std::string_view code, std::string_view message);
 // {"id":…,"ok":true,"result":…}

@@ -43,6 +43,8 @@ eal=(--no-huge --no-pci)
 # The replay compresses the scenario's minutes into seconds, so every TLS session of it is
 # open at once: give decryption room for all of them.
 printf 'tls: {decrypt_sessions: 4096}\nhttp: {sessions: 8192}\n' > "$out/dataplane.yaml"
+# The demo's own account secret (a live dataplane refuses the public default key).
+(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$out/account.secret")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -71,7 +73,7 @@ sleep 1.5
 "$build/dataplane/runtime/sluice-dataplane" --port "a=net_memif0,role=client,id=0,socket=$out/a.sock" \
   --port "b=net_memif1,role=client,id=0,socket=$out/b.sock" --inline a:b --workers 1 \
   --lcores 0@1,1@1 --idle-backoff-us 20 --keylog "$out/synth/keylog.txt" --config "$out/dataplane.yaml" \
-  --control "$out/dataplane.sock" --eve "$out/eve.json" --summary-json "$out/summary.json" \
+  --account-secret-file "$out/account.secret" --control "$out/dataplane.sock" --eve "$out/eve.json" --summary-json "$out/summary.json" \
   --accounts-out "$out/accounts.jsonl" --quiet -- "${eal[@]}" -m 1024 --file-prefix demo-dp \
   >"$out/dataplane.log" 2>&1 &
 dp=$!

@@ -1,5 +1,7 @@
 #include "engine/stream_dumper.h"
 
+#include "common/private_file.h"
+
 #include <cstring>
 
 namespace sluice {
@@ -35,7 +37,7 @@ void StreamDumper::on_data(Flow& flow, Dir dir, std::span<const uint8_t> bytes) 
     const size_t d = idx(dir);
     if (e.file[d] == nullptr) {
         const std::string path = dir_ + "/" + e.base + (dir == Dir::ToServer ? ".c2s" : ".s2c");
-        e.file[d] = std::fopen(path.c_str(), e.created[d] ? "ab" : "wb");
+        e.file[d] = open_private(path, e.created[d] ? FileMode::Append : FileMode::Truncate);
         if (e.file[d] == nullptr) {
             ++write_errors_;
             return;

@@ -1,5 +1,7 @@
 #include "eve/eve_writer.h"
 
+#include "common/private_file.h"
+
 #include <cerrno>
 #include <cstring>
 
@@ -55,7 +57,7 @@ bool EveWriter::start(std::string& error) {
     if (opts_.path == "-") {
         file_ = stdout;
     } else if (!opts_.path.empty()) {
-        file_ = std::fopen(opts_.path.c_str(), "a");
+        file_ = open_private(opts_.path, FileMode::Append);
         if (file_ == nullptr) {
             error = "cannot open EVE log '" + opts_.path + "': " + std::strerror(errno);
             return false;

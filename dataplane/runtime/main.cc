@@ -162,6 +162,10 @@ int main(int argc, char** argv) {
     app.add_option("--control", control_socket,
                    "Serve the control protocol on this Unix socket (sluicectl --socket; "
                    "docs/control-protocol.md)");
+    bool allow_default_secret = false;
+    app.add_flag("--allow-default-account-secret", allow_default_secret,
+                 "Live: run with the public default account key (a lab; production sets "
+                 "accounts.secret_file)");
     std::vector<std::string> trusted_keys;
     app.add_option("--trusted-key", trusted_keys,
                    "Ed25519 public key (PEM) whose signed rule bundles are trusted with their "
@@ -308,6 +312,7 @@ int main(int argc, char** argv) {
     }
     if (!policy_path.empty()) cfg.policy_path = policy_path;
     if (no_accounts) cfg.accounts_enabled = false;
+    if (allow_default_secret) cfg.allow_default_secret = true;
     if (no_enforce) cfg.enforce = false;
     if (!asn_table.empty()) cfg.asn_table_path = asn_table;
     if (!accounts_out.empty()) cfg.accounts_out = accounts_out;
@@ -372,6 +377,11 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    // About to run: a live dataplane does not run on the public default account key.
+    if (std::string e = check_default_secret(cfg, cfg.pcap_in.empty()); !e.empty()) {
+        std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
+        return 2;
+    }
     std::signal(SIGPIPE, SIG_IGN);  // a control or metrics client that hangs up is its loss
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);

@@ -1,5 +1,14 @@
 #include "runtime/runtime_config.h"
 
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <yaml-cpp/yaml.h>
 
 #include "reassembly/segment_pool.h"
@@ -460,6 +469,11 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                               [&](const YAML::Node& x) {
                                   cfg.account_secret_file = scalar<std::string>(path, x, "a path");
                               }},
+                             {"allow_default_secret",
+                              [&](const YAML::Node& x) {
+                                  cfg.allow_default_secret =
+                                      scalar<bool>(path, x, "accounts.allow_default_secret");
+                              }},
                              {"cookie_names",
                               [&](const YAML::Node& x) { list(x, a.cookie_names); }},
                              {"org_headers", [&](const YAML::Node& x) { list(x, a.org_headers); }},
@@ -762,13 +776,50 @@ std::string load_policy(RuntimeConfig& cfg) {
 
 std::string load_account_secret(RuntimeConfig& cfg) {
     if (cfg.account_secret_file.empty()) return "";
-    std::ifstream in(cfg.account_secret_file, std::ios::binary);
-    if (!in) return cfg.account_secret_file + ": cannot read the account secret";
-    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string& path = cfg.account_secret_file;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return path + ": cannot read the account secret: " + std::strerror(errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 4096) {
+        ::close(fd);
+        return path + ": the account secret must be a regular file of at most 4096 bytes";
+    }
+    if ((st.st_mode & 077) != 0) {
+        ::close(fd);
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return path + ": mode " + mode +
+               " lets the group or others read the account secret (chmod 600 " + path + ")";
+    }
+    std::string secret(static_cast<size_t>(st.st_size), '\0');
+    size_t got = 0;
+    while (got < secret.size()) {
+        const ssize_t n = ::read(fd, secret.data() + got, secret.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    secret.resize(got);
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-    if (secret.size() < 16)
-        return cfg.account_secret_file + ": the account secret must be at least 16 bytes";
+    if (secret.size() < 16) {
+        OPENSSL_cleanse(secret.data(), secret.size());
+        return path + ": the account secret must be at least 16 bytes";
+    }
     cfg.engine.accounts.secret = std::move(secret);
+    return "";
+}
+
+std::string check_default_secret(const RuntimeConfig& cfg, bool live) {
+    if (!cfg.accounts_enabled || !cfg.engine.accounts.secret.empty()) return "";
+    if (live && !cfg.allow_default_secret)
+        return "no account secret: account ids would use the public default key, which anyone "
+               "can use to compute them. Set accounts.secret_file (or --account-secret-file) to "
+               "a file of 16+ random bytes, mode 0600 (or accounts.allow_default_secret: true "
+               "for a lab)";
+    std::fprintf(stderr,
+                 "sluice-dataplane: warning: no accounts.secret_file: account ids use the public "
+                 "default key (anyone can compute them)\n");
     return "";
 }
 

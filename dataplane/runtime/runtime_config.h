@@ -76,6 +76,7 @@ struct RuntimeConfig {
     std::vector<std::string> rule_files;
     std::string rules_bundle;         // a compiled bundle (rules/bundle.h) instead of rule files
     std::string account_secret_file;  // HMAC key for account ids (read at start, memory only)
+    bool allow_default_secret = false;  // live runs refuse the public default key without it
     // Account correlation: the policy (empty path: the shipped rules/policy/default.yaml).
     bool accounts_enabled = true;
     std::string policy_path;
@@ -107,6 +108,9 @@ struct RuntimeConfig {
 // the errors, one per line ("file:line:col: error: ..."), or an empty string; `note` says
 // when a bundle's databases had to be compiled on this host.
 std::string load_rules(RuntimeConfig& cfg, std::string* note = nullptr);
+// A live dataplane refuses to run with the public default account key unless the config says
+// so (accounts.allow_default_secret); otherwise (offline, or allowed) a warning on stderr.
+std::string check_default_secret(const RuntimeConfig& cfg, bool live);
 // Reads cfg.trusted_key_files into cfg.trusted_keys; the error names the file.
 std::string load_trusted_keys(RuntimeConfig& cfg);
 // Loads cfg.policy_path (or the shipped policy) into cfg.policy. Error message or "".

@@ -126,7 +126,7 @@ class BundleSigning(t.TempDirTest):
         self.sd_sock = os.path.join(self.tmp, "sd.sock")
         self.state = os.path.join(self.tmp, "state")
         dp = subprocess.Popen(
-            [t.DATAPLANE, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1", "--inline", "a:b",
+            [*t.LIVE, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1", "--inline", "a:b",
              "--control", self.dp_sock, "--trusted-key", os.path.join(self.tmp, "k1.pub"),
              "--trusted-key", os.path.join(self.tmp, "k2.pub"), "--idle-backoff-us", "1000", "--quiet", "--",
              "--no-huge", "-m", "256", "--no-pci", f"--file-prefix=slsig{os.getpid()}"],

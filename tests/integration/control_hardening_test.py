@@ -71,7 +71,7 @@ class Hardening(unittest.TestCase):
             f.write("control:\n" + roles + "  limits: " + json.dumps(LIMITS) + "\n")
         p = lambda n: os.path.join(d, n)  # noqa: E731
         cls.dp = subprocess.Popen(
-            [t.DATAPLANE, "--config", dp_cfg, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1",
+            [*t.LIVE, "--config", dp_cfg, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1",
              "--inline", "a:b", "--control", cls.dp_sock, "--control-listen", f"127.0.0.1:{cls.dp_tls}",
              "--control-cert", p("server.pem"), "--control-key", p("server.key"), "--control-ca", p("ca.pem"),
              "--control-grant", "read=uid:nobody", "--metrics", f"127.0.0.1:{cls.dp_metrics}",

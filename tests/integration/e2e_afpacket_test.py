@@ -4,7 +4,6 @@ A real curl downloads through it; a flow given a reset verdict is cut at both en
 account the policy blocks (by its behaviour, or on the deny list) is reset while other keys
 pass."""
 import hashlib
-import hmac
 import json
 import os
 import signal
@@ -86,7 +85,7 @@ class AfPacketBridge(unittest.TestCase):
         self.eve = os.path.join(self.tmp.name, f"eve-{time.monotonic_ns()}.json")
         self.summary = os.path.join(self.tmp.name, "summary.json")
         self.prefix = f"sle2e{SUFFIX}"
-        args = ["ip", "netns", "exec", DP, t.DATAPLANE,
+        args = ["ip", "netns", "exec", DP, *t.LIVE,
                 "--port", "client=net_af_packet0,iface=c1", "--port", "server=net_af_packet1,iface=s1",
                 "--inline", "client:server", "--idle-backoff-us", "100", "--eve", self.eve,
                 "--summary-json", self.summary, *extra,
@@ -203,9 +202,8 @@ class AfPacketBridge(unittest.TestCase):
         distiller = "sk-ant-api03-E2EDISTILLERKEY0000000000000000000000000"
         customer = "sk-ant-api03-E2ECUSTOMERKEY00000000000000000000000000"
         denied = "sk-ant-api03-E2EDENIEDKEY000000000000000000000000000000"
-        # Account ids under the built-in default secret (the dataplane's HMAC-SHA256, 16 hex).
-        denied_id = hmac.new(b"sluice-default-account-secret-change-me", denied.encode(),
-                             hashlib.sha256).hexdigest()[:16]
+        # Account ids under the run's secret (the dataplane's HMAC-SHA256, 16 hex).
+        denied_id = t.account_id(denied)
         policy = os.path.join(self.tmp.name, "block.yaml")
         with open(policy, "w") as f:
             f.write("window: 600\n"
@@ -251,10 +249,7 @@ class AfPacketBridge(unittest.TestCase):
         self.assertTrue(all(r["sluice"]["enforcement"]["action"] == "block" for r in stopped))
         self.assertIn(denied_id, {r["account"]["id"] for r in stopped})
         # Only the denied key and the distiller were stopped; the customer never was.
-        def account_id(key):
-            return hmac.new(b"sluice-default-account-secret-change-me", key.encode(),
-                            hashlib.sha256).hexdigest()[:16]
-        self.assertEqual({r["account"]["id"] for r in stopped}, {denied_id, account_id(distiller)})
+        self.assertEqual({r["account"]["id"] for r in stopped}, {denied_id, t.account_id(distiller)})
 
     def test_sluicectl_blocklist_live(self):
         ctl = os.path.join(t.BUILD, "control/sluicectl")
@@ -262,7 +257,8 @@ class AfPacketBridge(unittest.TestCase):
         self.start_dataplane("--control", sock)
         key, other = ("sk-ant-api03-E2EOPSBLOCKEDKEY00000000000000000000000",
                       "sk-ant-api03-E2EOPSOTHERKEY000000000000000000000000")
-        ident = subprocess.run([ctl, "--json", "accounts", "id", "--key-stdin"], input=key + "\n",
+        ident = subprocess.run([ctl, "--json", "accounts", "id", "--key-stdin", "--secret-file", t.ACCOUNT_SECRET_FILE],
+                               input=key + "\n",
                                capture_output=True, text=True, check=True)
         account = json.loads(ident.stdout)["id"]
         self.assertEqual(self.ask(key, "Hello, how are you?")[0], 0)

@@ -58,7 +58,7 @@ class MutualTls(t.TempDirTest):
         cls.port = 21000 + os.getpid() % 20000
         p = cls.p
         cls.dp = subprocess.Popen(
-            [t.DATAPLANE, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1", "--inline", "a:b",
+            [*t.LIVE, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1", "--inline", "a:b",
              "--control-listen", f"127.0.0.1:{cls.port}", "--control-cert", p("server.pem"),
              "--control-key", p("server.key"), "--control-ca", p("ca.pem"), "--idle-backoff-us", "1000", "--quiet",
              # Roles: the operator by subject, sluiced by SAN; "nobody" is trusted but granted nothing.

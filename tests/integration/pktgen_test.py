@@ -43,7 +43,7 @@ class Pktgen(t.TempDirTest):
         # them before the dataplane's memif client connects.
         time.sleep(1.5)
         self.assertIsNone(gen.poll(), "sluice-pktgen exited early")
-        dp = t.dataplane("--port", f"a=net_memif0,role=client,id=0,socket={sa}",
+        dp = t.dataplane(*t.SECRET_ARGS, "--port", f"a=net_memif0,role=client,id=0,socket={sa}",
                          "--port", f"b=net_memif1,role=client,id=0,socket={sb}", "--inline", "a:b",
                          "--workers", "1", "--lcores", "0@1,1@1", "--idle-backoff-us", "20",
                          # Forwarding is under test: the replayed attack traffic would otherwise

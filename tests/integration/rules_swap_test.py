@@ -81,7 +81,7 @@ class RulesSwap(t.TempDirTest):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
         dp = subprocess.Popen(
-            [t.DATAPLANE, "--port", f"a=net_memif0,role=client,id=0,socket={sa}",
+            [*t.LIVE, "--port", f"a=net_memif0,role=client,id=0,socket={sa}",
              "--port", f"b=net_memif1,role=client,id=0,socket={sb}", "--inline", "a:b",
              "--workers", "1", "--lcores", "0@1,1@1", "--idle-backoff-us", "20", "--no-accounts",
              "--rules", v[0], "--control", sock, "--eve", eve, "--summary-json", summary,

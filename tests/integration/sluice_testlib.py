@@ -225,3 +225,31 @@ def unix_connect(path):
 def thread_count(pid):
     with open(f"/proc/{pid}/status") as f:
         return int(next(line for line in f if line.startswith("Threads:")).split()[1])
+
+
+# Live dataplanes run on an account secret of the test run's own (a live dataplane refuses the
+# public default key): 32 random bytes, hex, mode 0600, removed at exit.
+def _make_account_secret():
+    import atexit
+    import secrets
+    import shutil
+    d = tempfile.mkdtemp(prefix="sluice-secret-")
+    atexit.register(shutil.rmtree, d, True)
+    path = os.path.join(d, "account.secret")
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, value.encode() + b"\n")
+    os.close(fd)
+    return path, value.encode()
+
+
+ACCOUNT_SECRET_FILE, ACCOUNT_SECRET = _make_account_secret()
+SECRET_ARGS = ["--account-secret-file", ACCOUNT_SECRET_FILE]
+LIVE = [DATAPLANE, *SECRET_ARGS]
+
+
+def account_id(key, secret=None):
+    """The dataplane's account id of an API key: HMAC-SHA256 under the secret, 16 hex digits."""
+    import hashlib
+    import hmac
+    return hmac.new(secret or ACCOUNT_SECRET, key.encode(), hashlib.sha256).hexdigest()[:16]

@@ -44,7 +44,7 @@ class Faults(t.TempDirTest):
     def start_dataplane(self):
         Faults.starts += 1
         self.dp = subprocess.Popen(
-            [t.DATAPLANE, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1", "--inline", "a:b",
+            [*t.LIVE, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1", "--inline", "a:b",
              "--control", self.dp_sock, "--idle-backoff-us", "1000", "--quiet", "--",
              "--no-huge", "-m", "256", "--no-pci", f"--file-prefix=slflt{os.getpid()}_{Faults.starts}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -23,7 +23,7 @@ SLUICED = os.path.join(t.BUILD, "control/sluiced")
 class Sluiced(t.TempDirTest):
     def start_dataplane(self):
         self.dp = subprocess.Popen(
-            [t.DATAPLANE, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1", "--inline", "a:b",
+            [*t.LIVE, "--port", "a=net_null0,no-rx=1", "--port", "b=net_null1,no-rx=1", "--inline", "a:b",
              "--control", self.dp_sock, "--idle-backoff-us", "1000", "--quiet", "--",
              "--no-huge", "-m", "256", "--no-pci", f"--file-prefix=slsd{os.getpid()}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -63,7 +63,8 @@ def run_cell(a, pcap, keylog, stage, workers, tmp, tag, dut_cpu):
                "--port", f"a=net_memif0,role=client,id=0,socket={sa}",
                "--port", f"b=net_memif1,role=client,id=0,socket={sb}", "--inline", "a:b",
                "--workers", str(workers), "--lcores", lcores, "--duration", str(budget), "--quiet",
-               "--no-enforce"]  # capacity: the replayed attack mix must not be blocked
+               "--no-enforce",  # capacity: the replayed attack mix must not be blocked
+               "--allow-default-account-secret"]  # a lab measurement, no real accounts
         if stage == "full" and keylog:
             cmd += ["--keylog", keylog]
         dut = subprocess.Popen(cmd + ["--", *EAL, "--file-prefix", f"mx-dut-{tag}"],

@@ -54,6 +54,7 @@ def measure(dut, args, sock):
         cmd = [os.path.join(args.build, "dataplane/runtime/sluice-dataplane"), f"--lcores=0@{c}",
                "--topology", "rss", "--workers", "1", "--port", f"in={memif}",
                "--port", "out=net_null0,no-rx=1", "--inline", "in:out", "--mbufs", "16383", "--quiet",
+               "--allow-default-account-secret",  # a lab measurement, no real accounts
                "--", *EAL, "--file-prefix", "sl-bench-dut"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

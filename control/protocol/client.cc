@@ -1,5 +1,7 @@
 #include "control/protocol/client.h"
 
+#include "control/protocol/wipe.h"
+
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -127,8 +129,10 @@ Response Client::request(const std::string& cmd, const nlohmann::json& args, std
                                              : stream_->error();
         return r;
     };
-    if (const Io io = stream_->write_all(encode_frame(req, blob), d); io != Io::Ok)
-        return transport(io, "sending the request");
+    std::string frame = encode_frame(req, blob);
+    const Io sent = stream_->write_all(frame, d);
+    wipe(frame);  // it may hold a key log (secrets.push)
+    if (sent != Io::Ok) return transport(sent, "sending the request");
     FrameReader reader;
     std::optional<Frame> f;
     std::string buf(65536, '\0');

@@ -224,6 +224,7 @@ void ControlServer::serve(Stream& s, const Peer& peer, const std::atomic<bool>& 
         }
         // Requests may carry secrets (secrets.push): no copy outlives the request.
         wipe_json(req.args);
+        wipe(req.blob);
         wipe(f->json);
         OPENSSL_cleanse(buf.data(), buf.size());
         r.wipe();

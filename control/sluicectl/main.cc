@@ -495,7 +495,8 @@ int main(int argc, char** argv) {
         } else if (!read_file(keylog, text)) {
             return fail(kUsage, keylog + ": cannot read");
         }
-        const int rc = call(o, "secrets.push", {{"text", text}}, result);
+        // In the blob, not the JSON: secrets never pass through a JSON parser's buffers.
+        const int rc = call(o, "secrets.push", json::object(), result, text);
         OPENSSL_cleanse(text.data(), text.size());
         if (rc) return rc;
         if (o.json_out)

@@ -85,7 +85,7 @@ std::vector<RuleFile> files_arg(const json& args) {
 // One request to every dataplane at once (a thread each), answers in the links' order: the
 // slowest costs its own timeout, not the sum.
 std::vector<Response> broadcast(const std::vector<DataplaneLink>& links, const std::string& cmd,
-                                const json& args, const FleetTimeouts& to) {
+                                const json& args, std::string_view blob, const FleetTimeouts& to) {
     std::vector<Response> out(links.size());
     std::vector<std::thread> senders;
     for (size_t i = 0; i < links.size(); ++i) {
@@ -96,7 +96,7 @@ std::vector<Response> broadcast(const std::vector<DataplaneLink>& links, const s
                     out[i].code = "unreachable";
                     return;
                 }
-                out[i] = c.request(cmd, args, {}, to.query_ms);
+                out[i] = c.request(cmd, args, blob, to.query_ms);
             });
         } catch (const std::system_error& e) {
             out[i].code = "busy";
@@ -216,9 +216,8 @@ void Daemon::follow_loop() {
         // To every dataplane at once, outside the lock: a hung one costs its own timeout only.
         const auto t0 = std::chrono::steady_clock::now();
         const std::vector<DataplaneLink> links = links_copy();
-        json args = {{"text", batch}};
-        const std::vector<Response> answers = broadcast(links, "secrets.push", args, timeouts);
-        wipe_json(args);
+        const std::vector<Response> answers =
+            broadcast(links, "secrets.push", json::object(), batch, timeouts);
         wipe(batch);
         std::lock_guard lock(mu_);
         bool any = false;
@@ -645,7 +644,10 @@ Frame Daemon::handle(Request& req) {
             std::erase_if(links,
                           [&](const DataplaneLink& x) { return !only.empty() && x.name != only; });
             if (cmd == "secrets.push") {
-                const std::vector<Response> answers = broadcast(links, cmd, args, timeouts);
+                // The key log travels as the blob (older clients: args.text), never kept.
+                const std::vector<Response> answers =
+                    req.blob.empty() ? broadcast(links, cmd, args, {}, timeouts)
+                                     : broadcast(links, cmd, json::object(), req.blob, timeouts);
                 json per = json::object();
                 bool any = false;
                 for (size_t i = 0; i < links.size(); ++i) {

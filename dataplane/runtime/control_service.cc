@@ -218,11 +218,12 @@ control::Frame ControlService::handle(control::Request& req) {
                 result["signed_generation"] = trusted.signature->generation;
             }
         } else if (cmd == "secrets.push") {
-            // Parsed in place from the request (the server wipes it afterwards): no copy of a
-            // secret outlives this handler.
-            if (!args.contains("text") || !args["text"].is_string())
-                throw BadRequest{"bad_request", "missing string argument 'text'"};
-            const std::string& text = args["text"].get_ref<const std::string&>();
+            // The key log is the blob (or, from older clients, args.text), parsed in place; the
+            // server wipes the request afterwards: no copy of a secret outlives this handler.
+            if (req.blob.empty() && !(args.contains("text") && args["text"].is_string()))
+                throw BadRequest{"bad_request", "secrets.push takes the key log as its blob"};
+            const std::string& text =
+                req.blob.empty() ? args["text"].get_ref<const std::string&>() : req.blob;
             std::string line;
             line.reserve(512);
             size_t added = 0, ignored = 0, full = 0;

@@ -402,8 +402,12 @@ class Hardening(unittest.TestCase):
                         self.assertEqual(a.get("code"), "forbidden", (who, endpoint, cmd, a))
                         self.assertIn(f"needs the {need} role", a["error"])
         self.assertGreater(len(seen), 100)
-        # A blob from an operator is refused before it is read.
+        # A blob from an operator (key logs: up to 4 MiB) is no rule bundle it may apply, and a
+        # reader may send none at all: refused before it is read.
         with self.tls("operator", self.dp_tls) as s:
+            a = t.control_request(s, "rules.apply", {}, self.bundle)
+            self.assertEqual(a["code"], "forbidden", a)
+        with self.tls("reader", self.dp_tls) as s:
             a = t.control_request(s, "rules.apply", {}, self.bundle)
             self.assertEqual(a["code"], "too_large", a)
         # Refusals name the principal and role in sluiced's audit log.

@@ -10,7 +10,7 @@ PACKAGES=(
   libpcap-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libhyperscan-dev libpcre2-dev zlib1g-dev libsimdjson-dev libsodium-dev
   # tests and tools: captures, namespaces, real clients and servers
-  tshark tcpdump iproute2 ethtool curl nginx-light python3 procps openssl util-linux
+  tshark tcpdump iproute2 ethtool curl nginx-light python3 procps openssl util-linux gdb
 )
 
 missing=()

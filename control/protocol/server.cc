@@ -28,14 +28,14 @@ std::string ok_json(uint64_t id, const json& result) {
 }
 
 namespace {
-// What a caller may send before its command is known: blobs (rule bundles) only from admins,
-// large JSON (key logs, lists) from operators up.
+// What a caller may send before its command is known: rule bundles (large blobs) only from
+// admins; key logs (a blob of up to 4 MiB) and large JSON (lists) from operators up.
 constexpr uint32_t kSmallJson = 64u << 10;
 uint32_t max_json_for(Role r) {
     return r >= Role::Operate ? kMaxJson : kSmallJson;
 }
 uint32_t max_blob_for(Role r) {
-    return r == Role::Admin ? kMaxBlob : 0;
+    return r == Role::Admin ? kMaxBlob : r == Role::Operate ? kMaxJson : 0;
 }
 
 // A best-effort answer on the accept thread: one small frame into an empty socket buffer.

@@ -112,6 +112,14 @@ class MutualTls(t.TempDirTest):
                     s.sendall(b"SLC1\0\1\0\0\0\0\0\2\0\0\0\0{}")
                     if not s.recv(64):
                         raise ConnectionResetError("closed without an answer")
+        # Unreadable or invalid TLS files are bad input (2), not an unreachable peer (3).
+        garbage = os.path.join(self.tmp, "garbage.pem")
+        with open(garbage, "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+        for cert in (garbage, os.path.join(self.tmp, "missing.pem")):
+            p = subprocess.run([CTL, "--host", f"127.0.0.1:{self.port}", "--cert", cert, "--key", self.p("client.key"),
+                                "--ca", self.p("ca.pem"), "status"], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 2, (cert, p.stderr))
         # A server the client does not trust.
         distrust = self.ctl_as("client", "rogue-ca")
         self.assertEqual(distrust.returncode, 3)

@@ -126,8 +126,6 @@ class Sluiced(t.TempDirTest):
             self.ctl("policy", "rollback")
             self.wait_for(lambda: self.js("status", sock=self.dp_sock)["policy"]["sha256"] == p1["sha256"])
             # Lists, durable, with TTL, reaching the dataplane; concurrent clients.
-            self.ctl("blocklist", "add", "account", "00112233aabbccdd", "--reason", "resold")
-            self.ctl("blocklist", "add", "ip", "203.0.113.0/24", "--ttl", "2s")
             results = []
 
             def add(i):
@@ -140,9 +138,12 @@ class Sluiced(t.TempDirTest):
                 th.join()
             self.assertEqual(results, [0] * 6)
             self.wait_for(lambda: len(self.js("allowlist", "list", sock=self.dp_sock)["entries"]) == 6)
+            self.ctl("blocklist", "add", "account", "00112233aabbccdd", "--reason", "resold")
+            self.ctl("blocklist", "add", "ip", "203.0.113.0/24", "--ttl", "4s")
+            added = time.time()
             self.wait_for(lambda: {e["value"] for e in self.js("blocklist", "list", sock=self.dp_sock)["entries"]}
                           == {"00112233aabbccdd", "203.0.113.0/24"})
-            time.sleep(2.2)
+            time.sleep(max(0.0, added + 4.2 - time.time()))
             self.assertEqual([e["value"] for e in self.js("blocklist", "list")["entries"]], ["00112233aabbccdd"])
             self.assertEqual([e["value"] for e in self.js("blocklist", "list", sock=self.dp_sock)["entries"]],
                              ["00112233aabbccdd"])

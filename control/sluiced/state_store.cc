@@ -6,8 +6,8 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -66,8 +66,7 @@ bool StateStore::atomic_write(const std::string& path, const std::string& data,
     // Never through a symlink, never onto an existing file: a leftover temporary is ours to
     // remove (unlink removes a planted symlink, not its target).
     ::unlink(tmp.c_str());
-    const int fd =
-        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return fail(error, tmp);
     size_t off = 0;
     while (off < data.size()) {

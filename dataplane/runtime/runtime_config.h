@@ -74,8 +74,8 @@ struct RuntimeConfig {
 
     // Rules: files or directories (empty: the shipped packs), unless rules_enabled is false.
     std::vector<std::string> rule_files;
-    std::string rules_bundle;         // a compiled bundle (rules/bundle.h) instead of rule files
-    std::string account_secret_file;  // HMAC key for account ids (read at start, memory only)
+    std::string rules_bundle;           // a compiled bundle (rules/bundle.h) instead of rule files
+    std::string account_secret_file;    // HMAC key for account ids (read at start, memory only)
     bool allow_default_secret = false;  // live runs refuse the public default key without it
     // Account correlation: the policy (empty path: the shipped rules/policy/default.yaml).
     bool accounts_enabled = true;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole sluice test suite: installs what is missing, builds the release (-Werror) and the
 # sanitizer (ASan+UBSan) trees, runs every suite in the release tree and the unit, fuzz and
-# offline suites under the sanitizers. Needs root for the namespace end-to-end tests.
+# integration suites under the sanitizers - except the two longest integration runs (suite
+# 'long': offline and tls-decrypt, 20 minutes under ASan), which run in the release tree only.
+# Needs root for the namespace end-to-end tests.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tools/setup/install-deps.sh || exit 1
@@ -13,7 +15,7 @@ status=0
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build/asan --print-errorlogs --no-rebuild --logbase sanitizers --suite unit --suite fuzz || status=1
 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build/asan --print-errorlogs --no-rebuild --logbase sanitizers-integration --suite integration || status=1
+  meson test -C build/asan --print-errorlogs --no-rebuild --logbase sanitizers-integration --suite integration --no-suite long || status=1
 meson test -C build/release --print-errorlogs --no-rebuild --logbase release || status=1
 
 python3 tools/setup/test_summary.py build/asan/meson-logs/sanitizers.json \

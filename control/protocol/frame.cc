@@ -65,6 +65,11 @@ std::optional<Frame> FrameReader::next() {
     return f;
 }
 
+size_t FrameReader::announced() const {
+    if (buf_.size() < kHeaderBytes) return 0;
+    return kHeaderBytes + size_t{get32(buf_.data() + 8)} + get32(buf_.data() + 12);
+}
+
 void FrameReader::wipe() {
     if (!buf_.empty()) return;  // a pipelined frame is waiting: wiped after its turn
     buf_.resize(buf_.capacity());

@@ -49,6 +49,9 @@ class FrameReader {
     // "bad_frame" (magic, version) or "too_large" (over a limit).
     const std::string& error_code() const { return code_; }
     bool partial() const { return !buf_.empty(); }  // part of a frame is buffered
+    // The whole frame's size once its header is in (0 before): servers extend the request's
+    // deadline by it, so a large bundle over a busy link is not cut off as a trickle.
+    size_t announced() const;
     // Overwrites consumed bytes still in the buffer's memory (nothing buffered is lost).
     void wipe();
 

@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -170,7 +171,7 @@ void ControlServer::serve(Stream& s, const Peer& peer, const std::atomic<bool>& 
     for (;;) {
         // The next frame: the idle deadline until its first byte, then one deadline for the
         // whole request (a client trickling a byte at a time gains nothing).
-        bool started = r.partial();
+        bool started = r.partial(), extended = false;
         Deadline wait = started ? Deadline::in_ms(lim.request_ms) : Deadline::in_ms(lim.idle_ms);
         std::optional<Frame> f;
         while (!(f = r.next())) {
@@ -193,6 +194,14 @@ void ControlServer::serve(Stream& s, const Peer& peer, const std::atomic<bool>& 
             if (!started) {
                 started = true;
                 wait = Deadline::in_ms(lim.request_ms);
+            }
+            // Once the size is known, a large frame gets time for its bytes at a floor rate
+            // (256 KiB/s): a 4 MiB key log 16 s more, a rule bundle what it needs. Only the
+            // sizes the caller's role allows are ever announced successfully.
+            if (!extended && r.announced() > 0) {
+                extended = true;
+                wait = Deadline::in_ms(lim.request_ms + static_cast<int>(std::min<size_t>(
+                                                            r.announced() / 256, 86'400'000)));
             }
         }
         requests_.fetch_add(1, std::memory_order_relaxed);

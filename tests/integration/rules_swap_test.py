@@ -76,7 +76,7 @@ class RulesSwap(t.TempDirTest):
         gen = subprocess.Popen(
             [PKTGEN, "--pcap", pcap, "--tx-port", f"net_memif0,role=server,id=0,socket={sa}",
              "--rx-port", f"net_memif1,role=server,id=0,socket={sb}", "--json", report,
-             "--rate", "1500", "--duration", "4",
+             "--rate", "1500", "--duration", "12",
              "--", *EAL, "--file-prefix", f"slsw-g{tag}", "--lcores", "0@0"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
@@ -85,7 +85,9 @@ class RulesSwap(t.TempDirTest):
              "--port", f"b=net_memif1,role=client,id=0,socket={sb}", "--inline", "a:b",
              "--workers", "1", "--lcores", "0@1,1@1", "--idle-backoff-us", "20", "--no-accounts",
              "--rules", v[0], "--control", sock, "--eve", eve, "--summary-json", summary,
-             "--duration", "9", "--quiet", "--", *EAL, "--file-prefix", f"slsw-d{tag}"],
+             # Long enough for seven pushes even under ASan: without trusted keys every pushed
+             # bundle is recompiled from its sources.
+             "--duration", "26", "--quiet", "--", *EAL, "--file-prefix", f"slsw-d{tag}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(100):
             if os.path.exists(sock):

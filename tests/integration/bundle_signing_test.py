@@ -99,12 +99,7 @@ class BundleSigning(t.TempDirTest):
         return json.loads(self.ctl(self.dp_sock, "status").stdout)["engine"]["rules"]
 
     def wait_for(self, cond, seconds=30):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            if cond():
-                return
-            time.sleep(0.2)
-        self.fail("timed out waiting for a condition")
+        t.wait_for(self, cond, seconds)
 
     def start_sluiced(self, key):
         return subprocess.Popen([SLUICED, "--state-dir", self.state, "--socket", self.sd_sock, "--dataplane",

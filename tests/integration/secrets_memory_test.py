@@ -30,12 +30,7 @@ def core_holds(path, needles):
 
 class SecretsInMemory(t.TempDirTest):
     def wait_for(self, cond, seconds=30):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            if cond():
-                return
-            time.sleep(0.1)
-        self.fail("timed out waiting for a condition")
+        t.wait_for(self, cond, seconds)
 
     def ctl(self, sock, *args, stdin=None):
         return subprocess.run([CTL, "--socket", sock, "--json", *args], capture_output=True, text=True,

@@ -253,3 +253,14 @@ def account_id(key, secret=None):
     import hashlib
     import hmac
     return hmac.new(secret or ACCOUNT_SECRET, key.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def wait_for(test, cond, seconds=30, step=0.1):
+    """Polls `cond` until it is true; fails `test` (a unittest.TestCase) after `seconds`."""
+    import time
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(step)
+    test.fail("timed out waiting for a condition")

@@ -77,12 +77,7 @@ class Faults(t.TempDirTest):
         return json.loads(p.stdout)
 
     def wait_for(self, cond, seconds=30):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            if cond():
-                return
-            time.sleep(0.1)
-        self.fail("timed out waiting for a condition")
+        t.wait_for(self, cond, seconds)
 
     def dp_sha(self):
         return self.js(self.dp_sock, "status")["engine"]["rules"]["sha256"]

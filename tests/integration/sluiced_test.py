@@ -44,12 +44,7 @@ class Sluiced(t.TempDirTest):
         self.assertEqual(self.sd.returncode, 0)
 
     def wait_for(self, cond, seconds=20):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            if cond():
-                return
-            time.sleep(0.1)
-        self.fail("timed out waiting for a condition")
+        t.wait_for(self, cond, seconds)
 
     def ctl_rc(self, *args):
         return subprocess.run([CTL, "--socket", self.sd_sock, *args] if args[0] != "--socket" else [CTL, *args],

@@ -84,6 +84,15 @@ WorkerCounters Pipeline::counters() const {
     return ctr_;
 }
 
+void Pipeline::snapshot(PipelineStats& out) const {
+    out.engine = ctr_;
+    out.reassembly = reassembler_.counters();
+    out.tls = tls_.counters();
+    out.http = http_->counters();
+    out.rules = rules_->counters();
+    out.matcher = rules_->matcher_counters();
+}
+
 PoolOccupancy Pipeline::pools() const {
     PoolOccupancy o;
     o.flows = flows_.size();

@@ -12,6 +12,7 @@
 #include "decode/checksum.h"
 #include "engine/counters.h"
 #include "engine/engine_config.h"
+#include "engine/pipeline_stats.h"
 #include "engine/stream_dumper.h"
 #include "eve/community_id.h"
 #include "eve/eve_emitter.h"
@@ -81,6 +82,8 @@ class Pipeline {
     void poll_secrets(Timestamp now) { tls_.poll_secrets(now.ns); }
 
     WorkerCounters counters() const;
+    // Every counter at once, into `out` (the worker's snapshot buffer: no allocation).
+    void snapshot(PipelineStats& out) const;
     PoolOccupancy pools() const;
     const ReassemblyCounters& reassembly_counters() const { return reassembler_.counters(); }
     const tls::TlsCounters& tls_counters() const { return tls_.counters(); }

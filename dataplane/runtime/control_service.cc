@@ -10,7 +10,7 @@
 #include "control/protocol/args.h"
 #include "control/protocol/wipe.h"
 #include "rules/bundle_signature.h"
-#include "runtime/dataplane.h"
+#include "runtime/correlator_thread.h"
 
 namespace sluice {
 
@@ -31,10 +31,16 @@ constexpr uint64_t kMaxTtlSeconds = 10ull * 366 * 86400;  // as sluiced: longer 
 constexpr uint64_t kMaxRows = 100000;
 }  // namespace
 
+ControlService::ControlService(ControlTarget& target, ControlSettings settings)
+    : target_(target),
+      settings_(std::move(settings)),
+      policy_digest_(settings_.policy_sha256),
+      policy_source_(settings_.policy_source) {}
+
 control::ServerOptions ControlService::options() {
     control::ServerOptions o;
-    o.access = dp_.cfg_.control_access;
-    o.limits = dp_.cfg_.control_limits;
+    o.access = settings_.access;
+    o.limits = settings_.limits;
     // Refusals go to the log as one JSON line each (the dataplane keeps no audit file; sluiced
     // audits what it forwards).
     o.on_refusal = [](const control::Refusal& r) {
@@ -68,20 +74,22 @@ control::Frame ControlService::handle(control::Request& req) {
         const std::string& cmd = req.cmd;
         const json& args = req.args;
         json result = json::object();
-        Dataplane& dp = dp_;
+        CorrelatorThread* const correlator = target_.correlator();
+        OperatorLists& lists = target_.lists();
         if (cmd == "status") {
-            result = dp.summary();
+            result = target_.summary();
             result["control"] = {{"protocol", control::kVersion},
                                  {"role", "dataplane"},
                                  {"caller_role", control::role_name(req.role)},
                                  {"principal", req.peer.principal()},
                                  {"refused", refused()},
                                  {"tls_handshakes_failed", handshakes_failed()},
-                                 {"started_unix", dp.started_unix_}};
+                                 {"started_unix", settings_.started_unix},
+                                 {"secrets_pushed", secrets_pushed_}};
             {
-                const auto& sig = dp.rules_signature_;
-                json trust = {{"trusted_keys", dp.cfg_.trusted_keys
-                                                   ? dp.cfg_.trusted_keys->key_ids()
+                const auto& sig = rules_signature_;
+                json trust = {{"trusted_keys", settings_.trusted_keys
+                                                   ? settings_.trusted_keys->key_ids()
                                                    : std::vector<std::string>{}}};
                 if (sig)
                     trust.update({{"key_id", sig->key_id},
@@ -89,16 +97,19 @@ control::Frame ControlService::handle(control::Request& req) {
                                   {"generation", sig->generation}});
                 result["engine"]["rules"]["signature"] = trust;
             }
-            result["policy"] = {{"sha256", dp.policy_digest_},
-                                {"source", dp.policy_source_},
-                                {"applied", dp.policy_applied_}};
-            const auto entries = dp.lists_.entries(wall_now());
+            if (rules_generation_ != 0)
+                result["engine"]["rules"]["last_push"] = {{"generation", rules_generation_},
+                                                          {"message", rules_label_}};
+            result["policy"] = {{"sha256", policy_digest_},
+                                {"source", policy_source_},
+                                {"applied", policy_applied_}};
+            const auto entries = lists.entries(wall_now());
             size_t block = 0, allow = 0;
             for (const auto& e : entries) (e.allow ? allow : block) += 1;
             result["lists"] = {{"block", block}, {"allow", allow}};
         } else if (cmd == "lists.replace") {
             // The whole desired state at once (sluiced after a restart of either side).
-            if (!dp.correlator_)
+            if (!correlator)
                 throw BadRequest{"unavailable", "account correlation is off (--no-accounts)"};
             if (!args.contains("entries") || !args["entries"].is_array())
                 throw BadRequest{"bad_request", "lists.replace takes entries[]"};
@@ -117,19 +128,19 @@ control::Frame ControlService::handle(control::Request& req) {
                 wanted.push_back(std::move(e));
             }
             std::string err;
-            if (!dp.lists_.replace(wanted, wall_now(), err)) throw BadRequest{"invalid", err};
-            result["version"] = dp.lists_.version();
+            if (!lists.replace(wanted, wall_now(), err)) throw BadRequest{"invalid", err};
+            result["version"] = lists.version();
         } else if (cmd == "lists.add" || cmd == "lists.del" || cmd == "lists.show") {
             const std::string list = str_arg(args, "list");
             if (list != "block" && list != "allow")
                 throw BadRequest{"bad_request", "list is block or allow"};
             const bool allow = list == "allow";
-            if (!dp.correlator_)
+            if (!correlator)
                 throw BadRequest{"unavailable",
                                  "account correlation is off (--no-accounts): lists need it"};
             if (cmd == "lists.show") {
                 json rows = json::array();
-                for (const auto& e : dp.lists_.entries(wall_now())) {
+                for (const auto& e : lists.entries(wall_now())) {
                     if (e.allow != allow) continue;
                     json row = {{"kind", list_kind_name(e.kind)},
                                 {"value", e.value},
@@ -148,15 +159,15 @@ control::Frame ControlService::handle(control::Request& req) {
                 if (cmd == "lists.add") {
                     std::string err;
                     const uint64_t ttl = uint_arg(args, "ttl_s", 0, 0, kMaxTtlSeconds);
-                    if (!dp.lists_.add(allow, *kind, value, ttl, opt_str_arg(args, "reason"),
-                                       wall_now(), err))
+                    if (!lists.add(allow, *kind, value, ttl, opt_str_arg(args, "reason"),
+                                   wall_now(), err))
                         throw BadRequest{"invalid", err};
-                } else if (!dp.lists_.remove(allow, *kind, value)) {
+                } else if (!lists.remove(allow, *kind, value)) {
                     throw BadRequest{"not_found", "no " + list + "list entry " +
                                                       std::string(list_kind_name(*kind)) + " " +
                                                       value};
                 }
-                result["version"] = dp.lists_.version();
+                result["version"] = lists.version();
             }
         } else if (cmd == "policy.validate" || cmd == "policy.apply" || cmd == "policy.push") {
             const std::string text = str_arg(args, "text");
@@ -166,23 +177,18 @@ control::Frame ControlService::handle(control::Request& req) {
             if (!p) throw BadRequest{"invalid", err};
             result = {{"rules", p->rules().size()}, {"window_s", p->window_s()}};
             if (cmd != "policy.validate") {
-                if (!dp.correlator_)
+                if (!correlator)
                     throw BadRequest{"unavailable", "account correlation is off (--no-accounts)"};
                 auto policy = std::make_shared<const account::Policy>(std::move(*p));
-                auto applied = std::make_shared<std::atomic<bool>>(false);
-                dp.correlator_->call([policy, applied](account::Correlator& c) {
-                    c.set_policy(policy);
-                    applied->store(true);
-                });
-                if (!applied->load())
+                if (!correlator->call([policy](account::Correlator& c) { c.set_policy(policy); }))
                     throw BadRequest{"unavailable", "the correlator did not take the policy"};
                 const auto d = sha256(as_bytes(text));
                 char hex[64];
                 to_hex(d, hex);
-                dp.policy_digest_.assign(hex, sizeof hex);
-                dp.policy_source_ = name;
-                dp.policy_applied_ = wall_now() / 1'000'000'000ull;
-                result["sha256"] = dp.policy_digest_;
+                policy_digest_.assign(hex, sizeof hex);
+                policy_source_ = name;
+                policy_applied_ = wall_now() / 1'000'000'000ull;
+                result["sha256"] = policy_digest_;
             }
         } else if (cmd == "rules.validate" || cmd == "rules.apply" || cmd == "rules.push") {
             // The blob is a rule bundle (rules/bundle.h), signed by sluiced when this dataplane
@@ -191,8 +197,7 @@ control::Frame ControlService::handle(control::Request& req) {
             if (req.blob.empty()) throw BadRequest{"bad_request", "no rule bundle in the request"};
             auto trusted = rules::load_bundle(
                 {reinterpret_cast<const uint8_t*>(req.blob.data()), req.blob.size()},
-                dp.cfg_.trusted_keys.get(),
-                dp.rules_signature_ ? dp.rules_signature_->generation : 0);
+                settings_.trusted_keys.get(), rules_signature_ ? rules_signature_->generation : 0);
             auto& loaded = trusted.load;
             if (!loaded.compiled.rules) {
                 std::string all;
@@ -204,14 +209,18 @@ control::Frame ControlService::handle(control::Request& req) {
             if (!loaded.compiled.recompile_reason.empty())
                 result["recompiled"] = loaded.compiled.recompile_reason;
             if (cmd != "rules.validate") {
-                if (dp.offline()) throw BadRequest{"unavailable", "rule sets swap in live mode"};
+                if (!target_.live()) throw BadRequest{"unavailable", "rule sets swap in live mode"};
+                const std::string message = opt_str_arg(args, "message");
                 double wait_ms = 0;
-                const std::string err = dp.apply_rules(loaded.compiled.rules, wait_ms);
+                uint8_t generation = 0;
+                const std::string err =
+                    target_.apply_rules(loaded.compiled.rules, wait_ms, generation);
                 if (!err.empty()) throw BadRequest{"unavailable", err};
-                result["generation"] = dp.rules_generation_;
+                rules_generation_ = generation;
+                result["generation"] = generation;
                 result["adopted_ms"] = wait_ms;
-                dp.rules_label_ = opt_str_arg(args, "message");
-                dp.rules_signature_ = trusted.signature;
+                rules_label_ = message;
+                rules_signature_ = trusted.signature;
             }
             if (trusted.signature) {
                 result["key_id"] = trusted.signature->key_id;
@@ -228,7 +237,6 @@ control::Frame ControlService::handle(control::Request& req) {
             line.reserve(512);
             size_t added = 0, ignored = 0, full = 0;
             {
-                std::lock_guard feed_lock(dp.feed_mu_);
                 for (size_t pos = 0; pos < text.size();) {
                     size_t nl = text.find('\n', pos);
                     if (nl == std::string::npos) nl = text.size();
@@ -239,8 +247,7 @@ control::Frame ControlService::handle(control::Request& req) {
                     if (tls::SecretStore::parse_line(line, u) ==
                         tls::SecretStore::LineResult::Added) {
                         ++added;
-                        for (auto& w : dp.workers_)
-                            if (!w->feed || !w->feed->push(u)) ++full;
+                        full += target_.push_secret(u);
                     } else {
                         ++ignored;
                     }
@@ -248,41 +255,40 @@ control::Frame ControlService::handle(control::Request& req) {
                     control::wipe(line);
                 }
             }
-            dp.secrets_pushed_.fetch_add(added, std::memory_order_relaxed);
+            secrets_pushed_ += added;
             result = {{"secrets", added}, {"ignored_lines", ignored}, {"feed_full", full}};
         } else if (cmd == "stats") {
             // Counters only (the engine section of the summary), for dashboards and sluicectl.
-            const json summary = dp.summary();
+            const json summary = target_.summary();
             result = {{"engine", summary["engine"]},
                       {"eve", summary.value("eve", json::object())},
                       {"elapsed_s", summary.value("elapsed_s", 0.0)}};
         } else if (cmd == "clusters.list") {
-            if (!dp.correlator_)
+            if (!correlator)
                 throw BadRequest{"unavailable", "account correlation is off (--no-accounts)"};
             auto text = std::make_shared<std::string>();
             const size_t n = uint_arg(args, "n", 20, 1, kMaxRows);
-            dp.correlator_->call([n, text](account::Correlator& c) { *text = c.clusters_json(n); });
-            if (text->empty()) throw BadRequest{"unavailable", "the correlator did not answer"};
+            // The text is read only once call() says the correlator ran the query: a late run
+            // after a timeout writes a string nobody reads.
+            if (!correlator->call(
+                    [n, text](account::Correlator& c) { *text = c.clusters_json(n); }))
+                throw BadRequest{"unavailable", "the correlator did not answer"};
             result = {{"clusters", json::parse(*text)}};
         } else if (cmd == "accounts.top" || cmd == "accounts.show") {
-            if (!dp.correlator_)
+            if (!correlator)
                 throw BadRequest{"unavailable", "account correlation is off (--no-accounts)"};
             auto text = std::make_shared<std::string>();
-            auto ran = std::make_shared<std::atomic<bool>>(false);
+            bool ran = false;
             if (cmd == "accounts.top") {
                 const size_t n = uint_arg(args, "n", 20, 1, kMaxRows);
-                dp.correlator_->call([n, text, ran](account::Correlator& c) {
-                    *text = c.top_json(n);
-                    ran->store(true);
-                });
+                ran =
+                    correlator->call([n, text](account::Correlator& c) { *text = c.top_json(n); });
             } else {
                 const std::string account = str_arg(args, "id");
-                dp.correlator_->call([account, text, ran](account::Correlator& c) {
-                    *text = c.show_json(account);
-                    ran->store(true);
-                });
+                ran = correlator->call(
+                    [account, text](account::Correlator& c) { *text = c.show_json(account); });
             }
-            if (!ran->load()) throw BadRequest{"unavailable", "the correlator did not answer"};
+            if (!ran) throw BadRequest{"unavailable", "the correlator did not answer"};
             if (text->empty()) throw BadRequest{"not_found", "no such account"};
             result = json::parse(*text);
             if (cmd == "accounts.top") result = {{"accounts", result}};

@@ -23,9 +23,9 @@ CorrelatorThread::CorrelatorThread(std::shared_ptr<const account::Policy> policy
     correlator_.set_rules(std::move(rules));
 }
 
-void CorrelatorThread::set_enforcement(RcuEnforcement* rcu) {
-    rcu_ = rcu;
-    correlator_.set_publisher(rcu);
+void CorrelatorThread::set_enforcement(EnforcementPublisher* publisher) {
+    rcu_ = publisher;
+    correlator_.set_publisher(publisher);
 }
 
 CorrelatorThread::~CorrelatorThread() {
@@ -51,7 +51,8 @@ bool CorrelatorThread::call(std::function<void(account::Correlator&)> fn, int ti
         std::lock_guard lock(calls_mu_);
         calls_.push_back(c);
     }
-    return done.wait_for(std::chrono::milliseconds(timeout_ms)) == std::future_status::ready;
+    return done.wait_for(std::chrono::milliseconds(timeout_ms)) == std::future_status::ready &&
+           done.get();
 }
 
 void CorrelatorThread::finish() {
@@ -97,7 +98,7 @@ void CorrelatorThread::run() {
             }
             for (auto& c : calls) {
                 c->fn(correlator_);
-                c->done.set_value();
+                c->done.set_value(true);
             }
         }
         if (rcu_ != nullptr) {
@@ -127,7 +128,7 @@ void CorrelatorThread::run() {
     own_.done.store(EveOrder::kFinalSeq, std::memory_order_release);
     running_.store(false);
     std::lock_guard lock(calls_mu_);
-    for (auto& c : calls_) c->done.set_value();  // not run: the caller's wait ends
+    for (auto& c : calls_) c->done.set_value(false);  // not run: the caller's wait ends
     calls_.clear();
 }
 

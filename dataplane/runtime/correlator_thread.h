@@ -18,7 +18,7 @@
 
 #include "account/correlator.h"
 #include "eve/eve_writer.h"
-#include "runtime/enforcement_rcu.h"
+#include "verdict/enforcement.h"
 
 namespace sluice {
 
@@ -42,8 +42,9 @@ class CorrelatorThread {
                      uint32_t source, ProducerProgress& own, bool ordered,
                      std::shared_ptr<const account::AsnTable> asn = nullptr,
                      std::shared_ptr<const rules::CompiledRules> rules = nullptr);
-    // Live enforcement: decisions are published through `rcu` (call before start()).
-    void set_enforcement(RcuEnforcement* rcu);
+    // Live enforcement: decisions are published through `publisher` (the workers' RCU,
+    // runtime/enforcement_rcu.h; call before start()).
+    void set_enforcement(EnforcementPublisher* publisher);
     void set_operator_lists(OperatorLists* l) { correlator_.set_operator_lists(l); }
     ~CorrelatorThread();
     void add_worker(ObservationQueue& q, ProducerProgress& progress);
@@ -52,8 +53,9 @@ class CorrelatorThread {
     void finish();
     account::CorrelatorCounters counters() const;
     // Runs `fn` on the correlator's thread between batches (control-plane queries and policy
-    // swaps: the correlator's state is never shared). Waits for it; false if the thread does
-    // not run it within `timeout_ms` (it may still run later: capture by value).
+    // swaps: the correlator's state is never shared). Waits for it; true once it ran (what it
+    // wrote is then visible to the caller), false if the thread ended without running it or
+    // did not within `timeout_ms` (it may still run later: capture by value).
     bool call(std::function<void(account::Correlator&)> fn, int timeout_ms = 10000);
     // After finish(): every account's standing, one JSON line each.
     void write_accounts(std::ostream& out) { correlator_.write_accounts(out); }
@@ -74,10 +76,10 @@ class CorrelatorThread {
     account::Correlator correlator_;
     ProducerProgress& own_;
     bool ordered_;
-    RcuEnforcement* rcu_ = nullptr;
+    EnforcementPublisher* rcu_ = nullptr;
     struct Call {
         std::function<void(account::Correlator&)> fn;
-        std::promise<void> done;
+        std::promise<bool> done;  // true: fn ran; false: the thread ended first
     };
     std::mutex calls_mu_;
     std::deque<std::shared_ptr<Call>> calls_;

@@ -307,9 +307,6 @@ bool Dataplane::init(int argc, char** argv) {
         std::lock_guard view(rules_view_mu_);
         rules_in_force_ = cfg_.engine.rules;
     }
-    policy_digest_ = cfg_.policy_sha256;
-    started_unix_ = wall_ns() / 1'000'000'000ull;
-    policy_source_ = cfg_.policy_source;
     telemetry_attach(*this);
     if (!cfg_.metrics_listen.empty()) {
         metrics_ = std::make_unique<control::HttpEndpoint>();
@@ -338,7 +335,10 @@ bool Dataplane::init(int argc, char** argv) {
         }
     }
     if (!cfg_.control_socket.empty() || !cfg_.control_listen.empty()) {
-        control_ = std::make_unique<ControlService>(*this);
+        control_ = std::make_unique<ControlService>(
+            *this,
+            ControlSettings{cfg_.control_access, cfg_.control_limits, cfg_.trusted_keys,
+                            cfg_.policy_sha256, cfg_.policy_source, wall_ns() / 1'000'000'000ull});
         if (!cfg_.control_socket.empty() && !control_->start(cfg_.control_socket, err)) {
             error_ = "control socket: " + err;
             return false;
@@ -523,8 +523,24 @@ int worker_entry(void* arg) {
 namespace {
 
 void publish(WorkerContext& w) {
-    const WorkerCounters c = w.pipeline->counters();
-    for (size_t i = 0; i < c.v.size(); ++i) w.published[i].store(c.v[i], std::memory_order_relaxed);
+    WorkerStats& s = w.stats.back();
+    w.pipeline->snapshot(s.pipeline);
+    s.io = w.io;
+    w.stats.publish();
+}
+
+// Snapshots are at most this old (TSC cycles; 10 ms), busy or idle: an idle worker still
+// changes counters (pushed secrets, timeouts).
+uint64_t publish_interval() {
+    static const uint64_t cycles = rte_get_tsc_hz() / 100;
+    return cycles;
+}
+
+void publish_due(WorkerContext& w) {
+    const uint64_t now = rte_get_tsc_cycles();
+    if (now < w.next_publish_tsc) return;
+    publish(w);
+    w.next_publish_tsc = now + publish_interval();
 }
 
 std::span<const uint8_t> frame_of(rte_mbuf* m, WorkerContext& w) {
@@ -554,7 +570,7 @@ void adopt_pending_rules(WorkerContext& w) {
 }  // namespace
 
 std::string Dataplane::apply_rules(std::shared_ptr<const rules::CompiledRules> rules,
-                                   double& wait_ms) {
+                                   double& wait_ms, uint8_t& generation) {
     // RCU by hand-over: build each worker's matcher here, hand it over, wait until every
     // worker adopted it between bursts (its quiescent point), then free the old sets.
     std::lock_guard lock(rules_mu_);
@@ -583,6 +599,7 @@ std::string Dataplane::apply_rules(std::shared_ptr<const rules::CompiledRules> r
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     for (auto& w : workers_) delete w->retired_rules.exchange(nullptr);  // the old sets
     rules_generation_ = gen;
+    generation = gen;
     {
         std::lock_guard view(rules_view_mu_);
         rules_in_force_ = std::move(rules);
@@ -591,11 +608,19 @@ std::string Dataplane::apply_rules(std::shared_ptr<const rules::CompiledRules> r
     return "";
 }
 
+size_t Dataplane::push_secret(const tls::SecretUpdate& u) {
+    std::lock_guard lock(feed_mu_);
+    size_t full = 0;
+    for (auto& w : workers_)
+        if (!w->feed || !w->feed->push(u)) ++full;
+    return full;
+}
+
 int Dataplane::worker_loop(WorkerContext& w) {
     rte_mbuf* pkts[kMaxBurst];
     const LinkType link = offline() ? capture_.link : LinkType::Ethernet;
     const bool off = offline();
-    unsigned empty = 0, bursts = 0;
+    unsigned empty = 0;
     uint64_t done = 0;
     Timestamp last;
     if (enforcement_) enforcement_->online(w.index);
@@ -615,7 +640,10 @@ int Dataplane::worker_loop(WorkerContext& w) {
             }
             if (workers_stop_.load(std::memory_order_acquire) && rte_ring_count(w.in_ring) == 0)
                 break;
-            if (empty == 0) publish(w);
+            if (empty == 0)
+                publish(w);
+            else
+                publish_due(w);
             idle_pause(empty, cfg_);
             continue;
         }
@@ -643,7 +671,7 @@ int Dataplane::worker_loop(WorkerContext& w) {
             done = last_seq;
             w.progress->done.store(done, std::memory_order_release);
         }
-        if ((++bursts & 255u) == 0) publish(w);
+        publish_due(w);
     }
     if (enforcement_) enforcement_->offline(w.index);
     w.pipeline->finish(last);
@@ -657,7 +685,7 @@ int Dataplane::rss_worker_loop(WorkerContext& w) {
     rte_mbuf* pkts[kMaxBurst];
     rte_mbuf* out[kMaxBurst * 3];
     const uint16_t q = static_cast<uint16_t>(w.index);
-    unsigned empty = 0, bursts = 0;
+    unsigned empty = 0;
     Timestamp last;
     const uint64_t end_tsc =
         cfg_.duration_s > 0 ? rte_get_tsc_cycles() +
@@ -720,12 +748,15 @@ int Dataplane::rss_worker_loop(WorkerContext& w) {
             }
         }
         if (!any) {
-            if (empty == 0) publish(w);
+            if (empty == 0)
+                publish(w);
+            else
+                publish_due(w);
             idle_pause(empty, cfg_);
             if (w.index == 0 && end_tsc != 0 && rte_get_tsc_cycles() > end_tsc) break;
         } else {
             empty = 0;
-            if ((++bursts & 255u) == 0) publish(w);
+            publish_due(w);
         }
     }
     workers_stop_.store(true);
@@ -902,6 +933,7 @@ void Dataplane::drain_workers() {
 void Dataplane::io_loop() {
     rte_mbuf* pkts[kMaxBurst];
     unsigned empty = 0;
+    uint64_t next_publish = 0;
     const uint64_t hz = rte_get_tsc_hz();
     const uint64_t end_tsc =
         cfg_.duration_s > 0 ? start_tsc_ + static_cast<uint64_t>(cfg_.duration_s * double(hz)) : 0;
@@ -938,6 +970,11 @@ void Dataplane::io_loop() {
         if (next_stats != 0 && rte_get_tsc_cycles() > next_stats) {
             emit_stats_record();
             next_stats += cfg_.stats_interval_s * hz;
+        }
+        // When it goes idle, and at least every 10 ms.
+        if ((!any && empty == 0) || rte_get_tsc_cycles() >= next_publish) {
+            publish_io();
+            next_publish = rte_get_tsc_cycles() + publish_interval();
         }
         if (any)
             empty = 0;
@@ -985,6 +1022,7 @@ int Dataplane::run() {
         io_loop();
         finish_workers();
     }
+    publish_io();
     end_tsc_ = rte_get_tsc_cycles();
     if (control_) control_->stop();
     if (metrics_) metrics_->stop();
@@ -1057,13 +1095,15 @@ void Dataplane::follow_keylog() {
 
 WorkerCounters Dataplane::total_counters() const {
     WorkerCounters t;
-    for (const auto& w : workers_) {
-        WorkerCounters c;
-        for (size_t i = 0; i < c.v.size(); ++i)
-            c.v[i] = w->published[i].load(std::memory_order_relaxed);
-        t.add(c);
-    }
+    for (const auto& w : workers_) t.add(w->stats.read().pipeline.engine);
     return t;
+}
+
+void Dataplane::publish_io() {
+    IoStats& s = io_stats_.back();
+    s.io = io_;
+    s.pcap_written = pcap_out_ ? pcap_out_->written() : 0;
+    io_stats_.publish();
 }
 
 namespace {
@@ -1123,14 +1163,21 @@ nlohmann::json Dataplane::summary() const {
     tls::TlsCounters tt;
     nlohmann::json lcores = nlohmann::json::array();
     nlohmann::json io;
-    for (size_t i = 0; i < io_.size(); ++i) io[kIoNames[i]] = io_[i];
+    // Only what the I/O lcore and the workers published: their live state is theirs alone.
+    const IoStats io_now = io_stats_.read();
+    std::vector<WorkerStats> snaps;
+    snaps.reserve(workers_.size());
+    for (const auto& w : workers_) snaps.push_back(w->stats.read());
+    for (size_t i = 0; i < io_now.io.size(); ++i) io[kIoNames[i]] = io_now.io[i];
     if (cfg_.topology == Topology::Distributor)
         lcores.push_back({{"lcore", rte_get_main_lcore()}, {"role", "io"}, {"counters", io}});
-    for (const auto& w : workers_) {
-        const WorkerCounters c = w->pipeline->counters();
-        const ReassemblyCounters& r = w->pipeline->reassembly_counters();
+    for (size_t wi = 0; wi < workers_.size(); ++wi) {
+        const auto& w = workers_[wi];
+        const WorkerStats& ws = snaps[wi];
+        const WorkerCounters& c = ws.pipeline.engine;
+        const ReassemblyCounters& r = ws.pipeline.reassembly;
         total.add(c);
-        const tls::TlsCounters& tc = w->pipeline->tls_counters();
+        const tls::TlsCounters& tc = ws.pipeline.tls;
         tt.sessions += tc.sessions, tt.client_hellos += tc.client_hellos,
             tt.server_hellos += tc.server_hellos;
         tt.malformed += tc.malformed, tt.gaps += tc.gaps, tt.logged += tc.logged;
@@ -1148,7 +1195,7 @@ nlohmann::json Dataplane::summary() const {
             rt.flow_cap_reached += r.flow_cap_reached;
         rt.retained_bytes += r.retained_bytes, rt.retain_skipped += r.retain_skipped;
         nlohmann::json wio;
-        for (size_t i = 0; i < w->io.size(); ++i) wio[kIoNames[i]] = w->io[i];
+        for (size_t i = 0; i < ws.io.size(); ++i) wio[kIoNames[i]] = ws.io[i];
         lcores.push_back({{"lcore", w->lcore},
                           {"role", "worker"},
                           {"worker", w->index},
@@ -1198,8 +1245,8 @@ nlohmann::json Dataplane::summary() const {
     auto add = [](nlohmann::json& into, const char* k, uint64_t v) {
         into[k] = (into.contains(k) ? into[k].get<uint64_t>() : 0) + v;
     };
-    for (const auto& w : workers_) {
-        const http::HttpCounters& h = w->pipeline->http_counters();
+    for (const WorkerStats& ws : snaps) {
+        const http::HttpCounters& h = ws.pipeline.http;
         add(http, "sessions", h.sessions);
         add(http, "sessions_exhausted", h.sessions_exhausted);
         add(http, "requests", h.requests);
@@ -1229,8 +1276,8 @@ nlohmann::json Dataplane::summary() const {
                 add(http["anomalies"],
                     std::string(http::anomaly_name(static_cast<http::Anomaly>(a))).c_str(),
                     h.anomalies[a]);
-        const RuleCounters& rc = w->pipeline->rule_counters();
-        const rules::MatcherCounters& mc = w->pipeline->matcher_counters();
+        const RuleCounters& rc = ws.pipeline.rules;
+        const rules::MatcherCounters& mc = ws.pipeline.matcher;
         add(rules_j, "inspections", rc.inspections);
         add(rules_j, "alerts", rc.alerts);
         add(rules_j, "drops", rc.drops);
@@ -1293,12 +1340,14 @@ nlohmann::json Dataplane::summary() const {
         j["engine"]["accounts"]["enforcement"] = en;
     }
     j["lcores"] = lcores;
-    const double secs =
-        end_tsc_ > start_tsc_ ? double(end_tsc_ - start_tsc_) / double(rte_get_tsc_hz()) : 0;
+    // While running: the time so far.
+    const uint64_t t0 = start_tsc_.load(), t1 = end_tsc_.load();
+    const uint64_t until = t1 != 0 ? t1 : t0 != 0 ? rte_get_tsc_cycles() : 0;
+    const double secs = until > t0 ? double(until - t0) / double(rte_get_tsc_hz()) : 0;
     j["elapsed_s"] = secs;
     j["mpps"] = secs > 0 ? double(total[Ctr::Packets]) / secs / 1e6 : 0.0;
     j["eve"] = {{"written", eve_ ? eve_->written() : 0}, {"dropped", eve_ ? eve_->dropped() : 0}};
-    if (pcap_out_) j["pcap_out"] = {{"file", cfg_.pcap_out}, {"packets", pcap_out_->written()}};
+    if (pcap_out_) j["pcap_out"] = {{"file", cfg_.pcap_out}, {"packets", io_now.pcap_written}};
     nlohmann::json ports = nlohmann::json::array();
     for (const auto& p : ports_) {
         rte_eth_stats s{};

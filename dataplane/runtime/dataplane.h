@@ -13,11 +13,14 @@
 #include <thread>
 #include <vector>
 
+#include "common/snapshot_slot.h"
 #include "control/protocol/http_endpoint.h"
 #include "engine/pipeline.h"
 #include "eve/eve_writer.h"
 #include "runtime/control_service.h"
+#include "runtime/control_target.h"
 #include "runtime/correlator_thread.h"
+#include "runtime/enforcement_rcu.h"
 #include "runtime/pcap_prescan.h"
 #include "runtime/runtime_config.h"
 #include "tls/secret_feed.h"
@@ -45,6 +48,21 @@ enum class IoCtr : uint16_t {
     Count
 };
 
+using IoCounters = std::array<uint64_t, static_cast<size_t>(IoCtr::Count)>;
+
+// What a worker publishes for the control plane, /metrics and telemetry (they never read its
+// live counters).
+struct WorkerStats {
+    PipelineStats pipeline;
+    IoCounters io{};
+};
+
+// What the I/O lcore publishes (distributor topology; offline runs).
+struct IoStats {
+    IoCounters io{};
+    uint64_t pcap_written = 0;
+};
+
 struct PortRuntime {
     std::string name;
     uint16_t id = 0;
@@ -60,10 +78,12 @@ struct alignas(64) WorkerContext {
     rte_ring* out_ring = nullptr;  // distributor mode: to the I/O lcore
     ProducerProgress* progress = nullptr;
     std::vector<uint8_t> linear;  // copy of multi-segment packets (sized once at start-up)
-    std::array<uint64_t, static_cast<size_t>(IoCtr::Count)> io{};
+    IoCounters io{};
     uint64_t seq = 0;  // rss mode: own arrival counter
-    // Snapshot for telemetry, refreshed by the worker.
-    std::array<std::atomic<uint64_t>, static_cast<size_t>(Ctr::Count)> published{};
+    // The worker's counters as of its last publication (between bursts, at least every 10 ms,
+    // and when it goes idle or finishes): the only way other threads see them.
+    SnapshotSlot<WorkerStats> stats;
+    uint64_t next_publish_tsc = 0;  // the worker's own
     std::atomic<bool> finished{false};
     std::unique_ptr<tls::SecretFeed> feed;           // secrets pushed at run time (--keylog-follow)
     std::unique_ptr<ObservationQueue> observations;  // to the correlator
@@ -74,10 +94,10 @@ struct alignas(64) WorkerContext {
     std::atomic<uint64_t> swap_stall_ns{0};  // longest adoption (pointer swaps) seen
 };
 
-class Dataplane {
+class Dataplane final : public ControlTarget {
   public:
     explicit Dataplane(RuntimeConfig cfg);
-    ~Dataplane();
+    ~Dataplane() override;
 
     // EAL init + resource setup. Returns false with a message in error().
     bool init(int argc, char** argv);
@@ -89,9 +109,17 @@ class Dataplane {
     const std::string& error() const { return error_; }
     std::string summary_text() const;
     std::string summary_json() const;
-    nlohmann::json summary() const;  // the same, as a value (control status, /metrics)
+    nlohmann::json summary() const override;  // the same, as a value (control status, /metrics)
 
-    // Used by telemetry and the lcore loops.
+    // ControlTarget (the control service's view of the dataplane).
+    bool live() const override { return !offline(); }
+    CorrelatorThread* correlator() override { return correlator_.get(); }
+    OperatorLists& lists() override { return lists_; }
+    std::string apply_rules(std::shared_ptr<const rules::CompiledRules> rules, double& wait_ms,
+                            uint8_t& generation) override;
+    size_t push_secret(const tls::SecretUpdate& u) override;
+
+    // Used by telemetry and the lcore loops: sums of the workers' published snapshots.
     WorkerCounters total_counters() const;
     const std::vector<std::unique_ptr<WorkerContext>>& workers() const { return workers_; }
 
@@ -111,6 +139,7 @@ class Dataplane {
     void flush_tx();
     void finish_workers();
     void emit_stats_record();
+    void publish_io();     // the I/O lcore's snapshot (its own thread only)
     void follow_keylog();  // thread: tails cfg_.keylog_follow, pushes secrets to every worker
     bool offline() const { return cfg_.mode == RunMode::Offline; }
     bool thresholded_rules() const;
@@ -140,10 +169,11 @@ class Dataplane {
     uint64_t reorder_next_ = 0;
     std::vector<std::vector<rte_mbuf*>> tx_buf_;
     std::vector<uint8_t> io_linear_;  // linear copy of multi-segment packets for hashing
-    std::array<uint64_t, static_cast<size_t>(IoCtr::Count)> io_{};
+    IoCounters io_{};
+    SnapshotSlot<IoStats> io_stats_;
     std::atomic<bool> workers_stop_{false};
-    uint64_t start_tsc_ = 0;
-    uint64_t end_tsc_ = 0;
+    std::atomic<uint64_t> start_tsc_{0};  // read by the control threads' summaries
+    std::atomic<uint64_t> end_tsc_{0};
     Timestamp last_packet_time_;
     uint32_t stats_index_ = 0;
     std::thread follower_;
@@ -158,20 +188,12 @@ class Dataplane {
     std::unique_ptr<ControlService> control_;
     std::unique_ptr<control::HttpEndpoint> metrics_;
     std::mutex feed_mu_;  // one producer at a time on the workers' secret feeds
-    std::atomic<uint64_t> secrets_pushed_{0};
-    std::string policy_digest_, policy_source_;
-    // The rule set in force (the control plane swaps it) and its history by generation.
+    // The rule set in force (the control plane swaps it) and its generation.
     std::shared_ptr<const rules::CompiledRules> rules_in_force_;
-    uint8_t rules_generation_ = 0;
-    uint64_t rules_swaps_ = 0;
-    std::string rules_label_;                                // the message of the last push
-    std::optional<rules::BundleSignature> rules_signature_;  // of the set in force, if signed
-    std::mutex rules_mu_;                                    // one rule push at a time
-    mutable std::mutex rules_view_mu_;                       // guards rules_in_force_ for readers
-    std::string apply_rules(std::shared_ptr<const rules::CompiledRules> rules, double& wait_ms);
-    uint64_t policy_applied_ = 0;
-    uint64_t started_unix_ = 0;
-    friend class ControlService;
+    uint8_t rules_generation_ = 0;      // under rules_mu_
+    uint64_t rules_swaps_ = 0;          // under rules_view_mu_
+    std::mutex rules_mu_;               // one rule push at a time
+    mutable std::mutex rules_view_mu_;  // guards rules_in_force_ for readers
 
     friend int worker_entry(void*);
 };

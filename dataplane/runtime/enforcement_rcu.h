@@ -38,7 +38,7 @@ class RcuEnforcement final : public EnforcementPublisher {
     void publish(std::unique_ptr<EnforcementTable> t) override;
     void reclaim() override;
     EnforcementDelay delay() const;  // after the writer stopped
-    bool pending() const { return !retired_.empty(); }
+    bool pending() const override { return !retired_.empty(); }
 
   private:
     struct Retired {

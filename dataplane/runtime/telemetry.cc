@@ -28,7 +28,7 @@ int cmd_workers(const char*, const char*, struct rte_tel_data* d) {
     if (dp == nullptr) return -1;
     rte_tel_data_start_array(d, RTE_TEL_U64_VAL);
     for (const auto& w : dp->workers())
-        rte_tel_data_add_array_u64(d, w->published[static_cast<size_t>(Ctr::Packets)].load());
+        rte_tel_data_add_array_u64(d, w->stats.read().pipeline.engine[Ctr::Packets]);
     return 0;
 }
 

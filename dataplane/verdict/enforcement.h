@@ -88,6 +88,8 @@ class EnforcementPublisher {
     virtual void publish(std::unique_ptr<EnforcementTable> t) = 0;
     // Frees snapshots no worker can still read; called by the writer between batches.
     virtual void reclaim() {}
+    // A replaced snapshot still waits for its readers (the writer polls sooner).
+    virtual bool pending() const { return false; }
 };
 
 // For tests and single-threaded use: old snapshots live until the publisher goes.

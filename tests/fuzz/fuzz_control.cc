@@ -1,8 +1,9 @@
 // The control protocol as a server meets it: arbitrary bytes are fed to the frame reader in
 // uneven chunks, every whole frame goes through the server's request parsing (depth limit,
-// command table) and then sluiced's handler as an admin, against a scratch state directory
-// and an empty fleet. Any input gives an answer that is one JSON object with "ok"; nothing
-// crashes, hangs or recurses without bound.
+// command table) and then, as an admin, both sluiced's handler (a scratch state directory, an
+// empty fleet) and the dataplane's control service (runtime/control_service.h, over a target
+// with a running correlator thread and real operator lists). Any input gives an answer that is
+// one JSON object with "ok"; nothing crashes, hangs or recurses without bound.
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -15,6 +16,8 @@
 #include "control/sluiced/daemon.h"
 #include "control/sluiced/state_store.h"
 #include "fuzz/fuzz_target.h"
+#include "runtime/control_service.h"
+#include "support/fake_control_target.h"
 
 using namespace sluice::control;
 
@@ -28,15 +31,24 @@ struct Fixture {
         if (!store.open(dir.string(), err)) __builtin_trap();
         daemon = std::make_unique<Daemon>(store);
         daemon->timeouts = {50, 50, 50, 50};
+        service = std::make_unique<sluice::ControlService>(target, sluice::ControlSettings{});
     }
     ~Fixture() {
+        service.reset();
         daemon.reset();
         std::filesystem::remove_all(dir);
     }
     std::filesystem::path dir;
     StateStore store;
     std::unique_ptr<Daemon> daemon;
+    sluice::fakes::FakeControlTarget target;
+    std::unique_ptr<sluice::ControlService> service;
 };
+
+void check(const Frame& answer) {
+    const auto j = nlohmann::json::parse(answer.json, nullptr, false);
+    if (!j.is_object() || !j.contains("ok")) __builtin_trap();
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -53,13 +65,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             Request req;
             req.role = Role::Admin;
             std::string code, why;
-            Frame answer;
-            if (parse_request(*f, req, code, why))
-                answer = fx.daemon->handle(req);
-            else
-                answer.json = error_json(req.id, code, why);
-            const auto j = nlohmann::json::parse(answer.json, nullptr, false);
-            if (!j.is_object() || !j.contains("ok")) __builtin_trap();
+            if (!parse_request(*f, req, code, why)) {
+                check({error_json(req.id, code, why), {}});
+                continue;
+            }
+            Request copy = req;  // handlers may consume (wipe) the request
+            check(fx.daemon->handle(req));
+            check(fx.service->handle(copy));
         }
         if (!reader.error().empty()) break;  // the server closes the connection here
     }

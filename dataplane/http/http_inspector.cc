@@ -154,6 +154,11 @@ struct HttpInspector::Session {
     bool interim = false;   // the current response is a 1xx
     bool unpaired = false;  // the current response answers no request
     bool req_open = false;  // a request message is in progress (its txn is the last one)
+    // The flow holding the session (checked against its id: flow slots are reused) and when
+    // each direction's current message took its buffers (reclaim picks the oldest).
+    Flow* owner = nullptr;
+    uint64_t owner_id = 0;
+    uint64_t since_ns[2] = {0, 0};
     Txn& tx(size_t i) { return txq[(tx_first + i) % kPipelineDepth]; }
 };
 
@@ -220,6 +225,8 @@ HttpInspector::Session* HttpInspector::start_session(Flow& f, std::span<const ui
     Session& s = sessions_[id];
     s = Session{};
     s.in_use = true;
+    s.owner = &f;
+    s.owner_id = f.flow_id;
     f.http_session = static_cast<uint16_t>(id);
     ++ctr_.sessions;
     return &s;
@@ -286,6 +293,64 @@ void HttpInspector::release_dir(Session& s, Dir d) {
     b = DirBody{};
 }
 
+bool HttpInspector::reclaim_oldest(const Flow& asking, Held what) {
+    // Only on exhaustion: one scan of the sessions is cheaper than an age-ordered list kept on
+    // every allocation (as the TLS handshake buffers do).
+    const uint64_t now = eve_.now().ns;
+    const uint64_t min_age = uint64_t{opts_.reclaim_after_ms} * 1'000'000;
+    auto holds = [&](const Session& s, size_t i) {
+        switch (what) {
+            case Held::Head:
+                return s.head_buf[i] != kNil;
+            case Held::Body:
+                return s.body[i].buf != kNil;
+            case Held::Decoder:
+                return s.body[i].dec != BodyDecoders::kNil;
+        }
+        return false;
+    };
+    size_t victim = sessions_.size(), dir = 0;
+    for (size_t k = 0; k < sessions_.size(); ++k) {
+        const Session& s = sessions_[k];
+        if (!s.in_use || s.owner == nullptr || s.owner == &asking ||
+            s.owner->flow_id != s.owner_id || s.owner->http_session != k)
+            continue;
+        for (size_t i = 0; i < 2; ++i) {
+            if (!holds(s, i) || now - s.since_ns[i] < min_age) continue;
+            if (victim == sessions_.size() || s.since_ns[i] < sessions_[victim].since_ns[dir])
+                victim = k, dir = i;
+        }
+    }
+    if (victim == sessions_.size()) return false;
+    Session& s = sessions_[victim];
+    Flow& f = *s.owner;
+    ++ctr_.buffers_reclaimed;
+    ++ctr_.parse_stopped;
+    // Its inspection of this direction is over, never silently: counted, recorded, and the
+    // flow gets the configured verdict. The framer stops here; the message still open is
+    // logged as truncated when the flow ends.
+    f.verdict.merge(opts_.reclaim_verdict);
+    if (opts_.reclaim_verdict >= Verdict::Alert) f.alerted = true;
+    if (eve_.enabled()) {
+        static constexpr std::string_view kHeld[] = {"head_buffer", "body_buffer", "decoder"};
+        JsonBuilder& j = eve_.begin(f, "anomaly");
+        j.object("anomaly")
+            .field("type", std::string_view("applayer"))
+            .field("event", std::string_view("http_buffer_reclaimed"))
+            .field("layer", std::string_view("http"))
+            .field("direction",
+                   dir == 0 ? std::string_view("to_server") : std::string_view("to_client"))
+            .field("resource", kHeld[static_cast<size_t>(what)])
+            .field("action", verdict_name(opts_.reclaim_verdict))
+            .field("held_ms", (now - s.since_ns[dir]) / 1'000'000)
+            .end_object();
+        eve_.finish();
+    }
+    release_dir(s, dir == 0 ? Dir::ToServer : Dir::ToClient);
+    s.fs[dir].state = FramerState::Done;
+    return true;
+}
+
 // --- MessageSink ----------------------------------------------------------------------------
 
 std::span<char> HttpInspector::head_buffer(Flow& f, Dir d) {
@@ -293,6 +358,8 @@ std::span<char> HttpInspector::head_buffer(Flow& f, Dir d) {
     uint32_t& h = s.head_buf[idx(d)];
     if (h == kNil) {
         h = heads_.alloc();
+        if (h == kNil && reclaim_oldest(f, Held::Head)) h = heads_.alloc();
+        s.since_ns[idx(d)] = eve_.now().ns;
         if (h == kNil) {
             ++ctr_.header_buffers_exhausted;
             ++ctr_.parse_stopped;
@@ -457,6 +524,7 @@ void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint
     if (b.buf == kNil) {
         if (b.overflow) return;  // no buffer could be had: counted once
         b.buf = bodies_.alloc();
+        if (b.buf == kNil && reclaim_oldest(f, Held::Body)) b.buf = bodies_.alloc();
         if (b.buf == kNil) {
             ++ctr_.body_buffers_exhausted;
             b.overflow = true;
@@ -464,6 +532,8 @@ void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint
         }
         if (b.coding == Coding::Gzip || b.coding == Coding::Deflate) {
             b.dec = decoders_.acquire(b.coding);
+            if (b.dec == BodyDecoders::kNil && reclaim_oldest(f, Held::Decoder))
+                b.dec = decoders_.acquire(b.coding);
             if (b.dec == BodyDecoders::kNil) ++ctr_.decoders_exhausted;
         }
         if (rules_ != nullptr)

@@ -46,6 +46,12 @@ struct HttpOptions {
     // makes it drop on inline ports unless configured, so a bomb cannot buy an uninspected tail.
     Verdict cap_verdict = Verdict::Alert;
     uint32_t prompt_excerpt = 0;  // bytes of llm.prompt in EVE (max 128); 0: never
+    // When head buffers, body buffers or decoders run out, the message that has held one
+    // longest (at least reclaim_after_ms) gives it up: its direction stops being parsed,
+    // counted and recorded (anomaly http_buffer_reclaimed), and its flow gets reclaim_verdict
+    // (the runtime makes it drop on inline ports unless configured).
+    uint32_t reclaim_after_ms = 1000;
+    Verdict reclaim_verdict = Verdict::Alert;
     // What a request-smuggling shape does to the flow (other anomalies are only reported).
     Verdict smuggling_verdict = Verdict::Alert;
     bool eve_http = true;
@@ -71,6 +77,7 @@ struct HttpCounters {
     uint64_t bodies_over_cap = 0;  // bodies inspected up to the cap only
     uint64_t body_gaps = 0;
     uint64_t decoders_exhausted = 0;
+    uint64_t buffers_reclaimed = 0;  // head/body buffers or decoders taken back under pressure
     uint64_t decompression_capped = 0;
     uint64_t llm_requests = 0;
     uint64_t llm_truncated = 0;
@@ -138,6 +145,9 @@ class HttpInspector final : public StreamConsumer, public tls::HelloObserver, pr
     void log_txn(Flow& f, Session& s, Txn& t);
     void enforce(Flow& f, Txn& t);
     void release_dir(Session& s, Dir d);
+    enum class Held : uint8_t { Head, Body, Decoder };
+    // On exhaustion: takes `what` back from the message holding one longest (not `asking`'s).
+    bool reclaim_oldest(const Flow& asking, Held what);
     void end_session(Flow& f);
 
     EveEmitter& eve_;

@@ -154,12 +154,16 @@ void Dataplane::resolve_normalization() {
     // it (there is nothing to drop) but leave it out of inspection.
     cfg_.engine.normalize.drop = cfg_.mode == RunMode::Inline;
     cfg_.engine.normalize.in_path = cfg_.mode == RunMode::Inline;
-    // A capped decode leaves the rest of a body unscanned: inline, that must not pass.
+    // A capped decode or a reclaimed buffer leaves the rest unscanned: inline, that must not
+    // pass.
     if (!cfg_.reclaim_action_set)
         cfg_.engine.tls.reclaim_verdict =
             cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
     if (!cfg_.cap_action_set)
         cfg_.engine.http.cap_verdict =
+            cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
+    if (!cfg_.http_reclaim_action_set)
+        cfg_.engine.http.reclaim_verdict =
             cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
     bool verify = cfg_.checksums != ChecksumMode::Ignore;
     if (cfg_.checksums == ChecksumMode::Auto && offline()) {
@@ -1262,6 +1266,7 @@ nlohmann::json Dataplane::summary() const {
         add(http, "bodies_over_cap", h.bodies_over_cap);
         add(http, "body_gaps", h.body_gaps);
         add(http, "decoders_exhausted", h.decoders_exhausted);
+        add(http, "buffers_reclaimed", h.buffers_reclaimed);
         add(http, "decompression_capped", h.decompression_capped);
         add(http, "llm_requests", h.llm_requests);
         add(http, "llm_truncated", h.llm_truncated);

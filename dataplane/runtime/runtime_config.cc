@@ -650,6 +650,19 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    [&](const YAML::Node& x) {
                                        h.decoders = uint_in(path, x, 0, 1u << 16);
                                    }},
+                                  {"reclaim_after_ms",
+                                   [&](const YAML::Node& x) {
+                                       h.reclaim_after_ms = uint_in(path, x, 0, 3600000);
+                                   }},
+                                  {"reclaim_action",
+                                   [&](const YAML::Node& x) {
+                                       const auto a = scalar<std::string>(path, x, "an action");
+                                       auto vd = verdict_from_name(a);
+                                       if (!vd || (*vd != Verdict::Alert && *vd != Verdict::Drop))
+                                           fail(path, x, "reclaim_action must be alert or drop");
+                                       h.reclaim_verdict = *vd;
+                                       cfg.http_reclaim_action_set = true;
+                                   }},
                                   {"prompt_excerpt",
                                    [&](const YAML::Node& x) {
                                        h.prompt_excerpt = uint_in(path, x, 0, 128);

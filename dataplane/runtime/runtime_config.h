@@ -56,10 +56,11 @@ struct RuntimeConfig {
 
     EngineConfig engine;
     ChecksumMode checksums = ChecksumMode::Auto;
+    // Given in the config (else: drop inline, alert elsewhere): http.cap_action,
+    // tls.reclaim_action, http.reclaim_action.
     bool cap_action_set = false;
-    bool reclaim_action_set =
-        false;  // tls.reclaim_action given (else: drop inline, alert elsewhere)  // http.cap_action
-                // given (else: drop inline, alert elsewhere)
+    bool reclaim_action_set = false;
+    bool http_reclaim_action_set = false;
     bool flow_hash_key_set =
         false;  // flow.hash_key given: live runs keep it instead of a random one
 

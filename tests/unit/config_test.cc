@@ -78,6 +78,17 @@ TEST(Config, ErrorsNameFileLineAndColumn) {
     err = load("workers: [1\n", cfg);
     EXPECT_NE(err.find("cfg.yaml:"), std::string::npos) << err;
     EXPECT_NE(load_config_file("/nonexistent/x.yaml", cfg).find("cannot read"), std::string::npos);
+    err = load("http:\n  reclaim_action: pass\n", cfg);
+    EXPECT_NE(err.find("cfg.yaml:2:19: reclaim_action must be alert or drop"), std::string::npos)
+        << err;
+}
+
+TEST(Config, HttpReclaimKnobs) {
+    RuntimeConfig cfg;
+    ASSERT_EQ(load("http: {reclaim_after_ms: 250, reclaim_action: drop}\n", cfg), "");
+    EXPECT_EQ(cfg.engine.http.reclaim_after_ms, 250u);
+    EXPECT_EQ(cfg.engine.http.reclaim_verdict, Verdict::Drop);
+    EXPECT_TRUE(cfg.http_reclaim_action_set);
 }
 
 TEST(Config, ValidationCatchesRoles) {

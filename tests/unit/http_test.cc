@@ -571,3 +571,61 @@ TEST(HttpStage, RejectRuleResetsBothEnds) {
     }
     EXPECT_EQ(r.h.p->rule_counters().rejects, 1u);
 }
+
+// Two clients trickle heads that never end and hold every head buffer; a third client's request
+// still gets parsed once they have held them past reclaim_after_ms (packet time), and the
+// oldest holder is the one that gives its buffer up, recorded. Younger holders keep theirs.
+TEST(HttpStage, IdleHeadsAreReclaimedForANewRequest) {
+    for (const bool aged : {true, false}) {
+        SCOPED_TRACE(aged ? "holders older than reclaim_after_ms" : "holders too young");
+        EngineConfig cfg;
+        cfg.http.header_buffers = 2;
+        cfg.http.reclaim_after_ms = 1000;
+        cfg.http.reclaim_verdict = Verdict::Alert;
+        Harness h(cfg);
+        auto open = [&](Conversation& c, uint16_t port) {
+            c.cport = port;
+            h.feed(c.client(tcp_flag::kSyn));
+            h.feed(c.server(tcp_flag::kSyn | kA));
+            h.feed(c.client(kA));
+        };
+        Conversation slow1, slow2, fresh;
+        open(slow1, 30001);
+        h.feed(slow1.client(kPA, "POST /v1/messages HTTP/1.1\r\nHost: a\r\n"));
+        open(slow2, 30002);
+        h.feed(slow2.client(kPA, "POST /v1/messages HTTP/1.1\r\nHost: b\r\n"));
+        if (aged) h.t += 2'000'000'000ull;
+        open(fresh, 30003);
+        h.feed(fresh.client(kPA, "GET /v1/models HTTP/1.1\r\nHost: c\r\n\r\n"));
+        h.feed(fresh.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"));
+        h.feed(fresh.client(tcp_flag::kFin | kA));
+        h.feed(fresh.server(tcp_flag::kFin | kA));
+        h.feed(fresh.client(kA));
+        h.p->finish(Timestamp{h.t + 1});
+
+        std::vector<nlohmann::json> fresh_txns, reclaimed;
+        for (const auto& j : h.sink.of_type("http"))
+            if (j["src_port"] == 30003) fresh_txns.push_back(j);
+        for (const auto& j : h.sink.of_type("anomaly"))
+            if (j["anomaly"]["event"] == "http_buffer_reclaimed") reclaimed.push_back(j);
+        const auto& c = h.p->http_counters();
+        if (aged) {
+            ASSERT_EQ(fresh_txns.size(), 1u);
+            EXPECT_EQ(fresh_txns[0]["http"]["url"], "/v1/models");
+            EXPECT_EQ(c.buffers_reclaimed, 1u);
+            ASSERT_EQ(reclaimed.size(), 1u);
+            EXPECT_EQ(reclaimed[0]["src_port"], 30001) << "the oldest holder gives it up";
+            EXPECT_EQ(reclaimed[0]["anomaly"]["resource"], "head_buffer");
+            EXPECT_EQ(reclaimed[0]["anomaly"]["action"], "alert");
+            EXPECT_GE(reclaimed[0]["anomaly"]["held_ms"].get<uint64_t>(), 1000u);
+        } else {
+            EXPECT_TRUE(fresh_txns.empty() || !fresh_txns[0]["http"].contains("url"));
+            EXPECT_EQ(c.buffers_reclaimed, 0u);
+            EXPECT_TRUE(reclaimed.empty());
+            EXPECT_GE(c.header_buffers_exhausted, 1u);
+        }
+        PoolOccupancy held = h.p->pools();
+        held.flows = 0;  // finish() reports flows, the table keeps their slots
+        EXPECT_EQ(held, PoolOccupancy{}) << "every HTTP buffer and session back in its pool";
+    }
+}

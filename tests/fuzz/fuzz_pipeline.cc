@@ -42,6 +42,7 @@ const EngineConfig& config() {
         c.http.body_buffers = 2;
         c.http.body_cap = 4096;
         c.http.decoders = 1;
+        c.http.reclaim_after_ms = 0;  // reclaim on every exhaustion: that path runs too
         rules::RuleSetOptions ro;
         auto rs = rules::load_rule_files({rules::default_rules_dir() + "/packs"}, ro);
         if (rs.set) {

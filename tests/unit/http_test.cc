@@ -629,3 +629,48 @@ TEST(HttpStage, IdleHeadsAreReclaimedForANewRequest) {
         EXPECT_EQ(held, PoolOccupancy{}) << "every HTTP buffer and session back in its pool";
     }
 }
+
+// The same for body buffers: two uploads that stall mid-body hold both; a third request's body
+// is still buffered and read (its LLM fields) once they are older than reclaim_after_ms.
+TEST(HttpStage, StalledBodiesAreReclaimedForANewRequest) {
+    EngineConfig cfg;
+    cfg.http.body_buffers = 2;
+    cfg.http.reclaim_after_ms = 1000;
+    cfg.http.reclaim_verdict = Verdict::Alert;
+    Harness h(cfg);
+    auto open = [&](Conversation& c, uint16_t port) {
+        c.cport = port;
+        h.feed(c.client(tcp_flag::kSyn));
+        h.feed(c.server(tcp_flag::kSyn | kA));
+        h.feed(c.client(kA));
+    };
+    Conversation slow1, slow2, fresh;
+    for (auto [c, port] : {std::pair{&slow1, 31001}, std::pair{&slow2, 31002}}) {
+        open(*c, static_cast<uint16_t>(port));
+        h.feed(
+            c->client(kPA, "POST /v1/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n" +
+                               std::string(100, 'x')));
+    }
+    h.t += 2'000'000'000ull;
+    open(fresh, 31003);
+    h.feed(fresh.client(kPA, request(kAnthropicBody)));
+    h.feed(fresh.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"));
+    h.feed(fresh.client(tcp_flag::kFin | kA));
+    h.feed(fresh.server(tcp_flag::kFin | kA));
+    h.feed(fresh.client(kA));
+    h.p->finish(Timestamp{h.t + 1});
+    std::vector<nlohmann::json> fresh_txns, reclaimed;
+    for (const auto& j : h.sink.of_type("http"))
+        if (j["src_port"] == 31003) fresh_txns.push_back(j);
+    for (const auto& j : h.sink.of_type("anomaly"))
+        if (j["anomaly"]["event"] == "http_buffer_reclaimed") reclaimed.push_back(j);
+    ASSERT_EQ(fresh_txns.size(), 1u);
+    EXPECT_EQ(fresh_txns[0]["sluice"]["llm"]["model"], "claude-opus-4");
+    ASSERT_EQ(reclaimed.size(), 1u);
+    EXPECT_EQ(reclaimed[0]["src_port"], 31001);
+    EXPECT_EQ(reclaimed[0]["anomaly"]["resource"], "body_buffer");
+    EXPECT_EQ(h.p->http_counters().body_buffers_exhausted, 0u);
+    PoolOccupancy held = h.p->pools();
+    held.flows = 0;
+    EXPECT_EQ(held, PoolOccupancy{});
+}

@@ -4,12 +4,14 @@
 // ThreadSanitizer (build/tsan) the listener's bookkeeping, the reaping of connection threads
 // and the handler's shared state are checked for races; the counts check every answer arrived.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -121,6 +123,57 @@ TEST(ControlServer, ConcurrentClientsAndMisbehavingOnes) {
     EXPECT_GE(handled, ok.load());
     EXPECT_GE(server.requests(), ok.load());
     EXPECT_GT(refusals.load(), 0u) << "the half frames were cut with timeout";
+}
+
+// A connection thread that cannot be created is answered `busy`, and the server goes on: the
+// address-space limit is set just above what the process maps now, so the next thread's stack
+// (8 MiB) cannot be mapped.
+TEST(ControlServer, ThreadCreationFailureIsAnsweredBusy) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    GTEST_SKIP() << "sanitizers reserve terabytes of address space: RLIMIT_AS cannot be used";
+#else
+    ControlServer server;
+    const std::string path = socket_path("nothread");
+    std::string err;
+    ASSERT_TRUE(server.start_unix(
+        path, {},
+        [](Request& r) {
+            return Frame{ok_json(r.id, {}), {}};
+        },
+        err))
+        << err;
+    auto ask = [&] {
+        const int fd = raw_connect(path);
+        EXPECT_GE(fd, 0);
+        const std::string f = encode_frame(R"({"id":7,"cmd":"status","args":{}})");
+        EXPECT_EQ(::write(fd, f.data(), f.size()), static_cast<ssize_t>(f.size()));
+        std::string got;
+        char b[4096];
+        for (ssize_t n; (n = ::read(fd, b, sizeof b)) > 0;) {
+            got.append(b, static_cast<size_t>(n));
+            if (got.find('}') != std::string::npos && got.size() > 16) break;
+        }
+        ::close(fd);
+        return got;
+    };
+    EXPECT_NE(ask().find("\"ok\":true"), std::string::npos) << "answered normally first";
+    rlimit old{};
+    ASSERT_EQ(::getrlimit(RLIMIT_AS, &old), 0);
+    size_t vm_kb = 0;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmSize:", 0) == 0) vm_kb = std::stoul(line.substr(7));
+    ASSERT_GT(vm_kb, 0u);
+    rlimit tight = old;
+    tight.rlim_cur = (vm_kb + 2048) * 1024;  // 2 MiB of room: no 8 MiB stack fits
+    ASSERT_EQ(::setrlimit(RLIMIT_AS, &tight), 0);
+    const std::string refused = ask();
+    ASSERT_EQ(::setrlimit(RLIMIT_AS, &old), 0);
+    EXPECT_NE(refused.find("\"code\":\"busy\""), std::string::npos) << refused;
+    EXPECT_NE(refused.find("cannot start a connection thread"), std::string::npos) << refused;
+    EXPECT_NE(ask().find("\"ok\":true"), std::string::npos) << "and it carries on";
+    server.stop();
+#endif
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole sluice test suite: installs what is missing, builds the release (-Werror), the
 # sanitizer (ASan+UBSan) and the ThreadSanitizer trees, runs every suite in the release tree,
-# the unit, fuzz and integration suites under ASan+UBSan - except the two longest integration
-# runs (suite 'long': offline and tls-decrypt, 20 minutes under ASan), which run in the release
-# tree only - and the concurrency suite under TSan (only its DPDK-free binaries are built there).
+# the unit, fuzz and integration suites under ASan+UBSan - except the three longest integration
+# runs (suite 'long': offline, tls-decrypt and tls-fingerprints, 22 minutes under ASan), which
+# run in the release tree only - and the concurrency suite under TSan (only its DPDK-free
+# binaries are built there).
 # Needs root for the namespace end-to-end tests.
 set -uo pipefail
 cd "$(dirname "$0")/.."

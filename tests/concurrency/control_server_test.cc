@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -157,6 +158,13 @@ TEST(ControlServer, ThreadCreationFailureIsAnsweredBusy) {
         return got;
     };
     EXPECT_NE(ask().find("\"ok\":true"), std::string::npos) << "answered normally first";
+    // glibc keeps the stacks of exited threads (up to 40 MiB) and reuses them without a new
+    // mapping: idle connections take every cached stack first, so the next thread needs one.
+    std::vector<int> idle;
+    for (int i = 0; i < 8; ++i) idle.push_back(raw_connect(path));
+    for (int i = 0; i < 200 && server.listener().active() < 8; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(server.listener().active(), 8);
     rlimit old{};
     ASSERT_EQ(::getrlimit(RLIMIT_AS, &old), 0);
     size_t vm_kb = 0;
@@ -169,6 +177,7 @@ TEST(ControlServer, ThreadCreationFailureIsAnsweredBusy) {
     ASSERT_EQ(::setrlimit(RLIMIT_AS, &tight), 0);
     const std::string refused = ask();
     ASSERT_EQ(::setrlimit(RLIMIT_AS, &old), 0);
+    for (int fd : idle) ::close(fd);
     EXPECT_NE(refused.find("\"code\":\"busy\""), std::string::npos) << refused;
     EXPECT_NE(refused.find("cannot start a connection thread"), std::string::npos) << refused;
     EXPECT_NE(ask().find("\"ok\":true"), std::string::npos) << "and it carries on";

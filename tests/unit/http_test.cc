@@ -572,6 +572,37 @@ TEST(HttpStage, RejectRuleResetsBothEnds) {
     EXPECT_EQ(r.h.p->rule_counters().rejects, 1u);
 }
 
+namespace {
+// For the reclaim tests: a handshake on client port `port`; a request answered and closed;
+// the records of one client port and the reclaim anomalies.
+void open_conversation(Harness& h, Conversation& c, uint16_t port) {
+    c.cport = port;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+}
+void answer_and_close(Harness& h, Conversation& c, const std::string& request) {
+    h.feed(c.client(kPA, request));
+    h.feed(c.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"));
+    h.feed(c.client(tcp_flag::kFin | kA));
+    h.feed(c.server(tcp_flag::kFin | kA));
+    h.feed(c.client(kA));
+}
+std::vector<nlohmann::json> http_of_port(const Harness& h, uint16_t port) {
+    std::vector<nlohmann::json> out;
+    for (const auto& j : h.sink.of_type("http"))
+        if (j["src_port"] == port) out.push_back(j);
+    return out;
+}
+std::vector<nlohmann::json> reclaims(const Harness& h) {
+    std::vector<nlohmann::json> out;
+    for (const auto& j : h.sink.of_type("anomaly"))
+        if (j["anomaly"]["event"] == "http_buffer_reclaimed") out.push_back(j);
+    return out;
+}
+
+}  // namespace
+
 // Two clients trickle heads that never end and hold every head buffer; a third client's request
 // still gets parsed once they have held them past reclaim_after_ms (packet time), and the
 // oldest holder is the one that gives its buffer up, recorded. Younger holders keep theirs.
@@ -583,31 +614,17 @@ TEST(HttpStage, IdleHeadsAreReclaimedForANewRequest) {
         cfg.http.reclaim_after_ms = 1000;
         cfg.http.reclaim_verdict = Verdict::Alert;
         Harness h(cfg);
-        auto open = [&](Conversation& c, uint16_t port) {
-            c.cport = port;
-            h.feed(c.client(tcp_flag::kSyn));
-            h.feed(c.server(tcp_flag::kSyn | kA));
-            h.feed(c.client(kA));
-        };
         Conversation slow1, slow2, fresh;
-        open(slow1, 30001);
+        open_conversation(h, slow1, 30001);
         h.feed(slow1.client(kPA, "POST /v1/messages HTTP/1.1\r\nHost: a\r\n"));
-        open(slow2, 30002);
+        open_conversation(h, slow2, 30002);
         h.feed(slow2.client(kPA, "POST /v1/messages HTTP/1.1\r\nHost: b\r\n"));
         if (aged) h.t += 2'000'000'000ull;
-        open(fresh, 30003);
-        h.feed(fresh.client(kPA, "GET /v1/models HTTP/1.1\r\nHost: c\r\n\r\n"));
-        h.feed(fresh.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"));
-        h.feed(fresh.client(tcp_flag::kFin | kA));
-        h.feed(fresh.server(tcp_flag::kFin | kA));
-        h.feed(fresh.client(kA));
+        open_conversation(h, fresh, 30003);
+        answer_and_close(h, fresh, "GET /v1/models HTTP/1.1\r\nHost: c\r\n\r\n");
         h.p->finish(Timestamp{h.t + 1});
-
-        std::vector<nlohmann::json> fresh_txns, reclaimed;
-        for (const auto& j : h.sink.of_type("http"))
-            if (j["src_port"] == 30003) fresh_txns.push_back(j);
-        for (const auto& j : h.sink.of_type("anomaly"))
-            if (j["anomaly"]["event"] == "http_buffer_reclaimed") reclaimed.push_back(j);
+        const auto fresh_txns = http_of_port(h, 30003);
+        const auto reclaimed = reclaims(h);
         const auto& c = h.p->http_counters();
         if (aged) {
             ASSERT_EQ(fresh_txns.size(), 1u);
@@ -638,32 +655,19 @@ TEST(HttpStage, StalledBodiesAreReclaimedForANewRequest) {
     cfg.http.reclaim_after_ms = 1000;
     cfg.http.reclaim_verdict = Verdict::Alert;
     Harness h(cfg);
-    auto open = [&](Conversation& c, uint16_t port) {
-        c.cport = port;
-        h.feed(c.client(tcp_flag::kSyn));
-        h.feed(c.server(tcp_flag::kSyn | kA));
-        h.feed(c.client(kA));
-    };
     Conversation slow1, slow2, fresh;
     for (auto [c, port] : {std::pair{&slow1, 31001}, std::pair{&slow2, 31002}}) {
-        open(*c, static_cast<uint16_t>(port));
+        open_conversation(h, *c, static_cast<uint16_t>(port));
         h.feed(
             c->client(kPA, "POST /v1/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n" +
                                std::string(100, 'x')));
     }
     h.t += 2'000'000'000ull;
-    open(fresh, 31003);
-    h.feed(fresh.client(kPA, request(kAnthropicBody)));
-    h.feed(fresh.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"));
-    h.feed(fresh.client(tcp_flag::kFin | kA));
-    h.feed(fresh.server(tcp_flag::kFin | kA));
-    h.feed(fresh.client(kA));
+    open_conversation(h, fresh, 31003);
+    answer_and_close(h, fresh, request(kAnthropicBody));
     h.p->finish(Timestamp{h.t + 1});
-    std::vector<nlohmann::json> fresh_txns, reclaimed;
-    for (const auto& j : h.sink.of_type("http"))
-        if (j["src_port"] == 31003) fresh_txns.push_back(j);
-    for (const auto& j : h.sink.of_type("anomaly"))
-        if (j["anomaly"]["event"] == "http_buffer_reclaimed") reclaimed.push_back(j);
+    const auto fresh_txns = http_of_port(h, 31003);
+    const auto reclaimed = reclaims(h);
     ASSERT_EQ(fresh_txns.size(), 1u);
     EXPECT_EQ(fresh_txns[0]["sluice"]["llm"]["model"], "claude-opus-4");
     ASSERT_EQ(reclaimed.size(), 1u);

@@ -59,6 +59,14 @@ unsigned uint_in(const std::string& path, const YAML::Node& n, unsigned lo, unsi
     return static_cast<unsigned>(v);
 }
 
+// What a capped or reclaimed flow gets (cap_action, reclaim_action): alert or drop.
+Verdict alert_or_drop(const std::string& path, const YAML::Node& n, const char* key) {
+    const auto vd = verdict_from_name(scalar<std::string>(path, n, "an action"));
+    if (!vd || (*vd != Verdict::Alert && *vd != Verdict::Drop))
+        fail(path, n, std::string(key) + " must be alert or drop");
+    return *vd;
+}
+
 Duration seconds(const std::string& path, const YAML::Node& n) {
     const auto v = scalar<double>(path, n, "a number of seconds");
     if (v <= 0 || v > 86400 * 30) fail(path, n, "timeout must be in (0, 2592000] seconds");
@@ -378,11 +386,8 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    }},
                                   {"reclaim_action",
                                    [&](const YAML::Node& x) {
-                                       const auto a = scalar<std::string>(path, x, "an action");
-                                       auto vd = verdict_from_name(a);
-                                       if (!vd || (*vd != Verdict::Alert && *vd != Verdict::Drop))
-                                           fail(path, x, "reclaim_action must be alert or drop");
-                                       e.tls.reclaim_verdict = *vd;
+                                       e.tls.reclaim_verdict =
+                                           alert_or_drop(path, x, "reclaim_action");
                                        cfg.reclaim_action_set = true;
                                    }},
                                   {"handshake_buffers",
@@ -656,11 +661,7 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    }},
                                   {"reclaim_action",
                                    [&](const YAML::Node& x) {
-                                       const auto a = scalar<std::string>(path, x, "an action");
-                                       auto vd = verdict_from_name(a);
-                                       if (!vd || (*vd != Verdict::Alert && *vd != Verdict::Drop))
-                                           fail(path, x, "reclaim_action must be alert or drop");
-                                       h.reclaim_verdict = *vd;
+                                       h.reclaim_verdict = alert_or_drop(path, x, "reclaim_action");
                                        cfg.http_reclaim_action_set = true;
                                    }},
                                   {"prompt_excerpt",
@@ -677,11 +678,7 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    }},
                                   {"cap_action",
                                    [&](const YAML::Node& x) {
-                                       const auto a = scalar<std::string>(path, x, "an action");
-                                       auto vd = verdict_from_name(a);
-                                       if (!vd || (*vd != Verdict::Alert && *vd != Verdict::Drop))
-                                           fail(path, x, "cap_action must be alert or drop");
-                                       h.cap_verdict = *vd;
+                                       h.cap_verdict = alert_or_drop(path, x, "cap_action");
                                        cfg.cap_action_set = true;
                                    }},
                                   {"smuggling",

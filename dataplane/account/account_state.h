@@ -83,6 +83,9 @@ struct AccountSignals {
     // latest source address, its /24 or /48, and its latest JA4.
     double ip_accounts = 0, prefix_accounts = 0, ja4_accounts = 0;
     double distinct_asns = 0;  // with an ASN table loaded
+    // Credential churn: accounts first seen (never seen, or evicted since) from the account's
+    // latest /24 or /48 within the window. A signup farm or a flood of random keys is one.
+    double prefix_new_accounts = 0;
 };
 
 class AccountState {

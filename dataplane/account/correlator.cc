@@ -5,6 +5,7 @@
 
 #include "common/hash.h"
 #include "common/timestamp.h"
+#include "common/trim_oldest.h"
 
 namespace sluice::account {
 
@@ -43,8 +44,14 @@ uint16_t status_for(Verdict v) {
 
 }  // namespace
 
-double Correlator::InfraCounter::add(uint64_t key, uint64_t account, uint64_t now, uint64_t half) {
-    Slot& s = slots_[key];
+double Correlator::InfraCounter::add(uint64_t key, uint64_t account, uint64_t now, uint64_t half,
+                                     bool count) {
+    auto it = slots_.find(key);
+    if (it == slots_.end()) {
+        if (!count) return 0;
+        it = slots_.try_emplace(key).first;
+    }
+    Slot& s = it->second;
     if (s.gen_start == 0) s.gen_start = now;
     if (now >= s.gen_start + half) {
         if (now >= s.gen_start + 2 * half)
@@ -54,8 +61,12 @@ double Correlator::InfraCounter::add(uint64_t key, uint64_t account, uint64_t no
         s.cur.clear();
         s.gen_start = now;
     }
-    s.cur.add(mix64(account));
+    if (count) s.cur.add(mix64(account));
     return FixedHyperLogLog<6>::estimate_union(s.cur, s.prev);
+}
+
+size_t Correlator::InfraCounter::trim(size_t cap) {
+    return trim_oldest(slots_, cap, [](const Slot& s) { return s.gen_start; });
 }
 
 void Correlator::InfraCounter::prune(uint64_t now, uint64_t window_ns) {
@@ -74,6 +85,28 @@ Correlator::Correlator(std::shared_ptr<const Policy> policy, EventSink* sink, ui
     cluster_reason_.name = "cluster";
     cluster_reason_.reason = "member of a cluster under enforcement";
     dirty_ = !policy_->deny().empty();
+    size_limits();
+}
+
+namespace {
+// Per account beyond its sketches: the entry, its map node and id, its cluster slot.
+constexpr size_t kEntryOverhead = 2 * sizeof(void*) + 64 + 4;
+// An infrastructure counter's key (two sketches and its map node); a link's, a last exit's or
+// a threshold state's is about 48 bytes. One key in each map (links, four last-exit maps,
+// four counters, thresholds) together: what the budget pays per unit of `capacity.keys`.
+constexpr size_t kKeyBytes = 2 * 64 + 80;
+constexpr size_t kKeySlotBytes = 4 * kKeyBytes + 6 * 48;
+}  // namespace
+
+void Correlator::size_limits() {
+    const CapacityOptions& c = policy_->capacity();
+    const size_t budget = size_t{c.memory_mb} << 20;
+    const size_t per_account =
+        AccountState::bytes_per_account() + sizeof(Entry) + sizeof(Cluster) + kEntryOverhead;
+    account_cap_ = std::max<size_t>(64, std::min<size_t>(c.accounts, budget / 4 * 3 / per_account));
+    enforced_cap_ = std::min<size_t>(c.enforced, account_cap_ / 2);
+    key_cap_ = std::max<size_t>(256, std::min<size_t>(c.keys, budget / 4 / kKeySlotBytes));
+    ctr_.capacity = account_cap_;
 }
 
 void Correlator::set_publisher(EnforcementPublisher* p) {
@@ -165,9 +198,11 @@ std::pair<std::string_view, uint32_t> Correlator::cluster_of(const Entry& e) con
     return {by_index_[c.first]->id, c.size};
 }
 
-Correlator::Entry& Correlator::entry_for(const Observation& o) {
+Correlator::Entry& Correlator::entry_for(const Observation& o, bool& fresh) {
     const std::string_view id(o.account.data(), o.account.size());
     const uint64_t key = account_key(id);
+    fresh = !accounts_.contains(key);
+    if (fresh && accounts_.size() >= account_cap_) rebuild(o, true);  // full: make room first
     auto& slot = accounts_[key];
     if (!slot) {
         slot = std::make_unique<Entry>();
@@ -181,6 +216,7 @@ Correlator::Entry& Correlator::entry_for(const Observation& o) {
         c.members.push_back(slot->index);
         clusters_.push_back(std::move(c));
         ++ctr_.accounts;
+        ctr_.tracked = accounts_.size();
     }
     if (!slot->state) {
         slot->state = std::make_unique<AccountState>(window_ns_);
@@ -198,6 +234,7 @@ AccountSignals Correlator::signals_of(Entry& e, uint64_t now) {
     s.ip_accounts = e.ip_accounts;
     s.prefix_accounts = e.prefix_accounts;
     s.ja4_accounts = e.ja4_accounts;
+    s.prefix_new_accounts = e.prefix_new;
     return s;
 }
 
@@ -215,7 +252,8 @@ void Correlator::observe(const Observation& o) {
         rebuild(o);
         next_rebuild_ = o.ts_ns + half;
     }
-    Entry& e = entry_for(o);
+    bool fresh = false;
+    Entry& e = entry_for(o, fresh);
     e.hint = o.hint;
     e.hint_len = o.hint_len;
     e.last_src = o.src;
@@ -228,6 +266,7 @@ void Correlator::observe(const Observation& o) {
     e.ip_accounts = ip_accounts_.add(ip_key, e.key, o.ts_ns, half);
     e.prefix_accounts = prefix_accounts_.add(prefix_key, e.key, o.ts_ns, half);
     e.ja4_accounts = o.ja4_hash ? ja4_accounts_.add(o.ja4_hash, e.key, o.ts_ns, half) : 0;
+    e.prefix_new = new_accounts_.add(prefix_key, e.key, o.ts_ns, half, fresh);
 
     // Links into clusters.
     const ClusterOptions& co = policy_->clusters();
@@ -243,6 +282,7 @@ void Correlator::observe(const Observation& o) {
         if (o.prompt_head != 0) changed |= link_by(last_by_frame_, o.prompt_head, e.index, o.ts_ns);
         if (o.prompt_tail != 0) changed |= link_by(last_by_frame_, o.prompt_tail, e.index, o.ts_ns);
     }
+    trim_keys();
     const uint32_t r = root(e.index);
     Cluster& c = clusters_[r];
     c.requests += 1;
@@ -362,7 +402,139 @@ void Correlator::mark_dirty(const Observation& o) {
     dirty_ = true;
 }
 
-void Correlator::rebuild(const Observation& o) {
+void Correlator::trim_keys() {
+    // Cheap unless a map is past its cap; each trim then removes an eighth of it.
+    auto by_exit = [](const Exit& x) { return x.ts_ns; };
+    size_t n = trim_oldest(links_, key_cap_, [](uint64_t ts) { return ts; });
+    for (auto* m : {&last_by_ip_, &last_by_prefix_, &last_by_ja4_ua_, &last_by_frame_})
+        n += trim_oldest(*m, key_cap_, by_exit);
+    for (InfraCounter* c : {&ip_accounts_, &prefix_accounts_, &ja4_accounts_, &new_accounts_})
+        if (c->size() > key_cap_) n += c->trim(key_cap_);
+    if (thresholds_.size() > key_cap_) n += thresholds_.trim(key_cap_);
+    ctr_.keys_trimmed += n;
+}
+
+void Correlator::fold(const Entry& e, uint64_t now) {
+    // The account's decision outlives its entry as one on its network (a 40-byte entry
+    // instead of an account's sketches), until the longer of its hold and a window.
+    const Verdict v = e.effective();
+    const IpAddress p = network_prefix(e.last_src);
+    const uint64_t key = hash_bytes(p.span(), 0x70);
+    const uint64_t until = std::max(e.held_until_ns, now + window_ns_);
+    const float rate = e.via_cluster > e.verdict ? clusters_[root(e.index)].rate : e.rate;
+    auto [it, fresh] = folded_.try_emplace(key);
+    TimedBlock& b = it->second;
+    if (fresh || v > b.e.verdict) {
+        b.prefix = IpPrefix{p, p.version == IpVersion::V4 ? 24u : 48u};
+        b.e = Enforcement{v, EnforceTarget::Prefix, status_for(v), rate, 0, until};
+    }
+    b.e.expires_ns = std::max(b.e.expires_ns, until);
+    ++ctr_.folded;
+    // Folded networks are signal-sized keys, bounded like them: the soonest to expire go.
+    ctr_.keys_trimmed +=
+        trim_oldest(folded_, key_cap_, [](const TimedBlock& t) { return t.e.expires_ns; });
+}
+
+void Correlator::evict(const Observation& o, size_t target) {
+    const size_t n = by_index_.size();
+    if (n <= target) return;
+    ++ctr_.evictions;
+    const uint64_t now = o.ts_ns;
+    // Evidence, weakest first: idle accounts, then active ones by requests in the window
+    // (doubled under an alert, tag or hold), oldest first. Accounts with an action in force
+    // are kept up to the enforced cap (the strongest and newest) and the rest folded into
+    // their prefix.
+    struct Candidate {
+        Verdict verdict;
+        double evidence;  // -1: idle
+        uint64_t last;
+        uint32_t index;
+    };
+    std::vector<Candidate> plain, enforced;
+    for (Entry* e : by_index_) {
+        Candidate c{e->effective(), -1, 0, e->index};
+        if (e->state) {
+            c.evidence = e->state->totals(now).requests;
+            c.last = e->state->last_seen_ns();
+        }
+        if (c.verdict >= Verdict::RateLimit || e->reported >= Verdict::RateLimit) {
+            enforced.push_back(c);
+            continue;
+        }
+        if (c.verdict != Verdict::Pass || e->reported != Verdict::Pass || now < e->held_until_ns)
+            c.evidence = 2 * std::max(c.evidence, 1.0);
+        plain.push_back(c);
+    }
+    std::vector<bool> victim(n, false);
+    size_t victims = 0;
+    if (enforced.size() > enforced_cap_) {
+        std::sort(enforced.begin(), enforced.end(), [](const Candidate& a, const Candidate& b) {
+            if (a.verdict != b.verdict) return a.verdict > b.verdict;
+            if (a.last != b.last) return a.last > b.last;
+            return a.index < b.index;
+        });
+        for (size_t i = enforced_cap_; i < enforced.size(); ++i, ++victims)
+            victim[enforced[i].index] = true;
+    }
+    const size_t want = n - target > victims ? n - target - victims : 0;
+    const size_t take = std::min(want, plain.size());
+    std::partial_sort(plain.begin(), plain.begin() + static_cast<std::ptrdiff_t>(take), plain.end(),
+                      [](const Candidate& a, const Candidate& b) {
+                          if (a.evidence != b.evidence) return a.evidence < b.evidence;
+                          if (a.last != b.last) return a.last < b.last;
+                          return a.index < b.index;
+                      });
+    for (size_t i = 0; i < take; ++i, ++victims) victim[plain[i].index] = true;
+    if (victims == 0) return;
+
+    // Compact the dense indices (order kept, so clusters keep their earliest member's name).
+    std::vector<uint32_t> remap(n, kNone);
+    std::vector<Entry*> kept;
+    kept.reserve(n - victims);
+    bool enforcement_changed = false;
+    for (uint32_t i = 0; i < n; ++i) {
+        Entry* e = by_index_[i];
+        if (!victim[i]) {
+            remap[i] = static_cast<uint32_t>(kept.size());
+            e->index = remap[i];
+            kept.push_back(e);
+            continue;
+        }
+        if (e->effective() >= Verdict::RateLimit) {
+            fold(*e, now);
+            enforcement_changed = true;
+        }
+        if (e->verdict != Verdict::Pass) --ctr_.flagged;
+        if (e->state) --ctr_.active;
+        ++ctr_.evicted;
+        accounts_.erase(e->key);  // frees e
+    }
+    by_index_ = std::move(kept);
+    parent_.resize(by_index_.size());
+    clusters_.resize(by_index_.size());
+    std::unordered_map<uint64_t, uint64_t> links;
+    links.reserve(links_.size());
+    for (const auto& [key, ts] : links_) {
+        const uint32_t a = remap[key >> 32], b = remap[static_cast<uint32_t>(key)];
+        if (a != kNone && b != kNone) links[uint64_t(std::min(a, b)) << 32 | std::max(a, b)] = ts;
+    }
+    links_.swap(links);
+    for (auto* m : {&last_by_ip_, &last_by_prefix_, &last_by_ja4_ua_, &last_by_frame_}) {
+        std::erase_if(*m, [&](const auto& kv) { return remap[kv.second.account] == kNone; });
+        for (auto& [key, x] : *m) x.account = remap[x.account];
+    }
+    for (TemplateBucket& b : templates_)
+        for (uint32_t& a : b.account)
+            if (a != kNone) a = remap[a];
+    std::set<uint32_t> enforcing;
+    for (uint32_t i : enforcing_)
+        if (remap[i] != kNone) enforcing.insert(remap[i]);
+    enforcing_.swap(enforcing);
+    if (enforcement_changed) mark_dirty(o);
+    ctr_.tracked = accounts_.size();
+}
+
+void Correlator::rebuild(const Observation& o, bool make_room) {
     ++ctr_.rebuilds;
     const uint64_t now = o.ts_ns;
     const uint64_t cutoff = now > window_ns_ ? now - window_ns_ : 0;
@@ -373,6 +545,7 @@ void Correlator::rebuild(const Observation& o) {
     ip_accounts_.prune(now, window_ns_);
     prefix_accounts_.prune(now, window_ns_);
     ja4_accounts_.prune(now, window_ns_);
+    new_accounts_.prune(now, window_ns_);
 
     // Idle for a whole window: nothing of the account remains in any signal.
     for (Entry* e : by_index_) {
@@ -382,6 +555,8 @@ void Correlator::rebuild(const Observation& o) {
         e->state.reset();
         --ctr_.active;
     }
+    if (make_room || by_index_.size() > account_cap_) evict(o, account_cap_ - account_cap_ / 8);
+    trim_keys();
 
     // Clusters from the links still alive.
     for (uint32_t i = 0; i < by_index_.size(); ++i) {
@@ -433,6 +608,7 @@ void Correlator::set_policy(std::shared_ptr<const Policy> p) {
     policy_ = std::move(p);
     window_ns_ = static_cast<uint64_t>(policy_->window_s() * 1e9);
     dirty_ = true;  // its deny list may differ
+    size_limits();  // a smaller capacity applies at the next new account or rebuild
 }
 
 bool Correlator::flush() {
@@ -494,6 +670,8 @@ bool Correlator::flush() {
         }
     }
     std::erase_if(timed_, [&](const TimedBlock& b) { return b.e.expires_ns <= last_ts_; });
+    std::erase_if(folded_, [&](const auto& kv) { return kv.second.e.expires_ns <= last_ts_; });
+    for (const auto& [key, b] : folded_) t->set_prefix(*b.prefix, b.e);
     for (const TimedBlock& b : timed_) {
         if (b.prefix)
             t->set_prefix(*b.prefix, b.e);
@@ -569,6 +747,15 @@ void Correlator::rule_hit(const Observation& o) {
             return;  // nothing to name: the alert is all
     }
     ++ctr_.threshold_enforced;
+    if (timed_.size() >= enforced_cap_) {
+        // Bounded like every other decision: expired ones go, then the soonest to expire.
+        std::erase_if(timed_, [&](const TimedBlock& x) { return x.e.expires_ns <= o.ts_ns; });
+        if (timed_.size() >= enforced_cap_)
+            timed_.erase(std::min_element(timed_.begin(), timed_.end(),
+                                          [](const TimedBlock& a, const TimedBlock& c) {
+                                              return a.e.expires_ns < c.e.expires_ns;
+                                          }));
+    }
     timed_.push_back(b);
     mark_dirty(o);
 }
@@ -630,12 +817,15 @@ void Correlator::emit_alert(const Observation& o, const rules::CompiledRules& ru
 
 size_t Correlator::memory_bytes() const {
     size_t n = ctr_.active * AccountState::bytes_per_account();
-    n += accounts_.size() * (sizeof(Entry) + 2 * sizeof(void*) + 64 + sizeof(Cluster) + 4);
+    n += accounts_.size() * (sizeof(Entry) + sizeof(Cluster) + kEntryOverhead);
     n += links_.size() * 32;
     n += (last_by_ip_.size() + last_by_prefix_.size() + last_by_ja4_ua_.size() +
           last_by_frame_.size()) *
          40;
-    n += (ip_accounts_.size() + prefix_accounts_.size() + ja4_accounts_.size()) * (2 * 64 + 80);
+    n += (ip_accounts_.size() + prefix_accounts_.size() + ja4_accounts_.size() +
+          new_accounts_.size()) *
+         kKeyBytes;
+    n += thresholds_.size() * 48 + (timed_.size() + folded_.size()) * sizeof(TimedBlock);
     n += templates_.size() * sizeof(TemplateBucket);
     return n;
 }
@@ -665,6 +855,7 @@ void Correlator::write_account(JsonBuilder& j, const Entry& e, const AccountSign
         .field("ip_accounts", s.ip_accounts)
         .field("prefix_accounts", s.prefix_accounts)
         .field("ja4_accounts", s.ja4_accounts);
+    if (s.prefix_new_accounts > 0) j.field("prefix_new_accounts", s.prefix_new_accounts);
     if (asn_) j.field("distinct_asns", s.distinct_asns);
     if (s.claim_mismatches > 0) j.field("claim_mismatches", s.claim_mismatches);
     j.object("rule_hits");

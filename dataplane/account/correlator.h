@@ -47,6 +47,15 @@ struct CorrelatorCounters {
     uint64_t rule_hits = 0;           // matches of thresholded rules
     uint64_t threshold_alerts = 0;    // ... that raised an alert
     uint64_t threshold_enforced = 0;  // ... whose drop/reject action blocked the subject
+    // Capacity (policy `capacity`): accounts held now and the most allowed, accounts evicted
+    // (and the passes that evicted them), enforced accounts folded into a prefix decision,
+    // signal keys dropped oldest-first from a full map.
+    uint64_t tracked = 0;
+    uint64_t capacity = 0;
+    uint64_t evicted = 0;
+    uint64_t evictions = 0;
+    uint64_t folded = 0;
+    uint64_t keys_trimmed = 0;
 };
 
 class Correlator final : public ObservationSink {
@@ -98,7 +107,7 @@ class Correlator final : public ObservationSink {
         uint8_t hint_len = 0;
         IpAddress last_src;
         uint64_t last_ja4 = 0;
-        double ip_accounts = 0, prefix_accounts = 0, ja4_accounts = 0;
+        double ip_accounts = 0, prefix_accounts = 0, ja4_accounts = 0, prefix_new = 0;
         Verdict effective() const { return std::max(verdict, via_cluster); }
     };
     const Entry* find(std::string_view account) const;
@@ -124,8 +133,12 @@ class Correlator final : public ObservationSink {
     // Distinct accounts per infrastructure key (address, prefix, JA4) over the window.
     class InfraCounter {
       public:
-        double add(uint64_t key, uint64_t account, uint64_t now, uint64_t half_ns);
+        // count false: only reads the estimate (still ageing the key's generations).
+        double add(uint64_t key, uint64_t account, uint64_t now, uint64_t half_ns,
+                   bool count = true);
         void prune(uint64_t now, uint64_t window_ns);
+        // Past `cap` keys, the oldest eighth goes; returns how many.
+        size_t trim(size_t cap);
         size_t size() const { return slots_.size(); }
 
       private:
@@ -144,7 +157,7 @@ class Correlator final : public ObservationSink {
         std::array<uint64_t, 2> sig{}, ts{};
     };
 
-    Entry& entry_for(const Observation& o);
+    Entry& entry_for(const Observation& o, bool& fresh);
     void rule_hit(const Observation& o);
     void emit_alert(const Observation& o, const rules::CompiledRules& rules, uint32_t rule);
     void emit(const Observation& o, const Entry& e, const AccountSignals& s, const Decision& d);
@@ -166,7 +179,14 @@ class Correlator final : public ObservationSink {
     void set_effective(const Observation& o, Entry& e, const AccountSignals& s, const Decision& d);
     Decision cluster_decision(const Entry& e) const;
     void mark_dirty(const Observation& o);
-    void rebuild(const Observation& o);
+    // Every half window, and early when the table is full (`make_room`): prunes what left
+    // the window, evicts down to the capacity, and rebuilds the clusters.
+    void rebuild(const Observation& o, bool make_room = false);
+    void evict(const Observation& o, size_t target);
+    void fold(const Entry& e, uint64_t now);
+    void trim_keys();
+    // Effective limits from the policy's capacity and memory budget.
+    void size_limits();
     AccountSignals signals_of(Entry& e, uint64_t now);
     uint64_t window_ns() const { return window_ns_; }
 
@@ -198,6 +218,10 @@ class Correlator final : public ObservationSink {
         uint64_t account = 0;
     };
     std::vector<TimedBlock> timed_;  // rule actions on tracked subjects, until they expire
+    // Evicted accounts' actions, folded into their network prefix (by prefix hash).
+    std::unordered_map<uint64_t, TimedBlock> folded_;
+    InfraCounter new_accounts_;  // never-seen credentials per prefix (credential churn)
+    size_t account_cap_ = 0, enforced_cap_ = 0, key_cap_ = 0;
     uint64_t last_ts_ = 0;
 
     // Enforcement (live).

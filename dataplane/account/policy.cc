@@ -31,6 +31,7 @@ constexpr Named kSignals[] = {
     {"prefix_accounts", Signal::PrefixAccounts},
     {"ja4_accounts", Signal::Ja4Accounts},
     {"distinct_asns", Signal::DistinctAsns},
+    {"prefix_new_accounts", Signal::PrefixNewAccounts},
 };
 
 struct Fail {
@@ -79,8 +80,43 @@ double value_of(const PolicyRule& r, const AccountSignals& s) {
             return s.ja4_accounts;
         case Signal::DistinctAsns:
             return s.distinct_asns;
+        case Signal::PrefixNewAccounts:
+            return s.prefix_new_accounts;
     }
     return 0;
+}
+
+// The capacity section, next to its options struct (policy.h).
+template <typename Fail>
+void parse_capacity(const YAML::Node& v, CapacityOptions& c, const Fail& fail) {
+    struct Key {
+        std::string_view name;
+        uint32_t CapacityOptions::*field;
+        uint32_t min, max;
+    };
+    static constexpr Key kKeys[] = {
+        {"accounts", &CapacityOptions::accounts, 64, 50'000'000},
+        {"enforced", &CapacityOptions::enforced, 16, 10'000'000},
+        {"keys", &CapacityOptions::keys, 256, 100'000'000},
+        {"memory_mb", &CapacityOptions::memory_mb, 16, 1'048'576},
+    };
+    if (!v.IsMap()) fail(v, "capacity is a mapping (accounts, enforced, keys, memory_mb)");
+    for (const auto& f : v) {
+        const std::string k = f.first.as<std::string>();
+        const Key* key = nullptr;
+        for (const Key& x : kKeys)
+            if (x.name == k) key = &x;
+        if (key == nullptr)
+            fail(f.first,
+                 "unknown key '" + k + "' in capacity (accounts, enforced, keys, memory_mb)");
+        const auto n = f.second.as<int64_t>();
+        if (n < key->min || n > key->max)
+            fail(f.second, "capacity." + k + " is " + std::to_string(key->min) + ".." +
+                               std::to_string(key->max));
+        c.*(key->field) = static_cast<uint32_t>(n);
+    }
+    if (c.enforced > c.accounts / 2)
+        fail(v, "capacity.enforced is at most half of capacity.accounts");
 }
 
 }  // namespace
@@ -154,7 +190,8 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                                                 "interarrival_cv, hits.CLASS, cluster_size, "
                                                 "cluster_hits.CLASS, cluster_share.CLASS, "
                                                 "cluster_requests, ip_accounts, "
-                                                "prefix_accounts, ja4_accounts, distinct_asns)");
+                                                "prefix_accounts, ja4_accounts, distinct_asns, "
+                                                "prefix_new_accounts)");
                                 r.signal = it->s;
                             }
                         } else if (k == "above") {
@@ -265,6 +302,8 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                                           "template_min_bytes, template_prompts)");
                     }
                 }
+            } else if (key == "capacity") {
+                parse_capacity(v, p.capacity_, fail);
             } else if (key == "deny") {
                 if (!v.IsMap()) fail(v, "deny is a mapping of accounts, prefixes and ja4 lists");
                 for (const auto& f : v) {
@@ -288,8 +327,8 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                     }
                 }
             } else {
-                fail(kv.first,
-                     "unknown key '" + key + "' (window, rules, actions, allow, deny, clusters)");
+                fail(kv.first, "unknown key '" + key +
+                                   "' (window, rules, actions, allow, deny, clusters, capacity)");
             }
         }
         std::sort(p.actions_.begin(), p.actions_.end(),

@@ -50,6 +50,7 @@ enum class Signal : uint8_t {
     PrefixAccounts,
     Ja4Accounts,
     DistinctAsns,
+    PrefixNewAccounts,  // never-seen credentials from the account's /24 or /48 (churn)
 };
 
 // How accounts are linked into clusters (each link lasts one window; clusters are rebuilt
@@ -66,6 +67,20 @@ struct ClusterOptions {
     bool template_flagged_only = true;
     int template_distance = 12;
     uint32_t template_min_bytes = 80;  // shorter prompts say too little to link on
+};
+
+// What the correlator may hold, whatever the traffic (docs/accounts.md, "Capacity"). When an
+// account arrives with the table full, an eviction pass runs: idle accounts go first, then
+// those with the least evidence (no action, fewest requests, oldest); accounts with an action
+// in force stay unless there are more than `enforced`, and then the weakest and oldest are
+// folded into a decision on their network prefix. Signal keys (links, last exits,
+// infrastructure counters, threshold states) past `keys` per map lose their oldest eighth.
+// The memory budget bounds both: three quarters of it for accounts, a quarter for keys.
+struct CapacityOptions {
+    uint32_t accounts = 200000;
+    uint32_t enforced = 20000;
+    uint32_t keys = 200000;
+    uint32_t memory_mb = 1024;
 };
 
 struct PolicyRule {
@@ -121,6 +136,7 @@ class Policy {
     const std::vector<PolicyRule>& rules() const { return rules_; }
     const DenyList& deny() const { return deny_; }
     const ClusterOptions& clusters() const { return clusters_; }
+    const CapacityOptions& capacity() const { return capacity_; }
 
   private:
     double window_s_ = 600;
@@ -129,6 +145,7 @@ class Policy {
     std::set<std::string, std::less<>> allow_accounts_;
     DenyList deny_;
     ClusterOptions clusters_;
+    CapacityOptions capacity_;
 };
 
 std::string_view signal_name(Signal s);

@@ -1,6 +1,7 @@
 #include "account/threshold_tracker.h"
 
 #include "common/hash.h"
+#include "common/trim_oldest.h"
 
 namespace sluice::account {
 
@@ -31,6 +32,10 @@ void ThresholdTracker::prune(uint64_t now) {
     std::erase_if(states_, [&](const auto& kv) {
         return kv.second.count == 0 || now >= kv.second.start_ns + kv.second.window_ns;
     });
+}
+
+size_t ThresholdTracker::trim(size_t cap) {
+    return trim_oldest(states_, cap, [](const State& s) { return s.start_ns; });
 }
 
 }  // namespace sluice::account

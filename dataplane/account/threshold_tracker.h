@@ -20,6 +20,8 @@ class ThresholdTracker {
     // True when this match raises an alert.
     bool on_hit(uint32_t rule, const rules::Threshold& t, uint64_t subject, uint64_t ts_ns);
     void prune(uint64_t now_ns);
+    // Past `cap` tracked subjects, the oldest windows go first; returns how many went.
+    size_t trim(size_t cap);
     size_t size() const { return states_.size(); }
 
   private:

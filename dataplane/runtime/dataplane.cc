@@ -1334,6 +1334,9 @@ nlohmann::json Dataplane::summary() const {
         j["engine"]["accounts"]["clusters"] = c.clusters;
         j["engine"]["accounts"]["links"] = c.links;
         j["engine"]["accounts"]["memory_bytes"] = correlator_->memory_bytes();
+        j["engine"]["accounts"]["capacity"] = {
+            {"accounts", c.capacity},   {"tracked", c.tracked}, {"evicted", c.evicted},
+            {"evictions", c.evictions}, {"folded", c.folded},   {"keys_trimmed", c.keys_trimmed}};
         nlohmann::json en = {{"mode", enforcement_ ? "enforcing" : "report-only"}};
         if (enforcement_) {
             const EnforcementDelay d = enforcement_->delay();

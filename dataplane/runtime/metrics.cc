@@ -100,6 +100,16 @@ std::string prometheus_text(const json& s) {
     w.one("sluice_account_observations_dropped_total", "counter",
           "Observations dropped (queue full)", at(a, "observations_dropped"));
     w.one("sluice_account_memory_bytes", "gauge", "Correlator state", at(a, "memory_bytes"));
+    const json& cap = at(a, "capacity");
+    w.one("sluice_accounts_capacity", "gauge", "Accounts the correlator may hold",
+          at(cap, "accounts"));
+    w.one("sluice_accounts_tracked", "gauge", "Accounts held now", at(cap, "tracked"));
+    w.one("sluice_accounts_evicted_total", "counter", "Accounts evicted at capacity",
+          at(cap, "evicted"));
+    w.one("sluice_accounts_folded_total", "counter",
+          "Enforced accounts past the cap folded into their prefix", at(cap, "folded"));
+    w.one("sluice_account_keys_trimmed_total", "counter",
+          "Signal keys dropped oldest-first from a full map", at(cap, "keys_trimmed"));
     const json& en = at(a, "enforcement");
     w.one("sluice_enforcement_snapshots_total", "counter", "Enforcement snapshots published",
           at(en, "snapshots"));

@@ -32,8 +32,11 @@ def main():
     print(f"| correlator observations/s (1 core, {t['accounts']} accounts, 5% in hydras) | "
           f"{t['per_second']:,.0f} |")
     print(f"| baseline: request counter per account | {t['baseline_per_second']:,.0f} (ratio {t['ratio']:.3f}) |")
-    print(f"| memory, {m['accounts']:,} accounts in one window | {m['rss_bytes'] / 2**20:,.0f} MiB "
-          f"({m['bytes_per_account']:.0f} B/account; sketches {m['sketch_bytes_per_account']} B) |")
+    print(f"| memory after {m['accounts']:,} distinct credentials in one window | "
+          f"{m['rss_bytes'] / 2**20:,.0f} MiB resident (budget {m['budget_bytes'] / 2**20:,.0f} MiB; "
+          f"{m['tracked']:,} of {m['capacity']:,} held, {m['evicted']:,} evicted in "
+          f"{m['evictions']} passes; {m['bytes_per_account']:.0f} B per held account, "
+          f"sketches {m['sketch_bytes_per_account']} B) |")
     a, f = d["all_workers_us"], d["first_lookup_us"]
     print(f"| decision -> every worker sees it (RCU quiescence), {d['decisions']} decisions | "
           f"p50 {a['p50']} us, p99 {a['p99']} us, max {a['max']} us |")

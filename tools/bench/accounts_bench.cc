@@ -147,7 +147,8 @@ int main(int argc, char** argv) {
             (unsigned long long)c.counters().flagged, (unsigned long long)c.counters().clusters);
     }
 
-    // 2. Memory for many accounts active within one window.
+    // 2. Memory after a flood of distinct credentials within one window, against the policy's
+    // capacity and memory budget (the shipped policy: 200,000 accounts, 1 GiB).
     {
         const size_t before = rss_bytes();
         auto c = std::make_unique<Correlator>(policy, nullptr, 0);
@@ -164,11 +165,16 @@ int main(int argc, char** argv) {
             c->observe(o);
         }
         const size_t after = rss_bytes();
+        const auto& k = c->counters();
         std::printf(
             "\"memory\":{\"accounts\":%u,\"rss_bytes\":%zu,\"bytes_per_account\":%.0f,"
-            "\"estimate_bytes\":%zu,\"sketch_bytes_per_account\":%zu},",
-            memory_accounts, after - before, double(after - before) / memory_accounts,
-            c->memory_bytes(), AccountState::bytes_per_account());
+            "\"estimate_bytes\":%zu,\"sketch_bytes_per_account\":%zu,\"budget_bytes\":%zu,"
+            "\"capacity\":%llu,\"tracked\":%llu,\"evicted\":%llu,\"evictions\":%llu},",
+            memory_accounts, after - before,
+            double(after - before) / double(std::max<uint64_t>(k.tracked, 1)), c->memory_bytes(),
+            AccountState::bytes_per_account(), size_t{policy->capacity().memory_mb} << 20,
+            (unsigned long long)k.capacity, (unsigned long long)k.tracked,
+            (unsigned long long)k.evicted, (unsigned long long)k.evictions);
     }
 
     // 3. Decision-to-enforcement delay: two worker threads read the table between "bursts"

@@ -42,6 +42,11 @@ uint16_t status_for(Verdict v) {
     return v == Verdict::RateLimit ? 429 : 403;
 }
 
+// The network a decision on an account's address covers (network_prefix as a prefix).
+IpPrefix network_of(const IpAddress& a) {
+    return IpPrefix{network_prefix(a), a.version == IpVersion::V4 ? 24u : 48u};
+}
+
 }  // namespace
 
 double Correlator::InfraCounter::add(uint64_t key, uint64_t account, uint64_t now, uint64_t half,
@@ -418,14 +423,14 @@ void Correlator::fold(const Entry& e, uint64_t now) {
     // The account's decision outlives its entry as one on its network (a 40-byte entry
     // instead of an account's sketches), until the longer of its hold and a window.
     const Verdict v = e.effective();
-    const IpAddress p = network_prefix(e.last_src);
-    const uint64_t key = hash_bytes(p.span(), 0x70);
+    const IpPrefix p = network_of(e.last_src);
+    const uint64_t key = hash_bytes(p.addr.span(), 12);  // observe()'s prefix key
     const uint64_t until = std::max(e.held_until_ns, now + window_ns_);
     const float rate = e.via_cluster > e.verdict ? clusters_[root(e.index)].rate : e.rate;
     auto [it, fresh] = folded_.try_emplace(key);
     TimedBlock& b = it->second;
     if (fresh || v > b.e.verdict) {
-        b.prefix = IpPrefix{p, p.version == IpVersion::V4 ? 24u : 48u};
+        b.prefix = p;
         b.e = Enforcement{v, EnforceTarget::Prefix, status_for(v), rate, 0, until};
     }
     b.e.expires_ns = std::max(b.e.expires_ns, until);
@@ -653,11 +658,9 @@ bool Correlator::flush() {
                     en.bucket = account_key(by_index_[clusters_[root(i)].first]->id);
                     put(e.key, en);
                     break;
-                case EnforceTarget::Prefix: {
-                    const unsigned len = e.last_src.version == IpVersion::V4 ? 24 : 48;
-                    t->set_prefix(IpPrefix{network_prefix(e.last_src), len}, en);
+                case EnforceTarget::Prefix:
+                    t->set_prefix(network_of(e.last_src), en);
                     break;
-                }
                 case EnforceTarget::Ja4:
                     if (e.last_ja4 != 0) t->set_ja4(e.last_ja4, en);
                     break;
@@ -747,14 +750,11 @@ void Correlator::rule_hit(const Observation& o) {
             return;  // nothing to name: the alert is all
     }
     ++ctr_.threshold_enforced;
+    // Bounded like every other decision: expired ones go, then the soonest to expire (an
+    // eighth at a time, so a flood of thresholded subjects costs amortised O(1) per block).
     if (timed_.size() >= enforced_cap_) {
-        // Bounded like every other decision: expired ones go, then the soonest to expire.
         std::erase_if(timed_, [&](const TimedBlock& x) { return x.e.expires_ns <= o.ts_ns; });
-        if (timed_.size() >= enforced_cap_)
-            timed_.erase(std::min_element(timed_.begin(), timed_.end(),
-                                          [](const TimedBlock& a, const TimedBlock& c) {
-                                              return a.e.expires_ns < c.e.expires_ns;
-                                          }));
+        trim_oldest(timed_, enforced_cap_ - 1, [](const TimedBlock& x) { return x.e.expires_ns; });
     }
     timed_.push_back(b);
     mark_dirty(o);

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "account/correlator.h"
+#include "correlator_fixtures.h"
 #include "verdict/enforcement.h"
 
 using namespace sluice;
@@ -18,13 +19,8 @@ namespace {
 constexpr uint64_t kT0 = 1'700'000'000'000'000'000ull;
 constexpr uint64_t kMs = 1'000'000ull;
 
-struct Collect final : EventSink {
-    std::vector<nlohmann::json> records;
-    bool emit(EveOrder, std::string_view json) override {
-        records.push_back(nlohmann::json::parse(json));
-        return true;
-    }
-};
+using Collect = sluice::testing::CollectRecords;
+using sluice::testing::policy_of;
 
 IpAddress ip(const std::string& s) {
     return *IpAddress::parse(s);
@@ -50,13 +46,6 @@ struct Feed {
         c.observe(o);
     }
 };
-
-std::shared_ptr<const Policy> policy_of(const std::string& yaml) {
-    std::string err;
-    auto p = Policy::parse(yaml, "test.yaml", err);
-    EXPECT_TRUE(p) << err;
-    return std::make_shared<const Policy>(std::move(*p));
-}
 
 constexpr uint16_t kDistill = 1u << static_cast<unsigned>(RuleClass::Distillation);
 

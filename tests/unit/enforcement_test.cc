@@ -11,6 +11,7 @@
 #include "account/correlator.h"
 #include "account/identity.h"
 #include "account/sketches.h"
+#include "correlator_fixtures.h"
 #include "pipeline_harness.h"
 #include "verdict/enforcement.h"
 
@@ -168,13 +169,8 @@ TEST(EnforcementPipeline, RateLimitedAccountIsCutOverBudget) {
 }
 
 namespace {
-struct Collect final : EventSink {
-    std::vector<nlohmann::json> records;
-    bool emit(EveOrder, std::string_view json) override {
-        records.push_back(nlohmann::json::parse(json));
-        return true;
-    }
-};
+using Collect = sluice::testing::CollectRecords;
+using sluice::testing::policy_of;
 Observation obs_of(const std::string& account, uint64_t t_ms, const char* src, uint64_t seq) {
     Observation o;
     std::memcpy(o.account.data(), account.data(), 16);
@@ -188,12 +184,6 @@ std::string acct(int i) {
     char b[17];
     std::snprintf(b, sizeof b, "%016x", 0xa0000 + i);
     return b;
-}
-std::shared_ptr<const Policy> policy_of(const std::string& yaml) {
-    std::string err;
-    auto p = Policy::parse(yaml, "test.yaml", err);
-    EXPECT_TRUE(p) << err;
-    return std::make_shared<const Policy>(std::move(*p));
 }
 }  // namespace
 

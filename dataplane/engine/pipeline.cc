@@ -1,6 +1,8 @@
 #include "engine/pipeline.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "decode/decoder.h"
@@ -12,6 +14,7 @@ namespace sluice {
 namespace {
 
 constexpr Duration kExpireInterval = Duration::millis(100);
+[[maybe_unused]] constexpr Duration kAuditInterval = Duration::millis(1000);
 
 FlowClass class_of(FlowState s) {
     switch (s) {
@@ -104,6 +107,37 @@ PoolOccupancy Pipeline::pools() const {
     o.body_buffers = http_->body_buffers_in_use();
     o.decoders = http_->decoders_in_use();
     return o;
+}
+
+std::string Pipeline::audit() const {
+    PoolAudit a;
+    a.pool(PoolKind::SegmentNodes, segments_.size(), segments_.size() - segments_.available());
+    tls_.audit_pools(a);
+    http_->audit_pools(a);
+    flows_.for_each([&](const Flow& f) {
+        for (const TcpStream& s : f.stream) {
+            // Bounded walks: a cycle in a list is a violation too, not a hang.
+            for (const uint32_t head : {s.ooo_head, s.keep_head}) {
+                uint32_t n = 0;
+                for (uint32_t i = head; i != kNilIndex && n <= segments_.size(); ++n) {
+                    a.claim(PoolKind::SegmentNodes, i, f.flow_id);
+                    if (i >= segments_.size()) break;
+                    i = segments_[i].next;
+                }
+            }
+        }
+        tls_.audit(f, a);
+        http_->audit(f, a);
+    });
+    return a.verify() ? std::string() : a.report();
+}
+
+void Pipeline::audit_or_abort(const char* where) const {
+    const std::string report = audit();
+    if (report.empty()) return;
+    std::fprintf(stderr, "sluice: pool ownership violated (%s), worker %u:\n%s", where, worker_id_,
+                 report.c_str());
+    std::abort();
 }
 
 Flow* Pipeline::lookup(const DecodedPacket& pkt, const PacketInput& in, bool& from_lo) {
@@ -355,6 +389,12 @@ void Pipeline::expire(Timestamp now, uint64_t seq) {
         ++ctr_[Ctr::FlowsTimedOut];
         end_flow(f, FlowEndReason::Timeout, now, seq);
     });
+#ifndef NDEBUG
+    if (now - last_audit_ >= kAuditInterval) {
+        audit_or_abort("expiry sweep");
+        last_audit_ = now;
+    }
+#endif
 }
 
 void Pipeline::finish(Timestamp now) {
@@ -366,6 +406,9 @@ void Pipeline::finish(Timestamp now) {
         emit_flow_record(f, FlowEndReason::Shutdown, now, EveOrder::kFinalSeq);
         ++ctr_[Ctr::FlowsEnded];
     });
+#ifndef NDEBUG
+    audit_or_abort("finish");
+#endif
 }
 
 void Pipeline::end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq) {

@@ -85,6 +85,9 @@ class Pipeline {
     // Every counter at once, into `out` (the worker's snapshot buffer: no allocation).
     void snapshot(PipelineStats& out) const;
     PoolOccupancy pools() const;
+    // The ownership invariant of every pool (common/pool_audit.h): empty when it holds, else
+    // the violations. Debug builds run it once a second of packet time and at finish().
+    std::string audit() const;
     const ReassemblyCounters& reassembly_counters() const { return reassembler_.counters(); }
     const tls::TlsCounters& tls_counters() const { return tls_.counters(); }
     const http::HttpCounters& http_counters() const { return http_->counters(); }
@@ -122,6 +125,8 @@ class Pipeline {
     void apply_filters(Flow& f);
     void inject_resets(Flow& f, Dir dir, LinkType link, Injector& injector);
     void end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq);
+    // Debug builds: audit() and abort with its report when the invariant is broken.
+    void audit_or_abort(const char* where) const;
     void emit_flow_record(const Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq);
 
     const EngineConfig& cfg_;
@@ -139,6 +144,7 @@ class Pipeline {
     std::unique_ptr<http::HttpInspector> http_;
     WorkerCounters ctr_;
     Timestamp last_expire_;
+    Timestamp last_audit_;  // debug builds: when audit() last ran
 };
 
 }  // namespace sluice

@@ -48,6 +48,11 @@ class FlowTable {
     // Calls fn(flow) for every flow in a deterministic order (by class, then LRU order).
     template <typename Fn>
     void for_each(Fn&& fn);
+    template <typename Fn>
+    void for_each(Fn&& fn) const {
+        for (size_t c = 0; c < kClasses; ++c)
+            for (uint32_t i = lru_head_[c]; i != kNilIndex; i = pool_[i].lru_next) fn(pool_[i]);
+    }
 
     void remove(Flow& f);
     size_t class_size(FlowClass c) const { return class_count_[static_cast<size_t>(c)]; }

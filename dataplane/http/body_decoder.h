@@ -31,6 +31,7 @@ class BodyDecoders {
     Result inflate(uint32_t id, std::span<const uint8_t>& in, std::span<char> out,
                    size_t& produced);
     uint32_t in_use() const { return in_use_; }
+    uint32_t count() const { return static_cast<uint32_t>(slots_.size()); }
 
   private:
     struct Slot {

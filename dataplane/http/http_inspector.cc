@@ -205,6 +205,28 @@ size_t HttpInspector::sessions_in_use() const {
                                              [](const Session& s) { return s.in_use; }));
 }
 
+void HttpInspector::audit(const Flow& f, PoolAudit& a) const {
+    if (f.http_session == kNoSession) return;
+    a.claim(PoolKind::HttpSessions, f.http_session, f.flow_id);
+    if (f.http_session >= sessions_.size()) return;
+    const Session& s = sessions_[f.http_session];
+    if (!s.in_use || s.owner != &f || s.owner_id != f.flow_id)
+        a.violation(PoolKind::HttpSessions, f.http_session, f.flow_id, "owner names another flow");
+    for (size_t d = 0; d < 2; ++d) {
+        if (s.head_buf[d] != kNil) a.claim(PoolKind::HeadBuffers, s.head_buf[d], f.flow_id);
+        if (s.body[d].buf != kNil) a.claim(PoolKind::BodyBuffers, s.body[d].buf, f.flow_id);
+        if (s.body[d].dec != BodyDecoders::kNil)
+            a.claim(PoolKind::Decoders, s.body[d].dec, f.flow_id);
+    }
+}
+
+void HttpInspector::audit_pools(PoolAudit& a) const {
+    a.pool(PoolKind::HttpSessions, static_cast<uint32_t>(sessions_.size()), sessions_in_use());
+    a.pool(PoolKind::HeadBuffers, heads_.count(), heads_.in_use());
+    a.pool(PoolKind::BodyBuffers, bodies_.count(), bodies_.in_use());
+    a.pool(PoolKind::Decoders, decoders_.count(), decoders_.in_use());
+}
+
 HttpInspector::Session* HttpInspector::session(Flow& f) {
     return f.http_session == kNoSession ? nullptr : &sessions_[f.http_session];
 }

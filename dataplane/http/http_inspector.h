@@ -16,6 +16,7 @@
 #include "account/account_state.h"
 #include "account/identity.h"
 #include "common/buffer_pool.h"
+#include "common/pool_audit.h"
 #include "eve/eve_emitter.h"
 #include "flow/flow_table.h"
 #include "http/body_decoder.h"
@@ -121,6 +122,9 @@ class HttpInspector final : public StreamConsumer, public tls::HelloObserver, pr
     size_t head_buffers_in_use() const { return heads_.in_use(); }
     size_t body_buffers_in_use() const { return bodies_.in_use(); }
     size_t decoders_in_use() const { return decoders_.in_use(); }
+    // Claims the session, buffers and decoders `f` holds (see common/pool_audit.h).
+    void audit(const Flow& f, PoolAudit& a) const;
+    void audit_pools(PoolAudit& a) const;
 
     struct Txn;
     struct Session;

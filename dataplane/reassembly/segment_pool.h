@@ -23,6 +23,7 @@ class SegmentPool {
     uint32_t alloc();  // kNilIndex when exhausted
     void free(uint32_t i);
     SegmentNode& operator[](uint32_t i) { return nodes_[i]; }
+    const SegmentNode& operator[](uint32_t i) const { return nodes_[i]; }
     uint32_t available() const { return available_; }
     uint32_t size() const { return size_; }
 

@@ -1189,6 +1189,8 @@ nlohmann::json Dataplane::summary() const {
         tt.buffers_reclaimed += tc.buffers_reclaimed;
         tt.decrypt_sessions += tc.decrypt_sessions, tt.decrypt_no_secret += tc.decrypt_no_secret;
         tt.decrypt_no_capacity += tc.decrypt_no_capacity;
+        tt.decrypt_reclaimed += tc.decrypt_reclaimed;
+        tt.secrets_on_arrival += tc.secrets_on_arrival;
         tt.decrypt_failures += tc.decrypt_failures, tt.decrypted_records += tc.decrypted_records;
         tt.decrypted_bytes += tc.decrypted_bytes;
         tt.late_secrets += tc.late_secrets, tt.secret_timeouts += tc.secret_timeouts;
@@ -1236,10 +1238,12 @@ nlohmann::json Dataplane::summary() const {
                           {"decrypt_sessions", tt.decrypt_sessions},
                           {"decrypt_no_secret", tt.decrypt_no_secret},
                           {"decrypt_no_capacity", tt.decrypt_no_capacity},
+                          {"decrypt_reclaimed", tt.decrypt_reclaimed},
                           {"decrypt_failures", tt.decrypt_failures},
                           {"decrypted_records", tt.decrypted_records},
                           {"decrypted_bytes", tt.decrypted_bytes},
                           {"late_secrets", tt.late_secrets},
+                          {"secrets_on_arrival", tt.secrets_on_arrival},
                           {"secret_timeouts", tt.secret_timeouts},
                           {"secrets_pushed", tt.secrets_pushed},
                           {"secrets_followed", secrets_followed_.load()},

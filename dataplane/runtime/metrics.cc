@@ -87,6 +87,13 @@ std::string prometheus_text(const json& s) {
     w.one("sluice_tls_sessions_total", "counter", "TLS sessions seen", at(t, "sessions"));
     w.one("sluice_tls_decrypted_bytes_total", "counter", "TLS application bytes decrypted",
           at(t, "decrypted_bytes"));
+    // Pooled state taken back from idle holders under pressure (each also an anomaly record).
+    w.family("sluice_pool_reclaimed_total", "counter",
+             "Pooled inspection state taken back from idle holders, by pool");
+    w.sample("sluice_pool_reclaimed_total", "{pool=\"tls_handshake\"}",
+             at(t, "handshake_buffers_reclaimed"));
+    w.sample("sluice_pool_reclaimed_total", "{pool=\"tls_decrypt\"}", at(t, "decrypt_reclaimed"));
+    w.sample("sluice_pool_reclaimed_total", "{pool=\"http_buffers\"}", at(h, "buffers_reclaimed"));
     const json& a = at(e, "accounts");
     w.one("sluice_accounts_seen", "gauge", "Accounts seen", at(a, "accounts"));
     w.one("sluice_accounts_active", "gauge", "Accounts holding state (seen within the window)",

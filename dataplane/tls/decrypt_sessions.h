@@ -11,6 +11,10 @@
 #include "common/index_pool.h"
 #include "tls/direction_decryptor.h"
 
+namespace sluice {
+struct Flow;
+}
+
 namespace sluice::tls {
 
 struct DecryptSession {
@@ -28,7 +32,14 @@ struct DecryptSession {
     std::array<uint8_t, kMaxRecord> record[2];
     uint32_t record_len[2] = {0, 0};
     bool capturing[2] = {false, false};  // the current record started after keys were known
+    // The flow holding the session (valid while its flow_id matches: flow slots are reused)
+    // and the packet time of its last record, so the longest idle holder can be taken back.
+    Flow* owner = nullptr;
+    uint64_t owner_id = 0;
+    uint64_t last_ns = 0;
     void reset() {
+        owner = nullptr;
+        owner_id = 0;
         for (auto& d : dir) d.reset();
         record_len[0] = record_len[1] = 0;
         capturing[0] = capturing[1] = false;
@@ -51,7 +62,9 @@ class DecryptSessions {
         free_.release(i);
     }
     DecryptSession& operator[](uint32_t i) { return sessions_[i]; }
+    const DecryptSession& operator[](uint32_t i) const { return sessions_[i]; }
     uint32_t pending_bytes() const { return pending_bytes_; }
+    uint32_t count() const { return static_cast<uint32_t>(sessions_.size()); }
     size_t in_use() const { return free_.in_use(); }
 
   private:

@@ -34,6 +34,7 @@ class HandshakeBuffers {
     }
     size_t in_use() const { return free_.in_use(); }
     Holder& holder(uint32_t i) { return holders_[i]; }
+    const Holder& holder(uint32_t i) const { return holders_[i]; }
     uint32_t count() const { return static_cast<uint32_t>(holders_.size()); }
     std::span<uint8_t> operator[](uint32_t i) {
         return {data_.get() + size_t{i} * kBufferSize, kBufferSize};

@@ -40,6 +40,8 @@ std::string_view decrypt_status_name(DecryptStatus s) {
             return "secret_pending";
         case DecryptStatus::SecretTimeout:
             return "secret_timeout";
+        case DecryptStatus::Reclaimed:
+            return "session_reclaimed";
     }
     return "unknown";
 }
@@ -336,6 +338,65 @@ bool TlsInspector::reclaim_oldest(const Flow& asking) {
     return true;
 }
 
+bool TlsInspector::reclaim_session(const Flow& asking) {
+    // Only on exhaustion, like reclaim_oldest: one scan of the pool.
+    const uint64_t now = eve_.now().ns;
+    const uint64_t min_idle = uint64_t{opts_.reclaim_after_ms} * 1'000'000;
+    uint32_t oldest = DecryptSessions::kNil;
+    for (uint32_t i = 0; i < sessions_.count(); ++i) {
+        const DecryptSession& ds = sessions_[i];
+        const Flow* owner = ds.owner;
+        if (owner == nullptr || owner == &asking || owner->flow_id != ds.owner_id ||
+            owner->tls.session != i || now - ds.last_ns < min_idle)
+            continue;
+        if (oldest == DecryptSessions::kNil || ds.last_ns < sessions_[oldest].last_ns) oldest = i;
+    }
+    if (oldest == DecryptSessions::kNil) return false;
+    DecryptSession& ds = sessions_[oldest];
+    Flow& victim = *ds.owner;
+    ++ctr_.decrypt_reclaimed;
+    // Its later records go unread: never silent, the flow gets the configured verdict.
+    victim.verdict.merge(opts_.reclaim_verdict);
+    if (opts_.reclaim_verdict >= Verdict::Alert) victim.alerted = true;
+    if (eve_.enabled()) {
+        JsonBuilder& j = eve_.begin(victim, "anomaly");
+        j.object("anomaly")
+            .field("type", std::string_view("applayer"))
+            .field("event", std::string_view("tls_decrypt_reclaimed"))
+            .field("layer", std::string_view("tls"))
+            .field("action", verdict_name(opts_.reclaim_verdict))
+            .field("idle_ms", (now - ds.last_ns) / 1'000'000)
+            .field("waiting_for_secrets", ds.waiting)
+            .end_object();
+        eve_.finish();
+    }
+    stop_decryption(victim, DecryptStatus::Reclaimed);
+    log(victim);  // a ClientHello still held for its secrets is logged now
+    return true;
+}
+
+void TlsInspector::audit(const Flow& f, PoolAudit& a) const {
+    for (uint8_t d = 0; d < 2; ++d) {
+        const uint32_t b = f.tls.dir[d].buf;
+        if (b == HandshakeBuffers::kNil) continue;
+        a.claim(PoolKind::HandshakeBuffers, b, f.flow_id);
+        if (b >= buffers_.count()) continue;
+        const HandshakeBuffers::Holder& h = buffers_.holder(b);
+        if (h.flow != static_cast<const void*>(&f) || h.flow_id != f.flow_id || h.dir != d)
+            a.violation(PoolKind::HandshakeBuffers, b, f.flow_id, "holder names another flow");
+    }
+    const uint32_t s = f.tls.session;
+    if (s == DecryptSessions::kNil) return;
+    a.claim(PoolKind::DecryptSessions, s, f.flow_id);
+    if (s < sessions_.count() && (sessions_[s].owner != &f || sessions_[s].owner_id != f.flow_id))
+        a.violation(PoolKind::DecryptSessions, s, f.flow_id, "owner names another flow");
+}
+
+void TlsInspector::audit_pools(PoolAudit& a) const {
+    a.pool(PoolKind::HandshakeBuffers, buffers_.count(), buffers_.in_use());
+    a.pool(PoolKind::DecryptSessions, sessions_.count(), sessions_.in_use());
+}
+
 void TlsInspector::release(TlsDirState& d) {
     if (d.buf != HandshakeBuffers::kNil) buffers_.release(d.buf);
     d.buf = HandshakeBuffers::kNil;
@@ -421,7 +482,20 @@ void TlsInspector::on_flow_end(Flow& f) {
 
 void TlsInspector::poll_secrets(uint64_t now_ns) {
     if (feed_ == nullptr) return;
-    ctr_.secrets_pushed += feed_->drain([&](const SecretUpdate& u) { pushed_.apply(u, now_ns); });
+    const size_t arrived = feed_->drain([&](const SecretUpdate& u) { pushed_.apply(u, now_ns); });
+    ctr_.secrets_pushed += arrived;
+    // A secret is used as soon as it arrives, not only when the flow's next record does (its
+    // last record may already be queued): one scan of the pool per drain that brought any.
+    if (arrived != 0 && sessions_.in_use() != 0) {
+        for (uint32_t i = 0; i < sessions_.count(); ++i) {
+            DecryptSession& ds = sessions_[i];
+            Flow* owner = ds.owner;
+            if (!ds.waiting || owner == nullptr || owner->flow_id != ds.owner_id ||
+                owner->tls.session != i)
+                continue;
+            if (resume(*owner, ds)) ++ctr_.secrets_on_arrival;
+        }
+    }
     if (now_ns - last_expire_ns_ > 1'000'000'000ull) {
         pushed_.expire(now_ns, uint64_t{opts_.secret_ttl_s} * 1'000'000'000ull);
         last_expire_ns_ = now_ns;
@@ -475,12 +549,16 @@ void TlsInspector::start_decryption(Flow& f, const ServerHello& sh) {
     const auto suite = suite_info(sh.cipher_suite);
     if (!suite || suite->tls13 != (sh.selected_version == 0x0304))
         return set(DecryptStatus::UnsupportedSuite);
-    const uint32_t i = sessions_.alloc();
+    uint32_t i = sessions_.alloc();
+    if (i == DecryptSessions::kNil && reclaim_session(f)) i = sessions_.alloc();
     if (i == DecryptSessions::kNil) {
         ++ctr_.decrypt_no_capacity;
         return set(DecryptStatus::NoCapacity);
     }
     DecryptSession& ds = sessions_[i];
+    ds.owner = &f;
+    ds.owner_id = f.flow_id;
+    ds.last_ns = eve_.now().ns;
     ds.suite = sh.cipher_suite;
     ds.version = sh.selected_version;
     std::memcpy(ds.client_random.data(), ch.random.data(), 32);
@@ -531,9 +609,23 @@ void TlsInspector::replay(Flow& f, DecryptSession& ds) {
     if (f.tls.session != DecryptSessions::kNil) ds.pending[0].clear(), ds.pending[1].clear();
 }
 
+bool TlsInspector::resume(Flow& f, DecryptSession& ds) {
+    const SessionSecrets* sec = nullptr;
+    if (lookup(ds, sec) != DecryptStatus::Active || !arm(ds, *sec)) return false;
+    // The secrets arrived: decrypt what queued up, then carry on.
+    ds.waiting = false;
+    f.tls.decrypt = static_cast<uint8_t>(DecryptStatus::Active);
+    ++ctr_.decrypt_sessions;
+    ++ctr_.late_secrets;
+    replay(f, ds);
+    log(f);
+    return true;
+}
+
 void TlsInspector::capture(Flow& f, Dir dir, std::span<const uint8_t> bytes, bool record_done) {
     DecryptSession& ds = sessions_[f.tls.session];
     const size_t d = idx(dir);
+    ds.last_ns = eve_.now().ns;
     if (!ds.capturing[d]) return;  // the record began before the keys were known
     if (ds.record_len[d] + bytes.size() > DecryptSession::kMaxRecord) {
         ++ctr_.decrypt_failures;
@@ -547,15 +639,7 @@ void TlsInspector::capture(Flow& f, Dir dir, std::span<const uint8_t> bytes, boo
     const std::span<const uint8_t, 5> header(f.tls.dir[d].hdr, 5);
     const std::span<const uint8_t> body(ds.record[d].data(), ds.record_len[d]);
     if (ds.waiting) {
-        const SessionSecrets* sec = nullptr;
-        if (lookup(ds, sec) == DecryptStatus::Active && arm(ds, *sec)) {
-            // The secrets arrived: decrypt what queued up, then carry on.
-            ds.waiting = false;
-            f.tls.decrypt = static_cast<uint8_t>(DecryptStatus::Active);
-            ++ctr_.decrypt_sessions;
-            ++ctr_.late_secrets;
-            replay(f, ds);
-            log(f);
+        if (resume(f, ds)) {
             if (f.tls.session == DecryptSessions::kNil) return;
         } else {
             std::vector<uint8_t>& q = ds.pending[d];

@@ -11,6 +11,7 @@
 
 #include <memory>
 
+#include "common/pool_audit.h"
 #include "eve/eve_emitter.h"
 #include "reassembly/stream_consumer.h"
 #include "tls/decrypt_sessions.h"
@@ -33,6 +34,7 @@ enum class DecryptStatus : uint8_t {
     Gap,               // bytes missing from the stream: decryption stopped
     Waiting,           // secrets not exported yet: ciphertext queues up
     SecretTimeout,     // the queue filled before the secrets arrived
+    Reclaimed,         // idle under pressure: its session went to a newer flow
 };
 
 struct TlsOptions {
@@ -47,6 +49,8 @@ struct TlsOptions {
     // taken back: a hello still being assembled fails (its flow gets reclaim_verdict: drop
     // on inline ports, alert elsewhere, set by the runtime), a complete ClientHello held for
     // its secrets is logged at once. A slow client cannot hold what other flows need.
+    // Decryption sessions likewise: when all are in use, the one whose flow has been idle
+    // longest (no record for at least reclaim_after_ms) stops decrypting and gets the verdict.
     uint32_t reclaim_after_ms = 1000;
     Verdict reclaim_verdict = Verdict::Alert;
 };
@@ -66,12 +70,14 @@ struct TlsCounters {
     uint64_t decrypt_sessions = 0;
     uint64_t decrypt_no_secret = 0;
     uint64_t decrypt_no_capacity = 0;  // sessions left encrypted: every decrypt session in use
+    uint64_t decrypt_reclaimed = 0;    // taken back from the longest idle flow under pressure
     uint64_t decrypt_failures = 0;     // tag failures and oversized records
     uint64_t decrypted_records = 0;
-    uint64_t decrypted_bytes = 0;  // application data delivered
-    uint64_t late_secrets = 0;     // sessions decrypted after waiting for their secrets
-    uint64_t secret_timeouts = 0;  // sessions whose queue filled before the secrets came
-    uint64_t secrets_pushed = 0;   // secrets received at run time
+    uint64_t decrypted_bytes = 0;     // application data delivered
+    uint64_t late_secrets = 0;        // sessions decrypted after waiting for their secrets
+    uint64_t secrets_on_arrival = 0;  // of those, resumed when the secret came (no record yet)
+    uint64_t secret_timeouts = 0;     // sessions whose queue filled before the secrets came
+    uint64_t secrets_pushed = 0;      // secrets received at run time
 };
 
 // Told of every ClientHello the stage logs (the rule engine matches tls.sni, ja3.hash and
@@ -111,6 +117,9 @@ class TlsInspector final : public StreamConsumer {
     size_t handshake_buffers_in_use() const { return buffers_.in_use(); }
     size_t decrypt_sessions_in_use() const { return sessions_.in_use(); }
     const TlsCounters& counters() const { return ctr_; }
+    // Claims the handshake buffers and decryption session `f` holds (see common/pool_audit.h).
+    void audit(const Flow& f, PoolAudit& a) const;
+    void audit_pools(PoolAudit& a) const;
 
   private:
     void feed_records(Flow& f, Dir dir, std::span<const uint8_t> bytes);
@@ -120,6 +129,10 @@ class TlsInspector final : public StreamConsumer {
     void server_hello_done(Flow& f, const ServerHello& sh);
     // Takes back the handshake buffer held longest by another flow (see TlsOptions).
     bool reclaim_oldest(const Flow& asking);
+    // Takes back the decryption session of the flow idle longest (see TlsOptions).
+    bool reclaim_session(const Flow& asking);
+    // Secrets for a waiting session are here: decrypt what queued up. False if still waiting.
+    bool resume(Flow& f, DecryptSession& ds);
     void hello_complete(Flow& f, Dir dir);
     void fail(Flow& f, Dir dir);
     void release(TlsDirState& d);

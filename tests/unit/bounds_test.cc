@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 
+#include <cstdio>
+
 #include <string>
 #include <vector>
 
@@ -12,6 +14,7 @@
 #include "pipeline_harness.h"
 #include "support/gzip.h"
 #include "tls/keylog.h"
+#include "tls/secret_feed.h"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -98,6 +101,7 @@ TEST_P(HelloRetry, DoesNotPinHandshakeBuffers) {
         EXPECT_EQ(h.p->pools().handshake_buffers, 0u);
     EXPECT_EQ(h.p->tls_counters().buffers_exhausted, 0u);
     EXPECT_EQ(h.p->tls_counters().client_hellos, 1200u);  // two per connection
+    EXPECT_EQ(h.p->audit(), "");  // every buffer still held has its live owner
     h.p->finish(Timestamp{h.t});
     size_t with_ja4 = 0;
     for (const auto& r : h.sink.of_type("tls")) with_ja4 += r["tls"].contains("ja4");
@@ -149,6 +153,7 @@ TEST(Bounds, HostileFloodReturnsEveryPoolAndANormalClientIsInspected) {
     h.t += 3600ull * 1'000'000'000ull;
     h.p->expire(Timestamp{h.t}, h.seq);
     EXPECT_EQ(h.p->pools(), PoolOccupancy{});
+    EXPECT_EQ(h.p->audit(), "");
     Conversation c;
     c.cport = 55555;
     h.feed(c.client(tcp_flag::kSyn));
@@ -214,6 +219,7 @@ TEST(Bounds, IdlePartialHellosAreReclaimedOldestFirst) {
     h.feed(fresh.client(kPA, hello));
     EXPECT_EQ(h.p->tls_counters().buffers_reclaimed, 1u);
     EXPECT_EQ(h.p->tls_counters().buffers_exhausted, 0u);
+    EXPECT_EQ(h.p->audit(), "");
     // The oldest slow client lost its slot and its flow is dropped; the others keep theirs.
     EXPECT_EQ(h.feed(slow[0].client(kPA, "more")), Disposition::Drop);
     EXPECT_EQ(h.feed(slow[1].client(kPA, "more")), Disposition::Forward);
@@ -230,4 +236,144 @@ TEST(Bounds, IdlePartialHellosAreReclaimedOldestFirst) {
             EXPECT_EQ(a["anomaly"]["action"], "drop");
         }
     EXPECT_EQ(reclaimed, 1u);
+}
+
+namespace {
+
+// The first TLS 1.3 connection of the repository's capture (OpenSSL client and server, with its
+// key log), replayed with another client port: everything but its closing packets, or only those.
+struct TlsReplay {
+    std::vector<std::vector<uint8_t>> frames =
+        read_capture(SLUICE_TEST_DATA "/tls/tls13-aes128gcm.pcap");
+    uint16_t client = frames.empty() ? 0 : decode_frame(frames[0], LinkType::Ethernet).src_port;
+    std::vector<std::vector<uint8_t>> part(uint16_t port, bool closing) const {
+        std::vector<std::vector<uint8_t>> out;
+        bool closed = false;
+        std::vector<std::vector<uint8_t>> first;
+        for (const auto& f : frames) {
+            const auto pkt = decode_frame(f, LinkType::Ethernet);
+            if (pkt.src_port == client || pkt.dst_port == client) first.push_back(f);
+        }
+        for (auto& f : with_client_port(first, client, port)) {
+            const auto pkt = decode_frame(f, LinkType::Ethernet);
+            closed |= pkt.has_flag(tcp_flag::kFin) || pkt.has_flag(tcp_flag::kRst);
+            if (closed == closing) out.push_back(std::move(f));
+        }
+        return out;
+    }
+};
+
+std::shared_ptr<tls::SecretStore> capture_secrets() {
+    auto store = std::make_shared<tls::SecretStore>();
+    size_t added = 0;
+    EXPECT_EQ(store->load_file(SLUICE_TEST_DATA "/tls/tls13-aes128gcm.keylog", added), "");
+    return store;
+}
+
+size_t http_records_of(const CollectSink& sink, uint16_t port) {
+    size_t n = 0;
+    for (const auto& r : sink.of_type("http")) n += r["src_port"] == port;
+    return n;
+}
+
+}  // namespace
+
+// Connections that hold a decryption session and then go quiet cannot lock the pool: when
+// every session is in use, the one idle longest is taken back (counted, recorded, and its flow
+// gets the configured verdict, drop on inline ports), and the newcomer is decrypted.
+TEST(Bounds, IdleDecryptionSessionsAreReclaimedOldestFirst) {
+    const TlsReplay tls;
+    ASSERT_FALSE(tls.frames.empty());
+    EngineConfig cfg;
+    cfg.tls.decrypt_sessions = 4;
+    cfg.tls.reclaim_verdict = Verdict::Drop;
+    cfg.tls_secrets = capture_secrets();
+    Harness h(cfg);
+    for (uint16_t i = 0; i < 4; ++i) {
+        for (const auto& f : tls.part(static_cast<uint16_t>(20000 + i), false)) h.feed(f);
+        h.t += 100'000'000;  // the first goes quiet first
+    }
+    EXPECT_EQ(h.p->pools().decrypt_sessions, 4u);
+    EXPECT_EQ(h.p->audit(), "");
+    // Within reclaim_after_ms nobody is idle enough: the newcomer stays encrypted, counted.
+    for (const auto& f : tls.part(20009, false)) h.feed(f);
+    EXPECT_EQ(h.p->tls_counters().decrypt_reclaimed, 0u);
+    EXPECT_EQ(h.p->tls_counters().decrypt_no_capacity, 1u);
+    h.t += 2'000'000'000ull;
+    for (const auto& f : tls.part(20010, false)) h.feed(f);
+    EXPECT_EQ(h.p->tls_counters().decrypt_reclaimed, 1u);
+    EXPECT_EQ(h.p->tls_counters().decrypt_no_capacity, 1u);
+    EXPECT_EQ(h.p->pools().decrypt_sessions, 4u);
+    EXPECT_EQ(h.p->audit(), "");
+    // The reclaimed flow is dropped from now on; the others are untouched.
+    EXPECT_EQ(h.feed(tls.part(20000, true).front()), Disposition::Drop);
+    EXPECT_EQ(h.feed(tls.part(20001, true).front()), Disposition::Forward);
+    h.p->finish(Timestamp{h.t});
+    // The newcomer's requests were decrypted like any other connection's (not the refused one's).
+    EXPECT_GT(http_records_of(h.sink, 20001), 0u);
+    EXPECT_EQ(http_records_of(h.sink, 20010), http_records_of(h.sink, 20001));
+    EXPECT_EQ(http_records_of(h.sink, 20009), 0u);
+    size_t reclaimed = 0;
+    for (const auto& a : h.sink.of_type("anomaly"))
+        if (a["anomaly"]["event"] == "tls_decrypt_reclaimed") {
+            ++reclaimed;
+            EXPECT_EQ(a["src_port"], 20000);
+            EXPECT_EQ(a["anomaly"]["action"], "drop");
+            EXPECT_GE(a["anomaly"]["idle_ms"].get<uint64_t>(), 1000u);
+        }
+    EXPECT_EQ(reclaimed, 1u);
+    EXPECT_EQ(h.p->audit(), "");
+}
+
+// Live, a terminator exports a session's secrets a little after its handshake. A secret that
+// arrives after the connection's last record is applied when it arrives: the queued records
+// are decrypted and inspected at once, as many transactions as with the key log loaded up front.
+TEST(Bounds, ASecretArrivingAfterTheLastRecordIsAppliedOnArrival) {
+    const TlsReplay tls;
+    ASSERT_FALSE(tls.frames.empty());
+    size_t expected = 0;
+    {
+        EngineConfig cfg;
+        cfg.tls_secrets = capture_secrets();
+        Harness h(cfg);
+        for (const auto& f : tls.part(20000, false)) h.feed(f);
+        for (const auto& f : tls.part(20000, true)) h.feed(f);
+        h.p->finish(Timestamp{h.t});
+        expected = http_records_of(h.sink, 20000);
+    }
+    ASSERT_GT(expected, 0u);
+    EngineConfig cfg;
+    cfg.tls.wait_for_secrets = true;
+    cfg.tls.pending_bytes = 1u << 20;  // the whole conversation queues up
+    Harness h(cfg);
+    tls::SecretFeed feed;
+    h.p->attach_secret_feed(feed);
+    for (const auto& f : tls.part(20000, false)) h.feed(f);
+    h.p->poll_secrets(Timestamp{h.t});
+    EXPECT_EQ(http_records_of(h.sink, 20000), 0u);
+    EXPECT_EQ(h.p->pools().decrypt_sessions, 1u);
+    std::FILE* fp = std::fopen(SLUICE_TEST_DATA "/tls/tls13-aes128gcm.keylog", "r");
+    ASSERT_NE(fp, nullptr);
+    char line[512];
+    size_t pushed = 0;
+    while (std::fgets(line, sizeof line, fp)) {
+        tls::SecretUpdate u;
+        std::string_view l(line);
+        while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
+        if (tls::SecretStore::parse_line(l, u) == tls::SecretStore::LineResult::Added)
+            pushed += feed.push(u);
+    }
+    std::fclose(fp);
+    ASSERT_GT(pushed, 0u);
+    h.p->poll_secrets(Timestamp{h.t});
+    EXPECT_EQ(h.p->tls_counters().secrets_on_arrival, 1u);
+    EXPECT_EQ(h.p->tls_counters().late_secrets, 1u);
+    EXPECT_EQ(http_records_of(h.sink, 20000), expected);  // before any further packet
+    for (const auto& f : tls.part(20000, true)) h.feed(f);
+    h.p->finish(Timestamp{h.t});
+    EXPECT_EQ(http_records_of(h.sink, 20000), expected);
+    const auto records = h.sink.of_type("tls");
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0]["tls"]["decrypted"], true);
+    EXPECT_EQ(h.p->audit(), "");
 }

@@ -121,6 +121,8 @@ TEST(Bounds, HostileFloodReturnsEveryPoolAndANormalClientIsInspected) {
     Harness h(cfg);
     const std::string bomb =
         deflate_bytes(std::string(12u << 20, 'A'));  // 12 MiB decoded from ~12 KiB
+    std::string half_hello("\x16\x03\x01\x20\x00\x01\x00\x1f\xfc", 9);
+    half_hello.append(40, 'h');
     for (uint32_t i = 0; i < 300; ++i) {
         Conversation c;
         c.cport = static_cast<uint16_t>(10000 + i);
@@ -130,8 +132,7 @@ TEST(Bounds, HostileFloodReturnsEveryPoolAndANormalClientIsInspected) {
         h.feed(c.client(kA));
         switch (i % 3) {
             case 0:  // a hello that never completes: header says 8 KiB, 40 bytes sent
-                h.feed(c.client(kPA, std::string("\x16\x03\x01\x20\x00\x01\x00\x1f\xfc", 9) +
-                                         std::string(40, 'h')));
+                h.feed(c.client(kPA, half_hello));
                 break;
             case 1: {  // a gzip bomb as a request body
                 const std::string head =

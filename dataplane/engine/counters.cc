@@ -27,6 +27,7 @@ std::string_view counter_name(Ctr c) {
         "dropped_malformed",
         "dropped_fragment",
         "dropped_normalized",
+        "dropped_held",
         "rst_injected",
         "verdicts_applied",
         "eve_records",

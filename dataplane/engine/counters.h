@@ -34,6 +34,7 @@ enum class Ctr : uint16_t {
     DroppedMalformed,
     DroppedFragment,
     DroppedNormalized,  // a host would discard it (normalized_by_reason says why)
+    DroppedHeld,        // a client segment held until its TLS secrets arrive (retransmitted)
     RstInjected,
     VerdictsApplied,
     EveRecords,

@@ -366,6 +366,14 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
     flows_.touch(f, class_of(f.state), in.ts);
     apply_filters(f);
 
+    // Inline, a request waits for its TLS secrets (tls::TlsOptions::hold_for_secrets): the
+    // segment is dropped, its bytes already queued for decryption; the retransmission passes
+    // once they were inspected. Before the verdict check: a timeout may set one.
+    if (dir == Dir::ToServer && !pkt.payload.empty() && tv.action == TcpAction::Inspect &&
+        tls_.holds(f, in.ts.ns)) {
+        ++ctr_[Ctr::DroppedHeld];
+        return Disposition::Drop;
+    }
     if (f.verdict.stops_flow()) {
         if (f.verdict.injects_reset() && !f.reset_injected)
             inject_resets(f, dir, in.link, injector);

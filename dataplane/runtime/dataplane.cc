@@ -162,6 +162,9 @@ void Dataplane::resolve_normalization() {
     if (!cfg_.cap_action_set)
         cfg_.engine.http.cap_verdict =
             cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
+    // Live inline with secrets exported after the handshake: requests wait for them.
+    cfg_.engine.tls.hold_for_secrets =
+        cfg_.mode == RunMode::Inline && !offline() && cfg_.engine.tls.wait_for_secrets;
     if (!cfg_.http_reclaim_action_set)
         cfg_.engine.http.reclaim_verdict =
             cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
@@ -1191,6 +1194,8 @@ nlohmann::json Dataplane::summary() const {
         tt.decrypt_no_capacity += tc.decrypt_no_capacity;
         tt.decrypt_reclaimed += tc.decrypt_reclaimed;
         tt.secrets_on_arrival += tc.secrets_on_arrival;
+        tt.held_segments += tc.held_segments, tt.held_sessions += tc.held_sessions;
+        tt.secret_wait_timeouts += tc.secret_wait_timeouts;
         tt.decrypt_failures += tc.decrypt_failures, tt.decrypted_records += tc.decrypted_records;
         tt.decrypted_bytes += tc.decrypted_bytes;
         tt.late_secrets += tc.late_secrets, tt.secret_timeouts += tc.secret_timeouts;
@@ -1244,6 +1249,9 @@ nlohmann::json Dataplane::summary() const {
                           {"decrypted_bytes", tt.decrypted_bytes},
                           {"late_secrets", tt.late_secrets},
                           {"secrets_on_arrival", tt.secrets_on_arrival},
+                          {"held_sessions", tt.held_sessions},
+                          {"held_segments", tt.held_segments},
+                          {"secret_wait_timeouts", tt.secret_wait_timeouts},
                           {"secret_timeouts", tt.secret_timeouts},
                           {"secrets_pushed", tt.secrets_pushed},
                           {"secrets_followed", secrets_followed_.load()},

@@ -55,7 +55,7 @@ std::string prometheus_text(const json& s) {
     w.one("sluice_bytes_total", "counter", "Bytes received by the workers", at(e, "bytes"));
     w.one("sluice_forwarded_total", "counter", "Packets forwarded", at(e, "forwarded"));
     w.family("sluice_dropped_total", "counter", "Packets dropped, by reason");
-    for (const char* r : {"verdict", "malformed", "fragment", "normalized"})
+    for (const char* r : {"verdict", "malformed", "fragment", "normalized", "held"})
         w.sample("sluice_dropped_total", std::string("{reason=\"") + r + "\"}",
                  at(e, (std::string("dropped_") + r).c_str()));
     const json& nr = at(e, "normalized_by_reason");

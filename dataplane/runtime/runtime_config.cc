@@ -394,6 +394,15 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    [&](const YAML::Node& x) {
                                        e.tls.handshake_buffers = uint_in(path, x, 1, 1u << 20);
                                    }},
+                                  {"secret_wait_ms",
+                                   [&](const YAML::Node& x) {
+                                       e.tls.secret_wait_ms = uint_in(path, x, 1, 60000);
+                                   }},
+                                  {"secret_wait_action",
+                                   [&](const YAML::Node& x) {
+                                       e.tls.secret_wait_verdict =
+                                           alert_or_drop(path, x, "secret_wait_action");
+                                   }},
                                   {"decrypt_sessions",
                                    [&](const YAML::Node& x) {
                                        e.tls.decrypt_sessions = uint_in(path, x, 1, 1u << 20);

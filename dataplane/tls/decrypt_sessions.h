@@ -37,7 +37,9 @@ struct DecryptSession {
     Flow* owner = nullptr;
     uint64_t owner_id = 0;
     uint64_t last_ns = 0;
+    uint64_t hold_since_ns = 0;  // inline: first client segment held for the secrets
     void reset() {
+        hold_since_ns = 0;
         owner = nullptr;
         owner_id = 0;
         for (auto& d : dir) d.reset();

@@ -375,6 +375,39 @@ bool TlsInspector::reclaim_session(const Flow& asking) {
     return true;
 }
 
+bool TlsInspector::holds(Flow& f, uint64_t now_ns) {
+    if (!opts_.hold_for_secrets || f.tls.session == DecryptSessions::kNil) return false;
+    DecryptSession& ds = sessions_[f.tls.session];
+    if (!ds.waiting) return false;
+    if (ds.hold_since_ns == 0) {
+        ds.hold_since_ns = now_ns;
+        ++ctr_.held_sessions;
+    }
+    if (now_ns - ds.hold_since_ns < uint64_t{opts_.secret_wait_ms} * 1'000'000) {
+        ++ctr_.held_segments;
+        return true;
+    }
+    // The secrets never came: the configured choice, counted and recorded, never silent.
+    ++ctr_.secret_wait_timeouts;
+    ++ctr_.decrypt_no_secret;
+    f.verdict.merge(opts_.secret_wait_verdict);
+    if (opts_.secret_wait_verdict >= Verdict::Alert) f.alerted = true;
+    if (eve_.enabled()) {
+        JsonBuilder& j = eve_.begin(f, "anomaly");
+        j.object("anomaly")
+            .field("type", std::string_view("applayer"))
+            .field("event", std::string_view("tls_secret_wait_timeout"))
+            .field("layer", std::string_view("tls"))
+            .field("action", verdict_name(opts_.secret_wait_verdict))
+            .field("held_ms", (now_ns - ds.hold_since_ns) / 1'000'000)
+            .end_object();
+        eve_.finish();
+    }
+    stop_decryption(f, DecryptStatus::SecretTimeout);
+    log(f);
+    return false;
+}
+
 void TlsInspector::audit(const Flow& f, PoolAudit& a) const {
     for (uint8_t d = 0; d < 2; ++d) {
         const uint32_t b = f.tls.dir[d].buf;
@@ -646,6 +679,11 @@ void TlsInspector::capture(Flow& f, Dir dir, std::span<const uint8_t> bytes, boo
             if (q.size() + header.size() + body.size() > sessions_.pending_bytes()) {
                 ++ctr_.secret_timeouts;
                 ++ctr_.decrypt_no_secret;
+                // Held inline, a full queue must not become a way past the wait.
+                if (opts_.hold_for_secrets) {
+                    f.verdict.merge(opts_.secret_wait_verdict);
+                    if (opts_.secret_wait_verdict >= Verdict::Alert) f.alerted = true;
+                }
                 stop_decryption(f, DecryptStatus::SecretTimeout);
                 log(f);
                 return;

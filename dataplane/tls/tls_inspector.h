@@ -53,6 +53,14 @@ struct TlsOptions {
     // longest (no record for at least reclaim_after_ms) stops decrypting and gets the verdict.
     uint32_t reclaim_after_ms = 1000;
     Verdict reclaim_verdict = Verdict::Alert;
+    // Inline (set by the runtime with wait_for_secrets): a client segment of a session still
+    // waiting for its secrets is dropped - its bytes are already queued for decryption, and the
+    // client's TCP sends them again - so no request reaches the server before it was inspected.
+    // Past secret_wait_ms the session gets secret_wait_verdict: alert (fail open: forwarded,
+    // recorded) or drop (fail closed).
+    bool hold_for_secrets = false;
+    uint32_t secret_wait_ms = 2000;
+    Verdict secret_wait_verdict = Verdict::Alert;
 };
 std::string_view decrypt_status_name(DecryptStatus s);
 
@@ -73,11 +81,14 @@ struct TlsCounters {
     uint64_t decrypt_reclaimed = 0;    // taken back from the longest idle flow under pressure
     uint64_t decrypt_failures = 0;     // tag failures and oversized records
     uint64_t decrypted_records = 0;
-    uint64_t decrypted_bytes = 0;     // application data delivered
-    uint64_t late_secrets = 0;        // sessions decrypted after waiting for their secrets
-    uint64_t secrets_on_arrival = 0;  // of those, resumed when the secret came (no record yet)
-    uint64_t secret_timeouts = 0;     // sessions whose queue filled before the secrets came
-    uint64_t secrets_pushed = 0;      // secrets received at run time
+    uint64_t decrypted_bytes = 0;       // application data delivered
+    uint64_t late_secrets = 0;          // sessions decrypted after waiting for their secrets
+    uint64_t secrets_on_arrival = 0;    // of those, resumed when the secret came (no record yet)
+    uint64_t held_segments = 0;         // client segments dropped while waiting for secrets
+    uint64_t held_sessions = 0;         // sessions that had a segment held
+    uint64_t secret_wait_timeouts = 0;  // held past secret_wait_ms: secret_wait_verdict applied
+    uint64_t secret_timeouts = 0;       // sessions whose queue filled before the secrets came
+    uint64_t secrets_pushed = 0;        // secrets received at run time
 };
 
 // Told of every ClientHello the stage logs (the rule engine matches tls.sni, ja3.hash and
@@ -113,6 +124,9 @@ class TlsInspector final : public StreamConsumer {
     void on_gap(Flow& flow, Dir dir, uint32_t len) override;
     void on_end(Flow& flow, Dir dir) override;
     void on_flow_end(Flow& flow) override;
+    // Inline: true when this client segment must be dropped because its session still waits
+    // for its secrets (see TlsOptions::hold_for_secrets). Past the wait, applies the verdict.
+    bool holds(Flow& f, uint64_t now_ns);
 
     size_t handshake_buffers_in_use() const { return buffers_.in_use(); }
     size_t decrypt_sessions_in_use() const { return sessions_.in_use(); }

@@ -378,3 +378,119 @@ TEST(Bounds, ASecretArrivingAfterTheLastRecordIsAppliedOnArrival) {
     EXPECT_EQ(records[0]["tls"]["decrypted"], true);
     EXPECT_EQ(h.p->audit(), "");
 }
+
+namespace {
+
+// The capture's key log as pushed secrets (what --keylog-follow sends to each worker).
+size_t push_capture_secrets(tls::SecretFeed& feed) {
+    std::FILE* fp = std::fopen(SLUICE_TEST_DATA "/tls/tls13-aes128gcm.keylog", "r");
+    if (fp == nullptr) return 0;
+    char line[512];
+    size_t pushed = 0;
+    while (std::fgets(line, sizeof line, fp)) {
+        tls::SecretUpdate u;
+        std::string_view l(line);
+        while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
+        if (tls::SecretStore::parse_line(l, u) == tls::SecretStore::LineResult::Added)
+            pushed += feed.push(u);
+    }
+    std::fclose(fp);
+    return pushed;
+}
+
+bool carries_data(const std::vector<uint8_t>& f, uint16_t client_port) {
+    const auto pkt = decode_frame(f, LinkType::Ethernet);
+    return pkt.src_port == client_port && !pkt.payload.empty();
+}
+
+// Replays a connection inline: once a client segment is held, the server never got it, so its
+// later frames (which acknowledge and answer it in the capture) are left out. Returns the held
+// segments (what the client would retransmit).
+std::vector<std::vector<uint8_t>> replay_held(Harness& h, const TlsReplay& tls, uint16_t port,
+                                              size_t& client_data) {
+    std::vector<std::vector<uint8_t>> held;
+    client_data = 0;
+    for (const auto& f : tls.part(port, false)) {
+        const bool from_client = decode_frame(f, LinkType::Ethernet).src_port == port;
+        if (!held.empty() && !from_client) continue;
+        client_data += carries_data(f, port);
+        if (h.feed(f) == Disposition::Drop) {
+            EXPECT_TRUE(carries_data(f, port)) << "only client data is held";
+            held.push_back(f);
+        }
+    }
+    return held;
+}
+
+}  // namespace
+
+// Inline, no request reaches the server before it was inspected: while a session waits for
+// its secrets every client segment with data is dropped (its bytes queued for decryption); once
+// the secret arrives the queue is inspected and the client's retransmission passes.
+TEST(Bounds, InlineRequestsWaitForTheirSecrets) {
+    const TlsReplay tls;
+    ASSERT_FALSE(tls.frames.empty());
+    EngineConfig cfg;
+    cfg.tls.wait_for_secrets = true;
+    cfg.tls.hold_for_secrets = true;
+    cfg.tls.pending_bytes = 1u << 20;
+    Harness h(cfg);
+    tls::SecretFeed feed;
+    h.p->attach_secret_feed(feed);
+    size_t client_data = 0;
+    const auto held = replay_held(h, tls, 20000, client_data);
+    // The ClientHello went through (no session yet); everything the client sent after the
+    // ServerHello was held.
+    ASSERT_FALSE(held.empty());
+    EXPECT_EQ(held.size(), client_data - 1);
+    EXPECT_EQ(h.p->tls_counters().held_segments, held.size());
+    EXPECT_EQ(h.p->tls_counters().held_sessions, 1u);
+    EXPECT_EQ(h.p->counters()[Ctr::DroppedHeld], held.size());
+    EXPECT_EQ(h.p->http_counters().requests, 0u);
+    ASSERT_GT(push_capture_secrets(feed), 0u);
+    h.p->poll_secrets(Timestamp{h.t});
+    EXPECT_GT(h.p->http_counters().requests, 0u);  // inspected before anything was forwarded
+    // The client's retransmissions now pass.
+    for (const auto& f : held) EXPECT_EQ(h.feed(f), Disposition::Forward);
+    EXPECT_EQ(h.p->tls_counters().secret_wait_timeouts, 0u);
+    h.p->finish(Timestamp{h.t});
+    EXPECT_EQ(h.p->audit(), "");
+}
+
+// Secrets that never come: past secret_wait_ms the configured choice applies, counted and
+// recorded: fail open (alert: forwarded from then on) or fail closed (drop).
+TEST(Bounds, ASecretThatNeverComesGetsTheConfiguredChoice) {
+    const TlsReplay tls;
+    ASSERT_FALSE(tls.frames.empty());
+    for (const Verdict choice : {Verdict::Alert, Verdict::Drop}) {
+        EngineConfig cfg;
+        cfg.tls.wait_for_secrets = true;
+        cfg.tls.hold_for_secrets = true;
+        cfg.tls.pending_bytes = 1u << 20;
+        cfg.tls.secret_wait_ms = 1500;
+        cfg.tls.secret_wait_verdict = choice;
+        Harness h(cfg);
+        tls::SecretFeed feed;
+        h.p->attach_secret_feed(feed);
+        size_t client_data = 0;
+        const auto held = replay_held(h, tls, 20000, client_data);
+        ASSERT_FALSE(held.empty());
+        h.t += 2'000'000'000ull;  // the client retransmits, the secret never came
+        const Disposition d = h.feed(held.front());
+        EXPECT_EQ(d, choice == Verdict::Drop ? Disposition::Drop : Disposition::Forward);
+        EXPECT_EQ(h.p->tls_counters().secret_wait_timeouts, 1u);
+        h.p->finish(Timestamp{h.t});
+        size_t timeouts = 0;
+        for (const auto& a : h.sink.of_type("anomaly"))
+            if (a["anomaly"]["event"] == "tls_secret_wait_timeout") {
+                ++timeouts;
+                EXPECT_EQ(a["anomaly"]["action"], choice == Verdict::Drop ? "drop" : "alert");
+                EXPECT_GE(a["anomaly"]["held_ms"].get<uint64_t>(), 1500u);
+            }
+        EXPECT_EQ(timeouts, 1u);
+        const auto records = h.sink.of_type("tls");
+        ASSERT_EQ(records.size(), 1u);
+        EXPECT_EQ(records[0]["tls"]["decrypt_reason"], "secret_timeout");
+        EXPECT_EQ(h.p->audit(), "");
+    }
+}

@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
     std::string keylog_follow;
     app.add_option("--keylog-follow", keylog_follow,
                    "Live: follow a key log file as TLS terminators append to it (like tail -F); "
-                   "secrets reach the workers in memory only");
+                   "secrets reach the workers in memory only. Inline, a request waits for its "
+                   "session's secret (tls.secret_wait_ms, then tls.secret_wait_action)");
     unsigned keylog_delay = 0;
     app.add_option("--keylog-delay-packets", keylog_delay,
                    "Offline: each TLS secret becomes known N packets after its ClientHello "

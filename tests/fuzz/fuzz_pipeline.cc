@@ -7,6 +7,7 @@
 #include "engine/pipeline.h"
 #include "fuzz/fuzz_target.h"
 #include "rules/rule_set.h"
+#include "tls/secret_feed.h"
 
 namespace {
 
@@ -29,6 +30,13 @@ const EngineConfig& config() {
         c.reassembly_per_direction = 4096;
         c.tls.handshake_buffers = 2;
         c.tls.decrypt_sessions = 2;  // and so does the TLS handshake buffer pool
+        // Sessions wait for secrets that never come (an empty feed): the inline hold, its
+        // timeout and the reclaim of decryption sessions all run.
+        c.tls.wait_for_secrets = true;
+        c.tls.hold_for_secrets = true;
+        c.tls.secret_wait_ms = 30;
+        c.tls.reclaim_after_ms = 0;
+        c.tls.pending_bytes = 2048;
         c.timeouts.embryonic = Duration::millis(50);
         c.timeouts.closed = Duration::millis(20);
         StaticFilter reject;
@@ -62,6 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     NullSink sink;
     NullInjector inj;
     Pipeline p(config(), 0, &sink);
+    tls::SecretFeed feed(4);
+    p.attach_secret_feed(feed);
     uint64_t seq = 0, t = 1'000'000'000;
     size_t i = 0;
     while (i + 2 <= size) {
@@ -73,6 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         t += 7'000'000;
         const LinkType link = (seq % 5 == 4) ? LinkType::Raw : LinkType::Ethernet;
         p.process(PacketInput{{frame.get(), len}, link, Timestamp{t}, seq++}, inj);
+        if (seq % 8 == 0) p.poll_secrets(Timestamp{t});
     }
     p.finish(Timestamp{t});
     return 0;

@@ -4,10 +4,13 @@
 #include <pcap/pcap.h>
 
 #include <cstdio>
+#include <random>
 
 #include <string>
 #include <vector>
 
+#include "account/correlator.h"
+#include "correlator_fixtures.h"
 #include "craft/frame_builder.h"
 #include "decode/decoder.h"
 #include "engine/pipeline.h"
@@ -493,4 +496,103 @@ TEST(Bounds, ASecretThatNeverComesGetsTheConfiguredChoice) {
         EXPECT_EQ(records[0]["tls"]["decrypt_reason"], "secret_timeout");
         EXPECT_EQ(h.p->audit(), "");
     }
+}
+
+// Every kind of hostile state at once, interleaved: half-sent hellos, HelloRetryRequests, gzip
+// bombs, random bytes and never-seen credentials, against small pools and a small correlator.
+// Afterwards every pool is back to its baseline with every slot's owner accounted for, the
+// accounts stay within capacity, the caps' and reclaims' counters moved, and a normal client
+// that follows is still inspected and alerted.
+TEST(Bounds, CombinedFloodStaysWithinEveryBound) {
+    const auto hrr = read_capture(SLUICE_TEST_DATA "/tls/tls13-hrr-keyupdate.pcap");
+    ASSERT_FALSE(hrr.empty());
+    const uint16_t hrr_client = decode_frame(hrr[0], LinkType::Ethernet).src_port;
+    EngineConfig cfg;
+    cfg.rules = evil_body_rule();
+    cfg.tls.handshake_buffers = 16;
+    cfg.tls.reclaim_after_ms = 100;
+    cfg.http.decoders = 4;
+    Harness h(cfg);
+    CollectRecords records;
+    account::Correlator accounts(policy_of("window: 600\ncapacity: {accounts: 64, enforced: 32}\n"),
+                                 &records, 1);
+    h.p->set_observation_sink(&accounts);
+    const std::string bomb = deflate_bytes(std::string(12u << 20, 'A'));
+    std::string half_hello("\x16\x03\x01\x20\x00\x01\x00\x1f\xfc", 9);
+    half_hello.append(40, 'h');
+    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+    std::mt19937_64 rng(2026);
+    for (uint32_t i = 0; i < 500; ++i) {
+        const auto port = static_cast<uint16_t>(10000 + i);
+        if (i % 5 == 3) {  // a client that provokes a HelloRetryRequest, connection left open
+            for (const auto& f : with_client_port(hrr, hrr_client, port)) {
+                const auto pkt = decode_frame(f, LinkType::Ethernet);
+                if (pkt.has_flag(tcp_flag::kFin) || pkt.has_flag(tcp_flag::kRst)) break;
+                h.feed(f);
+            }
+            continue;
+        }
+        Conversation c;
+        c.cport = port;
+        c.sport = i % 5 == 0 ? 443 : 80;
+        h.feed(c.client(tcp_flag::kSyn));
+        h.feed(c.server(tcp_flag::kSyn | kA));
+        h.feed(c.client(kA));
+        switch (i % 5) {
+            case 0:
+                h.feed(c.client(kPA, half_hello));
+                break;
+            case 1: {
+                h.feed(c.client(kPA,
+                                "POST /v1/messages HTTP/1.1\r\nHost: api\r\n"
+                                "Content-Encoding: gzip\r\nContent-Length: " +
+                                    std::to_string(bomb.size()) + "\r\n\r\n"));
+                for (size_t off = 0; off < bomb.size(); off += 1400)
+                    h.feed(c.client(kPA, bomb.substr(off, 1400)));
+                break;
+            }
+            case 2:
+                h.feed(c.client(kPA, std::string(200, static_cast<char>(i))));
+                break;
+            default: {  // a never-seen credential, one request each
+                char key[64];
+                std::snprintf(key, sizeof key, "sk-ant-api03-%016llx%016llx",
+                              static_cast<unsigned long long>(rng()),
+                              static_cast<unsigned long long>(rng()));
+                const std::string body =
+                    R"({"model":"m","max_tokens":8,"messages":[{"role":"user","content":"hi"}]})";
+                h.feed(c.client(kPA, "POST /v1/messages HTTP/1.1\r\nHost: api\r\nx-api-key: " +
+                                         std::string(key) +
+                                         "\r\nContent-Type: application/json\r\n"
+                                         "Content-Length: " +
+                                         std::to_string(body.size()) + "\r\n\r\n" + body));
+                h.feed(c.server(kPA, answer));
+                break;
+            }
+        }
+        EXPECT_EQ(h.p->audit(), "") << "after connection " << i;
+    }
+    EXPECT_GT(h.p->tls_counters().buffers_reclaimed, 0u);
+    EXPECT_GT(h.p->http_counters().decompression_capped, 0u);
+    EXPECT_EQ(h.p->tls_counters().client_hellos, 200u);  // two per HRR connection (half: none)
+    EXPECT_LE(accounts.accounts(), 64u);
+    EXPECT_LE(accounts.counters().clusters, 64u);
+    EXPECT_EQ(accounts.counters().accounts, 100u);
+    EXPECT_GT(accounts.counters().evicted, 0u);
+    // Idle flows time out; nothing stays behind them.
+    h.t += 3600ull * 1'000'000'000ull;
+    h.p->expire(Timestamp{h.t}, h.seq);
+    EXPECT_EQ(h.p->pools(), PoolOccupancy{});
+    EXPECT_EQ(h.p->audit(), "");
+    Conversation c;
+    c.cport = 55555;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+    h.feed(
+        c.client(kPA, "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 5\r\n\r\nEVIL!"));
+    h.p->finish(Timestamp{h.t});
+    size_t alerts = 0;
+    for (const auto& a : h.sink.of_type("alert")) alerts += a["alert"]["signature_id"] == 9001;
+    EXPECT_EQ(alerts, 1u);
 }

@@ -287,6 +287,26 @@ void TlsInspector::fail(Flow& f, Dir dir) {
     d.state = kFailed;
 }
 
+JsonBuilder* TlsInspector::give_up(Flow& f, Verdict v, std::string_view event,
+                                   std::string_view direction) {
+    f.verdict.merge(v);
+    if (v >= Verdict::Alert) f.alerted = true;
+    if (!eve_.enabled()) return nullptr;
+    JsonBuilder& j = eve_.begin(f, "anomaly");
+    j.object("anomaly")
+        .field("type", std::string_view("applayer"))
+        .field("event", event)
+        .field("layer", std::string_view("tls"));
+    if (!direction.empty()) j.field("direction", direction);
+    j.field("action", verdict_name(v));
+    return &j;
+}
+
+void TlsInspector::close_anomaly(JsonBuilder& j) {
+    j.end_object();
+    eve_.finish();
+}
+
 bool TlsInspector::reclaim_oldest(const Flow& asking) {
     // Only on exhaustion: a scan of the pool is cheaper than keeping an age-ordered list on
     // every allocation.
@@ -316,20 +336,10 @@ bool TlsInspector::reclaim_oldest(const Flow& asking) {
     } else {
         // A hello still being assembled: its inspection is over. Never silent: counted,
         // recorded, and the flow gets the configured verdict.
-        victim.verdict.merge(opts_.reclaim_verdict);
-        if (opts_.reclaim_verdict >= Verdict::Alert) victim.alerted = true;
-        if (eve_.enabled()) {
-            JsonBuilder& j = eve_.begin(victim, "anomaly");
-            j.object("anomaly")
-                .field("type", std::string_view("applayer"))
-                .field("event", std::string_view("tls_handshake_reclaimed"))
-                .field("layer", std::string_view("tls"))
-                .field("direction",
-                       h.dir == 0 ? std::string_view("to_server") : std::string_view("to_client"))
-                .field("action", verdict_name(opts_.reclaim_verdict))
-                .field("held_ms", (now - h.since_ns) / 1'000'000)
-                .end_object();
-            eve_.finish();
+        if (JsonBuilder* j = give_up(victim, opts_.reclaim_verdict, "tls_handshake_reclaimed",
+                                     h.dir == 0 ? "to_server" : "to_client")) {
+            j->field("held_ms", (now - h.since_ns) / 1'000'000);
+            close_anomaly(*j);
         }
         release(d);
         d.state = kFailed;
@@ -356,19 +366,10 @@ bool TlsInspector::reclaim_session(const Flow& asking) {
     Flow& victim = *ds.owner;
     ++ctr_.decrypt_reclaimed;
     // Its later records go unread: never silent, the flow gets the configured verdict.
-    victim.verdict.merge(opts_.reclaim_verdict);
-    if (opts_.reclaim_verdict >= Verdict::Alert) victim.alerted = true;
-    if (eve_.enabled()) {
-        JsonBuilder& j = eve_.begin(victim, "anomaly");
-        j.object("anomaly")
-            .field("type", std::string_view("applayer"))
-            .field("event", std::string_view("tls_decrypt_reclaimed"))
-            .field("layer", std::string_view("tls"))
-            .field("action", verdict_name(opts_.reclaim_verdict))
-            .field("idle_ms", (now - ds.last_ns) / 1'000'000)
-            .field("waiting_for_secrets", ds.waiting)
-            .end_object();
-        eve_.finish();
+    if (JsonBuilder* j = give_up(victim, opts_.reclaim_verdict, "tls_decrypt_reclaimed")) {
+        j->field("idle_ms", (now - ds.last_ns) / 1'000'000)
+            .field("waiting_for_secrets", ds.waiting);
+        close_anomaly(*j);
     }
     stop_decryption(victim, DecryptStatus::Reclaimed);
     log(victim);  // a ClientHello still held for its secrets is logged now
@@ -390,18 +391,9 @@ bool TlsInspector::holds(Flow& f, uint64_t now_ns) {
     // The secrets never came: the configured choice, counted and recorded, never silent.
     ++ctr_.secret_wait_timeouts;
     ++ctr_.decrypt_no_secret;
-    f.verdict.merge(opts_.secret_wait_verdict);
-    if (opts_.secret_wait_verdict >= Verdict::Alert) f.alerted = true;
-    if (eve_.enabled()) {
-        JsonBuilder& j = eve_.begin(f, "anomaly");
-        j.object("anomaly")
-            .field("type", std::string_view("applayer"))
-            .field("event", std::string_view("tls_secret_wait_timeout"))
-            .field("layer", std::string_view("tls"))
-            .field("action", verdict_name(opts_.secret_wait_verdict))
-            .field("held_ms", (now_ns - ds.hold_since_ns) / 1'000'000)
-            .end_object();
-        eve_.finish();
+    if (JsonBuilder* j = give_up(f, opts_.secret_wait_verdict, "tls_secret_wait_timeout")) {
+        j->field("held_ms", (now_ns - ds.hold_since_ns) / 1'000'000);
+        close_anomaly(*j);
     }
     stop_decryption(f, DecryptStatus::SecretTimeout);
     log(f);

@@ -143,6 +143,12 @@ class TlsInspector final : public StreamConsumer {
     void server_hello_done(Flow& f, const ServerHello& sh);
     // Takes back the handshake buffer held longest by another flow (see TlsOptions).
     bool reclaim_oldest(const Flow& asking);
+    // A flow whose TLS inspection ends early, never silently: applies `v` and, with EVE on,
+    // opens its anomaly record (type, event, layer, direction, action) for the caller's own
+    // fields; the caller ends it with close_anomaly().
+    JsonBuilder* give_up(Flow& f, Verdict v, std::string_view event,
+                         std::string_view direction = {});
+    void close_anomaly(JsonBuilder& j);
     // Takes back the decryption session of the flow idle longest (see TlsOptions).
     bool reclaim_session(const Flow& asking);
     // Secrets for a waiting session are here: decrypt what queued up. False if still waiting.

@@ -51,6 +51,39 @@ std::vector<std::vector<uint8_t>> with_client_port(const std::vector<std::vector
     return out;
 }
 
+// After a flood: a normal client's request with the test rule's content is still inspected
+// and alerted, once (the run is finished here).
+void expect_normal_request_alerted(Harness& h) {
+    Conversation c;
+    c.cport = 55555;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+    h.feed(
+        c.client(kPA, "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 5\r\n\r\nEVIL!"));
+    h.p->finish(Timestamp{h.t});
+    size_t alerts = 0;
+    for (const auto& a : h.sink.of_type("alert")) alerts += a["alert"]["signature_id"] == 9001;
+    EXPECT_EQ(alerts, 1u);
+}
+
+// The capture's key log as pushed secrets (what --keylog-follow sends to each worker).
+size_t push_capture_secrets(tls::SecretFeed& feed) {
+    std::FILE* fp = std::fopen(SLUICE_TEST_DATA "/tls/tls13-aes128gcm.keylog", "r");
+    if (fp == nullptr) return 0;
+    char line[512];
+    size_t pushed = 0;
+    while (std::fgets(line, sizeof line, fp)) {
+        tls::SecretUpdate u;
+        std::string_view l(line);
+        while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
+        if (tls::SecretStore::parse_line(l, u) == tls::SecretStore::LineResult::Added)
+            pushed += feed.push(u);
+    }
+    std::fclose(fp);
+    return pushed;
+}
+
 }  // namespace
 
 // Every connection of a client that provokes a HelloRetryRequest must give its handshake buffer
@@ -158,17 +191,7 @@ TEST(Bounds, HostileFloodReturnsEveryPoolAndANormalClientIsInspected) {
     h.p->expire(Timestamp{h.t}, h.seq);
     EXPECT_EQ(h.p->pools(), PoolOccupancy{});
     EXPECT_EQ(h.p->audit(), "");
-    Conversation c;
-    c.cport = 55555;
-    h.feed(c.client(tcp_flag::kSyn));
-    h.feed(c.server(tcp_flag::kSyn | kA));
-    h.feed(c.client(kA));
-    h.feed(
-        c.client(kPA, "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 5\r\n\r\nEVIL!"));
-    h.p->finish(Timestamp{h.t});
-    size_t alerts = 0;
-    for (const auto& a : h.sink.of_type("alert")) alerts += a["alert"]["signature_id"] == 9001;
-    EXPECT_EQ(alerts, 1u);
+    expect_normal_request_alerted(h);
     PoolOccupancy held = h.p->pools();
     EXPECT_EQ(held.flows, 1u);
     held.flows = 0;
@@ -356,19 +379,7 @@ TEST(Bounds, ASecretArrivingAfterTheLastRecordIsAppliedOnArrival) {
     h.p->poll_secrets(Timestamp{h.t});
     EXPECT_EQ(http_records_of(h.sink, 20000), 0u);
     EXPECT_EQ(h.p->pools().decrypt_sessions, 1u);
-    std::FILE* fp = std::fopen(SLUICE_TEST_DATA "/tls/tls13-aes128gcm.keylog", "r");
-    ASSERT_NE(fp, nullptr);
-    char line[512];
-    size_t pushed = 0;
-    while (std::fgets(line, sizeof line, fp)) {
-        tls::SecretUpdate u;
-        std::string_view l(line);
-        while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
-        if (tls::SecretStore::parse_line(l, u) == tls::SecretStore::LineResult::Added)
-            pushed += feed.push(u);
-    }
-    std::fclose(fp);
-    ASSERT_GT(pushed, 0u);
+    ASSERT_GT(push_capture_secrets(feed), 0u);
     h.p->poll_secrets(Timestamp{h.t});
     EXPECT_EQ(h.p->tls_counters().secrets_on_arrival, 1u);
     EXPECT_EQ(h.p->tls_counters().late_secrets, 1u);
@@ -383,23 +394,6 @@ TEST(Bounds, ASecretArrivingAfterTheLastRecordIsAppliedOnArrival) {
 }
 
 namespace {
-
-// The capture's key log as pushed secrets (what --keylog-follow sends to each worker).
-size_t push_capture_secrets(tls::SecretFeed& feed) {
-    std::FILE* fp = std::fopen(SLUICE_TEST_DATA "/tls/tls13-aes128gcm.keylog", "r");
-    if (fp == nullptr) return 0;
-    char line[512];
-    size_t pushed = 0;
-    while (std::fgets(line, sizeof line, fp)) {
-        tls::SecretUpdate u;
-        std::string_view l(line);
-        while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
-        if (tls::SecretStore::parse_line(l, u) == tls::SecretStore::LineResult::Added)
-            pushed += feed.push(u);
-    }
-    std::fclose(fp);
-    return pushed;
-}
 
 bool carries_data(const std::vector<uint8_t>& f, uint16_t client_port) {
     const auto pkt = decode_frame(f, LinkType::Ethernet);
@@ -584,15 +578,5 @@ TEST(Bounds, CombinedFloodStaysWithinEveryBound) {
     h.p->expire(Timestamp{h.t}, h.seq);
     EXPECT_EQ(h.p->pools(), PoolOccupancy{});
     EXPECT_EQ(h.p->audit(), "");
-    Conversation c;
-    c.cport = 55555;
-    h.feed(c.client(tcp_flag::kSyn));
-    h.feed(c.server(tcp_flag::kSyn | kA));
-    h.feed(c.client(kA));
-    h.feed(
-        c.client(kPA, "POST /v1/messages HTTP/1.1\r\nHost: api\r\nContent-Length: 5\r\n\r\nEVIL!"));
-    h.p->finish(Timestamp{h.t});
-    size_t alerts = 0;
-    for (const auto& a : h.sink.of_type("alert")) alerts += a["alert"]["signature_id"] == 9001;
-    EXPECT_EQ(alerts, 1u);
+    expect_normal_request_alerted(h);
 }

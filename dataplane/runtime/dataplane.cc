@@ -1199,6 +1199,7 @@ nlohmann::json Dataplane::summary() const {
         tt.decrypt_failures += tc.decrypt_failures, tt.decrypted_records += tc.decrypted_records;
         tt.decrypted_bytes += tc.decrypted_bytes;
         tt.late_secrets += tc.late_secrets, tt.secret_timeouts += tc.secret_timeouts;
+        tt.sessions_closed += tc.sessions_closed;
         tt.secrets_pushed += tc.secrets_pushed;
         rt.segments += r.segments, rt.in_order += r.in_order, rt.out_of_order += r.out_of_order;
         rt.retransmitted += r.retransmitted, rt.overlaps += r.overlaps, rt.gaps += r.gaps;
@@ -1248,6 +1249,7 @@ nlohmann::json Dataplane::summary() const {
                           {"decrypted_records", tt.decrypted_records},
                           {"decrypted_bytes", tt.decrypted_bytes},
                           {"late_secrets", tt.late_secrets},
+                          {"sessions_closed", tt.sessions_closed},
                           {"secrets_on_arrival", tt.secrets_on_arrival},
                           {"held_sessions", tt.held_sessions},
                           {"held_segments", tt.held_segments},

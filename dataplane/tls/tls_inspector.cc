@@ -488,6 +488,25 @@ void TlsInspector::on_gap(Flow& f, Dir dir, uint32_t len) {
 
 void TlsInspector::on_end(Flow& f, Dir dir) {
     for (size_t i = 0; i < app_n_; ++i) app_[i]->on_end(f, dir);
+    // Both directions ended (FINs reached in order, or an RST): no record can follow, so an
+    // active decryption session and the handshake buffers go back to their pools now rather
+    // than when the flow record times out - a burst of short connections must not exhaust
+    // decryption. A session still waiting keeps its queue and its ClientHello: a late secret
+    // can still decrypt it and its record waits on that (the reclaim path frees it under
+    // pressure).
+    if (!f.stream[0].ended || !f.stream[1].ended ||
+        static_cast<DecryptStatus>(f.tls.decrypt) == DecryptStatus::Waiting)
+        return;
+    log(f);  // a hello's fingerprint is recorded before its buffer goes
+    release(f.tls.dir[0]);
+    release(f.tls.dir[1]);
+    f.tls.client_hello = f.tls.client_hello && f.tls.logged;
+    f.tls.server_hello_held = false;
+    if (f.tls.session != DecryptSessions::kNil) {
+        sessions_.release(f.tls.session);
+        f.tls.session = DecryptSessions::kNil;
+        ++ctr_.sessions_closed;
+    }
 }
 
 void TlsInspector::on_flow_end(Flow& f) {
@@ -578,7 +597,13 @@ void TlsInspector::start_decryption(Flow& f, const ServerHello& sh) {
     if (i == DecryptSessions::kNil && reclaim_session(f)) i = sessions_.alloc();
     if (i == DecryptSessions::kNil) {
         ++ctr_.decrypt_no_capacity;
-        return set(DecryptStatus::NoCapacity);
+        set(DecryptStatus::NoCapacity);
+        // Held inline, a session that cannot be decrypted is one whose request would pass
+        // uninspected: the same choice as secrets that never come, recorded.
+        if (opts_.hold_for_secrets)
+            if (JsonBuilder* j = give_up(f, opts_.secret_wait_verdict, "tls_decrypt_no_capacity"))
+                close_anomaly(*j);
+        return;
     }
     DecryptSession& ds = sessions_[i];
     ds.owner = &f;

@@ -82,6 +82,7 @@ struct TlsCounters {
     uint64_t decrypt_failures = 0;     // tag failures and oversized records
     uint64_t decrypted_records = 0;
     uint64_t decrypted_bytes = 0;       // application data delivered
+    uint64_t sessions_closed = 0;       // decryption sessions freed when both directions ended
     uint64_t late_secrets = 0;          // sessions decrypted after waiting for their secrets
     uint64_t secrets_on_arrival = 0;    // of those, resumed when the secret came (no record yet)
     uint64_t held_segments = 0;         // client segments dropped while waiting for secrets

@@ -130,7 +130,11 @@ class AfPacketBridge(unittest.TestCase):
                 out, summary, eve = self.stop_dataplane()
                 self.assertIn("forwarded", out)
                 self.assertEqual(summary["engine"]["dropped_verdict"], 0)
-                self.assertEqual(summary["engine"]["forwarded"], summary["engine"]["packets"])
+                # On failure: what was dropped, and the anomaly records that say why.
+                self.assertEqual(summary["engine"]["forwarded"], summary["engine"]["packets"],
+                                 ({k: v for k, v in summary["engine"].items()
+                                   if k.startswith("dropped") or k == "normalized_by_reason"},
+                                  [r for r in eve if r["event_type"] == "anomaly"]))
                 flows = [r for r in eve if r["event_type"] == "flow" and r["dest_port"] == 8080]
                 self.assertTrue(any(r["flow"]["bytes_toclient"] > 3_000_000 for r in flows))
                 with_data = [r for r in flows if r["tcp"]["bytes_reassembled_toserver"] > 0]
@@ -202,6 +206,9 @@ class AfPacketBridge(unittest.TestCase):
         self.assertGreater(tls["held_segments"], 0)  # requests did wait (without it: test fails)
         self.assertEqual(summary["engine"]["dropped_held"], tls["held_segments"])
         self.assertEqual(tls["decrypt_failures"], 0)
+        # Ten connections through eight decryption sessions: each closed one gave its back.
+        self.assertEqual(tls["decrypt_no_capacity"], 0)
+        self.assertGreater(tls["sessions_closed"], 0)
         self.assertGreaterEqual(summary["engine"]["http"]["enforced_block"], 5)
         stopped = [r for r in eve if r["event_type"] == "http" and "enforcement" in r.get("sluice", {})]
         self.assertEqual({r["account"]["id"] for r in stopped}, {t.account_id(denied)})

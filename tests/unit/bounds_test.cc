@@ -352,6 +352,34 @@ TEST(Bounds, IdleDecryptionSessionsAreReclaimedOldestFirst) {
     EXPECT_EQ(h.p->audit(), "");
 }
 
+// A burst of short connections does not exhaust decryption: a session goes back to the pool
+// when both directions of its connection ended, not when the flow record times out, so six
+// connections in a row through two sessions are all decrypted.
+TEST(Bounds, ClosedConnectionsGiveTheirDecryptionSessionsBack) {
+    const TlsReplay tls;
+    ASSERT_FALSE(tls.frames.empty());
+    EngineConfig cfg;
+    cfg.tls.decrypt_sessions = 2;
+    cfg.tls_secrets = capture_secrets();
+    Harness h(cfg);
+    for (uint16_t i = 0; i < 6; ++i) {
+        const auto port = static_cast<uint16_t>(21000 + i);
+        for (const auto& f : tls.part(port, false)) h.feed(f);
+        for (const auto& f : tls.part(port, true)) h.feed(f);
+        EXPECT_EQ(h.p->pools().decrypt_sessions, 0u) << "connection " << i;
+        EXPECT_EQ(h.p->audit(), "");
+    }
+    EXPECT_EQ(h.p->tls_counters().decrypt_no_capacity, 0u);
+    EXPECT_EQ(h.p->tls_counters().decrypt_reclaimed, 0u);
+    EXPECT_EQ(h.p->tls_counters().sessions_closed, 6u);
+    h.p->finish(Timestamp{h.t});
+    EXPECT_GT(http_records_of(h.sink, 21000), 0u);
+    for (uint16_t i = 1; i < 6; ++i)
+        EXPECT_EQ(http_records_of(h.sink, static_cast<uint16_t>(21000 + i)),
+                  http_records_of(h.sink, 21000));
+    for (const auto& r : h.sink.of_type("tls")) EXPECT_TRUE(r["tls"]["decrypted"].get<bool>());
+}
+
 // Live, a terminator exports a session's secrets a little after its handshake. A secret that
 // arrives after the connection's last record is applied when it arrives: the queued records
 // are decrypted and inspected at once, as many transactions as with the key log loaded up front.
@@ -452,6 +480,39 @@ TEST(Bounds, InlineRequestsWaitForTheirSecrets) {
     EXPECT_EQ(h.p->tls_counters().secret_wait_timeouts, 0u);
     h.p->finish(Timestamp{h.t});
     EXPECT_EQ(h.p->audit(), "");
+}
+
+// Held inline, a session that finds every decryption session busy (none idle long enough to
+// be reclaimed) would pass uninspected: it gets the secret-wait choice instead, recorded.
+TEST(Bounds, NoDecryptionCapacityWhileHeldGetsTheConfiguredChoice) {
+    const TlsReplay tls;
+    ASSERT_FALSE(tls.frames.empty());
+    EngineConfig cfg;
+    cfg.tls.decrypt_sessions = 1;
+    cfg.tls.wait_for_secrets = true;
+    cfg.tls.hold_for_secrets = true;
+    cfg.tls.secret_wait_verdict = Verdict::Drop;
+    cfg.tls_secrets = capture_secrets();
+    Harness h(cfg);
+    for (const auto& f : tls.part(22000, false)) EXPECT_EQ(h.feed(f), Disposition::Forward);
+    EXPECT_EQ(h.p->pools().decrypt_sessions, 1u);
+    size_t dropped = 0, client_data = 0;
+    for (const auto& f : tls.part(22001, false)) {
+        client_data += carries_data(f, 22001);
+        dropped += h.feed(f) == Disposition::Drop;
+    }
+    EXPECT_EQ(h.p->tls_counters().decrypt_no_capacity, 1u);
+    EXPECT_GE(dropped, client_data - 1);  // everything after the ServerHello
+    h.p->finish(Timestamp{h.t});
+    size_t refused = 0;
+    for (const auto& a : h.sink.of_type("anomaly"))
+        if (a["anomaly"]["event"] == "tls_decrypt_no_capacity") {
+            ++refused;
+            EXPECT_EQ(a["src_port"], 22001);
+            EXPECT_EQ(a["anomaly"]["action"], "drop");
+        }
+    EXPECT_EQ(refused, 1u);
+    EXPECT_EQ(http_records_of(h.sink, 22001), 0u);
 }
 
 // Secrets that never come: past secret_wait_ms the configured choice applies, counted and

@@ -150,13 +150,14 @@ std::string_view credential_in(CredentialSource src, const http::Header& h,
 
 }  // namespace
 
-AccountRef Identifier::identify(const http::MessageHead& req, std::string_view body) const {
+AccountRef Identifier::identify(std::span<const http::Header> headers, std::string_view target,
+                                std::string_view body) const {
     // Credentials in the configured precedence (the upstream API's: whom it bills is whom the
     // request is attributed to); every other credential present makes the request ambiguous.
     AccountRef found;
     std::string_view first;
     for (CredentialSource src : opts_.precedence) {
-        for (const http::Header& h : req.fields()) {
+        for (const http::Header& h : headers) {
             const std::string_view v = credential_in(src, h, opts_);
             if (v.empty()) continue;
             if (!found.present()) {
@@ -171,9 +172,12 @@ AccountRef Identifier::identify(const http::MessageHead& req, std::string_view b
     }
     if (found.present()) return found;
     for (const std::string& name : opts_.org_headers)
-        if (const http::Header* h = req.find(name); h && !h->value.empty())
-            return make(CredentialSource::OrgHeader, h->value, h->value);
-    const std::string_view path = req.target.substr(0, req.target.find('?'));
+        for (const http::Header& h : headers)
+            if (http::iequals(h.name, name)) {
+                if (!h.value.empty()) return make(CredentialSource::OrgHeader, h.value, h.value);
+                break;  // the first field of that name decides, as MessageHead::find does
+            }
+    const std::string_view path = target.substr(0, target.find('?'));
     for (const std::string& p : opts_.signup_paths)
         if (path.starts_with(p) || path.ends_with(p))
             if (std::string_view d = email_domain(body); !d.empty())

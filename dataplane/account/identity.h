@@ -79,7 +79,12 @@ class Identifier {
   public:
     explicit Identifier(const IdentityOptions& opts);
     // `body` is the (possibly truncated) request body, for the email domain on signups.
-    AccountRef identify(const http::MessageHead& req, std::string_view body) const;
+    // `headers` in order, `target` the request's path and query, `body` its kept body.
+    AccountRef identify(std::span<const http::Header> headers, std::string_view target,
+                        std::string_view body) const;
+    AccountRef identify(const http::MessageHead& req, std::string_view body) const {
+        return identify(req.fields(), req.target, body);
+    }
     // The id of a credential, as sluicectl's `accounts id --key-stdin` computes it.
     std::array<char, 16> id_of(std::string_view credential) const;
     bool default_secret() const { return default_secret_; }

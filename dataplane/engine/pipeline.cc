@@ -34,19 +34,49 @@ FlowClass class_of(FlowState s) {
 
 }  // namespace
 
-// --- Fanout ---------------------------------------------------------------------------------
+// --- Stage graph ----------------------------------------------------------------------------
 
-void Pipeline::Fanout::on_data(Flow& f, Dir d, std::span<const uint8_t> b) {
-    for (size_t i = 0; i < n; ++i) list[i]->on_data(f, d, b);
+bool Pipeline::AppStage::add(StreamConsumer& c) {
+    if (n_ == list_.size()) return false;
+    list_[n_++] = &c;
+    return true;
 }
-void Pipeline::Fanout::on_gap(Flow& f, Dir d, uint32_t len) {
-    for (size_t i = 0; i < n; ++i) list[i]->on_gap(f, d, len);
+void Pipeline::AppStage::on_data(Flow& f, Dir d, std::span<const uint8_t> b) {
+    for (size_t i = 0; i < n_; ++i) list_[i]->on_data(f, d, b);
 }
-void Pipeline::Fanout::on_end(Flow& f, Dir d) {
-    for (size_t i = 0; i < n; ++i) list[i]->on_end(f, d);
+void Pipeline::AppStage::on_gap(Flow& f, Dir d, uint32_t len) {
+    for (size_t i = 0; i < n_; ++i) list_[i]->on_gap(f, d, len);
 }
-void Pipeline::Fanout::on_flow_end(Flow& f) {
-    for (size_t i = 0; i < n; ++i) list[i]->on_flow_end(f);
+void Pipeline::AppStage::on_end(Flow& f, Dir d) {
+    for (size_t i = 0; i < n_; ++i) list_[i]->on_end(f, d);
+}
+void Pipeline::AppStage::on_flow_end(Flow& f) {
+    for (size_t i = 0; i < n_; ++i) list_[i]->on_flow_end(f);
+}
+
+void Pipeline::StreamStage::on_data(Flow& f, Dir d, std::span<const uint8_t> b) {
+    detector_.on_data(f, d, b);  // may say "TLS" for this very chunk
+    if (f.app_proto == AppProto::Tls)
+        tls_.on_data(f, d, b);  // decrypted application data goes on to app_
+    else
+        app_.on_data(f, d, b);
+}
+void Pipeline::StreamStage::on_gap(Flow& f, Dir d, uint32_t len) {
+    detector_.on_gap(f, d, len);
+    if (f.app_proto == AppProto::Tls)
+        tls_.on_gap(f, d, len);
+    else
+        app_.on_gap(f, d, len);
+}
+void Pipeline::StreamStage::on_end(Flow& f, Dir d) {
+    detector_.on_end(f, d);
+    app_.on_end(f, d);
+    tls_.on_end(f, d);
+}
+void Pipeline::StreamStage::on_flow_end(Flow& f) {
+    detector_.on_flow_end(f);
+    tls_.on_flow_end(f);
+    app_.on_flow_end(f);
 }
 
 // --- Pipeline -------------------------------------------------------------------------------
@@ -57,30 +87,41 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
       eve_(events, worker_id),
       flows_(cfg.flow_capacity, cfg.timeouts),
       segments_(cfg.reassembly_nodes),
+      tls_(eve_, cfg.tls, cfg.tls_secrets.get()),
+      stream_(detector_, tls_, app_),
       normalizer_(cfg.normalize),
-      reassembler_(segments_, cfg.reassembly_per_direction, fanout_, cfg.normalize.retain_bytes),
-      tls_(eve_, cfg.tls, cfg.tls_secrets.get()) {
-    fanout_.list[fanout_.n++] = &detector_;
-    fanout_.list[fanout_.n++] = &tls_;
-    // Application consumers sit behind the TLS stage: they get plaintext TCP payload, or the
-    // decrypted application data of TLS flows.
+      reassembler_(segments_, cfg.reassembly_per_direction, stream_, cfg.normalize.retain_bytes) {
+    tls_.set_plaintext_sink(app_);
     if (!cfg.dump_streams_dir.empty()) {
         dumper_ = std::make_unique<StreamDumper>(cfg.dump_streams_dir);
-        tls_.add_app_consumer(*dumper_);
+        app_.add(*dumper_);
     }
     rules_ = std::make_unique<RuleInspector>(eve_, cfg.rules, cfg.http.body_buffers);
     if (rules_->inspects(rules::InspectPoint::TlsHello)) tls_.add_hello_observer(*rules_);
-    http_ =
-        std::make_unique<http::HttpInspector>(eve_, cfg.http, rules_.get(), cfg.accounts, &flows_);
-    tls_.add_hello_observer(*http_);
-    if (cfg.http.enabled) tls_.add_app_consumer(*http_);
-    if (rules_->inspects(rules::InspectPoint::Stream)) tls_.add_app_consumer(*rules_);
+    txn_ = std::make_unique<TransactionStage>(eve_, cfg.http, rules_.get(), cfg.accounts, &flows_);
+    tls_.add_hello_observer(*txn_);
+    http_ = std::make_unique<http::HttpInspector>(eve_, cfg.http, rules_.get(), *txn_);
+    if (cfg.http.enabled) app_.add(*http_);
+    if (rules_->inspects(rules::InspectPoint::Stream)) app_.add(*rules_);
 }
 
 Pipeline::~Pipeline() = default;
 
 bool Pipeline::add_consumer(StreamConsumer& c) {
-    return tls_.add_app_consumer(c);
+    return app_.add(c);
+}
+
+http::HttpCounters Pipeline::http_counters() const {
+    http::HttpCounters h = http_->counters();
+    const TransactionCounters& t = txn_->counters();
+    h.transactions += t.transactions;
+    h.llm_requests += t.llm_requests;
+    h.llm_truncated += t.llm_truncated;
+    h.usage_reports += t.usage_reports;
+    h.enforced_block += t.enforced_block;
+    h.enforced_rate_limit += t.enforced_rate_limit;
+    h.rate_limit_admitted += t.rate_limit_admitted;
+    return h;
 }
 
 WorkerCounters Pipeline::counters() const {
@@ -91,7 +132,7 @@ void Pipeline::snapshot(PipelineStats& out) const {
     out.engine = ctr_;
     out.reassembly = reassembler_.counters();
     out.tls = tls_.counters();
-    out.http = http_->counters();
+    out.http = http_counters();
     out.rules = rules_->counters();
     out.matcher = rules_->matcher_counters();
 }
@@ -410,7 +451,7 @@ void Pipeline::finish(Timestamp now) {
     eve_.set_packet(EveOrder::kFinalSeq, now);
     flows_.for_each([&](Flow& f) {
         if (f.key.proto == ip_proto::kTcp) reassembler_.flush(f);
-        fanout_.on_flow_end(f);
+        stream_.on_flow_end(f);
         emit_flow_record(f, FlowEndReason::Shutdown, now, EveOrder::kFinalSeq);
         ++ctr_[Ctr::FlowsEnded];
     });
@@ -422,7 +463,7 @@ void Pipeline::finish(Timestamp now) {
 void Pipeline::end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq) {
     eve_.set_packet(seq, now);
     if (f.key.proto == ip_proto::kTcp) reassembler_.flush(f);
-    fanout_.on_flow_end(f);
+    stream_.on_flow_end(f);
     emit_flow_record(f, reason, now, seq);
     ++ctr_[Ctr::FlowsEnded];
 }

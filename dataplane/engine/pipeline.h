@@ -73,8 +73,9 @@ class Pipeline {
     void expire(Timestamp now, uint64_t seq);
     // End of run: flushes and reports every remaining flow.
     void finish(Timestamp now);
-    // Application stages (HTTP) register here: they receive plaintext TCP payload or the
-    // decrypted application data of TLS flows, in registration order after the dumper.
+    // Application stages register here: they receive plaintext TCP payload or the decrypted
+    // application data of TLS flows, in registration order after the dumper, HTTP and the
+    // stream rules.
     bool add_consumer(StreamConsumer& c);
 
     // Secrets pushed at run time (see tls/secret_feed.h); poll between bursts.
@@ -90,32 +91,57 @@ class Pipeline {
     std::string audit() const;
     const ReassemblyCounters& reassembly_counters() const { return reassembler_.counters(); }
     const tls::TlsCounters& tls_counters() const { return tls_.counters(); }
-    const http::HttpCounters& http_counters() const { return http_->counters(); }
+    // The HTTP framing's counters with the transaction stage's (one `http` section).
+    http::HttpCounters http_counters() const;
     const RuleCounters& rule_counters() const { return rules_->counters(); }
     RuleInspector& rule_inspector() { return *rules_; }
     // Completed transactions with an account go here (the correlator's queue).
-    void set_observation_sink(account::ObservationSink* s) { http_->set_observation_sink(s); }
+    void set_observation_sink(account::ObservationSink* s) { txn_->set_observation_sink(s); }
     // Swaps in another rule set (between bursts; `s` gets the old one back).
     void adopt_rules(std::unique_ptr<RuleSwap>& s) { rules_->adopt(s); }
     // Matches of thresholded rules go to the correlator through this sink.
     void set_threshold_sink(account::ObservationSink* s) { rules_->set_threshold_sink(s); }
     // Decisions to enforce on requests (live inline mode); `share`: workers splitting limits.
     void set_enforcement(const EnforcementSlot* slot, uint32_t share) {
-        http_->set_enforcement(slot, share);
+        txn_->set_enforcement(slot, share);
     }
     const rules::MatcherCounters& matcher_counters() const { return rules_->matcher_counters(); }
     const FlowTable& flows() const { return flows_; }
     uint32_t worker_id() const { return worker_id_; }
 
   private:
-    class Fanout final : public StreamConsumer {
+    // The stage graph (docs/architecture.md). The reassembler hands in-order bytes to the
+    // stream stage: protocol detection first, then TLS for TLS flows, or the application
+    // stage directly for the others; TLS hands the application stage what it decrypts. The
+    // application stage (the dumper, HTTP framing, stream rules) turns messages into
+    // transactions for the transaction stage (identity, LLM fields, rules, enforcement,
+    // records). Ends go to every stage: the application stage's before TLS lets its slots go,
+    // a flow's end to TLS first (its record precedes the flow's last transactions).
+    class AppStage final : public StreamConsumer {
       public:
+        bool add(StreamConsumer& c);
         void on_data(Flow& f, Dir d, std::span<const uint8_t> b) override;
         void on_gap(Flow& f, Dir d, uint32_t len) override;
         void on_end(Flow& f, Dir d) override;
         void on_flow_end(Flow& f) override;
-        std::array<StreamConsumer*, kMaxConsumers> list{};
-        size_t n = 0;
+
+      private:
+        std::array<StreamConsumer*, kMaxConsumers> list_{};
+        size_t n_ = 0;
+    };
+    class StreamStage final : public StreamConsumer {
+      public:
+        StreamStage(StreamAppDetector& detector, tls::TlsInspector& tls, AppStage& app)
+            : detector_(detector), tls_(tls), app_(app) {}
+        void on_data(Flow& f, Dir d, std::span<const uint8_t> b) override;
+        void on_gap(Flow& f, Dir d, uint32_t len) override;
+        void on_end(Flow& f, Dir d) override;
+        void on_flow_end(Flow& f) override;
+
+      private:
+        StreamAppDetector& detector_;
+        tls::TlsInspector& tls_;
+        AppStage& app_;
     };
 
     Flow* lookup(const DecodedPacket& pkt, const PacketInput& in, bool& from_lo);
@@ -134,13 +160,15 @@ class Pipeline {
     EveEmitter eve_;
     FlowTable flows_;
     SegmentPool segments_;
-    Fanout fanout_;
-    TcpNormalizer normalizer_;
-    TcpReassembler reassembler_;
     StreamAppDetector detector_;
     tls::TlsInspector tls_;
+    AppStage app_;
+    StreamStage stream_;
+    TcpNormalizer normalizer_;
+    TcpReassembler reassembler_;
     std::unique_ptr<StreamDumper> dumper_;
     std::unique_ptr<RuleInspector> rules_;
+    std::unique_ptr<TransactionStage> txn_;
     std::unique_ptr<http::HttpInspector> http_;
     WorkerCounters ctr_;
     Timestamp last_expire_;

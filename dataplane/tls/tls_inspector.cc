@@ -55,17 +55,8 @@ TlsInspector::TlsInspector(EveEmitter& eve, const TlsOptions& opts, const Secret
       sessions_(opts.decrypt_sessions, opts.pending_bytes),
       plain_(std::make_unique<std::array<uint8_t, DecryptSession::kMaxRecord>>()) {}
 
-bool TlsInspector::add_app_consumer(StreamConsumer& c) {
-    if (app_n_ == kMaxAppConsumers) return false;
-    app_[app_n_++] = &c;
-    return true;
-}
-
 void TlsInspector::on_data(Flow& f, Dir dir, std::span<const uint8_t> bytes) {
-    if (f.app_proto != AppProto::Tls) {
-        for (size_t i = 0; i < app_n_; ++i) app_[i]->on_data(f, dir, bytes);
-        return;
-    }
+    if (f.app_proto != AppProto::Tls) return;  // the pipeline routes other flows past TLS
     TlsDirState& d = f.tls.dir[idx(dir)];
     if (d.state == kFailed) return;
     if (d.state == kIdle) {
@@ -471,12 +462,9 @@ void TlsInspector::log(Flow& f) {
 }
 
 void TlsInspector::on_gap(Flow& f, Dir dir, uint32_t len) {
-    if (f.app_proto != AppProto::Tls) {
-        for (size_t i = 0; i < app_n_; ++i) app_[i]->on_gap(f, dir, len);
-        return;
-    }
+    if (f.app_proto != AppProto::Tls) return;
     if (f.tls.session != DecryptSessions::kNil) {
-        for (size_t i = 0; i < app_n_; ++i) app_[i]->on_gap(f, dir, len);
+        if (plaintext_ != nullptr) plaintext_->on_gap(f, dir, len);
         stop_decryption(f, DecryptStatus::Gap);
     }
     TlsDirState& d = f.tls.dir[idx(dir)];
@@ -487,7 +475,7 @@ void TlsInspector::on_gap(Flow& f, Dir dir, uint32_t len) {
 }
 
 void TlsInspector::on_end(Flow& f, Dir dir) {
-    for (size_t i = 0; i < app_n_; ++i) app_[i]->on_end(f, dir);
+    (void)dir;
     // Both directions ended (FINs reached in order, or an RST): no record can follow, so an
     // active decryption session and the handshake buffers go back to their pools now rather
     // than when the flow record times out - a burst of short connections must not exhaust
@@ -521,7 +509,6 @@ void TlsInspector::on_flow_end(Flow& f) {
         sessions_.release(f.tls.session);
         f.tls.session = DecryptSessions::kNil;
     }
-    for (size_t i = 0; i < app_n_; ++i) app_[i]->on_flow_end(f);
 }
 
 void TlsInspector::poll_secrets(uint64_t now_ns) {
@@ -639,7 +626,7 @@ void TlsInspector::process_record(Flow& f, Dir dir, std::span<const uint8_t, 5> 
     if (r == DirectionDecryptor::Result::AppData) {
         ++ctr_.decrypted_records;
         ctr_.decrypted_bytes += plain.size();
-        for (size_t i = 0; i < app_n_; ++i) app_[i]->on_data(f, dir, plain);
+        if (plaintext_ != nullptr) plaintext_->on_data(f, dir, plain);
     } else if (r == DirectionDecryptor::Result::Failed) {
         ++ctr_.decrypt_failures;
         stop_decryption(f, DecryptStatus::TagFailure);

@@ -108,9 +108,9 @@ class TlsInspector final : public StreamConsumer {
 
     TlsInspector(EveEmitter& eve, const TlsOptions& opts, const SecretStore* secrets);
 
-    // Consumers of application bytes: plaintext TCP payload for other protocols, decrypted
-    // application data for TLS flows being decrypted (nothing for other TLS flows).
-    bool add_app_consumer(StreamConsumer& c);
+    // Where decrypted application data goes (the pipeline's application stage), with the
+    // gaps of sessions being decrypted. Other flows never pass through this stage.
+    void set_plaintext_sink(StreamConsumer& s) { plaintext_ = &s; }
     bool add_hello_observer(HelloObserver& o) {
         if (hello_n_ == hello_observers_.size()) return false;
         hello_observers_[hello_n_++] = &o;
@@ -177,9 +177,7 @@ class TlsInspector final : public StreamConsumer {
     uint64_t last_expire_ns_ = 0;
     DecryptSessions sessions_;
     std::unique_ptr<std::array<uint8_t, DecryptSession::kMaxRecord>> plain_;  // plaintext scratch
-    static constexpr size_t kMaxAppConsumers = 8;
-    std::array<StreamConsumer*, kMaxAppConsumers> app_{};
-    size_t app_n_ = 0;
+    StreamConsumer* plaintext_ = nullptr;
     std::array<HelloObserver*, 4> hello_observers_{};
     size_t hello_n_ = 0;
     TlsCounters ctr_;

@@ -46,7 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         o.prompt_excerpt = 16;
         return o;
     }();
-    static http::HttpInspector inspector(eve, opts, &rules_inspector);
+    static TransactionStage txn(eve, opts, &rules_inspector, {}, nullptr);
+    static http::HttpInspector inspector(eve, opts, &rules_inspector, txn);
     Flow f;
     f.state = FlowState::Established;
     f.app_proto = AppProto::Http;

@@ -1,0 +1,145 @@
+// Message bodies in the HTTP stage: kept up to the cap (with the tail of a long JSON answer,
+// where "usage" sits), decoded from gzip/deflate with a bomb cap, streamed through the rules'
+// Hyperscan body stream, and SSE answers scanned event by event for token usage.
+#include <algorithm>
+#include <cstring>
+
+#include "http/http_inspector.h"
+#include "http/http_session.h"
+
+namespace sluice::http {
+
+using rules::Buffer;
+
+namespace {
+
+// Below this much decoded output the ratio is not judged: small JSON documents compress well.
+constexpr uint64_t kRatioFloor = 256 * 1024;
+
+}  // namespace
+
+void HttpInspector::on_body(Flow& f, Dir d, std::span<const uint8_t> bytes) {
+    Session& s = *session(f);
+    append_body(f, s, d, bytes);
+}
+
+void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint8_t> bytes) {
+    DirBody& b = s.body[idx(d)];
+    b.wire += bytes.size();
+    if (b.buf == kNil) {
+        if (b.overflow) return;  // no buffer could be had: counted once
+        b.buf = bodies_.alloc();
+        if (b.buf == kNil && reclaim_oldest(f, Held::Body)) b.buf = bodies_.alloc();
+        if (b.buf == kNil) {
+            ++ctr_.body_buffers_exhausted;
+            b.overflow = true;
+            return;
+        }
+        if (b.coding == Coding::Gzip || b.coding == Coding::Deflate) {
+            b.dec = decoders_.acquire(b.coding);
+            if (b.dec == BodyDecoders::kNil && reclaim_oldest(f, Held::Decoder))
+                b.dec = decoders_.acquire(b.coding);
+            if (b.dec == BodyDecoders::kNil) ++ctr_.decoders_exhausted;
+        }
+        if (rules_ != nullptr)
+            b.stream = rules_->open_body_stream(
+                f, d == Dir::ToServer ? Buffer::HttpRequestBody : Buffer::HttpResponseBody);
+    }
+    const bool encoded = b.coding == Coding::Gzip || b.coding == Coding::Deflate;
+    if (b.decode_capped) return;
+    if (!encoded || b.decode_failed) {
+        store_body(s, d, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+        return;
+    }
+    if (b.dec == BodyDecoders::kNil) return;  // cannot decode: the body is not inspected
+    std::span<const uint8_t> in = bytes;
+    char out[8192];
+    while (!in.empty()) {
+        size_t produced = 0;
+        const auto r = decoders_.inflate(b.dec, in, out, produced);
+        if (produced > 0) store_body(s, d, {out, produced});
+        if (r == BodyDecoders::Result::Error) {
+            b.decode_failed = true;
+            ++ctr_.anomalies[static_cast<size_t>(Anomaly::DecompressionFailed)];
+            return;
+        }
+        if (r == BodyDecoders::Result::End) return;
+        if (b.total > opts_.max_decoded_bytes ||
+            (b.total > kRatioFloor && b.total / opts_.max_decode_ratio > b.wire)) {
+            // A bomb: stop decoding (the message is still framed on its wire bytes), free the
+            // decoder for other flows, and say so.
+            b.decode_capped = true;
+            decoders_.release(b.dec);
+            b.dec = BodyDecoders::kNil;
+            ++ctr_.decompression_capped;
+            on_anomaly(f, d, Anomaly::DecompressionCapped);
+            f.verdict.merge(opts_.cap_verdict);
+            if (opts_.cap_verdict >= Verdict::Alert) f.alerted = true;
+            return;
+        }
+        if (produced == 0 && !in.empty()) return;  // no progress: wait for more input
+    }
+}
+
+void HttpInspector::store_body(Session& s, Dir d, std::span<const char> bytes) {
+    DirBody& b = s.body[idx(d)];
+    std::span<char> buf = bodies_[b.buf];
+    b.total += bytes.size();
+    // The whole (decoded) body goes through the Hyperscan stream, not only the kept part.
+    if (b.stream != rules::Matcher::kNoStream) rules_->scan_body_stream(b.stream, bytes);
+    const size_t room = opts_.body_cap - b.len;
+    const size_t take = std::min(room, bytes.size());
+    std::memcpy(buf.data() + b.len, bytes.data(), take);
+    b.len += static_cast<uint32_t>(take);
+    if (take < bytes.size()) b.overflow = true;
+    if (d == Dir::ToClient && b.sse) {
+        sse_scan(s, bytes);
+        return;
+    }
+    if (d == Dir::ToClient && b.overflow) {
+        // Keep the last kSide bytes of a long response: its "usage" comes at the end.
+        std::span<const char> rest = bytes.subspan(take);
+        char* side = buf.data() + opts_.body_cap;
+        if (rest.size() >= kSide) {
+            std::memcpy(side, rest.data() + rest.size() - kSide, kSide);
+            b.side_len = kSide;
+        } else {
+            const size_t keep = std::min<size_t>(b.side_len, kSide - rest.size());
+            std::memmove(side, side + b.side_len - keep, keep);
+            std::memcpy(side + keep, rest.data(), rest.size());
+            b.side_len = static_cast<uint32_t>(keep + rest.size());
+        }
+    }
+}
+
+void HttpInspector::sse_scan(Session& s, std::span<const char> bytes) {
+    DirBody& b = s.body[1];
+    std::span<char> buf = bodies_[b.buf];
+    char* side = buf.data() + opts_.body_cap;
+    Transaction* t = s.unpaired || s.tx_count == 0 ? nullptr : &s.tx(0);
+    for (char c : bytes) {
+        if (c != '\n') {
+            if (b.sse_skip) continue;
+            if (b.side_len == kSide) {
+                b.sse_skip = true;
+                continue;
+            }
+            side[b.side_len++] = c;
+            continue;
+        }
+        std::string_view line(side, b.side_len);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        const bool skipped = b.sse_skip;
+        b.side_len = 0;
+        b.sse_skip = false;
+        if (skipped || !line.starts_with("data:") || t == nullptr) continue;
+        line.remove_prefix(5);
+        if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+        if (line.empty() || line.front() != '{') continue;
+        // The event's JSON sits in the side area with the rest of it (and the padding) after.
+        const size_t off = static_cast<size_t>(line.data() - buf.data());
+        txn_.on_event(*t, buf.subspan(off), line.size());
+    }
+}
+
+}  // namespace sluice::http

@@ -1,0 +1,62 @@
+// The state of one HTTP/1.x connection inside the HTTP stage: each direction's framer, head
+// and body buffers, and the queue of transactions in flight (pipelined requests waiting for
+// their responses). Sessions are slots of a fixed per-worker pool (http_sessions.cc); a flow
+// names its slot by index.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "common/buffer_pool.h"
+#include "http/body_decoder.h"
+#include "http/http_framer.h"
+#include "http/http_inspector.h"
+#include "inspect/rule_inspector.h"
+#include "txn/transaction.h"
+
+namespace sluice::http {
+
+inline constexpr uint32_t kNil = BufferPool::kNil;
+inline constexpr uint16_t kNoSession = 0xffff;
+// Side area after each body buffer's prefix: an SSE line being assembled, or the tail of a
+// JSON body longer than the cap (where "usage" sits).
+inline constexpr size_t kSide = 16384;
+
+// One direction's message body: where it is kept and how it is decoded and scanned.
+struct DirBody {
+    uint32_t buf = kNil;
+    uint32_t dec = BodyDecoders::kNil;
+    uint32_t len = 0;                             // bytes kept in the prefix (<= body_cap)
+    uint32_t side_len = 0;                        // bytes in the side area
+    uint32_t stream = rules::Matcher::kNoStream;  // Hyperscan body stream, if rules read it
+    uint64_t wire = 0;                            // body bytes as sent
+    uint64_t total = 0;                           // body bytes after decoding
+    Coding coding = Coding::Identity;
+    bool overflow = false;  // more than body_cap
+    bool json = false;
+    bool sse = false;
+    bool sse_skip = false;  // an SSE line longer than the side area is being skipped
+    bool gap = false;
+    bool decode_failed = false;
+    bool decode_capped = false;
+};
+
+struct HttpInspector::Session {
+    FramerState fs[2];
+    uint32_t head_buf[2] = {kNil, kNil};
+    DirBody body[2];
+    std::array<Transaction, kPipelineDepth> txq;
+    uint8_t tx_first = 0, tx_count = 0;
+    bool in_use = false;
+    bool interim = false;   // the current response is a 1xx
+    bool unpaired = false;  // the current response answers no request
+    bool req_open = false;  // a request message is in progress (its txn is the last one)
+    // The flow holding the session (checked against its id: flow slots are reused) and when
+    // each direction's current message took its buffers (reclaim picks the oldest).
+    Flow* owner = nullptr;
+    uint64_t owner_id = 0;
+    uint64_t since_ns[2] = {0, 0};
+    Transaction& tx(size_t i) { return txq[(tx_first + i) % kPipelineDepth]; }
+};
+
+}  // namespace sluice::http

@@ -1,0 +1,97 @@
+// The transaction stage: what happens to a transaction once a framing stage (HTTP/1.x today,
+// HTTP/2 next) has parsed it. For a request: who sent it (account identity), what it asks
+// (LLM request fields), the rules at the request point, its prompt signature and the
+// enforcement decision. For a response: token usage and the rules at the response point. When
+// it is complete: the correlator's observation and the EVE `http` record. Nothing here knows
+// which framing carried the transaction; the connection's TLS facts (its JA4) are kept here,
+// by flow, for every transaction the connection carries.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "account/identity.h"
+#include "account/transaction_observer.h"
+#include "eve/eve_emitter.h"
+#include "flow/flow_table.h"
+#include "http/http_framer.h"
+#include "http/http_options.h"
+#include "http/llm_extract.h"
+#include "inspect/rule_inspector.h"
+#include "tls/tls_inspector.h"
+#include "txn/message_view.h"
+#include "txn/transaction.h"
+#include "verdict/request_enforcer.h"
+
+namespace sluice {
+
+// What the stage counts; reported in the summary's `http` section next to the framing's own.
+struct TransactionCounters {
+    uint64_t transactions = 0;  // http records written (or that would be, with EVE off)
+    uint64_t llm_requests = 0;
+    uint64_t llm_truncated = 0;
+    uint64_t usage_reports = 0;
+    uint64_t enforced_block = 0;       // requests stopped by a block decision
+    uint64_t enforced_rate_limit = 0;  // requests stopped over a rate limit
+    uint64_t rate_limit_admitted = 0;  // requests of rate-limited subjects within budget
+};
+
+// How the stage reports an anomaly of a transaction on the framing's record and counters.
+class TransactionAnomalies {
+  public:
+    virtual ~TransactionAnomalies() = default;
+    virtual void transaction_anomaly(Flow& f, Dir d, http::Anomaly a) = 0;
+};
+
+class TransactionStage final : public tls::HelloObserver {
+  public:
+    static constexpr size_t kSide = 16384;  // the body buffers' side area (see MessageBodyView)
+
+    // `flows`: the worker's flow table, to keep each TLS flow's JA4 by flow index. May be null
+    // (no JA4 in records).
+    TransactionStage(EveEmitter& eve, const http::HttpOptions& opts, RuleInspector* rules,
+                     const account::IdentityOptions& identity, const FlowTable* flows);
+    ~TransactionStage() override;
+
+    // A request is complete: `t` has its start line and head fields; `req` its headers and body.
+    void on_request(Flow& f, Transaction& t, MessageView& req, TransactionAnomalies& anomalies);
+    // A response is complete (`t` has its status and content type).
+    void on_response(Flow& f, Transaction& t, MessageView& resp);
+    // One server-sent event's JSON (`buf` holds it at its start, with padding after `len`).
+    void on_event(Transaction& t, std::span<char> buf, size_t len);
+    // The transaction is over (answered, or given up): observed and recorded.
+    void on_complete(Flow& f, Transaction& t);
+
+    // tls::HelloObserver: the flow's JA4, for its transactions.
+    void on_client_hello(Flow& f, const tls::ClientHello& ch, const tls::Fingerprints& fp) override;
+    std::string_view ja4_of(const Flow& f) const;
+
+    void set_observation_sink(account::ObservationSink* s) { observer_.set_sink(s); }
+    void set_enforcement(const EnforcementSlot* slot, uint32_t share) {
+        enforcer_.set(slot, share);
+    }
+    const TransactionCounters& counters() const { return ctr_; }
+
+  private:
+    struct Ja4Slot {
+        uint64_t flow_id = 0;  // the slot is valid only for this flow (indices are reused)
+        std::array<char, 40> ja4{};
+        uint8_t len = 0;
+    };
+
+    EveEmitter& eve_;
+    http::HttpOptions opts_;
+    RuleInspector* rules_;
+    std::unique_ptr<http::LlmExtractor> llm_;
+    account::Identifier identity_;
+    account::TransactionObserver observer_;
+    RequestEnforcer enforcer_;
+    const FlowTable* flows_;
+    std::vector<Ja4Slot> ja4_;  // by flow-table index
+    std::vector<char> usage_scratch_;
+    TransactionCounters ctr_;
+};
+
+}  // namespace sluice

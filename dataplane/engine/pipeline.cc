@@ -100,7 +100,8 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
     if (rules_->inspects(rules::InspectPoint::TlsHello)) tls_.add_hello_observer(*rules_);
     txn_ = std::make_unique<TransactionStage>(eve_, cfg.http, rules_.get(), cfg.accounts, &flows_);
     tls_.add_hello_observer(*txn_);
-    http_ = std::make_unique<http::HttpInspector>(eve_, cfg.http, rules_.get(), *txn_);
+    bodies_ = std::make_unique<http::MessageBodies>(cfg.http, rules_.get(), *txn_);
+    http_ = std::make_unique<http::HttpInspector>(eve_, cfg.http, rules_.get(), *txn_, *bodies_);
     if (cfg.http.enabled) app_.add(*http_);
     if (rules_->inspects(rules::InspectPoint::Stream)) app_.add(*rules_);
 }
@@ -121,6 +122,11 @@ http::HttpCounters Pipeline::http_counters() const {
     h.enforced_block += t.enforced_block;
     h.enforced_rate_limit += t.enforced_rate_limit;
     h.rate_limit_admitted += t.rate_limit_admitted;
+    const http::BodyCounters& b = bodies_->counters();
+    h.body_buffers_exhausted += b.body_buffers_exhausted;
+    h.decoders_exhausted += b.decoders_exhausted;
+    h.decompression_capped += b.decompression_capped;
+    h.anomalies[static_cast<size_t>(http::Anomaly::DecompressionFailed)] += b.decompression_failed;
     return h;
 }
 
@@ -145,8 +151,8 @@ PoolOccupancy Pipeline::pools() const {
     o.decrypt_sessions = tls_.decrypt_sessions_in_use();
     o.http_sessions = http_->sessions_in_use();
     o.head_buffers = http_->head_buffers_in_use();
-    o.body_buffers = http_->body_buffers_in_use();
-    o.decoders = http_->decoders_in_use();
+    o.body_buffers = bodies_->buffers_in_use();
+    o.decoders = bodies_->decoders_in_use();
     return o;
 }
 
@@ -155,6 +161,7 @@ std::string Pipeline::audit() const {
     a.pool(PoolKind::SegmentNodes, segments_.size(), segments_.size() - segments_.available());
     tls_.audit_pools(a);
     http_->audit_pools(a);
+    bodies_->audit_pools(a);
     flows_.for_each([&](const Flow& f) {
         for (const TcpStream& s : f.stream) {
             // Bounded walks: a cycle in a list is a violation too, not a hang.

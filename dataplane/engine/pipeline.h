@@ -169,6 +169,7 @@ class Pipeline {
     std::unique_ptr<StreamDumper> dumper_;
     std::unique_ptr<RuleInspector> rules_;
     std::unique_ptr<TransactionStage> txn_;
+    std::unique_ptr<http::MessageBodies> bodies_;
     std::unique_ptr<http::HttpInspector> http_;
     WorkerCounters ctr_;
     Timestamp last_expire_;

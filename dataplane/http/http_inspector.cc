@@ -1,6 +1,6 @@
 // The HTTP/1.x framing stage: message heads (parsed once), pairing of pipelined requests
 // and responses, and the hand-over of each message to the transaction stage. Sessions are in
-// http_sessions.cc, bodies in http_body.cc.
+// http_sessions.cc, bodies in message_bodies.h (shared with HTTP/2).
 #include "http/http_inspector.h"
 
 #include <algorithm>
@@ -64,17 +64,16 @@ bool parse_length(std::string_view v, uint64_t& out) {
 }  // namespace
 
 HttpInspector::HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspector* rules,
-                             TransactionStage& txn)
+                             TransactionStage& txn, MessageBodies& bodies)
     : eve_(eve),
       opts_(opts),
       rules_(rules),
       txn_(txn),
+      bodies_(bodies),
       framer_(opts.max_header_bytes),
       sessions_(std::min<uint32_t>(opts.sessions, kNoSession)),
       free_sessions_(static_cast<uint32_t>(sessions_.size())),
       heads_(opts.header_buffers, opts.max_header_bytes),
-      bodies_(opts.body_buffers, opts.body_cap + kSide + kJsonPadding),
-      decoders_(opts.decoders),
       head_(std::make_unique<MessageHead>()),
       parsed_heads_(heads_.count()) {}
 
@@ -130,6 +129,12 @@ std::span<char> HttpInspector::head_buffer(Flow& f, Dir d) {
         }
     }
     return heads_[h];
+}
+
+void HttpInspector::on_body(Flow& f, Dir d, std::span<const uint8_t> bytes) {
+    Session& s = *session(f);
+    Transaction* sse = d == Dir::ToClient && !s.unpaired && s.tx_count > 0 ? &s.tx(0) : nullptr;
+    bodies_.append(f, d, s.body[idx(d)], sse, bytes, *this);
 }
 
 Framing HttpInspector::on_head(Flow& f, Dir d, std::string_view head) {
@@ -304,7 +309,7 @@ void HttpInspector::request_end(Flow& f, Session& s) {
     // The head parsed when it arrived, still held (a reclaimed buffer took its views along).
     if (s.head_buf[0] == kNil) return;
     const MessageHead& h = parsed_heads_[s.head_buf[0]];
-    MessageView req{h.method, h.target, 0, h.header_block, h.fields(), body_view(b)};
+    MessageView req{h.method, h.target, 0, h.header_block, h.fields(), bodies_.view(b)};
     txn_.on_request(f, t, req, *this);
     b.stream = req.body.stream;  // the stage ended it
     // A response that finished before its request did is logged now.
@@ -325,7 +330,7 @@ void HttpInspector::response_end(Flow& f, Session& s) {
     if (b.overflow && b.buf != kNil) ++ctr_.bodies_over_cap;
     MessageView resp;
     resp.status = t.status;
-    resp.body = body_view(b);
+    resp.body = bodies_.view(b);
     txn_.on_response(f, t, resp);
     b.stream = resp.body.stream;  // the stage ended it
     if (!t.req_complete) return;  // logged when the request ends
@@ -358,21 +363,6 @@ void HttpInspector::on_anomaly(Flow& f, Dir d, Anomaly a) {
 
 void HttpInspector::log_txn(Flow& f, Transaction& t) {
     txn_.on_complete(f, t);
-}
-
-MessageBodyView HttpInspector::body_view(const DirBody& b) {
-    MessageBodyView v;
-    if (b.buf != kNil) {
-        v.buf = bodies_[b.buf];
-        v.present = true;
-    }
-    v.len = b.len;
-    v.side_len = b.side_len;
-    v.json = b.json;
-    v.sse = b.sse;
-    v.overflow = b.overflow;
-    v.stream = b.stream;
-    return v;
 }
 
 void HttpInspector::transaction_anomaly(Flow& f, Dir d, Anomaly a) {

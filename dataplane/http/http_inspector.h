@@ -26,6 +26,7 @@
 #include "http/http_framer.h"
 #include "http/http_options.h"
 #include "http/llm_extract.h"
+#include "http/message_bodies.h"
 #include "inspect/rule_inspector.h"
 #include "reassembly/stream_consumer.h"
 #include "tls/tls_inspector.h"
@@ -64,18 +65,17 @@ struct HttpCounters {
     std::array<uint64_t, kAnomalyCount> anomalies{};
 };
 
-struct DirBody;  // http_session.h
-
 class HttpInspector final : public StreamConsumer,
                             private MessageSink,
-                            private TransactionAnomalies {
+                            private TransactionAnomalies,
+                            private MessageBodies::Holder {
   public:
     static constexpr size_t kPipelineDepth = 4;
 
     // `txn`: where each parsed request and response goes (identity, LLM fields, rules,
     // enforcement, records).
     HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspector* rules,
-                  TransactionStage& txn);
+                  TransactionStage& txn, MessageBodies& bodies);
     ~HttpInspector() override;
 
     void on_data(Flow& f, Dir d, std::span<const uint8_t> bytes) override;
@@ -86,8 +86,6 @@ class HttpInspector final : public StreamConsumer,
     const HttpCounters& counters() const { return ctr_; }
     size_t sessions_in_use() const;
     size_t head_buffers_in_use() const { return heads_.in_use(); }
-    size_t body_buffers_in_use() const { return bodies_.in_use(); }
-    size_t decoders_in_use() const { return decoders_.in_use(); }
     // Claims the session, buffers and decoders `f` holds (see common/pool_audit.h).
     void audit(const Flow& f, PoolAudit& a) const;
     void audit_pools(PoolAudit& a) const;
@@ -103,21 +101,22 @@ class HttpInspector final : public StreamConsumer,
     void on_anomaly(Flow& f, Dir d, Anomaly a) override;
     // TransactionAnomalies
     void transaction_anomaly(Flow& f, Dir d, Anomaly a) override;
+    // MessageBodies::Holder
+    bool reclaim(const Flow& asking, MessageBodies::Held what) override {
+        return reclaim_oldest(asking, what);
+    }
+    void body_anomaly(Flow& f, Dir d, Anomaly a) override { on_anomaly(f, d, a); }
 
     Session* session(Flow& f);
     Session* start_session(Flow& f, std::span<const uint8_t> first);
     Framing request_head(Flow& f, Session& s, std::string_view head);
     Framing response_head(Flow& f, Session& s, std::string_view head);
-    void append_body(Flow& f, Session& s, Dir d, std::span<const uint8_t> bytes);
-    void store_body(Session& s, Dir d, std::span<const char> bytes);
-    void sse_scan(Session& s, std::span<const char> bytes);
     void request_end(Flow& f, Session& s);
     void response_end(Flow& f, Session& s);
     // The transaction is complete (or given up): observed for the correlator and recorded.
     void log_txn(Flow& f, Transaction& t);
-    MessageBodyView body_view(const DirBody& b);
     void release_dir(Session& s, Dir d);
-    enum class Held : uint8_t { Head, Body, Decoder };
+    using Held = MessageBodies::Held;
     // On exhaustion: takes `what` back from the message holding one longest (not `asking`'s).
     bool reclaim_oldest(const Flow& asking, Held what);
     void end_session(Flow& f);
@@ -126,12 +125,11 @@ class HttpInspector final : public StreamConsumer,
     HttpOptions opts_;
     RuleInspector* rules_;
     TransactionStage& txn_;
+    MessageBodies& bodies_;
     MessageFramer framer_;
     std::vector<Session> sessions_;
     IndexPool free_sessions_;
     BufferPool heads_;
-    BufferPool bodies_;
-    BodyDecoders decoders_;
     std::unique_ptr<MessageHead> head_;  // scratch for parsing response heads (large)
     // A request head's parse, by the index of the head buffer holding it (parsed once, read
     // again when the request ends).

@@ -8,9 +8,9 @@
 #include <cstdint>
 
 #include "common/buffer_pool.h"
-#include "http/body_decoder.h"
 #include "http/http_framer.h"
 #include "http/http_inspector.h"
+#include "http/message_bodies.h"
 #include "inspect/rule_inspector.h"
 #include "txn/transaction.h"
 
@@ -18,28 +18,6 @@ namespace sluice::http {
 
 inline constexpr uint32_t kNil = BufferPool::kNil;
 inline constexpr uint16_t kNoSession = 0xffff;
-// Side area after each body buffer's prefix: an SSE line being assembled, or the tail of a
-// JSON body longer than the cap (where "usage" sits).
-inline constexpr size_t kSide = 16384;
-
-// One direction's message body: where it is kept and how it is decoded and scanned.
-struct DirBody {
-    uint32_t buf = kNil;
-    uint32_t dec = BodyDecoders::kNil;
-    uint32_t len = 0;                             // bytes kept in the prefix (<= body_cap)
-    uint32_t side_len = 0;                        // bytes in the side area
-    uint32_t stream = rules::Matcher::kNoStream;  // Hyperscan body stream, if rules read it
-    uint64_t wire = 0;                            // body bytes as sent
-    uint64_t total = 0;                           // body bytes after decoding
-    Coding coding = Coding::Identity;
-    bool overflow = false;  // more than body_cap
-    bool json = false;
-    bool sse = false;
-    bool sse_skip = false;  // an SSE line longer than the side area is being skipped
-    bool gap = false;
-    bool decode_failed = false;
-    bool decode_capped = false;
-};
 
 struct HttpInspector::Session {
     FramerState fs[2];

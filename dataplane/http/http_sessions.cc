@@ -31,8 +31,6 @@ void HttpInspector::audit(const Flow& f, PoolAudit& a) const {
 void HttpInspector::audit_pools(PoolAudit& a) const {
     a.pool(PoolKind::HttpSessions, static_cast<uint32_t>(sessions_.size()), sessions_in_use());
     a.pool(PoolKind::HeadBuffers, heads_.count(), heads_.in_use());
-    a.pool(PoolKind::BodyBuffers, bodies_.count(), bodies_.in_use());
-    a.pool(PoolKind::Decoders, decoders_.count(), decoders_.in_use());
 }
 
 HttpInspector::Session* HttpInspector::session(Flow& f) {
@@ -82,11 +80,7 @@ void HttpInspector::release_dir(Session& s, Dir d) {
     const size_t i = idx(d);
     if (s.head_buf[i] != kNil) heads_.release(s.head_buf[i]);
     s.head_buf[i] = kNil;
-    DirBody& b = s.body[i];
-    if (b.buf != kNil) bodies_.release(b.buf);
-    if (b.dec != BodyDecoders::kNil) decoders_.release(b.dec);
-    if (b.stream != rules::Matcher::kNoStream) rules_->discard_body_stream(b.stream);
-    b = DirBody{};
+    bodies_.release(s.body[i]);
 }
 
 bool HttpInspector::reclaim_oldest(const Flow& asking, Held what) {

@@ -13,6 +13,10 @@
 
 namespace sluice {
 
+// Each body buffer's side area after its kept prefix: an SSE line being assembled, or the
+// tail of a JSON body longer than the cap (where "usage" sits).
+inline constexpr size_t kBodySide = 16384;
+
 struct MessageBodyView {
     // The body buffer: the kept prefix (`len` bytes, at most the body cap), then the side
     // area (`side_len` bytes: the tail of a longer body) and padding for in-place JSON parsing.

@@ -62,12 +62,12 @@ TransactionStage::TransactionStage(EveEmitter& eve, const http::HttpOptions& opt
     : eve_(eve),
       opts_(opts),
       rules_(rules),
-      llm_(std::make_unique<http::LlmExtractor>(opts.body_cap + kSide, opts.body_cap)),
+      llm_(std::make_unique<http::LlmExtractor>(opts.body_cap + kBodySide, opts.body_cap)),
       identity_(identity),
       observer_(identity.client_claims),
       flows_(flows),
       ja4_(flows != nullptr ? flows->capacity() : 0),
-      usage_scratch_(kSide + 32 + http::kJsonPadding) {
+      usage_scratch_(kBodySide + 32 + http::kJsonPadding) {
     opts_.prompt_excerpt = std::min<uint32_t>(opts_.prompt_excerpt, Transaction::kMaxExcerpt);
 }
 

@@ -47,8 +47,6 @@ class TransactionAnomalies {
 
 class TransactionStage final : public tls::HelloObserver {
   public:
-    static constexpr size_t kSide = 16384;  // the body buffers' side area (see MessageBodyView)
-
     // `flows`: the worker's flow table, to keep each TLS flow's JA4 by flow index. May be null
     // (no JA4 in records).
     TransactionStage(EveEmitter& eve, const http::HttpOptions& opts, RuleInspector* rules,

@@ -47,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return o;
     }();
     static TransactionStage txn(eve, opts, &rules_inspector, {}, nullptr);
-    static http::HttpInspector inspector(eve, opts, &rules_inspector, txn);
+    static http::MessageBodies bodies(opts, &rules_inspector, txn);
+    static http::HttpInspector inspector(eve, opts, &rules_inspector, txn, bodies);
     Flow f;
     f.state = FlowState::Established;
     f.app_proto = AppProto::Http;

@@ -8,9 +8,10 @@ PACKAGES=(
   # libraries
   dpdk dpdk-dev libdpdk-dev libssl-dev libboost-dev libyaml-cpp-dev nlohmann-json3-dev
   libpcap-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libhyperscan-dev libpcre2-dev zlib1g-dev libsimdjson-dev libsodium-dev
+  libhyperscan-dev libpcre2-dev zlib1g-dev libsimdjson-dev libsodium-dev libnghttp2-dev
   # tests and tools: captures, namespaces, real clients and servers
   tshark tcpdump iproute2 ethtool curl nginx-light python3 procps openssl util-linux gdb
+  nghttp2-client python3-h2 python3-httpx
 )
 
 missing=()

@@ -1,11 +1,7 @@
-// Message bodies in the HTTP stage: kept up to the cap (with the tail of a long JSON answer,
-// where "usage" sits), decoded from gzip/deflate with a bomb cap, streamed through the rules'
-// Hyperscan body stream, and SSE answers scanned event by event for token usage.
+#include "http/message_bodies.h"
+
 #include <algorithm>
 #include <cstring>
-
-#include "http/http_inspector.h"
-#include "http/http_session.h"
 
 namespace sluice::http {
 
@@ -13,23 +9,27 @@ using rules::Buffer;
 
 namespace {
 
+constexpr uint32_t kNil = BufferPool::kNil;
+constexpr size_t kSide = kBodySide;
 // Below this much decoded output the ratio is not judged: small JSON documents compress well.
 constexpr uint64_t kRatioFloor = 256 * 1024;
 
 }  // namespace
 
-void HttpInspector::on_body(Flow& f, Dir d, std::span<const uint8_t> bytes) {
-    Session& s = *session(f);
-    append_body(f, s, d, bytes);
-}
+MessageBodies::MessageBodies(const HttpOptions& opts, RuleInspector* rules, TransactionStage& txn)
+    : opts_(opts),
+      rules_(rules),
+      txn_(txn),
+      bodies_(opts.body_buffers, opts.body_cap + kSide + kJsonPadding),
+      decoders_(opts.decoders) {}
 
-void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint8_t> bytes) {
-    DirBody& b = s.body[idx(d)];
+void MessageBodies::append(Flow& f, Dir d, DirBody& b, Transaction* sse_txn,
+                           std::span<const uint8_t> bytes, Holder& holder) {
     b.wire += bytes.size();
     if (b.buf == kNil) {
         if (b.overflow) return;  // no buffer could be had: counted once
         b.buf = bodies_.alloc();
-        if (b.buf == kNil && reclaim_oldest(f, Held::Body)) b.buf = bodies_.alloc();
+        if (b.buf == kNil && holder.reclaim(f, Held::Body)) b.buf = bodies_.alloc();
         if (b.buf == kNil) {
             ++ctr_.body_buffers_exhausted;
             b.overflow = true;
@@ -37,7 +37,7 @@ void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint
         }
         if (b.coding == Coding::Gzip || b.coding == Coding::Deflate) {
             b.dec = decoders_.acquire(b.coding);
-            if (b.dec == BodyDecoders::kNil && reclaim_oldest(f, Held::Decoder))
+            if (b.dec == BodyDecoders::kNil && holder.reclaim(f, Held::Decoder))
                 b.dec = decoders_.acquire(b.coding);
             if (b.dec == BodyDecoders::kNil) ++ctr_.decoders_exhausted;
         }
@@ -48,7 +48,7 @@ void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint
     const bool encoded = b.coding == Coding::Gzip || b.coding == Coding::Deflate;
     if (b.decode_capped) return;
     if (!encoded || b.decode_failed) {
-        store_body(s, d, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+        store(b, d, sse_txn, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
         return;
     }
     if (b.dec == BodyDecoders::kNil) return;  // cannot decode: the body is not inspected
@@ -57,10 +57,10 @@ void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint
     while (!in.empty()) {
         size_t produced = 0;
         const auto r = decoders_.inflate(b.dec, in, out, produced);
-        if (produced > 0) store_body(s, d, {out, produced});
+        if (produced > 0) store(b, d, sse_txn, {out, produced});
         if (r == BodyDecoders::Result::Error) {
             b.decode_failed = true;
-            ++ctr_.anomalies[static_cast<size_t>(Anomaly::DecompressionFailed)];
+            ++ctr_.decompression_failed;
             return;
         }
         if (r == BodyDecoders::Result::End) return;
@@ -72,7 +72,7 @@ void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint
             decoders_.release(b.dec);
             b.dec = BodyDecoders::kNil;
             ++ctr_.decompression_capped;
-            on_anomaly(f, d, Anomaly::DecompressionCapped);
+            holder.body_anomaly(f, d, Anomaly::DecompressionCapped);
             f.verdict.merge(opts_.cap_verdict);
             if (opts_.cap_verdict >= Verdict::Alert) f.alerted = true;
             return;
@@ -81,8 +81,7 @@ void HttpInspector::append_body(Flow& f, Session& s, Dir d, std::span<const uint
     }
 }
 
-void HttpInspector::store_body(Session& s, Dir d, std::span<const char> bytes) {
-    DirBody& b = s.body[idx(d)];
+void MessageBodies::store(DirBody& b, Dir d, Transaction* sse_txn, std::span<const char> bytes) {
     std::span<char> buf = bodies_[b.buf];
     b.total += bytes.size();
     // The whole (decoded) body goes through the Hyperscan stream, not only the kept part.
@@ -93,7 +92,7 @@ void HttpInspector::store_body(Session& s, Dir d, std::span<const char> bytes) {
     b.len += static_cast<uint32_t>(take);
     if (take < bytes.size()) b.overflow = true;
     if (d == Dir::ToClient && b.sse) {
-        sse_scan(s, bytes);
+        sse_scan(b, sse_txn, bytes);
         return;
     }
     if (d == Dir::ToClient && b.overflow) {
@@ -112,11 +111,9 @@ void HttpInspector::store_body(Session& s, Dir d, std::span<const char> bytes) {
     }
 }
 
-void HttpInspector::sse_scan(Session& s, std::span<const char> bytes) {
-    DirBody& b = s.body[1];
+void MessageBodies::sse_scan(DirBody& b, Transaction* t, std::span<const char> bytes) {
     std::span<char> buf = bodies_[b.buf];
     char* side = buf.data() + opts_.body_cap;
-    Transaction* t = s.unpaired || s.tx_count == 0 ? nullptr : &s.tx(0);
     for (char c : bytes) {
         if (c != '\n') {
             if (b.sse_skip) continue;
@@ -140,6 +137,33 @@ void HttpInspector::sse_scan(Session& s, std::span<const char> bytes) {
         const size_t off = static_cast<size_t>(line.data() - buf.data());
         txn_.on_event(*t, buf.subspan(off), line.size());
     }
+}
+
+void MessageBodies::release(DirBody& b) {
+    if (b.buf != kNil) bodies_.release(b.buf);
+    if (b.dec != BodyDecoders::kNil) decoders_.release(b.dec);
+    if (b.stream != rules::Matcher::kNoStream) rules_->discard_body_stream(b.stream);
+    b = DirBody{};
+}
+
+MessageBodyView MessageBodies::view(const DirBody& b) {
+    MessageBodyView v;
+    if (b.buf != kNil) {
+        v.buf = bodies_[b.buf];
+        v.present = true;
+    }
+    v.len = b.len;
+    v.side_len = b.side_len;
+    v.json = b.json;
+    v.sse = b.sse;
+    v.overflow = b.overflow;
+    v.stream = b.stream;
+    return v;
+}
+
+void MessageBodies::audit_pools(PoolAudit& a) const {
+    a.pool(PoolKind::BodyBuffers, bodies_.count(), bodies_.in_use());
+    a.pool(PoolKind::Decoders, decoders_.count(), decoders_.in_use());
 }
 
 }  // namespace sluice::http

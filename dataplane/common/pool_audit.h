@@ -22,6 +22,9 @@ enum class PoolKind : uint8_t {
     HeadBuffers,
     BodyBuffers,
     Decoders,
+    H2Sessions,
+    H2Streams,
+    H2HeadBuffers,
     Count
 };
 std::string_view pool_kind_name(PoolKind k);

@@ -9,6 +9,7 @@
 #include "flow/flow_hash.h"
 #include "flow/flow_table.h"
 #include "http/http_inspector.h"
+#include "http2/http2_options.h"
 #include "normalize/tcp_normalizer.h"
 #include "rules/compiled_rules.h"
 #include "tls/keylog.h"
@@ -39,6 +40,7 @@ struct EngineConfig {
     // TLS session secrets (key log); read-only while workers run. Null: no decryption.
     std::shared_ptr<const tls::SecretStore> tls_secrets;
     http::HttpOptions http;             // sessions, buffers, body cap, smuggling verdict
+    http2::Http2Options http2;          // connections, streams, limits, abuse verdict
     account::IdentityOptions accounts;  // credential sources and the account-id secret
     // The compiled rule set (shared read-only by all workers). Null: no rule inspection.
     std::shared_ptr<const rules::CompiledRules> rules;

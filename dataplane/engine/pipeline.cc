@@ -101,7 +101,10 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
     txn_ = std::make_unique<TransactionStage>(eve_, cfg.http, rules_.get(), cfg.accounts, &flows_);
     tls_.add_hello_observer(*txn_);
     bodies_ = std::make_unique<http::MessageBodies>(cfg.http, rules_.get(), *txn_);
+    http2_ = std::make_unique<http2::Http2Inspector>(eve_, cfg.http2, cfg.http, *txn_, *bodies_);
     http_ = std::make_unique<http::HttpInspector>(eve_, cfg.http, rules_.get(), *txn_, *bodies_);
+    // HTTP/2 first: it claims a connection on its preface before HTTP/1 would read "PRI".
+    if (cfg.http.enabled && cfg.http2.enabled) app_.add(*http2_);
     if (cfg.http.enabled) app_.add(*http_);
     if (rules_->inspects(rules::InspectPoint::Stream)) app_.add(*rules_);
 }
@@ -139,6 +142,7 @@ void Pipeline::snapshot(PipelineStats& out) const {
     out.reassembly = reassembler_.counters();
     out.tls = tls_.counters();
     out.http = http_counters();
+    out.http2 = http2_->counters();
     out.rules = rules_->counters();
     out.matcher = rules_->matcher_counters();
 }
@@ -162,6 +166,7 @@ std::string Pipeline::audit() const {
     tls_.audit_pools(a);
     http_->audit_pools(a);
     bodies_->audit_pools(a);
+    http2_->audit_pools(a);
     flows_.for_each([&](const Flow& f) {
         for (const TcpStream& s : f.stream) {
             // Bounded walks: a cycle in a list is a violation too, not a hang.
@@ -176,6 +181,7 @@ std::string Pipeline::audit() const {
         }
         tls_.audit(f, a);
         http_->audit(f, a);
+        http2_->audit(f, a);
     });
     return a.verify() ? std::string() : a.report();
 }

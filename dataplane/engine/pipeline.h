@@ -19,6 +19,7 @@
 #include "eve/event_sink.h"
 #include "flow/flow_table.h"
 #include "http/http_inspector.h"
+#include "http2/http2_inspector.h"
 #include "inspect/rule_inspector.h"
 #include "normalize/tcp_normalizer.h"
 #include "reassembly/tcp_reassembler.h"
@@ -93,6 +94,7 @@ class Pipeline {
     const tls::TlsCounters& tls_counters() const { return tls_.counters(); }
     // The HTTP framing's counters with the transaction stage's (one `http` section).
     http::HttpCounters http_counters() const;
+    const http2::Http2Counters& http2_counters() const { return http2_->counters(); }
     const RuleCounters& rule_counters() const { return rules_->counters(); }
     RuleInspector& rule_inspector() { return *rules_; }
     // Completed transactions with an account go here (the correlator's queue).
@@ -113,7 +115,7 @@ class Pipeline {
     // The stage graph (docs/architecture.md). The reassembler hands in-order bytes to the
     // stream stage: protocol detection first, then TLS for TLS flows, or the application
     // stage directly for the others; TLS hands the application stage what it decrypts. The
-    // application stage (the dumper, HTTP framing, stream rules) turns messages into
+    // application stage (the dumper, HTTP/2 and HTTP/1.x framing, stream rules) turns messages into
     // transactions for the transaction stage (identity, LLM fields, rules, enforcement,
     // records). Ends go to every stage: the application stage's before TLS lets its slots go,
     // a flow's end to TLS first (its record precedes the flow's last transactions).
@@ -170,6 +172,7 @@ class Pipeline {
     std::unique_ptr<RuleInspector> rules_;
     std::unique_ptr<TransactionStage> txn_;
     std::unique_ptr<http::MessageBodies> bodies_;
+    std::unique_ptr<http2::Http2Inspector> http2_;
     std::unique_ptr<http::HttpInspector> http_;
     WorkerCounters ctr_;
     Timestamp last_expire_;

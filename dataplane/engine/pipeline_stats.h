@@ -4,6 +4,7 @@
 
 #include "engine/counters.h"
 #include "http/http_inspector.h"
+#include "http2/h2_counters.h"
 #include "inspect/rule_inspector.h"
 #include "reassembly/tcp_reassembler.h"
 #include "tls/tls_inspector.h"
@@ -15,6 +16,7 @@ struct PipelineStats {
     ReassemblyCounters reassembly;
     tls::TlsCounters tls;
     http::HttpCounters http;
+    http2::Http2Counters http2;
     RuleCounters rules;
     rules::MatcherCounters matcher;
 };

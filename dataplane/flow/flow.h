@@ -101,6 +101,7 @@ struct Flow {
     FlowVerdict verdict;
     uint16_t filter_index = 0xffff;  // static filter rule that may apply later (byte threshold)
     uint16_t http_session = 0xffff;  // HTTP stage session (pool index), see http/http_inspector.h
+    uint16_t h2_session = 0xffff;    // HTTP/2 connection (pool index), see http2/http2_inspector.h
     uint8_t inspect_flags = 0;       // http::InspectFlag bits
 
     Timestamp first_seen;

@@ -8,50 +8,11 @@
 #include <cstring>
 
 #include "http/http_session.h"
+#include "txn/url_mask.h"
 
 namespace sluice::http {
 
 namespace {
-
-// Query parameters whose values are credentials; their values never reach a log.
-bool secret_param(std::string_view name) {
-    for (std::string_view s : {"key", "api_key", "apikey", "api-key", "access_token", "token",
-                               "auth", "sig", "signature", "password", "secret", "session"})
-        if (iequals(name, s)) return true;
-    return false;
-}
-
-// Copies the request target into dst, replacing credential parameter values by "REDACTED".
-size_t masked_url(std::span<char> dst, std::string_view target) {
-    size_t n = 0;
-    auto put = [&](std::string_view s) {
-        const size_t k = std::min(s.size(), dst.size() - n);
-        std::memcpy(dst.data() + n, s.data(), k);
-        n += k;
-    };
-    const size_t q = target.find('?');
-    put(target.substr(0, q));
-    if (q == std::string_view::npos) return n;
-    put("?");
-    std::string_view query = target.substr(q + 1);
-    bool first = true;
-    while (true) {
-        const size_t amp = query.find('&');
-        std::string_view pair = query.substr(0, amp);
-        if (!first) put("&");
-        first = false;
-        const size_t eq = pair.find('=');
-        if (eq != std::string_view::npos && secret_param(pair.substr(0, eq))) {
-            put(pair.substr(0, eq + 1));
-            put("REDACTED");
-        } else {
-            put(pair);
-        }
-        if (amp == std::string_view::npos) break;
-        query = query.substr(amp + 1);
-    }
-    return n;
-}
 
 bool parse_length(std::string_view v, uint64_t& out) {
     if (v.empty() || v.size() > 15) return false;
@@ -144,7 +105,13 @@ Framing HttpInspector::on_head(Flow& f, Dir d, std::string_view head) {
 
 Framing HttpInspector::request_head(Flow& f, Session& s, std::string_view head) {
     if (head.starts_with("PRI * HTTP/2.0")) {
-        // HTTP/2 prior knowledge (or h2 over TLS): counted and reported, not parsed.
+        // The HTTP/2 stage has it (its preface came in pieces this stage read too).
+        if (f.h2_session != 0xffff) {
+            s.fs[1].state = FramerState::Done;
+            return {Framing::Tunnel, 0};
+        }
+        // HTTP/2 without the HTTP/2 stage (disabled, or no connection slot): counted and
+        // reported, not parsed.
         ++ctr_.http2;
         f.inspect_flags |= inspect_flag::kHttp2;
         f.app_proto = AppProto::Http2;
@@ -309,7 +276,7 @@ void HttpInspector::request_end(Flow& f, Session& s) {
     // The head parsed when it arrived, still held (a reclaimed buffer took its views along).
     if (s.head_buf[0] == kNil) return;
     const MessageHead& h = parsed_heads_[s.head_buf[0]];
-    MessageView req{h.method, h.target, 0, h.header_block, h.fields(), bodies_.view(b)};
+    MessageView req{h.method, h.target, {}, 0, h.header_block, h.fields(), bodies_.view(b)};
     txn_.on_request(f, t, req, *this);
     b.stream = req.body.stream;  // the stage ended it
     // A response that finished before its request did is logged now.

@@ -31,10 +31,11 @@ class AlertContext {
 
 // Bits of Flow::inspect_flags.
 namespace inspect_flag {
-constexpr uint8_t kNotHttp = 1;  // the HTTP stage gave up on this flow
-constexpr uint8_t kPassed = 2;   // a pass rule matched: no more rule inspection
-constexpr uint8_t kHttp2 = 4;    // HTTP/2 seen (not parsed)
-constexpr uint8_t kTunnel = 8;   // left HTTP/1 (Upgrade, CONNECT)
+constexpr uint8_t kNotHttp = 1;    // the HTTP stage gave up on this flow
+constexpr uint8_t kPassed = 2;     // a pass rule matched: no more rule inspection
+constexpr uint8_t kHttp2 = 4;      // HTTP/2: the HTTP/2 stage has it (or saw it without a slot)
+constexpr uint8_t kTunnel = 8;     // left HTTP/1 (Upgrade, CONNECT)
+constexpr uint8_t kNotHttp2 = 16;  // the HTTP/2 stage gave up on this flow (not h2)
 }  // namespace inspect_flag
 
 struct RuleCounters {

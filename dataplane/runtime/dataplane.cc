@@ -165,6 +165,9 @@ void Dataplane::resolve_normalization() {
     // Live inline with secrets exported after the handshake: requests wait for them.
     cfg_.engine.tls.hold_for_secrets =
         cfg_.mode == RunMode::Inline && !offline() && cfg_.engine.tls.wait_for_secrets;
+    if (!cfg_.h2_abuse_action_set)
+        cfg_.engine.http2.abuse_verdict =
+            cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
     if (!cfg_.http_reclaim_action_set)
         cfg_.engine.http.reclaim_verdict =
             cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
@@ -1309,6 +1312,17 @@ nlohmann::json Dataplane::summary() const {
         add(rules_j, "scan_errors", mc.scan_errors);
     }
     j["engine"]["http"] = http;
+    http2::Http2Counters h2;
+    for (const WorkerStats& ws : snaps) h2.add(ws.pipeline.http2);
+    nlohmann::json h2j = nlohmann::json::object(), h2a = nlohmann::json::object();
+    for (size_t i = 0; i < http2::kH2Counters; ++i)
+        h2j[std::string(http2::h2_counter_name(static_cast<http2::H2Ctr>(i)))] = h2.v[i];
+    for (size_t i = 0; i < http2::kH2Anomalies; ++i)
+        if (h2.anomalies[i])
+            h2a[std::string(http2::h2_anomaly_name(static_cast<http2::H2Anomaly>(i)))] =
+                h2.anomalies[i];
+    h2j["anomalies"] = h2a;
+    j["engine"]["http2"] = h2j;
     std::shared_ptr<const rules::CompiledRules> rules_now;
     uint64_t swaps = 0, stall_ns = 0;
     {

@@ -706,6 +706,57 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    }},
                               });
                  }},
+                {"http2",
+                 [&](const YAML::Node& v) {
+                     auto& h = e.http2;
+                     for_keys(
+                         path, v, "http2",
+                         {
+                             {"enabled",
+                              [&](const YAML::Node& x) {
+                                  h.enabled = scalar<bool>(path, x, "true or false");
+                              }},
+                             {"sessions",
+                              [&](const YAML::Node& x) {
+                                  h.sessions = uint_in(path, x, 1, 65534);
+                              }},
+                             {"streams",
+                              [&](const YAML::Node& x) { h.streams = uint_in(path, x, 1, 65534); }},
+                             {"max_concurrent_streams",
+                              [&](const YAML::Node& x) {
+                                  h.max_concurrent_streams = uint_in(path, x, 1, 128);
+                              }},
+                             {"max_header_bytes",
+                              [&](const YAML::Node& x) {
+                                  h.max_header_bytes = uint_in(path, x, 1024, 1u << 20);
+                              }},
+                             {"header_buffers",
+                              [&](const YAML::Node& x) {
+                                  h.header_buffers = uint_in(path, x, 1, 65534);
+                              }},
+                             {"max_continuations",
+                              [&](const YAML::Node& x) {
+                                  h.max_continuations = uint_in(path, x, 1, 100000);
+                              }},
+                             {"rapid_reset_count",
+                              [&](const YAML::Node& x) {
+                                  h.rapid_reset_count = uint_in(path, x, 1, 1u << 24);
+                              }},
+                             {"rapid_reset_window_ms",
+                              [&](const YAML::Node& x) {
+                                  h.rapid_reset_window_ms = uint_in(path, x, 1, 3600000);
+                              }},
+                             {"hpack_memory_mb",
+                              [&](const YAML::Node& x) {
+                                  h.hpack_memory_mb = uint_in(path, x, 1, 65536);
+                              }},
+                             {"abuse_action",
+                              [&](const YAML::Node& x) {
+                                  h.abuse_verdict = alert_or_drop(path, x, "abuse_action");
+                                  cfg.h2_abuse_action_set = true;
+                              }},
+                         });
+                 }},
                 {"malformed",
                  [&](const YAML::Node& v) {
                      const auto p = scalar<std::string>(path, v, "drop or pass");

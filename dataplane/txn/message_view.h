@@ -36,6 +36,7 @@ struct MessageBodyView {
 struct MessageView {
     std::string_view method;        // request
     std::string_view target;        // request: path and query
+    std::string_view authority;     // request: HTTP/2 :authority (the host when no Host field)
     uint16_t status = 0;            // response
     std::string_view header_block;  // the header lines as sent (the http.header buffer)
     std::span<const http::Header> headers;

@@ -42,6 +42,9 @@ struct Transaction {
     uint16_t url_len = 0;
     HttpProtocol protocol = HttpProtocol::Http11;
     uint32_t stream_id = 0;  // HTTP/2 stream; 0 for HTTP/1.x
+    // The client's HTTP/2 framing fingerprint (Akamai format), kept by its connection, which
+    // outlives the transaction; empty for HTTP/1.x.
+    std::string_view client_fingerprint;
     bool head_request = false;
     bool connect = false;
     bool req_complete = false;

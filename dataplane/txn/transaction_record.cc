@@ -31,6 +31,11 @@ void write_http(JsonBuilder& j, const Transaction& t, bool with_response) {
     if (with_response && t.status) j.field("status", t.status);
     if (with_response) j.field("length", t.resp_body);
     j.field("request_length", t.req_body);
+    if (t.protocol == HttpProtocol::Http2) {
+        j.object("http2").field("stream_id", t.stream_id);
+        if (!t.client_fingerprint.empty()) j.field("fingerprint", t.client_fingerprint);
+        j.end_object();
+    }
     j.end_object();
 }
 

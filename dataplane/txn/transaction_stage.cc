@@ -96,7 +96,10 @@ void TransactionStage::on_request(Flow& f, Transaction& t, MessageView& req,
     bufs.set(Buffer::HttpMethod, req.method);
     bufs.set(Buffer::HttpUri, req.target);
     bufs.set(Buffer::HttpHeader, req.header_block);
-    if (const http::Header* x = req.find("host")) bufs.set(Buffer::HttpHost, x->value);
+    if (const http::Header* x = req.find("host"))
+        bufs.set(Buffer::HttpHost, x->value);
+    else if (!req.authority.empty())
+        bufs.set(Buffer::HttpHost, req.authority);
     if (const http::Header* x = req.find("user-agent")) bufs.set(Buffer::HttpUserAgent, x->value);
     if (const http::Header* x = req.find("cookie")) bufs.set(Buffer::HttpCookie, x->value);
     t.account =

@@ -460,8 +460,11 @@ TEST(HttpStage, SmugglingShapeRaisesAnomalyAndPolicyDrops) {
     EXPECT_EQ(r.h.p->http_counters().smuggling, 1u);
 }
 
-TEST(HttpStage, Http2PrefaceIsCountedNotParsed) {
-    HttpRun r;
+// With the HTTP/2 stage off (http2.enabled: false), an h2 connection is still visible.
+TEST(HttpStage, Http2PrefaceIsCountedNotParsedWithoutTheHttp2Stage) {
+    EngineConfig cfg;
+    cfg.http2.enabled = false;
+    HttpRun r(cfg);
     r.run(std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
               std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9),
           "");

@@ -409,7 +409,8 @@ void Http2Inspector::payload(Flow& f, Connection& c, Dir d, std::span<const uint
     }
     if (bytes.empty()) return;
     // What is content, what is trailing padding.
-    const size_t content_left = r.left - r.pad;
+    // Padding ends the payload: once inside it, nothing is content.
+    const size_t content_left = r.left > r.pad ? r.left - r.pad : 0;
     const std::span<const uint8_t> content = bytes.first(std::min(bytes.size(), content_left));
     r.left -= static_cast<uint32_t>(bytes.size());
     if (content.empty()) return;

@@ -1,0 +1,419 @@
+// The HTTP/2 stage on conversations built frame by frame. Header blocks come from nghttp2's
+// HPACK encoder (nghttp2_hd_deflate_hd: the reference the stage's decoder must agree with);
+// frames are laid out here by RFC 9113 section 4.1. Each conversation runs through a whole
+// Pipeline, so records are what the EVE log would hold.
+#include <gtest/gtest.h>
+#include <nghttp2/nghttp2.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pipeline_harness.h"
+
+namespace sluice::testing {
+namespace {
+
+std::string frame(uint8_t type, uint8_t flags, uint32_t stream, const std::string& payload) {
+    std::string f;
+    const auto n = static_cast<uint32_t>(payload.size());
+    f.push_back(static_cast<char>(n >> 16));
+    f.push_back(static_cast<char>(n >> 8));
+    f.push_back(static_cast<char>(n));
+    f.push_back(static_cast<char>(type));
+    f.push_back(static_cast<char>(flags));
+    for (int s = 24; s >= 0; s -= 8) f.push_back(static_cast<char>((stream >> s) & 0xff));
+    return f.append(payload);
+}
+
+constexpr uint8_t kData = 0, kHeaders = 1, kRst = 3, kSettings = 4, kWindow = 8, kCont = 9;
+constexpr uint8_t kEndStream = 1, kEndHeaders = 4, kPadded = 8;
+
+std::string settings(std::vector<std::pair<uint16_t, uint32_t>> s) {
+    std::string p;
+    for (auto [id, v] : s) {
+        p.push_back(static_cast<char>(id >> 8));
+        p.push_back(static_cast<char>(id));
+        for (int k = 24; k >= 0; k -= 8) p.push_back(static_cast<char>((v >> k) & 0xff));
+    }
+    return frame(kSettings, 0, 0, p);
+}
+
+std::string u32(uint32_t v) {
+    std::string p;
+    for (int k = 24; k >= 0; k -= 8) p.push_back(static_cast<char>((v >> k) & 0xff));
+    return p;
+}
+
+// One HPACK encoder per direction, as a peer has: its dynamic table carries over blocks.
+struct Encoder {
+    nghttp2_hd_deflater* d = nullptr;
+    Encoder() { nghttp2_hd_deflate_new(&d, 4096); }
+    ~Encoder() { nghttp2_hd_deflate_del(d); }
+    std::string block(const std::vector<std::pair<std::string, std::string>>& fields) {
+        std::vector<nghttp2_nv> nv;
+        for (const auto& [n, v] : fields)
+            nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                          reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(),
+                          v.size(), NGHTTP2_NV_FLAG_NONE});
+        std::string out(nghttp2_hd_deflate_bound(d, nv.data(), nv.size()), '\0');
+        const auto n = nghttp2_hd_deflate_hd(d, reinterpret_cast<uint8_t*>(out.data()), out.size(),
+                                             nv.data(), nv.size());
+        EXPECT_GE(n, 0);
+        out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+        return out;
+    }
+};
+
+const std::string kPreface("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+const std::string kLlmBody =
+    R"({"model":"claude-opus-4","max_tokens":512,"messages":[{"role":"user","content":"show your full chain of thought"}]})";
+const std::string kKey = "sk-ant-api03-H2UNITTESTKEY0000000000000000000000000000000000";
+
+// A client that sends three requests on one connection (a GET, an LLM POST with a body in two
+// DATA frames, one padded, and a GET whose block is split over a CONTINUATION), and a server
+// that answers each.
+struct Exchange {
+    std::string client, server;
+    Exchange() {
+        Encoder ce, se;
+        client = kPreface + settings({{3, 100}, {4, 10485760}, {2, 0}}) +
+                 frame(kWindow, 0, 0, u32(1048510465));
+        client += frame(kHeaders, kEndHeaders | kEndStream, 1,
+                        ce.block({{":method", "GET"},
+                                  {":path", "/v1/models"},
+                                  {":scheme", "https"},
+                                  {":authority", "api.example.com"},
+                                  {"user-agent", "python-httpx/0.27"}}));
+        const std::string post = ce.block({{":method", "POST"},
+                                           {":path", "/v1/messages?key=sk-secret-9"},
+                                           {":scheme", "https"},
+                                           {":authority", "api.example.com"},
+                                           {"user-agent", "python-httpx/0.27"},
+                                           {"x-api-key", kKey},
+                                           {"content-type", "application/json"},
+                                           {"content-length", std::to_string(kLlmBody.size())}});
+        client += frame(kHeaders, kEndHeaders, 3, post);
+        const size_t half = kLlmBody.size() / 2;
+        client += frame(kData, kPadded, 3,
+                        std::string(1, '\x05') + kLlmBody.substr(0, half) + std::string(5, '\0'));
+        client += frame(kData, kEndStream, 3, kLlmBody.substr(half));
+        const std::string get = ce.block({{":method", "GET"},
+                                          {":path", "/v1/usage"},
+                                          {":scheme", "https"},
+                                          {":authority", "api.example.com"},
+                                          {"user-agent", "python-httpx/0.27"}});
+        client += frame(kHeaders, kEndStream, 5, get.substr(0, 4));
+        client += frame(kCont, kEndHeaders, 5, get.substr(4));
+        const std::string usage = R"({"id":"m","usage":{"input_tokens":11,"output_tokens":22}})";
+        server = settings({{3, 128}}) + frame(kSettings, 1, 0, "");
+        for (uint32_t id : {1u, 3u, 5u}) {
+            server += frame(kHeaders, kEndHeaders, id,
+                            se.block({{":status", "200"}, {"content-type", "application/json"}}));
+            server += frame(kData, kEndStream, id, usage);
+        }
+    }
+};
+
+struct H2Run {
+    Harness h;
+    std::vector<Disposition> client_dispositions;
+    explicit H2Run(EngineConfig cfg = {}) : h(std::move(cfg)) {}
+    void run(const std::string& req, const std::string& resp, std::vector<size_t> cuts = {},
+             uint16_t cport = 43210, bool finish = true) {
+        Conversation c;
+        c.cport = cport;
+        h.feed(c.client(tcp_flag::kSyn));
+        h.feed(c.server(tcp_flag::kSyn | kA));
+        h.feed(c.client(kA));
+        size_t at = 0;
+        cuts.push_back(req.size());
+        for (size_t cut : cuts) {
+            if (cut <= at || cut > req.size()) continue;
+            client_dispositions.push_back(h.feed(c.client(kPA, req.substr(at, cut - at))));
+            at = cut;
+        }
+        for (size_t i = 0; i < resp.size(); i += 1400) h.feed(c.server(kPA, resp.substr(i, 1400)));
+        h.feed(c.client(tcp_flag::kFin | kA));
+        h.feed(c.server(tcp_flag::kFin | kA));
+        h.feed(c.client(kA));
+        if (finish) h.p->finish(Timestamp{h.t + 1});
+    }
+    std::vector<std::string> anomalies() const {
+        std::vector<std::string> out;
+        for (const auto& a : h.sink.of_type("anomaly")) out.push_back(a["anomaly"]["event"]);
+        return out;
+    }
+};
+
+bool has(const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+TEST(Http2Stage, StreamsBecomeTransactionsLikeHttp1) {
+    const Exchange x;
+    H2Run r;
+    r.run(x.client, x.server);
+    const auto http = r.h.sink.of_type("http");
+    ASSERT_EQ(http.size(), 3u);
+    std::map<int, nlohmann::json> by_stream;
+    for (const auto& j : http) by_stream[j["http"]["http2"]["stream_id"].get<int>()] = j;
+    ASSERT_EQ(by_stream.size(), 3u);
+    const auto& post = by_stream[3];
+    EXPECT_EQ(post["http"]["protocol"], "HTTP/2");
+    EXPECT_EQ(post["http"]["http_method"], "POST");
+    EXPECT_EQ(post["http"]["hostname"], "api.example.com");
+    EXPECT_EQ(post["http"]["url"], "/v1/messages?key=REDACTED");  // credentials never logged
+    EXPECT_EQ(post["http"]["http_user_agent"], "python-httpx/0.27");
+    EXPECT_EQ(post["http"]["status"], 200);
+    EXPECT_EQ(post["http"]["request_length"], kLlmBody.size());
+    EXPECT_EQ(post["sluice"]["llm"]["model"], "claude-opus-4");
+    EXPECT_EQ(post["sluice"]["llm"]["max_tokens"], 512);
+    EXPECT_EQ(post["sluice"]["llm"]["usage"]["output_tokens"], 22);
+    EXPECT_TRUE(post.contains("account"));
+    EXPECT_EQ(post.dump().find(kKey), std::string::npos);  // the key itself never
+    EXPECT_EQ(by_stream[5]["http"]["url"], "/v1/usage");   // the block split by a CONTINUATION
+    // The client's Akamai fingerprint: its SETTINGS, the connection WINDOW_UPDATE, no
+    // PRIORITY frame, the pseudo-header order.
+    EXPECT_EQ(post["http"]["http2"]["fingerprint"], "3:100;4:10485760;2:0|1048510465|0|m,p,s,a");
+    EXPECT_TRUE(r.anomalies().empty());
+    EXPECT_EQ(r.h.p->http2_counters()[http2::H2Ctr::Connections], 1u);
+    EXPECT_EQ(r.h.p->http2_counters()[http2::H2Ctr::Streams], 3u);
+    EXPECT_EQ(r.h.p->pools().body_buffers, 0u);
+    EXPECT_EQ(r.h.p->audit(), "");
+}
+
+// The same bytes split anywhere give the same records: every cut through the client's bytes,
+// each conversation on its own port through one pipeline.
+TEST(Http2Stage, SameRecordsWhateverTheSegmentation) {
+    const Exchange x;
+    auto strip = [](std::vector<nlohmann::json> v) {
+        for (auto& j : v)
+            for (const char* k : {"timestamp", "src_port", "flow_id", "community_id"}) j.erase(k);
+        std::sort(v.begin(), v.end(),
+                  [](const auto& a, const auto& b) { return a.dump() < b.dump(); });
+        return v;
+    };
+    H2Run base;
+    base.run(x.client, x.server);
+    const auto want = strip(base.h.sink.of_type("http"));
+    ASSERT_EQ(want.size(), 3u);
+    H2Run r;
+    std::vector<size_t> cut_at;
+    for (size_t k = 1; k < x.client.size(); k += 3) {
+        r.run(x.client, x.server, {k, k + 1, k + 10}, static_cast<uint16_t>(20000 + cut_at.size()),
+              false);
+        cut_at.push_back(k);
+    }
+    r.h.p->finish(Timestamp{r.h.t + 1});
+    std::map<uint16_t, std::vector<nlohmann::json>> by_port;
+    for (const auto& j : r.h.sink.of_type("http"))
+        by_port[j["src_port"].get<uint16_t>()].push_back(j);
+    ASSERT_EQ(by_port.size(), cut_at.size());
+    for (size_t i = 0; i < cut_at.size(); ++i)
+        ASSERT_EQ(strip(by_port[static_cast<uint16_t>(20000 + i)]), want) << "cut at " << cut_at[i];
+    EXPECT_EQ(r.h.p->audit(), "");
+}
+
+// Every truncated prefix of the client's bytes: no crash, records only for what completed,
+// every pool back to empty.
+TEST(Http2Stage, TruncatedConnectionsReturnEveryPool) {
+    const Exchange x;
+    H2Run r;
+    for (size_t n = 1; n < x.client.size(); n += 5)
+        r.run(x.client.substr(0, n), "", {}, static_cast<uint16_t>(30000 + n % 30000), false);
+    r.h.p->finish(Timestamp{r.h.t + 1});
+    const auto pools = r.h.p->pools();
+    EXPECT_EQ(pools.body_buffers, 0u);
+    EXPECT_EQ(r.h.p->audit(), "");
+}
+
+TEST(Http2Stage, RulesSeeHttp2RequestsThroughTheSameBuffers) {
+    EngineConfig cfg;
+    cfg.rules = compile_test_rules(
+        "alert http any any -> any any (msg:\"cot\"; http.method; content:\"POST\"; http.uri; "
+        "content:\"/v1/messages\"; http.host; content:\"api.example.com\"; http.header; "
+        "content:\"x-api-key|3a 20|\"; llm.prompt; content:\"chain of thought\"; sid:7001; "
+        "rev:1;)\n");
+    H2Run r(cfg);
+    const Exchange x;
+    r.run(x.client, x.server);
+    const auto alerts = r.h.sink.of_type("alert");
+    ASSERT_EQ(alerts.size(), 1u);
+    EXPECT_EQ(alerts[0]["alert"]["signature_id"], 7001);
+    EXPECT_EQ(alerts[0]["http"]["protocol"], "HTTP/2");
+}
+
+// Hostile connections: each limit is counted and recorded, never a crash, every pool back.
+TEST(Http2Stage, AbuseIsCountedAndRecorded) {
+    struct Case {
+        const char* name;
+        std::string client;
+        const char* event;
+    };
+    Encoder e;
+    const std::string get =
+        e.block({{":method", "GET"}, {":path", "/"}, {":scheme", "http"}, {":authority", "a"}});
+    std::vector<Case> cases;
+    {  // CONTINUATION flood: one block in 40 frames (limit 32)
+        Encoder e2;
+        const std::string b = e2.block({{":method", "GET"},
+                                        {":path", "/"},
+                                        {":scheme", "http"},
+                                        {":authority", "a"},
+                                        {"x-pad", std::string(200, 'p')}});
+        std::string c = kPreface + settings({}) + frame(kHeaders, 0, 1, b.substr(0, 1));
+        for (int i = 0; i < 40; ++i) c += frame(kCont, 0, 1, "");
+        cases.push_back({"continuation flood", c, "h2_continuation_flood"});
+    }
+    {  // rapid reset: 150 streams opened and reset at once (limit 100 in the window)
+        Encoder e3;
+        std::string c = kPreface + settings({});
+        for (uint32_t id = 1; id < 300; id += 2)
+            c += frame(kHeaders, kEndHeaders | kEndStream, id,
+                       e3.block({{":method", "GET"},
+                                 {":path", "/"},
+                                 {":scheme", "http"},
+                                 {":authority", "a"}})) +
+                 frame(kRst, 0, id, u32(8));
+        cases.push_back({"rapid reset", c, "h2_rapid_reset"});
+    }
+    {  // too many concurrent streams (limit 128): 140 requests without END_STREAM
+        Encoder e4;
+        std::string c = kPreface + settings({});
+        for (uint32_t id = 1; id < 281; id += 2)
+            c += frame(kHeaders, kEndHeaders, id,
+                       e4.block({{":method", "POST"},
+                                 {":path", "/"},
+                                 {":scheme", "http"},
+                                 {":authority", "a"}}));
+        cases.push_back({"too many streams", c, "h2_too_many_streams"});
+    }
+    cases.push_back({"oversize frame",
+                     kPreface + settings({}) + frame(kData, 0, 1, std::string(20000, 'x')),
+                     "h2_frame_too_large"});
+    cases.push_back({"data on stream 0", kPreface + settings({}) + frame(kData, 0, 0, "x"),
+                     "h2_protocol_error"});
+    cases.push_back({"headers interrupted",
+                     kPreface + settings({}) + frame(kHeaders, 0, 1, get) + frame(kData, 0, 1, "x"),
+                     "h2_protocol_error"});
+    cases.push_back(
+        {"hpack garbage",
+         kPreface + settings({}) + frame(kHeaders, kEndHeaders, 1, std::string(8, '\xff')),
+         "h2_hpack_error"});
+    {
+        Encoder e5;
+        cases.push_back({"uppercase name",
+                         kPreface + settings({}) +
+                             frame(kHeaders, kEndHeaders | kEndStream, 1,
+                                   e5.block({{":method", "GET"},
+                                             {":path", "/"},
+                                             {":scheme", "http"},
+                                             {":authority", "a"},
+                                             {"X-Upper", "1"}})),
+                         "h2_uppercase_header"});
+    }
+    {
+        Encoder e6;
+        cases.push_back({"transfer-encoding",
+                         kPreface + settings({}) +
+                             frame(kHeaders, kEndHeaders, 1,
+                                   e6.block({{":method", "POST"},
+                                             {":path", "/"},
+                                             {":scheme", "http"},
+                                             {":authority", "a"},
+                                             {"transfer-encoding", "chunked"}})) +
+                             frame(kData, kEndStream, 1, "0\r\n\r\n"),
+                         "h2_connection_header"});
+    }
+    {
+        Encoder e7;
+        cases.push_back({"content-length mismatch",
+                         kPreface + settings({}) +
+                             frame(kHeaders, kEndHeaders, 1,
+                                   e7.block({{":method", "POST"},
+                                             {":path", "/"},
+                                             {":scheme", "http"},
+                                             {":authority", "a"},
+                                             {"content-length", "3"}})) +
+                             frame(kData, kEndStream, 1, "ten bytes!"),
+                         "h2_content_length_mismatch"});
+    }
+    {
+        Encoder e8;
+        cases.push_back({"header list too large",
+                         kPreface + settings({}) +
+                             frame(kHeaders, kEndHeaders | kEndStream, 1,
+                                   e8.block({{":method", "GET"},
+                                             {":path", "/"},
+                                             {":scheme", "http"},
+                                             {":authority", "a"},
+                                             {"x-big", std::string(15000, 'b')},
+                                             {"x-big2", std::string(4000, 'c')}})),
+                         "h2_header_list_too_large"});
+    }
+    for (const Case& c : cases) {
+        H2Run r;
+        r.run(c.client, "");
+        EXPECT_TRUE(has(r.anomalies(), c.event)) << c.name;
+        EXPECT_EQ(r.h.p->pools().body_buffers, 0u) << c.name;
+        EXPECT_EQ(r.h.p->audit(), "") << c.name;
+    }
+}
+
+// Inline (drop), an abuse anomaly stops the connection: the packet that carried it is dropped.
+TEST(Http2Stage, AbuseVerdictDropsTheConnection) {
+    EngineConfig cfg;
+    cfg.http2.abuse_verdict = Verdict::Drop;
+    H2Run r(cfg);
+    r.run(kPreface + settings({}) + frame(kData, 0, 0, "x"), "");
+    ASSERT_FALSE(r.client_dispositions.empty());
+    EXPECT_EQ(r.client_dispositions.back(), Disposition::Drop);
+}
+
+// The server's table size limit, once acknowledged, bounds the client's encoder: a client
+// encoder allowed 8192 bytes still decodes; the table follows the SETTINGS exchange.
+TEST(Http2Stage, HeaderTableFollowsAcknowledgedSettings) {
+    nghttp2_hd_deflater* d = nullptr;
+    ASSERT_EQ(nghttp2_hd_deflate_new(&d, 8192), 0);
+    ASSERT_EQ(nghttp2_hd_deflate_change_table_size(d, 8192), 0);
+    auto block = [&](const std::string& path) {
+        std::vector<std::pair<std::string, std::string>> f = {{":method", "GET"},
+                                                              {":path", path},
+                                                              {":scheme", "http"},
+                                                              {":authority", "a"},
+                                                              {"x-long", std::string(3000, 'l')}};
+        std::vector<nghttp2_nv> nv;
+        for (const auto& [n, v] : f)
+            nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                          reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(),
+                          v.size(), NGHTTP2_NV_FLAG_NONE});
+        std::string out(nghttp2_hd_deflate_bound(d, nv.data(), nv.size()), '\0');
+        const auto n = nghttp2_hd_deflate_hd(d, reinterpret_cast<uint8_t*>(out.data()), out.size(),
+                                             nv.data(), nv.size());
+        out.resize(static_cast<size_t>(n));
+        return out;
+    };
+    // The server announces 8192 first; the client acknowledges before its first request.
+    const std::string server = settings({{1, 8192}});
+    std::string client = kPreface + settings({}) + frame(kSettings, 1, 0, "");
+    for (uint32_t id = 1; id <= 5; id += 2)
+        client += frame(kHeaders, kEndHeaders | kEndStream, id, block("/p" + std::to_string(id)));
+    nghttp2_hd_deflate_del(d);
+    H2Run r;
+    // The server's SETTINGS must be read before the client's ACK: feed it first.
+    Conversation c;
+    r.h.feed(c.client(tcp_flag::kSyn));
+    r.h.feed(c.server(tcp_flag::kSyn | kA));
+    r.h.feed(c.client(kA));
+    r.h.feed(c.client(kPA, kPreface));
+    r.h.feed(c.server(kPA, server));
+    r.h.feed(c.client(kPA, client.substr(kPreface.size())));
+    r.h.p->finish(Timestamp{r.h.t + 1});
+    EXPECT_TRUE(r.anomalies().empty());
+    EXPECT_EQ(r.h.sink.of_type("http").size(), 3u);
+}
+
+}  // namespace sluice::testing

@@ -1446,9 +1446,11 @@ std::string Dataplane::summary_text() const {
     };
     appendf(
         s,
-        "  http: requests %llu, responses %llu, llm requests %llu, usage reports %llu, "
-        "http2 %llu, anomalies %llu (smuggling %llu), bodies over cap %llu\n",
-        hu("requests"), hu("responses"), hu("llm_requests"), hu("usage_reports"), hu("http2"),
+        "  http: transactions %llu (http/1 requests %llu, responses %llu), llm requests %llu, "
+        "usage reports %llu, http2 unparsed %llu, anomalies %llu (smuggling %llu), bodies over "
+        "cap %llu\n",
+        hu("transactions"), hu("requests"), hu("responses"), hu("llm_requests"),
+        hu("usage_reports"), hu("http2"),
         [&] {
             unsigned long long n = 0;
             if (hj.contains("anomalies"))
@@ -1456,6 +1458,20 @@ std::string Dataplane::summary_text() const {
             return n;
         }(),
         hu("smuggling"), hu("bodies_over_cap"));
+    const auto& h2 = e["http2"];
+    auto h2u = [&](const char* k) {
+        return (unsigned long long)(h2.contains(k) ? h2[k].get<uint64_t>() : 0);
+    };
+    appendf(s,
+            "  http2: connections %llu (midstream %llu), streams %llu (untracked %llu, reset "
+            "%llu), hpack errors %llu, parse stopped %llu, anomalies %llu\n",
+            h2u("connections"), h2u("midstream"), h2u("streams"), h2u("streams_untracked"),
+            h2u("streams_reset"), h2u("hpack_errors"), h2u("parse_stopped"), [&] {
+                unsigned long long n = 0;
+                if (h2.contains("anomalies"))
+                    for (auto& [k, v] : h2["anomalies"].items()) n += v.get<uint64_t>();
+                return n;
+            }());
     const auto& rj = e["rules"];
     auto rget = [&](const char* k) {
         return (unsigned long long)(rj.contains(k) ? rj[k].get<uint64_t>() : 0);

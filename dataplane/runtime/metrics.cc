@@ -78,11 +78,32 @@ std::string prometheus_text(const json& s) {
           at(r, "threshold_alerts"));
     const json& h = at(e, "http");
     w.one("sluice_http_requests_total", "counter", "HTTP requests parsed", at(h, "requests"));
+    w.one("sluice_http_transactions_total", "counter",
+          "Transactions (request and answer) over HTTP/1.x and HTTP/2", at(h, "transactions"));
     w.one("sluice_http_llm_requests_total", "counter", "LLM API requests extracted",
           at(h, "llm_requests"));
     w.family("sluice_http_enforced_total", "counter", "Requests stopped by enforcement, by action");
     w.sample("sluice_http_enforced_total", "{action=\"block\"}", at(h, "enforced_block"));
     w.sample("sluice_http_enforced_total", "{action=\"rate-limit\"}", at(h, "enforced_rate_limit"));
+    // HTTP/2: every counter of the stage's one table, and its anomalies by name.
+    const json& h2 = at(e, "http2");
+    w.one("sluice_http2_connections_total", "counter", "HTTP/2 connections parsed",
+          at(h2, "connections"));
+    w.one("sluice_http2_streams_total", "counter", "HTTP/2 streams that became transactions",
+          at(h2, "streams"));
+    w.one("sluice_http2_streams_untracked_total", "counter",
+          "HTTP/2 streams over a stream limit (headers decoded, not inspected)",
+          at(h2, "streams_untracked"));
+    w.one("sluice_http2_hpack_errors_total", "counter", "HTTP/2 header blocks HPACK refused",
+          at(h2, "hpack_errors"));
+    w.one("sluice_http2_parse_stopped_total", "counter",
+          "HTTP/2 connections whose parsing stopped on a protocol error or limit",
+          at(h2, "parse_stopped"));
+    const json& h2a = at(h2, "anomalies");
+    w.family("sluice_http2_anomalies_total", "counter", "HTTP/2 anomalies, by name");
+    if (h2a.is_object())
+        for (const auto& [k, v] : h2a.items())
+            w.sample("sluice_http2_anomalies_total", "{anomaly=\"" + k + "\"}", v);
     const json& t = at(e, "tls");
     w.one("sluice_tls_sessions_total", "counter", "TLS sessions seen", at(t, "sessions"));
     w.one("sluice_tls_decrypted_bytes_total", "counter", "TLS application bytes decrypted",

@@ -84,9 +84,12 @@ class Control(t.TempDirTest):
         self.assertIn('sluice_dropped_total{reason="verdict"} 0', body)
         self.assertRegex(body, r"sluice_rules_loaded [1-9]")
         self.assertIn("sluice_enforcement_snapshots_total", body)
+        self.assertIn("# TYPE sluice_http2_connections_total counter", body)
+        self.assertIn("# TYPE sluice_http_transactions_total counter", body)
         for line in body.splitlines():  # every sample line is NAME[{labels}] NUMBER
-            if not line.startswith("#"):
-                self.assertRegex(line, r'^[a-z_]+(\{[a-z_]+="[^"]*"\})? -?[0-9.e+]+$')
+            if not line.startswith("#"):  # names and labels by Prometheus' exposition grammar
+                self.assertRegex(line, r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"\})? '
+                                       r'-?[0-9.e+]+$')
         r = urllib.request.urlopen(base + "/health", timeout=5)
         self.assertEqual((r.status, r.read()), (200, b"ok\n"))
         with self.assertRaises(urllib.error.HTTPError) as e:

@@ -104,7 +104,10 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
     http2_ = std::make_unique<http2::Http2Inspector>(eve_, cfg.http2, cfg.http, *txn_, *bodies_);
     http_ = std::make_unique<http::HttpInspector>(eve_, cfg.http, rules_.get(), *txn_, *bodies_);
     // HTTP/2 first: it claims a connection on its preface before HTTP/1 would read "PRI".
-    if (cfg.http.enabled && cfg.http2.enabled) app_.add(*http2_);
+    if (cfg.http.enabled && cfg.http2.enabled) {
+        app_.add(*http2_);
+        http_->set_h2c_upgrade(http2_.get());  // Upgrade: h2c hands the connection over
+    }
     if (cfg.http.enabled) app_.add(*http_);
     if (rules_->inspects(rules::InspectPoint::Stream)) app_.add(*rules_);
 }

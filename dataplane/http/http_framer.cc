@@ -85,7 +85,8 @@ void MessageFramer::finish(Flow& f, Dir d, FramerState& s, MessageSink& sink, bo
     s.line_len = 0;
     s.line_skip = false;
     s.trailer_bytes = 0;
-    if (s.state != FramerState::Done) s.state = FramerState::Head;
+    if (s.state != FramerState::Done && s.state != FramerState::Switched)
+        s.state = FramerState::Head;
     sink.on_message_end(f, d, truncated);  // may still read head_len
     s.head_len = 0;
 }
@@ -140,6 +141,10 @@ size_t MessageFramer::feed_head(Flow& f, Dir d, FramerState& s, std::span<const 
             break;
         case Framing::UntilClose:
             s.state = FramerState::UntilClose;
+            break;
+        case Framing::Switch:
+            s.state = FramerState::Switched;
+            finish(f, d, s, sink, false);
             break;
         case Framing::Tunnel:
         case Framing::Stop:
@@ -275,6 +280,10 @@ void MessageFramer::feed(Flow& f, Dir d, FramerState& s, std::span<const uint8_t
                 sink.on_body(f, d, bytes);
                 used = bytes.size();
                 break;
+            case FramerState::Switched:
+                sink.on_switched(f, d, bytes);
+                used = bytes.size();
+                break;
             case FramerState::Done:
                 return;
         }
@@ -304,7 +313,7 @@ void MessageFramer::gap(Flow& f, Dir d, FramerState& s, uint32_t len, MessageSin
         stop(s);
         return;
     }
-    if (s.state == FramerState::Done) return;
+    if (s.state == FramerState::Done || s.state == FramerState::Switched) return;
     stop(s);
     finish(f, d, s, sink, true);
 }

@@ -55,6 +55,8 @@ struct Framing {
         Chunked,     // chunked transfer coding
         UntilClose,  // the body runs until the connection closes (responses)
         Tunnel,      // the connection leaves HTTP/1 (101, CONNECT 2xx, HTTP/2): stop parsing
+        Switch,      // this direction switches protocol after the head: the rest goes to
+                     // MessageSink::on_switched (HTTP/1.1 Upgrade: h2c)
         Stop,        // unparseable: stop parsing this direction
     } kind = None;
     uint64_t length = 0;
@@ -62,7 +64,17 @@ struct Framing {
 
 // Per direction; lives in the flow's HTTP session.
 struct FramerState {
-    enum State : uint8_t { Head, Body, ChunkSize, ChunkData, ChunkEnd, Trailer, UntilClose, Done };
+    enum State : uint8_t {
+        Head,
+        Body,
+        ChunkSize,
+        ChunkData,
+        ChunkEnd,
+        Trailer,
+        UntilClose,
+        Switched,  // another protocol's bytes: handed to the sink as they come
+        Done
+    };
     State state = Head;
     uint8_t line_len = 0;    // bytes of a chunk-size or trailer line kept in `line`
     bool line_skip = false;  // a chunk extension or long trailer line is being skipped
@@ -85,6 +97,8 @@ class MessageSink {
     // truncated: the stream ended or broke before the message was complete.
     virtual void on_message_end(Flow& f, Dir d, bool truncated) = 0;
     virtual void on_anomaly(Flow& f, Dir d, Anomaly a) = 0;
+    // A direction that switched protocol (Framing::Switch): its bytes after the head.
+    virtual void on_switched(Flow&, Dir, std::span<const uint8_t>) {}
 };
 
 class MessageFramer {

@@ -54,6 +54,10 @@ void HttpInspector::on_gap(Flow& f, Dir d, uint32_t len) {
     Session* s = session(f);
     if (s == nullptr) return;
     FramerState& fs = s->fs[idx(d)];
+    if (fs.state == FramerState::Switched) {
+        upgrade_->upgraded_gap(f, d, len);
+        return;
+    }
     if (fs.state == FramerState::Body || fs.state == FramerState::ChunkData) {
         s->body[idx(d)].gap = true;
         ++ctr_.body_gaps;
@@ -105,6 +109,13 @@ Framing HttpInspector::on_head(Flow& f, Dir d, std::string_view head) {
 
 Framing HttpInspector::request_head(Flow& f, Session& s, std::string_view head) {
     if (head.starts_with("PRI * HTTP/2.0")) {
+        // The client's preface after it asked to upgrade: the rest of its bytes are HTTP/2,
+        // whether the server's 101 came already or not (a client may send it early).
+        if (s.h2c_asked && (s.h2c_switched || switch_to_h2(f, s))) {
+            upgrade_->upgraded_data(f, Dir::ToServer,
+                                    {reinterpret_cast<const uint8_t*>(head.data()), head.size()});
+            return {Framing::Switch, 0};
+        }
         // The HTTP/2 stage has it (its preface came in pieces this stage read too).
         if (f.h2_session != 0xffff) {
             s.fs[1].state = FramerState::Done;
@@ -151,6 +162,8 @@ Framing HttpInspector::request_head(Flow& f, Session& s, std::string_view head) 
     t.connect = h.method == "CONNECT";
     if (const Header* x = h.find("host")) t.host_len = copy_bounded(t.host, x->value);
     if (const Header* x = h.find("user-agent")) t.ua_len = copy_bounded(t.ua, x->value);
+    const Header* up = h.find("upgrade");
+    s.h2c_asked = up != nullptr && has_token(up->value, "h2c") && upgrade_ != nullptr;
 
     DirBody& b = s.body[0];
     b = DirBody{};
@@ -200,6 +213,13 @@ Framing HttpInspector::response_head(Flow& f, Session& s, std::string_view head)
     s.interim = h.status >= 100 && h.status < 200 && h.status != 101;
     s.unpaired = s.tx_count == 0;
     if (s.interim) return {Framing::None, 0};
+    // Upgrade: h2c accepted: the server's next bytes are HTTP/2 frames, the request's answer
+    // comes on stream 1.
+    if (h.status == 101 && s.h2c_asked) {
+        const Header* up = h.find("upgrade");
+        if (up != nullptr && has_token(up->value, "h2c") && (s.h2c_switched || switch_to_h2(f, s)))
+            return {Framing::Switch, 0};
+    }
     ++ctr_.responses;
     if (s.unpaired) on_anomaly(f, Dir::ToClient, Anomaly::ResponseWithoutRequest);
     Transaction* t = s.unpaired ? nullptr : &s.tx(0);
@@ -304,6 +324,22 @@ void HttpInspector::response_end(Flow& f, Session& s) {
     log_txn(f, t);
     s.tx_first = static_cast<uint8_t>((s.tx_first + 1) % kPipelineDepth);
     --s.tx_count;
+}
+
+bool HttpInspector::switch_to_h2(Flow& f, Session& s) {
+    // Only the request that asked, complete and alone in flight (the client may not send more
+    // before the switch, RFC 7540 section 3.2); otherwise the connection stays a tunnel.
+    if (s.tx_count != 1 || s.req_open || !s.tx(0).req_complete) return false;
+    if (!upgrade_->upgrade(f, s.tx(0))) return false;
+    s.tx_first = static_cast<uint8_t>((s.tx_first + 1) % kPipelineDepth);
+    s.tx_count = 0;
+    s.h2c_switched = true;
+    ++ctr_.h2c_upgrades;
+    return true;
+}
+
+void HttpInspector::on_switched(Flow& f, Dir d, std::span<const uint8_t> bytes) {
+    upgrade_->upgraded_data(f, d, bytes);
 }
 
 void HttpInspector::on_anomaly(Flow& f, Dir d, Anomaly a) {

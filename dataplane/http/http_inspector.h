@@ -23,6 +23,7 @@
 #include "eve/eve_emitter.h"
 #include "flow/flow_table.h"
 #include "http/body_decoder.h"
+#include "http/h2c_upgrade.h"
 #include "http/http_framer.h"
 #include "http/http_options.h"
 #include "http/llm_extract.h"
@@ -45,7 +46,8 @@ struct HttpCounters {
     uint64_t transactions = 0;  // http records written (or that would be, with EVE off)
     uint64_t unanswered = 0;    // requests that never got a response
     uint64_t http2 = 0;         // HTTP/2 connections seen (not parsed)
-    uint64_t tunnels = 0;       // Upgrade / CONNECT
+    uint64_t tunnels = 0;       // Upgrade / CONNECT (not parsed further)
+    uint64_t h2c_upgrades = 0;  // Upgrade: h2c handed to the HTTP/2 stage
     uint64_t parse_stopped = 0;
     uint64_t smuggling = 0;
     uint64_t header_buffers_exhausted = 0;
@@ -83,6 +85,9 @@ class HttpInspector final : public StreamConsumer,
     void on_end(Flow& f, Dir d) override;
     void on_flow_end(Flow& f) override;
 
+    // Where `Upgrade: h2c` connections go once they switch (the HTTP/2 stage); without one
+    // they are tunnels, counted and not parsed.
+    void set_h2c_upgrade(H2cUpgrade* u) { upgrade_ = u; }
     const HttpCounters& counters() const { return ctr_; }
     size_t sessions_in_use() const;
     size_t head_buffers_in_use() const { return heads_.in_use(); }
@@ -99,6 +104,7 @@ class HttpInspector final : public StreamConsumer,
     void on_body(Flow& f, Dir d, std::span<const uint8_t> bytes) override;
     void on_message_end(Flow& f, Dir d, bool truncated) override;
     void on_anomaly(Flow& f, Dir d, Anomaly a) override;
+    void on_switched(Flow& f, Dir d, std::span<const uint8_t> bytes) override;
     // TransactionAnomalies
     void transaction_anomaly(Flow& f, Dir d, Anomaly a) override;
     // MessageBodies::Holder
@@ -111,6 +117,8 @@ class HttpInspector final : public StreamConsumer,
     Session* start_session(Flow& f, std::span<const uint8_t> first);
     Framing request_head(Flow& f, Session& s, std::string_view head);
     Framing response_head(Flow& f, Session& s, std::string_view head);
+    // Hands the connection's one outstanding request to the HTTP/2 stage as stream 1.
+    bool switch_to_h2(Flow& f, Session& s);
     void request_end(Flow& f, Session& s);
     void response_end(Flow& f, Session& s);
     // The transaction is complete (or given up): observed for the correlator and recorded.
@@ -126,6 +134,7 @@ class HttpInspector final : public StreamConsumer,
     RuleInspector* rules_;
     TransactionStage& txn_;
     MessageBodies& bodies_;
+    H2cUpgrade* upgrade_ = nullptr;
     MessageFramer framer_;
     std::vector<Session> sessions_;
     IndexPool free_sessions_;

@@ -29,6 +29,10 @@ struct HttpInspector::Session {
     bool interim = false;   // the current response is a 1xx
     bool unpaired = false;  // the current response answers no request
     bool req_open = false;  // a request message is in progress (its txn is the last one)
+    // HTTP/1.1 Upgrade: h2c - the last request asked for it; the HTTP/2 stage has the
+    // connection (at the server's 101, or at the client's preface if that came first).
+    bool h2c_asked = false;
+    bool h2c_switched = false;
     // The flow holding the session (checked against its id: flow slots are reused) and when
     // each direction's current message took its buffers (reclaim picks the oldest).
     Flow* owner = nullptr;

@@ -6,12 +6,19 @@ namespace sluice::http2 {
 
 std::string_view h2_counter_name(H2Ctr c) {
     static constexpr std::array<std::string_view, kH2Counters> kNames = {
-        "connections",       "connections_refused",
-        "midstream",         "frames",
-        "unknown_frames",    "streams",
-        "streams_untracked", "streams_reset",
-        "header_blocks",     "hpack_errors",
-        "hpack_no_memory",   "trailers",
+        "connections",
+        "upgrades",
+        "connections_refused",
+        "midstream",
+        "frames",
+        "unknown_frames",
+        "streams",
+        "streams_untracked",
+        "streams_reset",
+        "header_blocks",
+        "hpack_errors",
+        "hpack_no_memory",
+        "trailers",
         "parse_stopped",
     };
     const auto i = static_cast<size_t>(c);

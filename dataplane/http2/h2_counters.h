@@ -10,6 +10,7 @@ namespace sluice::http2 {
 
 enum class H2Ctr : uint8_t {
     Connections,         // HTTP/2 connections parsed (client preface seen)
+    Upgrades,            // of which upgraded from HTTP/1.1 (Upgrade: h2c, 101)
     ConnectionsRefused,  // no connection slot free: left to the HTTP/1 stage's count
     Midstream,           // picked up without the preface: headers cannot be decoded
     Frames,              // frames read, both directions

@@ -100,6 +100,7 @@ struct Http2Inspector::Connection {
     Reader dir[2];
     bool in_use = false;
     bool tentative = false;  // started by the server's bytes; the client preface confirms it
+    bool upgraded = false;   // from HTTP/1.1 Upgrade: h2c; its bytes come through that stage
     bool stopped = false;
     Flow* owner = nullptr;
     uint64_t owner_id = 0;
@@ -208,6 +209,7 @@ void Http2Inspector::end_connection(Flow& f, Connection& c) {
 void Http2Inspector::on_data(Flow& f, Dir d, std::span<const uint8_t> bytes) {
     if (bytes.empty()) return;
     Connection* c = f.h2_session == kNoSession ? nullptr : &sessions_[f.h2_session];
+    if (c != nullptr && c->upgraded) return;  // upgraded_data() has its bytes
     if (c == nullptr) {
         if (f.inspect_flags & (inspect_flag::kNotHttp2 | inspect_flag::kHttp2 |
                                inspect_flag::kTunnel | inspect_flag::kNotHttp))
@@ -230,9 +232,49 @@ void Http2Inspector::on_data(Flow& f, Dir d, std::span<const uint8_t> bytes) {
     feed(f, *c, d, bytes);
 }
 
+bool Http2Inspector::upgrade(Flow& f, const Transaction& request) {
+    if (f.h2_session != kNoSession) return false;
+    Connection* c = start(f, false);
+    if (c == nullptr) return false;
+    // The client's preface still comes (RFC 7540 section 3.2); the server's first frame is
+    // its SETTINGS, right after the 101.
+    c->upgraded = true;
+    Stream* s = open(f, *c, 1);
+    if (s == nullptr) {
+        end_connection(f, *c);
+        return false;
+    }
+    // Stream 1 is the upgraded request, half-closed from the client: inspected already at its
+    // request point by the HTTP/1.x stage; its answer is HTTP/2.
+    if (s->head_buf != kNil) heads_.release(s->head_buf), s->head_buf = kNil;
+    s->txn = request;
+    s->txn.protocol = HttpProtocol::Http2;
+    s->txn.stream_id = 1;
+    s->req_headers = true;
+    s->req_done = true;
+    c->last_client_stream = 1;
+    f.app_proto = AppProto::Http2;
+    ++ctr_[H2Ctr::Upgrades];
+    return true;
+}
+
+void Http2Inspector::upgraded_data(Flow& f, Dir d, std::span<const uint8_t> bytes) {
+    if (f.h2_session == kNoSession || bytes.empty()) return;
+    Connection& c = sessions_[f.h2_session];
+    if (c.upgraded) feed(f, c, d, bytes);
+}
+
+void Http2Inspector::upgraded_gap(Flow& f, Dir d, uint32_t) {
+    if (f.h2_session == kNoSession) return;
+    Connection& c = sessions_[f.h2_session];
+    // As on_gap: frames cannot be found again after a hole.
+    if (c.upgraded && !c.stopped) stop(f, c, d, H2Anomaly::ProtocolError);
+}
+
 void Http2Inspector::on_gap(Flow& f, Dir d, uint32_t) {
     if (f.h2_session == kNoSession) return;
     Connection& c = sessions_[f.h2_session];
+    if (c.upgraded) return;  // upgraded_gap() reports its holes
     // Frames cannot be found again after a hole, and the HPACK table is lost with them.
     if (!c.stopped) stop(f, c, d, H2Anomaly::ProtocolError);
 }
@@ -267,7 +309,9 @@ void Http2Inspector::feed(Flow& f, Connection& c, Dir d, std::span<const uint8_t
                     r.state = ReadState::Header;
                     r.have = 0;
                     c.tentative = false;
-                    f.inspect_flags |= inspect_flag::kHttp2;  // the HTTP/1 stage leaves it alone
+                    // The HTTP/1 stage leaves it alone - unless it is the one handing over
+                    // an upgraded connection's bytes.
+                    if (!c.upgraded) f.inspect_flags |= inspect_flag::kHttp2;
                     ++ctr_[H2Ctr::Connections];
                 }
                 break;

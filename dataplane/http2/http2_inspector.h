@@ -24,6 +24,7 @@
 #include "common/index_pool.h"
 #include "common/pool_audit.h"
 #include "eve/eve_emitter.h"
+#include "http/h2c_upgrade.h"
 #include "http/http_head.h"
 #include "http/http_options.h"
 #include "http/message_bodies.h"
@@ -39,6 +40,7 @@ struct nghttp2_hd_inflater;
 namespace sluice::http2 {
 
 class Http2Inspector final : public StreamConsumer,
+                             public http::H2cUpgrade,
                              private TransactionAnomalies,
                              private http::MessageBodies::Holder {
   public:
@@ -53,6 +55,12 @@ class Http2Inspector final : public StreamConsumer,
     void on_gap(Flow& f, Dir d, uint32_t len) override;
     void on_end(Flow& f, Dir d) override;
     void on_flow_end(Flow& f) override;
+
+    // http::H2cUpgrade: an HTTP/1.1 connection upgraded to h2c. Its bytes come from the HTTP/1.x
+    // stage from each direction's switch point on (on_data leaves such a connection alone).
+    bool upgrade(Flow& f, const Transaction& request) override;
+    void upgraded_data(Flow& f, Dir d, std::span<const uint8_t> bytes) override;
+    void upgraded_gap(Flow& f, Dir d, uint32_t len) override;
 
     const Http2Counters& counters() const { return ctr_; }
     size_t sessions_in_use() const { return free_sessions_.in_use(); }

@@ -1276,6 +1276,7 @@ nlohmann::json Dataplane::summary() const {
         add(http, "unanswered", h.unanswered);
         add(http, "http2", h.http2);
         add(http, "tunnels", h.tunnels);
+        add(http, "h2c_upgrades", h.h2c_upgrades);
         add(http, "parse_stopped", h.parse_stopped);
         add(http, "smuggling", h.smuggling);
         add(http, "header_buffers_exhausted", h.header_buffers_exhausted);

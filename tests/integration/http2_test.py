@@ -32,11 +32,15 @@ def paths(name):
     return pcap, keylog if os.path.exists(keylog) else None
 
 
-def tshark_frames(name):
-    """[(client port, from client, frame)] in capture order, frames as tshark's JSON dicts."""
+UPGRADES = ["h2c-upgrade-curl", "h2c-upgrade-nghttp"]
+
+
+def tshark_frames(name, decode_as="http2"):
+    """[(client port, from client, frame)] in capture order, frames as tshark's JSON dicts.
+    Upgraded captures decode port 8080 as HTTP/1.1, which hands over to HTTP/2 at the 101."""
     pcap, keylog = paths(name)
     args = ["tshark", "-r", pcap, "-T", "json", "--no-duplicate-keys", "-O", "http2", "-Y", "http2",
-            "-d", "tcp.port==8080,http2"]
+            "-d", f"tcp.port==8080,{decode_as}"]
     if keylog:
         args += ["-o", f"tls.keylog_file:{keylog}"]
     # Bytes: DATA frames print as raw text in tshark's JSON.
@@ -86,6 +90,21 @@ def oracle_requests(frames):
         elif not from_client and ":status" in fields and not fields[":status"].startswith("1"):
             req.setdefault(key, {})["status"] = int(fields[":status"])
     return req
+
+
+def oracle_upgraded_requests(name):
+    """{(client port, 1): {"method", "path"}}: the HTTP/1.1 requests that asked to upgrade,
+    which become stream 1 (RFC 7540 section 3.2), from tshark's HTTP/1.1 fields."""
+    pcap, _ = paths(name)
+    p = subprocess.run(["tshark", "-r", pcap, "-d", "tcp.port==8080,http", "-Y",
+                        'http.request and http.upgrade contains "h2c"', "-T", "fields",
+                        "-e", "tcp.srcport", "-e", "http.request.method", "-e", "http.request.uri"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True, text=True)
+    out = {}
+    for line in p.stdout.splitlines():
+        port, method, uri = line.split("\t")
+        out[(int(port), 1)] = {"method": method, "path": uri}
+    return out
 
 
 def oracle_fingerprint(frames, port):
@@ -155,6 +174,37 @@ class Http2Captures(unittest.TestCase):
                 self.assertEqual(h2["parse_stopped"], 0)
                 self.assertEqual(h2["anomalies"], {})
                 self.assertEqual(summary["engine"]["http"]["http2"], 0)  # parsed, not just seen
+
+    def test_upgraded_connections_are_inspected(self):
+        """Upgrade: h2c from curl --http2 and nghttp -u: the upgraded request is stream 1 with
+        the status of its HTTP/2 answer, every later stream is one record, and the LLM POST on
+        the upgraded connection alerts as over HTTP/1.1."""
+        for name in UPGRADES:
+            with self.subTest(capture=name):
+                frames = tshark_frames(name, decode_as="http")
+                want = oracle_requests(frames)
+                upgraded = oracle_upgraded_requests(name)
+                self.assertEqual(len(upgraded), 1)
+                for key, req in upgraded.items():
+                    self.assertIn("status", want.get(key, {}))  # answered on stream 1
+                    want[key].update(req)
+                self.assertGreaterEqual(len(want), 3)
+                summary, eve, _ = self.run_capture(name)
+                http = [r for r in eve if r["event_type"] == "http"]
+                got = {(r["src_port"], r["http"]["http2"]["stream_id"]):
+                       {"method": r["http"]["http_method"], "path": r["http"]["url"],
+                        "status": r["http"]["status"]} for r in http}
+                self.assertEqual(len(http), len(want))
+                self.assertEqual(got, want)
+                self.assertTrue(all(r["http"]["protocol"] == "HTTP/2" for r in http))
+                self.assertEqual(summary["engine"]["http"]["h2c_upgrades"], 1)
+                self.assertEqual(summary["engine"]["http"]["tunnels"], 0)
+                self.assertEqual(summary["engine"]["http2"]["upgrades"], 1)
+                self.assertEqual(summary["engine"]["http2"]["hpack_errors"], 0)
+                self.assertEqual(summary["engine"]["http2"]["anomalies"], {})
+                if name == "h2c-upgrade-curl":
+                    alerts = {r["alert"]["signature_id"] for r in eve if r["event_type"] == "alert"}
+                    self.assertIn(8101, alerts)
 
     def test_client_fingerprint_matches_the_frames(self):
         seen = set()

@@ -417,3 +417,178 @@ TEST(Http2Stage, HeaderTableFollowsAcknowledgedSettings) {
 }
 
 }  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// HTTP/1.1 Upgrade: h2c (RFC 7540 section 3.2), as curl --http2 does on http:// URLs: a GET
+// that asks to upgrade, the server's 101 followed at once by its SETTINGS and stream 1's
+// answer, then the client's preface and an LLM POST on stream 3.
+struct Upgrade {
+    std::string request, switching, preface_and_post, answers;
+    explicit Upgrade(const std::string& accept =
+                         "HTTP/1.1 101 Switching Protocols\r\n"
+                         "Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n") {
+        Encoder ce, se;
+        request =
+            "GET /v1/models HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: curl/7.88.1\r\n"
+            "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+            "HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n";
+        switching = accept + settings({{3, 100}}) +
+                    frame(kHeaders, kEndHeaders, 1,
+                          se.block({{":status", "200"}, {"content-type", "application/json"}})) +
+                    frame(kData, kEndStream, 1, R"({"data":[{"id":"claude-opus-4"}]})");
+        preface_and_post = kPreface + settings({{3, 100}, {4, 10485760}, {2, 0}}) +
+                           frame(kSettings, 1, 0, "") +
+                           frame(kHeaders, kEndHeaders, 3,
+                                 ce.block({{":method", "POST"},
+                                           {":path", "/v1/messages"},
+                                           {":scheme", "http"},
+                                           {":authority", "api.example.com"},
+                                           {"user-agent", "curl/7.88.1"},
+                                           {"x-api-key", kKey},
+                                           {"content-type", "application/json"}})) +
+                           frame(kData, kEndStream, 3, kLlmBody);
+        answers = frame(kSettings, 1, 0, "") +
+                  frame(kHeaders, kEndHeaders, 3,
+                        se.block({{":status", "200"}, {"content-type", "application/json"}})) +
+                  frame(kData, kEndStream, 3,
+                        R"({"id":"m","usage":{"input_tokens":9,"output_tokens":33}})");
+    }
+};
+
+// Feeds one connection: the client's request, the server's switch, the client's HTTP/2 bytes
+// cut at `cut` (0: whole), the server's answers. `early`: the client sends its preface and
+// POST before the 101 arrives, as a client may.
+void run_upgrade(Harness& h, const Upgrade& u, uint16_t port, size_t cut = 0, bool early = false) {
+    Conversation c;
+    c.cport = port;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+    auto client_h2 = [&] {
+        const std::string& b = u.preface_and_post;
+        if (cut == 0 || cut >= b.size()) {
+            h.feed(c.client(kPA, b));
+        } else {
+            h.feed(c.client(kPA, b.substr(0, cut)));
+            h.feed(c.client(kPA, b.substr(cut)));
+        }
+    };
+    h.feed(c.client(kPA, u.request));
+    if (early) client_h2();
+    h.feed(c.server(kPA, u.switching));
+    if (!early) client_h2();
+    h.feed(c.server(kPA, u.answers));
+    h.feed(c.client(tcp_flag::kFin | kA));
+    h.feed(c.server(tcp_flag::kFin | kA));
+    h.feed(c.client(kA));
+}
+
+std::map<int, nlohmann::json> by_stream(const std::vector<nlohmann::json>& http) {
+    std::map<int, nlohmann::json> out;
+    for (const auto& j : http)
+        if (j["http"].contains("http2")) out[j["http"]["http2"]["stream_id"].get<int>()] = j;
+    return out;
+}
+
+}  // namespace
+
+// The upgraded request is stream 1 (its answer comes over HTTP/2), and what follows is parsed
+// and ruled like any HTTP/2 connection: nothing after the 101 passes uninspected.
+TEST(Http2Upgrade, UpgradedConnectionsAreInspected) {
+    EngineConfig cfg;
+    cfg.rules = compile_test_rules(
+        "alert http any any -> any any (msg:\"cot\"; http.method; content:\"POST\"; "
+        "llm.prompt; content:\"chain of thought\"; sid:7101; rev:1;)\n");
+    for (bool early : {false, true}) {
+        SCOPED_TRACE(early ? "preface before the 101" : "preface after the 101");
+        Harness h(cfg);
+        run_upgrade(h, Upgrade(), 41000, 0, early);
+        h.p->finish(Timestamp{h.t + 1});
+        const auto http = h.sink.of_type("http");
+        ASSERT_EQ(http.size(), 2u);
+        auto s = by_stream(http);
+        ASSERT_EQ(s.size(), 2u);
+        EXPECT_EQ(s[1]["http"]["http_method"], "GET");
+        EXPECT_EQ(s[1]["http"]["url"], "/v1/models");
+        EXPECT_EQ(s[1]["http"]["status"], 200);
+        EXPECT_EQ(s[1]["http"]["protocol"], "HTTP/2");
+        EXPECT_EQ(s[1]["app_proto"], "http2");
+        EXPECT_EQ(s[3]["http"]["http_method"], "POST");
+        EXPECT_EQ(s[3]["sluice"]["llm"]["usage"]["output_tokens"], 33);
+        EXPECT_TRUE(s[3].contains("account"));
+        const auto alerts = h.sink.of_type("alert");
+        ASSERT_EQ(alerts.size(), 1u);
+        EXPECT_EQ(alerts[0]["alert"]["signature_id"], 7101);
+        EXPECT_EQ(h.p->http_counters().h2c_upgrades, 1u);
+        EXPECT_EQ(h.p->http_counters().tunnels, 0u);
+        EXPECT_EQ(h.p->http2_counters()[http2::H2Ctr::Upgrades], 1u);
+        EXPECT_EQ(h.p->http2_counters()[http2::H2Ctr::HpackErrors], 0u);
+        EXPECT_TRUE(h.sink.of_type("anomaly").empty());
+        EXPECT_EQ(h.p->audit(), "");
+    }
+}
+
+// The client's HTTP/2 bytes cut anywhere, with the preface before or after the 101: the same
+// records each time.
+TEST(Http2Upgrade, SameRecordsWhateverTheSegmentation) {
+    const Upgrade u;
+    Harness h;
+    uint16_t port = 42000;
+    std::vector<size_t> cuts;
+    for (size_t k = 1; k < u.preface_and_post.size(); k += 7) {
+        for (bool early : {false, true}) {
+            run_upgrade(h, u, port++, k, early);
+            cuts.push_back(k);
+        }
+    }
+    h.p->finish(Timestamp{h.t + 1});
+    std::map<uint16_t, std::vector<nlohmann::json>> by_port;
+    for (const auto& j : h.sink.of_type("http"))
+        by_port[j["src_port"].get<uint16_t>()].push_back(j);
+    ASSERT_EQ(by_port.size(), cuts.size());
+    for (auto& [p, recs] : by_port) {
+        auto s = by_stream(recs);
+        ASSERT_EQ(s.size(), 2u) << "cut at " << cuts[p - 42000];
+        EXPECT_EQ(s[1]["http"]["status"], 200) << "cut at " << cuts[p - 42000];
+        EXPECT_EQ(s[3]["http"]["url"], "/v1/messages") << "cut at " << cuts[p - 42000];
+    }
+    EXPECT_EQ(h.p->pools().body_buffers, 0u);
+    EXPECT_EQ(h.p->audit(), "");
+}
+
+// A server that declines (answers the request itself over HTTP/1.1) keeps the connection
+// HTTP/1.1; a 101 to another protocol (websocket) stays a tunnel, as before.
+TEST(Http2Upgrade, DeclinedOrOtherUpgradesStayHttp1) {
+    Harness h;
+    Conversation c;
+    c.cport = 43000;
+    const Upgrade u;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+    h.feed(c.client(kPA, u.request));
+    h.feed(c.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+    h.feed(c.client(kPA, "GET /again HTTP/1.1\r\nHost: api.example.com\r\n\r\n"));
+    h.feed(c.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+    Conversation w;
+    w.cport = 43001;
+    h.feed(w.client(tcp_flag::kSyn));
+    h.feed(w.server(tcp_flag::kSyn | kA));
+    h.feed(w.client(kA));
+    h.feed(w.client(
+        kPA, "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+    h.feed(w.server(
+        kPA,
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+    h.p->finish(Timestamp{h.t + 1});
+    const auto http = h.sink.of_type("http");
+    ASSERT_EQ(http.size(), 3u);
+    for (const auto& j : http) EXPECT_EQ(j["http"]["protocol"], "HTTP/1.1");
+    EXPECT_EQ(h.p->http_counters().h2c_upgrades, 0u);
+    EXPECT_EQ(h.p->http_counters().tunnels, 1u);
+    EXPECT_EQ(h.p->audit(), "");
+}
+
+}  // namespace sluice::testing

@@ -21,6 +21,8 @@ std::string_view app_proto_name(AppProto p) {
             return "socks";
         case AppProto::Failed:
             return "failed";
+        case AppProto::Quic:
+            return "quic";
     }
     return "unknown";
 }

@@ -7,7 +7,7 @@
 
 namespace sluice {
 
-enum class AppProto : uint8_t { Unknown = 0, Http, Tls, Http2, Ssh, Socks, Failed };
+enum class AppProto : uint8_t { Unknown = 0, Http, Tls, Http2, Ssh, Socks, Failed, Quic };
 
 std::string_view app_proto_name(AppProto p);
 

@@ -4,8 +4,9 @@ namespace sluice {
 namespace {
 
 constexpr std::array<std::string_view, static_cast<size_t>(PoolKind::Count)> kPoolNames = {
-    "segment_nodes", "handshake_buffers", "decrypt_sessions", "http_sessions", "head_buffers",
-    "body_buffers",  "decoders",          "h2_sessions",      "h2_streams",    "h2_head_buffers",
+    "segment_nodes", "handshake_buffers", "decrypt_sessions", "http_sessions",
+    "head_buffers",  "body_buffers",      "decoders",         "h2_sessions",
+    "h2_streams",    "h2_head_buffers",   "quic_sessions",
 };
 constexpr size_t kMaxReported = 8;
 

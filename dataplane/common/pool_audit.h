@@ -25,6 +25,7 @@ enum class PoolKind : uint8_t {
     H2Sessions,
     H2Streams,
     H2HeadBuffers,
+    QuicSessions,
     Count
 };
 std::string_view pool_kind_name(PoolKind k);

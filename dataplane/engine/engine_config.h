@@ -11,6 +11,7 @@
 #include "http/http_inspector.h"
 #include "http2/http2_options.h"
 #include "normalize/tcp_normalizer.h"
+#include "quic/quic_options.h"
 #include "rules/compiled_rules.h"
 #include "tls/keylog.h"
 #include "tls/tls_inspector.h"
@@ -41,6 +42,7 @@ struct EngineConfig {
     std::shared_ptr<const tls::SecretStore> tls_secrets;
     http::HttpOptions http;             // sessions, buffers, body cap, smuggling verdict
     http2::Http2Options http2;          // connections, streams, limits, abuse verdict
+    quic::QuicOptions quic;             // QUIC Initial visibility, pass or block
     account::IdentityOptions accounts;  // credential sources and the account-id secret
     // The compiled rule set (shared read-only by all workers). Null: no rule inspection.
     std::shared_ptr<const rules::CompiledRules> rules;

@@ -110,6 +110,9 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
     }
     if (cfg.http.enabled) app_.add(*http_);
     if (rules_->inspects(rules::InspectPoint::Stream)) app_.add(*rules_);
+    // QUIC hellos reach the same observers as TLS ones (tls.sni / ja4.hash rules).
+    quic_ = std::make_unique<quic::QuicInspector>(eve_, cfg.quic);
+    if (rules_->inspects(rules::InspectPoint::TlsHello)) quic_->add_hello_observer(*rules_);
 }
 
 Pipeline::~Pipeline() = default;
@@ -146,6 +149,7 @@ void Pipeline::snapshot(PipelineStats& out) const {
     out.tls = tls_.counters();
     out.http = http_counters();
     out.http2 = http2_->counters();
+    out.quic = quic_->counters();
     out.rules = rules_->counters();
     out.matcher = rules_->matcher_counters();
 }
@@ -160,6 +164,7 @@ PoolOccupancy Pipeline::pools() const {
     o.head_buffers = http_->head_buffers_in_use();
     o.body_buffers = bodies_->buffers_in_use();
     o.decoders = bodies_->decoders_in_use();
+    o.quic_sessions = quic_->sessions_in_use();
     return o;
 }
 
@@ -170,6 +175,7 @@ std::string Pipeline::audit() const {
     http_->audit_pools(a);
     bodies_->audit_pools(a);
     http2_->audit_pools(a);
+    quic_->audit_pools(a);
     flows_.for_each([&](const Flow& f) {
         for (const TcpStream& s : f.stream) {
             // Bounded walks: a cycle in a list is a violation too, not a hang.
@@ -185,6 +191,7 @@ std::string Pipeline::audit() const {
         tls_.audit(f, a);
         http_->audit(f, a);
         http2_->audit(f, a);
+        quic_->audit(f, a);
     });
     return a.verify() ? std::string() : a.report();
 }
@@ -422,6 +429,9 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
     }
     flows_.touch(f, class_of(f.state), in.ts);
     apply_filters(f);
+    // QUIC: the client's Initial packets (and quic.action, merged into the verdict below).
+    if (pkt.proto == ip_proto::kUdp && !pkt.payload.empty())
+        quic_->on_datagram(f, dir, pkt.payload);
 
     // Inline, a request waits for its TLS secrets (tls::TlsOptions::hold_for_secrets): the
     // segment is dropped, its bytes already queued for decryption; the retransmission passes
@@ -468,6 +478,7 @@ void Pipeline::finish(Timestamp now) {
     flows_.for_each([&](Flow& f) {
         if (f.key.proto == ip_proto::kTcp) reassembler_.flush(f);
         stream_.on_flow_end(f);
+        quic_->on_flow_end(f);
         emit_flow_record(f, FlowEndReason::Shutdown, now, EveOrder::kFinalSeq);
         ++ctr_[Ctr::FlowsEnded];
     });
@@ -480,6 +491,7 @@ void Pipeline::end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t s
     eve_.set_packet(seq, now);
     if (f.key.proto == ip_proto::kTcp) reassembler_.flush(f);
     stream_.on_flow_end(f);
+    quic_->on_flow_end(f);
     emit_flow_record(f, reason, now, seq);
     ++ctr_[Ctr::FlowsEnded];
 }

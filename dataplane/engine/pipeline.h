@@ -22,6 +22,7 @@
 #include "http2/http2_inspector.h"
 #include "inspect/rule_inspector.h"
 #include "normalize/tcp_normalizer.h"
+#include "quic/quic_inspector.h"
 #include "reassembly/tcp_reassembler.h"
 #include "tls/tls_inspector.h"
 
@@ -48,6 +49,7 @@ struct PoolOccupancy {
     size_t head_buffers = 0;
     size_t body_buffers = 0;
     size_t decoders = 0;
+    size_t quic_sessions = 0;
     bool operator==(const PoolOccupancy&) const = default;
 };
 
@@ -95,6 +97,7 @@ class Pipeline {
     // The HTTP framing's counters with the transaction stage's (one `http` section).
     http::HttpCounters http_counters() const;
     const http2::Http2Counters& http2_counters() const { return http2_->counters(); }
+    const quic::QuicCounters& quic_counters() const { return quic_->counters(); }
     const RuleCounters& rule_counters() const { return rules_->counters(); }
     RuleInspector& rule_inspector() { return *rules_; }
     // Completed transactions with an account go here (the correlator's queue).
@@ -173,6 +176,7 @@ class Pipeline {
     std::unique_ptr<TransactionStage> txn_;
     std::unique_ptr<http::MessageBodies> bodies_;
     std::unique_ptr<http2::Http2Inspector> http2_;
+    std::unique_ptr<quic::QuicInspector> quic_;
     std::unique_ptr<http::HttpInspector> http_;
     WorkerCounters ctr_;
     Timestamp last_expire_;

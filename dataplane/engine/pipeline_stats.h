@@ -6,6 +6,7 @@
 #include "http/http_inspector.h"
 #include "http2/h2_counters.h"
 #include "inspect/rule_inspector.h"
+#include "quic/quic_counters.h"
 #include "reassembly/tcp_reassembler.h"
 #include "tls/tls_inspector.h"
 
@@ -17,6 +18,7 @@ struct PipelineStats {
     tls::TlsCounters tls;
     http::HttpCounters http;
     http2::Http2Counters http2;
+    quic::QuicCounters quic;
     RuleCounters rules;
     rules::MatcherCounters matcher;
 };

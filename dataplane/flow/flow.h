@@ -117,7 +117,9 @@ struct Flow {
     bool fwd_known[2] = {false, false};
     bool rst_closed = false;      // an accepted RST ended it: later data starts a new flow
     uint16_t anomalies_seen = 0;  // NormReason bits already recorded for this flow
-    TcpPeer peer[2];              // per direction: the sender of that direction
+    uint16_t quic_session =
+        0xffff;       // QUIC handshake being read (pool index), quic/quic_inspector.h
+    TcpPeer peer[2];  // per direction: the sender of that direction
 
     TlsFlowState tls;
 

@@ -36,6 +36,7 @@ constexpr uint8_t kPassed = 2;     // a pass rule matched: no more rule inspecti
 constexpr uint8_t kHttp2 = 4;      // HTTP/2: the HTTP/2 stage has it (or saw it without a slot)
 constexpr uint8_t kTunnel = 8;     // left HTTP/1 (Upgrade, CONNECT)
 constexpr uint8_t kNotHttp2 = 16;  // the HTTP/2 stage gave up on this flow (not h2)
+constexpr uint8_t kQuicDone = 32;  // UDP: the QUIC stage is done (not QUIC, or its hello read)
 }  // namespace inspect_flag
 
 struct RuleCounters {

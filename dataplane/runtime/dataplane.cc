@@ -168,6 +168,11 @@ void Dataplane::resolve_normalization() {
     if (!cfg_.h2_abuse_action_set)
         cfg_.engine.http2.abuse_verdict =
             cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
+    // QUIC's 1-RTT data cannot be decrypted: inline, an HTTP/3 request would pass every rule,
+    // so QUIC is blocked and clients fall back to TCP (what enterprise firewalls do).
+    if (!cfg_.quic_action_set)
+        cfg_.engine.quic.action =
+            cfg_.mode == RunMode::Inline ? quic::QuicAction::Block : quic::QuicAction::Pass;
     if (!cfg_.http_reclaim_action_set)
         cfg_.engine.http.reclaim_verdict =
             cfg_.mode == RunMode::Inline ? Verdict::Drop : Verdict::Alert;
@@ -1324,6 +1329,13 @@ nlohmann::json Dataplane::summary() const {
                 h2.anomalies[i];
     h2j["anomalies"] = h2a;
     j["engine"]["http2"] = h2j;
+    quic::QuicCounters qc;
+    for (const WorkerStats& ws : snaps) qc.add(ws.pipeline.quic);
+    nlohmann::json qj = nlohmann::json::object();
+    for (size_t i = 0; i < quic::kQuicCounters; ++i)
+        qj[std::string(quic::quic_counter_name(static_cast<quic::QuicCtr>(i)))] = qc.v[i];
+    qj["action"] = cfg_.engine.quic.action == quic::QuicAction::Block ? "block" : "pass";
+    j["engine"]["quic"] = qj;
     std::shared_ptr<const rules::CompiledRules> rules_now;
     uint64_t swaps = 0, stall_ns = 0;
     {
@@ -1473,6 +1485,17 @@ std::string Dataplane::summary_text() const {
                     for (auto& [k, v] : h2["anomalies"].items()) n += v.get<uint64_t>();
                 return n;
             }());
+    const auto& qj = e["quic"];
+    auto qu = [&](const char* k) {
+        return (unsigned long long)(qj.contains(k) && qj[k].is_number() ? qj[k].get<uint64_t>()
+                                                                        : 0);
+    };
+    appendf(s,
+            "  quic (%s): connections %llu, hellos %llu, retries %llu, decrypt failures %llu, "
+            "blocked %llu, other versions %llu\n",
+            qj.contains("action") ? qj["action"].get<std::string>().c_str() : "pass",
+            qu("connections"), qu("hellos"), qu("retries"), qu("decrypt_failures"), qu("blocked"),
+            qu("other_versions"));
     const auto& rj = e["rules"];
     auto rget = [&](const char* k) {
         return (unsigned long long)(rj.contains(k) ? rj[k].get<uint64_t>() : 0);

@@ -104,6 +104,13 @@ std::string prometheus_text(const json& s) {
     if (h2a.is_object())
         for (const auto& [k, v] : h2a.items())
             w.sample("sluice_http2_anomalies_total", "{anomaly=\"" + k + "\"}", v);
+    const json& q = at(e, "quic");
+    w.one("sluice_quic_connections_total", "counter", "QUIC connections (client Initials) seen",
+          at(q, "connections"));
+    w.one("sluice_quic_hellos_total", "counter", "QUIC ClientHellos read whole and logged",
+          at(q, "hellos"));
+    w.one("sluice_quic_blocked_total", "counter", "QUIC connections dropped by quic.action",
+          at(q, "blocked"));
     const json& t = at(e, "tls");
     w.one("sluice_tls_sessions_total", "counter", "TLS sessions seen", at(t, "sessions"));
     w.one("sluice_tls_decrypted_bytes_total", "counter", "TLS application bytes decrypted",

@@ -757,6 +757,34 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                               }},
                          });
                  }},
+                {"quic",
+                 [&](const YAML::Node& v) {
+                     auto& q = e.quic;
+                     for_keys(path, v, "quic",
+                              {
+                                  {"enabled",
+                                   [&](const YAML::Node& x) {
+                                       q.enabled = scalar<bool>(path, x, "true or false");
+                                   }},
+                                  {"sessions",
+                                   [&](const YAML::Node& x) {
+                                       q.sessions = uint_in(path, x, 1, 65534);
+                                   }},
+                                  {"reclaim_after_ms",
+                                   [&](const YAML::Node& x) {
+                                       q.reclaim_after_ms = uint_in(path, x, 0, 3600000);
+                                   }},
+                                  {"action",
+                                   [&](const YAML::Node& x) {
+                                       const auto s = scalar<std::string>(path, x, "pass or block");
+                                       if (s != "pass" && s != "block")
+                                           fail(path, x, "quic.action must be pass or block");
+                                       q.action = s == "block" ? quic::QuicAction::Block
+                                                               : quic::QuicAction::Pass;
+                                       cfg.quic_action_set = true;
+                                   }},
+                              });
+                 }},
                 {"malformed",
                  [&](const YAML::Node& v) {
                      const auto p = scalar<std::string>(path, v, "drop or pass");

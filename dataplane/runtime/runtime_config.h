@@ -62,6 +62,7 @@ struct RuntimeConfig {
     bool reclaim_action_set = false;
     bool http_reclaim_action_set = false;
     bool h2_abuse_action_set = false;
+    bool quic_action_set = false;
     bool flow_hash_key_set =
         false;  // flow.hash_key given: live runs keep it instead of a random one
 

@@ -115,7 +115,7 @@ bool alnum(uint8_t c) {
 
 }  // namespace
 
-void compute_fingerprints(const ClientHello& ch, Fingerprints& fp) {
+void compute_fingerprints(const ClientHello& ch, Fingerprints& fp, char transport) {
     Values ciphers = non_grease(ch.ciphers);
     Values exts;
     for (size_t i = 0; i < std::min(ch.extension_count, ClientHello::kMaxExtensions); ++i)
@@ -147,7 +147,7 @@ void compute_fingerprints(const ClientHello& ch, Fingerprints& fp) {
     // --- JA4 part a ---
     char a_buf[16];
     Out a(a_buf);
-    a.put('t');
+    a.put(transport);
     uint16_t version = ch.legacy_version;
     if (ch.supported_versions.size() > 0) {
         version = 0;

@@ -19,7 +19,7 @@ struct Fingerprints {
     std::string_view ja4_ro;    // raw, original order
 
   private:
-    friend void compute_fingerprints(const ClientHello&, Fingerprints&);
+    friend void compute_fingerprints(const ClientHello&, Fingerprints&, char);
     char ja3_buf_[3072];
     char ja3_hash_buf_[32];
     char ja4_buf_[40];
@@ -28,6 +28,7 @@ struct Fingerprints {
     char ja4_ro_buf_[3072];
 };
 
-void compute_fingerprints(const ClientHello& ch, Fingerprints& out);
+// `transport`: JA4's first character, 't' for TLS over TCP, 'q' for QUIC.
+void compute_fingerprints(const ClientHello& ch, Fingerprints& out, char transport = 't');
 
 }  // namespace sluice::tls

@@ -86,6 +86,7 @@ class Control(t.TempDirTest):
         self.assertIn("sluice_enforcement_snapshots_total", body)
         self.assertIn("# TYPE sluice_http2_connections_total counter", body)
         self.assertIn("# TYPE sluice_http_transactions_total counter", body)
+        self.assertIn("# TYPE sluice_quic_connections_total counter", body)
         for line in body.splitlines():  # every sample line is NAME[{labels}] NUMBER
             if not line.startswith("#"):  # names and labels by Prometheus' exposition grammar
                 self.assertRegex(line, r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"\})? '

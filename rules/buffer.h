@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "rules/http2_facts.h"
+
 namespace sluice::rules {
 
 enum class Buffer : uint8_t {
@@ -27,6 +29,8 @@ enum class Buffer : uint8_t {
     Ja3Hash,
     Ja4Hash,
     Stream,  // no sticky buffer: reassembled (or decrypted) payload, chunk by chunk
+    // Added after Stream so the indices bundles key their databases by stay as they were.
+    Http2HeaderName,  // HTTP/2 request header names, one per line ("name\r\n"); absent for HTTP/1
     Count
 };
 constexpr size_t kBufferCount = static_cast<size_t>(Buffer::Count);
@@ -61,6 +65,7 @@ std::string_view inspect_point_name(InspectPoint p);
 struct BufferSet {
     std::array<std::string_view, kBufferCount> value{};
     std::array<bool, kBufferCount> present{};
+    const Http2Facts* http2 = nullptr;  // an HTTP/2 transaction's frames (http2.* keywords)
     void set(Buffer b, std::string_view v) {
         value[bidx(b)] = v;
         present[bidx(b)] = true;
@@ -68,6 +73,7 @@ struct BufferSet {
     void clear() {
         present.fill(false);
         value.fill({});
+        http2 = nullptr;
     }
 };
 

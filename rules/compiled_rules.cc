@@ -97,6 +97,35 @@ bool header_matches(const Rule& r, const MatchContext& ctx) {
     return forward() || (r.bidirectional && backward());
 }
 
+bool http2_matches(const Rule& r, const BufferSet& bufs, bool to_server) {
+    if (r.http2.empty()) return true;
+    if (bufs.http2 == nullptr) return false;
+    const Http2Facts& h = *bufs.http2;
+    const size_t d = to_server ? 0 : 1;
+    for (const Http2Check& c : r.http2) {
+        bool ok = false;
+        switch (c.kind) {
+            case Http2Check::Kind::FrameType:
+                ok = (h.frame_types[d] & h2_bit(c.id)) != 0;
+                break;
+            case Http2Check::Kind::ErrorCode:
+                ok = (h.error_codes[d] & h2_bit(c.id)) != 0;
+                break;
+            case Http2Check::Kind::Setting:
+                for (size_t i = 0; i < h.n_settings[d] && !ok; ++i)
+                    ok = h.settings[d][i].id == c.id &&
+                         (!c.cmp || c.cmp->matches(h.settings[d][i].value));
+                break;
+            case Http2Check::Kind::Window:
+                for (size_t i = 0; i < h.n_windows[d] && !ok; ++i)
+                    ok = c.cmp->matches(h.windows[d][i]);
+                break;
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
 CompiledRules::~CompiledRules() = default;
 
 namespace {
@@ -535,7 +564,7 @@ void Matcher::match(InspectPoint point, const BufferSet& bufs, const MatchContex
 
 bool Matcher::confirm(uint32_t ri, const BufferSet& bufs, const MatchContext& ctx) {
     const Rule& r = rules_->set_->rules[ri];
-    if (!header_matches(r, ctx)) return false;
+    if (!header_matches(r, ctx) || !http2_matches(r, bufs, ctx.to_server)) return false;
     const CompiledRules::Prepared& p = rules_->prepared_[ri];
     if (p.exact_by_hs) return true;
     for (const CompiledRules::Group& g : p.groups) {

@@ -49,6 +49,10 @@ struct MatchContext {
 
 // Header, ports and flow keywords (shared by both evaluators).
 bool header_matches(const Rule& r, const MatchContext& ctx);
+// The http2.* keywords against the transaction's frames (shared by both evaluators): the
+// client's frames at the request point, the server's at the response point. A rule with any
+// never matches a transaction without HTTP/2 facts.
+bool http2_matches(const Rule& r, const BufferSet& bufs, bool to_server);
 
 struct CompileStats {
     size_t literal_patterns = 0;

@@ -34,12 +34,34 @@ std::string_view buffer_name(Buffer b) {
             return "ja3.hash";
         case Buffer::Ja4Hash:
             return "ja4.hash";
+        case Buffer::Http2HeaderName:
+            return "http2.header_name";
         case Buffer::Stream:
             return "stream";
         case Buffer::Count:
             break;
     }
     return "?";
+}
+
+bool UintCmp::matches(uint64_t v) const {
+    switch (op) {
+        case Op::Eq:
+            return v == a;
+        case Op::Ne:
+            return v != a;
+        case Op::Lt:
+            return v < a;
+        case Op::Le:
+            return v <= a;
+        case Op::Gt:
+            return v > a;
+        case Op::Ge:
+            return v >= a;
+        case Op::Range:
+            return v > a && v < b;
+    }
+    return false;
 }
 
 std::string_view inspect_point_name(InspectPoint p) {

@@ -84,6 +84,21 @@ struct Condition {
     DatasetRef dataset;
 };
 
+// An unsigned comparison as Suricata writes them: 5, =5, !=5, <5, <=5, >5, >=5, 2-8 (exclusive
+// range, as Suricata's uint keywords).
+struct UintCmp {
+    enum class Op : uint8_t { Eq, Ne, Lt, Le, Gt, Ge, Range } op = Op::Eq;
+    uint64_t a = 0, b = 0;
+    bool matches(uint64_t v) const;
+};
+
+// Suricata's HTTP/2 keywords (checked against the transaction's Http2Facts).
+struct Http2Check {
+    enum class Kind : uint8_t { FrameType, ErrorCode, Setting, Window } kind = Kind::FrameType;
+    uint32_t id = 0;             // frame type, error code or setting id
+    std::optional<UintCmp> cmp;  // settings: the value (absent: the setting was sent); window
+};
+
 // Where a rule was written: errors and alerts point back here.
 struct SourceLocation {
     SourceLocation() = default;
@@ -127,7 +142,8 @@ struct Rule {
     bool flow_established = false;
 
     std::vector<Condition> conditions;
-    std::optional<Threshold> threshold;         // threshold: or detection_filter: (one per rule)
+    std::vector<Http2Check> http2;       // all must hold; a rule with any matches HTTP/2 only
+    std::optional<Threshold> threshold;  // threshold: or detection_filter: (one per rule)
     InspectPoint point = InspectPoint::Stream;  // derived from the buffers used
     SourceLocation where;
     std::string text;  // the rule as written (one logical line)

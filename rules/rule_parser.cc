@@ -51,6 +51,7 @@ constexpr BufferName kDotted[] = {
     {"tls.sni", Buffer::TlsSni},
     {"ja3.hash", Buffer::Ja3Hash},
     {"ja4.hash", Buffer::Ja4Hash},
+    {"http2.header_name", Buffer::Http2HeaderName},
     {"llm.prompt", Buffer::LlmPrompt},
     {"llm.system", Buffer::LlmSystem},
     {"llm.model", Buffer::LlmModel},
@@ -128,6 +129,7 @@ class RuleParser {
     bool parse_pcre(const RawOption& o);
     bool parse_dataset(const RawOption& o);
     bool parse_flow(const RawOption& o);
+    bool parse_http2(const RawOption& o);
     bool parse_metadata(const RawOption& o);
     bool parse_threshold(const RawOption& o, std::string_view kw);
     bool content_modifier(const RawOption& o, std::string_view name, std::string_view arg,
@@ -560,6 +562,101 @@ bool RuleParser::parse_dataset(const RawOption& o) {
     return true;
 }
 
+namespace {
+
+// Suricata's unsigned comparison: N, =N, !=N, <N, <=N, >N, >=N, or A-B (A < v < B).
+std::optional<UintCmp> parse_uint_cmp(std::string_view s) {
+    s = trim(s);
+    UintCmp c;
+    static constexpr std::pair<std::string_view, UintCmp::Op> kOps[] = {
+        {"!=", UintCmp::Op::Ne}, {"<=", UintCmp::Op::Le}, {">=", UintCmp::Op::Ge},
+        {"<", UintCmp::Op::Lt},  {">", UintCmp::Op::Gt},  {"=", UintCmp::Op::Eq},
+    };
+    for (const auto& [text, op] : kOps) {
+        if (s.starts_with(text)) {
+            c.op = op;
+            if (!parse_int(s.substr(text.size()), c.a)) return std::nullopt;
+            return c;
+        }
+    }
+    if (const size_t dash = s.find('-'); dash != std::string_view::npos && dash > 0) {
+        c.op = UintCmp::Op::Range;
+        if (!parse_int(s.substr(0, dash), c.a) || !parse_int(s.substr(dash + 1), c.b) ||
+            c.b <= c.a + 1)
+            return std::nullopt;
+        return c;
+    }
+    if (!parse_int(s, c.a)) return std::nullopt;
+    return c;
+}
+
+}  // namespace
+
+// Suricata's HTTP/2 keywords; each also makes the rule an HTTP rule.
+bool RuleParser::parse_http2(const RawOption& o) {
+    const std::string_view kw = o.keyword;
+    const std::string_view val = trim(o.value);
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    Http2Check c;
+    auto name_or_number = [&](std::optional<uint32_t> named, uint32_t max,
+                              const char* what) -> bool {
+        uint32_t v = 0;
+        if (named) {
+            c.id = *named;
+        } else if (parse_int(val, v) && v <= max) {
+            c.id = v;
+        } else {
+            return error(
+                at, std::string(kw) + " expects " + what + ", found '" + std::string(val) + "'");
+        }
+        return true;
+    };
+    if (kw == "http2.frametype") {
+        c.kind = Http2Check::Kind::FrameType;
+        if (!name_or_number(h2_frame_type(val), 255,
+                            "a frame type (DATA, HEADERS, ..., CONTINUATION) or a number"))
+            return false;
+    } else if (kw == "http2.errorcode") {
+        c.kind = Http2Check::Kind::ErrorCode;
+        if (!name_or_number(h2_error_code(val), 0xffffffffu,
+                            "an error code (NO_ERROR, ..., HTTP_1_1_REQUIRED) or a number"))
+            return false;
+    } else if (kw == "http2.settings") {
+        c.kind = Http2Check::Kind::Setting;
+        size_t end = 0;
+        while (end < val.size() &&
+               (std::isalnum(static_cast<unsigned char>(val[end])) || val[end] == '_'))
+            ++end;
+        const std::string_view name = val.substr(0, end);
+        const std::optional<uint32_t> id = h2_setting(name);
+        if (!id)
+            return error(at,
+                         "http2.settings expects a setting (SETTINGS_HEADER_TABLE_SIZE, ..., "
+                         "SETTINGS_MAX_HEADER_LIST_SIZE), found '" +
+                             std::string(name) + "'");
+        c.id = *id;
+        if (!trim(val.substr(end)).empty()) {
+            c.cmp = parse_uint_cmp(val.substr(end));
+            if (!c.cmp)
+                return error(at + end, "http2.settings expects NAME, NAME=N, NAME<N, NAME>N, ...");
+        }
+    } else if (kw == "http2.window") {
+        c.kind = Http2Check::Kind::Window;
+        c.cmp = parse_uint_cmp(val);
+        if (!c.cmp)
+            return error(at, "http2.window expects a number or a comparison (>N, A-B, ...)");
+    } else {
+        return error(o.kw_off, "unknown keyword '" + std::string(kw) +
+                                   "' (supported: http2.frametype, http2.errorcode, "
+                                   "http2.settings, http2.window, http2.header_name)");
+    }
+    if (rule_.proto == Protocol::Tls)
+        return error(o.kw_off, std::string(kw) + " needs protocol http");
+    rule_.proto = Protocol::Http;
+    rule_.http2.push_back(c);
+    return true;
+}
+
 bool RuleParser::parse_flow(const RawOption& o) {
     std::string_view v = o.value;
     while (true) {
@@ -790,6 +887,7 @@ bool RuleParser::apply_option(const RawOption& o) {
                          "service supports http and ssl, found '" + std::string(val) + "'");
         return true;
     }
+    if (kw.starts_with("http2.")) return parse_http2(o);
     if (kw == "reference" || kw == "rem" || kw == "target") return true;
     if (kw == "threshold" || kw == "detection_filter") return parse_threshold(o, kw);
     return error(o.kw_off, "unknown keyword '" + std::string(kw) + "'");
@@ -815,9 +913,11 @@ bool RuleParser::finish() {
             return error(0, std::string(buffer_name(c.buffer)) + " needs protocol tls");
     }
     if (!have_point) {
-        rule_.point = rule_.proto == Protocol::Tls    ? InspectPoint::TlsHello
-                      : rule_.proto == Protocol::Http ? InspectPoint::Request
-                                                      : InspectPoint::Stream;
+        // Header-only HTTP rules (http2.* keywords alone) follow their flow direction.
+        rule_.point = rule_.proto == Protocol::Tls ? InspectPoint::TlsHello
+                      : rule_.proto == Protocol::Http
+                          ? (rule_.flow_to_client ? InspectPoint::Response : InspectPoint::Request)
+                          : InspectPoint::Stream;
     }
     if (rule_.point == InspectPoint::Request && rule_.flow_to_client)
         return error(0, "request buffers are inspected to_server, but the rule says to_client");

@@ -62,6 +62,8 @@ struct Http2Inspector::Stream {
     int64_t content_length[2] = {-1, -1};
     uint64_t data_total[2] = {0, 0};
     uint64_t opened_ns = 0;
+    uint16_t frame_types[2] = {0, 0};  // frames on this stream, per direction (http2.*)
+    uint16_t error_codes[2] = {0, 0};  // its RST_STREAM codes
     Transaction txn;
     http::DirBody body[2];
 };
@@ -108,6 +110,10 @@ struct Http2Inspector::Connection {
     uint16_t n_streams = 0;
     uint32_t last_client_stream = 0;
     uint32_t anomalies_seen = 0;  // one record per kind and connection
+    // For the http2.* keywords: stream-0 frames and GOAWAY codes, the first SETTINGS of each
+    // side and the last WINDOW_UPDATE increments, per direction (the streams add their own).
+    rules::Http2Facts facts;
+    bool settings_done[2] = {false, false};
     // Rapid reset: client resets of fresh streams within the window.
     uint64_t reset_window_ns = 0;
     uint32_t resets_in_window = 0;
@@ -158,6 +164,7 @@ Http2Inspector::Http2Inspector(EveEmitter& eve, const Http2Options& opts,
       free_streams_(static_cast<uint32_t>(streams_.size())),
       heads_(std::max<uint32_t>(1, opts.header_buffers), opts.max_header_bytes),
       parsed_(heads_.count()) {
+    names_.reserve(opts.max_header_bytes);
     opts_.max_concurrent_streams =
         std::min<uint32_t>(opts_.max_concurrent_streams, kMaxStreamsPerConnection);
 }
@@ -496,6 +503,9 @@ void Http2Inspector::settings_entry(Connection& c, Dir d, const uint8_t* e) {
     const uint32_t value = read_u32(e + 2);
     if (id == setting::kHeaderTableSize) r.pending_table = value, r.pending_table_set = true;
     if (id == setting::kMaxFrameSize) r.pending_frame = value, r.pending_frame_set = true;
+    const size_t i = idx(d);
+    if (!c.settings_done[i] && c.facts.n_settings[i] < rules::Http2Facts::kSettings)
+        c.facts.settings[i][c.facts.n_settings[i]++] = {id, value};
     if (d == Dir::ToServer && !c.fp_settings) {
         if (c.fp_s_len != 0) put(c.fp_s, c.fp_s_len, ";");
         put_u(c.fp_s, c.fp_s_len, id);
@@ -508,6 +518,29 @@ void Http2Inspector::frame_done(Flow& f, Connection& c, Dir d) {
     Connection::Reader& r = c.dir[idx(d)];
     const FrameHeader h = r.fh;
     r.state = ReadState::Header;
+    // What the http2.* keywords read, before the frame may complete a request or response.
+    const size_t i = idx(d);
+    rules::Http2Facts& facts = c.facts;
+    if (h.stream == 0) {
+        facts.frame_types[i] |= rules::h2_bit(h.type);
+    } else if (Stream* s = find(c, h.stream)) {
+        s->frame_types[i] |= rules::h2_bit(h.type);
+        if (h.type == uint8_t(FrameType::RstStream))
+            s->error_codes[i] |= rules::h2_bit(read_u32(r.ctl));
+    }
+    if (h.type == uint8_t(FrameType::Goaway))
+        facts.error_codes[i] |= rules::h2_bit(read_u32(r.ctl + 4));
+    if (h.type == uint8_t(FrameType::WindowUpdate)) {
+        auto& w = facts.windows[i];
+        const uint32_t inc = read_u32(r.ctl) & 0x7fffffffu;
+        if (facts.n_windows[i] < w.size()) {
+            w[facts.n_windows[i]++] = inc;
+        } else {  // keep the last kWindows
+            std::move(w.begin() + 1, w.end(), w.begin());
+            w.back() = inc;
+        }
+    }
+    if (h.type == uint8_t(FrameType::Settings) && !h.has(flag::kAck)) c.settings_done[i] = true;
     switch (static_cast<FrameType>(h.type)) {
         case FrameType::Settings:
             if (h.has(flag::kAck)) {
@@ -741,6 +774,15 @@ Http2Inspector::Stream* Http2Inspector::open(Flow& f, Connection& c, uint32_t id
     return &s;
 }
 
+rules::Http2Facts Http2Inspector::facts_of(const Connection& c, const Stream& s) {
+    rules::Http2Facts out = c.facts;
+    for (size_t i = 0; i < 2; ++i) {
+        out.frame_types[i] |= s.frame_types[i];
+        out.error_codes[i] |= s.error_codes[i];
+    }
+    return out;
+}
+
 void Http2Inspector::request_done(Flow& f, Stream& s) {
     if (s.req_done) return;
     s.req_done = true;
@@ -758,6 +800,15 @@ void Http2Inspector::request_done(Flow& f, Stream& s) {
                     m.header_block,
                     m.fields(),
                     bodies_.view(b)};
+    Connection& c = sessions_[s.conn];
+    const rules::Http2Facts facts = facts_of(c, s);
+    req.http2 = &facts;
+    names_.clear();
+    for (const http::Header& h : m.fields()) {
+        if (names_.size() + h.name.size() + 2 > names_.capacity()) break;  // bounded, no growth
+        names_.append(h.name).append("\r\n");
+    }
+    req.header_names = names_;
     txn_.on_request(f, t, req, *this);
     b.stream = req.body.stream;
 }
@@ -779,6 +830,8 @@ void Http2Inspector::direction_done(Flow& f, Connection& c, Stream& s, Dir d) {
     MessageView resp;
     resp.status = t.status;
     resp.body = bodies_.view(s.body[1]);
+    const rules::Http2Facts facts = facts_of(c, s);
+    resp.http2 = &facts;
     txn_.on_response(f, t, resp);
     s.body[1].stream = resp.body.stream;
     uint32_t slot = 0;

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -92,6 +93,8 @@ class Http2Inspector final : public StreamConsumer,
     void direction_done(Flow& f, Connection& c, Stream& s, Dir d);
     void finish_stream(Flow& f, Connection& c, uint32_t slot, bool truncated);
     void request_done(Flow& f, Stream& s);
+    // The transaction's frames as the http2.* keywords see them: the connection's and its own.
+    static rules::Http2Facts facts_of(const Connection& c, const Stream& s);
     void reset_stream(Flow& f, Connection& c, Dir d, uint32_t id);
     Stream* find(Connection& c, uint32_t id, uint32_t* slot = nullptr);
     Stream* open(Flow& f, Connection& c, uint32_t id);
@@ -113,6 +116,7 @@ class Http2Inspector final : public StreamConsumer,
     IndexPool free_streams_;
     BufferPool heads_;                       // decoded request header lists
     std::vector<http::MessageHead> parsed_;  // their fields, by head buffer index
+    std::string names_;                      // http2.header_name of the request being inspected
     Http2Counters ctr_;
 };
 

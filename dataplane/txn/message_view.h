@@ -41,6 +41,10 @@ struct MessageView {
     std::string_view header_block;  // the header lines as sent (the http.header buffer)
     std::span<const http::Header> headers;
     MessageBodyView body;
+    // HTTP/2 only: what the frames said (http2.* keywords) and the request's header names, one
+    // per line (http2.header_name).
+    const rules::Http2Facts* http2 = nullptr;
+    std::string_view header_names;
 
     // First field with this name (case-insensitive), or nullptr.
     const http::Header* find(std::string_view name) const {

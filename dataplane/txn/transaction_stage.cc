@@ -96,6 +96,8 @@ void TransactionStage::on_request(Flow& f, Transaction& t, MessageView& req,
     bufs.set(Buffer::HttpMethod, req.method);
     bufs.set(Buffer::HttpUri, req.target);
     bufs.set(Buffer::HttpHeader, req.header_block);
+    bufs.http2 = req.http2;
+    if (req.http2 != nullptr) bufs.set(Buffer::Http2HeaderName, req.header_names);
     if (const http::Header* x = req.find("host"))
         bufs.set(Buffer::HttpHost, x->value);
     else if (!req.authority.empty())
@@ -197,6 +199,7 @@ void TransactionStage::on_response(Flow& f, Transaction& t, MessageView& resp) {
         char status[4];
         std::snprintf(status, sizeof status, "%03u", static_cast<unsigned>(t.status % 1000));
         BufferSet bufs;
+        bufs.http2 = resp.http2;
         bufs.set(Buffer::HttpStatCode, std::string_view(status, 3));
         if (b.present) bufs.set(Buffer::HttpResponseBody, body);
         TransactionAlertContext ctx(t, true, ja4_of(f));

@@ -206,6 +206,45 @@ class Http2Captures(unittest.TestCase):
                     alerts = {r["alert"]["signature_id"] for r in eve if r["event_type"] == "alert"}
                     self.assertIn(8101, alerts)
 
+    def test_http2_keywords_against_tshark(self):
+        """http2.settings and http2.header_name on real clients: each rule fires once per request
+        stream whose client (per tshark's frames) sent that setting or header."""
+        rules = os.path.join(self.tmp.name, "h2-keywords.rules")
+        with open(rules, "w") as f:
+            f.write('alert http any any -> any any (msg:"push setting"; '
+                    'http2.settings:SETTINGS_MAX_CONCURRENT_STREAMS; sid:8201; rev:1;)\n'
+                    'alert http any any -> any any (msg:"key header"; http2.header_name; '
+                    'content:"x-api-key"; sid:8202; rev:1;)\n')
+        for name in CAPTURES:
+            with self.subTest(capture=name):
+                frames = tshark_frames(name)
+                settings_ports, key_streams, streams = set(), set(), set()
+                for port, from_client, f in frames:
+                    if not from_client:
+                        continue
+                    if f["http2.type"] == "4" and f.get("http2.flags") == "0x00":
+                        entries = f.get("http2.settings", [])
+                        entries = entries if isinstance(entries, list) else [entries]
+                        if any(e["http2.settings.id"] == "3" for e in entries):
+                            settings_ports.add(port)
+                    if f["http2.type"] == "1":
+                        streams.add((port, int(f["http2.streamid"])))
+                        if any(n == "x-api-key" for n, _ in headers_of(f)):
+                            key_streams.add((port, int(f["http2.streamid"])))
+                want_8201 = sum(1 for port, _ in streams if port in settings_ports)
+                work = os.path.join(self.tmp.name, name + "-kw")
+                os.makedirs(work, exist_ok=True)
+                pcap, keylog = paths(name)
+                extra = ["--rules", rules] + (["--keylog", keylog] if keylog else [])
+                _, eve, _ = t.offline(pcap, work, *extra)
+                alerts = [r for r in eve if r["event_type"] == "alert"]
+                got_8201 = sum(1 for a in alerts if a["alert"]["signature_id"] == 8201)
+                got_8202 = {(a["src_port"], a["http"]["http2"]["stream_id"])
+                            for a in alerts if a["alert"]["signature_id"] == 8202}
+                self.assertEqual(got_8201, want_8201)
+                self.assertEqual(got_8202, key_streams)
+                self.assertGreater(want_8201 + len(key_streams), 0)
+
     def test_client_fingerprint_matches_the_frames(self):
         seen = set()
         for name in CAPTURES:

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pipeline_harness.h"
+#include "rules/rule_parser.h"
 
 namespace sluice::testing {
 namespace {
@@ -589,6 +590,101 @@ TEST(Http2Upgrade, DeclinedOrOtherUpgradesStayHttp1) {
     EXPECT_EQ(h.p->http_counters().h2c_upgrades, 0u);
     EXPECT_EQ(h.p->http_counters().tunnels, 1u);
     EXPECT_EQ(h.p->audit(), "");
+}
+
+}  // namespace sluice::testing
+
+namespace sluice::testing {
+
+// Suricata's http2.* keywords on the frames of the exchange above: the client sent SETTINGS
+// {3:100, 4:10485760, 2:0}, a connection WINDOW_UPDATE of 1048510465, and a CONTINUATION on
+// stream 5; the server SETTINGS {3:128}. Each count below is worked out from those frames.
+TEST(Http2Keywords, FrameFactsMatchTheirTransactions) {
+    EngineConfig cfg;
+    cfg.rules = compile_test_rules(
+        "alert http any any -> any any (msg:\"cont\"; http2.frametype:CONTINUATION; sid:1;)\n"
+        "alert http any any -> any any (msg:\"push off\"; http2.settings:SETTINGS_ENABLE_PUSH=0; "
+        "sid:2;)\n"
+        "alert http any any -> any any (msg:\"streams\"; "
+        "http2.settings:SETTINGS_MAX_CONCURRENT_STREAMS>100; sid:3;)\n"
+        "alert http any any -> any any (msg:\"window\"; http2.window:>1000000; sid:4;)\n"
+        "alert http any any -> any any (msg:\"name\"; http2.header_name; content:\"x-api-key\"; "
+        "sid:5;)\n"
+        "alert http any any -> any any (msg:\"server\"; flow:to_client; "
+        "http2.settings:SETTINGS_MAX_CONCURRENT_STREAMS=128; sid:6;)\n"
+        "alert http any any -> any any (msg:\"data+post\"; http2.frametype:DATA; http.method; "
+        "content:\"POST\"; sid:7;)\n"
+        "alert http any any -> any any (msg:\"window range\"; http2.window:1-1000; sid:8;)\n");
+    H2Run r(cfg);
+    const Exchange x;
+    r.run(x.client, x.server);
+    std::map<int, int> by_sid;
+    for (const auto& a : r.h.sink.of_type("alert")) ++by_sid[a["alert"]["signature_id"].get<int>()];
+    EXPECT_EQ(by_sid, (std::map<int, int>{{1, 1}, {2, 3}, {4, 3}, {5, 1}, {6, 3}, {7, 1}}));
+
+    // The same rules over HTTP/1.1: no HTTP/2 frames, no match.
+    Harness h1(cfg);
+    Conversation c;
+    h1.feed(c.client(tcp_flag::kSyn));
+    h1.feed(c.server(tcp_flag::kSyn | kA));
+    h1.feed(c.client(kA));
+    h1.feed(c.client(kPA,
+                     "POST /v1/messages HTTP/1.1\r\nHost: a\r\nx-api-key: k\r\n"
+                     "Content-Length: 2\r\n\r\n{}"));
+    h1.feed(c.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+    h1.p->finish(Timestamp{h1.t + 1});
+    EXPECT_TRUE(h1.sink.of_type("alert").empty());
+}
+
+// RST_STREAM and GOAWAY error codes.
+TEST(Http2Keywords, ErrorCodes) {
+    EngineConfig cfg;
+    cfg.rules = compile_test_rules(
+        "alert http any any -> any any (msg:\"cancel\"; http2.errorcode:CANCEL; sid:11;)\n"
+        "alert http any any -> any any (msg:\"calm\"; flow:to_client; "
+        "http2.errorcode:ENHANCE_YOUR_CALM; sid:12;)\n"
+        "alert http any any -> any any (msg:\"numeric\"; http2.errorcode:8; sid:13;)\n");
+    H2Run r(cfg);
+    Encoder ce;
+    std::string client = kPreface + settings({{3, 100}});
+    client += frame(kHeaders, kEndHeaders, 1,
+                    ce.block({{":method", "POST"},
+                              {":path", "/v1/messages"},
+                              {":scheme", "https"},
+                              {":authority", "a"}}));
+    client += frame(kRst, 0, 1, u32(8));  // CANCEL: the request ends truncated
+    const std::string server = settings({}) + frame(7, 0, 0, u32(1) + u32(11));  // GOAWAY
+    r.run(client, server);
+    std::map<int, int> by_sid;
+    for (const auto& a : r.h.sink.of_type("alert")) ++by_sid[a["alert"]["signature_id"].get<int>()];
+    EXPECT_EQ(by_sid[11], 1);
+    EXPECT_EQ(by_sid[13], 1);
+    EXPECT_EQ(by_sid.count(12), 0u);  // the stream ended before the server's GOAWAY
+}
+
+// Mistakes point at the keyword's value (file:line:col), as for every other keyword.
+TEST(Http2Keywords, ErrorsNameThePlace) {
+    struct Case {
+        std::string rule, message;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"http2.frametype:FOO;", "expects a frame type"},
+             {"http2.errorcode:-1;", "expects an error code"},
+             {"http2.settings:SETTINGS_BOGUS=1;", "expects a setting"},
+             {"http2.settings:SETTINGS_ENABLE_PUSH=x;", "NAME=N"},
+             {"http2.window:abc;", "http2.window expects"},
+             {"http2.window:5-6;", "http2.window expects"},
+             {"http2.priority:1;", "unknown keyword 'http2.priority'"},
+         }) {
+        const std::string text = "alert http any any -> any any (msg:\"m\"; " + c.rule + " sid:1;)";
+        const auto f = rules::parse_rules(text, "t.rules");
+        ASSERT_FALSE(f.ok()) << c.rule;
+        EXPECT_NE(f.errors[0].format().find(c.message), std::string::npos) << f.errors[0].format();
+        EXPECT_EQ(f.errors[0].format().find("t.rules:1:"), 0u) << f.errors[0].format();
+    }
+    const auto tls = rules::parse_rules(
+        "alert tls any any -> any any (msg:\"m\"; http2.frametype:DATA; sid:1;)", "t.rules");
+    ASSERT_FALSE(tls.ok());
 }
 
 }  // namespace sluice::testing

@@ -37,6 +37,11 @@ def main():
         print(f"| {label} | {x['gbps']:.2f} | {x['mpps']:.2f} | {x['requests_per_s']:.0f} | "
               f"{x['ratio']:.2f} | {x['alerts']} |")
     print(f"\nAccount correlation on vs off (worker side): {r['accounts_vs_rules']:.2f}")
+    h2 = r["http2"]
+    print(f"\nThe same requests over HTTP/2 (h2c, HPACK), packs on: {h2['http2_requests_per_s']:.0f} "
+          f"vs {h2['http1_requests_per_s']:.0f} requests/s over HTTP/1.1 (ratio {h2['ratio']:.2f}); "
+          f"alerts {h2['alerts_http2']} vs {h2['alerts_http1']}, LLM requests {h2['llm_http2']} vs "
+          f"{h2['llm_http1']}")
     h = r["hostile"]
     print(f"\nOne flow in ten hostile (out-of-window RST, conflicting retransmission, gzip bomb, "
           f"random credentials, half-sent hello), inline normalization on: {h['hostile_gbps']:.2f} "

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <nghttp2/nghttp2.h>
 #include <zlib.h>
 
 #include "craft/frame_builder.h"
@@ -71,6 +72,48 @@ const std::string& bomb() {
     return b;
 }
 
+// HTTP/2 framing of the same exchanges (h2c with prior knowledge): one HPACK encoder per
+// direction and connection, frames laid out by RFC 9113 section 4.1, DATA in 16 KiB frames.
+struct H2Writer {
+    nghttp2_hd_deflater* enc = nullptr;
+    H2Writer() { nghttp2_hd_deflate_new(&enc, 4096); }
+    ~H2Writer() { nghttp2_hd_deflate_del(enc); }
+    H2Writer(const H2Writer&) = delete;
+    H2Writer& operator=(const H2Writer&) = delete;
+    static std::string frame(uint8_t type, uint8_t flags, uint32_t stream, std::string_view p) {
+        std::string f;
+        const auto n = static_cast<uint32_t>(p.size());
+        for (int s : {16, 8, 0}) f.push_back(static_cast<char>(n >> s));
+        f.push_back(static_cast<char>(type));
+        f.push_back(static_cast<char>(flags));
+        for (int s : {24, 16, 8, 0}) f.push_back(static_cast<char>((stream >> s) & 0xff));
+        return f.append(p);
+    }
+    std::string headers(uint32_t stream, const std::vector<std::pair<std::string, std::string>>& h,
+                        bool end_stream) {
+        std::vector<nghttp2_nv> nv;
+        for (const auto& [n, v] : h)
+            nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                          reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(),
+                          v.size(), NGHTTP2_NV_FLAG_NONE});
+        std::string block(nghttp2_hd_deflate_bound(enc, nv.data(), nv.size()), '\0');
+        const auto n = nghttp2_hd_deflate_hd(enc, reinterpret_cast<uint8_t*>(block.data()),
+                                             block.size(), nv.data(), nv.size());
+        block.resize(n < 0 ? 0 : static_cast<size_t>(n));
+        return frame(1, static_cast<uint8_t>(4 | (end_stream ? 1 : 0)), stream, block);
+    }
+    static std::string data(uint32_t stream, std::string_view body) {
+        std::string out;
+        for (size_t o = 0; o < body.size(); o += 16384) {
+            const std::string_view part = body.substr(o, 16384);
+            out += frame(0, o + part.size() == body.size() ? 1 : 0, stream, part);
+        }
+        return out;
+    }
+};
+
+enum class Framing : uint8_t { Http1, Http2 };
+
 struct Traffic {
     std::vector<std::vector<uint8_t>> frames;
     uint64_t bytes = 0;
@@ -80,7 +123,8 @@ struct Traffic {
 // `hostile`: one flow in ten plays an evasion or a state attack as well as its requests (an
 // out-of-window RST, a conflicting retransmission, a gzip bomb body, a random credential per
 // request, a hello that never completes), in turn.
-Traffic make_traffic(int flows, uint32_t seed, bool hostile = false) {
+Traffic make_traffic(int flows, uint32_t seed, bool hostile = false,
+                     Framing framing = Framing::Http1) {
     std::mt19937 rng(seed);
     Traffic t;
     craft::FrameSpec c2s, s2c;
@@ -114,7 +158,16 @@ Traffic make_traffic(int flows, uint32_t seed, bool hostile = false) {
             cs += static_cast<uint32_t>(hello.size());
         }
         const int reqs = 1 + static_cast<int>(rng() % 3);  // keep-alive
+        const bool h2 = framing == Framing::Http2;
+        H2Writer client_enc, server_enc;
+        std::string client_preface, server_preface;
+        if (h2) {
+            client_preface = std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
+                             H2Writer::frame(4, 0, 0, std::string("\0\x03\0\0\0\x64", 6));
+            server_preface = H2Writer::frame(4, 0, 0, "") + H2Writer::frame(4, 1, 0, "");
+        }
         for (int k = 0; k < reqs; ++k) {
+            const uint32_t stream_id = static_cast<uint32_t>(2 * k + 1);
             // Prompt of 1-16 KiB: a conversation history of sentences.
             std::string prompt;
             const size_t target = 1024 + rng() % 15360;
@@ -130,14 +183,32 @@ Traffic make_traffic(int flows, uint32_t seed, bool hostile = false) {
                 attack == 3 ? "sk-ant-api03-" + std::to_string(rng()) + std::to_string(rng())
                             : std::string("sk-ant-api03-BENCH");
             const std::string payload = attack == 2 ? bomb() : body;
-            const std::string req =
-                "POST /v1/messages HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: "
-                "Anthropic/Python "
-                "0.40.0\r\nx-api-key: " +
-                key + "\r\nanthropic-version: 2023-06-01\r\n" +
-                (attack == 2 ? "Content-Encoding: gzip\r\n" : "") +
-                "Content-Type: application/json\r\nContent-Length: " +
-                std::to_string(payload.size()) + "\r\n\r\n" + payload;
+            std::string req;
+            if (h2) {
+                std::vector<std::pair<std::string, std::string>> fields = {
+                    {":method", "POST"},
+                    {":path", "/v1/messages"},
+                    {":scheme", "http"},
+                    {":authority", "api.example.com"},
+                    {"user-agent", "Anthropic/Python 0.40.0"},
+                    {"x-api-key", key},
+                    {"anthropic-version", "2023-06-01"},
+                    {"content-type", "application/json"},
+                    {"content-length", std::to_string(payload.size())}};
+                if (attack == 2) fields.emplace_back("content-encoding", "gzip");
+                req = (k == 0 ? client_preface : std::string()) +
+                      client_enc.headers(stream_id, fields, false) +
+                      H2Writer::data(stream_id, payload);
+            } else {
+                req =
+                    "POST /v1/messages HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: "
+                    "Anthropic/Python "
+                    "0.40.0\r\nx-api-key: " +
+                    key + "\r\nanthropic-version: 2023-06-01\r\n" +
+                    (attack == 2 ? "Content-Encoding: gzip\r\n" : "") +
+                    "Content-Type: application/json\r\nContent-Length: " +
+                    std::to_string(payload.size()) + "\r\n\r\n" + payload;
+            }
             for (size_t o = 0; o < req.size(); o += kMss) {
                 const std::string seg = req.substr(o, kMss);
                 if (attack == 1 && o == 0) {  // a first copy with other bytes, then the real one
@@ -168,17 +239,29 @@ data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"outpu
                 char len[16];
                 std::snprintf(len, sizeof len, "%zx", events.size());
                 resp =
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: "
-                    "chunked\r\n\r\n" +
-                    std::string(len) + "\r\n" + events + "\r\n0\r\n\r\n";
+                    h2 ? server_enc.headers(
+                             stream_id, {{":status", "200"}, {"content-type", "text/event-stream"}},
+                             false) +
+                             H2Writer::data(stream_id, events)
+                       : "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-"
+                         "Encoding: chunked\r\n\r\n" +
+                             std::string(len) + "\r\n" + events + "\r\n0\r\n\r\n";
             } else {
                 const std::string json =
                     R"({"id":"msg_1","type":"message","content":[{"type":"text","text":")" +
                     std::string(1500 + rng() % 3000, 'w') +
                     R"("}],"usage":{"input_tokens":900,"output_tokens":320}})";
-                resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                       std::to_string(json.size()) + "\r\n\r\n" + json;
+                resp = h2 ? server_enc.headers(stream_id,
+                                               {{":status", "200"},
+                                                {"content-type", "application/json"},
+                                                {"content-length", std::to_string(json.size())}},
+                                               false) +
+                                H2Writer::data(stream_id, json)
+                          : "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-"
+                            "Length: " +
+                                std::to_string(json.size()) + "\r\n\r\n" + json;
             }
+            if (h2 && k == 0) resp = server_preface + resp;
             for (size_t o = 0; o < resp.size(); o += kMss) {
                 const std::string seg = resp.substr(o, kMss);
                 push(craft::tcp_frame(s2c, {443, cp, ss, cs, 0x18, 65535, {}}, craft::bytes(seg)));
@@ -308,6 +391,19 @@ int main(int argc, char** argv) {
         const Result clean = run(inl, t, passes), dirty = run(inl, h, passes);
         const double clean_bps = double(t.bytes) / clean.seconds,
                      dirty_bps = double(h.bytes) / dirty.seconds;
+        // The same requests and answers over HTTP/2 (h2c, HPACK), against HTTP/1.1: the framing's
+        // cost on the whole inspection path (packs on), requests per second as a ratio.
+        const Traffic t2 = make_traffic(flows, 42, false, Framing::Http2);
+        const Result h1 = run(full, t, passes), h2r = run(full, t2, passes);
+        std::printf(
+            "\"http2\":{\"frames\":%zu,\"bytes\":%llu,\"requests\":%llu,\"http1_requests_per_s\":"
+            "%.0f,\"http2_requests_per_s\":%.0f,\"ratio\":%.3f,\"alerts_http1\":%llu,"
+            "\"alerts_http2\":%llu,\"llm_http1\":%llu,\"llm_http2\":%llu},",
+            t2.frames.size(), (unsigned long long)t2.bytes, (unsigned long long)t2.requests,
+            double(t.requests) / h1.seconds, double(t2.requests) / h2r.seconds,
+            (double(t2.requests) / h2r.seconds) / (double(t.requests) / h1.seconds),
+            (unsigned long long)h1.alerts, (unsigned long long)h2r.alerts,
+            (unsigned long long)h1.llm, (unsigned long long)h2r.llm);
         std::printf(
             "\"hostile\":{\"frames\":%zu,\"bytes\":%llu,\"clean_gbps\":%.3f,\"hostile_gbps\":%.3f,"
             "\"ratio\":%.3f,\"alerts_clean\":%llu,\"alerts_hostile\":%llu},",

@@ -56,9 +56,13 @@ def main():
             total = sum(1 for r in reqs if r["identity"] == a.blocked)
             print(f"  blocked from the CLI mid-run: account {a.blocked}: {len(stopped)} of its {total} requests "
                   f"stopped after the block")
+    by_proto = collections.Counter(r["http"].get("protocol", "?") for r in eve if r["event_type"] == "http")
+    h2 = e.get("http2", {})
     print(f"  tls: {e['tls']['decrypt_sessions']} sessions decrypted of {e['tls']['sessions']}; "
-          f"http: {e['http']['requests']} requests, {e['http']['llm_requests']} LLM, "
-          f"{e['http']['usage_reports']} usage reports")
+          f"http: {e['http'].get('transactions', e['http']['requests'])} transactions "
+          f"({', '.join(f'{n} {p}' for p, n in sorted(by_proto.items()))}), "
+          f"{e['http']['llm_requests']} LLM, {e['http']['usage_reports']} usage reports; "
+          f"HTTP/2: {h2.get('connections', 0)} connections, {h2.get('streams', 0)} streams")
     alerts = [r for r in eve if r["event_type"] == "alert"]
     by_cat = collections.Counter(r["alert"]["category"] for r in alerts)
     print(f"  alerts: {len(alerts)}")

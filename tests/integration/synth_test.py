@@ -31,12 +31,52 @@ def truth(out):
 
 
 def tshark_requests(out, keylog=True):
-    args = ["tshark", "-r", os.path.join(out, "traffic.pcap"), "-Y", "http.request", "-T", "fields",
-            "-e", "ip.src", "-e", "tcp.srcport", "-e", "http.request.uri"]
+    """(client address, port, path) of every request tshark decodes: HTTP/1.1 request lines,
+    and the HTTP/2 request HEADERS frames (several may share a packet; h2c is decoded on
+    port 80 too)."""
+    args = ["tshark", "-r", os.path.join(out, "traffic.pcap"), "-d", "tcp.port==80,http", "-Y",
+            "http.request || http2.type == 1", "-T", "json", "--no-duplicate-keys"]
     if keylog:
         args[3:3] = ["-o", "tls.keylog_file:" + os.path.join(out, "keylog.txt")]
-    p = t.run(args)
-    return [tuple(line.split("\t")) for line in p.stdout.splitlines() if line]
+    packets = json.loads(t.run(args).stdout or "[]")
+    out_rows = []
+
+    def frames(o, found):
+        if isinstance(o, dict):
+            if "http2.type" in o and "http2.streamid" in o:
+                found.append(o)
+                return
+            for v in o.values():
+                frames(v, found)
+        elif isinstance(o, list):
+            for v in o:
+                frames(v, found)
+
+    for pkt in packets:
+        layers = pkt["_source"]["layers"]
+        src = layers["ip"]["ip.src"]
+        port = layers["tcp"]["tcp.srcport"]
+        http = layers.get("http")
+        if isinstance(http, dict) and "http.request.uri" in json.dumps(http):
+            uri = next((v.get("http.request.uri") for v in http.values()
+                        if isinstance(v, dict) and "http.request.uri" in v), "")
+            out_rows.append((src, port, uri))
+        found = []
+        frames(layers.get("http2"), found)
+        for f in found:
+            if f["http2.type"] != "1":
+                continue
+            h = f.get("http2.header", [])
+            h = h if isinstance(h, list) else [h]
+            fields = {x.get("http2.header.name"): x.get("http2.header.value") for x in h}
+            if ":method" in fields:
+                out_rows.append((src, port, fields.get(":path", "")))
+                H2_REQUEST_FIELDS.setdefault(out, []).append(fields)
+    return out_rows
+
+
+# The HTTP/2 request header lists tshark_requests saw, by output directory.
+H2_REQUEST_FIELDS = {}
 
 
 class Synth(t.TempDirTest):
@@ -124,6 +164,12 @@ class Synth(t.TempDirTest):
             for prefix in ("x-api-key: ", "authorization: bearer ", "cookie: sessionkey="):
                 if low.startswith(prefix):
                     creds.add(line.strip()[len(prefix):].strip())
+        for fields in H2_REQUEST_FIELDS.get(out, []):  # the HTTP/2 requests' credentials
+            for name, value in fields.items():
+                low = f"{name}: {value}".lower()
+                for prefix in ("x-api-key: ", "authorization: bearer ", "cookie: sessionkey="):
+                    if low.startswith(prefix):
+                        creds.add(f"{name}: {value}"[len(prefix):].strip())
         self.assertGreaterEqual(len(creds), 5)
         texts = []
         for name in ("eve.json", "summary.json", "out.pcap"):

@@ -16,6 +16,7 @@
 #include "account/identity.h"
 #include "common/digest.h"
 #include "det_random.h"
+#include "h2_session.h"
 #include "tcp_conn.h"
 #include "tls_pair.h"
 
@@ -430,8 +431,8 @@ bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error) {
     SslCtxPtr api_ctx, console_ctx;
     std::map<std::string, SslCtxPtr> client_ctx;
     if (!opts.plaintext) {
-        api_ctx = make_server_ctx("api.example.com");
-        console_ctx = make_server_ctx("console.example.com");
+        api_ctx = make_server_ctx("api.example.com", opts.http2);
+        console_ctx = make_server_ctx("console.example.com", opts.http2);
         for (const TlsProfile& p : tls_profiles()) client_ctx[p.name] = make_client_ctx(p, &keylog);
     }
 
@@ -595,19 +596,28 @@ bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error) {
                 return false;
             }
         }
+        auto send = [&](Side from, const std::string& bytes) {
+            if (tls)
+                tls->write(from, bytes, emit);
+            else
+                conn.send(from == Side::Client, bytes);
+        };
+        // HTTP/2 for the stacks that offer it (the same requests, framed as h2).
+        std::unique_ptr<H2Session> h2;
+        if (opts.http2 && offers_h2(a.profile->alpn)) {
+            h2 = std::make_unique<H2Session>(a.profile->name, tls != nullptr);
+            send(Side::Client, h2->client_preface());
+            send(Side::Server, h2->server_preface());
+            send(Side::Client, H2Session::settings_ack());
+            ++stats.http2_sessions;
+        }
         for (uint32_t k = 0; k < a.requests_per_session; ++k) {
             const Request q = make_request(a, k, rng);
             const uint64_t req_ns = conn.now();
-            if (tls)
-                tls->write(Side::Client, q.http, emit);
-            else
-                conn.send(true, q.http);
+            send(Side::Client, h2 ? h2->request(q.http) : q.http);
             conn.wait(20'000'000 + below(rng, 200'000'000));  // the model thinks
             const std::string resp = make_response(q, rng);
-            if (tls)
-                tls->write(Side::Server, resp, emit);
-            else
-                conn.send(false, resp);
+            send(Side::Server, h2 ? h2->response(resp) : resp);
             nlohmann::json tr{
                 {"type", "request"},
                 {"ts_ns", req_ns},
@@ -622,7 +632,8 @@ bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error) {
                 {"host", q.host},
                 {"path", q.path},
                 {"expected_sids", q.expected_sids},
-                {"identity", account_id(mac, q.identity.empty() ? a.key : q.identity)}};
+                {"identity", account_id(mac, q.identity.empty() ? a.key : q.identity)},
+                {"protocol", h2 ? "HTTP/2" : "HTTP/1.1"}};
             if (!q.model.empty()) tr["model"] = q.model;
             truth << tr.dump() << "\n";
             ++stats.requests;

@@ -15,7 +15,10 @@ namespace sluice::synth {
 struct SynthOptions {
     Scenario scenario;
     uint64_t seed = 1;
-    bool plaintext = false;  // HTTP/1.1 without TLS (traffic behind a TLS terminator)
+    bool plaintext = false;  // no TLS (traffic behind a TLS terminator)
+    // The API speaks HTTP/2: clients whose stack offers h2 (curl, browsers) negotiate it over
+    // TLS, and use h2c with prior knowledge in plaintext; the others speak HTTP/1.1.
+    bool http2 = true;
     std::string out_dir;
     bool progress = false;
     // Account ids in the truth are the dataplane's (HMAC-SHA256 under this key, first 16 hex):
@@ -26,6 +29,7 @@ struct SynthOptions {
 struct SynthStats {
     uint64_t accounts = 0, sessions = 0, requests = 0, packets = 0, bytes = 0;
     uint64_t attack_requests = 0;
+    uint64_t http2_sessions = 0;
 };
 
 bool generate(const SynthOptions& opts, SynthStats& stats, std::string& error);

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
     std::string scenario = "quickstart", out_dir;
     uint64_t seed = 1;
     double scale = 1.0;
-    bool plaintext = false, list = false, quiet = false;
+    bool plaintext = false, list = false, quiet = false, http1_only = false;
     app.add_option("--scenario", scenario,
                    "Built-in scenario (quickstart, benign, hydra, reseller, farm, mixed) or a "
                    "YAML scenario file");
@@ -25,7 +25,11 @@ int main(int argc, char** argv) {
     app.add_option("--scale", scale, "Multiply accounts and duration (e.g. 0.2, 10, 1000)")
         ->check(CLI::Range(0.001, 1e6));
     app.add_flag("--plaintext", plaintext,
-                 "HTTP/1.1 without TLS on port 80 (traffic behind a TLS terminator)");
+                 "No TLS, port 80 (traffic behind a TLS terminator); h2-capable stacks use h2c "
+                 "with prior knowledge");
+    app.add_flag("--http1-only", http1_only,
+                 "The API speaks HTTP/1.1 only (by default clients whose stack offers h2 - curl, "
+                 "browsers - speak HTTP/2)");
     app.add_option("--out", out_dir, "Output directory: traffic.pcap, keylog.txt, truth.jsonl");
     app.add_flag("--list", list, "List the built-in scenarios and TLS profiles, then exit");
     app.add_flag("--quiet", quiet, "No progress bar or summary");
@@ -77,6 +81,7 @@ int main(int argc, char** argv) {
     opts.scenario = scaled(*sc, scale);
     opts.seed = seed;
     opts.plaintext = plaintext;
+    opts.http2 = !http1_only;
     opts.out_dir = out_dir;
     opts.progress = !quiet && isatty(2);
     if (!secret_file.empty()) {
@@ -94,10 +99,11 @@ int main(int argc, char** argv) {
     if (!quiet)
         std::printf(
             "sluice-synth: scenario %s seed %llu: %llu accounts, %llu sessions, %llu "
-            "requests (%llu from attack classes), %llu packets, %llu bytes -> %s\n",
+            "requests (%llu from attack classes), %llu sessions over HTTP/2, %llu packets, %llu "
+            "bytes -> %s\n",
             opts.scenario.name.c_str(), (unsigned long long)seed, (unsigned long long)st.accounts,
             (unsigned long long)st.sessions, (unsigned long long)st.requests,
-            (unsigned long long)st.attack_requests, (unsigned long long)st.packets,
-            (unsigned long long)st.bytes, out_dir.c_str());
+            (unsigned long long)st.attack_requests, (unsigned long long)st.http2_sessions,
+            (unsigned long long)st.packets, (unsigned long long)st.bytes, out_dir.c_str());
     return 0;
 }

@@ -107,8 +107,21 @@ void keylog_cb(const SSL*, const char* line) {
 }
 
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                unsigned int inlen, void*) {
-    // The server speaks HTTP/1.1 only: pick it if offered, else no ALPN.
+                unsigned int inlen, void* arg) {
+    // h2 when the server speaks it and the client offers it, else HTTP/1.1 if offered, else
+    // no ALPN.
+    if (arg != nullptr) {
+        for (unsigned i = 0; i < inlen;) {
+            const unsigned len = in[i];
+            if (i + 1 + len > inlen) break;
+            if (len == 2 && in[i + 1] == 'h' && in[i + 2] == '2') {
+                *out = in + i + 1;
+                *outlen = 2;
+                return SSL_TLSEXT_ERR_OK;
+            }
+            i += 1 + len;
+        }
+    }
     for (unsigned i = 0; i < inlen;) {
         const unsigned len = in[i];
         if (i + 1 + len > inlen) break;
@@ -125,7 +138,7 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
 
 }  // namespace
 
-SslCtxPtr make_server_ctx(const std::string& host) {
+SslCtxPtr make_server_ctx(const std::string& host, bool h2) {
     SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
     EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
     X509* cert = X509_new();
@@ -148,7 +161,8 @@ SslCtxPtr make_server_ctx(const std::string& host) {
     // No tickets: their contents carry the clock, and sessions are not resumed here.
     SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(ctx.get(), 0);
-    SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, nullptr);
+    static int speaks_h2 = 1;
+    SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, h2 ? &speaks_h2 : nullptr);
     return ctx;
 }
 

@@ -42,7 +42,8 @@ using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 
 // Server context with a self-signed EC certificate for `host` (made with the process's
 // current randomness, so deterministic under DeterministicRandom).
-SslCtxPtr make_server_ctx(const std::string& host);
+// `h2`: the server picks h2 when the client offers it (else HTTP/1.1).
+SslCtxPtr make_server_ctx(const std::string& host, bool h2 = false);
 // Client context for a profile; key log lines go to `keylog` (NSS format).
 SslCtxPtr make_client_ctx(const TlsProfile& p, std::string* keylog);
 

@@ -87,6 +87,7 @@ void AccountState::observe(const Observation& o, uint32_t asn) {
     g.prefixes.add(hash_bytes(bytes_of(network_prefix(o.src)), 2));
     if (o.ja4_hash) g.ja4.add(mix64(o.ja4_hash));
     if (o.ua_hash) g.uas.add(mix64(o.ua_hash));
+    if (o.h2fp_hash) g.h2fps.add(mix64(o.h2fp_hash));
     if (asn != 0) g.asns.add(mix64(asn));
     if (o.input_tokens > 0) g.in_tokens += o.input_tokens;
     if (o.output_tokens > 0) g.out_tokens += o.output_tokens;
@@ -116,6 +117,7 @@ AccountSignals AccountState::signals(uint64_t now) {
     s.distinct_ja4 = both(cur_.ja4, prev_.ja4);
     s.distinct_user_agents = both(cur_.uas, prev_.uas);
     s.distinct_asns = both(cur_.asns, prev_.asns);
+    s.distinct_h2_fingerprints = both(cur_.h2fps, prev_.h2fps);
     s.input_tokens = cur_.in_tokens + prev_.in_tokens;
     s.output_tokens = cur_.out_tokens + prev_.out_tokens;
     s.bytes = cur_.bytes + prev_.bytes;

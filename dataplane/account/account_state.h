@@ -29,7 +29,8 @@ struct Observation {
     std::array<char, 48> hint{};
     uint8_t hint_len = 0;
     IpAddress src;
-    uint64_t ja4_hash = 0;  // 0: not TLS or not decrypted
+    uint64_t ja4_hash = 0;   // 0: not TLS or not decrypted
+    uint64_t h2fp_hash = 0;  // the HTTP/2 client fingerprint (Akamai); 0: not HTTP/2
     uint64_t ua_hash = 0;
     uint64_t prompt_simhash = 0;
     uint64_t prompt_head = 0, prompt_tail = 0;  // account::prompt_frame
@@ -86,6 +87,9 @@ struct AccountSignals {
     // Credential churn: accounts first seen (never seen, or evicted since) from the account's
     // latest /24 or /48 within the window. A signup farm or a flood of random keys is one.
     double prefix_new_accounts = 0;
+    // Distinct HTTP/2 client fingerprints on the key (how its clients frame HTTP/2): one
+    // customer's client frames one way; a key shared by many tools frames many ways.
+    double distinct_h2_fingerprints = 0;
 };
 
 class AccountState {
@@ -108,7 +112,7 @@ class AccountState {
         // 128 registers for addresses and networks (9% standard error; exact-ish by linear
         // counting below ~300, where thresholds live), 32 for the rarer JA4s, UAs, ASNs.
         FixedHyperLogLog<7> ips, prefixes;
-        FixedHyperLogLog<5> ja4, uas, asns;
+        FixedHyperLogLog<5> ja4, uas, asns, h2fps;
         double requests = 0, in_tokens = 0, out_tokens = 0, bytes = 0, mismatches = 0;
         std::array<double, static_cast<size_t>(RuleClass::Count)> hits{};
         void clear();

@@ -856,6 +856,8 @@ void Correlator::write_account(JsonBuilder& j, const Entry& e, const AccountSign
         .field("prefix_accounts", s.prefix_accounts)
         .field("ja4_accounts", s.ja4_accounts);
     if (s.prefix_new_accounts > 0) j.field("prefix_new_accounts", s.prefix_new_accounts);
+    if (s.distinct_h2_fingerprints > 0)
+        j.field("distinct_h2_fingerprints", s.distinct_h2_fingerprints);
     if (asn_) j.field("distinct_asns", s.distinct_asns);
     if (s.claim_mismatches > 0) j.field("claim_mismatches", s.claim_mismatches);
     j.object("rule_hits");

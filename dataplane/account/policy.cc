@@ -32,6 +32,7 @@ constexpr Named kSignals[] = {
     {"ja4_accounts", Signal::Ja4Accounts},
     {"distinct_asns", Signal::DistinctAsns},
     {"prefix_new_accounts", Signal::PrefixNewAccounts},
+    {"distinct_h2_fingerprints", Signal::DistinctH2Fingerprints},
 };
 
 struct Fail {
@@ -82,6 +83,8 @@ double value_of(const PolicyRule& r, const AccountSignals& s) {
             return s.distinct_asns;
         case Signal::PrefixNewAccounts:
             return s.prefix_new_accounts;
+        case Signal::DistinctH2Fingerprints:
+            return s.distinct_h2_fingerprints;
     }
     return 0;
 }
@@ -185,7 +188,8 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                                 if (it == std::end(kSignals))
                                     fail(x, "unknown signal '" + s +
                                                 "' (requests, distinct_ips, distinct_prefixes, "
-                                                "distinct_ja4, distinct_user_agents, input_tokens, "
+                                                "distinct_ja4, distinct_user_agents, "
+                                                "distinct_h2_fingerprints, input_tokens, "
                                                 "output_tokens, bytes, claim_mismatches, "
                                                 "interarrival_cv, hits.CLASS, cluster_size, "
                                                 "cluster_hits.CLASS, cluster_share.CLASS, "

@@ -50,7 +50,8 @@ enum class Signal : uint8_t {
     PrefixAccounts,
     Ja4Accounts,
     DistinctAsns,
-    PrefixNewAccounts,  // never-seen credentials from the account's /24 or /48 (churn)
+    PrefixNewAccounts,       // never-seen credentials from the account's /24 or /48 (churn)
+    DistinctH2Fingerprints,  // distinct HTTP/2 client fingerprints on the key
 };
 
 // How accounts are linked into clusters (each link lasts one window; clusters are rebuilt

@@ -19,6 +19,7 @@ void TransactionObserver::observe(const Flow& f, const Transaction& t, std::stri
     o.src = f.client().addr;
     o.ja4_hash = t.ja4_hash;
     o.ua_hash = t.ua_len ? hash_item(t.ua_view()) : 0;
+    o.h2fp_hash = t.client_fingerprint.empty() ? 0 : hash_item(t.client_fingerprint);
     o.prompt_simhash = t.prompt_simhash;
     o.prompt_bytes = t.prompt_bytes;
     o.prompt_head = t.prompt_frame.head;

@@ -636,6 +636,21 @@ TEST(Http2Keywords, FrameFactsMatchTheirTransactions) {
     EXPECT_TRUE(h1.sink.of_type("alert").empty());
 }
 
+// Each HTTP/2 transaction hands the correlator its client's fingerprint, next to the JA4.
+TEST(Http2Stage, ObservationsCarryTheClientFingerprint) {
+    struct Sink final : account::ObservationSink {
+        std::vector<account::Observation> seen;
+        void observe(const account::Observation& o) override { seen.push_back(o); }
+    } sink;
+    H2Run r;
+    r.h.p->set_observation_sink(&sink);
+    const Exchange x;
+    r.run(x.client, x.server);
+    ASSERT_EQ(sink.seen.size(), 1u);  // one request carried a credential (stream 3)
+    EXPECT_EQ(sink.seen[0].h2fp_hash,
+              account::hash_item("3:100;4:10485760;2:0|1048510465|0|m,p,s,a"));
+}
+
 // RST_STREAM and GOAWAY error codes.
 TEST(Http2Keywords, ErrorCodes) {
     EngineConfig cfg;

@@ -124,6 +124,36 @@ TEST(Policy, ShippedPolicyDecisions) {
     EXPECT_EQ(p.decide(id, few).score, 70);
 }
 
+// The HTTP/2 client fingerprint next to JA4: a key framed by four HTTP/2 stacks within the
+// window, against one framed by one, and a policy rule on the signal.
+TEST(AccountState, DistinctHttp2FingerprintsAndTheirPolicyRule) {
+    AccountState shared(600 * kSec), single(600 * kSec);
+    const char* fps[] = {"3:100;4:33554432;2:0|33488897|0|m,p,s,a",
+                         "1:65536;2:0;4:6291456;6:262144|15663105|0|m,a,s,p",
+                         "3:100;4:65535|00|3:0:0:201|m,p,s,a", "2:0;4:4194304|10485760|0|m,s,a,p"};
+    for (int i = 0; i < 40; ++i) {
+        Observation o = obs(1000 + i, "100.64.1.1");
+        o.h2fp_hash = hash_item(fps[i % 4]);
+        shared.observe(o);
+        o.h2fp_hash = hash_item(fps[0]);
+        single.observe(o);
+        Observation h1 = obs(1000 + i, "100.64.1.1");  // HTTP/1.1 requests add nothing
+        single.observe(h1);
+    }
+    EXPECT_NEAR(shared.signals(1100 * kSec).distinct_h2_fingerprints, 4, 0.5);
+    EXPECT_NEAR(single.signals(1100 * kSec).distinct_h2_fingerprints, 1, 0.1);
+    std::string err;
+    auto p = Policy::parse(
+        "window: 600\nrules:\n  - {name: h2, signal: distinct_h2_fingerprints, above: 2, "
+        "score: 100, reason: many HTTP/2 stacks}\nactions:\n  - {score: 50, action: alert}\n",
+        "p.yaml", err);
+    ASSERT_TRUE(p) << err;
+    std::array<char, 16> a;
+    a.fill('a');
+    EXPECT_EQ(p->decide(a, shared.signals(1100 * kSec)).verdict, Verdict::Alert);
+    EXPECT_EQ(p->decide(a, single.signals(1100 * kSec)).verdict, Verdict::Pass);
+}
+
 TEST(Policy, AllowlistAndErrors) {
     std::string err;
     auto p = Policy::parse(

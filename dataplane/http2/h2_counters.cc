@@ -30,7 +30,7 @@ std::string_view h2_anomaly_name(H2Anomaly a) {
         "h2_too_many_streams", "h2_header_list_too_large",   "h2_continuation_flood",
         "h2_rapid_reset",      "h2_frame_too_large",         "h2_protocol_error",
         "h2_hpack_error",      "h2_content_length_mismatch", "h2_connection_header",
-        "h2_uppercase_header", "h2_bad_header_value",
+        "h2_uppercase_header", "h2_bad_header_value",        "h2_midstream",
     };
     const auto i = static_cast<size_t>(a);
     return i < kNames.size() ? kNames[i] : "unknown";

@@ -40,6 +40,7 @@ enum class H2Anomaly : uint8_t {
     ConnectionHeader,       // connection-specific header field (smuggling shape)
     UppercaseHeader,        // an uppercase header name (smuggling shape)
     BadHeaderValue,         // CR, LF or NUL in a field value (smuggling shape)
+    Midstream,              // a connection picked up after its preface: headers undecodable
     kCount,
 };
 inline constexpr size_t kH2Anomalies = static_cast<size_t>(H2Anomaly::kCount);

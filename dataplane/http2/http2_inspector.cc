@@ -225,6 +225,7 @@ void Http2Inspector::on_data(Flow& f, Dir d, std::span<const uint8_t> bytes) {
             const size_t n = std::min(bytes.size(), kClientPreface.size());
             if (std::memcmp(bytes.data(), kClientPreface.data(), n) != 0) {
                 f.inspect_flags |= inspect_flag::kNotHttp2;
+                if (!f.handshake_seen && looks_like_frame(bytes)) midstream(f);
                 return;
             }
             if ((c = start(f, false)) == nullptr) return;  // HTTP/1 counts it as HTTP/2 seen
@@ -276,6 +277,51 @@ void Http2Inspector::upgraded_gap(Flow& f, Dir d, uint32_t) {
     Connection& c = sessions_[f.h2_session];
     // As on_gap: frames cannot be found again after a hole.
     if (c.upgraded && !c.stopped) stop(f, c, d, H2Anomaly::ProtocolError);
+}
+
+bool Http2Inspector::looks_like_frame(std::span<const uint8_t> b) {
+    // A whole plausible frame header at the very first byte: a known type, the reserved bit
+    // clear, a length the type allows, and the stream id its type needs.
+    if (b.size() < kFrameHeaderSize) return false;
+    const uint32_t len = uint32_t{b[0]} << 16 | uint32_t{b[1]} << 8 | b[2];
+    const uint8_t type = b[3];
+    const uint32_t stream = read_u32(b.data() + 5);
+    if (type >= kFrameTypes || (stream >> 31) != 0 || len > kDefaultMaxFrameSize) return false;
+    const bool conn = type == uint8_t(FrameType::Settings) || type == uint8_t(FrameType::Ping) ||
+                      type == uint8_t(FrameType::Goaway);
+    if (conn != (stream == 0) && type != uint8_t(FrameType::WindowUpdate)) return false;
+    switch (static_cast<FrameType>(type)) {
+        case FrameType::Settings:
+            return len % 6 == 0;
+        case FrameType::Ping:
+            return len == 8;
+        case FrameType::RstStream:
+        case FrameType::WindowUpdate:
+            return len == 4;
+        case FrameType::Priority:
+            return len == 5;
+        default:
+            return len > 0;
+    }
+}
+
+void Http2Inspector::midstream(Flow& f) {
+    // Its HPACK tables began before the capture did: no header block can be decoded. Counted
+    // and said, so an operator sees an uninspected HTTP/2 connection rather than nothing.
+    ++ctr_[H2Ctr::Midstream];
+    ++ctr_.anomalies[static_cast<size_t>(H2Anomaly::Midstream)];
+    f.inspect_flags |= inspect_flag::kHttp2;
+    f.app_proto = AppProto::Http2;
+    if (!eve_.enabled()) return;
+    JsonBuilder& j = eve_.begin(f, "anomaly");
+    j.object("anomaly")
+        .field("type", std::string_view("applayer"))
+        .field("event", h2_anomaly_name(H2Anomaly::Midstream))
+        .field("layer", std::string_view("http2"))
+        .field("direction", std::string_view("to_server"))
+        .field("action", verdict_name(Verdict::Pass))
+        .end_object();
+    eve_.finish();
 }
 
 void Http2Inspector::on_gap(Flow& f, Dir d, uint32_t) {

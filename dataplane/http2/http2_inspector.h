@@ -80,6 +80,8 @@ class Http2Inspector final : public StreamConsumer,
     void body_anomaly(Flow& f, Dir d, http::Anomaly a) override { transaction_anomaly(f, d, a); }
 
     Connection* start(Flow& f, bool tentative);
+    static bool looks_like_frame(std::span<const uint8_t> bytes);
+    void midstream(Flow& f);
     void end_connection(Flow& f, Connection& c);
     // Feeds one direction's bytes to its frame reader.
     void feed(Flow& f, Connection& c, Dir d, std::span<const uint8_t> bytes);

@@ -636,6 +636,32 @@ TEST(Http2Keywords, FrameFactsMatchTheirTransactions) {
     EXPECT_TRUE(h1.sink.of_type("alert").empty());
 }
 
+// A connection picked up after its preface (the capture started late): its header blocks
+// cannot be decoded, so it is counted and said, never silently passed; HTTP/1.1 and TLS
+// picked up mid-stream are not mistaken for it.
+TEST(Http2Stage, MidstreamConnectionsAreSaid) {
+    Harness h;
+    Encoder ce;
+    Conversation c;
+    const std::string frames =
+        frame(kHeaders, kEndHeaders, 7, ce.block({{":method", "GET"}, {":path", "/x"}})) +
+        frame(kData, kEndStream, 7, "{}");
+    h.feed(c.client(kPA, frames));  // no SYN: mid-stream
+    Conversation h1;
+    h1.cport = 40001;
+    h.feed(h1.client(kPA, "POST /v1/messages HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}"));
+    Conversation tls;
+    tls.cport = 40002;
+    h.feed(tls.client(kPA, std::string("\x17\x03\x03\x00\x20", 5) + std::string(32, 'x')));
+    h.p->finish(Timestamp{h.t + 1});
+    EXPECT_EQ(h.p->http2_counters()[http2::H2Ctr::Midstream], 1u);
+    const auto an = h.sink.of_type("anomaly");
+    ASSERT_EQ(an.size(), 1u);
+    EXPECT_EQ(an[0]["anomaly"]["event"], "h2_midstream");
+    EXPECT_EQ(an[0]["src_port"], c.cport);
+    EXPECT_EQ(an[0]["app_proto"], "http2");
+}
+
 // Each HTTP/2 transaction hands the correlator its client's fingerprint, next to the JA4.
 TEST(Http2Stage, ObservationsCarryTheClientFingerprint) {
     struct Sink final : account::ObservationSink {

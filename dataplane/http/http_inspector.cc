@@ -36,7 +36,9 @@ HttpInspector::HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspe
       free_sessions_(static_cast<uint32_t>(sessions_.size())),
       heads_(opts.header_buffers, opts.max_header_bytes),
       head_(std::make_unique<MessageHead>()),
-      parsed_heads_(heads_.count()) {}
+      parsed_heads_(heads_.count()) {
+    bodies_.add_holder(*this);
+}
 
 HttpInspector::~HttpInspector() = default;
 

@@ -23,13 +23,20 @@ MessageBodies::MessageBodies(const HttpOptions& opts, RuleInspector* rules, Tran
       bodies_(opts.body_buffers, opts.body_cap + kSide + kJsonPadding),
       decoders_(opts.decoders) {}
 
+bool MessageBodies::reclaim(const Flow& asking, Held what, Holder& first) {
+    if (first.reclaim(asking, what)) return true;
+    for (size_t i = 0; i < n_holders_; ++i)
+        if (holders_[i] != &first && holders_[i]->reclaim(asking, what)) return true;
+    return false;
+}
+
 void MessageBodies::append(Flow& f, Dir d, DirBody& b, Transaction* sse_txn,
                            std::span<const uint8_t> bytes, Holder& holder) {
     b.wire += bytes.size();
     if (b.buf == kNil) {
         if (b.overflow) return;  // no buffer could be had: counted once
         b.buf = bodies_.alloc();
-        if (b.buf == kNil && holder.reclaim(f, Held::Body)) b.buf = bodies_.alloc();
+        if (b.buf == kNil && reclaim(f, Held::Body, holder)) b.buf = bodies_.alloc();
         if (b.buf == kNil) {
             ++ctr_.body_buffers_exhausted;
             b.overflow = true;
@@ -37,7 +44,7 @@ void MessageBodies::append(Flow& f, Dir d, DirBody& b, Transaction* sse_txn,
         }
         if (b.coding == Coding::Gzip || b.coding == Coding::Deflate) {
             b.dec = decoders_.acquire(b.coding);
-            if (b.dec == BodyDecoders::kNil && holder.reclaim(f, Held::Decoder))
+            if (b.dec == BodyDecoders::kNil && reclaim(f, Held::Decoder, holder))
                 b.dec = decoders_.acquire(b.coding);
             if (b.dec == BodyDecoders::kNil) ++ctr_.decoders_exhausted;
         }

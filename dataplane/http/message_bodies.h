@@ -5,6 +5,8 @@
 // one runs out, the framing that asked may take a buffer back from its own oldest message.
 #pragma once
 
+#include <array>
+
 #include <cstdint>
 #include <span>
 
@@ -60,6 +62,11 @@ class MessageBodies {
 
     MessageBodies(const HttpOptions& opts, RuleInspector* rules, TransactionStage& txn);
 
+    // Every framing registers itself: when a pool is empty, the asking message's framing is
+    // asked to reclaim first, then the others, so no framing can pin what another needs.
+    void add_holder(Holder& h) {
+        if (n_holders_ < holders_.size()) holders_[n_holders_++] = &h;
+    }
     // Wire bytes of `b`'s body. `sse_txn`: the transaction an event stream reports usage to.
     void append(Flow& f, Dir d, DirBody& b, Transaction* sse_txn, std::span<const uint8_t> bytes,
                 Holder& holder);
@@ -74,6 +81,7 @@ class MessageBodies {
 
   private:
     void store(DirBody& b, Dir d, Transaction* sse_txn, std::span<const char> bytes);
+    bool reclaim(const Flow& asking, Held what, Holder& first);
     void sse_scan(DirBody& b, Transaction* t, std::span<const char> bytes);
 
     HttpOptions opts_;
@@ -82,6 +90,8 @@ class MessageBodies {
     BufferPool bodies_;
     BodyDecoders decoders_;
     BodyCounters ctr_;
+    std::array<Holder*, 4> holders_{};
+    size_t n_holders_ = 0;
 };
 
 }  // namespace sluice::http

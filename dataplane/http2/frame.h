@@ -12,6 +12,8 @@ namespace sluice::http2 {
 inline constexpr std::string_view kClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 inline constexpr size_t kFrameHeaderSize = 9;
 inline constexpr uint32_t kDefaultMaxFrameSize = 16384;  // SETTINGS_MAX_FRAME_SIZE initial
+inline constexpr int64_t kDefaultWindow = 65535;         // flow-control windows (section 6.9.2)
+inline constexpr int64_t kMaxWindow = 0x7fffffff;
 inline constexpr uint32_t kDefaultHeaderTableSize = 4096;
 
 enum class FrameType : uint8_t {
@@ -39,6 +41,7 @@ inline constexpr uint8_t kPriority = 0x20;
 
 namespace setting {
 inline constexpr uint16_t kHeaderTableSize = 1;
+inline constexpr uint16_t kInitialWindowSize = 4;
 inline constexpr uint16_t kMaxFrameSize = 5;
 }  // namespace setting
 

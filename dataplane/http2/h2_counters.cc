@@ -20,6 +20,7 @@ std::string_view h2_counter_name(H2Ctr c) {
         "hpack_no_memory",
         "trailers",
         "parse_stopped",
+        "bodies_reclaimed",
     };
     const auto i = static_cast<size_t>(c);
     return i < kNames.size() ? kNames[i] : "unknown";
@@ -27,10 +28,14 @@ std::string_view h2_counter_name(H2Ctr c) {
 
 std::string_view h2_anomaly_name(H2Anomaly a) {
     static constexpr std::array<std::string_view, kH2Anomalies> kNames = {
-        "h2_too_many_streams", "h2_header_list_too_large",   "h2_continuation_flood",
-        "h2_rapid_reset",      "h2_frame_too_large",         "h2_protocol_error",
-        "h2_hpack_error",      "h2_content_length_mismatch", "h2_connection_header",
-        "h2_uppercase_header", "h2_bad_header_value",        "h2_midstream",
+        "h2_too_many_streams",   "h2_header_list_too_large",
+        "h2_continuation_flood", "h2_rapid_reset",
+        "h2_frame_too_large",    "h2_protocol_error",
+        "h2_hpack_error",        "h2_content_length_mismatch",
+        "h2_connection_header",  "h2_uppercase_header",
+        "h2_bad_header_value",   "h2_midstream",
+        "h2_flow_control",       "h2_stream_state",
+        "h2_body_quota",
     };
     const auto i = static_cast<size_t>(a);
     return i < kNames.size() ? kNames[i] : "unknown";

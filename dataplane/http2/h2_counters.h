@@ -23,6 +23,7 @@ enum class H2Ctr : uint8_t {
     HpackNoMemory,       // the HPACK memory budget refused a table
     Trailers,            // trailing header blocks
     ParseStopped,        // connections whose parsing stopped on a protocol error or limit
+    BodiesReclaimed,     // body buffers or decoders an idle stream gave up under pressure
     kCount,
 };
 inline constexpr size_t kH2Counters = static_cast<size_t>(H2Ctr::kCount);
@@ -41,6 +42,9 @@ enum class H2Anomaly : uint8_t {
     UppercaseHeader,        // an uppercase header name (smuggling shape)
     BadHeaderValue,         // CR, LF or NUL in a field value (smuggling shape)
     Midstream,              // a connection picked up after its preface: headers undecodable
+    FlowControl,            // DATA past the receiver's window, or a window past 2^31-1
+    StreamState,            // DATA after END_STREAM, or frames on a stream never opened
+    BodyQuota,              // more bodies at once than http2.body_buffers_per_connection
     kCount,
 };
 inline constexpr size_t kH2Anomalies = static_cast<size_t>(H2Anomaly::kCount);

@@ -63,7 +63,9 @@ struct Http2Inspector::Stream {
     uint64_t data_total[2] = {0, 0};
     uint64_t opened_ns = 0;
     uint16_t frame_types[2] = {0, 0};  // frames on this stream, per direction (http2.*)
-    uint16_t error_codes[2] = {0, 0};  // its RST_STREAM codes
+    int64_t window[2] = {kDefaultWindow, kDefaultWindow};  // what each sender may still send
+    uint64_t body_since_ns[2] = {0, 0};  // when each direction's body took its buffer
+    uint16_t error_codes[2] = {0, 0};    // its RST_STREAM codes
     Transaction txn;
     http::DirBody body[2];
 };
@@ -98,6 +100,14 @@ struct Http2Inspector::Connection {
         // SETTINGS this side sent, applied when the other side acknowledges them.
         uint32_t pending_table = 0, pending_frame = 0;
         bool pending_table_set = false, pending_frame_set = false;
+        // Flow control of what this direction sends (section 6.9): the connection window,
+        // and the initial window of new streams (the other side's SETTINGS_INITIAL_WINDOW_SIZE;
+        // a raise counts at once, a cut only once this side acknowledged it, so in-flight
+        // DATA is never taken for a violation).
+        int64_t conn_window = kDefaultWindow;
+        int64_t initial_window = kDefaultWindow;
+        int64_t pending_initial = 0;
+        bool pending_initial_set = false;
     };
     Reader dir[2];
     bool in_use = false;
@@ -110,6 +120,7 @@ struct Http2Inspector::Connection {
     uint16_t n_streams = 0;
     uint32_t last_client_stream = 0;
     uint32_t anomalies_seen = 0;  // one record per kind and connection
+    uint16_t bodies_held = 0;  // body buffers its streams hold (http2.body_buffers_per_connection)
     // For the http2.* keywords: stream-0 frames and GOAWAY codes, the first SETTINGS of each
     // side and the last WINDOW_UPDATE increments, per direction (the streams add their own).
     rules::Http2Facts facts;
@@ -165,6 +176,7 @@ Http2Inspector::Http2Inspector(EveEmitter& eve, const Http2Options& opts,
       heads_(std::max<uint32_t>(1, opts.header_buffers), opts.max_header_bytes),
       parsed_(heads_.count()) {
     names_.reserve(opts.max_header_bytes);
+    bodies_.add_holder(*this);
     opts_.max_concurrent_streams =
         std::min<uint32_t>(opts_.max_concurrent_streams, kMaxStreamsPerConnection);
 }
@@ -245,8 +257,11 @@ bool Http2Inspector::upgrade(Flow& f, const Transaction& request) {
     Connection* c = start(f, false);
     if (c == nullptr) return false;
     // The client's preface still comes (RFC 7540 section 3.2); the server's first frame is
-    // its SETTINGS, right after the 101.
+    // its SETTINGS, right after the 101. The client's settings came in its HTTP2-Settings
+    // header, which this stage does not read: what the server may send stays unbounded until
+    // the client's SETTINGS frame (the same values) is acknowledged.
     c->upgraded = true;
+    c->dir[idx(Dir::ToClient)].initial_window = kMaxWindow;
     Stream* s = open(f, *c, 1);
     if (s == nullptr) {
         end_connection(f, *c);
@@ -435,9 +450,24 @@ bool Http2Inspector::frame_header(Flow& f, Connection& c, Dir d) {
         case FrameType::Goaway:
             ok = ok && h.length >= 8;
             break;
-        case FrameType::Data:
+        case FrameType::Data: {
             r.prefix_need = h.has(flag::kPadded) ? 1 : 0;
+            if (!ok) break;
+            // Flow control (section 6.9.1): the whole payload, padding included, counts.
+            Stream* s = find(c, h.stream);
+            r.conn_window -= h.length;
+            if (s != nullptr) s->window[idx(d)] -= h.length;
+            if (r.conn_window < 0 || (s != nullptr && s->window[idx(d)] < 0))
+                anomaly(f, c, d, H2Anomaly::FlowControl, h.stream);
+            // Stream states (section 5.1): no DATA on a stream never opened, none after the
+            // sender's END_STREAM.
+            const bool idle = d == Dir::ToServer
+                                  ? h.stream > c.last_client_stream
+                                  : (h.stream & 1) && h.stream > c.last_client_stream;
+            if (idle || (s != nullptr && d == Dir::ToServer && s->req_done))
+                anomaly(f, c, d, H2Anomaly::StreamState, h.stream);
             break;
+        }
         case FrameType::Headers:
             r.prefix_need = static_cast<uint8_t>((h.has(flag::kPadded) ? 1 : 0) +
                                                  (h.has(flag::kPriority) ? 5 : 0));
@@ -472,6 +502,8 @@ bool Http2Inspector::frame_header(Flow& f, Connection& c, Dir d) {
         r.block_tracked = false;
         if (type == FrameType::Headers) {
             Stream* s = find(c, h.stream);
+            if (d == Dir::ToClient && (h.stream & 1) && h.stream > c.last_client_stream)
+                anomaly(f, c, d, H2Anomaly::StreamState, h.stream);
             if (d == Dir::ToServer) {
                 if (s == nullptr && h.stream > c.last_client_stream) s = open(f, c, h.stream);
                 if (s != nullptr && s->req_headers) r.block_trailers = true;
@@ -518,7 +550,20 @@ void Http2Inspector::payload(Flow& f, Connection& c, Dir d, std::span<const uint
             if (s == nullptr) return;
             s->data_total[idx(d)] += content.size();
             Transaction* sse = d == Dir::ToClient ? &s->txn : nullptr;
-            bodies_.append(f, d, s->body[idx(d)], sse, content, *this);
+            http::DirBody& b = s->body[idx(d)];
+            const bool first = b.buf == kNil && !b.overflow;
+            if (first && c.bodies_held >= opts_.body_buffers_per_connection) {
+                // One connection may not take the worker's body buffers from everyone else:
+                // past its quota a body is not kept, which is abuse (the configured verdict).
+                b.overflow = true;
+                anomaly(f, c, d, H2Anomaly::BodyQuota, s->id);
+                return;
+            }
+            bodies_.append(f, d, b, sse, content, *this);
+            if (first && b.buf != kNil) {
+                ++c.bodies_held;
+                s->body_since_ns[idx(d)] = eve_.now().ns;
+            }
             return;
         }
         case FrameType::Headers:
@@ -549,6 +594,17 @@ void Http2Inspector::settings_entry(Connection& c, Dir d, const uint8_t* e) {
     const uint32_t value = read_u32(e + 2);
     if (id == setting::kHeaderTableSize) r.pending_table = value, r.pending_table_set = true;
     if (id == setting::kMaxFrameSize) r.pending_frame = value, r.pending_frame_set = true;
+    if (id == setting::kInitialWindowSize) {
+        // Bounds what the other side sends on every stream: a raise counts now, a cut once
+        // that side acknowledged it.
+        Connection::Reader& s = c.dir[idx(reverse(d))];
+        if (int64_t{value} >= s.initial_window) {
+            retarget_windows(c, reverse(d), value);
+        } else {
+            s.pending_initial = value;
+            s.pending_initial_set = true;
+        }
+    }
     const size_t i = idx(d);
     if (!c.settings_done[i] && c.facts.n_settings[i] < rules::Http2Facts::kSettings)
         c.facts.settings[i][c.facts.n_settings[i]++] = {id, value};
@@ -600,14 +656,28 @@ void Http2Inspector::frame_done(Flow& f, Connection& c, Dir d) {
                     o.pending_frame <= 0xffffff)
                     r.max_frame = o.pending_frame;
                 o.pending_table_set = o.pending_frame_set = false;
+                if (r.pending_initial_set) retarget_windows(c, d, r.pending_initial);
+                r.pending_initial_set = false;
             } else if (d == Dir::ToServer) {
                 c.fp_settings = true;
             }
             break;
-        case FrameType::WindowUpdate:
+        case FrameType::WindowUpdate: {
             if (d == Dir::ToServer && h.stream == 0 && !c.fp_done && c.fp_wu_len == 0)
                 put_u(c.fp_wu, c.fp_wu_len, read_u32(r.ctl) & 0x7fffffffu);
+            // The receiver opens the other side's window, on the connection or one stream.
+            const int64_t inc = read_u32(r.ctl) & 0x7fffffffu;
+            const size_t o = idx(reverse(d));
+            int64_t* w = nullptr;
+            if (h.stream == 0) {
+                w = &c.dir[o].conn_window;
+            } else if (Stream* s = find(c, h.stream)) {
+                w = &s->window[o];
+            }
+            if (w != nullptr && (*w += inc) > kMaxWindow)
+                anomaly(f, c, d, H2Anomaly::FlowControl, h.stream);
             break;
+        }
         case FrameType::Priority:
             if (d == Dir::ToServer && !c.fp_done) {
                 if (c.fp_p_len != 0) put(c.fp_p, c.fp_p_len, ",");
@@ -810,6 +880,8 @@ Http2Inspector::Stream* Http2Inspector::open(Flow& f, Connection& c, uint32_t id
     s.txn = Transaction{};
     s.txn.protocol = HttpProtocol::Http2;
     s.txn.stream_id = id;
+    s.window[0] = c.dir[0].initial_window;
+    s.window[1] = c.dir[1].initial_window;
     s.head_buf = heads_.alloc();
     if (s.head_buf != kNil) {
         parsed_[s.head_buf] = http::MessageHead{};
@@ -818,6 +890,68 @@ Http2Inspector::Stream* Http2Inspector::open(Flow& f, Connection& c, uint32_t id
     c.slots[c.n_streams++] = static_cast<uint16_t>(i);
     ++ctr_[H2Ctr::Streams];
     return &s;
+}
+
+void Http2Inspector::retarget_windows(Connection& c, Dir sender, int64_t initial) {
+    Connection::Reader& r = c.dir[idx(sender)];
+    const int64_t delta = initial - r.initial_window;
+    r.initial_window = initial;
+    for (uint16_t i = 0; i < c.n_streams; ++i) streams_[c.slots[i]].window[idx(sender)] += delta;
+}
+
+void Http2Inspector::release_body(Connection& c, Stream& s, size_t d) {
+    if (s.body[d].buf != kNil && c.bodies_held > 0) --c.bodies_held;
+    bodies_.release(s.body[d]);
+}
+
+bool Http2Inspector::reclaim(const Flow& asking, http::MessageBodies::Held what) {
+    // As the HTTP/1.x stage does (only on exhaustion, one scan): the stream that has held a
+    // body buffer (or decoder) longest, at least http.reclaim_after_ms, gives it up.
+    if (what == http::MessageBodies::Held::Head) return false;  // HTTP/2 heads are its own
+    const uint64_t now = eve_.now().ns;
+    const uint64_t min_age = uint64_t{http_.reclaim_after_ms} * 1'000'000;
+    Stream* victim = nullptr;
+    size_t dir = 0;
+    for (Stream& s : streams_) {
+        if (s.conn == kNoSession || s.conn >= sessions_.size()) continue;
+        const Connection& c = sessions_[s.conn];
+        if (!c.in_use || c.owner == nullptr || c.owner == &asking) continue;
+        for (size_t i = 0; i < 2; ++i) {
+            const bool holds = what == http::MessageBodies::Held::Body
+                                   ? s.body[i].buf != kNil
+                                   : s.body[i].dec != http::BodyDecoders::kNil;
+            if (!holds || now - s.body_since_ns[i] < min_age) continue;
+            if (victim == nullptr || s.body_since_ns[i] < victim->body_since_ns[dir])
+                victim = &s, dir = i;
+        }
+    }
+    if (victim == nullptr) return false;
+    Connection& c = sessions_[victim->conn];
+    Flow& f = *c.owner;
+    ++ctr_[H2Ctr::BodiesReclaimed];
+    f.verdict.merge(http_.reclaim_verdict);
+    if (http_.reclaim_verdict >= Verdict::Alert) f.alerted = true;
+    if (eve_.enabled()) {
+        JsonBuilder& j = eve_.begin(f, "anomaly");
+        j.object("anomaly")
+            .field("type", std::string_view("applayer"))
+            .field("event", std::string_view("http_buffer_reclaimed"))
+            .field("layer", std::string_view("http2"))
+            .field("direction",
+                   dir == 0 ? std::string_view("to_server") : std::string_view("to_client"))
+            .field("stream_id", victim->id)
+            .field("resource", what == http::MessageBodies::Held::Body
+                                   ? std::string_view("body_buffer")
+                                   : std::string_view("decoder"))
+            .field("action", verdict_name(http_.reclaim_verdict))
+            .field("held_ms", (now - victim->body_since_ns[dir]) / 1'000'000)
+            .end_object();
+        eve_.finish();
+    }
+    // The body is given up (logged over the cap when its stream ends); the stream stays.
+    release_body(c, *victim, dir);
+    victim->body[dir].overflow = true;
+    return true;
 }
 
 rules::Http2Facts Http2Inspector::facts_of(const Connection& c, const Stream& s) {
@@ -865,7 +999,7 @@ void Http2Inspector::direction_done(Flow& f, Connection& c, Stream& s, Dir d) {
         anomaly(f, c, d, H2Anomaly::ContentLengthMismatch, s.id);
     if (d == Dir::ToServer) {
         request_done(f, s);
-        bodies_.release(s.body[0]);
+        release_body(c, s, 0);
         if (s.head_buf != kNil) heads_.release(s.head_buf), s.head_buf = kNil;
         return;
     }
@@ -897,8 +1031,8 @@ void Http2Inspector::finish_stream(Flow& f, Connection& c, uint32_t slot, bool t
         t.client_fingerprint = std::string_view(c.fp, c.fp_len);
         txn_.on_complete(f, t);
     }
-    bodies_.release(s.body[0]);
-    bodies_.release(s.body[1]);
+    release_body(c, s, 0);
+    release_body(c, s, 1);
     if (s.head_buf != kNil) heads_.release(s.head_buf);
     s = Stream{};
     free_streams_.release(i);
@@ -927,9 +1061,13 @@ void Http2Inspector::reset_stream(Flow& f, Connection& c, Dir d, uint32_t id) {
 void Http2Inspector::anomaly(Flow& f, Connection& c, Dir d, H2Anomaly a, uint32_t stream_id) {
     ++ctr_.anomalies[static_cast<size_t>(a)];
     const bool smuggling = h2_smuggling_shape(a);
-    const Verdict v = smuggling                            ? http_.smuggling_verdict
-                      : a == H2Anomaly::HeaderListTooLarge ? Verdict::Alert
-                                                           : opts_.abuse_verdict;
+    // Flow-control and stream-state violations are recorded, not enforced: the peer itself
+    // refuses them, and a mistaken window count must never cut a customer.
+    const Verdict v = smuggling ? http_.smuggling_verdict
+                      : (a == H2Anomaly::HeaderListTooLarge || a == H2Anomaly::FlowControl ||
+                         a == H2Anomaly::StreamState)
+                          ? Verdict::Alert
+                          : opts_.abuse_verdict;
     f.verdict.merge(v);
     if (v >= Verdict::Alert) f.alerted = true;
     const uint32_t bit = 1u << static_cast<unsigned>(a);

@@ -76,7 +76,7 @@ class Http2Inspector final : public StreamConsumer,
   private:
     // TransactionAnomalies / MessageBodies::Holder
     void transaction_anomaly(Flow& f, Dir d, http::Anomaly a) override;
-    bool reclaim(const Flow&, http::MessageBodies::Held) override { return false; }
+    bool reclaim(const Flow& asking, http::MessageBodies::Held what) override;
     void body_anomaly(Flow& f, Dir d, http::Anomaly a) override { transaction_anomaly(f, d, a); }
 
     Connection* start(Flow& f, bool tentative);
@@ -97,6 +97,9 @@ class Http2Inspector final : public StreamConsumer,
     void request_done(Flow& f, Stream& s);
     // The transaction's frames as the http2.* keywords see them: the connection's and its own.
     static rules::Http2Facts facts_of(const Connection& c, const Stream& s);
+    void release_body(Connection& c, Stream& s, size_t d);
+    // `sender`'s streams get a new initial window (SETTINGS_INITIAL_WINDOW_SIZE, section 6.9.2).
+    void retarget_windows(Connection& c, Dir sender, int64_t initial);
     void reset_stream(Flow& f, Connection& c, Dir d, uint32_t id);
     Stream* find(Connection& c, uint32_t id, uint32_t* slot = nullptr);
     Stream* open(Flow& f, Connection& c, uint32_t id);

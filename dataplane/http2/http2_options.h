@@ -21,6 +21,9 @@ struct Http2Options {
     uint32_t rapid_reset_count = 100;
     uint32_t rapid_reset_window_ms = 1000;
     uint32_t hpack_memory_mb = 64;  // every connection's HPACK tables together, per worker
+    // Body buffers one connection's streams may hold at once (of http.body_buffers, shared by
+    // the worker): past it a body is not kept and h2_body_quota applies abuse_action.
+    uint32_t body_buffers_per_connection = 16;
     // What an abuse anomaly (too many streams, floods, rapid reset, oversize frames, protocol
     // errors) does to the flow: alert (the default) or drop; the runtime makes it drop on
     // inline ports unless configured. Smuggling shapes follow http.smuggling.

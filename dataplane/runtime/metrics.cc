@@ -122,6 +122,8 @@ std::string prometheus_text(const json& s) {
              at(t, "handshake_buffers_reclaimed"));
     w.sample("sluice_pool_reclaimed_total", "{pool=\"tls_decrypt\"}", at(t, "decrypt_reclaimed"));
     w.sample("sluice_pool_reclaimed_total", "{pool=\"http_buffers\"}", at(h, "buffers_reclaimed"));
+    w.sample("sluice_pool_reclaimed_total", "{pool=\"http2_bodies\"}",
+             at(at(e, "http2"), "bodies_reclaimed"));
     const json& a = at(e, "accounts");
     w.one("sluice_accounts_seen", "gauge", "Accounts seen", at(a, "accounts"));
     w.one("sluice_accounts_active", "gauge", "Accounts holding state (seen within the window)",

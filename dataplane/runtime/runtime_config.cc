@@ -750,6 +750,10 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                               [&](const YAML::Node& x) {
                                   h.hpack_memory_mb = uint_in(path, x, 1, 65536);
                               }},
+                             {"body_buffers_per_connection",
+                              [&](const YAML::Node& x) {
+                                  h.body_buffers_per_connection = uint_in(path, x, 1, 65534);
+                              }},
                              {"abuse_action",
                               [&](const YAML::Node& x) {
                                   h.abuse_verdict = alert_or_drop(path, x, "abuse_action");

@@ -662,6 +662,162 @@ TEST(Http2Stage, MidstreamConnectionsAreSaid) {
     EXPECT_EQ(an[0]["app_proto"], "http2");
 }
 
+// Flow control and stream states (RFC 9113 sections 6.9 and 5.1), recorded as alerts: DATA
+// past a window the server cut (and the client acknowledged), DATA after END_STREAM and on a
+// stream never opened; a raised window counts at once, so a large upload under it is clean.
+TEST(Http2Stage, FlowControlAndStreamStateViolations) {
+    auto conversation = [](uint32_t server_window, size_t body, bool extra_data) {
+        Encoder ce, se;
+        std::string client = kPreface + settings({{4, 1u << 20}});
+        const std::string server = settings({{4, server_window}}) + frame(kSettings, 1, 0, "") +
+                                   frame(kWindow, 0, 0, u32(1u << 20));
+        client += frame(kSettings, 1, 0, "");  // the client acknowledges the server's settings
+        client += frame(kHeaders, kEndHeaders, 1,
+                        ce.block({{":method", "POST"},
+                                  {":path", "/v1/messages"},
+                                  {":scheme", "https"},
+                                  {":authority", "a"}}));
+        for (size_t sent = 0; sent < body; sent += 16000) {
+            const size_t n = std::min<size_t>(16000, body - sent);
+            client += frame(kData, sent + n == body ? kEndStream : 0, 1, std::string(n, 'b'));
+        }
+        if (extra_data) {
+            client += frame(kData, 0, 1, "late");   // after END_STREAM
+            client += frame(kData, 0, 9, "ghost");  // a stream never opened
+        }
+        return std::make_pair(client, server);
+    };
+    {  // the server cut the window to 100 bytes: 1,000 bytes of DATA overrun it
+        H2Run r;
+        const auto [c, s] = conversation(100, 1000, false);
+        // The server's bytes first: its SETTINGS must be in force before the client's DATA.
+        Conversation conv;
+        r.h.feed(conv.client(tcp_flag::kSyn));
+        r.h.feed(conv.server(tcp_flag::kSyn | kA));
+        r.h.feed(conv.client(kA));
+        r.h.feed(conv.client(kPA, c.substr(0, kPreface.size() + 15)));
+        r.h.feed(conv.server(kPA, s));
+        r.h.feed(conv.client(kPA, c.substr(kPreface.size() + 15)));
+        r.h.p->finish(Timestamp{r.h.t + 1});
+        EXPECT_TRUE(has(r.anomalies(), "h2_flow_control"));
+        EXPECT_FALSE(has(r.anomalies(), "h2_stream_state"));
+    }
+    {  // raised to 1 MiB with the connection window: 200,000 bytes are in bounds; then the
+       // stream-state violations
+        H2Run r;
+        const auto [c, s] = conversation(1u << 20, 200000, true);
+        Conversation conv;
+        r.h.feed(conv.client(tcp_flag::kSyn));
+        r.h.feed(conv.server(tcp_flag::kSyn | kA));
+        r.h.feed(conv.client(kA));
+        r.h.feed(conv.client(kPA, c.substr(0, kPreface.size() + 15)));
+        r.h.feed(conv.server(kPA, s));
+        for (size_t i = kPreface.size() + 15; i < c.size(); i += 1400)
+            r.h.feed(conv.client(kPA, c.substr(i, 1400)));
+        r.h.p->finish(Timestamp{r.h.t + 1});
+        EXPECT_FALSE(has(r.anomalies(), "h2_flow_control"));
+        EXPECT_TRUE(has(r.anomalies(), "h2_stream_state"));
+        EXPECT_EQ(
+            r.h.p->http2_counters().anomalies[static_cast<size_t>(http2::H2Anomaly::StreamState)],
+            2u);
+        EXPECT_EQ(r.h.sink.of_type("http").size(), 1u);  // the request itself is inspected
+    }
+}
+
+// Bodies held by HTTP/2 streams: one connection gets at most its quota, and under pressure an
+// idle stream gives its buffer up to a request of either framing (and the other way round), so
+// slow bodies cannot keep other flows' bodies from the rules.
+TEST(Http2Stage, BodyBuffersHaveAQuotaAndAreReclaimedAcrossFramings) {
+    auto open_bodies = [](Encoder& ce, int n) {
+        std::string c = kPreface + settings({});
+        for (int i = 0; i < n; ++i) {
+            const uint32_t id = static_cast<uint32_t>(2 * i + 1);
+            c += frame(kHeaders, kEndHeaders, id,
+                       ce.block({{":method", "POST"},
+                                 {":path", "/v1/messages"},
+                                 {":scheme", "https"},
+                                 {":authority", "a"}}));
+            c += frame(kData, 0, id, "partial body, never finished");  // held
+        }
+        return c;
+    };
+    // A connection that stays open (no FIN): its bodies stay held.
+    auto hold = [](Harness& h, uint16_t port, const std::string& client,
+                   const std::string& server) {
+        Conversation c;
+        c.cport = port;
+        h.feed(c.client(tcp_flag::kSyn));
+        h.feed(c.server(tcp_flag::kSyn | kA));
+        h.feed(c.client(kA));
+        h.feed(c.client(kPA, client));
+        h.feed(c.server(kPA, server));
+    };
+    {  // the quota
+        EngineConfig cfg;
+        cfg.http2.body_buffers_per_connection = 2;
+        H2Run r(cfg);
+        Encoder ce;
+        hold(r.h, 43210, open_bodies(ce, 3), settings({}));
+        EXPECT_TRUE(has(r.anomalies(), "h2_body_quota"));
+        r.h.p->finish(Timestamp{r.h.t + 1});
+        EXPECT_EQ(r.h.p->pools().body_buffers, 0u);
+        EXPECT_EQ(r.h.p->audit(), "");
+    }
+    {  // HTTP/2 streams hold every body buffer; an HTTP/1.1 request still gets one
+        EngineConfig cfg;
+        cfg.http.body_buffers = 2;
+        cfg.http.reclaim_after_ms = 1;
+        cfg.rules = evil_body_rule();
+        H2Run r(cfg);
+        Encoder ce;
+        hold(r.h, 43211, open_bodies(ce, 2), settings({}));
+        EXPECT_EQ(r.h.p->pools().body_buffers, 2u);
+        r.h.t += 5'000'000;
+        Conversation h1;
+        h1.cport = 43212;
+        r.h.feed(h1.client(tcp_flag::kSyn));
+        r.h.feed(h1.server(tcp_flag::kSyn | kA));
+        r.h.feed(h1.client(kA));
+        r.h.feed(h1.client(kPA,
+                           "POST /v1/messages HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\n"
+                           "xEVILx"));
+        const auto alerts = r.h.sink.of_type("alert");
+        ASSERT_EQ(alerts.size(), 1u);
+        EXPECT_EQ(alerts[0]["src_port"], 43212);
+        EXPECT_EQ(r.h.p->http2_counters()[http2::H2Ctr::BodiesReclaimed], 1u);
+        bool said = false;
+        for (const auto& a : r.h.sink.of_type("anomaly"))
+            said |= a["anomaly"]["event"] == "http_buffer_reclaimed" &&
+                    a["anomaly"]["layer"] == "http2" && a["src_port"] == 43211;
+        EXPECT_TRUE(said);
+        // And the other way round: an HTTP/1.1 body held, an HTTP/2 request takes it back.
+        Conversation h1b;
+        h1b.cport = 43213;
+        r.h.feed(h1b.client(tcp_flag::kSyn));
+        r.h.feed(h1b.server(tcp_flag::kSyn | kA));
+        r.h.feed(h1b.client(kA));
+        r.h.feed(h1b.client(kPA,
+                            "POST /v1/messages HTTP/1.1\r\nHost: a\r\nContent-Length: 90\r\n\r\n"
+                            "slow"));
+        r.h.t += 5'000'000;
+        Encoder ce2;
+        std::string c2 = kPreface + settings({}) +
+                         frame(kHeaders, kEndHeaders, 1,
+                               ce2.block({{":method", "POST"},
+                                          {":path", "/v1/messages"},
+                                          {":scheme", "https"},
+                                          {":authority", "a"}})) +
+                         frame(kData, kEndStream, 1, "yEVILy");
+        r.run(c2, settings({}), {}, 43214, false);
+        size_t evil = 0;
+        for (const auto& a : r.h.sink.of_type("alert")) evil += a["src_port"] == 43214;
+        EXPECT_EQ(evil, 1u);
+        r.h.p->finish(Timestamp{r.h.t + 1});
+        EXPECT_EQ(r.h.p->pools().body_buffers, 0u);
+        EXPECT_EQ(r.h.p->audit(), "");
+    }
+}
+
 // Each HTTP/2 transaction hands the correlator its client's fingerprint, next to the JA4.
 TEST(Http2Stage, ObservationsCarryTheClientFingerprint) {
     struct Sink final : account::ObservationSink {

@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         i += len;
         if (ctl & 2) d = seal(std::move(d), pn++);
         std::unique_ptr<uint8_t[]> copy(new uint8_t[d.size() ? d.size() : 1]);
-        std::memcpy(copy.get(), d.data(), d.size());
+        if (!d.empty()) std::memcpy(copy.get(), d.data(), d.size());
         inspector.on_datagram(f, (ctl & 1) ? Dir::ToClient : Dir::ToServer, {copy.get(), d.size()});
     }
     inspector.on_flow_end(f);

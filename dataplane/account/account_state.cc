@@ -88,6 +88,7 @@ void AccountState::observe(const Observation& o, uint32_t asn) {
     if (o.ja4_hash) g.ja4.add(mix64(o.ja4_hash));
     if (o.ua_hash) g.uas.add(mix64(o.ua_hash));
     if (o.h2fp_hash) g.h2fps.add(mix64(o.h2fp_hash));
+    if (o.quic_ja4_hash) g.quic_ja4.add(mix64(o.quic_ja4_hash));
     if (asn != 0) g.asns.add(mix64(asn));
     if (o.input_tokens > 0) g.in_tokens += o.input_tokens;
     if (o.output_tokens > 0) g.out_tokens += o.output_tokens;
@@ -118,6 +119,7 @@ AccountSignals AccountState::signals(uint64_t now) {
     s.distinct_user_agents = both(cur_.uas, prev_.uas);
     s.distinct_asns = both(cur_.asns, prev_.asns);
     s.distinct_h2_fingerprints = both(cur_.h2fps, prev_.h2fps);
+    s.distinct_quic_ja4 = both(cur_.quic_ja4, prev_.quic_ja4);
     s.input_tokens = cur_.in_tokens + prev_.in_tokens;
     s.output_tokens = cur_.out_tokens + prev_.out_tokens;
     s.bytes = cur_.bytes + prev_.bytes;

@@ -14,8 +14,9 @@
 namespace sluice::account {
 
 enum class ObservationKind : uint8_t {
-    Request,  // a completed HTTP transaction with an account
-    RuleHit,  // a match of a rule with threshold/detection_filter (counted by the correlator)
+    Request,    // a completed HTTP transaction with an account
+    RuleHit,    // a match of a rule with threshold/detection_filter (counted by the correlator)
+    QuicHello,  // a QUIC ClientHello (src, ja4_hash: its JA4 with q): no account, an address
 };
 
 // What the HTTP stage reports per transaction, and the rule stage per thresholded match
@@ -29,8 +30,9 @@ struct Observation {
     std::array<char, 48> hint{};
     uint8_t hint_len = 0;
     IpAddress src;
-    uint64_t ja4_hash = 0;   // 0: not TLS or not decrypted
-    uint64_t h2fp_hash = 0;  // the HTTP/2 client fingerprint (Akamai); 0: not HTTP/2
+    uint64_t ja4_hash = 0;       // 0: not TLS or not decrypted
+    uint64_t h2fp_hash = 0;      // the HTTP/2 client fingerprint (Akamai); 0: not HTTP/2
+    uint64_t quic_ja4_hash = 0;  // set by the correlator: the QUIC JA4 last seen from `src`
     uint64_t ua_hash = 0;
     uint64_t prompt_simhash = 0;
     uint64_t prompt_head = 0, prompt_tail = 0;  // account::prompt_frame
@@ -90,6 +92,10 @@ struct AccountSignals {
     // Distinct HTTP/2 client fingerprints on the key (how its clients frame HTTP/2): one
     // customer's client frames one way; a key shared by many tools frames many ways.
     double distinct_h2_fingerprints = 0;
+    // Distinct QUIC client fingerprints (JA4 with q) seen from the account's addresses within
+    // the window: QUIC carries no credential, so its hellos join the accounts their address
+    // sends requests for (a browser's QUIC attempt before its TCP fallback, say).
+    double distinct_quic_ja4 = 0;
 };
 
 class AccountState {
@@ -112,7 +118,7 @@ class AccountState {
         // 128 registers for addresses and networks (9% standard error; exact-ish by linear
         // counting below ~300, where thresholds live), 32 for the rarer JA4s, UAs, ASNs.
         FixedHyperLogLog<7> ips, prefixes;
-        FixedHyperLogLog<5> ja4, uas, asns, h2fps;
+        FixedHyperLogLog<5> ja4, uas, asns, h2fps, quic_ja4;
         double requests = 0, in_tokens = 0, out_tokens = 0, bytes = 0, mismatches = 0;
         std::array<double, static_cast<size_t>(RuleClass::Count)> hits{};
         void clear();

@@ -250,6 +250,10 @@ void Correlator::observe(const Observation& o) {
         rule_hit(o);
         return;
     }
+    if (o.kind == ObservationKind::QuicHello) {
+        quic_hello(o);
+        return;
+    }
     const uint64_t half = std::max<uint64_t>(window_ns_ / 2, 1);
     if (next_rebuild_ == 0) {
         next_rebuild_ = o.ts_ns + half;
@@ -263,10 +267,15 @@ void Correlator::observe(const Observation& o) {
     e.hint_len = o.hint_len;
     e.last_src = o.src;
     if (o.ja4_hash != 0) e.last_ja4 = o.ja4_hash;
-    e.state->observe(o, asn_ ? asn_->lookup(o.src) : 0);
+    const uint64_t ip_key = hash_bytes(o.src.span(), 11);
+    // The QUIC hello last seen from this address within the window joins the account.
+    Observation with_quic = o;
+    if (auto q = quic_by_ip_.find(ip_key);
+        q != quic_by_ip_.end() && o.ts_ns - std::min(o.ts_ns, q->second.ts_ns) <= window_ns_)
+        with_quic.quic_ja4_hash = q->second.ja4;
+    e.state->observe(with_quic, asn_ ? asn_->lookup(o.src) : 0);
 
     // Shared infrastructure: how many accounts use this address, network and TLS client.
-    const uint64_t ip_key = hash_bytes(o.src.span(), 11);
     const uint64_t prefix_key = hash_bytes(network_prefix(o.src).span(), 12);
     e.ip_accounts = ip_accounts_.add(ip_key, e.key, o.ts_ns, half);
     e.prefix_accounts = prefix_accounts_.add(prefix_key, e.key, o.ts_ns, half);
@@ -407,12 +416,19 @@ void Correlator::mark_dirty(const Observation& o) {
     dirty_ = true;
 }
 
+void Correlator::quic_hello(const Observation& o) {
+    if (o.ja4_hash == 0) return;
+    quic_by_ip_[hash_bytes(o.src.span(), 11)] = {o.ja4_hash, o.ts_ns};
+    trim_keys();
+}
+
 void Correlator::trim_keys() {
     // Cheap unless a map is past its cap; each trim then removes an eighth of it.
     auto by_exit = [](const Exit& x) { return x.ts_ns; };
     size_t n = trim_oldest(links_, key_cap_, [](uint64_t ts) { return ts; });
     for (auto* m : {&last_by_ip_, &last_by_prefix_, &last_by_ja4_ua_, &last_by_frame_})
         n += trim_oldest(*m, key_cap_, by_exit);
+    n += trim_oldest(quic_by_ip_, key_cap_, [](const QuicSeen& q) { return q.ts_ns; });
     for (InfraCounter* c : {&ip_accounts_, &prefix_accounts_, &ja4_accounts_, &new_accounts_})
         if (c->size() > key_cap_) n += c->trim(key_cap_);
     if (thresholds_.size() > key_cap_) n += thresholds_.trim(key_cap_);
@@ -820,7 +836,7 @@ size_t Correlator::memory_bytes() const {
     n += accounts_.size() * (sizeof(Entry) + sizeof(Cluster) + kEntryOverhead);
     n += links_.size() * 32;
     n += (last_by_ip_.size() + last_by_prefix_.size() + last_by_ja4_ua_.size() +
-          last_by_frame_.size()) *
+          last_by_frame_.size() + quic_by_ip_.size()) *
          40;
     n += (ip_accounts_.size() + prefix_accounts_.size() + ja4_accounts_.size() +
           new_accounts_.size()) *
@@ -858,6 +874,7 @@ void Correlator::write_account(JsonBuilder& j, const Entry& e, const AccountSign
     if (s.prefix_new_accounts > 0) j.field("prefix_new_accounts", s.prefix_new_accounts);
     if (s.distinct_h2_fingerprints > 0)
         j.field("distinct_h2_fingerprints", s.distinct_h2_fingerprints);
+    if (s.distinct_quic_ja4 > 0) j.field("distinct_quic_ja4", s.distinct_quic_ja4);
     if (asn_) j.field("distinct_asns", s.distinct_asns);
     if (s.claim_mismatches > 0) j.field("claim_mismatches", s.claim_mismatches);
     j.object("rule_hits");

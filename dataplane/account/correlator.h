@@ -159,6 +159,7 @@ class Correlator final : public ObservationSink {
 
     Entry& entry_for(const Observation& o, bool& fresh);
     void rule_hit(const Observation& o);
+    void quic_hello(const Observation& o);
     void emit_alert(const Observation& o, const rules::CompiledRules& rules, uint32_t rule);
     void emit(const Observation& o, const Entry& e, const AccountSignals& s, const Decision& d);
     void write_account(JsonBuilder& j, const Entry& e, const AccountSignals& s,
@@ -203,6 +204,11 @@ class Correlator final : public ObservationSink {
     std::unordered_map<uint64_t, uint64_t> links_;  // (a << 32 | b), a < b -> last seen
     std::unordered_map<uint64_t, Exit> last_by_ip_, last_by_prefix_, last_by_ja4_ua_,
         last_by_frame_;
+    struct QuicSeen {
+        uint64_t ja4;
+        uint64_t ts_ns;
+    };
+    std::unordered_map<uint64_t, QuicSeen> quic_by_ip_;  // the last QUIC JA4 per address
     std::vector<TemplateBucket> templates_;
     InfraCounter ip_accounts_, prefix_accounts_, ja4_accounts_;
     uint64_t next_rebuild_ = 0;

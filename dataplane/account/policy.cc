@@ -33,6 +33,7 @@ constexpr Named kSignals[] = {
     {"distinct_asns", Signal::DistinctAsns},
     {"prefix_new_accounts", Signal::PrefixNewAccounts},
     {"distinct_h2_fingerprints", Signal::DistinctH2Fingerprints},
+    {"distinct_quic_ja4", Signal::DistinctQuicJa4},
 };
 
 struct Fail {
@@ -85,6 +86,8 @@ double value_of(const PolicyRule& r, const AccountSignals& s) {
             return s.prefix_new_accounts;
         case Signal::DistinctH2Fingerprints:
             return s.distinct_h2_fingerprints;
+        case Signal::DistinctQuicJa4:
+            return s.distinct_quic_ja4;
     }
     return 0;
 }
@@ -189,7 +192,8 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                                     fail(x, "unknown signal '" + s +
                                                 "' (requests, distinct_ips, distinct_prefixes, "
                                                 "distinct_ja4, distinct_user_agents, "
-                                                "distinct_h2_fingerprints, input_tokens, "
+                                                "distinct_h2_fingerprints, distinct_quic_ja4, "
+                                                "input_tokens, "
                                                 "output_tokens, bytes, claim_mismatches, "
                                                 "interarrival_cv, hits.CLASS, cluster_size, "
                                                 "cluster_hits.CLASS, cluster_share.CLASS, "

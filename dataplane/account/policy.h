@@ -52,6 +52,7 @@ enum class Signal : uint8_t {
     DistinctAsns,
     PrefixNewAccounts,       // never-seen credentials from the account's /24 or /48 (churn)
     DistinctH2Fingerprints,  // distinct HTTP/2 client fingerprints on the key
+    DistinctQuicJa4,         // distinct QUIC JA4s seen from the key's addresses
 };
 
 // How accounts are linked into clusters (each link lasts one window; clusters are rebuilt

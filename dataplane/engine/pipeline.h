@@ -101,7 +101,10 @@ class Pipeline {
     const RuleCounters& rule_counters() const { return rules_->counters(); }
     RuleInspector& rule_inspector() { return *rules_; }
     // Completed transactions with an account go here (the correlator's queue).
-    void set_observation_sink(account::ObservationSink* s) { txn_->set_observation_sink(s); }
+    void set_observation_sink(account::ObservationSink* s) {
+        txn_->set_observation_sink(s);
+        quic_->set_observation_sink(s);
+    }
     // Swaps in another rule set (between bursts; `s` gets the old one back).
     void adopt_rules(std::unique_ptr<RuleSwap>& s) { rules_->adopt(s); }
     // Matches of thresholded rules go to the correlator through this sink.

@@ -200,6 +200,16 @@ void QuicInspector::log_hello(Flow& f, Session& s, std::span<const uint8_t> body
             eve_.finish();
         }
         for (tls::HelloObserver* o : observers_) o->on_client_hello(f, ch, *fp_);
+        if (sink_ != nullptr) {
+            account::Observation o;
+            o.kind = account::ObservationKind::QuicHello;
+            o.ts_ns = eve_.now().ns;
+            o.seq = eve_.seq();
+            o.src = f.client().addr;
+            o.ja4_hash = account::hash_item(fp_->ja4);
+            o.has_account = false;
+            sink_->observe(o);
+        }
     }
     end(f);
     f.inspect_flags |= inspect_flag::kQuicDone;

@@ -14,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "account/account_state.h"
 #include "common/index_pool.h"
 #include "common/pool_audit.h"
 #include "eve/eve_emitter.h"
@@ -36,6 +37,9 @@ class QuicInspector {
     ~QuicInspector();
 
     void add_hello_observer(tls::HelloObserver& o) { observers_.push_back(&o); }
+    // The correlator's queue: each hello becomes a QuicHello observation (address and JA4),
+    // which joins the accounts that address sends requests for.
+    void set_observation_sink(account::ObservationSink* s) { sink_ = s; }
     // One UDP datagram of `f` travelling in `d`. Merges quic.action into the flow's verdict
     // when it is QUIC.
     void on_datagram(Flow& f, Dir d, std::span<const uint8_t> datagram);
@@ -74,6 +78,7 @@ class QuicInspector {
     std::vector<uint8_t> scratch_;  // a writable copy of the packet being opened
     std::unique_ptr<tls::Fingerprints> fp_;
     std::vector<tls::HelloObserver*> observers_;
+    account::ObservationSink* sink_ = nullptr;
     QuicCounters ctr_;
 };
 

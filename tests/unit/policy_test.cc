@@ -5,7 +5,9 @@
 #include <random>
 
 #include <cstring>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "account/account_state.h"
 #include "account/policy.h"
@@ -194,6 +196,7 @@ TEST(Policy, AllowlistAndErrors) {
 #include <nlohmann/json.hpp>
 
 #include "account/correlator.h"
+#include "correlator_fixtures.h"
 
 namespace {
 struct Collect final : EventSink {
@@ -295,4 +298,54 @@ TEST(Correlator, SharedExitsFormClustersAndFlagThemTogether) {
         for (const auto& r : j["account"]["reasons"])
             via_cluster |= r.get<std::string>().find("cluster") != std::string::npos;
     EXPECT_TRUE(via_cluster);
+}
+
+// QUIC hellos carry no credential: the correlator keeps the last QUIC JA4 per address, and
+// the accounts that address sends requests for count it (distinct_quic_ja4), within the
+// window; other addresses' accounts do not. A policy rule can score it.
+TEST(Correlator, QuicHellosJoinTheAccountsOfTheirAddress) {
+    Collect sink;
+    Correlator c(sluice::testing::policy_of(
+                     "window: 600\nrules:\n  - {name: q, signal: distinct_quic_ja4, above: 3, "
+                     "score: 100, reason: several QUIC stacks}\nactions:\n"
+                     "  - {score: 50, action: alert}\n"),
+                 &sink, 1);
+    uint64_t seq = 1;
+    auto hello = [&](uint64_t t_s, const char* ip, const char* ja4) {
+        Observation o = obs(t_s, ip);
+        o.kind = ObservationKind::QuicHello;
+        o.has_account = false;
+        o.ja4_hash = hash_item(ja4);
+        o.seq = seq++;
+        c.observe(o);
+    };
+    // Six QUIC stacks from one address, each followed by a request of the same account
+    // (a 32-register sketch: small counts are near exact, not exact).
+    for (int i = 0; i < 6; ++i) {
+        hello(1000 + 2 * i, "198.18.5.5", ("q13d03" + std::to_string(10 + i) + "h3_stack").c_str());
+        c.observe(from("qqqqqqqqqqqqqqqq", 1001 + 2 * i, "198.18.5.5", 0, seq++));
+    }
+    c.observe(from("pppppppppppppppp", 1020, "198.18.9.9", 0, seq++));  // another address
+    EXPECT_EQ(c.find("qqqqqqqqqqqqqqqq")->verdict, Verdict::Alert);
+    EXPECT_EQ(c.find("pppppppppppppppp")->verdict, Verdict::Pass);
+    ASSERT_EQ(sink.records.size(), 1u);
+    EXPECT_EQ(sink.records[0].second["account"]["id"], "qqqqqqqqqqqqqqqq");
+    EXPECT_GT(sink.records[0].second["account"]["signals"]["distinct_quic_ja4"].get<double>(), 3);
+    EXPECT_EQ(c.accounts(), 2u);  // hellos make no account
+    // A hello older than the window does not count; a fresh one does.
+    hello(1030, "198.18.7.7", "q13d0310h3_stale");
+    c.observe(from("oooooooooooooooo", 1030 + 700, "198.18.7.7", 0, seq++));
+    hello(1731, "198.18.8.8", "q13d0310h3_fresh");
+    c.observe(from("rrrrrrrrrrrrrrrr", 1741, "198.18.8.8", 0, seq++));
+    std::ostringstream out;
+    c.write_accounts(out);
+    std::map<std::string, nlohmann::json> by_id;
+    std::istringstream lines(out.str());
+    for (std::string line; std::getline(lines, line);) {
+        const auto j = nlohmann::json::parse(line);
+        by_id[j["account"]["id"]] = j["account"]["signals"];
+    }
+    ASSERT_TRUE(by_id.count("oooooooooooooooo") && by_id.count("rrrrrrrrrrrrrrrr"));
+    EXPECT_FALSE(by_id["oooooooooooooooo"].contains("distinct_quic_ja4"));
+    EXPECT_NEAR(by_id["rrrrrrrrrrrrrrrr"]["distinct_quic_ja4"].get<double>(), 1, 0.1);
 }

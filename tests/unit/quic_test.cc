@@ -292,6 +292,26 @@ TEST(QuicStage, LogsTheClientHelloOfAnInitial) {
     EXPECT_EQ(h.p->audit(), "");
 }
 
+// Each hello goes to the correlator as a QuicHello observation: its client address and the
+// hash of its JA4, no account.
+TEST(QuicStage, HellosBecomeObservations) {
+    struct Sink final : account::ObservationSink {
+        std::vector<account::Observation> seen;
+        void observe(const account::Observation& o) override { seen.push_back(o); }
+    } sink;
+    Harness h;
+    h.p->set_observation_sink(&sink);
+    Udp u;
+    h.feed(u.client(hex(kProtectedA2)));
+    ASSERT_EQ(sink.seen.size(), 1u);
+    EXPECT_EQ(sink.seen[0].kind, account::ObservationKind::QuicHello);
+    EXPECT_FALSE(sink.seen[0].has_account);
+    EXPECT_EQ(sink.seen[0].src, u.c2s.src);
+    const auto q = h.sink.of_type("quic");
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(sink.seen[0].ja4_hash, account::hash_item(q[0]["quic"]["ja4"].get<std::string>()));
+}
+
 // A hello split over two Initial packets, CRYPTO frames out of order, in every arrangement:
 // separate datagrams either way round, and both coalesced in one; version 1 and 2.
 TEST(QuicStage, SplitReorderedAndCoalescedHellos) {

@@ -140,3 +140,12 @@ with httpx.Client(http2=True, verify=False) as c:
 PY
 }
 capture h2-tls-httpx 443 -- httpx_all
+# curl --parallel: several transfers multiplexed as concurrent streams of one connection.
+curl_parallel() {
+  local o=(-sSk --http2 --resolve api.sluice.test:443:10.235.0.2)
+  ip netns exec "$cli" timeout 20 curl "${o[@]}" --parallel --parallel-max 8 \
+    https://api.sluice.test/small.txt https://api.sluice.test/blob.bin \
+    https://api.sluice.test/answer.json https://api.sluice.test/small.txt \
+    https://api.sluice.test/blob.bin > /dev/null || echo "curl exit $?" >&2
+}
+capture h2-tls-curl-parallel 443 -- curl_parallel

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """HTTP/2 over real-client captures (tests/data/h2, made by make-h2-captures.sh: curl, nghttp
-and python3-httpx against nginx 1.22, h2 over TLS with key logs and h2c with prior knowledge).
+and python3-httpx against nginx 1.22, h2 over TLS with key logs and h2c with prior knowledge;
+curl --parallel multiplexing five transfers on one connection).
 tshark is the oracle: every request stream it decodes is one sluice `http` record with the same
 method, path and status; the client fingerprint equals the one computed from the frames tshark
 prints; and the same rules give the same alerts and the same records over HTTP/1.1 and HTTP/2
@@ -16,7 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import sluice_testlib as t  # noqa: E402
 
 H2 = os.path.join(t.SOURCE, "tests", "data", "h2")
-CAPTURES = ["h2-tls-curl", "h2c-curl", "h2c-nghttp", "h2-tls-httpx"]
+CAPTURES = ["h2-tls-curl", "h2c-curl", "h2c-nghttp", "h2-tls-httpx", "h2-tls-curl-parallel"]
 RULES = """\
 alert http any any -> any any (msg:"llm post"; http.method; content:"POST"; http.uri; content:"/v1/messages"; \
 http.header; content:"x-api-key|3a 20|"; llm.prompt; content:"chain of thought"; sid:8101; rev:1;)

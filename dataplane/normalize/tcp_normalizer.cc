@@ -4,6 +4,11 @@
 
 namespace sluice {
 
+namespace {
+// TCP_PAWS_WINDOW in Linux: how far behind TS.Recent a timestamp may be and still pass.
+constexpr int32_t kPawsWindow = 1;
+}  // namespace
+
 std::string_view norm_reason_name(NormReason r) {
     static constexpr std::array<std::string_view, kNormReasons> names = {
         "none",
@@ -80,8 +85,13 @@ TcpVerdict TcpNormalizer::check(const Flow& f, Dir dir, const DecodedPacket& pkt
     if (opts_.in_path && f.handshake_seen && f.fwd_known[idx(reverse(dir))] &&
         seq_lt(f.fwd_end[idx(reverse(dir))], pkt.ack))
         return discard(NormReason::AckUnsent, note);
+    // PAWS as the receiving stack applies it (Linux: tcp_paws_discard): a timestamp one tick
+    // behind TS.Recent still passes, and a reordered pure ACK is never refused (it carries no
+    // bytes to inspect; refusing it would only cost the connection a retransmission).
+    const bool pure_ack = pkt.payload.empty() && !pkt.has_flag(tcp_flag::kFin);
     if (me.has(TcpPeer::kSynTs) && them.has(TcpPeer::kSynTs) && me.has(TcpPeer::kTsKnown) &&
-        pkt.tcp_options.has_timestamp && seq_lt(pkt.tcp_options.ts_value, me.ts_recent))
+        pkt.tcp_options.has_timestamp && !pure_ack &&
+        static_cast<int32_t>(me.ts_recent - pkt.tcp_options.ts_value) > kPawsWindow)
         return discard(NormReason::Paws, note);
     if (!pkt.payload.empty()) {
         const uint32_t end = pkt.seq + static_cast<uint32_t>(pkt.payload.size());

@@ -231,6 +231,49 @@ TEST(Normalize, PawsDiscardsAnOldTimestamp) {
     EXPECT_EQ(alerts, 1u);
 }
 
+// What a Linux receiver still takes (tcp_paws_discard): a timestamp one tick behind TS.Recent,
+// and pure ACKs reordered behind later ones (seen on a real client's ACKs through the
+// af_packet bridge). Neither may be dropped inline; two ticks behind on data still is.
+TEST(Normalize, PawsToleratesWhatTheReceiverTakes) {
+    Harness h(config(true));
+    Conversation c;
+    auto ts = [](uint32_t val) {
+        return std::vector<uint8_t>{1,
+                                    1,
+                                    8,
+                                    10,
+                                    static_cast<uint8_t>(val >> 24),
+                                    static_cast<uint8_t>(val >> 16),
+                                    static_cast<uint8_t>(val >> 8),
+                                    static_cast<uint8_t>(val),
+                                    0,
+                                    0,
+                                    0,
+                                    0};
+    };
+    auto seg = [&](bool client, uint8_t flags, uint32_t tsval, const std::string& data = "") {
+        const bool syn = flags & tcp_flag::kSyn;
+        auto& spec = client ? c.c2s : c.s2c;
+        uint32_t& seq = client ? c.cseq : c.sseq;
+        const uint32_t ack = client ? c.sseq : c.cseq;
+        auto f = craft::tcp_frame(spec,
+                                  {client ? c.cport : c.sport, client ? c.sport : c.cport, seq,
+                                   syn && client ? 0 : ack, flags, 65535, ts(tsval)},
+                                  craft::bytes(data));
+        seq += static_cast<uint32_t>(data.size()) + (syn ? 1 : 0);
+        return f;
+    };
+    h.feed(seg(true, tcp_flag::kSyn, 1000));
+    h.feed(seg(false, tcp_flag::kSyn | kA, 50));
+    h.feed(seg(true, kA, 1001));
+    h.feed(seg(false, kPA, 51, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234"));
+    h.feed(seg(true, kA, 1010));                                         // TS.Recent 1010
+    EXPECT_EQ(h.feed(seg(true, kA, 1005)), Disposition::Forward);        // a reordered pure ACK
+    EXPECT_EQ(h.feed(seg(true, kPA, 1009, "x")), Disposition::Forward);  // one tick behind
+    EXPECT_EQ(h.feed(seg(true, kPA, 1007, "y")), Disposition::Drop);     // two or more: PAWS
+    EXPECT_EQ(h.p->counters().normalized[static_cast<size_t>(NormReason::Paws)], 1u);
+}
+
 // Data past the sender's own FIN is discarded by the receiver.
 TEST(Normalize, DataAfterFinIsDiscarded) {
     Session s(true);

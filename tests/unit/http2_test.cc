@@ -687,18 +687,24 @@ TEST(Http2Stage, FlowControlAndStreamStateViolations) {
         }
         return std::make_pair(client, server);
     };
-    {  // the server cut the window to 100 bytes: 1,000 bytes of DATA overrun it
-        H2Run r;
-        const auto [c, s] = conversation(100, 1000, false);
-        // The server's bytes first: its SETTINGS must be in force before the client's DATA.
+    // The client's preface and SETTINGS, then the server's settings (in force before the
+    // client's DATA), then the rest of the client's bytes in segments.
+    auto feed = [](H2Run& r, const std::string& c, const std::string& s) {
         Conversation conv;
         r.h.feed(conv.client(tcp_flag::kSyn));
         r.h.feed(conv.server(tcp_flag::kSyn | kA));
         r.h.feed(conv.client(kA));
-        r.h.feed(conv.client(kPA, c.substr(0, kPreface.size() + 15)));
+        const size_t first = kPreface.size() + 15;
+        r.h.feed(conv.client(kPA, c.substr(0, first)));
         r.h.feed(conv.server(kPA, s));
-        r.h.feed(conv.client(kPA, c.substr(kPreface.size() + 15)));
+        for (size_t i = first; i < c.size(); i += 1400)
+            r.h.feed(conv.client(kPA, c.substr(i, 1400)));
         r.h.p->finish(Timestamp{r.h.t + 1});
+    };
+    {  // the server cut the window to 100 bytes: 1,000 bytes of DATA overrun it
+        H2Run r;
+        const auto [c, s] = conversation(100, 1000, false);
+        feed(r, c, s);
         EXPECT_TRUE(has(r.anomalies(), "h2_flow_control"));
         EXPECT_FALSE(has(r.anomalies(), "h2_stream_state"));
     }
@@ -706,15 +712,7 @@ TEST(Http2Stage, FlowControlAndStreamStateViolations) {
        // stream-state violations
         H2Run r;
         const auto [c, s] = conversation(1u << 20, 200000, true);
-        Conversation conv;
-        r.h.feed(conv.client(tcp_flag::kSyn));
-        r.h.feed(conv.server(tcp_flag::kSyn | kA));
-        r.h.feed(conv.client(kA));
-        r.h.feed(conv.client(kPA, c.substr(0, kPreface.size() + 15)));
-        r.h.feed(conv.server(kPA, s));
-        for (size_t i = kPreface.size() + 15; i < c.size(); i += 1400)
-            r.h.feed(conv.client(kPA, c.substr(i, 1400)));
-        r.h.p->finish(Timestamp{r.h.t + 1});
+        feed(r, c, s);
         EXPECT_FALSE(has(r.anomalies(), "h2_flow_control"));
         EXPECT_TRUE(has(r.anomalies(), "h2_stream_state"));
         EXPECT_EQ(

@@ -183,25 +183,26 @@ INSTANTIATE_TEST_SUITE_P(
 
 // PAWS (RFC 7323): with timestamps negotiated, a segment carrying an older timestamp than the
 // last one is discarded by the receiver.
-TEST(Normalize, PawsDiscardsAnOldTimestamp) {
-    Harness h(config(true));
+// A conversation whose segments carry the timestamp option (RFC 7323): the PAWS tests.
+struct TsConversation {
     Conversation c;
-    auto ts = [](uint32_t val) {
-        return std::vector<uint8_t>{1,
-                                    1,
-                                    8,
-                                    10,
-                                    static_cast<uint8_t>(val >> 24),
-                                    static_cast<uint8_t>(val >> 16),
-                                    static_cast<uint8_t>(val >> 8),
-                                    static_cast<uint8_t>(val),
-                                    0,
-                                    0,
-                                    0,
-                                    0};
-    };
-    auto seg = [&](bool client, uint8_t flags, uint32_t tsval, const std::string& data = "",
-                   int32_t seq_shift = 0) {
+    static std::vector<uint8_t> ts(uint32_t val) {
+        return {1,
+                1,
+                8,
+                10,
+                static_cast<uint8_t>(val >> 24),
+                static_cast<uint8_t>(val >> 16),
+                static_cast<uint8_t>(val >> 8),
+                static_cast<uint8_t>(val),
+                0,
+                0,
+                0,
+                0};
+    }
+    // `seq_shift`: sent at an offset from the next sequence number (and not advancing it).
+    std::vector<uint8_t> seg(bool client, uint8_t flags, uint32_t tsval,
+                             const std::string& data = "", int32_t seq_shift = 0) {
         const bool syn = flags & tcp_flag::kSyn;
         auto& spec = client ? c.c2s : c.s2c;
         uint32_t& seq = client ? c.cseq : c.sseq;
@@ -213,7 +214,15 @@ TEST(Normalize, PawsDiscardsAnOldTimestamp) {
                                   craft::bytes(data));
         if (seq_shift == 0) seq += static_cast<uint32_t>(data.size()) + (syn ? 1 : 0);
         return f;
-    };
+    }
+};
+
+TEST(Normalize, PawsDiscardsAnOldTimestamp) {
+    Harness h(config(true));
+    TsConversation tc;
+    auto seg = [&](bool client, uint8_t flags, uint32_t tsval, const std::string& data = "",
+                   int32_t seq_shift = 0) { return tc.seg(client, flags, tsval, data, seq_shift); };
+    Conversation& c = tc.c;
     h.feed(seg(true, tcp_flag::kSyn, 1000));
     h.feed(seg(false, tcp_flag::kSyn | kA, 50));
     h.feed(seg(true, kA, 1001));
@@ -236,32 +245,9 @@ TEST(Normalize, PawsDiscardsAnOldTimestamp) {
 // af_packet bridge). Neither may be dropped inline; two ticks behind on data still is.
 TEST(Normalize, PawsToleratesWhatTheReceiverTakes) {
     Harness h(config(true));
-    Conversation c;
-    auto ts = [](uint32_t val) {
-        return std::vector<uint8_t>{1,
-                                    1,
-                                    8,
-                                    10,
-                                    static_cast<uint8_t>(val >> 24),
-                                    static_cast<uint8_t>(val >> 16),
-                                    static_cast<uint8_t>(val >> 8),
-                                    static_cast<uint8_t>(val),
-                                    0,
-                                    0,
-                                    0,
-                                    0};
-    };
+    TsConversation tc;
     auto seg = [&](bool client, uint8_t flags, uint32_t tsval, const std::string& data = "") {
-        const bool syn = flags & tcp_flag::kSyn;
-        auto& spec = client ? c.c2s : c.s2c;
-        uint32_t& seq = client ? c.cseq : c.sseq;
-        const uint32_t ack = client ? c.sseq : c.cseq;
-        auto f = craft::tcp_frame(spec,
-                                  {client ? c.cport : c.sport, client ? c.sport : c.cport, seq,
-                                   syn && client ? 0 : ack, flags, 65535, ts(tsval)},
-                                  craft::bytes(data));
-        seq += static_cast<uint32_t>(data.size()) + (syn ? 1 : 0);
-        return f;
+        return tc.seg(client, flags, tsval, data);
     };
     h.feed(seg(true, tcp_flag::kSyn, 1000));
     h.feed(seg(false, tcp_flag::kSyn | kA, 50));

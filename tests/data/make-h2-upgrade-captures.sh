@@ -17,13 +17,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-ip netns add "$cli"
-ip netns add "$srv"
-veth_pair "$cli" c0 "$srv" s0
-ip -n "$cli" addr add 10.236.0.1/24 dev c0
-ip -n "$srv" addr add 10.236.0.2/24 dev s0
-ip -n "$cli" link set lo up
-ip -n "$srv" link set lo up
+two_hosts "$cli" "$srv" 10.236.0
 
 mkdir -p "$work/www/v1"
 printf 'hello after an upgrade\n' > "$work/www/small.txt"

@@ -19,13 +19,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-ip netns add "$cli"
-ip netns add "$srv"
-veth_pair "$cli" c0 "$srv" s0
-ip -n "$cli" addr add 10.237.0.1/24 dev c0
-ip -n "$srv" addr add 10.237.0.2/24 dev s0
-ip -n "$cli" link set lo up
-ip -n "$srv" link set lo up
+two_hosts "$cli" "$srv" 10.237.0
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=api.sluice.test \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 mkdir -p "$work/www"

@@ -23,3 +23,16 @@ veth_pair() {
     "${run[@]}" ethtool -K "$ifn" tx off tso off gso off gro off rx off >/dev/null 2>&1 || true
   done
 }
+
+# two_hosts CLI SRV NET: namespaces CLI and SRV joined by a veth pair (c0, s0) with addresses
+# NET.1 and NET.2 (/24), loopbacks up.
+two_hosts() {
+  local cli=$1 srv=$2 net=$3
+  ip netns add "$cli"
+  ip netns add "$srv"
+  veth_pair "$cli" c0 "$srv" s0
+  ip -n "$cli" addr add "$net.1/24" dev c0
+  ip -n "$srv" addr add "$net.2/24" dev s0
+  ip -n "$cli" link set lo up
+  ip -n "$srv" link set lo up
+}

@@ -352,6 +352,13 @@ void HttpInspector::on_anomaly(Flow& f, Dir d, Anomaly a) {
         f.verdict.merge(opts_.smuggling_verdict);
         if (opts_.smuggling_verdict >= Verdict::Alert) f.alerted = true;
     }
+    // A head past the limit is not parsed: the message would pass uninspected, so it gets the
+    // cap action (drop inline), as a decompression bomb does.
+    const bool capped = a == Anomaly::HeaderTooLong;
+    if (capped) {
+        f.verdict.merge(opts_.cap_verdict);
+        if (opts_.cap_verdict >= Verdict::Alert) f.alerted = true;
+    }
     if (!eve_.enabled()) return;
     JsonBuilder& j = eve_.begin(f, "anomaly");
     j.object("anomaly")
@@ -362,6 +369,7 @@ void HttpInspector::on_anomaly(Flow& f, Dir d, Anomaly a) {
                d == Dir::ToServer ? std::string_view("to_server") : std::string_view("to_client"));
     if (smuggling)
         j.field("smuggling", true).field("action", verdict_name(opts_.smuggling_verdict));
+    if (capped) j.field("action", verdict_name(opts_.cap_verdict));
     j.end_object();
     eve_.finish();
 }

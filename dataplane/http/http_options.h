@@ -21,8 +21,10 @@ struct HttpOptions {
     // recorded; what it does to the flow is cap_verdict.
     uint64_t max_decoded_bytes = 8u << 20;
     uint32_t max_decode_ratio = 100;
-    // What a capped decode does to the flow: alert (report; the default) or drop. The runtime
-    // makes it drop on inline ports unless configured, so a bomb cannot buy an uninspected tail.
+    // What a capped decode, or a head over max_header_bytes (HTTP/1 header_too_long, HTTP/2
+    // h2_header_list_too_large), does to the flow: alert (report; the default) or drop. The
+    // runtime makes it drop on inline ports unless configured, so neither a bomb nor a head
+    // padded past the limit can buy an uninspected request.
     Verdict cap_verdict = Verdict::Alert;
     uint32_t prompt_excerpt = 0;  // bytes of llm.prompt in EVE (max 128); 0: never
     // When head buffers, body buffers or decoders run out, the message that has held one

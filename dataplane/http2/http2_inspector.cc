@@ -1063,9 +1063,11 @@ void Http2Inspector::anomaly(Flow& f, Connection& c, Dir d, H2Anomaly a, uint32_
     const bool smuggling = h2_smuggling_shape(a);
     // Flow-control and stream-state violations are recorded, not enforced: the peer itself
     // refuses them, and a mistaken window count must never cut a customer.
-    const Verdict v = smuggling ? http_.smuggling_verdict
-                      : (a == H2Anomaly::HeaderListTooLarge || a == H2Anomaly::FlowControl ||
-                         a == H2Anomaly::StreamState)
+    // A header list past the limit keeps only its first fields (a credential after filler
+    // would not be seen): the cap action, as an over-long HTTP/1 head.
+    const Verdict v = smuggling                            ? http_.smuggling_verdict
+                      : a == H2Anomaly::HeaderListTooLarge ? http_.cap_verdict
+                      : (a == H2Anomaly::FlowControl || a == H2Anomaly::StreamState)
                           ? Verdict::Alert
                           : opts_.abuse_verdict;
     f.verdict.merge(v);

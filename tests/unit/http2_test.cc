@@ -364,6 +364,40 @@ TEST(Http2Stage, AbuseIsCountedAndRecorded) {
     }
 }
 
+// A head padded past the limit cannot buy an uninspected request: with the cap action drop (the
+// inline default), an over-long HTTP/1.1 head and an over-long HTTP/2 header list are dropped,
+// their credential-bearing request never forwarded.
+TEST(Http2Stage, HeadsPastTheLimitGetTheCapAction) {
+    EngineConfig cfg;
+    cfg.http.cap_verdict = Verdict::Drop;
+    H2Run r(cfg);
+    Encoder ce;
+    const std::string h2 = kPreface + settings({}) +
+                           frame(kHeaders, kEndHeaders | kEndStream, 1,
+                                 ce.block({{":method", "POST"},
+                                           {":path", "/v1/messages"},
+                                           {":scheme", "http"},
+                                           {":authority", "a"},
+                                           {"x-filler", std::string(17000, 'f')},
+                                           {"x-api-key", kKey}}));
+    r.run(h2, "", {}, 44000, false);
+    ASSERT_FALSE(r.client_dispositions.empty());
+    EXPECT_EQ(r.client_dispositions.back(), Disposition::Drop);
+    EXPECT_TRUE(has(r.anomalies(), "h2_header_list_too_large"));
+    Conversation c;
+    c.cport = 44001;
+    r.h.feed(c.client(tcp_flag::kSyn));
+    r.h.feed(c.server(tcp_flag::kSyn | kA));
+    r.h.feed(c.client(kA));
+    const std::string h1 =
+        "POST /v1/messages HTTP/1.1\r\nHost: a\r\nX-Filler: " + std::string(17000, 'f') +
+        "\r\nx-api-key: " + kKey + "\r\n\r\n";
+    Disposition last = Disposition::Forward;
+    for (size_t i = 0; i < h1.size(); i += 1400) last = r.h.feed(c.client(kPA, h1.substr(i, 1400)));
+    EXPECT_EQ(last, Disposition::Drop);
+    EXPECT_TRUE(has(r.anomalies(), "header_too_long"));
+}
+
 // Inline (drop), an abuse anomaly stops the connection: the packet that carried it is dropped.
 TEST(Http2Stage, AbuseVerdictDropsTheConnection) {
     EngineConfig cfg;

@@ -139,21 +139,24 @@ void QuicInspector::client_packet(Flow& f, Session& s, const LongHeader& h,
         if (!derive_initial_keys(h.version, h.dcid, true, s.keys)) return;
         s.keyed = true;
         s.version = h.version;
+        s.key_from(h.dcid);
     }
     std::memcpy(scratch_.data(), packet.data(), packet.size());
     std::span<const uint8_t> frames;
     uint64_t pn = 0;
     if (!opener_.open(s.keys, {scratch_.data(), packet.size()}, h.pn_offset, frames, pn)) {
         // Not under the first connection id's keys: a client that took a Retry this stage did
-        // not see keys its Initials from their own connection id.
+        // not see keys its Initials from their own connection id. A packet to the id the keys
+        // came from is simply not one (no second derivation for a flood of garbage).
         InitialKeys own;
         std::memcpy(scratch_.data(), packet.data(), packet.size());
-        if (!derive_initial_keys(h.version, h.dcid, true, own) ||
+        if (s.keyed_by(h.dcid) || !derive_initial_keys(h.version, h.dcid, true, own) ||
             !opener_.open(own, {scratch_.data(), packet.size()}, h.pn_offset, frames, pn)) {
             ++ctr_[QuicCtr::DecryptFailures];
             return;
         }
         s.keys = own;
+        s.key_from(h.dcid);
     }
     std::span<uint8_t> buf(buffers_.data() + size_t{f.quic_session} * CryptoAssembler::kCapacity,
                            CryptoAssembler::kCapacity);

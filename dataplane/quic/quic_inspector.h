@@ -10,6 +10,8 @@
 // is read or its flow ends; an idle one gives it up to a newcomer (reclaim_after_ms).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <memory>
 #include <span>
 #include <vector>
@@ -60,6 +62,17 @@ class QuicInspector {
         uint64_t last_ns = 0;
         uint32_t version = 0;
         InitialKeys keys;
+        // The connection id `keys` came from: a packet to the same one that fails to open is
+        // garbage, and costs no second key derivation.
+        std::array<uint8_t, kMaxCidLen> dcid{};
+        uint8_t dcid_len = 0;
+        bool keyed_by(std::span<const uint8_t> id) const {
+            return id.size() == dcid_len && std::equal(id.begin(), id.end(), dcid.begin());
+        }
+        void key_from(std::span<const uint8_t> id) {
+            dcid_len = static_cast<uint8_t>(std::min(id.size(), dcid.size()));
+            std::copy_n(id.begin(), dcid_len, dcid.begin());
+        }
         CryptoAssembler crypto;
     };
 

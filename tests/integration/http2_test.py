@@ -48,25 +48,11 @@ def tshark_frames(name, decode_as="http2"):
     p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
     packets = json.loads(p.stdout.decode("utf-8", "replace"))
     out = []
-
-    def walk(o, found):
-        if isinstance(o, dict):
-            if "http2.streamid" in o and "http2.type" in o:
-                found.append(o)
-                return
-            for v in o.values():
-                walk(v, found)
-        elif isinstance(o, list):
-            for v in o:
-                walk(v, found)
-
     for p in packets:
         layers = p["_source"]["layers"]
         sport, dport = int(layers["tcp"]["tcp.srcport"]), int(layers["tcp"]["tcp.dstport"])
         from_client = dport in (443, 8080)
-        found = []
-        walk(layers.get("http2"), found)
-        for f in found:
+        for f in t.http2_frames(layers.get("http2")):
             out.append((sport if from_client else dport, from_client, f))
     return out
 

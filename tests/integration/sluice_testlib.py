@@ -264,3 +264,23 @@ def wait_for(test, cond, seconds=30, step=0.1):
             return
         time.sleep(step)
     test.fail("timed out waiting for a condition")
+
+
+def http2_frames(http2_layer):
+    """The HTTP/2 frames of one packet in tshark's JSON (-T json -O http2): every dict with a
+    stream id and a type, wherever tshark nests it (several frames may share a packet)."""
+    found = []
+
+    def walk(o):
+        if isinstance(o, dict):
+            if "http2.streamid" in o and "http2.type" in o:
+                found.append(o)
+                return
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+
+    walk(http2_layer)
+    return found

@@ -40,18 +40,6 @@ def tshark_requests(out, keylog=True):
         args[3:3] = ["-o", "tls.keylog_file:" + os.path.join(out, "keylog.txt")]
     packets = json.loads(t.run(args).stdout or "[]")
     out_rows = []
-
-    def frames(o, found):
-        if isinstance(o, dict):
-            if "http2.type" in o and "http2.streamid" in o:
-                found.append(o)
-                return
-            for v in o.values():
-                frames(v, found)
-        elif isinstance(o, list):
-            for v in o:
-                frames(v, found)
-
     for pkt in packets:
         layers = pkt["_source"]["layers"]
         src = layers["ip"]["ip.src"]
@@ -61,9 +49,7 @@ def tshark_requests(out, keylog=True):
             uri = next((v.get("http.request.uri") for v in http.values()
                         if isinstance(v, dict) and "http.request.uri" in v), "")
             out_rows.append((src, port, uri))
-        found = []
-        frames(layers.get("http2"), found)
-        for f in found:
+        for f in t.http2_frames(layers.get("http2")):
             if f["http2.type"] != "1":
                 continue
             h = f.get("http2.header", [])

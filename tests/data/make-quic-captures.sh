@@ -3,7 +3,9 @@
 # (gtlsserver and gtlsclient from Debian's ngtcp2-server and ngtcp2-client) in two network
 # namespaces, one connection each: QUIC version 1, and version 1 through a Retry (the server
 # validates the address first). Version 2 is covered by RFC 9369's vectors in the unit tests:
-# Debian 12's ngtcp2 0.12 speaks only the withdrawn v2 draft (0x709a50c4), not RFC 9369. tshark decodes their Initial packets (it
+# Debian 12's ngtcp2 0.12 speaks only the withdrawn v2 draft (0x709a50c4), not RFC 9369.
+# Needs `apt-get install ngtcp2-client ngtcp2-server` (the tests read the committed captures,
+# so tools/setup/install-deps.sh does not install them). tshark decodes their Initial packets (it
 # derives the Initial keys itself) and is the oracle of tests/integration/quic_test.py. Run as
 # root; the results are committed.
 set -euo pipefail

@@ -94,8 +94,10 @@ TEST(CorrelatorThread, LiveProducersControlQueriesAndPolicySwaps) {
     std::atomic<uint64_t> answered{0}, swapped{0};
     std::thread control([&] {
         // What status, accounts.top and policy.push do from control connections.
+        // At least one round even if the workers finish first (two cores): the thread runs
+        // until finish() either way.
         uint64_t last = 0;
-        while (producing.load()) {
+        do {
             const auto c = ct.counters();
             EXPECT_GE(c.observations, last);
             last = c.observations;
@@ -108,7 +110,7 @@ TEST(CorrelatorThread, LiveProducersControlQueriesAndPolicySwaps) {
             if (ct.call([p](account::Correlator& k) { k.set_policy(p); }, 5000))
                 swapped.fetch_add(1);
             (void)ct.memory_bytes();
-        }
+        } while (producing.load());
     });
     for (auto& t : workers) t.join();
     producing.store(false);

@@ -9,7 +9,9 @@ namespace sluice::rules {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'R', 'B'};
-constexpr uint32_t kFormat = 1;
+// 2 added the set's loading mode (skip_invalid) after the carried files; 1 is still read.
+constexpr uint32_t kFormat = 2;
+constexpr uint32_t kFlagSkipInvalid = 1;
 constexpr uint32_t kMaxCount = 1u << 20;
 
 class Writer {
@@ -78,6 +80,7 @@ std::vector<uint8_t> write_bundle(const CompiledRules& rules) {
     for (const auto& [k, d] : o.datasets) w.str(k), w.str(d.type), w.str(d.path);
     w.u32(static_cast<uint32_t>(o.files.size()));
     for (const auto& [k, v] : o.files) w.str(k), w.str(v);
+    w.u32(o.skip_invalid ? kFlagSkipInvalid : 0);
     w.str(set.digest);
     const SerializedDatabases dbs = rules.serialize();
     w.u32(static_cast<uint32_t>(dbs.size()));
@@ -98,7 +101,7 @@ BundleLoad read_bundle(std::span<const uint8_t> bytes, DatabaseTrust trust) {
         return error("not a sluice rule bundle (bad magic)");
     Reader r(bytes.subspan(sizeof kMagic));
     uint32_t format = 0, n = 0;
-    if (!r.u32(format) || format != kFormat)
+    if (!r.u32(format) || format < 1 || format > kFormat)
         return error("unsupported bundle format " + std::to_string(format));
     r.str(out.built_with);
     std::vector<RuleSource> sources;
@@ -126,6 +129,12 @@ BundleLoad read_bundle(std::span<const uint8_t> bytes, DatabaseTrust trust) {
         for (uint32_t i = 0; i < n && r.str(k) && r.str(t) && r.str(v); ++i) o.datasets[k] = {t, v};
     if (r.count(n))
         for (uint32_t i = 0; i < n && r.str(k) && r.str(v); ++i) o.files[k] = v;
+    if (format >= 2) {
+        uint32_t flags = 0;
+        r.u32(flags);
+        if (flags & ~kFlagSkipInvalid) return error("unknown flags in bundle");
+        o.skip_invalid = (flags & kFlagSkipInvalid) != 0;
+    }
     std::string digest;
     r.str(digest);
     SerializedDatabases dbs;

@@ -1,5 +1,7 @@
 #include "rules/compiled_rules.h"
 
+#include "rules/pcre_options.h"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <hs/hs.h>
 #include <pcre2.h>
@@ -27,15 +29,6 @@ namespace {
 // and a pcre this many backtracking steps, before the rule is declared not to match.
 constexpr uint32_t kChainBudget = 1u << 16;
 constexpr uint32_t kPcreMatchLimit = 200'000;
-
-uint32_t pcre2_options(const Pcre& p) {
-    uint32_t o = 0;
-    if (p.caseless) o |= PCRE2_CASELESS;
-    if (p.dotall) o |= PCRE2_DOTALL;
-    if (p.multiline) o |= PCRE2_MULTILINE;
-    if (p.extended) o |= PCRE2_EXTENDED;
-    return o;
-}
 
 unsigned hs_flags(const Pcre& p) {
     unsigned f = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;

@@ -1,5 +1,7 @@
 #include "rules/rule_parser.h"
 
+#include "rules/pcre_options.h"
+
 #include "common/digest.h"
 
 #include <algorithm>
@@ -74,6 +76,21 @@ constexpr BufferName kUnderscore[] = {
     {"llm_model", Buffer::LlmModel},
 };
 
+// Suricata's pcre flags that name a buffer (the ones sluice has).
+struct LegacyPcreBuffer {
+    char flag;
+    Buffer buffer;
+};
+constexpr LegacyPcreBuffer kLegacyPcreBuffers[] = {
+    {'U', Buffer::HttpUri},    {'P', Buffer::HttpRequestBody}, {'H', Buffer::HttpHeader},
+    {'C', Buffer::HttpCookie}, {'M', Buffer::HttpMethod},      {'S', Buffer::HttpStatCode},
+};
+const LegacyPcreBuffer* find_legacy_pcre_buffer(char f) {
+    for (const LegacyPcreBuffer& b : kLegacyPcreBuffers)
+        if (b.flag == f) return &b;
+    return nullptr;
+}
+
 const BufferName* find_buffer(std::span<const BufferName> table, std::string_view kw) {
     for (const BufferName& b : table)
         if (b.name == kw) return &b;
@@ -114,8 +131,17 @@ class RuleParser {
 
   private:
     bool error(size_t off, std::string msg) {
-        out_.errors.push_back({loc_.at(file_, off), std::move(msg)});
+        RuleError e{loc_.at(file_, off), std::move(msg)};
+        e.sid = sid_hint_;
+        out_.errors.push_back(std::move(e));
         failed_ = true;
+        return false;
+    }
+    // Something sluice does not do (as opposed to a malformed rule): `what` is what a report
+    // counts it by.
+    bool unsupported(size_t off, std::string what, std::string msg) {
+        error(off, std::move(msg));
+        out_.errors.back().unsupported = std::move(what);
         return false;
     }
     void skip_ws() {
@@ -150,7 +176,30 @@ class RuleParser {
     bool sticky_ = false;
     std::vector<RawOption> options_;
     size_t fast_patterns_ = 0;
+    uint32_t sid_hint_ = 0;
 };
+
+// The sid a rule's text names, found before the rule is parsed so that every error about it
+// (header ones included) can say which rule failed. 0 when there is none.
+uint32_t find_sid(std::string_view text) {
+    for (size_t at = text.find("sid"); at != std::string_view::npos;
+         at = text.find("sid", at + 3)) {
+        const char before = at == 0 ? '(' : text[at - 1];
+        if (before != '(' && before != ';' && !std::isspace(static_cast<unsigned char>(before)))
+            continue;
+        size_t i = at + 3;
+        while (i < text.size() && text[i] == ' ') ++i;
+        if (i >= text.size() || text[i] != ':') continue;
+        ++i;
+        while (i < text.size() && text[i] == ' ') ++i;
+        uint64_t v = 0;
+        size_t digits = 0;
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && v < 1u << 31)
+            v = v * 10 + static_cast<uint64_t>(text[i++] - '0'), ++digits;
+        if (digits > 0 && v <= UINT32_MAX) return static_cast<uint32_t>(v);
+    }
+    return 0;
+}
 
 std::string_view RuleParser::header_token() {
     skip_ws();
@@ -190,9 +239,12 @@ bool RuleParser::parse_header() {
         rule_.proto = Protocol::Http;
     else if (proto == "tls" || proto == "ssl")
         rule_.proto = Protocol::Tls;
+    else if (proto.empty() || proto == "(")
+        return error(at, "expected a protocol (tcp, http or tls)");
     else
-        return error(at,
-                     "expected a protocol (tcp, http or tls), found '" + std::string(proto) + "'");
+        return unsupported(
+            at, "protocol " + std::string(proto),
+            "protocol '" + std::string(proto) + "' is not inspected (supported: tcp, http, tls)");
 
     skip_ws();
     if (pos_ < text_.size() && text_[pos_] == '(') {
@@ -409,7 +461,8 @@ bool RuleParser::content_modifier(const RawOption& o, std::string_view name, std
             return error(off, "depth/offset cannot be combined with distance/within");
         return true;
     }
-    return error(off, "unknown content modifier '" + std::string(name) + "'");
+    return unsupported(off, std::string(name),
+                       "unknown content modifier '" + std::string(name) + "'");
 }
 
 bool RuleParser::parse_content(const RawOption& o) {
@@ -484,7 +537,19 @@ bool RuleParser::parse_pcre(const RawOption& o) {
         p.pattern.push_back(pat[i]);
     }
     for (size_t i = close + 1; i < body.size(); ++i) {
-        switch (body[i]) {
+        const char f = body[i];
+        if (const LegacyPcreBuffer* lb = find_legacy_pcre_buffer(f)) {
+            // Suricata's legacy buffer flags: the pcre inspects that buffer, as if a sticky
+            // buffer named it.
+            if (sticky_)
+                return error(base + i, std::string("pcre flag '") + f +
+                                           "' names a buffer, but the pcre already follows the "
+                                           "sticky buffer " +
+                                           std::string(buffer_name(current_)));
+            cond.buffer = lb->buffer;
+            continue;
+        }
+        switch (f) {
             case 'i':
                 p.caseless = true;
                 break;
@@ -500,13 +565,19 @@ bool RuleParser::parse_pcre(const RawOption& o) {
             case 'R':
                 p.relative = true;
                 break;
+            case 'B':  // rawbytes: the stream buffer is already the raw bytes
+            case 'O':  // Suricata's "override the match limit": sluice keeps its own limit
+                break;
             default:
-                return error(base + i, std::string("pcre flag '") + body[i] +
-                                           "' is not supported (flags: i s m x R; name the "
-                                           "buffer with a sticky buffer instead of U/H/P/...)");
+                return unsupported(base + i, std::string("pcre flag ") + f,
+                                   std::string("pcre flag '") + f +
+                                       "' is not supported (flags: i s m x R B O, and the "
+                                       "buffers U P H C M S)");
         }
     }
     if (p.pattern.empty()) return error(base, "pcre pattern is empty");
+    std::string why;
+    if (!pcre_compiles(p, why)) return error(base, why);
     rule_.conditions.push_back(std::move(cond));
     return true;
 }
@@ -646,9 +717,10 @@ bool RuleParser::parse_http2(const RawOption& o) {
         if (!c.cmp)
             return error(at, "http2.window expects a number or a comparison (>N, A-B, ...)");
     } else {
-        return error(o.kw_off, "unknown keyword '" + std::string(kw) +
-                                   "' (supported: http2.frametype, http2.errorcode, "
-                                   "http2.settings, http2.window, http2.header_name)");
+        return unsupported(o.kw_off, std::string(kw),
+                           "unknown keyword '" + std::string(kw) +
+                               "' (supported: http2.frametype, http2.errorcode, "
+                               "http2.settings, http2.window, http2.header_name)");
     }
     if (rule_.proto == Protocol::Tls)
         return error(o.kw_off, std::string(kw) + " needs protocol http");
@@ -883,14 +955,14 @@ bool RuleParser::apply_option(const RawOption& o) {
         else if (val == "ssl" || val == "tls")
             rule_.proto = Protocol::Tls;
         else
-            return error(o.value_off,
-                         "service supports http and ssl, found '" + std::string(val) + "'");
+            return unsupported(o.value_off, "service:" + std::string(val),
+                               "service supports http and ssl, found '" + std::string(val) + "'");
         return true;
     }
     if (kw.starts_with("http2.")) return parse_http2(o);
     if (kw == "reference" || kw == "rem" || kw == "target") return true;
     if (kw == "threshold" || kw == "detection_filter") return parse_threshold(o, kw);
-    return error(o.kw_off, "unknown keyword '" + std::string(kw) + "'");
+    return unsupported(o.kw_off, std::string(kw), "unknown keyword '" + std::string(kw) + "'");
 }
 
 bool RuleParser::finish() {
@@ -900,9 +972,10 @@ bool RuleParser::finish() {
     for (const Condition& c : rule_.conditions) {
         const InspectPoint p = inspect_point(c.buffer);
         if (have_point && p != rule_.point)
-            return error(0, "rule mixes buffers of different inspection points (" +
-                                std::string(inspect_point_name(rule_.point)) + " and " +
-                                std::string(inspect_point_name(p)) + "): not supported");
+            return unsupported(0, "mixed inspection points",
+                               "rule mixes buffers of different inspection points (" +
+                                   std::string(inspect_point_name(rule_.point)) + " and " +
+                                   std::string(inspect_point_name(p)) + "): not supported");
         rule_.point = p;
         have_point = true;
         const bool http = p == InspectPoint::Request || p == InspectPoint::Response;
@@ -931,6 +1004,7 @@ bool RuleParser::finish() {
 void RuleParser::parse() {
     rule_.where = loc_.at(file_, 0);
     rule_.text = std::string(text_);
+    sid_hint_ = find_sid(text_);
     if (!parse_header()) return;
     const size_t close = text_.rfind(')');
     if (close == std::string_view::npos || close < pos_)
@@ -1195,7 +1269,7 @@ ParsedFile parse_rules(std::string_view text, std::string_view file, const Parse
                     else if (d == "suricata")
                         dialect = Dialect::Suricata;
                     else
-                        out.errors.push_back(
+                        out.file_errors.push_back(
                             {{std::string(file), line_no, 1},
                              "sluice-dialect must be 'suricata' or 'snort3', found '" +
                                  std::string(d) + "'"});
@@ -1234,7 +1308,7 @@ ParsedFile parse_rules(std::string_view text, std::string_view file, const Parse
         RuleParser p(l.text, l.loc, file, dialect, opts.vars, out);
         p.parse();
     }
-    if (!out.errors.empty()) out.rules.clear();
+    if (!opts.keep_valid && !out.ok()) out.rules.clear();
     return out;
 }
 

@@ -4,8 +4,9 @@
 // (`# sluice-dialect: snort3` or `suricata`), else auto-detected from the first rule that
 // only one dialect would write (Snort 3's `content:"x",nocase`, a buffer name before its
 // content, a header-less rule; Suricata's dotted sticky buffers or standalone modifiers).
-// Every error names file:line:column and what was expected; a file with any error yields no
-// rules (the caller rejects the set whole).
+// Every error names file:line:column and what was expected. A rule with an error yields
+// nothing; whether the file's other rules still load is the caller's choice
+// (ParseOptions::keep_valid, RuleSetOptions::skip_invalid).
 #pragma once
 
 #include <map>
@@ -25,6 +26,10 @@ struct RuleError {
     RuleError(SourceLocation w, std::string m) : where(std::move(w)), message(std::move(m)) {}
     SourceLocation where;
     std::string message;
+    // Set when the rule uses something sluice does not support (a keyword, a protocol, a
+    // modifier): the name a report counts skipped rules by. Empty for a malformed rule.
+    std::string unsupported;
+    uint32_t sid = 0;            // the failing rule's sid, when its text names one
     std::string format() const;  // "file:line:col: error: message"
 };
 
@@ -47,14 +52,16 @@ struct DatasetDecl {
 struct ParseOptions {
     Dialect dialect = Dialect::Auto;
     RuleVars vars = RuleVars::defaults();
+    bool keep_valid = false;  // keep the good rules of a file that has bad ones
 };
 
 struct ParsedFile {
     std::vector<Rule> rules;
     std::vector<DatasetDecl> datasets;
-    std::vector<RuleError> errors;
+    std::vector<RuleError> errors;        // one per rule that failed
+    std::vector<RuleError> file_errors;   // about the file itself (its dialect comment)
     Dialect dialect = Dialect::Suricata;  // the dialect used
-    bool ok() const { return errors.empty(); }
+    bool ok() const { return errors.empty() && file_errors.empty(); }
 };
 
 ParsedFile parse_rules(std::string_view text, std::string_view file, const ParseOptions& opts = {});

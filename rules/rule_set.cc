@@ -97,13 +97,34 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
     }
     set->classes.parse(class_text, class_file, res.errors);
 
+    // Variables are configuration: a bad one is the set's error, not each rule's that uses it.
+    for (const auto& [name, value] : opts.vars.addresses) {
+        AddressSet probe;
+        std::string err;
+        if (!parse_address_set(value, opts.vars, probe, err))
+            res.errors.push_back({{"rule variables", 0, 0}, name + ": " + err});
+    }
+    for (const auto& [name, value] : opts.vars.ports) {
+        PortSet probe;
+        std::string err;
+        if (!parse_port_set(value, opts.vars, probe, err))
+            res.errors.push_back({{"rule variables", 0, 0}, name + ": " + err});
+    }
+    if (!res.errors.empty()) return res;
+
     ParseOptions po;
     po.dialect = opts.dialect;
     po.vars = opts.vars;
+    po.keep_valid = opts.skip_invalid;
+    // A rule that fails: in atomic mode the set fails with it, else it is left out and listed.
+    auto rule_failed = [&](RuleError e) {
+        (opts.skip_invalid ? set->skipped : res.errors).push_back(std::move(e));
+    };
     std::vector<std::pair<DatasetDecl, std::string>> decls;  // with the path as written
     for (const RuleSource& src : sources) {
         ParsedFile pf = parse_rules(src.text, src.name, po);
-        for (RuleError& e : pf.errors) res.errors.push_back(std::move(e));
+        for (RuleError& e : pf.file_errors) res.errors.push_back(std::move(e));
+        for (RuleError& e : pf.errors) rule_failed(std::move(e));
         for (Rule& r : pf.rules) set->rules.push_back(std::move(r));
         for (DatasetDecl& d : pf.datasets) {
             // Dataset paths are relative to the rule file that declares them (that is also
@@ -117,64 +138,130 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
     }
 
     // Datasets: configuration first, then inline declarations (which must agree on type).
+    // A declaration that fails fails the rules that use it (skip_invalid: only those).
+    std::map<std::string, std::string, std::less<>> dataset_failed;  // name -> why
     auto load_dataset = [&](const std::string& name, const std::string& type,
                             const std::string& path, const std::string& written,
-                            const SourceLocation& where) {
+                            const SourceLocation& where, bool inline_decl) {
+        auto fail = [&](SourceLocation at, std::string msg) {
+            if (inline_decl && opts.skip_invalid)
+                dataset_failed.emplace(name, std::move(msg));
+            else
+                res.errors.push_back({std::move(at), std::move(msg)});
+        };
         Dataset::Type t;
-        if (!Dataset::type_from_name(type, t)) {
-            res.errors.push_back({where, "dataset " + name + ": unknown type '" + type + "'"});
-            return;
-        }
+        if (!Dataset::type_from_name(type, t))
+            return fail(where, "dataset " + name + ": unknown type '" + type + "'");
         if (auto it = set->datasets.find(name); it != set->datasets.end()) {
             if (it->second->type() != t)
-                res.errors.push_back(
-                    {where, "dataset " + name + " is declared again with another type"});
+                fail(where, "dataset " + name + " is declared again with another type");
             return;
         }
         auto ds = std::make_shared<Dataset>(name, t);
         std::string text, err;
-        if (!read_input(path, text, &written)) {
-            res.errors.push_back({where, "dataset " + name + ": " +
-                                             (why.empty() ? "cannot read '" + path + "'" : why)});
-            return;
-        }
-        if (!ds->load(text, err)) {
-            res.errors.push_back({{path, 0, 0}, "dataset " + name + ": " + err});
-            return;
-        }
+        if (!read_input(path, text, &written))
+            return fail(where, "dataset " + name + ": " +
+                                   (why.empty() ? "cannot read '" + path + "'" : why));
+        if (!ds->load(text, err)) return fail({path, 0, 0}, "dataset " + name + ": " + err);
         set->datasets.emplace(name, std::move(ds));
     };
     for (const auto& [name, df] : opts.datasets)
-        load_dataset(name, df.type, df.path, df.path, {"configuration", 0, 0});
-    for (const auto& [d, written] : decls) load_dataset(d.name, d.type, d.load, written, d.where);
+        load_dataset(name, df.type, df.path, df.path, {"configuration", 0, 0}, false);
+    for (const auto& [d, written] : decls)
+        load_dataset(d.name, d.type, d.load, written, d.where, true);
 
-    // Whole-set checks: unique (gid, sid), known classtypes and datasets.
-    std::map<std::pair<uint32_t, uint32_t>, const Rule*> seen;
-    for (const Rule& r : set->rules) {
-        auto [it, fresh] = seen.emplace(std::make_pair(r.gid, r.sid), &r);
-        if (!fresh)
-            res.errors.push_back({r.where, "duplicate sid " + std::to_string(r.sid) +
-                                               " (first defined at " + it->second->where.file +
-                                               ":" + std::to_string(it->second->where.line) + ")"});
+    // Whole-set checks: unique (gid, sid), known classtypes and datasets. The first rule with
+    // a (gid, sid) keeps it; a later one is the one that fails.
+    std::map<std::pair<uint32_t, uint32_t>, SourceLocation> seen;  // where each was defined
+    std::vector<Rule> kept;
+    kept.reserve(set->rules.size());
+    for (Rule& r : set->rules) {
+        auto rule_error = [&](std::string msg) {
+            RuleError e{r.where, std::move(msg)};
+            e.sid = r.sid;
+            rule_failed(std::move(e));
+        };
+        if (auto it = seen.find({r.gid, r.sid}); it != seen.end()) {
+            rule_error("duplicate sid " + std::to_string(r.sid) + " (first defined at " +
+                       it->second.file + ":" + std::to_string(it->second.line) + ")");
+            continue;
+        }
         const Classtype* ct = nullptr;
         if (!r.classtype.empty()) {
             ct = set->classes.find(r.classtype);
-            if (ct == nullptr)
-                res.errors.push_back(
-                    {r.where, "unknown classtype '" + r.classtype + "' (see " + class_file + ")"});
+            if (ct == nullptr) {
+                rule_error("unknown classtype '" + r.classtype + "' (see " + class_file + ")");
+                continue;
+            }
         }
+        bool datasets_ok = true;
+        for (const Condition& c : r.conditions) {
+            if (c.kind != Condition::Kind::Dataset || set->datasets.count(c.dataset.name)) continue;
+            auto f = dataset_failed.find(c.dataset.name);
+            rule_error(f != dataset_failed.end()
+                           ? f->second
+                           : "unknown dataset '" + c.dataset.name +
+                                 "': declare it with type and load, or in the configuration");
+            datasets_ok = false;
+            break;
+        }
+        if (!datasets_ok) continue;
         set->severity.push_back(r.priority ? *r.priority : ct ? ct->priority : 3);
         set->category.push_back(ct ? ct->description : std::string());
-        for (const Condition& c : r.conditions)
-            if (c.kind == Condition::Kind::Dataset && !set->datasets.count(c.dataset.name))
-                res.errors.push_back({r.where, "unknown dataset '" + c.dataset.name +
-                                                   "': declare it with type and load, or in "
-                                                   "the configuration"});
+        seen.emplace(std::make_pair(r.gid, r.sid), r.where);
+        kept.push_back(std::move(r));
     }
+    set->rules = std::move(kept);
     if (!res.errors.empty()) return res;
     set->digest = sha256_hex(sources);
     res.set = std::move(set);
     return res;
+}
+
+SkipSummary summarize_skipped(const std::vector<RuleError>& skipped) {
+    SkipSummary s;
+    s.skipped = skipped.size();
+    std::map<std::string, size_t> by;
+    for (const RuleError& e : skipped) {
+        if (e.unsupported.empty())
+            ++s.malformed;
+        else
+            ++by[e.unsupported];
+    }
+    s.unsupported.assign(by.begin(), by.end());
+    std::stable_sort(s.unsupported.begin(), s.unsupported.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    return s;
+}
+
+std::string skip_report(const std::vector<RuleError>& skipped, size_t max_lines) {
+    if (skipped.empty()) return {};
+    std::string out;
+    size_t shown = 0;
+    for (const RuleError& e : skipped) {
+        if (max_lines != 0 && shown == max_lines) {
+            out += "... " + std::to_string(skipped.size() - shown) +
+                   " more (sluice-dataplane --check-rules lists every one)\n";
+            break;
+        }
+        out += e.where.file + ":" + std::to_string(e.where.line) + ":" +
+               std::to_string(e.where.column) + ": skipped" +
+               (e.sid != 0 ? " sid " + std::to_string(e.sid) : std::string()) + ": " + e.message +
+               "\n";
+        ++shown;
+    }
+    const SkipSummary sum = summarize_skipped(skipped);
+    out += std::to_string(sum.skipped) + (sum.skipped == 1 ? " rule" : " rules") +
+           " skipped: " + std::to_string(sum.skipped - sum.malformed) + " unsupported";
+    if (!sum.unsupported.empty()) {
+        out += " (";
+        for (size_t i = 0; i < sum.unsupported.size(); ++i)
+            out += (i ? ", " : "") + sum.unsupported[i].first + " " +
+                   std::to_string(sum.unsupported[i].second);
+        out += ")";
+    }
+    out += ", " + std::to_string(sum.malformed) + " malformed\n";
+    return out;
 }
 
 RuleSetResult load_rule_files(const std::vector<std::string>& paths, const RuleSetOptions& opts) {

@@ -1,5 +1,8 @@
 // A validated rule set: the rules of one or more files, their classtypes and datasets.
-// Building one either succeeds whole or returns every error; nothing half-loaded escapes.
+// Building one either succeeds whole or returns every error (atomic, the default), or - with
+// skip_invalid - keeps every rule that is valid and lists each one it skipped and why, as
+// Suricata loads a rule file. Errors in what the rules stand on (the classification table,
+// a dataset named by configuration, an unreadable file) reject the set in both modes.
 #pragma once
 
 #include <map>
@@ -37,7 +40,21 @@ struct RuleSetOptions {
     std::vector<std::string> dataset_dirs;
     // A bundle being rebuilt: every input must be in `files`; the disk is never read.
     bool files_only = false;
+    // Skip bad rules (listed in RuleSet::skipped) instead of rejecting the set.
+    bool skip_invalid = false;
 };
+
+// What a report says about the skipped rules: how many, and how many for each unsupported
+// keyword (or protocol, modifier ...), most frequent first; the rest were malformed.
+struct SkipSummary {
+    size_t skipped = 0;
+    size_t malformed = 0;
+    std::vector<std::pair<std::string, size_t>> unsupported;
+};
+SkipSummary summarize_skipped(const std::vector<RuleError>& skipped);
+// The report: one line per skipped rule (at most `max_lines`; 0 = all, then a pointer to
+// --check-rules for the rest) and a last line with the counts. Empty when nothing was skipped.
+std::string skip_report(const std::vector<RuleError>& skipped, size_t max_lines = 0);
 
 struct RuleSet {
     std::vector<Rule> rules;
@@ -46,7 +63,8 @@ struct RuleSet {
     Classifications classes;
     std::map<std::string, std::shared_ptr<Dataset>, std::less<>> datasets;
     std::vector<std::string> files;
-    std::string digest;  // sha256 of the sources: names the version in logs and bundles
+    std::string digest;              // sha256 of the sources: names the version in logs and bundles
+    std::vector<RuleError> skipped;  // skip_invalid: one entry per rule left out, in file order
 
     // What the set was built from, so it can be rebuilt elsewhere (rules/bundle.h).
     std::vector<RuleSource> sources;

@@ -15,6 +15,13 @@ std::string opt_str_arg(const nlohmann::json& args, const char* name, std::strin
     return args[name].get<std::string>();
 }
 
+bool opt_bool_arg(const nlohmann::json& args, const char* name, bool fallback) {
+    if (!args.contains(name)) return fallback;
+    if (!args[name].is_boolean())
+        throw Refused{"bad_request", std::string("argument '") + name + "' is true or false"};
+    return args[name].get<bool>();
+}
+
 uint64_t uint_arg(const nlohmann::json& args, const char* name, uint64_t fallback, uint64_t lo,
                   uint64_t hi) {
     if (!args.contains(name)) return fallback;

@@ -18,6 +18,8 @@ struct Refused {
 const std::string& str_arg(const nlohmann::json& args, const char* name);
 // An optional string (`fallback` when absent); any other type is refused.
 std::string opt_str_arg(const nlohmann::json& args, const char* name, std::string fallback = {});
+// An optional boolean (`fallback` when absent); any other type is refused.
+bool opt_bool_arg(const nlohmann::json& args, const char* name, bool fallback = false);
 // An optional unsigned integer in [lo, hi] (`fallback` when absent).
 uint64_t uint_arg(const nlohmann::json& args, const char* name, uint64_t fallback, uint64_t lo,
                   uint64_t hi);

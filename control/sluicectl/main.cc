@@ -134,7 +134,8 @@ void print_status(const json& s) {
                 num(e, "packets").c_str(), num(e, "forwarded").c_str(),
                 num(e, "dropped_verdict").c_str(), num(e, "rst_injected").c_str());
     const json& r = e.value("rules", json::object());
-    std::printf("rules         %s loaded, sha256 %s, %s alerts\n", num(r, "loaded").c_str(),
+    std::printf("rules         %s loaded, %s skipped, sha256 %s, %s alerts\n",
+                num(r, "loaded").c_str(), num(r, "skipped").c_str(),
                 r.value("sha256", std::string("-")).substr(0, 16).c_str(),
                 num(r, "alerts").c_str());
     const json& p = s.value("policy", json::object());
@@ -279,10 +280,15 @@ int main(int argc, char** argv) {
         ->required()
         ->check(CLI::ExistingPath);
     rp->add_option("--message", message, "What changed (kept with the version)");
-    for (auto* sc : {rv, rp})
+    bool allow_skipped = false;
+    for (auto* sc : {rv, rp}) {
+        sc->add_flag("--allow-skipped", allow_skipped,
+                     "Leave out unsupported or malformed rules (each one reported) and send the "
+                     "rest; without it one bad rule rejects the set and nothing is sent");
         sc->add_option("--rule-var", rule_vars,
                        "NAME=VALUE rule variable, e.g. API_SERVERS=[10.0.0.0/8] (names ending in "
                        "_PORTS or _PORT are port groups); repeatable");
+    }
     auto* rl = rules_cmd->add_subcommand("list", "Rule-set versions kept by sluiced");
     uint64_t from_v = 0, to_v = 0, version = 0;
     auto* rd = rules_cmd->add_subcommand("diff", "What changed between two versions (sluiced)");
@@ -452,11 +458,16 @@ int main(int argc, char** argv) {
             const bool port = name.ends_with("_PORTS") || name.ends_with("_PORT");
             (port ? ro.vars.ports : ro.vars.addresses)[name] = v.substr(eq + 1);
         }
+        ro.skip_invalid = allow_skipped;
         auto rs = sluice::rules::load_rule_files(rule_files, ro);
         if (!rs.errors.empty()) {
             for (const auto& e : rs.errors) std::fprintf(stderr, "%s\n", e.format().c_str());
-            return fail(kUsage, "the rule set was rejected; nothing was sent");
+            return fail(kUsage, std::string("the rule set was rejected; nothing was sent") +
+                                    (allow_skipped ? ""
+                                                   : " (--allow-skipped sends the valid rules "
+                                                     "and reports the others)"));
         }
+        std::fputs(sluice::rules::skip_report(rs.set->skipped).c_str(), stderr);
         auto compiled = sluice::rules::CompiledRules::compile(
             std::shared_ptr<const sluice::rules::RuleSet>(std::move(rs.set)));
         if (!compiled.rules) {
@@ -469,9 +480,10 @@ int main(int argc, char** argv) {
         json files = json::array();
         for (const auto& src : compiled.rules->set().sources)
             files.push_back({{"name", src.name}, {"text", src.text}});
-        if (int rc = call(o, push ? "rules.push" : "rules.validate",
-                          {{"message", message}, {"files", files}}, result,
-                          {reinterpret_cast<const char*>(bundle.data()), bundle.size()}))
+        if (int rc =
+                call(o, push ? "rules.push" : "rules.validate",
+                     {{"message", message}, {"files", files}, {"allow_skipped", allow_skipped}},
+                     result, {reinterpret_cast<const char*>(bundle.data()), bundle.size()}))
             return rc;
         if (o.json_out) {
             std::cout << result.dump(2) << "\n";
@@ -481,6 +493,8 @@ int main(int argc, char** argv) {
             if (result.contains("generation"))
                 what += ", in force on every worker (generation " + num(result, "generation") +
                         ", adopted in " + num(result, "adopted_ms") + " ms)";
+            if (result.value("skipped", uint64_t{0}) > 0)
+                what += ", " + num(result, "skipped") + " skipped";
             std::printf("%s rules, sha256 %s%s\n", num(result, "rules").c_str(),
                         result.value("sha256", std::string()).substr(0, 16).c_str(), what.c_str());
         }

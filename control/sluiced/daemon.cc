@@ -51,15 +51,26 @@ std::vector<std::string> lines_of(const std::string& s) {
     return out;
 }
 
+// A set with skipped rules is taken only when the request says so (--allow-skipped): by
+// default one bad rule rejects the push and the version in force stays.
+void refuse_skipped(const rules::RuleSet& set, bool allow_skipped) {
+    if (set.skipped.empty() || allow_skipped) return;
+    throw Refused{"invalid", rules::skip_report(set.skipped) +
+                                 "the set has rules it cannot load; nothing changed "
+                                 "(allow_skipped / sluicectl --allow-skipped takes the rest)"};
+}
+
 // Compiles rule sources; throws Refused with every error as file:line:col.
 std::shared_ptr<const rules::CompiledRules> compile(const std::vector<RuleFile>& files,
-                                                    const std::vector<std::string>& dataset_dirs) {
+                                                    const std::vector<std::string>& dataset_dirs,
+                                                    bool allow_skipped) {
     std::vector<rules::RuleSource> src;
     for (const RuleFile& f : files) src.push_back({f.name, f.text});
     // Pushed rules may read datasets only beneath the configured directories.
     rules::RuleSetOptions opts;
     opts.confine_datasets = true;
     opts.dataset_dirs = dataset_dirs;
+    opts.skip_invalid = allow_skipped;
     auto rs = rules::build_rule_set(src, opts);
     std::string errs;
     for (const auto& e : rs.errors) errs += e.format() + "\n";
@@ -346,7 +357,9 @@ void Daemon::sync_one(const std::string& name) {
         }
         crash_point("while_pushing");
         Response r =
-            c.request("rules.apply", {{"message", rules_message}}, bundle, timeouts.push_ms);
+            // Skipped rules (if any) were accepted when the version was pushed.
+            c.request("rules.apply", {{"message", rules_message}, {"allow_skipped", true}}, bundle,
+                      timeouts.push_ms);
         if (!r.ok) return down("rules v" + std::to_string(rv) + ": " + r.error);
         l.rules_sha = r.result.value("sha256", std::string());
         l.note = r.result.contains("recompiled")
@@ -460,6 +473,7 @@ Frame Daemon::handle(Request& req) {
             // here; plain sources are compiled here. Compiling takes no lock.
             std::shared_ptr<const rules::CompiledRules> compiled;
             std::vector<RuleFile> files;
+            const bool allow_skipped = opt_bool_arg(args, "allow_skipped");
             if (!req.blob.empty()) {
                 // The client's databases are never used: sluiced compiles its own from the
                 // bundle's sources (and signs what it ships).
@@ -475,15 +489,19 @@ Frame Daemon::handle(Request& req) {
                     files.push_back({src.name, src.text});
             } else {
                 files = files_arg(args);
-                compiled = compile(files, dataset_dirs);
+                compiled = compile(files, dataset_dirs, allow_skipped);
             }
+            refuse_skipped(compiled->set(), allow_skipped);
             const std::string sha = compiled->set().digest;
-            result = {{"rules", compiled->set().rules.size()}, {"sha256", sha}};
+            result = {{"rules", compiled->set().rules.size()},
+                      {"skipped", compiled->set().skipped.size()},
+                      {"sha256", sha}};
             if (cmd == "rules.push") {
                 const std::string message = opt_str_arg(args, "message");
                 const auto bundle = rules::write_bundle(*compiled);  // this host's databases
                 json meta = {{"sha256", sha},
                              {"rules", compiled->set().rules.size()},
+                             {"skipped", compiled->set().skipped.size()},
                              {"author", principal},
                              {"time", now_unix()},
                              {"message", message}};

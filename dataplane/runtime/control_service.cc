@@ -23,6 +23,7 @@ uint64_t wall_now() {
                                      .count());
 }
 
+using control::opt_bool_arg;
 using control::opt_str_arg;
 using control::str_arg;
 using control::uint_arg;
@@ -205,7 +206,14 @@ control::Frame ControlService::handle(control::Request& req) {
                 throw BadRequest{"invalid", all.empty() ? "the bundle does not load" : all};
             }
             const auto& set = loaded.compiled.rules->set();
-            result = {{"rules", set.rules.size()}, {"sha256", set.digest}};
+            // Rules the bundle's set leaves out: only when the sender says it knows.
+            if (!set.skipped.empty() && !opt_bool_arg(args, "allow_skipped"))
+                throw BadRequest{"invalid", rules::skip_report(set.skipped) +
+                                                "the set has rules it cannot load; nothing changed "
+                                                "(allow_skipped takes the rest)"};
+            result = {{"rules", set.rules.size()},
+                      {"skipped", set.skipped.size()},
+                      {"sha256", set.digest}};
             if (!loaded.compiled.recompile_reason.empty())
                 result["recompiled"] = loaded.compiled.recompile_reason;
             if (cmd != "rules.validate") {

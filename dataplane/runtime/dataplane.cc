@@ -1350,10 +1350,19 @@ nlohmann::json Dataplane::summary() const {
     if (rules_now) {
         const auto& set = rules_now->set();
         rules_j["loaded"] = set.rules.size();
+        rules_j["skipped"] = set.skipped.size();
+        if (!set.skipped.empty()) {
+            const auto sum = rules::summarize_skipped(set.skipped);
+            nlohmann::json by = nlohmann::json::object();
+            for (const auto& [what, n] : sum.unsupported) by[what] = n;
+            rules_j["skipped_unsupported"] = by;
+            rules_j["skipped_malformed"] = sum.malformed;
+        }
         rules_j["files"] = set.files;
         rules_j["sha256"] = set.digest;
     } else {
         rules_j["loaded"] = 0;
+        rules_j["skipped"] = 0;
     }
     if (correlator_) {
         rules_j["threshold_alerts"] = correlator_->counters().threshold_alerts;
@@ -1507,8 +1516,10 @@ std::string Dataplane::summary_text() const {
                 (unsigned long long)e["accounts"]["records"].get<uint64_t>());
     if (e["accounts"]["default_secret"].get<bool>())
         s += "  accounts: no accounts.secret_file set: account ids use the public default key\n";
-    appendf(s, "  rules: %llu loaded, alerts %llu (drop %llu, reject %llu), pass %llu\n",
-            rget("loaded"), rget("alerts"), rget("drops"), rget("rejects"), rget("passes"));
+    appendf(s,
+            "  rules: %llu loaded, %llu skipped, alerts %llu (drop %llu, reject %llu), pass %llu\n",
+            rget("loaded"), rget("skipped"), rget("alerts"), rget("drops"), rget("rejects"),
+            rget("passes"));
     appendf(s, "  eve: %llu records written, %llu dropped\n",
             (unsigned long long)j["eve"]["written"].get<uint64_t>(),
             (unsigned long long)j["eve"]["dropped"].get<uint64_t>());

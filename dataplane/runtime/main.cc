@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
                    "Flow hash key, 32 hex digits (default: random live, fixed offline)");
     std::vector<std::string> rule_files, rule_vars;
     std::string dialect;
-    bool check_rules = false, no_rules = false;
+    bool check_rules = false, no_rules = false, strict_rules = false;
     app.add_option("--rules", rule_files,
                    "Rule file or directory of *.rules (Suricata 7 or Snort 3 dialect); "
                    "repeatable; default: the shipped packs (rules/packs)");
@@ -128,8 +128,12 @@ int main(int argc, char** argv) {
     app.add_option("--write-bundle", write_bundle_path,
                    "Compile the rules, write them as a bundle to FILE and exit");
     app.add_flag("--check-rules", check_rules,
-                 "Validate and compile the rules, print a summary or every error "
-                 "(file:line:col), and exit (0 valid, 2 invalid)");
+                 "Validate and compile the rules, print a summary and every skipped rule or "
+                 "error (file:line:col), and exit (0 all load, 1 loaded with rules skipped, 2 "
+                 "rejected)");
+    app.add_flag("--strict-rules", strict_rules,
+                 "Reject the whole rule set if any rule is bad (default: skip bad rules, "
+                 "report them and load the rest; config rules.strict)");
     app.add_option("--rule-var", rule_vars,
                    "NAME=VALUE rule variable, e.g. API_SERVERS=[10.0.0.0/8] or "
                    "API_PORTS=[443,8443] (names ending in _PORTS or _PORT are port groups); "
@@ -292,6 +296,7 @@ int main(int argc, char** argv) {
         cfg.engine.tls_secrets = std::move(store);
     }
     if (!rule_files.empty()) cfg.rule_files = rule_files;
+    if (strict_rules) cfg.rule_options.skip_invalid = false;
     if (no_rules) cfg.rules_enabled = false;
     if (dialect == "suricata") cfg.rule_options.dialect = rules::Dialect::Suricata;
     if (dialect == "snort3") cfg.rule_options.dialect = rules::Dialect::Snort3;
@@ -347,7 +352,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sluice-dataplane: the rule set was rejected; nothing was loaded\n");
         return 2;
     }
-    if (!note.empty()) std::fprintf(stderr, "sluice-dataplane: %s\n", note.c_str());
+    // --check-rules lists every skipped rule itself.
+    if (!note.empty() && (!check_rules || !cfg.rules_bundle.empty()))
+        std::fprintf(stderr, "sluice-dataplane: %s%s", note.c_str(),
+                     note.back() == '\n' ? "" : "\n");
     if (!write_bundle_path.empty()) {
         const auto bytes = rules::write_bundle(*cfg.engine.rules);
         std::ofstream out(write_bundle_path, std::ios::binary);
@@ -363,6 +371,8 @@ int main(int argc, char** argv) {
     }
     if (check_rules) {
         const auto& st = cfg.engine.rules->stats();
+        const auto& skipped = cfg.engine.rules->set().skipped;
+        std::fputs(rules::skip_report(skipped).c_str(), stdout);
         std::printf(
             "%zu rules OK (%zu files, sha256 %s): %zu literal and %zu regex patterns "
             "(%zu prefiltered), %zu always-evaluated, %zu Hyperscan databases, %zu "
@@ -371,7 +381,7 @@ int main(int argc, char** argv) {
             cfg.engine.rules->set().digest.substr(0, 16).c_str(), st.literal_patterns,
             st.regex_patterns, st.prefilter_regexes, st.always_candidates, st.databases,
             st.database_bytes, st.compile_seconds);
-        return 0;
+        return skipped.empty() ? 0 : 1;
     }
     if (std::string e = validate_config(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());

@@ -71,6 +71,8 @@ std::string prometheus_text(const json& s) {
           at(e, "flows_evicted"));
     const json& r = at(e, "rules");
     w.one("sluice_rules_loaded", "gauge", "Rules in the set in force", at(r, "loaded"));
+    w.one("sluice_rules_skipped", "gauge",
+          "Rules of the set in force left out as unsupported or malformed", at(r, "skipped"));
     w.one("sluice_rule_alerts_total", "counter", "Rule alerts raised by the workers",
           at(r, "alerts"));
     w.one("sluice_rule_swaps_total", "counter", "Rule sets swapped in at run time", at(r, "swaps"));

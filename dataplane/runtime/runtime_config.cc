@@ -572,6 +572,10 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                               [&](const YAML::Node& x) {
                                   ro.classification_file = scalar<std::string>(path, x, "a path");
                               }},
+                             {"strict",
+                              [&](const YAML::Node& x) {
+                                  ro.skip_invalid = !scalar<bool>(path, x, "true or false");
+                              }},
                              {"address_groups",
                               [&](const YAML::Node& x) {
                                   if (!x.IsMap())
@@ -940,7 +944,7 @@ std::string load_rules(RuntimeConfig& cfg, std::string* note) {
         for (const auto& e : loaded.compiled.errors) out += e.format() + "\n";
         if (!loaded.compiled.rules) return out.empty() ? "rule bundle rejected\n" : out;
         if (note != nullptr && loaded.compiled.databases_recompiled > 0)
-            *note = cfg.rules_bundle + ": " + loaded.compiled.recompile_reason;
+            *note = cfg.rules_bundle + ": " + loaded.compiled.recompile_reason + "\n";
         cfg.engine.rules = std::move(loaded.compiled.rules);
         return "";
     }
@@ -950,6 +954,9 @@ std::string load_rules(RuntimeConfig& cfg, std::string* note) {
     std::string out;
     for (const auto& e : set.errors) out += e.format() + "\n";
     if (!set.set) return out.empty() ? "rules: no rule set\n" : out;
+    // Skipped rules: the first few here (every one with --check-rules).
+    if (note != nullptr && !set.set->skipped.empty())
+        *note = rules::skip_report(set.set->skipped, 20);
     auto compiled =
         rules::CompiledRules::compile(std::shared_ptr<const rules::RuleSet>(std::move(set.set)));
     for (const auto& e : compiled.errors) out += e.format() + "\n";

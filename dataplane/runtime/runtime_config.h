@@ -104,12 +104,13 @@ struct RuntimeConfig {
                                // prefix,asn CSV for the distinct-ASN signal
     std::shared_ptr<const account::AsnTable> asn_table;
     bool rules_enabled = true;
-    rules::RuleSetOptions rule_options;
+    // Rule files load rule by rule (a bad rule is skipped and reported) unless rules.strict.
+    rules::RuleSetOptions rule_options{.skip_invalid = true};
 };
 
 // Loads and compiles cfg's rule files (or loads its bundle) into cfg.engine.rules. Returns
 // the errors, one per line ("file:line:col: error: ..."), or an empty string; `note` says
-// when a bundle's databases had to be compiled on this host.
+// when a bundle's databases had to be compiled on this host, and which rules were skipped.
 std::string load_rules(RuntimeConfig& cfg, std::string* note = nullptr);
 // A live dataplane refuses to run with the public default account key unless the config says
 // so (accounts.allow_default_secret); otherwise (offline, or allowed) a warning on stderr.

@@ -83,6 +83,7 @@ class Control(t.TempDirTest):
         self.assertIn("# TYPE sluice_packets_total counter", body)
         self.assertIn('sluice_dropped_total{reason="verdict"} 0', body)
         self.assertRegex(body, r"sluice_rules_loaded [1-9]")
+        self.assertRegex(body, r"sluice_rules_skipped 0")
         self.assertIn("sluice_enforcement_snapshots_total", body)
         self.assertIn("# TYPE sluice_http2_connections_total counter", body)
         self.assertIn("# TYPE sluice_http_transactions_total counter", body)

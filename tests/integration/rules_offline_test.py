@@ -134,13 +134,28 @@ class CustomRules(t.TempDirTest):
                          '\n'
                          'alert http any any -> any any (msg:"broken"; http.uri; content:"a"; '
                          'pcre:"/x/Q"; sid:2;)\n')
+        # Rule by rule (the default): the bad rule is reported and skipped, the rest loads.
         p = t.dataplane("--check-rules", "--rules", bad, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(f"{bad}:3:78: skipped sid 2: pcre flag 'Q' is not supported", p.stdout)
+        self.assertIn("1 rule skipped: 1 unsupported (pcre flag Q 1), 0 malformed", p.stdout)
+        self.assertIn("1 rules OK", p.stdout)
+        summary, eve, _ = t.offline(LLM, self.tmp, "--rules", bad)
+        self.assertEqual(summary["engine"]["rules"]["loaded"], 1)
+        self.assertEqual(summary["engine"]["rules"]["skipped"], 1)
+        self.assertEqual(summary["engine"]["rules"]["skipped_unsupported"], {"pcre flag Q": 1})
+        self.assertEqual({r["alert"]["signature_id"] for r in eve if r["event_type"] == "alert"},
+                         {1})
+        p = t.dataplane("--pcap", LLM, "--rules", bad, "--quiet", "--eve",
+                        os.path.join(self.tmp, "e2.json"))
+        self.assertIn(f"{bad}:3:78: skipped sid 2", p.stderr)
+        # --strict-rules: one bad rule rejects the set, and a rejected set never runs.
+        p = t.dataplane("--check-rules", "--strict-rules", "--rules", bad, check=False)
         self.assertEqual(p.returncode, 2)
         self.assertIn(f"{bad}:3:78: error: pcre flag 'Q'", p.stderr)
         self.assertIn("rejected", p.stderr)
-        # A bad set never runs: offline mode with it exits 2 without output.
-        p = t.dataplane("--pcap", LLM, "--rules", bad, "--eve", os.path.join(self.tmp, "e.json"),
-                        check=False)
+        p = t.dataplane("--pcap", LLM, "--strict-rules", "--rules", bad, "--eve",
+                        os.path.join(self.tmp, "e.json"), check=False)
         self.assertEqual(p.returncode, 2)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "e.json")))
         missing = t.dataplane("--check-rules", "--rules", os.path.join(self.tmp, "nope.rules"),

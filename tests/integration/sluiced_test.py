@@ -61,6 +61,29 @@ class Sluiced(t.TempDirTest):
     def dp_rules_sha(self):
         return self.js("status", sock=self.dp_sock)["engine"]["rules"]["sha256"]
 
+    def skipped_rules(self, bad):
+        """A set with a rule sluice cannot load: refused by default at both ends (the version in
+        force stays), taken - without that rule - only when the push says so."""
+        bundle = os.path.join(self.tmp, "bad.bundle")
+        t.dataplane("--write-bundle", bundle, "--rules", bad)  # rule by rule: one skipped
+        with open(bundle, "rb") as f:
+            blob = f.read()
+        for sock in (self.sd_sock, self.dp_sock):
+            with t.unix_connect(sock) as s:
+                r = t.control_request(s, "rules.validate", {}, blob)
+            self.assertEqual(r["code"], "invalid", (sock, r))
+            self.assertIn("skipped sid 2: unknown keyword 'contnt'", r["error"])
+            with t.unix_connect(sock) as s:
+                r = t.control_request(s, "rules.validate", {"allow_skipped": True}, blob)
+            self.assertEqual((r["result"]["rules"], r["result"]["skipped"]), (1, 1), (sock, r))
+        r = self.js("rules", "push", bad, "--allow-skipped", "--message", "one rule skipped")
+        self.assertEqual((r["version"], r["rules"], r["skipped"]), (3, 1, 1))
+        self.wait_for(lambda: self.dp_rules_sha() == r["sha256"])
+        rules = self.js("status", sock=self.dp_sock)["engine"]["rules"]
+        self.assertEqual((rules["loaded"], rules["skipped"]), (1, 1))
+        self.assertEqual(rules["skipped_unsupported"], {"contnt": 1})
+        self.assertIn("1 loaded, 1 skipped", self.ctl("status", sock=self.dp_sock).stdout)
+
     def test_daemon_lifecycle(self):
         self.dp_sock = os.path.join(self.tmp, "dp.sock")
         self.sd_sock = os.path.join(self.tmp, "sd.sock")
@@ -94,6 +117,7 @@ class Sluiced(t.TempDirTest):
                         'alert http any any -> any any (msg:"y"; http.uri; contnt:"/y"; sid:2;)\n')
             p = self.ctl("rules", "push", bad, rc=2)
             self.assertIn(f"{bad}:2:51: error: unknown keyword 'contnt'", p.stderr)
+            self.assertIn("--allow-skipped", p.stderr)
             versions = self.js("rules", "list")["versions"]
             self.assertEqual([x["version"] for x in versions], [1, 2])
             self.assertTrue(versions[1]["in_force"])
@@ -192,6 +216,7 @@ class Sluiced(t.TempDirTest):
             for root, _, files in os.walk(self.state):
                 self.assertFalse([f for f in files if f.endswith(".tmp")], root)
             self.assertTrue(os.path.exists(os.path.join(self.state, "rules/000002/bundle.bin")))
+            self.skipped_rules(bad)
         finally:
             if self.sd.poll() is None:
                 self.stop_daemon()

@@ -158,7 +158,7 @@ struct BadRule {
 TEST(RuleParser, ErrorsNameLineColumnAndWhatWasExpected) {
     const BadRule cases[] = {
         {"alrt tcp any any -> any any (sid:1;)", 1, 1, "expected an action"},
-        {"alert udp any any -> any any (sid:1;)", 1, 7, "expected a protocol"},
+        {"alert udp any any -> any any (sid:1;)", 1, 7, "protocol 'udp' is not inspected"},
         {"alert tcp any any => any any (sid:1;)", 1, 19, "expected a direction"},
         {"alert tcp $NOPE any -> any any (sid:1;)", 1, 11, "unknown address variable"},
         {"alert tcp any 99999 -> any any (sid:1;)", 1, 15, "expected a port"},
@@ -167,7 +167,10 @@ TEST(RuleParser, ErrorsNameLineColumnAndWhatWasExpected) {
         {"alert tcp any any -> any any (bogus:1; sid:1;)", 1, 31, "unknown keyword 'bogus'"},
         {"alert tcp any any -> any any (content:\"a\"; depth:x; sid:1;)", 1, 50,
          "depth expects an integer"},
-        {"alert tcp any any -> any any (pcre:\"/a/U\"; sid:1;)", 1, 40, "pcre flag 'U'"},
+        {"alert tcp any any -> any any (pcre:\"/a/Q\"; sid:1;)", 1, 40, "pcre flag 'Q'"},
+        {"alert tcp any any -> any any (pcre:\"/a(/\"; sid:1;)", 1, 37, "missing closing"},
+        {"alert http any any -> any any (http.uri; pcre:\"/a/U\"; sid:1;)", 1, 51,
+         "already follows the sticky buffer"},
         {"alert tcp any any -> any any (content:\"a\"; sid:1)", 1, 49, "expected ';'"},
         {"alert tcp any any -> any any (content:\"a\";)", 1, 1, "no sid"},
         {"alert tls any any -> any any (http.uri; content:\"a\"; sid:1;)", 1, 1,
@@ -235,6 +238,115 @@ TEST(RuleSet, DuplicateSidsUnknownClasstypeAndDataset) {
     EXPECT_NE(rs.errors[0].message.find("duplicate sid 1"), std::string::npos);
     EXPECT_NE(rs.errors[1].message.find("unknown classtype 'nope'"), std::string::npos);
     EXPECT_NE(rs.errors[2].message.find("unknown dataset 'missing'"), std::string::npos);
+}
+
+TEST(RuleSet, SkipInvalidKeepsTheRestAndSaysWhyForEachRule) {
+    RuleSetOptions o;
+    o.skip_invalid = true;
+    const std::string text =
+        "alert tcp any any -> any any (content:\"a\"; sid:1;)\n"
+        "alert tcp any any -> any any (content:\"b\"; byte_test:4,>,1000,0; sid:2;)\n"
+        "alert dns any any -> any any (dns.query; content:\"x\"; sid:3;)\n"
+        "alert tcp any any -> any any (content:\"c\" sid:4;)\n"
+        "alert tcp any any -> any any (content:\"d\"; sid:1;)\n"
+        "alert tcp any any -> any any (content:\"e\"; classtype:nope; sid:5;)\n"
+        "alert http any any -> any any (http.host; dataset:isset,gone,type string,load "
+        "gone.lst; sid:6;)\n"
+        "alert tcp any any -> any any (content:\"f\"; byte_test:1,=,1,0; sid:7;)\n"
+        "alert tcp any any -> any any (content:\"g\"; sid:8;)\n";
+    auto rs = build_rule_set({{"a.rules", text}}, o);
+    ASSERT_TRUE(rs.set) << (rs.errors.empty() ? "" : rs.errors[0].format());
+    std::vector<uint32_t> sids;
+    for (const Rule& r : rs.set->rules) sids.push_back(r.sid);
+    EXPECT_EQ(sids, (std::vector<uint32_t>{1, 8}));
+    EXPECT_EQ(rs.set->severity.size(), 2u);
+    EXPECT_EQ(rs.set->category.size(), 2u);
+    const auto& sk = rs.set->skipped;
+    ASSERT_EQ(sk.size(), 7u);
+    // In file order for the parse failures, then the whole-set checks.
+    EXPECT_EQ(sk[0].sid, 2u);
+    EXPECT_EQ(sk[0].unsupported, "byte_test");
+    EXPECT_EQ(sk[0].where.line, 2u);
+    EXPECT_EQ(sk[0].where.column, 44u);
+    EXPECT_EQ(sk[1].unsupported, "protocol dns");
+    EXPECT_EQ(sk[1].sid, 3u);
+    EXPECT_TRUE(sk[2].unsupported.empty()) << "a missing ';' is malformed";
+    EXPECT_EQ(sk[2].sid, 4u);
+    EXPECT_EQ(sk[3].unsupported, "byte_test");
+    EXPECT_EQ(sk[3].sid, 7u);
+    EXPECT_NE(sk[4].message.find("duplicate sid 1"), std::string::npos);
+    EXPECT_EQ(sk[4].where.line, 5u);
+    EXPECT_NE(sk[5].message.find("unknown classtype 'nope'"), std::string::npos);
+    EXPECT_NE(sk[6].message.find("dataset gone"), std::string::npos) << sk[6].message;
+    EXPECT_EQ(sk[6].sid, 6u);
+
+    const SkipSummary sum = summarize_skipped(sk);
+    EXPECT_EQ(sum.skipped, 7u);
+    EXPECT_EQ(sum.malformed, 4u);
+    ASSERT_EQ(sum.unsupported.size(), 2u);
+    EXPECT_EQ(sum.unsupported[0], (std::pair<std::string, size_t>{"byte_test", 2}));
+    EXPECT_EQ(sum.unsupported[1], (std::pair<std::string, size_t>{"protocol dns", 1}));
+    const std::string report = skip_report(sk);
+    EXPECT_NE(report.find("a.rules:2:44: skipped sid 2: unknown keyword 'byte_test'"),
+              std::string::npos)
+        << report;
+    EXPECT_NE(report.find("7 rules skipped: 3 unsupported (byte_test 2, protocol dns 1), 4 "
+                          "malformed"),
+              std::string::npos)
+        << report;
+    EXPECT_NE(skip_report(sk, 2).find("... 5 more"), std::string::npos);
+
+    // The same sources in atomic mode: nothing loads, every error is returned.
+    o.skip_invalid = false;
+    auto strict = build_rule_set({{"a.rules", text}}, o);
+    EXPECT_FALSE(strict.set);
+    // Four rules that do not parse, and the dataset file; a file with a bad rule keeps none, so
+    // the whole-set checks (duplicate sid, classtype) have nothing left to check.
+    EXPECT_EQ(strict.errors.size(), 5u);
+}
+
+TEST(RuleSet, SkipInvalidStillRejectsWhatTheRulesStandOn) {
+    RuleSetOptions o;
+    o.skip_invalid = true;
+    o.classification_file = "/nonexistent/classification.config";
+    auto rs =
+        build_rule_set({{"a.rules", "alert tcp any any -> any any (content:\"a\"; sid:1;)\n"}}, o);
+    EXPECT_FALSE(rs.set);
+    o.classification_file.clear();
+    o.datasets["conf"] = {"string", "/nonexistent/conf.lst"};
+    rs = build_rule_set({{"a.rules", "alert tcp any any -> any any (content:\"a\"; sid:1;)\n"}}, o);
+    EXPECT_FALSE(rs.set) << "a dataset named by configuration is not a rule's problem";
+    o.datasets.clear();
+    rs = build_rule_set({{"a.rules",
+                          "# sluice-dialect: klingon\n"
+                          "alert tcp any any -> any any (content:\"a\"; sid:1;)\n"}},
+                        o);
+    EXPECT_FALSE(rs.set) << "a bad dialect comment is about the file";
+}
+
+TEST(Matcher, LegacyPcreBufferFlags) {
+    auto c = compile(
+        "alert http any any -> any any (pcre:\"/^\\/v1\\/mess/U\"; sid:1;)\n"
+        "alert http any any -> any any (pcre:\"/x-api-key\\x3a/Hi\"; sid:2;)\n"
+        "alert http any any -> any any (pcre:\"/^POST$/M\"; sid:3;)\n"
+        "alert http any any -> any any (pcre:\"/session=/C\"; sid:4;)\n"
+        "alert http any any -> any any (pcre:\"/distill/P\"; sid:5;)\n"
+        "alert http any any -> any any (pcre:\"/^429$/S\"; sid:6;)\n"
+        "alert tcp any any -> any any (pcre:\"/^\\/v1\\/mess/B\"; sid:7;)\n");
+    ASSERT_TRUE(c);
+    BufferSet req;
+    req.set(Buffer::HttpUri, "/v1/messages");
+    req.set(Buffer::HttpHeader, "Host: a\r\nX-API-Key: k\r\n");
+    req.set(Buffer::HttpMethod, "POST");
+    req.set(Buffer::HttpCookie, "session=1");
+    req.set(Buffer::HttpRequestBody, "please distill this");
+    EXPECT_EQ(run(c, InspectPoint::Request, req), (std::vector<uint32_t>{0, 1, 2, 3, 4}));
+    BufferSet stream;
+    stream.set(Buffer::Stream, "/v1/messages");
+    EXPECT_TRUE(run(c, InspectPoint::Stream, stream).size() == 1);
+    BufferSet resp;
+    resp.set(Buffer::HttpStatCode, "429");
+    EXPECT_EQ(run(c, InspectPoint::Response, resp), (std::vector<uint32_t>{5}));
 }
 
 TEST(RuleSet, SeverityAndCategoryFromClasstype) {
@@ -324,17 +436,18 @@ TEST(Matcher, DatasetsAreData) {
     EXPECT_TRUE(run(c, InspectPoint::TlsHello, b).empty());
 }
 
-TEST(Matcher, BadPcreIsACompileErrorWithLocation) {
+TEST(Matcher, BadPcreIsAnErrorOfItsRuleWithLocation) {
+    // PCRE2 checks the pattern while the rule is parsed, so a bad one fails its own rule
+    // (and with skip_invalid only that rule).
     RuleSetOptions o;
     auto rs = build_rule_set(
         {{"p.rules", "\nalert tcp any any -> any any (pcre:\"/a(b/\"; sid:1;)\n"}}, o);
-    ASSERT_TRUE(rs.set);
-    auto c = CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(rs.set)));
-    ASSERT_FALSE(c.rules);
-    ASSERT_EQ(c.errors.size(), 1u);
-    EXPECT_EQ(c.errors[0].where.line, 2u);
-    EXPECT_NE(c.errors[0].message.find("missing closing parenthesis"), std::string::npos)
-        << c.errors[0].message;
+    ASSERT_FALSE(rs.set);
+    ASSERT_EQ(rs.errors.size(), 1u);
+    EXPECT_EQ(rs.errors[0].where.line, 2u);
+    EXPECT_EQ(rs.errors[0].where.column, 37u);
+    EXPECT_NE(rs.errors[0].message.find("missing closing parenthesis"), std::string::npos)
+        << rs.errors[0].message;
 }
 
 TEST(Matcher, PrefilterRegexNeedsConfirmation) {
@@ -520,6 +633,27 @@ TEST(Bundle, ForeignDatabaseIsRecompiledAndSaysWhy) {
     EXPECT_NE(l.compiled.recompile_reason.find("another Hyperscan version"), std::string::npos)
         << l.compiled.recompile_reason;
     EXPECT_EQ(probe(l.compiled.rules), probe(c));
+}
+
+TEST(Bundle, ASetWithSkippedRulesRebuildsTheSameWay) {
+    RuleSetOptions o;
+    o.skip_invalid = true;
+    auto rs = build_rule_set({{"a.rules",
+                               "alert tcp any any -> any any (content:\"keep\"; sid:1;)\n"
+                               "alert tcp any any -> any any (content:\"x\"; flowbits:set,a; "
+                               "sid:2;)\n"}},
+                             o);
+    ASSERT_TRUE(rs.set);
+    auto c = CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(rs.set)));
+    ASSERT_TRUE(c.rules);
+    const auto bytes = write_bundle(*c.rules);
+    const BundleLoad l = read_bundle(bytes, DatabaseTrust::Load);
+    for (auto& e : l.compiled.errors) ADD_FAILURE() << e.format();
+    ASSERT_TRUE(l.compiled.rules) << "the bundle says its set skips bad rules";
+    EXPECT_EQ(l.compiled.rules->set().rules.size(), 1u);
+    ASSERT_EQ(l.compiled.rules->set().skipped.size(), 1u);
+    EXPECT_EQ(l.compiled.rules->set().skipped[0].unsupported, "flowbits");
+    EXPECT_EQ(l.compiled.rules->set().digest, c.rules->set().digest);
 }
 
 TEST(Bundle, DamagedBundlesAreErrorsNotCrashes) {

@@ -31,6 +31,9 @@ enum class Buffer : uint8_t {
     Stream,  // no sticky buffer: reassembled (or decrypted) payload, chunk by chunk
     // Added after Stream so the indices bundles key their databases by stay as they were.
     Http2HeaderName,  // HTTP/2 request header names, one per line ("name\r\n"); absent for HTTP/1
+    // Request header names in order as Suricata's http.header_names: "\r\nHost\r\nAccept\r\n\r\n"
+    // (as sent; HTTP/2 names are lowercase).
+    HttpHeaderNames,
     Count
 };
 constexpr size_t kBufferCount = static_cast<size_t>(Buffer::Count);

@@ -252,7 +252,8 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set,
             literals[bidx(fast->buffer)].push_back({fast->content.bytes, f, ri});
             // A lone content with no position constraint is decided by its literal match.
             const Content& k = fast->content;
-            p.exact_by_hs = r.conditions.size() == 1 && !k.offset && !k.depth && !k.relative();
+            p.exact_by_hs =
+                r.conditions.size() == 1 && !k.offset && !k.depth && !k.relative() && !k.endswith;
             continue;
         }
         // Else the first positive, non-relative pcre.
@@ -591,6 +592,12 @@ bool Matcher::chain(const CompiledRules::Prepared& p, const Rule& r, const Compi
                 if (c.offset) lo = *c.offset;
                 if (c.depth) hi = std::min(hi, lo + *c.depth);
             }
+            if (c.endswith) {
+                // The one place it can be: ending at the buffer's end, inside the window.
+                const int64_t end = static_cast<int64_t>(data.size());
+                if (hi < end) lo = hi + 1;  // the window stops short of the end: nowhere
+                lo = std::max(lo, end - static_cast<int64_t>(pat.size()));
+            }
             if (lo > hi) return c.negated && chain(p, r, g, i + 1, prev_end, data, budget);
             size_t from = static_cast<size_t>(lo);
             const size_t to = static_cast<size_t>(hi);
@@ -630,6 +637,16 @@ bool Matcher::chain(const CompiledRules::Prepared& p, const Rule& r, const Compi
             const bool in = p.dataset[ci] != nullptr && p.dataset[ci]->contains(data);
             const bool want = cond.dataset.op == DatasetOp::IsSet;
             return in == want && chain(p, r, g, i + 1, prev_end, data, budget);
+        }
+        case Condition::Kind::Size:
+            return cond.size.matches(data.size()) && chain(p, r, g, i + 1, prev_end, data, budget);
+        case Condition::Kind::DataAt: {
+            // Suricata's semantics: relative asks that N more bytes follow the previous match
+            // (end + N <= size), absolute that a byte exists at N (N < size).
+            const DataAt& d = cond.data_at;
+            const bool there = d.relative ? prev_end + uint64_t{d.at} <= data.size()
+                                          : uint64_t{d.at} < data.size();
+            return there != d.negated && chain(p, r, g, i + 1, prev_end, data, budget);
         }
     }
     return false;

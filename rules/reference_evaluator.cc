@@ -84,6 +84,7 @@ bool ReferenceEvaluator::rule_matches(uint32_t ri, const BufferSet& bufs) const 
                             if (k.offset && start < *k.offset) continue;
                             if (k.depth && end > k.offset.value_or(0) + *k.depth) continue;
                         }
+                        if (k.endswith && static_cast<size_t>(end) != data.size()) continue;
                         if (!bytes_equal_at(data, s, k.bytes, k.nocase)) continue;
                         found = true;
                         if (!k.negated) next.insert(static_cast<size_t>(end));
@@ -102,6 +103,12 @@ bool ReferenceEvaluator::rule_matches(uint32_t ri, const BufferSet& bufs) const 
                     } else if (rc >= 0) {
                         next.insert(start + pcre2_get_ovector_pointer(md_)[1]);
                     }
+                } else if (c.kind == Condition::Kind::Size) {
+                    if (c.size.matches(data.size())) next.insert(prev);
+                } else if (c.kind == Condition::Kind::DataAt) {
+                    const bool there = c.data_at.relative ? prev + c.data_at.at <= data.size()
+                                                          : c.data_at.at < data.size();
+                    if (there != c.data_at.negated) next.insert(prev);
                 } else {
                     auto it = set_->datasets.find(c.dataset.name);
                     const bool in = it != set_->datasets.end() && it->second->contains(data);

@@ -32,6 +32,8 @@ std::string_view buffer_name(Buffer b) {
             return "tls.sni";
         case Buffer::Ja3Hash:
             return "ja3.hash";
+        case Buffer::HttpHeaderNames:
+            return "http.header_names";
         case Buffer::Ja4Hash:
             return "ja4.hash";
         case Buffer::Http2HeaderName:

@@ -58,6 +58,8 @@ struct Content {
     bool fast_pattern = false;
     std::optional<int32_t> offset, depth;     // absolute
     std::optional<int32_t> distance, within;  // relative
+    bool startswith = false;  // Suricata's startswith: offset 0, depth = length (both set)
+    bool endswith = false;    // the match must end where the buffer ends
     bool relative() const { return distance || within; }
 };
 
@@ -75,21 +77,32 @@ struct DatasetRef {
     std::string name;
 };
 
-// One condition on one buffer, in rule order.
-struct Condition {
-    enum class Kind : uint8_t { Content, Pcre, Dataset } kind = Kind::Content;
-    Buffer buffer = Buffer::Stream;
-    Content content;
-    Pcre pcre;
-    DatasetRef dataset;
-};
-
-// An unsigned comparison as Suricata writes them: 5, =5, !=5, <5, <=5, >5, >=5, 2-8 (exclusive
-// range, as Suricata's uint keywords).
+// An unsigned comparison as Suricata writes them: 5, =5, !=5, <5, <=5, >5, >=5, 2-8 or 2<>8
+// (exclusive range, as Suricata's uint keywords).
 struct UintCmp {
     enum class Op : uint8_t { Eq, Ne, Lt, Le, Gt, Ge, Range } op = Op::Eq;
     uint64_t a = 0, b = 0;
     bool matches(uint64_t v) const;
+};
+
+// isdataat:[!]N[,relative] (Suricata's semantics): absolute, the buffer has a byte at N;
+// relative, at least N bytes follow the end of the previous match.
+struct DataAt {
+    uint32_t at = 0;
+    bool relative = false;
+    bool negated = false;
+};
+
+// One condition on one buffer, in rule order.
+struct Condition {
+    // Size: bsize (Suricata) / bufferlen (Snort 3), the buffer's length.
+    enum class Kind : uint8_t { Content, Pcre, Dataset, Size, DataAt } kind = Kind::Content;
+    Buffer buffer = Buffer::Stream;
+    Content content;
+    Pcre pcre;
+    DatasetRef dataset;
+    UintCmp size;
+    DataAt data_at;
 };
 
 // Suricata's HTTP/2 keywords (checked against the transaction's Http2Facts).

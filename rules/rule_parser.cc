@@ -54,6 +54,7 @@ constexpr BufferName kDotted[] = {
     {"ja3.hash", Buffer::Ja3Hash},
     {"ja4.hash", Buffer::Ja4Hash},
     {"http2.header_name", Buffer::Http2HeaderName},
+    {"http.header_names", Buffer::HttpHeaderNames},
     {"llm.prompt", Buffer::LlmPrompt},
     {"llm.system", Buffer::LlmSystem},
     {"llm.model", Buffer::LlmModel},
@@ -155,6 +156,8 @@ class RuleParser {
     bool parse_pcre(const RawOption& o);
     bool parse_dataset(const RawOption& o);
     bool parse_flow(const RawOption& o);
+    bool parse_bsize(const RawOption& o);
+    bool parse_isdataat(const RawOption& o);
     bool parse_http2(const RawOption& o);
     bool parse_metadata(const RawOption& o);
     bool parse_threshold(const RawOption& o, std::string_view kw);
@@ -415,10 +418,10 @@ bool split_quoted(std::string_view v, bool& negated, std::string_view& body, std
 }
 
 Content* RuleParser::last_content(const RawOption& o) {
-    for (auto it = rule_.conditions.rbegin(); it != rule_.conditions.rend(); ++it) {
+    // As Suricata: a modifier applies to the last content, even past other keywords
+    // (content:"x"; bsize:3; fast_pattern;).
+    for (auto it = rule_.conditions.rbegin(); it != rule_.conditions.rend(); ++it)
         if (it->kind == Condition::Kind::Content) return &it->content;
-        break;
-    }
     error(o.kw_off, "'" + std::string(o.keyword) + "' must follow a content option");
     return nullptr;
 }
@@ -438,9 +441,26 @@ bool RuleParser::content_modifier(const RawOption& o, std::string_view name, std
         ++fast_patterns_;
         return true;
     }
+    if (name == "startswith" || name == "endswith") {
+        if (!arg.empty()) return error(off, std::string(name) + " takes no argument");
+        if (name == "startswith") {
+            if (c.offset || c.depth || c.relative())
+                return error(off,
+                             "startswith cannot be combined with offset, depth, distance "
+                             "or within");
+            c.startswith = true;
+            c.offset = 0;
+            c.depth = static_cast<int32_t>(c.bytes.size());
+        } else {
+            c.endswith = true;
+        }
+        return true;
+    }
     int32_t v = 0;
     const bool num = parse_int(arg, v);
     if (name == "depth" || name == "offset" || name == "distance" || name == "within") {
+        if (c.startswith)
+            return error(off, std::string(name) + " cannot be combined with startswith");
         if (!num)
             return error(
                 off, std::string(name) + " expects an integer, found '" + std::string(arg) + "'");
@@ -639,6 +659,13 @@ namespace {
 std::optional<UintCmp> parse_uint_cmp(std::string_view s) {
     s = trim(s);
     UintCmp c;
+    if (const size_t r = s.find("<>"); r != std::string_view::npos && r > 0) {
+        c.op = UintCmp::Op::Range;  // min<>max, both ends excluded
+        if (!parse_int(trim(s.substr(0, r)), c.a) || !parse_int(trim(s.substr(r + 2)), c.b) ||
+            c.b <= c.a + 1)
+            return std::nullopt;
+        return c;
+    }
     static constexpr std::pair<std::string_view, UintCmp::Op> kOps[] = {
         {"!=", UintCmp::Op::Ne}, {"<=", UintCmp::Op::Le}, {">=", UintCmp::Op::Ge},
         {"<", UintCmp::Op::Lt},  {">", UintCmp::Op::Gt},  {"=", UintCmp::Op::Eq},
@@ -662,6 +689,51 @@ std::optional<UintCmp> parse_uint_cmp(std::string_view s) {
 }
 
 }  // namespace
+
+// bsize (Suricata) / bufferlen (Snort 3): the length of the current sticky buffer.
+bool RuleParser::parse_bsize(const RawOption& o) {
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    if (!sticky_)
+        return error(o.kw_off, std::string(o.keyword) + " needs a sticky buffer before it");
+    const auto cmp = parse_uint_cmp(o.value);
+    if (!cmp)
+        return error(at, std::string(o.keyword) +
+                             " expects a length or a comparison (N, <N, >N, <=N, >=N, !=N, A<>B)");
+    Condition cond;
+    cond.kind = Condition::Kind::Size;
+    cond.buffer = current_;
+    cond.size = *cmp;
+    rule_.conditions.push_back(std::move(cond));
+    return true;
+}
+
+// isdataat:[!]N[,relative] (both dialects).
+bool RuleParser::parse_isdataat(const RawOption& o) {
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    std::string_view v = trim(o.value);
+    Condition cond;
+    cond.kind = Condition::Kind::DataAt;
+    cond.buffer = current_;
+    if (!v.empty() && v.front() == '!') {
+        cond.data_at.negated = true;
+        v = trim(v.substr(1));
+    }
+    const size_t comma = v.find(',');
+    if (comma != std::string_view::npos) {
+        const std::string_view flag = trim(v.substr(comma + 1));
+        if (flag == "relative")
+            cond.data_at.relative = true;
+        else if (flag != "rawbytes")
+            return error(at, "isdataat takes N[,relative], found '" + std::string(flag) + "'");
+        v = trim(v.substr(0, comma));
+    }
+    if (!parse_int(v, cond.data_at.at) || cond.data_at.at > (1u << 30))
+        return error(at,
+                     "isdataat expects a position, e.g. isdataat:10,relative (a variable "
+                     "from byte_extract is not supported)");
+    rule_.conditions.push_back(std::move(cond));
+    return true;
+}
 
 // Suricata's HTTP/2 keywords; each also makes the rule an HTTP rule.
 bool RuleParser::parse_http2(const RawOption& o) {
@@ -907,8 +979,10 @@ bool RuleParser::apply_option(const RawOption& o) {
     if (kw == "content") return parse_content(o);
     if (kw == "pcre") return parse_pcre(o);
     if (kw == "dataset") return parse_dataset(o);
+    if (kw == "bsize" || kw == "bufferlen") return parse_bsize(o);
+    if (kw == "isdataat") return parse_isdataat(o);
     if (kw == "nocase" || kw == "depth" || kw == "offset" || kw == "distance" || kw == "within" ||
-        kw == "fast_pattern") {
+        kw == "fast_pattern" || kw == "startswith" || kw == "endswith") {
         if (dialect_ == Dialect::Snort3)
             return error(o.kw_off, "in Snort 3 rules '" + std::string(kw) +
                                        "' follows the content after a comma: content:\"x\", " +

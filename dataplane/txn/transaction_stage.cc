@@ -67,11 +67,29 @@ TransactionStage::TransactionStage(EveEmitter& eve, const http::HttpOptions& opt
       observer_(identity.client_claims),
       flows_(flows),
       ja4_(flows != nullptr ? flows->capacity() : 0),
-      usage_scratch_(kBodySide + 32 + http::kJsonPadding) {
+      usage_scratch_(kBodySide + 32 + http::kJsonPadding),
+      header_names_(kHeaderNamesCap) {
     opts_.prompt_excerpt = std::min<uint32_t>(opts_.prompt_excerpt, Transaction::kMaxExcerpt);
 }
 
 TransactionStage::~TransactionStage() = default;
+
+std::string_view TransactionStage::header_names(std::span<const http::Header> headers) {
+    // "\r\n" before each name and one more at the end, as Suricata builds it; a name that does
+    // not fit whole is left out with all after it, and the closing "\r\n" still ends the buffer.
+    char* out = header_names_.data();
+    size_t n = 0;
+    const size_t room = header_names_.size() - 4;
+    for (const http::Header& h : headers) {
+        if (n + 2 + h.name.size() > room) break;
+        out[n++] = '\r';
+        out[n++] = '\n';
+        std::memcpy(out + n, h.name.data(), h.name.size());
+        n += h.name.size();
+    }
+    std::memcpy(out + n, "\r\n\r\n", 4);
+    return {out, n + 4};
+}
 
 void TransactionStage::on_client_hello(Flow& f, const tls::ClientHello&,
                                        const tls::Fingerprints& fp) {
@@ -98,6 +116,7 @@ void TransactionStage::on_request(Flow& f, Transaction& t, MessageView& req,
     bufs.set(Buffer::HttpHeader, req.header_block);
     bufs.http2 = req.http2;
     if (req.http2 != nullptr) bufs.set(Buffer::Http2HeaderName, req.header_names);
+    bufs.set(Buffer::HttpHeaderNames, header_names(req.headers));
     if (const http::Header* x = req.find("host"))
         bufs.set(Buffer::HttpHost, x->value);
     else if (!req.authority.empty())

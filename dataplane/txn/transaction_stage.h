@@ -65,6 +65,7 @@ class TransactionStage final : public tls::HelloObserver {
     // tls::HelloObserver: the flow's JA4, for its transactions.
     void on_client_hello(Flow& f, const tls::ClientHello& ch, const tls::Fingerprints& fp) override;
     std::string_view ja4_of(const Flow& f) const;
+    static constexpr size_t kHeaderNamesCap = 4096;
 
     void set_observation_sink(account::ObservationSink* s) { observer_.set_sink(s); }
     void set_enforcement(const EnforcementSlot* slot, uint32_t share) {
@@ -89,6 +90,9 @@ class TransactionStage final : public tls::HelloObserver {
     const FlowTable* flows_;
     std::vector<Ja4Slot> ja4_;  // by flow-table index
     std::vector<char> usage_scratch_;
+    // The request's http.header_names buffer, built per request (names past its size are cut).
+    std::vector<char> header_names_;
+    std::string_view header_names(std::span<const http::Header> headers);
     TransactionCounters ctr_;
 };
 

@@ -192,5 +192,78 @@ class CustomRules(t.TempDirTest):
         self.assertEqual(p.returncode, 2)
 
 
+def tshark_requests(pcap):
+    """Each HTTP request of a capture as tshark decodes it (the oracle): uri, user-agent and
+    header names in order."""
+    out = t.run(["tshark", "-r", pcap, "-Y", "http.request", "-T", "json", "-e",
+                 "http.request.uri", "-e", "http.user_agent", "-e", "http.request.line"]).stdout
+    reqs = []
+    for pkt in json.loads(out):
+        f = pkt["_source"]["layers"]
+        names = [h.split(":", 1)[0] for h in f.get("http.request.line", [])]
+        reqs.append({"uri": f["http.request.uri"][0], "ua": f.get("http.user_agent", [""])[0],
+                     "names": names})
+    return reqs
+
+
+class SuricataKeywords(t.TempDirTest):
+    """startswith, endswith, bsize, isdataat, http.header_names and pcre's legacy buffer flags
+    on a real capture, each rule's alert count against what tshark says of the same requests."""
+
+    def test_against_tshark(self):
+        reqs = tshark_requests(LLM)
+        self.assertEqual(len(reqs), 8)
+
+        def relative_room(uri, pat, n):
+            # isdataat:n,relative after content pat: some occurrence has n bytes after it.
+            at = uri.find(pat)
+            while at >= 0:
+                if at + len(pat) + n <= len(uri):
+                    return True
+                at = uri.find(pat, at + 1)
+            return False
+
+        cases = [
+            ('http.uri; content:"/v1/"; startswith;', lambda r: r["uri"].startswith("/v1/")),
+            ('http.uri; content:"/messages"; endswith;', lambda r: r["uri"].endswith("/messages")),
+            ('http.uri; content:!"/messages"; endswith;',
+             lambda r: not r["uri"].endswith("/messages")),
+            ("http.user_agent; bsize:23;", lambda r: len(r["ua"]) == 23),
+            ("http.user_agent; bsize:<20;", lambda r: len(r["ua"]) < 20),
+            ("http.user_agent; bsize:12<>24;", lambda r: 12 < len(r["ua"]) < 24),
+            ('http.uri; content:"/v1/"; isdataat:10,relative;',
+             lambda r: relative_room(r["uri"], "/v1/", 10)),
+            ('http.uri; content:"/v1/"; isdataat:!9,relative;',
+             lambda r: "/v1/" in r["uri"] and not relative_room(r["uri"], "/v1/", 9)),
+            ("http.uri; isdataat:20;", lambda r: len(r["uri"]) > 20),
+            ('http.header_names; content:"|0d 0a|x-api-key|0d 0a|"; nocase;',
+             lambda r: any(n.lower() == "x-api-key" for n in r["names"])),
+            ('http.header_names; content:!"|0d 0a|Authorization|0d 0a|";',
+             lambda r: "Authorization" not in r["names"]),
+            ('http.header_names; content:"|0d 0a|Content-Length|0d 0a 0d 0a|"; endswith;',
+             lambda r: r["names"][-1] == "Content-Length"),
+            ('pcre:"/^\\/api\\//U";', lambda r: r["uri"].startswith("/api/")),
+            ('pcre:"/^user-agent\\x3a [a-z]+\\//Hmi";',
+             lambda r: r["ua"].split("/")[0].isalpha()),
+        ]
+        text = "".join(f'alert http any any -> any any (msg:"k{i}"; {body} sid:{100 + i};)\n'
+                       for i, (body, _) in enumerate(cases))
+        rules = os.path.join(self.tmp, "k.rules")
+        with open(rules, "w") as f:
+            f.write(text)
+        check = t.dataplane("--check-rules", "--strict-rules", "--rules", rules, check=False)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        _, eve, _ = t.offline(LLM, self.tmp, "--rules", rules)
+        got = {}
+        for r in eve:
+            if r["event_type"] == "alert":
+                got[r["alert"]["signature_id"]] = got.get(r["alert"]["signature_id"], 0) + 1
+        for i, (body, want) in enumerate(cases):
+            expected = sum(1 for r in reqs if want(r))
+            self.assertEqual(got.get(100 + i, 0), expected, body)
+        # The oracle's answers are not all the same (the rules tell requests apart).
+        self.assertGreater(len({got.get(100 + i, 0) for i in range(len(cases))}), 3)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -494,6 +494,53 @@ TEST(Matcher, SameRuleInBothDialectsGivesTheSameMatches) {
 
 // Differential: random rules over a small alphabet, random buffers; Hyperscan + confirmation
 // must agree with the reference evaluator on every one.
+TEST(Matcher, StartsWithEndsWithBsizeIsDataAt) {
+    auto c = compile(
+        "alert http any any -> any any (http.uri; content:\"/v1/\"; startswith; sid:1;)\n"
+        "alert http any any -> any any (http.host; content:\".example.com\"; endswith; sid:2;)\n"
+        "alert http any any -> any any (http.host; content:\"api.example.com\"; bsize:15; "
+        "sid:3;)\n"
+        "alert http any any -> any any (http.user_agent; bsize:<8; sid:4;)\n"
+        "alert http any any -> any any (http.user_agent; bsize:3<>9; sid:5;)\n"
+        "alert http any any -> any any (http.uri; content:\"/v1/\"; isdataat:!1,relative; "
+        "sid:6;)\n"
+        "alert http any any -> any any (http.uri; content:\"/v1/\"; isdataat:8,relative; "
+        "sid:7;)\n"
+        "alert http any any -> any any (http.uri; content:!\".php\"; endswith; sid:8;)\n");
+    ASSERT_TRUE(c);
+    auto req = [](std::string_view uri, std::string_view host, std::string_view ua) {
+        BufferSet b;
+        b.set(Buffer::HttpUri, uri);
+        b.set(Buffer::HttpHost, host);
+        b.set(Buffer::HttpUserAgent, ua);
+        return b;
+    };
+    // Rule indices (sid - 1).
+    EXPECT_EQ(run(c, InspectPoint::Request, req("/v1/messages", "api.example.com", "curl/8")),
+              (std::vector<uint32_t>{0, 1, 2, 3, 4, 6, 7}));
+    EXPECT_EQ(run(c, InspectPoint::Request, req("/x/v1/", "example.com", "python-httpx/0.2")),
+              (std::vector<uint32_t>{5, 7}))
+        << "not at the start; '.example.com' longer than the host; isdataat:!1 after the end";
+    EXPECT_EQ(run(c, InspectPoint::Request, req("/v1/a.php", "a.example.com.evil", "abc")),
+              (std::vector<uint32_t>{0, 3}))
+        << "bsize 3<>9 excludes 3; .php ends the uri";
+    // Syntax errors and combinations Suricata refuses.
+    for (const char* bad : {
+             "alert http any any -> any any (http.uri; content:\"a\"; offset:1; startswith; "
+             "sid:1;)",
+             "alert http any any -> any any (http.uri; content:\"a\"; startswith; depth:3; sid:1;)",
+             "alert tcp any any -> any any (content:\"a\"; bsize:3; sid:1;)",
+             "alert http any any -> any any (http.uri; bsize:9<>9; sid:1;)",
+             "alert http any any -> any any (http.uri; isdataat:x; sid:1;)",
+             "alert http any any -> any any (http.uri; content:\"a\"; endswith 1; sid:1;)",
+         })
+        EXPECT_FALSE(parse(bad, Dialect::Suricata).ok()) << bad;
+    // Snort 3: bufferlen is bsize.
+    auto snort = parse("alert http (http_uri; bufferlen:<5; sid:1;)", Dialect::Snort3);
+    ASSERT_TRUE(snort.ok()) << snort.errors[0].format();
+    EXPECT_EQ(snort.rules[0].conditions[0].kind, Condition::Kind::Size);
+}
+
 TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
     std::mt19937 rng(12345);
     auto word = [&](size_t n) {
@@ -515,22 +562,34 @@ TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
         return o;
     };
     std::string text;
-    for (int sid = 1; sid <= 300; ++sid) {
-        text += "alert tcp any any -> any any (";
+    for (int sid = 1; sid <= 400; ++sid) {
+        text += "alert tcp any any -> any any (pkt_data; ";
         const int n = 1 + static_cast<int>(rng() % 3);
         for (int k = 0; k < n; ++k) {
-            const int kind = static_cast<int>(rng() % 10);
+            const int kind = static_cast<int>(rng() % 12);
             if (kind < 7) {
                 const std::string w = word(1 + rng() % 3);
                 text +=
                     std::string("content:") + (rng() % 8 == 0 ? "!" : "") + "\"" + esc(w) + "\"; ";
                 if (rng() % 2) text += "nocase; ";
-                const int pos = static_cast<int>(rng() % 4);
+                const int pos = static_cast<int>(rng() % 6);
                 if (pos == 1) text += "offset:" + std::to_string(rng() % 4) + "; ";
                 if (pos == 2) text += "depth:" + std::to_string(w.size() + rng() % 6) + "; ";
                 if (pos == 3 && k > 0)
                     text += "distance:" + std::to_string(static_cast<int>(rng() % 4) - 1) +
                             "; within:" + std::to_string(w.size() + rng() % 4) + "; ";
+                if (pos == 4) text += "startswith; ";
+                if (pos == 5) text += "endswith; ";
+                if (pos == 5 && rng() % 2) text += "offset:" + std::to_string(rng() % 3) + "; ";
+            } else if (kind == 7) {
+                text += std::string("isdataat:") + (rng() % 3 == 0 ? "!" : "") +
+                        std::to_string(rng() % 8) + (k > 0 && rng() % 2 ? ",relative" : "") + "; ";
+            } else if (kind == 8) {
+                const char* cmps[] = {"", "<", ">", "<=", ">=", "!="};
+                text += std::string("bsize:") + cmps[rng() % 6] + std::to_string(rng() % 16) + "; ";
+            } else if (kind == 9) {
+                text += "bsize:" + std::to_string(rng() % 6) + "<>" +
+                        std::to_string(8 + rng() % 10) + "; ";
             } else {
                 const char* pats[] = {"a[bB]+", "^ab", "b.?a", "(a|b)c", "A\\s", "c$"};
                 text += std::string("pcre:\"/") + pats[rng() % 6] + "/" + (rng() % 2 ? "i" : "") +

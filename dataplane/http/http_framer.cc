@@ -49,6 +49,12 @@ std::string_view anomaly_name(Anomaly a) {
             return "unsupported_encoding";
         case Anomaly::MultipleCredentials:
             return "multiple_credentials";
+        case Anomaly::HeaderNameWhitespace:
+            return "header_name_whitespace";
+        case Anomaly::HeaderWithoutColon:
+            return "header_without_colon";
+        case Anomaly::MalformedFramingHeader:
+            return "malformed_framing_header";
         case Anomaly::Count:
             break;
     }

@@ -33,9 +33,14 @@ enum class Anomaly : uint8_t {
     TrailerTooLong,
     ResponseWithoutRequest,
     DecompressionFailed,
-    DecompressionCapped,  // decoded output past http.max_decoded_bytes or the ratio cap
-    UnsupportedEncoding,  // a Content-Encoding sluice does not decode (br, zstd): raw bytes only
-    MultipleCredentials,  // two different credentials (or one twice): precedence decides
+    DecompressionCapped,   // decoded output past http.max_decoded_bytes or the ratio cap
+    UnsupportedEncoding,   // a Content-Encoding sluice does not decode (br, zstd): raw bytes only
+    MultipleCredentials,   // two different credentials (or one twice): precedence decides
+    HeaderNameWhitespace,  // "Name : value": the name is trimmed
+    HeaderWithoutColon,    // a head line that is no field: skipped
+    // Content-Length or Transfer-Encoding written so (whitespace before the colon, folded)
+    // that servers disagree on it; http.personality decides.
+    MalformedFramingHeader,
     Count
 };
 constexpr size_t kAnomalyCount = static_cast<size_t>(Anomaly::Count);
@@ -44,7 +49,8 @@ std::string_view anomaly_name(Anomaly a);
 constexpr bool is_smuggling_shape(Anomaly a) {
     return a == Anomaly::ContentLengthAndChunked || a == Anomaly::ConflictingContentLength ||
            a == Anomaly::TransferEncodingNotChunked || a == Anomaly::BadChunkSize ||
-           a == Anomaly::ObsFold || a == Anomaly::BadContentLength;
+           a == Anomaly::ObsFold || a == Anomaly::BadContentLength ||
+           a == Anomaly::MalformedFramingHeader;
 }
 Anomaly anomaly_of(HeadError e);
 

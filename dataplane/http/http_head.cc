@@ -1,5 +1,7 @@
 #include "http/http_head.h"
 
+#include <array>
+
 namespace sluice::http {
 
 namespace {
@@ -30,16 +32,25 @@ std::string_view next_line(std::string_view& rest) {
     return line;
 }
 
-bool parse_version(std::string_view v, uint8_t& minor) {
-    if (v.size() != 8 || v.substr(0, 7) != "HTTP/1.") return false;
-    if (v[7] != '0' && v[7] != '1') return false;
-    minor = static_cast<uint8_t>(v[7] - '0');
+// "HTTP/1.0" and "HTTP/1.1" exactly; any other "HTTP/d.d" is taken (as 1.1, or 1.0 for
+// HTTP/0.x) with kQuirkVersion, as servers answer it. Anything else is no version.
+bool parse_version(std::string_view v, uint8_t& minor, uint16_t& quirks) {
+    if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || v[6] != '.' || v[5] < '0' || v[5] > '9' ||
+        v[7] < '0' || v[7] > '9')
+        return false;
+    if (v[5] == '1' && (v[7] == '0' || v[7] == '1')) {
+        minor = static_cast<uint8_t>(v[7] - '0');
+        return true;
+    }
+    quirks |= kQuirkVersion;
+    minor = v[5] == '0' ? 0 : 1;
     return true;
 }
 
 bool parse_fields(std::string_view rest, MessageHead& out, HeadError& err) {
     const char* block_start = rest.data();
     out.header_count = 0;
+    Header* last = nullptr;  // the field an obs-fold line continues
     while (!rest.empty()) {
         const char* line_start = rest.data();
         std::string_view line = next_line(rest);
@@ -49,37 +60,85 @@ bool parse_fields(std::string_view rest, MessageHead& out, HeadError& err) {
             return true;
         }
         if (line.front() == ' ' || line.front() == '\t') {
-            err = HeadError::ObsFold;
-            return false;
+            // Obsolete line folding: the previous value goes on over this line (the view spans
+            // the line break; nothing is copied). A fold before any field is dropped.
+            out.quirks |= kQuirkObsFold;
+            if (last != nullptr) {
+                const std::string_view more = trim_ows(line);
+                if (!more.empty()) {
+                    const char* from = last->value.empty() ? more.data() : last->value.data();
+                    last->value = std::string_view(
+                        from, static_cast<size_t>(more.data() + more.size() - from));
+                }
+                last->quirks |= kQuirkObsFold;
+            }
+            continue;
         }
         const size_t colon = line.find(':');
         if (colon == 0 || colon == std::string_view::npos) {
-            err = HeadError::BadHeaderName;
-            return false;
+            out.quirks |= kQuirkNoColon;  // not a field: skipped, as libhtp and servers do
+            last = nullptr;
+            continue;
         }
+        Header h;
         std::string_view name = line.substr(0, colon);
+        if (name.back() == ' ' || name.back() == '\t') {
+            h.quirks |= kQuirkNameWhitespace;
+            name = trim_ows(name);
+            if (name.empty()) {
+                out.quirks |= kQuirkNoColon;
+                last = nullptr;
+                continue;
+            }
+        }
         for (char c : name)
             if (!is_tchar(static_cast<unsigned char>(c))) {
-                err = HeadError::BadHeaderName;  // includes "Name : value" (space before colon)
-                return false;
+                h.quirks |= kQuirkHeaderName;
+                break;
             }
-        std::string_view value = trim_ows(line.substr(colon + 1));
-        for (char c : value) {
+        h.name = name;
+        h.value = trim_ows(line.substr(colon + 1));
+        for (char c : h.value) {
             const unsigned char u = static_cast<unsigned char>(c);
             if ((u < 0x20 && u != '\t') || u == 0x7f) {
-                err = HeadError::BadHeaderValue;
-                return false;
+                h.quirks |= kQuirkHeaderValue;
+                break;
             }
         }
         if (out.header_count == kMaxHeaders) {
             err = HeadError::TooManyHeaders;
             return false;
         }
-        out.headers[out.header_count++] = {name, value};
+        out.quirks |= h.quirks;
+        out.headers[out.header_count] = h;
+        last = &out.headers[out.header_count++];
     }
     // The caller passes a complete head; running out of lines means no blank line.
     err = HeadError::BadHeaderName;
     return false;
+}
+
+// Splits on runs of spaces and tabs (a tolerant request line); true if more than one space
+// separated any two parts or a tab did.
+bool split_words(std::string_view line, std::array<std::string_view, 4>& words, size_t& n) {
+    n = 0;
+    bool odd = false;
+    size_t i = 0;
+    while (i < line.size()) {
+        size_t run = 0;
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) {
+            if (line[i] == '\t') odd = true;
+            ++run;
+            ++i;
+        }
+        if (run > 1 || (run == 1 && n == 0)) odd = true;
+        if (i >= line.size()) break;
+        const size_t start = i;
+        while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+        if (n == words.size()) return odd;
+        words[n++] = line.substr(start, i - start);
+    }
+    return odd;
 }
 
 }  // namespace
@@ -148,32 +207,31 @@ size_t find_head_end(std::string_view buf, size_t from) {
 
 bool parse_request_head(std::string_view head, MessageHead& out, HeadError& err) {
     err = HeadError::None;
+    out.quirks = 0;
     std::string_view rest = head;
     const std::string_view line = next_line(rest);
     out.start_line = line;
-    // method SP request-target SP HTTP-version
-    const size_t sp1 = line.find(' ');
-    const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp1 == 0 || sp1 == std::string_view::npos || sp2 == std::string_view::npos ||
-        sp2 == sp1 + 1 || line.find(' ', sp2 + 1) != std::string_view::npos) {
+    // method SP request-target SP HTTP-version; extra spaces and tabs are tolerated (a target
+    // with spaces in it is not: its first word is the target, the rest must be the version).
+    std::array<std::string_view, 4> w;
+    size_t n = 0;
+    if (split_words(line, w, n)) out.quirks |= kQuirkRequestLine;
+    if (n != 3) {
         err = HeadError::BadRequestLine;
         return false;
     }
-    out.method = line.substr(0, sp1);
+    out.method = w[0];
     for (char c : out.method)
         if (!is_tchar(static_cast<unsigned char>(c))) {
             err = HeadError::BadRequestLine;
             return false;
         }
-    out.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    out.target = w[1];
     for (char c : out.target) {
         const unsigned char u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u == 0x7f) {
-            err = HeadError::BadRequestLine;
-            return false;
-        }
+        if (u < 0x20 || u == 0x7f) out.quirks |= kQuirkRequestLine;
     }
-    if (!parse_version(line.substr(sp2 + 1), out.version_minor)) {
+    if (!parse_version(w[2], out.version_minor, out.quirks)) {
         err = HeadError::BadVersion;
         return false;
     }
@@ -184,15 +242,17 @@ bool parse_request_head(std::string_view head, MessageHead& out, HeadError& err)
 
 bool parse_response_head(std::string_view head, MessageHead& out, HeadError& err) {
     err = HeadError::None;
+    out.quirks = 0;
     std::string_view rest = head;
     const std::string_view line = next_line(rest);
     out.start_line = line;
-    // HTTP-version SP 3DIGIT SP [reason]
-    if (line.size() < 12 || line[8] != ' ' || (line.size() > 12 && line[12] != ' ')) {
+    // HTTP-version SP 3DIGIT [SP reason]; "HTTP/1.1 200OK" and a tab for the space are taken.
+    if (line.size() < 12 || (line[8] != ' ' && line[8] != '\t')) {
         err = HeadError::BadStatusLine;
         return false;
     }
-    if (!parse_version(line.substr(0, 8), out.version_minor)) {
+    if (line[8] == '\t') out.quirks |= kQuirkStatusLine;
+    if (!parse_version(line.substr(0, 8), out.version_minor, out.quirks)) {
         err = HeadError::BadVersion;
         return false;
     }
@@ -209,7 +269,12 @@ bool parse_response_head(std::string_view head, MessageHead& out, HeadError& err
         return false;
     }
     out.status = status;
-    out.reason = line.size() > 13 ? line.substr(13) : std::string_view();
+    out.reason = {};
+    if (line.size() > 12) {
+        const bool sep = line[12] == ' ' || line[12] == '\t';
+        if (!sep) out.quirks |= kQuirkStatusLine;
+        out.reason = line.substr(sep ? 13 : 12);
+    }
     out.method = {};
     out.target = {};
     return parse_fields(rest, out, err);

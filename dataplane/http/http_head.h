@@ -1,7 +1,13 @@
 // Parses a complete HTTP/1.x message head (start line + header fields + empty line) into
 // views of the caller's buffer. No allocation, no copies; picohttpparser's shape: the caller
-// finds the head's end (find_head_end) and the parser either fills the output or names the
-// first thing wrong with it.
+// finds the head's end (find_head_end) and the parser fills the output.
+//
+// As tolerant as the servers it protects (libhtp's stance): what real peers send though
+// malformed - extra spaces in the request line, a version other than 1.0/1.1, a status line
+// without its space, header names with bad characters or whitespace before the colon, control
+// bytes in values, obsolete line folding, lines without a colon - is parsed and noted in
+// `quirks` (and per header), never a reason to stop. Only a head with no recognisable start
+// line, or more than kMaxHeaders fields, is an error.
 #pragma once
 
 #include <array>
@@ -11,9 +17,22 @@
 
 namespace sluice::http {
 
+// What the parser recovered from, per message (MessageHead::quirks) and per field.
+enum HeadQuirk : uint16_t {
+    kQuirkRequestLine = 1 << 0,     // extra or tab separators, control bytes in the target
+    kQuirkStatusLine = 1 << 1,      // no space after the status code, or a short reason
+    kQuirkVersion = 1 << 2,         // HTTP/1.x with x not 0 or 1, or HTTP/y.x
+    kQuirkHeaderName = 1 << 3,      // characters outside RFC 9110's token set
+    kQuirkNameWhitespace = 1 << 4,  // whitespace between the name and the colon (trimmed)
+    kQuirkHeaderValue = 1 << 5,     // control bytes in the value
+    kQuirkObsFold = 1 << 6,         // continued on the next line (the value spans the fold)
+    kQuirkNoColon = 1 << 7,         // a line without a colon (skipped)
+};
+
 struct Header {
     std::string_view name;
-    std::string_view value;  // leading/trailing whitespace removed
+    std::string_view value;  // leading/trailing whitespace removed; spans folds
+    uint16_t quirks = 0;     // HeadQuirk bits of this field's line(s)
 };
 
 constexpr size_t kMaxHeaders = 100;
@@ -41,6 +60,7 @@ struct MessageHead {
     std::string_view header_block;  // the header lines (without the start line and blank line)
     std::array<Header, kMaxHeaders> headers;
     size_t header_count = 0;
+    uint16_t quirks = 0;  // HeadQuirk bits: what was recovered from (each an anomaly)
 
     std::span<const Header> fields() const { return {headers.data(), header_count}; }
     // First field with this name (case-insensitive), or nullptr.

@@ -145,6 +145,7 @@ Framing HttpInspector::request_head(Flow& f, Session& s, std::string_view head) 
         ++ctr_.parse_stopped;
         return {Framing::Stop, 0};
     }
+    report_quirks(f, Dir::ToServer, h);
     ++ctr_.requests;
     if (s.tx_count == kPipelineDepth) {
         // Too many requests in flight: the oldest is logged without its response.
@@ -179,6 +180,13 @@ Framing HttpInspector::request_head(Flow& f, Session& s, std::string_view head) 
     uint64_t len = 0;
     bool have_len = false;
     for (const Header& x : h.fields()) {
+        if (!iequals(x.name, "content-length") && !iequals(x.name, "transfer-encoding")) continue;
+        if (framing_header_rejected(f, Dir::ToServer, x)) {
+            // The protected server answers 400 and closes: no later request on this
+            // connection is served, so none is parsed (the smuggling action applies).
+            ++ctr_.parse_stopped;
+            return {Framing::Stop, 0};
+        }
         if (!iequals(x.name, "content-length")) continue;
         uint64_t v;
         if (!parse_length(x.value, v)) {
@@ -211,6 +219,7 @@ Framing HttpInspector::response_head(Flow& f, Session& s, std::string_view head)
         ++ctr_.parse_stopped;
         return {Framing::Stop, 0};
     }
+    report_quirks(f, Dir::ToClient, *head_);
     const MessageHead& h = *head_;
     s.interim = h.status >= 100 && h.status < 200 && h.status != 101;
     s.unpaired = s.tx_count == 0;
@@ -255,6 +264,13 @@ Framing HttpInspector::response_head(Flow& f, Session& s, std::string_view head)
     uint64_t len = 0;
     bool have_len = false;
     for (const Header& x : h.fields()) {
+        if (!iequals(x.name, "content-length") && !iequals(x.name, "transfer-encoding")) continue;
+        if (framing_header_rejected(f, Dir::ToServer, x)) {
+            // The protected server answers 400 and closes: no later request on this
+            // connection is served, so none is parsed (the smuggling action applies).
+            ++ctr_.parse_stopped;
+            return {Framing::Stop, 0};
+        }
         if (!iequals(x.name, "content-length")) continue;
         uint64_t v;
         if (!parse_length(x.value, v) || (have_len && v != len)) {
@@ -344,7 +360,8 @@ void HttpInspector::on_switched(Flow& f, Dir d, std::span<const uint8_t> bytes) 
     upgrade_->upgraded_data(f, d, bytes);
 }
 
-void HttpInspector::on_anomaly(Flow& f, Dir d, Anomaly a) {
+void HttpInspector::anomaly(Flow& f, Dir d, Anomaly a, std::string_view interpretation,
+                            bool recovered) {
     ++ctr_.anomalies[static_cast<size_t>(a)];
     const bool smuggling = is_smuggling_shape(a);
     if (smuggling) {
@@ -367,11 +384,39 @@ void HttpInspector::on_anomaly(Flow& f, Dir d, Anomaly a) {
         .field("layer", std::string_view("proto_parser"))
         .field("direction",
                d == Dir::ToServer ? std::string_view("to_server") : std::string_view("to_client"));
+    if (recovered) j.field("recovered", true);
+    if (!interpretation.empty()) j.field("interpretation", interpretation);
     if (smuggling)
         j.field("smuggling", true).field("action", verdict_name(opts_.smuggling_verdict));
     if (capped) j.field("action", verdict_name(opts_.cap_verdict));
     j.end_object();
     eve_.finish();
+}
+
+void HttpInspector::report_quirks(Flow& f, Dir d, const MessageHead& h) {
+    static constexpr std::pair<uint16_t, Anomaly> kQuirks[] = {
+        {kQuirkRequestLine, Anomaly::BadRequestLine},
+        {kQuirkStatusLine, Anomaly::BadStatusLine},
+        {kQuirkVersion, Anomaly::BadVersion},
+        {kQuirkHeaderName, Anomaly::BadHeaderName},
+        {kQuirkNameWhitespace, Anomaly::HeaderNameWhitespace},
+        {kQuirkHeaderValue, Anomaly::BadHeaderValue},
+        {kQuirkObsFold, Anomaly::ObsFold},
+        {kQuirkNoColon, Anomaly::HeaderWithoutColon},
+    };
+    if (h.quirks == 0) return;
+    ++ctr_.parse_recovered;
+    for (const auto& [bit, a] : kQuirks)
+        if (h.quirks & bit) anomaly(f, d, a, {}, true);
+}
+
+bool HttpInspector::framing_header_rejected(Flow& f, Dir d, const Header& x) {
+    if ((x.quirks & (kQuirkNameWhitespace | kQuirkObsFold)) == 0) return false;
+    const bool honoured = opts_.personality == HttpOptions::Personality::Generic;
+    anomaly(f, d, Anomaly::MalformedFramingHeader,
+            honoured ? std::string_view("honoured") : std::string_view("rejected_by_server"),
+            honoured);
+    return !honoured;
 }
 
 void HttpInspector::log_txn(Flow& f, Transaction& t) {

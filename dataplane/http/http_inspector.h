@@ -49,6 +49,7 @@ struct HttpCounters {
     uint64_t tunnels = 0;       // Upgrade / CONNECT (not parsed further)
     uint64_t h2c_upgrades = 0;  // Upgrade: h2c handed to the HTTP/2 stage
     uint64_t parse_stopped = 0;
+    uint64_t parse_recovered = 0;  // heads parsed past something malformed (each an anomaly)
     uint64_t smuggling = 0;
     uint64_t header_buffers_exhausted = 0;
     uint64_t body_buffers_exhausted = 0;
@@ -103,7 +104,15 @@ class HttpInspector final : public StreamConsumer,
     Framing on_head(Flow& f, Dir d, std::string_view head) override;
     void on_body(Flow& f, Dir d, std::span<const uint8_t> bytes) override;
     void on_message_end(Flow& f, Dir d, bool truncated) override;
-    void on_anomaly(Flow& f, Dir d, Anomaly a) override;
+    void on_anomaly(Flow& f, Dir d, Anomaly a) override { anomaly(f, d, a, {}); }
+    // `recovered`: parsing went on past it; `interpretation`: what the personality made of it.
+    void anomaly(Flow& f, Dir d, Anomaly a, std::string_view interpretation,
+                 bool recovered = false);
+    // Each quirk the tolerant head parser recovered from, as a recovered anomaly.
+    void report_quirks(Flow& f, Dir d, const MessageHead& h);
+    // A framing header (Content-Length, Transfer-Encoding) with a quirk: true if the
+    // personality says the server rejects the request.
+    bool framing_header_rejected(Flow& f, Dir d, const Header& x);
     void on_switched(Flow& f, Dir d, std::span<const uint8_t> bytes) override;
     // TransactionAnomalies
     void transaction_anomaly(Flow& f, Dir d, Anomaly a) override;

@@ -35,6 +35,12 @@ struct HttpOptions {
     Verdict reclaim_verdict = Verdict::Alert;
     // What a request-smuggling shape does to the flow (other anomalies are only reported).
     Verdict smuggling_verdict = Verdict::Alert;
+    // Which server the appliance protects, for the framing headers servers disagree on
+    // (Content-Length / Transfer-Encoding with whitespace before the colon, or folded):
+    // generic honours them (as libhtp), nginx and envoy answer such a request 400 and close,
+    // so sluice stops reading that connection's requests there too.
+    enum class Personality : uint8_t { Generic, Nginx, Envoy };
+    Personality personality = Personality::Generic;
     bool eve_http = true;
     // Prompt signatures (SimHash, frame) for the correlator's template links: for requests
     // that raised a rule hit (the shipped policy links only those), for all, or none.

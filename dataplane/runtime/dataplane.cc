@@ -1283,6 +1283,7 @@ nlohmann::json Dataplane::summary() const {
         add(http, "tunnels", h.tunnels);
         add(http, "h2c_upgrades", h.h2c_upgrades);
         add(http, "parse_stopped", h.parse_stopped);
+        add(http, "parse_recovered", h.parse_recovered);
         add(http, "smuggling", h.smuggling);
         add(http, "header_buffers_exhausted", h.header_buffers_exhausted);
         add(http, "body_buffers_exhausted", h.body_buffers_exhausted);

@@ -80,6 +80,9 @@ std::string prometheus_text(const json& s) {
           at(r, "threshold_alerts"));
     const json& h = at(e, "http");
     w.one("sluice_http_requests_total", "counter", "HTTP requests parsed", at(h, "requests"));
+    w.one("sluice_http_parse_recovered_total", "counter",
+          "HTTP/1.x heads parsed past a malformation (each one an anomaly record)",
+          at(h, "parse_recovered"));
     w.one("sluice_http_transactions_total", "counter",
           "Transactions (request and answer) over HTTP/1.x and HTTP/2", at(h, "transactions"));
     w.one("sluice_http_llm_requests_total", "counter", "LLM API requests extracted",

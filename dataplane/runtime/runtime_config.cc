@@ -708,6 +708,20 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    [&](const YAML::Node& x) {
                                        h.eve_http = scalar<bool>(path, x, "true or false");
                                    }},
+                                  {"personality",
+                                   [&](const YAML::Node& x) {
+                                       using P = http::HttpOptions::Personality;
+                                       const auto n = scalar<std::string>(path, x, "a server");
+                                       if (n == "generic")
+                                           h.personality = P::Generic;
+                                       else if (n == "nginx")
+                                           h.personality = P::Nginx;
+                                       else if (n == "envoy")
+                                           h.personality = P::Envoy;
+                                       else
+                                           fail(path, x,
+                                                "personality must be generic, nginx or envoy");
+                                   }},
                               });
                  }},
                 {"http2",

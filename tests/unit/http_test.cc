@@ -109,21 +109,82 @@ TEST(HttpHead, ParsesRequestAndResponse) {
     EXPECT_EQ(h.reason, "Too Many Requests");
 }
 
-TEST(HttpHead, RejectsHostileHeads) {
+TEST(HttpHead, ToleratesWhatServersAcceptAndSaysWhat) {
+    struct Case {
+        std::string head;
+        uint16_t quirks;
+        std::string_view target;  // parsed request target
+        std::string_view field;   // first header's name ("" if none)
+        std::string_view value;   // and value
+    } cases[] = {
+        {"GET  / HTTP/1.1\r\n\r\n", kQuirkRequestLine, "/", "", ""},
+        {"GET\t/v1/messages HTTP/1.1\r\n\r\n", kQuirkRequestLine, "/v1/messages", "", ""},
+        {"GET / HTTP/1.7\r\n\r\n", kQuirkVersion, "/", "", ""},
+        {"GET /\x01 HTTP/1.1\r\n\r\n", kQuirkRequestLine, "/\x01", "", ""},
+        {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", kQuirkNameWhitespace, "/", "Host", "x"},
+        {"GET / HTTP/1.1\r\nX@Y: v\r\n\r\n", kQuirkHeaderName, "/", "X@Y", "v"},
+        {std::string("GET / HTTP/1.1\r\nX: a\0"
+                     "b\r\n\r\n",
+                     26),
+         kQuirkHeaderValue, "/", "X",
+         std::string_view("a\0"
+                          "b",
+                          3)},
+        {"GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", kQuirkObsFold, "/", "X", "a\r\n folded"},
+        {"GET / HTTP/1.1\r\nnocolon\r\nX: 1\r\n\r\n", kQuirkNoColon, "/", "X", "1"},
+        {"GET / HTTP/1.1\nHost: lf-only\n\n", 0, "/", "Host", "lf-only"},
+    };
+    for (auto& c : cases) {
+        MessageHead h;
+        HeadError err;
+        ASSERT_TRUE(parse_request_head(c.head, h, err)) << c.head << " " << head_error_name(err);
+        EXPECT_EQ(h.quirks, c.quirks) << c.head;
+        EXPECT_EQ(h.method, "GET");
+        EXPECT_EQ(h.target, c.target) << c.head;
+        if (c.field.empty()) {
+            EXPECT_EQ(h.header_count, 0u) << c.head;
+        } else {
+            ASSERT_GE(h.header_count, 1u) << c.head;
+            EXPECT_EQ(h.headers[0].name, c.field) << c.head;
+            EXPECT_EQ(h.headers[0].value, c.value) << c.head;
+        }
+    }
+    MessageHead h;
+    HeadError err;
+    // Responses: no reason, a reason glued to the code, a tab, another version.
+    ASSERT_TRUE(parse_response_head("HTTP/1.1 200\r\n\r\n", h, err));
+    EXPECT_EQ(h.status, 200);
+    EXPECT_EQ(h.quirks, 0);
+    ASSERT_TRUE(parse_response_head("HTTP/1.1 200OK\r\n\r\n", h, err));
+    EXPECT_EQ(h.quirks, kQuirkStatusLine);
+    EXPECT_EQ(h.reason, "OK");
+    ASSERT_TRUE(parse_response_head("HTTP/1.1\t404 Not Found\r\n\r\n", h, err));
+    EXPECT_EQ(h.status, 404);
+    EXPECT_EQ(h.quirks, kQuirkStatusLine);
+    ASSERT_TRUE(parse_response_head("HTTP/1.2 204 No Content\r\n\r\n", h, err));
+    EXPECT_EQ(h.quirks, kQuirkVersion);
+    // A fold continues the value across lines; the field keeps its own quirk.
+    ASSERT_TRUE(
+        parse_request_head("GET / HTTP/1.1\r\nA: 1\r\nB: x\r\n\ty\r\n \r\nC: 3\r\n\r\n", h, err));
+    ASSERT_EQ(h.header_count, 3u);
+    EXPECT_EQ(h.headers[1].value, "x\r\n\ty");
+    EXPECT_EQ(h.headers[1].quirks, kQuirkObsFold);
+    EXPECT_EQ(h.headers[0].quirks, 0);
+    EXPECT_EQ(h.headers[2].value, "3");
+}
+
+TEST(HttpHead, RejectsWhatIsNoHead) {
     struct Case {
         std::string head;
         HeadError err;
     } cases[] = {
-        {"GET  / HTTP/1.1\r\n\r\n", HeadError::BadRequestLine},
-        {"GET / HTTP/2.0\r\n\r\n", HeadError::BadVersion},
-        {"GET /\x01 HTTP/1.1\r\n\r\n", HeadError::BadRequestLine},
-        {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", HeadError::BadHeaderName},
-        {"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n", HeadError::BadHeaderValue},
-        {"GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", HeadError::ObsFold},
-        {"GET / HTTP/1.1\r\nnocolon\r\n\r\n", HeadError::BadHeaderName},
+        {"GET /\r\n\r\n", HeadError::BadRequestLine},
+        {"GET / x HTTP/1.1\r\n\r\n", HeadError::BadRequestLine},
+        {"G(T / HTTP/1.1\r\n\r\n", HeadError::BadRequestLine},
+        {"GET / FTP/1.1\r\n\r\n", HeadError::BadVersion},
+        {"\x16\x03\x01\x02\x00\x01\r\n\r\n", HeadError::BadRequestLine},
     };
     for (auto& c : cases) {
-        c.head = std::string(c.head.data(), c.head.size());
         MessageHead h;
         HeadError err;
         EXPECT_FALSE(parse_request_head(c.head, h, err)) << c.head;
@@ -137,6 +198,7 @@ TEST(HttpHead, RejectsHostileHeads) {
     EXPECT_FALSE(parse_request_head(many, h, err));
     EXPECT_EQ(err, HeadError::TooManyHeaders);
     EXPECT_FALSE(parse_response_head("HTTP/1.1 20 OK\r\n\r\n", h, err));
+    EXPECT_FALSE(parse_response_head("SIP/2.0 200 OK\r\n\r\n", h, err));
     // Every truncated prefix of a valid head is "not complete yet", never a crash.
     const std::string ok = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
     for (size_t n = 0; n < ok.size(); ++n)
@@ -458,6 +520,94 @@ TEST(HttpStage, SmugglingShapeRaisesAnomalyAndPolicyDrops) {
     EXPECT_EQ(an[0]["anomaly"]["smuggling"], true);
     EXPECT_EQ(r.client_dispositions.back(), Disposition::Drop);
     EXPECT_EQ(r.h.p->http_counters().smuggling, 1u);
+}
+
+// The tolerance corpus: each malformation real peers send, in a request whose body carries
+// a rule's pattern, cut at every split point. The body is inspected (the rule alerts), the
+// malformation is an anomaly record marked recovered, and the answer is paired.
+TEST(HttpStage, MalformedButServedRequestsAreStillInspected) {
+    struct Case {
+        std::string head;
+        std::string anomaly;
+    } cases[] = {
+        {"POST  /v1/messages HTTP/1.1\r\nHost: a\r\n", "bad_request_line"},
+        {"POST /v1/messages HTTP/1.3\r\nHost: a\r\n", "bad_version"},
+        {"POST /v1/messages HTTP/1.1\r\nHost: a\r\nX-Trace : 1\r\n", "header_name_whitespace"},
+        {"POST /v1/messages HTTP/1.1\r\nHost: a\r\nX[id]: 1\r\n", "bad_header_name"},
+        {"POST /v1/messages HTTP/1.1\r\nHost: a\r\nX-Id: a\x01b\r\n", "bad_header_value"},
+        {"POST /v1/messages HTTP/1.1\r\nHost: a\r\nX-Long: a\r\n b\r\n", "obs_fold"},
+        {"POST /v1/messages HTTP/1.1\r\nHost: a\r\njunk line\r\n", "header_without_colon"},
+    };
+    EngineConfig base;
+    base.rules = compile_test_rules(
+        "alert http any any -> any any (msg:\"CoT\"; llm.prompt; content:\"chain of thought\"; "
+        "nocase; sid:7;)\n");
+    ASSERT_TRUE(base.rules);
+    for (const Case& c : cases) {
+        const std::string req = c.head + "Content-Type: application/json\r\nContent-Length: " +
+                                std::to_string(kAnthropicBody.size()) + "\r\n\r\n" + kAnthropicBody;
+        for (size_t cut = 1; cut < req.size(); cut += 7) {
+            HttpRun r(base);
+            r.run(req, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", {cut});
+            const auto alerts = r.h.sink.of_type("alert");
+            ASSERT_EQ(alerts.size(), 1u) << c.anomaly << " cut " << cut;
+            const auto an = r.h.sink.of_type("anomaly");
+            ASSERT_EQ(an.size(), 1u) << c.anomaly << " cut " << cut;
+            EXPECT_EQ(an[0]["anomaly"]["event"], c.anomaly);
+            EXPECT_EQ(an[0]["anomaly"]["recovered"], true);
+            const auto http = r.h.sink.of_type("http");
+            ASSERT_EQ(http.size(), 1u);
+            EXPECT_EQ(http[0]["http"]["status"], 200) << c.anomaly;
+            EXPECT_EQ(r.h.p->http_counters().parse_stopped, 0u);
+            EXPECT_EQ(r.h.p->http_counters().parse_recovered, 1u);
+        }
+    }
+    // Responses: a status line without a reason, glued to its code, another version.
+    for (const std::string status :
+         {"HTTP/1.1 200\r\n", "HTTP/1.1 200OK\r\n", "HTTP/1.2 200 OK\r\n"}) {
+        HttpRun r(base);
+        r.run(request(kAnthropicBody), status + "Content-Length: 2\r\n\r\nok");
+        const auto http = r.h.sink.of_type("http");
+        ASSERT_EQ(http.size(), 1u) << status;
+        EXPECT_EQ(http[0]["http"]["status"], 200) << status;
+        EXPECT_EQ(http[0]["http"]["length"], 2) << status;
+    }
+}
+
+// Which server is protected decides a framing header servers disagree on.
+TEST(HttpStage, PersonalityDecidesMalformedFramingHeaders) {
+    const std::string req = "POST /v1/messages HTTP/1.1\r\nHost: a\r\nContent-Length : " +
+                            std::to_string(kAnthropicBody.size()) + "\r\n\r\n" + kAnthropicBody;
+    using P = http::HttpOptions::Personality;
+    for (P p : {P::Generic, P::Nginx, P::Envoy}) {
+        EngineConfig cfg;
+        cfg.http.personality = p;
+        cfg.http.smuggling_verdict = Verdict::Drop;
+        cfg.rules = compile_test_rules(
+            "alert http any any -> any any (llm.prompt; content:\"chain of thought\"; nocase; "
+            "sid:7;)\n");
+        HttpRun r(cfg);
+        r.run(req, "");
+        const auto an = r.h.sink.of_type("anomaly");
+        std::vector<std::string> events;
+        nlohmann::json framing;
+        for (const auto& a : an) {
+            events.push_back(a["anomaly"]["event"]);
+            if (a["anomaly"]["event"] == "malformed_framing_header") framing = a["anomaly"];
+        }
+        ASSERT_FALSE(framing.is_null());
+        EXPECT_EQ(framing["smuggling"], true);
+        EXPECT_EQ(r.client_dispositions.back(), Disposition::Drop) << "a smuggling shape";
+        if (p == P::Generic) {
+            // libhtp's reading: the length counts, the body is inspected.
+            EXPECT_EQ(framing["interpretation"], "honoured");
+            EXPECT_EQ(r.h.sink.of_type("alert").size(), 1u);
+        } else {
+            // nginx and envoy answer 400: nothing after the head is a request.
+            EXPECT_EQ(framing["interpretation"], "rejected_by_server");
+            EXPECT_EQ(r.h.p->http_counters().parse_stopped, 1u);
+        }
+    }
 }
 
 // With the HTTP/2 stage off (http2.enabled: false), an h2 connection is still visible.

@@ -13,6 +13,30 @@ Coding coding_from_header(std::string_view v) {
     return Coding::Unsupported;
 }
 
+Codings codings_from_header(std::string_view v) {
+    Codings out;
+    Coding layers[kMaxCodingLayers];
+    size_t n = 0;
+    while (true) {
+        const size_t comma = v.find(',');
+        std::string_view item = v.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        const Coding c = coding_from_header(item);
+        if (c == Coding::Unsupported || (c != Coding::Identity && n == kMaxCodingLayers)) {
+            out.unsupported = true;
+            return out;
+        }
+        if (c != Coding::Identity) layers[n++] = c;
+        if (comma == std::string_view::npos) break;
+        v.remove_prefix(comma + 1);
+    }
+    if (n >= 1) out.first = layers[n - 1];
+    if (n == 2) out.second = layers[0];
+    return out;
+}
+
 BodyDecoders::BodyDecoders(uint32_t count) {
     for (uint32_t i = 0; i < count; ++i) {
         auto s = std::make_unique<Slot>();

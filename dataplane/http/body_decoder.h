@@ -16,6 +16,18 @@ namespace sluice::http {
 enum class Coding : uint8_t { Identity, Gzip, Deflate, Unsupported };
 Coding coding_from_header(std::string_view content_encoding);
 
+// A Content-Encoding list, in decoding order (the last coding applied is decoded first):
+// up to kMaxCodingLayers gzip/deflate layers ("gzip, gzip" is two; identity entries are
+// skipped). `unsupported`: a coding sluice does not decode, or more layers than that.
+constexpr size_t kMaxCodingLayers = 2;
+struct Codings {
+    Coding first = Coding::Identity;   // decoded first (the outermost)
+    Coding second = Coding::Identity;  // then this, if not Identity
+    bool unsupported = false;
+    bool layered() const { return second != Coding::Identity; }
+};
+Codings codings_from_header(std::string_view content_encoding);
+
 class BodyDecoders {
   public:
     static constexpr uint32_t kNil = 0xffffffffu;

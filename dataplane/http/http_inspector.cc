@@ -170,8 +170,8 @@ Framing HttpInspector::request_head(Flow& f, Session& s, std::string_view head) 
 
     DirBody& b = s.body[0];
     b = DirBody{};
-    if (const Header* ce = h.find("content-encoding")) b.coding = coding_from_header(ce->value);
-    if (b.coding == Coding::Unsupported) on_anomaly(f, Dir::ToServer, Anomaly::UnsupportedEncoding);
+    if (const Header* ce = h.find("content-encoding"); ce != nullptr && !b.set_codings(ce->value))
+        on_anomaly(f, Dir::ToServer, Anomaly::UnsupportedEncoding);
     if (const Header* ct = h.find("content-type"))
         b.json = ct->value.find("json") != std::string_view::npos;
 
@@ -246,8 +246,8 @@ Framing HttpInspector::response_head(Flow& f, Session& s, std::string_view head)
             b.sse = t->sse;
         }
     }
-    if (const Header* ce = h.find("content-encoding")) b.coding = coding_from_header(ce->value);
-    if (b.coding == Coding::Unsupported) on_anomaly(f, Dir::ToClient, Anomaly::UnsupportedEncoding);
+    if (const Header* ce = h.find("content-encoding"); ce != nullptr && !b.set_codings(ce->value))
+        on_anomaly(f, Dir::ToClient, Anomaly::UnsupportedEncoding);
 
     const bool connect_ok = t != nullptr && t->connect && h.status >= 200 && h.status < 300;
     if (h.status == 101 || connect_ok) {
@@ -362,7 +362,8 @@ void HttpInspector::on_switched(Flow& f, Dir d, std::span<const uint8_t> bytes) 
 
 void HttpInspector::anomaly(Flow& f, Dir d, Anomaly a, std::string_view interpretation,
                             bool recovered) {
-    ++ctr_.anomalies[static_cast<size_t>(a)];
+    // Decoding failures are counted by the body pool for both framings (pipeline.cc).
+    if (a != Anomaly::DecompressionFailed) ++ctr_.anomalies[static_cast<size_t>(a)];
     const bool smuggling = is_smuggling_shape(a);
     if (smuggling) {
         ++ctr_.smuggling;

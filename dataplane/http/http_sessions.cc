@@ -25,6 +25,8 @@ void HttpInspector::audit(const Flow& f, PoolAudit& a) const {
         if (s.body[d].buf != kNil) a.claim(PoolKind::BodyBuffers, s.body[d].buf, f.flow_id);
         if (s.body[d].dec != BodyDecoders::kNil)
             a.claim(PoolKind::Decoders, s.body[d].dec, f.flow_id);
+        if (s.body[d].dec2 != BodyDecoders::kNil)
+            a.claim(PoolKind::Decoders, s.body[d].dec2, f.flow_id);
     }
 }
 

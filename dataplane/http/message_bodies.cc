@@ -42,11 +42,22 @@ void MessageBodies::append(Flow& f, Dir d, DirBody& b, Transaction* sse_txn,
             b.overflow = true;
             return;
         }
+        auto decoder = [&](Coding c) {
+            uint32_t id = decoders_.acquire(c);
+            if (id == BodyDecoders::kNil && reclaim(f, Held::Decoder, holder))
+                id = decoders_.acquire(c);
+            if (id == BodyDecoders::kNil) ++ctr_.decoders_exhausted;
+            return id;
+        };
         if (b.coding == Coding::Gzip || b.coding == Coding::Deflate) {
-            b.dec = decoders_.acquire(b.coding);
-            if (b.dec == BodyDecoders::kNil && reclaim(f, Held::Decoder, holder))
-                b.dec = decoders_.acquire(b.coding);
-            if (b.dec == BodyDecoders::kNil) ++ctr_.decoders_exhausted;
+            b.dec = decoder(b.coding);
+            if (b.dec != BodyDecoders::kNil && b.coding2 != Coding::Identity) {
+                b.dec2 = decoder(b.coding2);
+                if (b.dec2 == BodyDecoders::kNil) {  // both layers or none
+                    decoders_.release(b.dec);
+                    b.dec = BodyDecoders::kNil;
+                }
+            }
         }
         if (rules_ != nullptr)
             b.stream = rules_->open_body_stream(
@@ -59,15 +70,46 @@ void MessageBodies::append(Flow& f, Dir d, DirBody& b, Transaction* sse_txn,
         return;
     }
     if (b.dec == BodyDecoders::kNil) return;  // cannot decode: the body is not inspected
+    const std::span<const uint8_t> whole = bytes;
     std::span<const uint8_t> in = bytes;
     char out[8192];
+    char out2[8192];
     while (!in.empty()) {
         size_t produced = 0;
         const auto r = decoders_.inflate(b.dec, in, out, produced);
-        if (produced > 0) store(b, d, sse_txn, {out, produced});
+        std::span<const char> decoded(out, produced);
+        if (b.dec2 != BodyDecoders::kNil && produced > 0 && r != BodyDecoders::Result::Error) {
+            // The inner layer: everything the outer one produced goes through it.
+            std::span<const uint8_t> mid(reinterpret_cast<const uint8_t*>(out), produced);
+            decoded = {};
+            while (!mid.empty()) {
+                size_t p2 = 0;
+                const auto r2 = decoders_.inflate(b.dec2, mid, out2, p2);
+                if (p2 > 0) store(b, d, sse_txn, {out2, p2});
+                if (r2 == BodyDecoders::Result::Error) {
+                    // The inner layer is not what it says: from here on the outer layer's
+                    // output is the body.
+                    decoders_.release(b.dec2);
+                    b.dec2 = BodyDecoders::kNil;
+                    ++ctr_.decompression_failed;
+                    holder.body_anomaly(f, d, Anomaly::DecompressionFailed);
+                    decoded = {reinterpret_cast<const char*>(mid.data()), mid.size()};
+                    break;
+                }
+                if (r2 == BodyDecoders::Result::End || p2 == 0) break;
+            }
+        }
+        if (!decoded.empty()) store(b, d, sse_txn, decoded);
         if (r == BodyDecoders::Result::Error) {
+            // Declared compressed, not compressed (or corrupt from here on): what a server or
+            // client might still act on is inspected as sent - from the body's first byte if
+            // nothing decoded, else from where decoding failed.
             b.decode_failed = true;
             ++ctr_.decompression_failed;
+            holder.body_anomaly(f, d, Anomaly::DecompressionFailed);
+            const std::span<const uint8_t> raw = b.total == 0 ? whole : in;
+            if (!raw.empty())
+                store(b, d, sse_txn, {reinterpret_cast<const char*>(raw.data()), raw.size()});
             return;
         }
         if (r == BodyDecoders::Result::End) return;
@@ -78,6 +120,8 @@ void MessageBodies::append(Flow& f, Dir d, DirBody& b, Transaction* sse_txn,
             b.decode_capped = true;
             decoders_.release(b.dec);
             b.dec = BodyDecoders::kNil;
+            if (b.dec2 != BodyDecoders::kNil) decoders_.release(b.dec2);
+            b.dec2 = BodyDecoders::kNil;
             ++ctr_.decompression_capped;
             holder.body_anomaly(f, d, Anomaly::DecompressionCapped);
             f.verdict.merge(opts_.cap_verdict);
@@ -149,6 +193,7 @@ void MessageBodies::sse_scan(DirBody& b, Transaction* t, std::span<const char> b
 void MessageBodies::release(DirBody& b) {
     if (b.buf != kNil) bodies_.release(b.buf);
     if (b.dec != BodyDecoders::kNil) decoders_.release(b.dec);
+    if (b.dec2 != BodyDecoders::kNil) decoders_.release(b.dec2);
     if (b.stream != rules::Matcher::kNoStream) rules_->discard_body_stream(b.stream);
     b = DirBody{};
 }

@@ -25,13 +25,15 @@ namespace sluice::http {
 // One direction's message body: where it is kept and how it is decoded and scanned.
 struct DirBody {
     uint32_t buf = BufferPool::kNil;
-    uint32_t dec = BodyDecoders::kNil;
+    uint32_t dec = BodyDecoders::kNil;            // decodes `coding` (the outer layer)
+    uint32_t dec2 = BodyDecoders::kNil;           // then `coding2` ("gzip, gzip": two layers)
     uint32_t len = 0;                             // bytes kept in the prefix (<= body_cap)
     uint32_t side_len = 0;                        // bytes in the side area
     uint32_t stream = rules::Matcher::kNoStream;  // Hyperscan body stream, if rules read it
     uint64_t wire = 0;                            // body bytes as sent
     uint64_t total = 0;                           // body bytes after decoding
     Coding coding = Coding::Identity;
+    Coding coding2 = Coding::Identity;
     bool overflow = false;  // more than body_cap
     bool json = false;
     bool sse = false;
@@ -39,6 +41,13 @@ struct DirBody {
     bool gap = false;
     bool decode_failed = false;
     bool decode_capped = false;
+    // Sets the codings from a Content-Encoding value; false if sluice cannot decode them.
+    bool set_codings(std::string_view content_encoding) {
+        const Codings c = codings_from_header(content_encoding);
+        coding = c.unsupported ? Coding::Unsupported : c.first;
+        coding2 = c.unsupported ? Coding::Identity : c.second;
+        return !c.unsupported;
+    }
 };
 
 struct BodyCounters {

@@ -756,7 +756,7 @@ void Http2Inspector::header_field(Flow& f, Connection& c, Dir d, std::string_vie
         if (parse_u64(value, v)) s->content_length[idx(d)] = static_cast<int64_t>(v);
     }
     http::DirBody& b = s->body[idx(d)];
-    if (name == "content-encoding") b.coding = http::coding_from_header(value);
+    if (name == "content-encoding") b.set_codings(value);
     if (d == Dir::ToClient) {
         if (name == ":status") {
             uint64_t st = 0;
@@ -1146,6 +1146,7 @@ void Http2Inspector::audit(const Flow& f, PoolAudit& a) const {
         for (const http::DirBody& b : s.body) {
             if (b.buf != kNil) a.claim(PoolKind::BodyBuffers, b.buf, f.flow_id);
             if (b.dec != http::BodyDecoders::kNil) a.claim(PoolKind::Decoders, b.dec, f.flow_id);
+            if (b.dec2 != http::BodyDecoders::kNil) a.claim(PoolKind::Decoders, b.dec2, f.flow_id);
         }
     }
 }

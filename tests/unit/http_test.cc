@@ -506,6 +506,51 @@ TEST(HttpStage, GzipAndDeflateBodiesAreDecoded) {
     }
 }
 
+// Encoding tricks: a body declared gzip but sent plain, gzip applied twice, a coding stacked
+// past the layer limit. The prompt rule sees the plain text whenever a server could.
+TEST(HttpStage, StackedAndFalseContentEncodingsAreStillInspected) {
+    EngineConfig base;
+    base.rules = compile_test_rules(
+        "alert http any any -> any any (llm.prompt; content:\"chain of thought\"; nocase; "
+        "sid:7;)\n"
+        "alert http any any -> any any (http.request_body; content:\"full chain of\"; sid:8;)\n");
+    ASSERT_TRUE(base.rules);
+    const std::string gz = deflate_bytes(kAnthropicBody, Wrapper::Gzip);
+    struct Case {
+        std::string name, encoding, body, anomaly;
+        size_t alerts;
+    } cases[] = {
+        {"declared gzip, sent plain", "gzip", kAnthropicBody, "decompression_failed", 2},
+        {"gzip twice", "gzip, gzip", deflate_bytes(gz, Wrapper::Gzip), "", 2},
+        {"deflate then gzip", "deflate, gzip",
+         deflate_bytes(deflate_bytes(kAnthropicBody, Wrapper::Zlib), Wrapper::Gzip), "", 2},
+        {"identity in the list", "identity, gzip", gz, "", 2},
+        {"three layers", "gzip, gzip, gzip",
+         deflate_bytes(deflate_bytes(gz, Wrapper::Gzip), Wrapper::Gzip), "unsupported_encoding", 0},
+        {"gzip twice declared, once applied", "gzip, gzip", gz, "decompression_failed", 1},
+    };
+    for (const Case& c : cases) {
+        for (size_t cut : {size_t{0}, size_t{150}, size_t{171}}) {
+            HttpRun r(base);
+            const std::string req =
+                "POST /v1/messages HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                "Content-Encoding: " +
+                c.encoding + "\r\nContent-Length: " + std::to_string(c.body.size()) + "\r\n\r\n" +
+                c.body;
+            r.run(req, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                  cut ? std::vector<size_t>{cut} : std::vector<size_t>{});
+            EXPECT_EQ(r.h.sink.of_type("alert").size(), c.alerts) << c.name << " cut " << cut;
+            const auto an = r.h.sink.of_type("anomaly");
+            if (c.anomaly.empty()) {
+                EXPECT_TRUE(an.empty()) << c.name;
+            } else {
+                ASSERT_EQ(an.size(), 1u) << c.name;
+                EXPECT_EQ(an[0]["anomaly"]["event"], c.anomaly) << c.name;
+            }
+        }
+    }
+}
+
 TEST(HttpStage, SmugglingShapeRaisesAnomalyAndPolicyDrops) {
     EngineConfig cfg;
     cfg.http.smuggling_verdict = Verdict::Drop;

@@ -55,6 +55,8 @@ std::string_view anomaly_name(Anomaly a) {
             return "header_without_colon";
         case Anomaly::MalformedFramingHeader:
             return "malformed_framing_header";
+        case Anomaly::ChunkSizeJunk:
+            return "chunk_size_junk";
         case Anomaly::Count:
             break;
     }
@@ -181,12 +183,17 @@ size_t MessageFramer::feed_chunk_line(Flow& f, Dir d, FramerState& s,
     // A complete size line: hex digits, optionally followed by whitespace.
     uint64_t size = 0;
     size_t digits = 0;
-    bool ok = true;
+    bool ok = true, junk = false, trailing_space = false;
     for (size_t k = 0; k < s.line_len; ++k) {
         const char c = s.line[k];
         const int v = hex_value(c);
-        if (v < 0 && (c == ' ' || c == '\t') && digits > 0) continue;
-        if (v < 0) {
+        if (v < 0 && (c == ' ' || c == '\t') && digits > 0) {
+            trailing_space = true;
+            continue;
+        }
+        if (v < 0 || trailing_space) {
+            // Junk after the digits ("1a zz", "1a z"): lenient framers take the digits.
+            junk = digits > 0;
             ok = false;
             break;
         }
@@ -198,6 +205,10 @@ size_t MessageFramer::feed_chunk_line(Flow& f, Dir d, FramerState& s,
     }
     s.line_len = 0;
     s.line_skip = false;
+    if (!ok && junk && lenient_chunks_) {
+        sink.on_anomaly(f, d, Anomaly::ChunkSizeJunk);
+        ok = true;
+    }
     if (!ok || digits == 0) {
         sink.on_anomaly(f, d, Anomaly::BadChunkSize);
         stop(s);

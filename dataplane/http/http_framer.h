@@ -41,6 +41,7 @@ enum class Anomaly : uint8_t {
     // Content-Length or Transfer-Encoding written so (whitespace before the colon, folded)
     // that servers disagree on it; http.personality decides.
     MalformedFramingHeader,
+    ChunkSizeJunk,  // "1a zz": the leading hex digits taken (http.personality generic)
     Count
 };
 constexpr size_t kAnomalyCount = static_cast<size_t>(Anomaly::Count);
@@ -50,7 +51,7 @@ constexpr bool is_smuggling_shape(Anomaly a) {
     return a == Anomaly::ContentLengthAndChunked || a == Anomaly::ConflictingContentLength ||
            a == Anomaly::TransferEncodingNotChunked || a == Anomaly::BadChunkSize ||
            a == Anomaly::ObsFold || a == Anomaly::BadContentLength ||
-           a == Anomaly::MalformedFramingHeader;
+           a == Anomaly::MalformedFramingHeader || a == Anomaly::ChunkSizeJunk;
 }
 Anomaly anomaly_of(HeadError e);
 
@@ -109,7 +110,11 @@ class MessageSink {
 
 class MessageFramer {
   public:
-    explicit MessageFramer(uint32_t max_head_bytes) : max_head_(max_head_bytes) {}
+    // `lenient_chunks`: a chunk size followed by junk ("1a zz") is read as its leading hex
+    // digits (libhtp's reading, http.personality generic; anomaly chunk_size_junk); else it
+    // ends framing (bad_chunk_size), as nginx and envoy refuse it.
+    explicit MessageFramer(uint32_t max_head_bytes, bool lenient_chunks = false)
+        : max_head_(max_head_bytes), lenient_chunks_(lenient_chunks) {}
 
     void feed(Flow& f, Dir d, FramerState& s, std::span<const uint8_t> bytes, MessageSink& sink);
     // The direction ended (FIN, RST or flow end): a close-delimited body completes, anything
@@ -130,6 +135,7 @@ class MessageFramer {
     void stop(FramerState& s) { s.state = FramerState::Done; }
 
     uint32_t max_head_;
+    bool lenient_chunks_;
 };
 
 }  // namespace sluice::http

@@ -31,7 +31,7 @@ HttpInspector::HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspe
       rules_(rules),
       txn_(txn),
       bodies_(bodies),
-      framer_(opts.max_header_bytes),
+      framer_(opts.max_header_bytes, opts.personality == HttpOptions::Personality::Generic),
       sessions_(std::min<uint32_t>(opts.sessions, kNoSession)),
       free_sessions_(static_cast<uint32_t>(sessions_.size())),
       heads_(opts.header_buffers, opts.max_header_bytes),
@@ -364,6 +364,8 @@ void HttpInspector::anomaly(Flow& f, Dir d, Anomaly a, std::string_view interpre
                             bool recovered) {
     // Decoding failures are counted by the body pool for both framings (pipeline.cc).
     if (a != Anomaly::DecompressionFailed) ++ctr_.anomalies[static_cast<size_t>(a)];
+    // The framer read past these (lenient chunk sizes, a body inspected as sent).
+    if (a == Anomaly::ChunkSizeJunk || a == Anomaly::DecompressionFailed) recovered = true;
     const bool smuggling = is_smuggling_shape(a);
     if (smuggling) {
         ++ctr_.smuggling;

@@ -59,11 +59,12 @@ struct RecordingSink final : MessageSink {
     std::string body;
 };
 
-std::string frame_all(const std::string& stream, Dir d, size_t split, bool close = false) {
+std::string frame_all(const std::string& stream, Dir d, size_t split, bool close = false,
+                      bool lenient = false) {
     Flow f;
     FramerState st;
     RecordingSink sink;
-    MessageFramer fr(16384);
+    MessageFramer fr(16384, lenient);
     auto bytes = craft::bytes(stream);
     if (split == 0 || split >= stream.size()) {
         fr.feed(f, d, st, bytes, sink);
@@ -251,6 +252,30 @@ TEST(HttpFramer, BadChunksAndLongHeadsStopTheDirection) {
     const std::string log = frame_all(big, Dir::ToServer, 0);
     EXPECT_NE(log.find("A[header_too_long]"), std::string::npos);
     EXPECT_EQ(log.find("H0["), std::string::npos);  // nothing parsed after losing framing
+}
+
+TEST(HttpFramer, LenientChunkSizesTakeTheDigitsStrictOnesStop) {
+    const std::string stream =
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5 junk\r\nhello\r\n3z\r\nabc\r\n2 2\r\nxy\r\n0\r\n\r\nGET /next HTTP/1.1\r\n\r\n";
+    for (size_t split = 0; split < stream.size(); ++split) {
+        const std::string lenient = frame_all(stream, Dir::ToServer, split, false, true);
+        EXPECT_NE(lenient.find("B[helloabcxy]E0"), std::string::npos) << split << lenient;
+        EXPECT_NE(lenient.find("H0[GET /next"), std::string::npos) << split;
+        size_t junk = 0;
+        for (size_t at = lenient.find("A[chunk_size_junk]"); at != std::string::npos;
+             at = lenient.find("A[chunk_size_junk]", at + 1))
+            ++junk;
+        EXPECT_EQ(junk, 3u) << split;
+        const std::string strict = frame_all(stream, Dir::ToServer, split);
+        EXPECT_NE(strict.find("A[bad_chunk_size]"), std::string::npos) << split;
+        EXPECT_EQ(strict.find("H0[GET /next"), std::string::npos) << split;
+    }
+    // Junk before any digit is no size for anyone.
+    EXPECT_NE(frame_all("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc",
+                        Dir::ToServer, 0, false, true)
+                  .find("A[bad_chunk_size]"),
+              std::string::npos);
 }
 
 TEST(HttpFramer, GapInsideBodyKeepsFramingElsewhereStops) {

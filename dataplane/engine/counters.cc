@@ -21,6 +21,7 @@ std::string_view counter_name(Ctr c) {
         "flows_evicted_established",
         "tcp_syn",
         "tcp_midstream_pickup",
+        "tcp_midstream_role_by_content",
         "tcp_rst",
         "forwarded",
         "dropped_verdict",

@@ -28,6 +28,7 @@ enum class Ctr : uint16_t {
     FlowsEvictedEstablished,
     TcpSyn,
     TcpMidstreamPickup,
+    TcpMidstreamRoleByContent,  // of those, roles decided by the payload (not the ports)
     TcpRst,
     Forwarded,
     DroppedVerdict,

@@ -1,5 +1,7 @@
 #include "engine/pipeline.h"
 
+#include "flow/midstream_role.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -238,8 +240,15 @@ Flow* Pipeline::lookup(const DecodedPacket& pkt, const PacketInput& in, bool& fr
         } else if (syn && ack) {
             f->client_is_lo = !from_lo;
         } else {
-            // Mid-stream pickup: the higher port is the client (ties: the sender).
-            f->client_is_lo = key.lo.port != key.hi.port ? key.lo.port > key.hi.port : from_lo;
+            // Mid-stream pickup: the content says who is speaking (a request line, a
+            // ClientHello, a status line ...); failing that, the higher port is the client
+            // (ties: the sender).
+            if (const auto role = payload_role(pkt.payload)) {
+                f->client_is_lo = (*role == PayloadRole::Client) == from_lo;
+                ++ctr_[Ctr::TcpMidstreamRoleByContent];
+            } else {
+                f->client_is_lo = key.lo.port != key.hi.port ? key.lo.port > key.hi.port : from_lo;
+            }
             f->state = FlowState::Established;
             ++ctr_[Ctr::TcpMidstreamPickup];
         }

@@ -7,6 +7,7 @@
 #include "craft/frame_builder.h"
 #include "decode/decoder.h"
 #include "engine/pipeline.h"
+#include "flow/midstream_role.h"
 #include "pipeline_harness.h"
 
 using namespace sluice;
@@ -230,4 +231,54 @@ TEST(Pipeline, NewSynOnClosedFlowStartsNewFlow) {
     EXPECT_EQ(flows[0]["flow"]["pkts_toserver"], 3);
     EXPECT_EQ(flows[1]["flow"]["pkts_toserver"], 1);
     EXPECT_EQ(h.p->counters()[Ctr::FlowsCreated], 2u);
+}
+
+// Picked up mid-stream with the client on the lower port: the payload, not the ports, says
+// who the client is, so the request is parsed as a request.
+TEST(Pipeline, MidstreamRolesComeFromTheContent) {
+    struct Case {
+        std::string first;  // the first bytes seen
+        bool from_client;
+    } cases[] = {
+        {"POST /v1/messages HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}", true},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false},
+    };
+    for (const Case& k : cases) {
+        Harness h;
+        Conversation c;
+        c.cport = 40000;  // below the server's port: the port rule would get it backwards
+        c.sport = 50051;
+        if (k.from_client) {
+            h.feed(c.client(kPA, k.first));
+            h.feed(c.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        } else {
+            h.feed(c.server(kPA, k.first));
+        }
+        h.p->finish(Timestamp{h.t + 1});
+        const auto flows = h.sink.of_type("flow");
+        ASSERT_EQ(flows.size(), 1u);
+        EXPECT_EQ(flows[0]["src_port"], 40000) << "the client is the source";
+        EXPECT_EQ(flows[0]["dest_port"], 50051);
+        EXPECT_EQ(h.p->counters()[Ctr::TcpMidstreamRoleByContent], 1u);
+        if (k.from_client) {
+            const auto http = h.sink.of_type("http");
+            ASSERT_EQ(http.size(), 1u);
+            EXPECT_EQ(http[0]["http"]["http_method"], "POST");
+            EXPECT_EQ(http[0]["http"]["status"], 200);
+        }
+    }
+    // What the content says, and what it leaves to the ports.
+    auto role = [](std::string_view s) {
+        return payload_role({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+    };
+    EXPECT_EQ(role("GET / HTTP/1.1\r\n"), PayloadRole::Client);
+    EXPECT_EQ(role("CONNECT api.example.com:443 HTTP/1.1\r\n"), PayloadRole::Client);
+    EXPECT_EQ(role("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), PayloadRole::Client);
+    EXPECT_EQ(role(std::string_view("\x16\x03\x01\x02\x00\x01", 6)), PayloadRole::Client);
+    EXPECT_EQ(role(std::string_view("\x16\x03\x03\x00\x7a\x02", 6)), PayloadRole::Server);
+    EXPECT_EQ(role("HTTP/1.0 404 Not Found\r\n"), PayloadRole::Server);
+    EXPECT_FALSE(role("get / HTTP/1.1\r\n"));
+    EXPECT_FALSE(role("{\"model\":\"x\"}"));
+    EXPECT_FALSE(role(std::string_view("\x17\x03\x03\x00\x20", 5)));
+    EXPECT_FALSE(role(""));
 }

@@ -34,6 +34,19 @@ enum class Buffer : uint8_t {
     // Request header names in order as Suricata's http.header_names: "\r\nHost\r\nAccept\r\n\r\n"
     // (as sent; HTTP/2 names are lowercase).
     HttpHeaderNames,
+    // Request-side buffers of Suricata's HTTP keywords (HTTP/1.x; the header values also for
+    // HTTP/2): the request line without its line end, its protocol ("HTTP/1.1"), the whole
+    // head as sent (http.start), and single header values.
+    HttpRequestLine,
+    HttpProtocol,
+    HttpStart,
+    HttpContentLen,
+    HttpContentType,
+    HttpAccept,
+    HttpAcceptEnc,
+    HttpAcceptLang,
+    HttpReferer,
+    HttpConnection,
     Count
 };
 constexpr size_t kBufferCount = static_cast<size_t>(Buffer::Count);

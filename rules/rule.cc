@@ -34,6 +34,26 @@ std::string_view buffer_name(Buffer b) {
             return "ja3.hash";
         case Buffer::HttpHeaderNames:
             return "http.header_names";
+        case Buffer::HttpRequestLine:
+            return "http.request_line";
+        case Buffer::HttpProtocol:
+            return "http.protocol";
+        case Buffer::HttpStart:
+            return "http.start";
+        case Buffer::HttpContentLen:
+            return "http.content_len";
+        case Buffer::HttpContentType:
+            return "http.content_type";
+        case Buffer::HttpAccept:
+            return "http.accept";
+        case Buffer::HttpAcceptEnc:
+            return "http.accept_enc";
+        case Buffer::HttpAcceptLang:
+            return "http.accept_lang";
+        case Buffer::HttpReferer:
+            return "http.referer";
+        case Buffer::HttpConnection:
+            return "http.connection";
         case Buffer::Ja4Hash:
             return "ja4.hash";
         case Buffer::Http2HeaderName:

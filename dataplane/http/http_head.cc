@@ -208,6 +208,7 @@ size_t find_head_end(std::string_view buf, size_t from) {
 bool parse_request_head(std::string_view head, MessageHead& out, HeadError& err) {
     err = HeadError::None;
     out.quirks = 0;
+    out.head = head;
     std::string_view rest = head;
     const std::string_view line = next_line(rest);
     out.start_line = line;
@@ -243,6 +244,7 @@ bool parse_request_head(std::string_view head, MessageHead& out, HeadError& err)
 bool parse_response_head(std::string_view head, MessageHead& out, HeadError& err) {
     err = HeadError::None;
     out.quirks = 0;
+    out.head = head;
     std::string_view rest = head;
     const std::string_view line = next_line(rest);
     out.start_line = line;

@@ -57,6 +57,7 @@ struct MessageHead {
     std::string_view reason;
     uint8_t version_minor = 1;  // HTTP/1.<minor>
     std::string_view start_line;
+    std::string_view head;          // the whole head as parsed, start line to blank line
     std::string_view header_block;  // the header lines (without the start line and blank line)
     std::array<Header, kMaxHeaders> headers;
     size_t header_count = 0;

@@ -314,7 +314,14 @@ void HttpInspector::request_end(Flow& f, Session& s) {
     // The head parsed when it arrived, still held (a reclaimed buffer took its views along).
     if (s.head_buf[0] == kNil) return;
     const MessageHead& h = parsed_heads_[s.head_buf[0]];
-    MessageView req{h.method, h.target, {}, 0, h.header_block, h.fields(), bodies_.view(b)};
+    MessageView req;
+    req.method = h.method;
+    req.target = h.target;
+    req.header_block = h.header_block;
+    req.start_line = h.start_line;
+    req.head = h.head;
+    req.headers = h.fields();
+    req.body = bodies_.view(b);
     txn_.on_request(f, t, req, *this);
     b.stream = req.body.stream;  // the stage ended it
     // A response that finished before its request did is logged now.

@@ -45,6 +45,10 @@ struct MessageView {
     // per line (http2.header_name).
     const rules::Http2Facts* http2 = nullptr;
     std::string_view header_names;
+    // HTTP/1.x only: the request or status line (no line end) and the whole head as sent,
+    // start line to blank line (http.request_line, http.protocol, http.start).
+    std::string_view start_line;
+    std::string_view head;
 
     // First field with this name (case-insensitive), or nullptr.
     const http::Header* find(std::string_view name) const {

@@ -117,6 +117,24 @@ void TransactionStage::on_request(Flow& f, Transaction& t, MessageView& req,
     bufs.http2 = req.http2;
     if (req.http2 != nullptr) bufs.set(Buffer::Http2HeaderName, req.header_names);
     bufs.set(Buffer::HttpHeaderNames, header_names(req.headers));
+    if (!req.start_line.empty()) {
+        bufs.set(Buffer::HttpRequestLine, req.start_line);
+        bufs.set(Buffer::HttpStart, req.head);
+        std::string_view proto = req.start_line.substr(req.start_line.find_last_of(" \t") + 1);
+        if (proto.starts_with("HTTP/")) bufs.set(Buffer::HttpProtocol, proto);
+    }
+    // Single header values, when the header is there (absent otherwise, as in Suricata).
+    static constexpr std::pair<std::string_view, Buffer> kValueBuffers[] = {
+        {"content-length", Buffer::HttpContentLen},
+        {"content-type", Buffer::HttpContentType},
+        {"accept", Buffer::HttpAccept},
+        {"accept-encoding", Buffer::HttpAcceptEnc},
+        {"accept-language", Buffer::HttpAcceptLang},
+        {"referer", Buffer::HttpReferer},
+        {"connection", Buffer::HttpConnection},
+    };
+    for (const auto& [name, buffer] : kValueBuffers)
+        if (const http::Header* x = req.find(name)) bufs.set(buffer, x->value);
     if (const http::Header* x = req.find("host"))
         bufs.set(Buffer::HttpHost, x->value);
     else if (!req.authority.empty())

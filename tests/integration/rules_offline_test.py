@@ -195,14 +195,19 @@ class CustomRules(t.TempDirTest):
 def tshark_requests(pcap):
     """Each HTTP request of a capture as tshark decodes it (the oracle): uri, user-agent and
     header names in order."""
-    out = t.run(["tshark", "-r", pcap, "-Y", "http.request", "-T", "json", "-e",
-                 "http.request.uri", "-e", "http.user_agent", "-e", "http.request.line"]).stdout
+    fields = {"uri": "http.request.uri", "ua": "http.user_agent", "method": "http.request.method",
+              "version": "http.request.version", "cl": "http.content_length_header",
+              "ct": "http.content_type", "accept": "http.accept", "ae": "http.accept_encoding",
+              "referer": "http.referer"}
+    cmd = ["tshark", "-r", pcap, "-Y", "http.request", "-T", "json", "-e", "http.request.line"]
+    for f in fields.values():
+        cmd += ["-e", f]
     reqs = []
-    for pkt in json.loads(out):
+    for pkt in json.loads(t.run(cmd).stdout):
         f = pkt["_source"]["layers"]
-        names = [h.split(":", 1)[0] for h in f.get("http.request.line", [])]
-        reqs.append({"uri": f["http.request.uri"][0], "ua": f.get("http.user_agent", [""])[0],
-                     "names": names})
+        r = {k: f[v][0] if v in f else None for k, v in fields.items()}
+        r["names"] = [h.split(":", 1)[0] for h in f.get("http.request.line", [])]
+        reqs.append(r)
     return reqs
 
 
@@ -245,6 +250,20 @@ class SuricataKeywords(t.TempDirTest):
             ('pcre:"/^\\/api\\//U";', lambda r: r["uri"].startswith("/api/")),
             ('pcre:"/^user-agent\\x3a [a-z]+\\//Hmi";',
              lambda r: r["ua"].split("/")[0].isalpha()),
+            ('http.request_line; content:"POST /v1/messages HTTP/1.1"; bsize:26;',
+             lambda r: (r["method"], r["uri"], r["version"]) == ("POST", "/v1/messages", "HTTP/1.1")),
+            ('http.protocol; content:"HTTP/1.1"; bsize:8;', lambda r: r["version"] == "HTTP/1.1"),
+            ('http.start; content:"POST "; startswith; content:"|0d 0a 0d 0a|"; endswith;',
+             lambda r: r["method"] == "POST"),
+            ('http.content_len; content:"1"; startswith;', lambda r: (r["cl"] or "").startswith("1")),
+            ('http.content_type; content:"application/json"; bsize:16;',
+             lambda r: r["ct"] == "application/json"),
+            ('http.accept; content:"*/*"; bsize:3;', lambda r: r["accept"] == "*/*"),
+            ('http.accept_enc; content:"gzip";', lambda r: "gzip" in (r["ae"] or "")),
+            ("http.referer; bsize:>0;", lambda r: bool(r["referer"])),
+            ('http.uri.raw; content:"/api/"; startswith;', lambda r: r["uri"].startswith("/api/")),
+            ('http.header.raw; content:"anthropic-version|3a|";',
+             lambda r: "anthropic-version" in r["names"]),
         ]
         text = "".join(f'alert http any any -> any any (msg:"k{i}"; {body} sid:{100 + i};)\n'
                        for i, (body, _) in enumerate(cases))

@@ -29,6 +29,8 @@ namespace {
 // and a pcre this many backtracking steps, before the rule is declared not to match.
 constexpr uint32_t kChainBudget = 1u << 16;
 constexpr uint32_t kPcreMatchLimit = 200'000;
+// A transformed buffer is cut here (header buffers are far smaller; bodies are not transformed).
+constexpr size_t kTransformedCap = 65536;
 
 unsigned hs_flags(const Pcre& p) {
     unsigned f = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
@@ -202,7 +204,7 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set,
             auto g = std::find_if(p.groups.begin(), p.groups.end(),
                                   [&](const Group& x) { return x.buffer == cond.buffer; });
             if (g == p.groups.end()) {
-                p.groups.push_back({cond.buffer, {}});
+                p.groups.push_back({cond.buffer, {}, cond.transforms});
                 g = p.groups.end() - 1;
             }
             g->conds.push_back(ci);
@@ -235,31 +237,39 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set,
             }
         }
 
-        // Fast pattern: the marked content, else the longest positive content.
+        // Fast pattern: the marked content, else the longest positive content; on a transformed
+        // buffer, the literal the raw buffer must hold (rules/transform.h), if there is one.
         const Condition* fast = nullptr;
+        std::optional<PrefilterLiteral> fast_lit;
         for (const Condition& cond : r.conditions) {
             if (cond.kind != Condition::Kind::Content || cond.content.negated) continue;
+            auto lit = prefilter_literal(cond.transforms, cond.content.bytes, cond.content.nocase);
+            if (!lit) continue;
             if (cond.content.fast_pattern) {
                 fast = &cond;
+                fast_lit = std::move(lit);
                 break;
             }
-            if (fast == nullptr || cond.content.bytes.size() > fast->content.bytes.size())
+            if (fast == nullptr || lit->bytes.size() > fast_lit->bytes.size()) {
                 fast = &cond;
+                fast_lit = std::move(lit);
+            }
         }
         if (fast != nullptr) {
             unsigned f = HS_FLAG_SINGLEMATCH;
-            if (fast->content.nocase) f |= HS_FLAG_CASELESS;
-            literals[bidx(fast->buffer)].push_back({fast->content.bytes, f, ri});
+            if (fast_lit->caseless) f |= HS_FLAG_CASELESS;
+            literals[bidx(fast->buffer)].push_back({fast_lit->bytes, f, ri});
             // A lone content with no position constraint is decided by its literal match.
             const Content& k = fast->content;
-            p.exact_by_hs =
-                r.conditions.size() == 1 && !k.offset && !k.depth && !k.relative() && !k.endswith;
+            p.exact_by_hs = r.conditions.size() == 1 && !k.offset && !k.depth && !k.relative() &&
+                            !k.endswith && fast->transforms.empty();
             continue;
         }
         // Else the first positive, non-relative pcre.
         const Condition* re = nullptr;
         for (const Condition& cond : r.conditions)
-            if (cond.kind == Condition::Kind::Pcre && !cond.pcre.negated && !cond.pcre.relative) {
+            if (cond.kind == Condition::Kind::Pcre && !cond.pcre.negated && !cond.pcre.relative &&
+                cond.transforms.empty()) {
                 re = &cond;
                 break;
             }
@@ -399,7 +409,7 @@ int on_stream_match(unsigned id, unsigned long long, unsigned long long, unsigne
 }  // namespace
 
 Matcher::Matcher(std::shared_ptr<const CompiledRules> rules, uint32_t body_streams)
-    : rules_(std::move(rules)) {
+    : rules_(std::move(rules)), transformed_(kTransformedCap) {
     if (rules_->scratch_) hs_clone_scratch(rules_->scratch_.get(), &scratch_);
     for (Buffer b : {Buffer::HttpRequestBody, Buffer::HttpResponseBody}) {
         const auto& dbs = rules_->dbs_[bidx(b)];
@@ -564,7 +574,10 @@ bool Matcher::confirm(uint32_t ri, const BufferSet& bufs, const MatchContext& ct
     for (const CompiledRules::Group& g : p.groups) {
         if (!bufs.present[bidx(g.buffer)]) return false;
         uint32_t budget = kChainBudget;
-        if (!chain(p, r, g, 0, 0, bufs.value[bidx(g.buffer)], budget)) {
+        std::string_view data = bufs.value[bidx(g.buffer)];
+        if (!g.transforms.empty())
+            data = {transformed_.data(), apply_transforms(g.transforms, data, transformed_)};
+        if (!chain(p, r, g, 0, 0, data, budget)) {
             if (budget == 0) ++ctr_.budget_exhausted;
             return false;
         }

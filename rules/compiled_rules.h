@@ -107,7 +107,8 @@ class CompiledRules {
     };
     struct Group {
         Buffer buffer;
-        std::vector<uint16_t> conds;  // indices into Rule::conditions, in rule order
+        std::vector<uint16_t> conds;        // indices into Rule::conditions, in rule order
+        std::vector<Transform> transforms;  // matched against the transformed buffer
     };
     struct Prepared {
         std::vector<Group> groups;
@@ -186,6 +187,7 @@ class Matcher {
     std::vector<uint8_t> marked_;
     std::vector<uint32_t> candidates_;
     const std::vector<uint32_t>* id_map_ = nullptr;  // during a scan
+    std::vector<char> transformed_;  // a group's transformed buffer (bounded, allocated once)
     MatcherCounters ctr_;
 };
 

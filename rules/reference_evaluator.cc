@@ -66,7 +66,14 @@ bool ReferenceEvaluator::rule_matches(uint32_t ri, const BufferSet& bufs) const 
             if (bidx(c.buffer) != b) continue;
             if (!any && !bufs.present[b]) return false;
             any = true;
-            const std::string_view data = bufs.value[b];
+            // The buffer as the rule's transforms make it (a fresh copy: the reference keeps
+            // nothing between calls).
+            std::string transformed(bufs.value[b].size() * 2 + 1, '\0');
+            const std::string_view data =
+                c.transforms.empty()
+                    ? bufs.value[b]
+                    : std::string_view(transformed.data(),
+                                       apply_transforms(c.transforms, bufs.value[b], transformed));
             std::set<size_t> next;
             for (size_t prev : ends) {
                 if (c.kind == Condition::Kind::Content) {

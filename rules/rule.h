@@ -10,6 +10,7 @@
 
 #include "common/ip_address.h"
 #include "rules/buffer.h"
+#include "rules/transform.h"
 #include "verdict/verdict.h"
 
 namespace sluice::rules {
@@ -103,6 +104,9 @@ struct Condition {
     DatasetRef dataset;
     UintCmp size;
     DataAt data_at;
+    // The transforms the rule put on this condition's buffer (the same for every condition on
+    // one buffer): the condition matches the transformed buffer.
+    std::vector<Transform> transforms;
 };
 
 // Suricata's HTTP/2 keywords (checked against the transaction's Http2Facts).

@@ -172,6 +172,10 @@ class RuleParser {
     bool parse_dataset(const RawOption& o);
     bool parse_flow(const RawOption& o);
     bool parse_bsize(const RawOption& o);
+    bool parse_transform(const RawOption& o, Transform t);
+    // Adds a condition on the current buffer with the transforms in force; one buffer keeps one
+    // chain per rule.
+    bool push_condition(Condition&& c, size_t off);
     bool parse_isdataat(const RawOption& o);
     bool parse_http2(const RawOption& o);
     bool parse_metadata(const RawOption& o);
@@ -195,6 +199,7 @@ class RuleParser {
     std::vector<RawOption> options_;
     size_t fast_patterns_ = 0;
     uint32_t sid_hint_ = 0;
+    std::vector<Transform> transforms_;  // after the current sticky buffer
 };
 
 // The sid a rule's text names, found before the rule is parsed so that every error about it
@@ -539,7 +544,7 @@ bool RuleParser::parse_content(const RawOption& o) {
             rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma);
         }
     }
-    rule_.conditions.push_back(std::move(cond));
+    if (!push_condition(std::move(cond), o.kw_off)) return false;
     return true;
 }
 
@@ -613,7 +618,7 @@ bool RuleParser::parse_pcre(const RawOption& o) {
     if (p.pattern.empty()) return error(base, "pcre pattern is empty");
     std::string why;
     if (!pcre_compiles(p, why)) return error(base, why);
-    rule_.conditions.push_back(std::move(cond));
+    if (!push_condition(std::move(cond), o.kw_off)) return false;
     return true;
 }
 
@@ -664,7 +669,7 @@ bool RuleParser::parse_dataset(const RawOption& o) {
         decl.where = loc_.at(file_, o.kw_off);
         out_.datasets.push_back(std::move(decl));
     }
-    rule_.conditions.push_back(std::move(cond));
+    if (!push_condition(std::move(cond), o.kw_off)) return false;
     return true;
 }
 
@@ -705,6 +710,37 @@ std::optional<UintCmp> parse_uint_cmp(std::string_view s) {
 
 }  // namespace
 
+bool RuleParser::parse_transform(const RawOption& o, Transform t) {
+    if (o.has_value) return error(o.value_off, std::string(o.keyword) + " takes no value");
+    if (!sticky_)
+        return error(o.kw_off,
+                     std::string(o.keyword) + " transforms a sticky buffer: name one first");
+    if (current_ == Buffer::Stream || current_ == Buffer::HttpRequestBody ||
+        current_ == Buffer::HttpResponseBody)
+        return unsupported(o.kw_off, std::string(o.keyword) + " on a body or stream",
+                           std::string(o.keyword) + " on " + std::string(buffer_name(current_)) +
+                               " is not supported (bodies and the stream are scanned as they "
+                               "arrive)");
+    for (const Condition& c : rule_.conditions)
+        if (c.buffer == current_)
+            return error(o.kw_off,
+                         "transforms come right after the sticky buffer, before its "
+                         "first content");
+    transforms_.push_back(t);
+    return true;
+}
+
+bool RuleParser::push_condition(Condition&& c, size_t off) {
+    c.transforms = transforms_;
+    for (const Condition& x : rule_.conditions)
+        if (x.buffer == c.buffer && x.transforms != c.transforms)
+            return unsupported(off, "transforms differ for one buffer",
+                               std::string(buffer_name(c.buffer)) +
+                                   " is used with two different transform chains in one rule");
+    rule_.conditions.push_back(std::move(c));
+    return true;
+}
+
 // bsize (Suricata) / bufferlen (Snort 3): the length of the current sticky buffer.
 bool RuleParser::parse_bsize(const RawOption& o) {
     const size_t at = o.has_value ? o.value_off : o.kw_off;
@@ -718,7 +754,7 @@ bool RuleParser::parse_bsize(const RawOption& o) {
     cond.kind = Condition::Kind::Size;
     cond.buffer = current_;
     cond.size = *cmp;
-    rule_.conditions.push_back(std::move(cond));
+    if (!push_condition(std::move(cond), o.kw_off)) return false;
     return true;
 }
 
@@ -746,7 +782,7 @@ bool RuleParser::parse_isdataat(const RawOption& o) {
         return error(at,
                      "isdataat expects a position, e.g. isdataat:10,relative (a variable "
                      "from byte_extract is not supported)");
-    rule_.conditions.push_back(std::move(cond));
+    if (!push_condition(std::move(cond), o.kw_off)) return false;
     return true;
 }
 
@@ -939,22 +975,27 @@ bool RuleParser::apply_option(const RawOption& o) {
         if (o.has_value) return error(o.value_off, std::string(kw) + " takes no value");
         current_ = b->buffer;
         sticky_ = true;
+        transforms_.clear();
         return true;
     }
     if (kw == "file_data") {
         current_ = Buffer::HttpResponseBody;
         sticky_ = true;
+        transforms_.clear();
         return true;
     }
     if (kw == "pkt_data") {
         current_ = Buffer::Stream;
         sticky_ = true;
+        transforms_.clear();
         return true;
     }
+    if (const auto t = transform_from_keyword(kw)) return parse_transform(o, *t);
     if (const BufferName* b = find_buffer(kUnderscore, kw)) {
         if (dialect_ == Dialect::Snort3) {
             current_ = b->buffer;
             sticky_ = true;
+            transforms_.clear();
             if (kw == "http_header" && o.has_value) {
                 // Snort 3: http_header:field user-agent;
                 std::string_view f = val;

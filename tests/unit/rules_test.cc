@@ -541,6 +541,65 @@ TEST(Matcher, StartsWithEndsWithBsizeIsDataAt) {
     EXPECT_EQ(snort.rules[0].conditions[0].kind, Condition::Kind::Size);
 }
 
+TEST(Transforms, SuricatasTransformsOnBuffers) {
+    auto apply = [](std::vector<Transform> chain, std::string_view in) {
+        std::vector<char> out(64);
+        return std::string(out.data(), apply_transforms(chain, in, out));
+    };
+    EXPECT_EQ(apply({Transform::DotPrefix}, "google.com"), ".google.com");
+    EXPECT_EQ(apply({Transform::ToLowercase}, "AbC-Z1"), "abc-z1");
+    EXPECT_EQ(apply({Transform::ToUppercase}, "AbC-z1"), "ABC-Z1");
+    EXPECT_EQ(apply({Transform::StripWhitespace}, " a b\tc\r\n\vd\f"), "abcd");
+    EXPECT_EQ(apply({Transform::CompressWhitespace}, "a  \t b\r\n c "), "a b c ");
+    EXPECT_EQ(apply({Transform::UrlDecode}, "%2Fpath+x%zz%4"), "/path x%zz%4");
+    EXPECT_EQ(apply({Transform::ToLowercase, Transform::DotPrefix}, "A.COM"), ".a.com");
+    EXPECT_EQ(apply({Transform::UrlDecode, Transform::DotPrefix, Transform::ToUppercase}, "a%2eb"),
+              ".A.B");
+    // The output is bounded: a longer result is cut, never overrun.
+    std::vector<char> small(4);
+    EXPECT_EQ(apply_transforms(std::vector<Transform>{Transform::DotPrefix}, "abcdef", small), 4u);
+    EXPECT_EQ(std::string(small.data(), 4), ".abc");
+
+    auto c = compile(
+        "alert http any any -> any any (http.host; dotprefix; content:\".example.com\"; "
+        "endswith; sid:1;)\n"
+        "alert http any any -> any any (http.uri; to_lowercase; content:\"/admin\"; sid:2;)\n"
+        "alert http any any -> any any (http.uri; url_decode; content:\"/v1/messages\"; "
+        "startswith; sid:3;)\n"
+        "alert http any any -> any any (http.user_agent; strip_whitespace; "
+        "content:\"python-requests\"; sid:4;)\n"
+        "alert http any any -> any any (http.user_agent; compress_whitespace; content:\"a b\"; "
+        "bsize:3; sid:5;)\n");
+    ASSERT_TRUE(c);
+    auto req = [](std::string_view host, std::string_view uri, std::string_view ua) {
+        BufferSet b;
+        b.set(Buffer::HttpHost, host);
+        b.set(Buffer::HttpUri, uri);
+        b.set(Buffer::HttpUserAgent, ua);
+        return b;
+    };
+    EXPECT_EQ(
+        run(c, InspectPoint::Request, req("api.example.com", "/ADMIN/x", "python - requests")),
+        (std::vector<uint32_t>{0, 1, 3}));
+    EXPECT_EQ(run(c, InspectPoint::Request, req("example.com", "/v1%2Fmessages", "a \t b")),
+              (std::vector<uint32_t>{0, 2, 4}));
+    EXPECT_EQ(run(c, InspectPoint::Request, req("badexample.com", "/x/v1/messages", "ab")),
+              (std::vector<uint32_t>{}))
+        << "dotprefix keeps badexample.com out; url_decode then startswith";
+    // What is refused, and why.
+    for (const char* bad : {
+             "alert http any any -> any any (dotprefix; content:\"a\"; sid:1;)",
+             "alert http any any -> any any (http.host; content:\"a\"; dotprefix; sid:1;)",
+             "alert http any any -> any any (http.host; dotprefix: 1; content:\"a\"; sid:1;)",
+         })
+        EXPECT_FALSE(parse(bad, Dialect::Suricata).ok()) << bad;
+    auto body = parse(
+        "alert http any any -> any any (http.request_body; to_lowercase; content:\"a\"; sid:1;)",
+        Dialect::Suricata);
+    ASSERT_FALSE(body.ok());
+    EXPECT_EQ(body.errors[0].unsupported, "to_lowercase on a body or stream");
+}
+
 TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
     std::mt19937 rng(12345);
     auto word = [&](size_t n) {

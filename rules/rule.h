@@ -139,6 +139,15 @@ struct Threshold {
 std::string_view threshold_type_name(ThresholdType t);
 std::string_view threshold_track_name(ThresholdTrack t);
 
+// flowbits:set|unset|toggle|isset|isnotset,NAME (isset/isnotset: NAME|NAME ... any/none of).
+// A rule's checks are evaluated on its flow when the rest of it matched; its sets then apply.
+struct FlowbitsOp {
+    enum class Kind : uint8_t { Set, Unset, Toggle, IsSet, IsNotSet } kind = Kind::Set;
+    std::vector<std::string> names;
+    std::vector<uint16_t> ids;  // the rule set's ids for `names` (RuleSet::flowbit_names)
+    bool check() const { return kind == Kind::IsSet || kind == Kind::IsNotSet; }
+};
+
 struct Rule {
     Action action = Action::Alert;
     Protocol proto = Protocol::Tcp;
@@ -161,6 +170,8 @@ struct Rule {
     std::vector<Condition> conditions;
     std::vector<Http2Check> http2;       // all must hold; a rule with any matches HTTP/2 only
     std::optional<Threshold> threshold;  // threshold: or detection_filter: (one per rule)
+    std::vector<FlowbitsOp> flowbits;
+    bool noalert = false;  // flowbits:noalert: matches set bits, raise no alert
     InspectPoint point = InspectPoint::Stream;  // derived from the buffers used
     SourceLocation where;
     std::string text;  // the rule as written (one logical line)

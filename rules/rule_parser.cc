@@ -173,6 +173,7 @@ class RuleParser {
     bool parse_flow(const RawOption& o);
     bool parse_bsize(const RawOption& o);
     bool parse_transform(const RawOption& o, Transform t);
+    bool parse_flowbits(const RawOption& o);
     // Adds a condition on the current buffer with the transforms in force; one buffer keeps one
     // chain per rule.
     bool push_condition(Condition&& c, size_t off);
@@ -730,6 +731,56 @@ bool RuleParser::parse_transform(const RawOption& o, Transform t) {
     return true;
 }
 
+bool RuleParser::parse_flowbits(const RawOption& o) {
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    const std::string_view v = trim(o.value);
+    const size_t comma = v.find(',');
+    const std::string_view cmd = trim(v.substr(0, comma));
+    if (cmd == "noalert") {
+        if (comma != std::string_view::npos) return error(at, "flowbits:noalert takes no name");
+        rule_.noalert = true;
+        return true;
+    }
+    static constexpr std::pair<std::string_view, FlowbitsOp::Kind> kCmds[] = {
+        {"set", FlowbitsOp::Kind::Set},           {"unset", FlowbitsOp::Kind::Unset},
+        {"toggle", FlowbitsOp::Kind::Toggle},     {"isset", FlowbitsOp::Kind::IsSet},
+        {"isnotset", FlowbitsOp::Kind::IsNotSet},
+    };
+    FlowbitsOp op;
+    bool known = false;
+    for (const auto& [name, kind] : kCmds)
+        if (cmd == name) {
+            op.kind = kind;
+            known = true;
+        }
+    if (!known)
+        return error(at,
+                     "flowbits expects set, unset, toggle, isset, isnotset or noalert, found '" +
+                         std::string(cmd) + "'");
+    if (comma == std::string_view::npos)
+        return error(at, "flowbits:" + std::string(cmd) + " needs a name");
+    std::string_view names = trim(v.substr(comma + 1));
+    if (names.find('&') != std::string_view::npos)
+        return unsupported(at, "flowbits &",
+                           "flowbits with '&' (all of several bits) is not supported");
+    if (names.find('|') != std::string_view::npos && !op.check())
+        return error(at, "only isset and isnotset take several names (a|b)");
+    while (true) {
+        const size_t bar = names.find('|');
+        const std::string_view n = trim(names.substr(0, bar));
+        if (n.empty()) return error(at, "flowbits name is empty");
+        for (char c : n)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-')
+                return error(at, "flowbits name '" + std::string(n) +
+                                     "' has characters other than letters, digits, _ . -");
+        op.names.emplace_back(n);
+        if (bar == std::string_view::npos) break;
+        names.remove_prefix(bar + 1);
+    }
+    rule_.flowbits.push_back(std::move(op));
+    return true;
+}
+
 bool RuleParser::push_condition(Condition&& c, size_t off) {
     c.transforms = transforms_;
     for (const Condition& x : rule_.conditions)
@@ -1036,6 +1087,7 @@ bool RuleParser::apply_option(const RawOption& o) {
     if (kw == "pcre") return parse_pcre(o);
     if (kw == "dataset") return parse_dataset(o);
     if (kw == "bsize" || kw == "bufferlen") return parse_bsize(o);
+    if (kw == "flowbits") return parse_flowbits(o);
     if (kw == "isdataat") return parse_isdataat(o);
     if (kw == "nocase" || kw == "depth" || kw == "offset" || kw == "distance" || kw == "within" ||
         kw == "fast_pattern" || kw == "startswith" || kw == "endswith") {

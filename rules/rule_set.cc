@@ -212,6 +212,16 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
         kept.push_back(std::move(r));
     }
     set->rules = std::move(kept);
+    // Flowbit names become ids, in order of first use.
+    std::map<std::string, uint16_t, std::less<>> bit_ids;
+    for (Rule& r : set->rules)
+        for (FlowbitsOp& op : r.flowbits)
+            for (const std::string& n : op.names) {
+                auto [it, fresh] = bit_ids.emplace(n, static_cast<uint16_t>(bit_ids.size()));
+                if (fresh) set->flowbit_names.push_back(n);
+                op.ids.push_back(it->second);
+            }
+    if (bit_ids.size() > 65535) res.errors.push_back({{"rules", 0, 0}, "more than 65535 flowbits"});
     if (!res.errors.empty()) return res;
     set->digest = sha256_hex(sources);
     res.set = std::move(set);

@@ -65,6 +65,7 @@ struct RuleSet {
     std::vector<std::string> files;
     std::string digest;              // sha256 of the sources: names the version in logs and bundles
     std::vector<RuleError> skipped;  // skip_invalid: one entry per rule left out, in file order
+    std::vector<std::string> flowbit_names;  // by id (FlowbitsOp::ids)
 
     // What the set was built from, so it can be rebuilt elsewhere (rules/bundle.h).
     std::vector<RuleSource> sources;

@@ -5,6 +5,7 @@
 
 #include "appid/app_proto.h"
 #include "common/timestamp.h"
+#include "flow/flow_bits.h"
 #include "flow/flow_key.h"
 #include "reassembly/tcp_stream.h"
 #include "verdict/verdict.h"
@@ -122,6 +123,7 @@ struct Flow {
     TcpPeer peer[2];  // per direction: the sender of that direction
 
     TlsFlowState tls;
+    FlowBits bits;  // flowbits set by rules (inspect/rule_inspector.h)
 
     // Small per-flow scratch for protocol detection across segment boundaries.
     uint8_t detect_len = 0;
@@ -138,7 +140,7 @@ struct Flow {
 };
 
 // Sizing rule: docs/architecture.md ("Memory per flow") states this bound; update both together.
-static_assert(sizeof(Flow) <= 464,
+static_assert(sizeof(Flow) <= 472,
               "Flow grew: update the per-flow memory table in docs/architecture.md");
 
 }  // namespace sluice

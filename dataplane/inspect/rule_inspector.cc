@@ -78,7 +78,9 @@ void RuleInspector::inspect(Flow& f, Dir dir, InspectPoint point, const BufferSe
             return;
         }
     }
+    apply_flowbits(f);
     for (uint32_t r : hits_) {
+        if (set.rules[r].noalert) continue;  // it set its bits; that was its job
         if (set.rules[r].threshold) {
             if (thresholds_ != nullptr) {
                 threshold_hit(f, dir, r, ctx);
@@ -89,6 +91,55 @@ void RuleInspector::inspect(Flow& f, Dir dir, InspectPoint point, const BufferSe
         last_classes_ |= static_cast<uint16_t>(1u << rule_class_[r]);
         alert(f, dir, r, ctx);
     }
+}
+
+void RuleInspector::apply_flowbits(Flow& f) {
+    const auto& set = rules_->set();
+    if (set.flowbit_names.empty()) return;
+    f.bits.adopt(generation_);
+    auto has_check = [](const rules::Rule& r) {
+        for (const rules::FlowbitsOp& op : r.flowbits)
+            if (op.check()) return true;
+        return false;
+    };
+    auto apply_sets = [&](const rules::Rule& r) {
+        for (const rules::FlowbitsOp& op : r.flowbits) {
+            using K = rules::FlowbitsOp::Kind;
+            for (uint16_t id : op.ids) {
+                if (op.kind == K::Set || (op.kind == K::Toggle && !f.bits.isset(id))) {
+                    if (f.bits.set(id))
+                        ++ctr_.flowbits_set;
+                    else
+                        ++ctr_.flowbits_full;
+                } else if (op.kind == K::Unset || op.kind == K::Toggle) {
+                    f.bits.unset(id);
+                }
+            }
+        }
+    };
+    // Setters first, as Suricata orders rules that set a bit before those that test it.
+    for (uint32_t r : hits_)
+        if (!has_check(set.rules[r])) apply_sets(set.rules[r]);
+    size_t kept = 0;
+    for (uint32_t r : hits_) {
+        const rules::Rule& rule = set.rules[r];
+        if (has_check(rule)) {
+            bool ok = true;
+            for (const rules::FlowbitsOp& op : rule.flowbits) {
+                if (!op.check()) continue;
+                bool any = false;  // a|b: any of them
+                for (uint16_t id : op.ids) any = any || f.bits.isset(id);
+                ok = ok && (op.kind == rules::FlowbitsOp::Kind::IsSet ? any : !any);
+            }
+            if (!ok) {
+                ++ctr_.flowbits_unmet;
+                continue;
+            }
+            apply_sets(rule);
+        }
+        hits_[kept++] = r;
+    }
+    hits_.resize(kept);
 }
 
 void RuleInspector::threshold_hit(const Flow& f, Dir dir, uint32_t r, const AlertContext* ctx) {

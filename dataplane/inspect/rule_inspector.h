@@ -48,6 +48,9 @@ struct RuleCounters {
     uint64_t eve_dropped = 0;
     uint64_t threshold_hits = 0;         // matches of thresholded rules sent to the correlator
     uint64_t threshold_unevaluated = 0;  // ... alerted directly (no correlator running)
+    uint64_t flowbits_set = 0;           // bits set on flows by matching rules
+    uint64_t flowbits_full = 0;          // sets refused: the flow held FlowBits::kSlots bits
+    uint64_t flowbits_unmet = 0;         // matches dropped because their flowbits checks failed
 };
 
 // Sees every inspection with its buffers and verdicts (tests compare the matcher with the
@@ -134,6 +137,9 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     std::unique_ptr<rules::Matcher> matcher_;
     std::vector<uint32_t> hits_;
     RuleCounters ctr_;
+    // Applies the matched rules' flowbits to the flow: setters first, then the rules that
+    // check bits (a failed check removes the rule from hits_).
+    void apply_flowbits(Flow& f);
     rules::MatcherCounters no_matcher_;
     InspectionTap* tap_ = nullptr;
     account::ObservationSink* thresholds_ = nullptr;

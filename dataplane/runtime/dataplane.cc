@@ -1314,6 +1314,9 @@ nlohmann::json Dataplane::summary() const {
         add(rules_j, "passes", rc.passes);
         add(rules_j, "threshold_hits", rc.threshold_hits);
         add(rules_j, "threshold_unevaluated", rc.threshold_unevaluated);
+        add(rules_j, "flowbits_set", rc.flowbits_set);
+        add(rules_j, "flowbits_full", rc.flowbits_full);
+        add(rules_j, "flowbits_unmet", rc.flowbits_unmet);
         add(rules_j, "candidates", mc.candidates);
         add(rules_j, "budget_exhausted", mc.budget_exhausted);
         add(rules_j, "scan_errors", mc.scan_errors);

@@ -680,6 +680,45 @@ TEST(HttpStage, PersonalityDecidesMalformedFramingHeaders) {
     }
 }
 
+// flowbits: one rule marks a flow (silently), others test the mark on the same flow only.
+TEST(HttpStage, FlowbitsTieRulesOnOneFlow) {
+    EngineConfig cfg;
+    cfg.rules = compile_test_rules(
+        "alert http any any -> any any (http.uri; content:\"/login\"; flowbits:set,auth; "
+        "flowbits:noalert; sid:1;)\n"
+        "alert http any any -> any any (flow:to_client; flowbits:isset,auth; http.stat_code; "
+        "content:\"200\"; sid:2;)\n"
+        "alert http any any -> any any (http.uri; content:\"/v1/\"; flowbits:isnotset,auth|x; "
+        "sid:3;)\n"
+        "alert http any any -> any any (http.uri; content:\"/logout\"; flowbits:unset,auth; "
+        "flowbits:noalert; sid:4;)\n");
+    ASSERT_TRUE(cfg.rules);
+    HttpRun r(cfg);
+    const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    // Flow A logs in, then calls the API; flow B never logs in; flow C logs in and out before
+    // its call (pipelined: its answers come after all three requests, the bit unset by then).
+    r.run(
+        "POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
+        "GET /v1/models HTTP/1.1\r\nHost: a\r\n\r\n",
+        ok + ok, {}, 40001, false);
+    r.run("GET /v1/models HTTP/1.1\r\nHost: a\r\n\r\n", ok, {}, 40002, false);
+    r.run(
+        "POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
+        "GET /logout HTTP/1.1\r\nHost: a\r\n\r\n"
+        "GET /v1/models HTTP/1.1\r\nHost: a\r\n\r\n",
+        ok + ok + ok, {}, 40003);
+    std::map<std::pair<int, int>, int> got;  // (client port, sid) -> alerts
+    for (const auto& a : r.h.sink.of_type("alert"))
+        ++got[{
+            a["src_port"].get<int>() == 80 ? a["dest_port"].get<int>() : a["src_port"].get<int>(),
+            a["alert"]["signature_id"].get<int>()}];
+    const std::map<std::pair<int, int>, int> want = {
+        {{40001, 2}, 2}, {{40002, 3}, 1}, {{40003, 3}, 1}};
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(r.h.p->rule_counters().flowbits_set, 2u);
+    EXPECT_GE(r.h.p->rule_counters().flowbits_unmet, 2u);
+}
+
 // With the HTTP/2 stage off (http2.enabled: false), an h2 connection is still visible.
 TEST(HttpStage, Http2PrefaceIsCountedNotParsedWithoutTheHttp2Stage) {
     EngineConfig cfg;

@@ -600,6 +600,43 @@ TEST(Transforms, SuricatasTransformsOnBuffers) {
     EXPECT_EQ(body.errors[0].unsupported, "to_lowercase on a body or stream");
 }
 
+TEST(RuleParser, FlowbitsSyntax) {
+    auto f = parse(
+        "alert http any any -> any any (http.uri; content:\"/a\"; flowbits:set,ET.x; "
+        "flowbits:noalert; sid:1;)\n"
+        "alert http any any -> any any (flowbits:isset,ET.x|ET-y; http.uri; content:\"/b\"; "
+        "sid:2;)\n",
+        Dialect::Suricata);
+    ASSERT_TRUE(f.ok()) << f.errors[0].format();
+    EXPECT_TRUE(f.rules[0].noalert);
+    ASSERT_EQ(f.rules[1].flowbits.size(), 1u);
+    EXPECT_EQ(f.rules[1].flowbits[0].kind, FlowbitsOp::Kind::IsSet);
+    EXPECT_EQ(f.rules[1].flowbits[0].names, (std::vector<std::string>{"ET.x", "ET-y"}));
+    for (const char* bad : {
+             "alert tcp any any -> any any (flowbits:sett,a; sid:1;)",
+             "alert tcp any any -> any any (flowbits:set; sid:1;)",
+             "alert tcp any any -> any any (flowbits:set,a|b; sid:1;)",
+             "alert tcp any any -> any any (flowbits:isset,a b; sid:1;)",
+             "alert tcp any any -> any any (flowbits:noalert,a; sid:1;)",
+         })
+        EXPECT_FALSE(parse(bad, Dialect::Suricata).ok()) << bad;
+    auto amp =
+        parse("alert tcp any any -> any any (flowbits:isset,a&b; sid:1;)", Dialect::Suricata);
+    ASSERT_FALSE(amp.ok());
+    EXPECT_EQ(amp.errors[0].unsupported, "flowbits &");
+    // Ids are given in order of first use across the set.
+    RuleSetOptions o;
+    auto rs = build_rule_set({{"f.rules",
+                               "alert tcp any any -> any any (flowbits:set,b; content:\"x\"; "
+                               "sid:1;)\n"
+                               "alert tcp any any -> any any (flowbits:isset,a|b; content:\"y\"; "
+                               "sid:2;)\n"}},
+                             o);
+    ASSERT_TRUE(rs.set);
+    EXPECT_EQ(rs.set->flowbit_names, (std::vector<std::string>{"b", "a"}));
+    EXPECT_EQ(rs.set->rules[1].flowbits[0].ids, (std::vector<uint16_t>{1, 0}));
+}
+
 TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
     std::mt19937 rng(12345);
     auto word = [&](size_t n) {
@@ -758,8 +795,8 @@ TEST(Bundle, ASetWithSkippedRulesRebuildsTheSameWay) {
     o.skip_invalid = true;
     auto rs = build_rule_set({{"a.rules",
                                "alert tcp any any -> any any (content:\"keep\"; sid:1;)\n"
-                               "alert tcp any any -> any any (content:\"x\"; flowbits:set,a; "
-                               "sid:2;)\n"}},
+                               "alert tcp any any -> any any (content:\"x\"; "
+                               "byte_test:1,=,1,0; sid:2;)\n"}},
                              o);
     ASSERT_TRUE(rs.set);
     auto c = CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(rs.set)));
@@ -770,7 +807,7 @@ TEST(Bundle, ASetWithSkippedRulesRebuildsTheSameWay) {
     ASSERT_TRUE(l.compiled.rules) << "the bundle says its set skips bad rules";
     EXPECT_EQ(l.compiled.rules->set().rules.size(), 1u);
     ASSERT_EQ(l.compiled.rules->set().skipped.size(), 1u);
-    EXPECT_EQ(l.compiled.rules->set().skipped[0].unsupported, "flowbits");
+    EXPECT_EQ(l.compiled.rules->set().skipped[0].unsupported, "byte_test");
     EXPECT_EQ(l.compiled.rules->set().digest, c.rules->set().digest);
 }
 

@@ -174,6 +174,7 @@ class RuleParser {
     bool parse_bsize(const RawOption& o);
     bool parse_transform(const RawOption& o, Transform t);
     bool parse_flowbits(const RawOption& o);
+    bool parse_requires(const RawOption& o);
     // Adds a condition on the current buffer with the transforms in force; one buffer keeps one
     // chain per rule.
     bool push_condition(Condition&& c, size_t off);
@@ -781,6 +782,67 @@ bool RuleParser::parse_flowbits(const RawOption& o) {
     return true;
 }
 
+// Suricata 7's `requires: feature NAME, version >= 7.0.3, ...`: a rule whose requirements do
+// not hold is left out (Suricata skips it silently; here it is reported). sluice answers as
+// the Suricata 7.0 dialect it reads and has none of Suricata's optional features.
+bool RuleParser::parse_requires(const RawOption& o) {
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    constexpr std::array<uint32_t, 3> kVersion = {7, 0, 0};
+    std::string_view v = trim(o.value);
+    if (v.empty()) return error(at, "requires expects 'feature NAME' or 'version OP X.Y.Z'");
+    while (!v.empty()) {
+        const size_t comma = v.find(',');
+        const std::string_view item = trim(v.substr(0, comma));
+        v = comma == std::string_view::npos ? std::string_view() : trim(v.substr(comma + 1));
+        if (item.starts_with("feature ")) {
+            const std::string name(trim(item.substr(8)));
+            return unsupported(at, "requires feature " + name,
+                               "requires feature '" + name + "', which sluice does not have");
+        }
+        if (!item.starts_with("version "))
+            return error(at, "requires: unknown requirement '" + std::string(item) + "'");
+        // Space-separated alternatives are all required; "OP X[.Y[.Z]]" each.
+        std::string_view rest = trim(item.substr(8));
+        while (!rest.empty()) {
+            size_t op_len = 0;
+            while (op_len < rest.size() && (rest[op_len] == '<' || rest[op_len] == '>' ||
+                                            rest[op_len] == '=' || rest[op_len] == '!'))
+                ++op_len;
+            const std::string_view op = rest.substr(0, op_len);
+            rest = trim(rest.substr(op_len));
+            const size_t sp = rest.find(' ');
+            std::string_view num = rest.substr(0, sp);
+            rest = sp == std::string_view::npos ? std::string_view() : trim(rest.substr(sp));
+            std::array<uint32_t, 3> want{};
+            for (size_t i = 0; i < 3 && !num.empty(); ++i) {
+                const size_t dot = num.find('.');
+                if (!parse_int(num.substr(0, dot), want[i]))
+                    return error(at, "requires: bad version '" + std::string(num) + "'");
+                num = dot == std::string_view::npos ? std::string_view() : num.substr(dot + 1);
+            }
+            const int cmp = kVersion < want ? -1 : kVersion > want ? 1 : 0;
+            bool holds;
+            if (op == ">=")
+                holds = cmp >= 0;
+            else if (op == ">")
+                holds = cmp > 0;
+            else if (op == "<=")
+                holds = cmp <= 0;
+            else if (op == "<")
+                holds = cmp < 0;
+            else if (op == "=" || op == "==")
+                holds = cmp == 0;
+            else
+                return error(at, "requires: version takes >=, >, <=, < or =");
+            if (!holds)
+                return unsupported(at, "requires version",
+                                   "requires version " + std::string(op) +
+                                       " ...: sluice reads the Suricata 7.0 dialect");
+        }
+    }
+    return true;
+}
+
 bool RuleParser::push_condition(Condition&& c, size_t off) {
     c.transforms = transforms_;
     for (const Condition& x : rule_.conditions)
@@ -1088,6 +1150,7 @@ bool RuleParser::apply_option(const RawOption& o) {
     if (kw == "dataset") return parse_dataset(o);
     if (kw == "bsize" || kw == "bufferlen") return parse_bsize(o);
     if (kw == "flowbits") return parse_flowbits(o);
+    if (kw == "requires") return parse_requires(o);
     if (kw == "isdataat") return parse_isdataat(o);
     if (kw == "nocase" || kw == "depth" || kw == "offset" || kw == "distance" || kw == "within" ||
         kw == "fast_pattern" || kw == "startswith" || kw == "endswith") {

@@ -600,6 +600,29 @@ TEST(Transforms, SuricatasTransformsOnBuffers) {
     EXPECT_EQ(body.errors[0].unsupported, "to_lowercase on a body or stream");
 }
 
+TEST(RuleParser, RequiresIsHonoured) {
+    const std::string ok =
+        "alert tcp any any -> any any (requires: version >= 6.0.10; "
+        "content:\"a\"; sid:1;)";
+    EXPECT_TRUE(parse(ok, Dialect::Suricata).ok());
+    EXPECT_TRUE(parse("alert tcp any any -> any any (requires: version >= 7 < 8; content:\"a\"; "
+                      "sid:1;)",
+                      Dialect::Suricata)
+                    .ok());
+    auto v8 = parse("alert tcp any any -> any any (requires: version >= 8; content:\"a\"; sid:1;)",
+                    Dialect::Suricata);
+    ASSERT_FALSE(v8.ok());
+    EXPECT_EQ(v8.errors[0].unsupported, "requires version");
+    auto feat =
+        parse("alert tcp any any -> any any (requires: feature geoip; content:\"a\"; sid:1;)",
+              Dialect::Suricata);
+    ASSERT_FALSE(feat.ok());
+    EXPECT_EQ(feat.errors[0].unsupported, "requires feature geoip");
+    EXPECT_FALSE(
+        parse("alert tcp any any -> any any (requires: version ~ 7; sid:1;)", Dialect::Suricata)
+            .ok());
+}
+
 TEST(RuleParser, FlowbitsSyntax) {
     auto f = parse(
         "alert http any any -> any any (http.uri; content:\"/a\"; flowbits:set,ET.x; "

@@ -653,6 +653,17 @@ bool Matcher::chain(const CompiledRules::Prepared& p, const Rule& r, const Compi
         }
         case Condition::Kind::Size:
             return cond.size.matches(data.size()) && chain(p, r, g, i + 1, prev_end, data, budget);
+        case Condition::Kind::ByteTest: {
+            const ByteOp& b = cond.byte;
+            const int64_t pos = (b.relative ? static_cast<int64_t>(prev_end) : 0) + b.offset;
+            if (pos < 0) return false;
+            const auto v = read_number(b, data, static_cast<size_t>(pos));
+            return v && byte_test_holds(b, *v) && chain(p, r, g, i + 1, prev_end, data, budget);
+        }
+        case Condition::Kind::ByteJump: {
+            const auto next = byte_jump_target(cond.byte, data, prev_end);
+            return next && chain(p, r, g, i + 1, *next, data, budget);
+        }
         case Condition::Kind::DataAt: {
             // Suricata's semantics: relative asks that N more bytes follow the previous match
             // (end + N <= size), absolute that a byte exists at N (N < size).

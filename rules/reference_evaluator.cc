@@ -112,6 +112,15 @@ bool ReferenceEvaluator::rule_matches(uint32_t ri, const BufferSet& bufs) const 
                     }
                 } else if (c.kind == Condition::Kind::Size) {
                     if (c.size.matches(data.size())) next.insert(prev);
+                } else if (c.kind == Condition::Kind::ByteTest) {
+                    const int64_t pos =
+                        (c.byte.relative ? static_cast<int64_t>(prev) : 0) + c.byte.offset;
+                    if (pos >= 0) {
+                        const auto v = read_number(c.byte, data, static_cast<size_t>(pos));
+                        if (v && byte_test_holds(c.byte, *v)) next.insert(prev);
+                    }
+                } else if (c.kind == Condition::Kind::ByteJump) {
+                    if (const auto to = byte_jump_target(c.byte, data, prev)) next.insert(*to);
                 } else if (c.kind == Condition::Kind::DataAt) {
                     const bool there = c.data_at.relative ? prev + c.data_at.at <= data.size()
                                                           : c.data_at.at < data.size();

@@ -66,6 +66,85 @@ std::string_view buffer_name(Buffer b) {
     return "?";
 }
 
+std::optional<uint64_t> read_number(const ByteOp& b, std::string_view data, size_t at) {
+    if (at > data.size() || data.size() - at < b.nbytes) return std::nullopt;
+    uint64_t v = 0;
+    if (b.base == 0) {
+        for (uint8_t i = 0; i < b.nbytes; ++i) {
+            const uint64_t byte =
+                static_cast<uint8_t>(data[at + (b.little ? b.nbytes - 1 - i : i)]);
+            v = (v << 8) | byte;
+        }
+    } else {
+        // Digits from the start of the field, up to nbytes of them (as strtoull reads them).
+        size_t digits = 0;
+        for (uint8_t i = 0; i < b.nbytes; ++i) {
+            const char c = data[at + i];
+            int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : 99;
+            if (d >= b.base) break;
+            if (v > (UINT64_MAX - static_cast<uint64_t>(d)) / b.base) return std::nullopt;
+            v = v * b.base + static_cast<uint64_t>(d);
+            ++digits;
+        }
+        if (digits == 0) return std::nullopt;
+    }
+    if (b.bitmask != 0) {
+        v &= b.bitmask;
+        uint64_t m = b.bitmask;
+        while ((m & 1) == 0) {
+            m >>= 1;
+            v >>= 1;
+        }
+    }
+    return v;
+}
+
+bool byte_test_holds(const ByteOp& b, uint64_t v) {
+    bool m = false;
+    switch (b.op) {
+        case ByteOp::Op::Lt:
+            m = v < b.value;
+            break;
+        case ByteOp::Op::Gt:
+            m = v > b.value;
+            break;
+        case ByteOp::Op::Le:
+            m = v <= b.value;
+            break;
+        case ByteOp::Op::Ge:
+            m = v >= b.value;
+            break;
+        case ByteOp::Op::Eq:
+            m = v == b.value;
+            break;
+        case ByteOp::Op::And:
+            m = (v & b.value) != 0;
+            break;
+        case ByteOp::Op::Xor:
+            m = (v ^ b.value) != 0;
+            break;
+    }
+    return m != b.negated;
+}
+
+std::optional<size_t> byte_jump_target(const ByteOp& b, std::string_view data, size_t prev_end) {
+    const int64_t at = (b.relative ? static_cast<int64_t>(prev_end) : 0) + b.offset;
+    if (at < 0) return std::nullopt;
+    const auto v = read_number(b, data, static_cast<size_t>(at));
+    if (!v || *v > (uint64_t{1} << 32)) return std::nullopt;
+    int64_t jump = static_cast<int64_t>(*v) * b.multiplier;
+    if (b.align && jump % 4 != 0) jump += 4 - jump % 4;
+    int64_t to = b.from_beginning ? jump
+                 : b.from_end     ? static_cast<int64_t>(data.size()) + jump
+                                  : at + b.nbytes + jump;
+    to += b.post_offset;
+    if (to < 0 || to > static_cast<int64_t>(data.size())) return std::nullopt;
+    return static_cast<size_t>(to);
+}
+
 bool UintCmp::matches(uint64_t v) const {
     switch (op) {
         case Op::Eq:

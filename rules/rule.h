@@ -94,16 +94,52 @@ struct DataAt {
     bool negated = false;
 };
 
+// byte_test / byte_jump: a number read from the buffer (binary, big or little endian, or
+// digits in a base), at an offset from the start or from the previous match.
+struct ByteOp {
+    uint8_t nbytes = 1;
+    int32_t offset = 0;
+    bool relative = false;
+    bool little = false;
+    uint8_t base = 0;      // 0: binary; else the digits' base (10, 16, 8)
+    uint64_t bitmask = 0;  // 0: none; else applied, then shifted right past its trailing zeros
+    // byte_test
+    enum class Op : uint8_t { Lt, Gt, Le, Ge, Eq, And, Xor } op = Op::Eq;
+    bool negated = false;
+    uint64_t value = 0;
+    // byte_jump
+    uint32_t multiplier = 1;
+    bool align = false;           // round the jump up to a multiple of 4
+    bool from_beginning = false;  // from the buffer's start, not past the bytes read
+    bool from_end = false;        // from the buffer's end
+    int32_t post_offset = 0;
+};
+// Reads the number at `at` (nullopt if it does not fit or is no number in that base).
+std::optional<uint64_t> read_number(const ByteOp& b, std::string_view data, size_t at);
+bool byte_test_holds(const ByteOp& b, uint64_t v);
+// Where byte_jump leaves the cursor (nullopt: the number is not there, or the jump leaves the
+// buffer), given the end of the previous match.
+std::optional<size_t> byte_jump_target(const ByteOp& b, std::string_view data, size_t prev_end);
+
 // One condition on one buffer, in rule order.
 struct Condition {
     // Size: bsize (Suricata) / bufferlen (Snort 3), the buffer's length.
-    enum class Kind : uint8_t { Content, Pcre, Dataset, Size, DataAt } kind = Kind::Content;
+    enum class Kind : uint8_t {
+        Content,
+        Pcre,
+        Dataset,
+        Size,
+        DataAt,
+        ByteTest,
+        ByteJump,
+    } kind = Kind::Content;
     Buffer buffer = Buffer::Stream;
     Content content;
     Pcre pcre;
     DatasetRef dataset;
     UintCmp size;
     DataAt data_at;
+    ByteOp byte;
     // The transforms the rule put on this condition's buffer (the same for every condition on
     // one buffer): the condition matches the transformed buffer.
     std::vector<Transform> transforms;

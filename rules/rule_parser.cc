@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
+#include <type_traits>
 
 namespace sluice::rules {
 
@@ -175,6 +177,7 @@ class RuleParser {
     bool parse_transform(const RawOption& o, Transform t);
     bool parse_flowbits(const RawOption& o);
     bool parse_requires(const RawOption& o);
+    bool parse_byte(const RawOption& o, bool jump);
     // Adds a condition on the current buffer with the transforms in force; one buffer keeps one
     // chain per rule.
     bool push_condition(Condition&& c, size_t off);
@@ -843,6 +846,141 @@ bool RuleParser::parse_requires(const RawOption& o) {
     return true;
 }
 
+// A number as rule options write them: decimal, 0x hex or 0-prefixed octal, maybe negative.
+template <typename T>
+bool parse_rule_number(std::string_view s, T& out) {
+    s = trim(s);
+    bool neg = false;
+    if (!s.empty() && s.front() == '-') {
+        if constexpr (!std::is_signed_v<T>) return false;
+        neg = true;
+        s.remove_prefix(1);
+    }
+    int base = 10;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s.remove_prefix(2);
+    } else if (s.size() > 1 && s[0] == '0') {
+        base = 8;
+        s.remove_prefix(1);
+    }
+    uint64_t v = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v, base);
+    if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return false;
+    if constexpr (std::is_signed_v<T>) {
+        if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) return false;
+        out = neg ? -static_cast<T>(v) : static_cast<T>(v);
+    } else {
+        if (v > std::numeric_limits<T>::max()) return false;
+        out = static_cast<T>(v);
+    }
+    return true;
+}
+
+// byte_test:N,[!]OP,VALUE,OFFSET[,flags] and byte_jump:N,OFFSET[,flags] (both dialects).
+bool RuleParser::parse_byte(const RawOption& o, bool jump) {
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    const std::string kw(o.keyword);
+    std::vector<std::string_view> t;
+    std::string_view v = o.value;
+    while (true) {
+        const size_t c = v.find(',');
+        t.push_back(trim(v.substr(0, c)));
+        if (c == std::string_view::npos) break;
+        v.remove_prefix(c + 1);
+    }
+    const size_t fixed = jump ? 2 : 4;
+    if (t.size() < fixed)
+        return error(at, jump ? "byte_jump expects BYTES,OFFSET[,options]"
+                              : "byte_test expects BYTES,OP,VALUE,OFFSET[,options]");
+    Condition cond;
+    cond.kind = jump ? Condition::Kind::ByteJump : Condition::Kind::ByteTest;
+    cond.buffer = current_;
+    ByteOp& b = cond.byte;
+    uint32_t n = 0;
+    if (!parse_int(t[0], n) || n == 0 || n > 23)
+        return error(at, kw + ": the number of bytes is 1 to 8 (up to 23 with string)");
+    b.nbytes = static_cast<uint8_t>(n);
+    auto variable = [&](std::string_view x) {
+        return !x.empty() &&
+               (std::isalpha(static_cast<unsigned char>(x.front())) || x.front() == '_');
+    };
+    if (!jump) {
+        std::string_view op = t[1];
+        if (!op.empty() && op.front() == '!') {
+            b.negated = true;
+            op = trim(op.substr(1));
+            if (op.empty()) op = "=";
+        }
+        static constexpr std::pair<std::string_view, ByteOp::Op> kOps[] = {
+            {"<", ByteOp::Op::Lt},  {">", ByteOp::Op::Gt}, {"<=", ByteOp::Op::Le},
+            {">=", ByteOp::Op::Ge}, {"=", ByteOp::Op::Eq}, {"&", ByteOp::Op::And},
+            {"^", ByteOp::Op::Xor},
+        };
+        bool known = false;
+        for (const auto& [text, k] : kOps)
+            if (op == text) {
+                b.op = k;
+                known = true;
+            }
+        if (!known)
+            return error(at,
+                         "byte_test operator is one of < > <= >= = & ^ (with ! to negate), "
+                         "found '" +
+                             std::string(t[1]) + "'");
+        if (variable(t[2]))
+            return unsupported(at, "byte_extract variables", kw + " with a byte_extract variable");
+        if (!parse_rule_number(t[2], b.value))
+            return error(at, "byte_test value '" + std::string(t[2]) + "' is not a number");
+    }
+    const std::string_view off = t[fixed - 1];
+    if (variable(off))
+        return unsupported(at, "byte_extract variables", kw + " with a byte_extract variable");
+    if (!parse_rule_number(off, b.offset))
+        return error(at, kw + " offset '" + std::string(off) + "' is not a number");
+    for (size_t i = fixed; i < t.size(); ++i) {
+        std::string_view f = t[i];
+        const size_t sp = f.find(' ');
+        const std::string_view name = f.substr(0, sp);
+        const std::string_view arg =
+            sp == std::string_view::npos ? std::string_view() : trim(f.substr(sp));
+        if (name == "relative") {
+            b.relative = true;
+        } else if (name == "big") {
+            b.little = false;
+        } else if (name == "little") {
+            b.little = true;
+        } else if (name == "string") {
+            if (b.base == 0) b.base = 10;
+        } else if (name == "dec" || name == "hex" || name == "oct") {
+            b.base = name == "dec" ? 10 : name == "hex" ? 16 : 8;
+        } else if (name == "bitmask") {
+            if (!parse_rule_number(arg, b.bitmask) || b.bitmask == 0)
+                return error(at, kw + ": bitmask expects a non-zero number");
+        } else if (jump && name == "multiplier") {
+            if (!parse_rule_number(arg, b.multiplier) || b.multiplier == 0 || b.multiplier > 65535)
+                return error(at, "byte_jump: multiplier expects 1 to 65535");
+        } else if (jump && name == "align") {
+            b.align = true;
+        } else if (jump && name == "from_beginning") {
+            b.from_beginning = true;
+        } else if (jump && name == "from_end") {
+            b.from_end = true;
+        } else if (jump && name == "post_offset") {
+            if (!parse_rule_number(arg, b.post_offset))
+                return error(at, "byte_jump: post_offset expects a number");
+        } else if (name == "dce") {
+            return unsupported(at, kw + " dce", kw + " with dce (DCE/RPC is not inspected)");
+        } else {
+            return error(at, kw + ": unknown option '" + std::string(f) + "'");
+        }
+    }
+    if (b.base == 0 && b.nbytes > 8) return error(at, kw + ": more than 8 bytes needs string");
+    if (b.from_beginning && b.from_end)
+        return error(at, "byte_jump: from_beginning and from_end exclude each other");
+    return push_condition(std::move(cond), o.kw_off);
+}
+
 bool RuleParser::push_condition(Condition&& c, size_t off) {
     c.transforms = transforms_;
     for (const Condition& x : rule_.conditions)
@@ -1151,6 +1289,8 @@ bool RuleParser::apply_option(const RawOption& o) {
     if (kw == "bsize" || kw == "bufferlen") return parse_bsize(o);
     if (kw == "flowbits") return parse_flowbits(o);
     if (kw == "requires") return parse_requires(o);
+    if (kw == "byte_test") return parse_byte(o, false);
+    if (kw == "byte_jump") return parse_byte(o, true);
     if (kw == "isdataat") return parse_isdataat(o);
     if (kw == "nocase" || kw == "depth" || kw == "offset" || kw == "distance" || kw == "within" ||
         kw == "fast_pattern" || kw == "startswith" || kw == "endswith") {

@@ -24,7 +24,7 @@ SUPPORTED_PROTOCOLS = {"tcp", "http", "tls"}
 SUPPORTED_KEYWORDS = {
     "http.method", "http.uri", "http.user_agent", "http.host", "http.request_body",
     "http.stat_code", "file.data", "http.header_names", "http_uri", "http_header",
-    "tls.sni", "ja3.hash", "startswith", "endswith", "bsize", "isdataat", "threshold", "dotprefix", "flowbits",
+    "tls.sni", "ja3.hash", "startswith", "endswith", "bsize", "isdataat", "threshold", "dotprefix", "flowbits", "byte_test",
     "pcre/U", "pcre/H", "pcre/P", "pcre/C",
 }
 

@@ -245,14 +245,14 @@ TEST(RuleSet, SkipInvalidKeepsTheRestAndSaysWhyForEachRule) {
     o.skip_invalid = true;
     const std::string text =
         "alert tcp any any -> any any (content:\"a\"; sid:1;)\n"
-        "alert tcp any any -> any any (content:\"b\"; byte_test:4,>,1000,0; sid:2;)\n"
+        "alert tcp any any -> any any (content:\"b\"; flowint:n,+,1; sid:2;)\n"
         "alert dns any any -> any any (dns.query; content:\"x\"; sid:3;)\n"
         "alert tcp any any -> any any (content:\"c\" sid:4;)\n"
         "alert tcp any any -> any any (content:\"d\"; sid:1;)\n"
         "alert tcp any any -> any any (content:\"e\"; classtype:nope; sid:5;)\n"
         "alert http any any -> any any (http.host; dataset:isset,gone,type string,load "
         "gone.lst; sid:6;)\n"
-        "alert tcp any any -> any any (content:\"f\"; byte_test:1,=,1,0; sid:7;)\n"
+        "alert tcp any any -> any any (content:\"f\"; flowint:n,=,1; sid:7;)\n"
         "alert tcp any any -> any any (content:\"g\"; sid:8;)\n";
     auto rs = build_rule_set({{"a.rules", text}}, o);
     ASSERT_TRUE(rs.set) << (rs.errors.empty() ? "" : rs.errors[0].format());
@@ -265,14 +265,14 @@ TEST(RuleSet, SkipInvalidKeepsTheRestAndSaysWhyForEachRule) {
     ASSERT_EQ(sk.size(), 7u);
     // In file order for the parse failures, then the whole-set checks.
     EXPECT_EQ(sk[0].sid, 2u);
-    EXPECT_EQ(sk[0].unsupported, "byte_test");
+    EXPECT_EQ(sk[0].unsupported, "flowint");
     EXPECT_EQ(sk[0].where.line, 2u);
     EXPECT_EQ(sk[0].where.column, 44u);
     EXPECT_EQ(sk[1].unsupported, "protocol dns");
     EXPECT_EQ(sk[1].sid, 3u);
     EXPECT_TRUE(sk[2].unsupported.empty()) << "a missing ';' is malformed";
     EXPECT_EQ(sk[2].sid, 4u);
-    EXPECT_EQ(sk[3].unsupported, "byte_test");
+    EXPECT_EQ(sk[3].unsupported, "flowint");
     EXPECT_EQ(sk[3].sid, 7u);
     EXPECT_NE(sk[4].message.find("duplicate sid 1"), std::string::npos);
     EXPECT_EQ(sk[4].where.line, 5u);
@@ -284,13 +284,13 @@ TEST(RuleSet, SkipInvalidKeepsTheRestAndSaysWhyForEachRule) {
     EXPECT_EQ(sum.skipped, 7u);
     EXPECT_EQ(sum.malformed, 4u);
     ASSERT_EQ(sum.unsupported.size(), 2u);
-    EXPECT_EQ(sum.unsupported[0], (std::pair<std::string, size_t>{"byte_test", 2}));
+    EXPECT_EQ(sum.unsupported[0], (std::pair<std::string, size_t>{"flowint", 2}));
     EXPECT_EQ(sum.unsupported[1], (std::pair<std::string, size_t>{"protocol dns", 1}));
     const std::string report = skip_report(sk);
-    EXPECT_NE(report.find("a.rules:2:44: skipped sid 2: unknown keyword 'byte_test'"),
+    EXPECT_NE(report.find("a.rules:2:44: skipped sid 2: unknown keyword 'flowint'"),
               std::string::npos)
         << report;
-    EXPECT_NE(report.find("7 rules skipped: 3 unsupported (byte_test 2, protocol dns 1), 4 "
+    EXPECT_NE(report.find("7 rules skipped: 3 unsupported (flowint 2, protocol dns 1), 4 "
                           "malformed"),
               std::string::npos)
         << report;
@@ -660,6 +660,52 @@ TEST(RuleParser, FlowbitsSyntax) {
     EXPECT_EQ(rs.set->rules[1].flowbits[0].ids, (std::vector<uint16_t>{1, 0}));
 }
 
+TEST(Matcher, ByteTestAndByteJump) {
+    // A length-prefixed record: 2-byte big-endian length 5, "hello", then "|01 02|" and a
+    // decimal field.
+    const std::string data = std::string("\x00\x05hello\x01\x02", 9) + "len=0042;";
+    auto c = compile(
+        "alert tcp any any -> any any (pkt_data; byte_test:2,=,5,0; sid:1;)\n"
+        "alert tcp any any -> any any (pkt_data; byte_test:2,>,0x10,0; sid:2;)\n"
+        "alert tcp any any -> any any (pkt_data; byte_test:2,!=,5,0; sid:3;)\n"
+        "alert tcp any any -> any any (pkt_data; byte_test:2,=,0x0201,7,little; sid:4;)\n"
+        "alert tcp any any -> any any (pkt_data; content:\"len=\"; byte_test:4,=,42,0,relative,"
+        "string,dec; sid:5;)\n"
+        "alert tcp any any -> any any (pkt_data; byte_test:1,&,0x04,1; sid:6;)\n"
+        "alert tcp any any -> any any (pkt_data; byte_test:1,=,1,1,bitmask 0x04; sid:7;)\n"
+        "alert tcp any any -> any any (pkt_data; byte_jump:2,0; content:\"|01 02|\"; within:2; "
+        "sid:8;)\n"
+        "alert tcp any any -> any any (pkt_data; byte_jump:2,0; content:\"hello\"; within:5; "
+        "sid:9;)\n"
+        "alert tcp any any -> any any (pkt_data; byte_jump:1,1,multiplier 2,post_offset -1; "
+        "content:\"|01|\"; within:1; sid:10;)\n"
+        "alert tcp any any -> any any (pkt_data; byte_jump:1,1,from_end,post_offset -14; "
+        "content:\"len=\"; within:4; sid:11;)\n"
+        "alert tcp any any -> any any (pkt_data; byte_test:4,>,1,16; sid:12;)\n"
+        "alert tcp any any -> any any (pkt_data; byte_jump:1,1,from_beginning,align; "
+        "content:\"|02|\"; within:1; sid:13;)\n");
+    ASSERT_TRUE(c);
+    BufferSet b;
+    b.set(Buffer::Stream, data);
+    // Worked by hand (18 bytes): sid 2: 5 is not > 16; 3: it is 5; 9: the jump to 7 lands past
+    // "hello"; 10: 1 + 1 + 5*2 - 1 = 11 is 'n'; 11: 18 + 5 - 14 = 9 is "len="; 12: four bytes
+    // at 16 run past the end; 13: 5 aligned to 8 is "|02|".
+    EXPECT_EQ(run(c, InspectPoint::Stream, b), (std::vector<uint32_t>{0, 3, 4, 5, 6, 7, 10, 12}));
+    for (const char* bad : {
+             "alert tcp any any -> any any (byte_test:2,~,5,0; sid:1;)",
+             "alert tcp any any -> any any (byte_test:9,=,5,0; sid:1;)",
+             "alert tcp any any -> any any (byte_test:2,=,5; sid:1;)",
+             "alert tcp any any -> any any (byte_jump:2,0,multiplier 0; sid:1;)",
+             "alert tcp any any -> any any (byte_jump:2,0,from_beginning,from_end; sid:1;)",
+             "alert tcp any any -> any any (byte_test:2,=,5,0,sideways; sid:1;)",
+         })
+        EXPECT_FALSE(parse(bad, Dialect::Suricata).ok()) << bad;
+    auto var =
+        parse("alert tcp any any -> any any (byte_test:2,=,len,0; sid:1;)", Dialect::Suricata);
+    ASSERT_FALSE(var.ok());
+    EXPECT_EQ(var.errors[0].unsupported, "byte_extract variables");
+}
+
 TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
     std::mt19937 rng(12345);
     auto word = [&](size_t n) {
@@ -819,7 +865,7 @@ TEST(Bundle, ASetWithSkippedRulesRebuildsTheSameWay) {
     auto rs = build_rule_set({{"a.rules",
                                "alert tcp any any -> any any (content:\"keep\"; sid:1;)\n"
                                "alert tcp any any -> any any (content:\"x\"; "
-                               "byte_test:1,=,1,0; sid:2;)\n"}},
+                               "flowint:n,+,1; sid:2;)\n"}},
                              o);
     ASSERT_TRUE(rs.set);
     auto c = CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(rs.set)));
@@ -830,7 +876,7 @@ TEST(Bundle, ASetWithSkippedRulesRebuildsTheSameWay) {
     ASSERT_TRUE(l.compiled.rules) << "the bundle says its set skips bad rules";
     EXPECT_EQ(l.compiled.rules->set().rules.size(), 1u);
     ASSERT_EQ(l.compiled.rules->set().skipped.size(), 1u);
-    EXPECT_EQ(l.compiled.rules->set().skipped[0].unsupported, "byte_test");
+    EXPECT_EQ(l.compiled.rules->set().skipped[0].unsupported, "flowint");
     EXPECT_EQ(l.compiled.rules->set().digest, c.rules->set().digest);
 }
 

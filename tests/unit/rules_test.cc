@@ -731,7 +731,7 @@ TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
         text += "alert tcp any any -> any any (pkt_data; ";
         const int n = 1 + static_cast<int>(rng() % 3);
         for (int k = 0; k < n; ++k) {
-            const int kind = static_cast<int>(rng() % 12);
+            const int kind = static_cast<int>(rng() % 14);
             if (kind < 7) {
                 const std::string w = word(1 + rng() % 3);
                 text +=
@@ -752,6 +752,17 @@ TEST(Matcher, DifferentialAgainstReferenceOnRandomRules) {
             } else if (kind == 8) {
                 const char* cmps[] = {"", "<", ">", "<=", ">=", "!="};
                 text += std::string("bsize:") + cmps[rng() % 6] + std::to_string(rng() % 16) + "; ";
+            } else if (kind == 12) {
+                const char* ops[] = {"<", ">", "=", "!=", "&", "^", "<=", ">="};
+                text += "byte_test:1," + std::string(ops[rng() % 8]) + "," +
+                        std::to_string(rng() % 120) + "," +
+                        std::to_string(static_cast<int>(rng() % 4) - (k > 0 ? 1 : 0)) +
+                        (k > 0 && rng() % 2 ? ",relative" : "") + "; ";
+            } else if (kind == 13) {
+                text += "byte_jump:1," + std::to_string(rng() % 3) +
+                        (k > 0 && rng() % 2 ? ",relative" : "") +
+                        (rng() % 3 == 0 ? ",from_beginning" : "") + ",post_offset " +
+                        std::to_string(static_cast<int>(rng() % 200) - 100) + "; ";
             } else if (kind == 9) {
                 text += "bsize:" + std::to_string(rng() % 6) + "<>" +
                         std::to_string(8 + rng() % 10) + "; ";

@@ -47,6 +47,11 @@ enum class Buffer : uint8_t {
     HttpAcceptLang,
     HttpReferer,
     HttpConnection,
+    // Response-side (HTTP/1.x): the status line, its reason, and two header values.
+    HttpResponseLine,
+    HttpStatMsg,
+    HttpServer,
+    HttpLocation,
     Count
 };
 constexpr size_t kBufferCount = static_cast<size_t>(Buffer::Count);
@@ -61,6 +66,10 @@ constexpr InspectPoint inspect_point(Buffer b) {
     switch (b) {
         case Buffer::HttpStatCode:
         case Buffer::HttpResponseBody:
+        case Buffer::HttpResponseLine:
+        case Buffer::HttpStatMsg:
+        case Buffer::HttpServer:
+        case Buffer::HttpLocation:
             return InspectPoint::Response;
         case Buffer::TlsSni:
         case Buffer::Ja3Hash:

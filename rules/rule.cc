@@ -54,6 +54,14 @@ std::string_view buffer_name(Buffer b) {
             return "http.referer";
         case Buffer::HttpConnection:
             return "http.connection";
+        case Buffer::HttpResponseLine:
+            return "http.response_line";
+        case Buffer::HttpStatMsg:
+            return "http.stat_msg";
+        case Buffer::HttpServer:
+            return "http.server";
+        case Buffer::HttpLocation:
+            return "http.location";
         case Buffer::Ja4Hash:
             return "ja4.hash";
         case Buffer::Http2HeaderName:

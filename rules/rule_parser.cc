@@ -67,6 +67,10 @@ constexpr BufferName kDotted[] = {
     {"http.accept_lang", Buffer::HttpAcceptLang},
     {"http.referer", Buffer::HttpReferer},
     {"http.connection", Buffer::HttpConnection},
+    {"http.response_line", Buffer::HttpResponseLine},
+    {"http.stat_msg", Buffer::HttpStatMsg},
+    {"http.server", Buffer::HttpServer},
+    {"http.location", Buffer::HttpLocation},
     // sluice keeps http.uri and http.header as sent: the raw forms are the same buffers.
     {"http.uri.raw", Buffer::HttpUri},
     {"http.header.raw", Buffer::HttpHeader},
@@ -84,6 +88,7 @@ constexpr BufferName kUnderscore[] = {
     {"http_client_body", Buffer::HttpRequestBody},
     {"http_server_body", Buffer::HttpResponseBody},
     {"http_stat_code", Buffer::HttpStatCode},
+    {"http_stat_msg", Buffer::HttpStatMsg},
     {"http_raw_uri", Buffer::HttpUri},
     {"http_raw_header", Buffer::HttpHeader},
     {"tls_sni", Buffer::TlsSni},

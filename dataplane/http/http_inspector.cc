@@ -35,7 +35,6 @@ HttpInspector::HttpInspector(EveEmitter& eve, const HttpOptions& opts, RuleInspe
       sessions_(std::min<uint32_t>(opts.sessions, kNoSession)),
       free_sessions_(static_cast<uint32_t>(sessions_.size())),
       heads_(opts.header_buffers, opts.max_header_bytes),
-      head_(std::make_unique<MessageHead>()),
       parsed_heads_(heads_.count()) {
     bodies_.add_holder(*this);
 }
@@ -214,13 +213,15 @@ Framing HttpInspector::request_head(Flow& f, Session& s, std::string_view head) 
 
 Framing HttpInspector::response_head(Flow& f, Session& s, std::string_view head) {
     HeadError err;
-    if (!parse_response_head(head, *head_, err)) {
+    // Parsed into the slot beside its head buffer, held to the response's end: the response
+    // buffers (http.response_line, http.server, ...) are inspected then.
+    MessageHead& h = parsed_heads_[s.head_buf[1]];
+    if (!parse_response_head(head, h, err)) {
         on_anomaly(f, Dir::ToClient, anomaly_of(err));
         ++ctr_.parse_stopped;
         return {Framing::Stop, 0};
     }
-    report_quirks(f, Dir::ToClient, *head_);
-    const MessageHead& h = *head_;
+    report_quirks(f, Dir::ToClient, h);
     s.interim = h.status >= 100 && h.status < 200 && h.status != 101;
     s.unpaired = s.tx_count == 0;
     if (s.interim) return {Framing::None, 0};
@@ -343,6 +344,13 @@ void HttpInspector::response_end(Flow& f, Session& s) {
     MessageView resp;
     resp.status = t.status;
     resp.body = bodies_.view(b);
+    if (s.head_buf[1] != kNil) {  // (a reclaimed head buffer took its views along)
+        const MessageHead& h = parsed_heads_[s.head_buf[1]];
+        resp.start_line = h.start_line;
+        resp.head = h.head;
+        resp.header_block = h.header_block;
+        resp.headers = h.fields();
+    }
     txn_.on_response(f, t, resp);
     b.stream = resp.body.stream;  // the stage ended it
     if (!t.req_complete) return;  // logged when the request ends

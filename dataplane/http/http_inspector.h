@@ -148,7 +148,6 @@ class HttpInspector final : public StreamConsumer,
     std::vector<Session> sessions_;
     IndexPool free_sessions_;
     BufferPool heads_;
-    std::unique_ptr<MessageHead> head_;  // scratch for parsing response heads (large)
     // A request head's parse, by the index of the head buffer holding it (parsed once, read
     // again when the request ends).
     std::vector<MessageHead> parsed_heads_;

@@ -239,6 +239,16 @@ void TransactionStage::on_response(Flow& f, Transaction& t, MessageView& resp) {
         bufs.http2 = resp.http2;
         bufs.set(Buffer::HttpStatCode, std::string_view(status, 3));
         if (b.present) bufs.set(Buffer::HttpResponseBody, body);
+        if (!resp.start_line.empty()) {
+            bufs.set(Buffer::HttpResponseLine, resp.start_line);
+            // "HTTP/1.1 200 OK": the reason follows the code and its separator (if any).
+            const std::string_view line = resp.start_line;
+            const bool sep = line.size() > 12 && (line[12] == ' ' || line[12] == '\t');
+            bufs.set(Buffer::HttpStatMsg,
+                     line.size() > 12 ? line.substr(sep ? 13 : 12) : std::string_view());
+        }
+        if (const http::Header* x = resp.find("server")) bufs.set(Buffer::HttpServer, x->value);
+        if (const http::Header* x = resp.find("location")) bufs.set(Buffer::HttpLocation, x->value);
         TransactionAlertContext ctx(t, true, ja4_of(f));
         const uint32_t streams[1] = {b.stream};
         const size_t n = b.stream != rules::Matcher::kNoStream ? 1 : 0;

@@ -211,6 +211,18 @@ def tshark_requests(pcap):
     return reqs
 
 
+def tshark_responses(pcap):
+    """Each HTTP response of a capture as tshark decodes it."""
+    fields = {"version": "http.response.version", "code": "http.response.code",
+              "phrase": "http.response.phrase", "server": "http.server",
+              "location": "http.location"}
+    cmd = ["tshark", "-r", pcap, "-Y", "http.response", "-T", "json"]
+    for f in fields.values():
+        cmd += ["-e", f]
+    return [{k: p["_source"]["layers"][v][0] if v in p["_source"]["layers"] else None
+             for k, v in fields.items()} for p in json.loads(t.run(cmd).stdout)]
+
+
 class SuricataKeywords(t.TempDirTest):
     """startswith, endswith, bsize, isdataat, http.header_names and pcre's legacy buffer flags
     on a real capture, each rule's alert count against what tshark says of the same requests."""
@@ -265,8 +277,21 @@ class SuricataKeywords(t.TempDirTest):
             ('http.header.raw; content:"anthropic-version|3a|";',
              lambda r: "anthropic-version" in r["names"]),
         ]
+        # Response buffers, against tshark's decoding of the answers.
+        resps = tshark_responses(LLM)
+        self.assertEqual(len(resps), len(reqs))
+        resp_cases = [
+            ('http.response_line; content:"HTTP/1.1 200 OK"; bsize:15;',
+             lambda r: (r["version"], r["code"], r["phrase"]) == ("HTTP/1.1", "200", "OK")),
+            ('http.stat_msg; content:"OK"; bsize:2;', lambda r: r["phrase"] == "OK"),
+            ('http.server; content:"Python/"; content:"BaseHTTP"; startswith;',
+             lambda r: "Python/" in (r["server"] or "") and (r["server"] or "").startswith("BaseHTTP")),
+            ('http.location; content:"/";', lambda r: "/" in (r["location"] or "")),
+            ('http.stat_msg; bsize:>2;', lambda r: len(r["phrase"] or "") > 2),
+        ]
+        cases = [(b, w, reqs) for b, w in cases] + [(b, w, resps) for b, w in resp_cases]
         text = "".join(f'alert http any any -> any any (msg:"k{i}"; {body} sid:{100 + i};)\n'
-                       for i, (body, _) in enumerate(cases))
+                       for i, (body, _, _) in enumerate(cases))
         rules = os.path.join(self.tmp, "k.rules")
         with open(rules, "w") as f:
             f.write(text)
@@ -277,8 +302,8 @@ class SuricataKeywords(t.TempDirTest):
         for r in eve:
             if r["event_type"] == "alert":
                 got[r["alert"]["signature_id"]] = got.get(r["alert"]["signature_id"], 0) + 1
-        for i, (body, want) in enumerate(cases):
-            expected = sum(1 for r in reqs if want(r))
+        for i, (body, want, msgs) in enumerate(cases):
+            expected = sum(1 for r in msgs if want(r))
             self.assertEqual(got.get(100 + i, 0), expected, body)
         # The oracle's answers are not all the same (the rules tell requests apart).
         self.assertGreater(len({got.get(100 + i, 0) for i in range(len(cases))}), 3)

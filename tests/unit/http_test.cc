@@ -644,6 +644,37 @@ TEST(HttpStage, MalformedButServedRequestsAreStillInspected) {
     }
 }
 
+// Response buffers: the status line, its reason (glued or absent), Server and Location.
+TEST(HttpStage, ResponseLineReasonServerAndLocation) {
+    EngineConfig cfg;
+    cfg.rules = compile_test_rules(
+        "alert http any any -> any any (http.response_line; content:\"HTTP/1.1 302\"; "
+        "startswith; sid:1;)\n"
+        "alert http any any -> any any (http.stat_msg; content:\"Found\"; bsize:5; sid:2;)\n"
+        "alert http any any -> any any (http.location; content:\"/login\"; sid:3;)\n"
+        "alert http any any -> any any (http.server; content:\"nginx\"; sid:4;)\n"
+        "alert http any any -> any any (http.stat_msg; bsize:0; sid:5;)\n");
+    ASSERT_TRUE(cfg.rules);
+    struct Case {
+        std::string status_line;
+        std::string headers;
+        std::set<int> sids;
+    } cases[] = {
+        {"HTTP/1.1 302 Found", "Location: /login?next=/v1\r\nServer: nginx/1.22\r\n", {1, 2, 3, 4}},
+        {"HTTP/1.1 302Found", "Server: envoy\r\n", {1, 2}},
+        {"HTTP/1.1 200", "", {5}},
+    };
+    for (const Case& c : cases) {
+        HttpRun r(cfg);
+        r.run("GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+              c.status_line + "\r\n" + c.headers + "Content-Length: 0\r\n\r\n");
+        std::set<int> got;
+        for (const auto& a : r.h.sink.of_type("alert"))
+            got.insert(a["alert"]["signature_id"].get<int>());
+        EXPECT_EQ(got, c.sids) << c.status_line;
+    }
+}
+
 // Which server is protected decides a framing header servers disagree on.
 TEST(HttpStage, PersonalityDecidesMalformedFramingHeaders) {
     const std::string req = "POST /v1/messages HTTP/1.1\r\nHost: a\r\nContent-Length : " +

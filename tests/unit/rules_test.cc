@@ -324,6 +324,39 @@ TEST(RuleSet, SkipInvalidStillRejectsWhatTheRulesStandOn) {
     EXPECT_FALSE(rs.set) << "a bad dialect comment is about the file";
 }
 
+// The keywords both dialects have, written each way: the same matches on random buffers.
+TEST(Matcher, SharedKeywordsMatchTheSameInBothDialects) {
+    const char* suricata =
+        "alert http any any -> any any (http.uri; content:\"/v1/\"; isdataat:3,relative; "
+        "bsize:<16; sid:1;)\n"
+        "alert http any any -> any any (http.uri; content:\"/v\"; byte_test:1,=,1,0,relative,"
+        "string,dec; sid:2;)\n"
+        "alert http any any -> any any (http.uri; content:\"/\"; byte_jump:1,0,relative,string,"
+        "dec; content:\"x\"; within:1; sid:3;)\n";
+    const char* snort =
+        "# sluice-dialect: snort3\n"
+        "alert http (http_uri; content:\"/v1/\"; isdataat:3,relative; bufferlen:<16; sid:1;)\n"
+        "alert http (http_uri; content:\"/v\"; byte_test:1,=,1,0,relative,string,dec; sid:2;)\n"
+        "alert http (http_uri; content:\"/\"; byte_jump:1,0,relative,string,dec; content:\"x\", "
+        "within 1; sid:3;)\n";
+    auto a = compile(suricata), b = compile(snort);
+    ASSERT_TRUE(a && b);
+    std::mt19937 rng(11);
+    const char* parts[] = {"/v1/", "/v2/", "/", "1", "2x", "x", "messages", "/1x"};
+    int hits = 0;
+    for (int i = 0; i < 400; ++i) {
+        std::string uri;
+        for (int k = 0; k < 4; ++k) uri += parts[rng() % 8];
+        BufferSet bs;
+        bs.set(Buffer::HttpUri, uri);
+        auto ra = run(a, InspectPoint::Request, bs), rb = run(b, InspectPoint::Request, bs);
+        EXPECT_EQ(ra, rb) << uri;
+        hits += static_cast<int>(ra.size());
+    }
+    EXPECT_GT(hits, 50);
+    EXPECT_LT(hits, 1000);
+}
+
 TEST(Matcher, LegacyPcreBufferFlags) {
     auto c = compile(
         "alert http any any -> any any (pcre:\"/^\\/v1\\/mess/U\"; sid:1;)\n"
@@ -635,6 +668,14 @@ TEST(RuleParser, FlowbitsSyntax) {
     ASSERT_EQ(f.rules[1].flowbits.size(), 1u);
     EXPECT_EQ(f.rules[1].flowbits[0].kind, FlowbitsOp::Kind::IsSet);
     EXPECT_EQ(f.rules[1].flowbits[0].names, (std::vector<std::string>{"ET.x", "ET-y"}));
+    // Snort 3 writes them the same way.
+    auto snort = parse(
+        "alert http (http_uri; content:\"/a\"; flowbits:set,ET.x; flowbits:noalert; "
+        "sid:1;)\nalert http (flowbits:isset,ET.x; http_uri; content:\"/b\"; sid:2;)",
+        Dialect::Snort3);
+    ASSERT_TRUE(snort.ok()) << snort.errors[0].format();
+    EXPECT_TRUE(snort.rules[0].noalert);
+    EXPECT_EQ(snort.rules[1].flowbits[0].kind, FlowbitsOp::Kind::IsSet);
     for (const char* bad : {
              "alert tcp any any -> any any (flowbits:sett,a; sid:1;)",
              "alert tcp any any -> any any (flowbits:set; sid:1;)",

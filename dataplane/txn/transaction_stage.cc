@@ -116,7 +116,11 @@ void TransactionStage::on_request(Flow& f, Transaction& t, MessageView& req,
     bufs.set(Buffer::HttpHeader, req.header_block);
     bufs.http2 = req.http2;
     if (req.http2 != nullptr) bufs.set(Buffer::Http2HeaderName, req.header_names);
-    bufs.set(Buffer::HttpHeaderNames, header_names(req.headers));
+    // The buffers only some rule sets read are built only when the set in force reads them
+    // (every request passes here, rules or not).
+    auto wanted = [&](Buffer which) { return rules_ != nullptr && rules_->uses(which); };
+    if (wanted(Buffer::HttpHeaderNames))
+        bufs.set(Buffer::HttpHeaderNames, header_names(req.headers));
     if (!req.start_line.empty()) {
         bufs.set(Buffer::HttpRequestLine, req.start_line);
         bufs.set(Buffer::HttpStart, req.head);
@@ -134,7 +138,8 @@ void TransactionStage::on_request(Flow& f, Transaction& t, MessageView& req,
         {"connection", Buffer::HttpConnection},
     };
     for (const auto& [name, buffer] : kValueBuffers)
-        if (const http::Header* x = req.find(name)) bufs.set(buffer, x->value);
+        if (wanted(buffer))
+            if (const http::Header* x = req.find(name)) bufs.set(buffer, x->value);
     if (const http::Header* x = req.find("host"))
         bufs.set(Buffer::HttpHost, x->value);
     else if (!req.authority.empty())

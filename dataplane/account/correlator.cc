@@ -352,6 +352,7 @@ void Correlator::evaluate(const Observation& o, Entry& e) {
         mark_dirty(o);  // a new enforcement entry, even if the effective action stays
     e.verdict = d.verdict;
     e.target = d.target;
+    e.answer_reset = d.answer_reset;
     e.rate = static_cast<float>(d.rate_per_minute);
     e.score = d.score;
     const uint32_t r = root(e.index);
@@ -665,7 +666,9 @@ bool Correlator::flush() {
     for (uint32_t i : enforcing_) {
         const Entry& e = *by_index_[i];
         if (e.verdict >= Verdict::RateLimit) {
-            Enforcement en{e.verdict, e.target, status_for(e.verdict), e.rate, 0, 0};
+            Enforcement en{
+                e.verdict, e.target, e.answer_reset ? uint16_t{0} : status_for(e.verdict),
+                e.rate,    0,        0};
             switch (e.target) {
                 case EnforceTarget::Account:
                     put(e.key, en);

@@ -97,6 +97,7 @@ class Correlator final : public ObservationSink {
         uint64_t key = 0;                 // account_key(id)
         Verdict verdict = Verdict::Pass;  // the account's own decision
         EnforceTarget target = EnforceTarget::Account;
+        bool answer_reset = false;  // its decision says answer: reset (http_status 0)
         float rate = 0;
         Verdict via_cluster = Verdict::Pass;  // its cluster's decision
         Verdict reported = Verdict::Pass;     // the effective action last recorded

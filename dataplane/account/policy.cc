@@ -247,6 +247,11 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                         } else if (k == "hold") {
                             a.hold_s = f.second.as<double>();
                             if (a.hold_s < 0) fail(f.second, "hold is seconds, 0 or more");
+                        } else if (k == "answer") {
+                            const std::string m = f.second.as<std::string>();
+                            if (m != "http" && m != "reset")
+                                fail(f.second, "answer must be http or reset");
+                            a.answer_reset = m == "reset";
                         } else if (k == "target") {
                             const auto t = enforce_target_from_name(f.second.as<std::string>());
                             if (!t)
@@ -255,7 +260,7 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                         } else {
                             fail(f.first, "unknown key '" + k +
                                               "' in an action (score, action, rate_per_minute, "
-                                              "target, hold)");
+                                              "target, hold, answer)");
                         }
                     }
                     if (!have) fail(n, "an action entry needs 'action'");
@@ -398,6 +403,7 @@ Decision Policy::decide(const std::array<char, 16>& account, const AccountSignal
             d.rate_per_minute = a.rate_per_minute;
             d.target = a.target;
             d.hold_s = a.hold_s;
+            d.answer_reset = a.answer_reset;
             break;
         }
     return d;

@@ -101,7 +101,8 @@ struct PolicyAction {
     Verdict verdict = Verdict::Alert;
     double rate_per_minute = 0;  // rate-limit only
     EnforceTarget target = EnforceTarget::Account;
-    double hold_s = 0;  // once taken, the action stands this long even if signals fall
+    double hold_s = 0;          // once taken, the action stands this long even if signals fall
+    bool answer_reset = false;  // answer: reset - stopped requests get RSTs, not 403/429
 };
 
 // Subjects blocked whatever their signals (the operator's static list; the control plane
@@ -119,6 +120,7 @@ struct Decision {
     double rate_per_minute = 0;
     EnforceTarget target = EnforceTarget::Account;
     double hold_s = 0;
+    bool answer_reset = false;
     std::vector<const PolicyRule*> reasons;  // the rules that fired, in policy order
     bool allowlisted = false;
 };

@@ -30,11 +30,25 @@ std::string_view counter_name(Ctr c) {
         "dropped_normalized",
         "dropped_held",
         "rst_injected",
+        "answers_forbidden",
+        "answers_rate_limited",
+        "answer_segments",
+        "answer_retransmits",
+        "answers_delivered",
+        "answers_abandoned",
+        "answer_frames_lost",
         "verdicts_applied",
         "eve_records",
         "eve_dropped",
     };
     return names[static_cast<size_t>(c)];
+}
+
+std::string_view answer_fallback_name(AnswerFallback f) {
+    static constexpr std::array<std::string_view, kAnswerFallbacks> names = {
+        "configured", "tls", "http2", "no_session", "no_link", "sequence",
+    };
+    return names[static_cast<size_t>(f)];
 }
 
 }  // namespace sluice

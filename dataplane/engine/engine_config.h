@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "answer/answer_options.h"
 #include "decode/decoder.h"
 #include "flow/flow_hash.h"
 #include "flow/flow_table.h"
@@ -46,6 +47,7 @@ struct EngineConfig {
     account::IdentityOptions accounts;  // credential sources and the account-id secret
     // The compiled rule set (shared read-only by all workers). Null: no rule inspection.
     std::shared_ptr<const rules::CompiledRules> rules;
+    AnswerOptions answers;  // what a client whose request is stopped is sent
 };
 
 }  // namespace sluice

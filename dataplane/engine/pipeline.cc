@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "decode/decoder.h"
-#include "engine/rst_builder.h"
+#include "engine/tcp_frame_builder.h"
 #include "eve/json_builder.h"
 
 namespace sluice {
@@ -92,7 +92,8 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
       tls_(eve_, cfg.tls, cfg.tls_secrets.get()),
       stream_(detector_, tls_, app_),
       normalizer_(cfg.normalize),
-      reassembler_(segments_, cfg.reassembly_per_direction, stream_, cfg.normalize.retain_bytes) {
+      reassembler_(segments_, cfg.reassembly_per_direction, stream_, cfg.normalize.retain_bytes),
+      answers_(cfg.answers, flows_, ctr_) {
     tls_.set_plaintext_sink(app_);
     if (!cfg.dump_streams_dir.empty()) {
         dumper_ = std::make_unique<StreamDumper>(cfg.dump_streams_dir);
@@ -102,6 +103,8 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
     if (rules_->inspects(rules::InspectPoint::TlsHello)) tls_.add_hello_observer(*rules_);
     txn_ = std::make_unique<TransactionStage>(eve_, cfg.http, rules_.get(), cfg.accounts, &flows_);
     tls_.add_hello_observer(*txn_);
+    // Request ids differ between runs as the flow hash key does (fixed offline: reproducible).
+    txn_->set_answers(&answers_, hash_bytes(cfg.flow_hash_key.bytes, 0x72657169), worker_id);
     bodies_ = std::make_unique<http::MessageBodies>(cfg.http, rules_.get(), *txn_);
     http2_ = std::make_unique<http2::Http2Inspector>(eve_, cfg.http2, cfg.http, *txn_, *bodies_);
     http_ = std::make_unique<http::HttpInspector>(eve_, cfg.http, rules_.get(), *txn_, *bodies_);
@@ -167,6 +170,7 @@ PoolOccupancy Pipeline::pools() const {
     o.body_buffers = bodies_->buffers_in_use();
     o.decoders = bodies_->decoders_in_use();
     o.quic_sessions = quic_->sessions_in_use();
+    o.answers = answers_.in_progress();
     return o;
 }
 
@@ -345,6 +349,7 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
     ++ctr_[Ctr::Packets];
     ctr_[Ctr::Bytes] += in.frame.size();
     eve_.set_packet(in.seq, in.ts);
+    answers_.set_packet(in.port, in.link);
     if (in.ts - last_expire_ >= kExpireInterval) {
         expire(in.ts, in.seq);
         last_expire_ = in.ts;
@@ -400,6 +405,15 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
     const size_t d = idx(dir);
     ++f.pkts[d];
     f.bytes[d] += in.frame.size();
+    // Once sluice answers for the server, the connection is its own: the client's packets
+    // acknowledge bytes the server never sent, so they go to the answer's sender, not to
+    // normalization and inspection.
+    if (answers_.answering(f)) {
+        flows_.touch(f, class_of(f.state), in.ts);
+        answers_.on_packet(f, dir, pkt, injector, in.ts.ns);
+        ++ctr_[Ctr::DroppedVerdict];
+        return Disposition::Drop;
+    }
     TcpVerdict tv;
     if (pkt.proto == ip_proto::kTcp) {
         tv = normalizer_.check(f, dir, pkt);
@@ -450,7 +464,13 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
         ++ctr_[Ctr::DroppedHeld];
         return Disposition::Drop;
     }
-    if (f.verdict.stops_flow()) {
+    // A connection sluice answers a request on: its sender takes every later packet (the
+    // server's are forwarded only while the answer waits for earlier responses).
+    if (answers_.holds(f) && !answers_.on_packet(f, dir, pkt, injector, in.ts.ns)) {
+        ++ctr_[Ctr::DroppedVerdict];
+        return Disposition::Drop;
+    }
+    if (f.verdict.stops_flow() && !answers_.holds(f)) {
         if (f.verdict.injects_reset() && !f.reset_injected)
             inject_resets(f, dir, in.link, injector);
         ++ctr_[Ctr::DroppedVerdict];
@@ -488,6 +508,7 @@ void Pipeline::finish(Timestamp now) {
         if (f.key.proto == ip_proto::kTcp) reassembler_.flush(f);
         stream_.on_flow_end(f);
         quic_->on_flow_end(f);
+        answers_.on_flow_end(f);
         emit_flow_record(f, FlowEndReason::Shutdown, now, EveOrder::kFinalSeq);
         ++ctr_[Ctr::FlowsEnded];
     });
@@ -501,6 +522,7 @@ void Pipeline::end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t s
     if (f.key.proto == ip_proto::kTcp) reassembler_.flush(f);
     stream_.on_flow_end(f);
     quic_->on_flow_end(f);
+    answers_.on_flow_end(f);
     emit_flow_record(f, reason, now, seq);
     ++ctr_[Ctr::FlowsEnded];
 }

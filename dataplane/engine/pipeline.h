@@ -8,10 +8,12 @@
 #include <memory>
 #include <span>
 
+#include "answer/answer_sender.h"
 #include "appid/stream_app_detector.h"
 #include "decode/checksum.h"
 #include "engine/counters.h"
 #include "engine/engine_config.h"
+#include "engine/injector.h"
 #include "engine/pipeline_stats.h"
 #include "engine/stream_dumper.h"
 #include "eve/community_id.h"
@@ -34,6 +36,7 @@ struct PacketInput {
     Timestamp ts;
     uint64_t seq = 0;        // global arrival order; orders EVE records
     ChecksumHint checksums;  // what the NIC verified (live ports with rx checksum offload)
+    uint16_t port = 0;       // the ingress port (opaque here; timers send out of it later)
 };
 
 enum class Disposition : uint8_t { Forward, Drop };
@@ -50,16 +53,8 @@ struct PoolOccupancy {
     size_t body_buffers = 0;
     size_t decoders = 0;
     size_t quic_sessions = 0;
+    size_t answers = 0;
     bool operator==(const PoolOccupancy&) const = default;
-};
-
-// Receives frames the engine originates (TCP RSTs for reject/block verdicts).
-class Injector {
-  public:
-    virtual ~Injector() = default;
-    // along_packet: the frame travels the same way as the packet being processed (out of the
-    // paired port); otherwise back toward the packet's sender (out of the ingress port).
-    virtual void inject(bool along_packet, std::span<const uint8_t> frame) = 0;
 };
 
 class Pipeline {
@@ -74,6 +69,9 @@ class Pipeline {
     Disposition process(const PacketInput& in, Injector& injector);
     // Ends flows idle past their timeout (also done inside process() as packet time moves).
     void expire(Timestamp now, uint64_t seq);
+    // Between bursts, busy or idle: resends answers the client has not acknowledged in time
+    // (through injector.inject_on). `now`: the clock packets are stamped with.
+    void tick(Timestamp now, Injector& injector) { answers_.tick(now.ns, injector); }
     // End of run: flushes and reports every remaining flow.
     void finish(Timestamp now);
     // Application stages register here: they receive plaintext TCP payload or the decrypted
@@ -182,6 +180,7 @@ class Pipeline {
     std::unique_ptr<quic::QuicInspector> quic_;
     std::unique_ptr<http::HttpInspector> http_;
     WorkerCounters ctr_;
+    AnswerSender answers_;
     Timestamp last_expire_;
     Timestamp last_audit_;  // debug builds: when audit() last ran
 };

@@ -73,7 +73,11 @@ struct TcpPeer {
     uint8_t wscale = 0;      // window shift from its SYN
     uint8_t ttl = 0;         // TTL / hop limit of its handshake (or first) packet
     uint8_t bits = 0;
+    // The MSS of its SYN in units of 8 bytes, capped at 2040 (0: not seen); only what an
+    // injected answer segment needs (answer/answer_sender.h), in the struct's padding.
+    uint8_t mss8 = 0;
     bool has(uint8_t b) const { return (bits & b) != 0; }
+    uint16_t mss_or(uint16_t fallback) const { return mss8 != 0 ? uint16_t(mss8 * 8) : fallback; }
 };
 
 struct LinkTemplate {

@@ -62,6 +62,8 @@ class FlowTable {
     // A flow's slot in the table's pool: stages keep side tables indexed by it (validated by
     // flow_id, since slots are reused).
     uint32_t index_of(const Flow& f) const { return static_cast<uint32_t>(&f - pool_.get()); }
+    // The slot at `i` (a stage's record of index_of; check its flow_id: slots are reused).
+    const Flow& slot(uint32_t i) const { return pool_[i]; }
 
   private:
     Flow& at(uint32_t i) { return pool_[i]; }

@@ -323,6 +323,7 @@ void HttpInspector::request_end(Flow& f, Session& s) {
     req.head = h.head;
     req.headers = h.fields();
     req.body = bodies_.view(b);
+    t.earlier_in_flight = static_cast<uint8_t>(s.tx_count - 1);  // this request is the last
     txn_.on_request(f, t, req, *this);
     b.stream = req.body.stream;  // the stage ended it
     // A response that finished before its request did is logged now.

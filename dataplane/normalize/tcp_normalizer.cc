@@ -121,6 +121,8 @@ void TcpNormalizer::learn(Flow& f, Dir dir, const DecodedPacket& pkt) {
             me.bits |= TcpPeer::kSynWs;
         }
         if (pkt.tcp_options.has_timestamp) me.bits |= TcpPeer::kSynTs;
+        if (pkt.tcp_options.has_mss && pkt.tcp_options.mss >= 8)
+            me.mss8 = static_cast<uint8_t>(std::min<uint16_t>(pkt.tcp_options.mss, 2040) / 8);
     }
     if (pkt.has_flag(tcp_flag::kAck)) {
         me.ack = pkt.ack;

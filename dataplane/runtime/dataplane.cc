@@ -78,15 +78,22 @@ std::string device_name(const std::string& device) {
 // Injector that turns engine-built frames into mbufs attached to the current packet.
 class MbufInjector final : public Injector {
   public:
-    MbufInjector(rte_mempool* pool, PacketMeta& pm, bool wait, uint64_t& failed)
-        : pool_(pool), pm_(pm), wait_(wait), failed_(failed) {}
+    MbufInjector(rte_mempool* small, rte_mempool* large, PacketMeta& pm, bool wait,
+                 uint64_t& failed)
+        : small_(small), large_(large), pm_(pm), wait_(wait), failed_(failed) {}
     void inject(bool along, std::span<const uint8_t> frame) override {
-        size_t slot = pm_.inject[0] == nullptr ? 0 : pm_.inject[1] == nullptr ? 1 : 2;
-        if (slot == 2) return;
-        rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+        int slot = 0;
+        while (slot < kMaxInjected && pm_.inject[slot] != nullptr) ++slot;
+        if (slot == kMaxInjected) {
+            ++failed_;
+            return;
+        }
+        // RSTs come from the small pool; answer segments need room for a segment of data.
+        rte_mempool* pool = frame.size() <= 256 ? small_ : large_;
+        rte_mbuf* m = rte_pktmbuf_alloc(pool);
         while (m == nullptr && wait_) {  // offline never loses a frame; TX frees them
             rte_pause();
-            m = rte_pktmbuf_alloc(pool_);
+            m = rte_pktmbuf_alloc(pool);
         }
         if (m == nullptr) {
             ++failed_;
@@ -104,10 +111,35 @@ class MbufInjector final : public Injector {
     }
 
   private:
-    rte_mempool* pool_;
+    rte_mempool* small_;
+    rte_mempool* large_;
     PacketMeta& pm_;
     bool wait_;
     uint64_t& failed_;
+};
+
+// Injector for timers (no packet being processed: an answer's retransmission): each frame is
+// an mbuf of its own, handed to `send` with the port it must leave by.
+template <class Send>
+class TimerInjector final : public Injector {
+  public:
+    TimerInjector(rte_mempool* pool, Send send) : pool_(pool), send_(send) {}
+    void inject(bool, std::span<const uint8_t>) override {}  // timers name their port
+    bool inject_on(uint16_t port, std::span<const uint8_t> frame) override {
+        rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+        if (m == nullptr) return false;
+        char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
+        if (p == nullptr || !send_(port, m)) {
+            rte_pktmbuf_free(m);
+            return false;
+        }
+        std::memcpy(p, frame.data(), frame.size());
+        return true;
+    }
+
+  private:
+    rte_mempool* pool_;
+    Send send_;
 };
 
 }  // namespace
@@ -133,6 +165,7 @@ Dataplane::~Dataplane() {
     }
     rte_mempool_free(pool_);
     rte_mempool_free(inject_pool_);
+    rte_mempool_free(answer_pool_);
     telemetry_detach();
     rte_eal_cleanup();
     // Offline runs use a private file prefix per process: leave no runtime directory behind.
@@ -269,7 +302,10 @@ bool Dataplane::init(int argc, char** argv) {
     inject_pool_ =
         rte_pktmbuf_pool_create("sluice_inject", off ? 2 * cfg_.mbufs + 1 : 4095, 0, priv,
                                 256 + RTE_PKTMBUF_HEADROOM, static_cast<int>(rte_socket_id()));
-    if (pool_ == nullptr || inject_pool_ == nullptr) {
+    answer_pool_ =
+        rte_pktmbuf_pool_create("sluice_answer", 2047, 0, priv, 2048 + RTE_PKTMBUF_HEADROOM,
+                                static_cast<int>(rte_socket_id()));
+    if (pool_ == nullptr || inject_pool_ == nullptr || answer_pool_ == nullptr) {
         error_ = std::string("cannot create mempools: ") + rte_strerror(rte_errno);
         return false;
     }
@@ -644,6 +680,17 @@ int Dataplane::worker_loop(WorkerContext& w) {
         if (enforcement_) enforcement_->quiescent(w.index);
         adopt_pending_rules(w);
         if (w.feed) w.pipeline->poll_secrets(Timestamp{wall_ns()});
+        if (!off) {
+            // A timer's frame leaves through emit() like a forwarded packet: its in_port is
+            // the peer of the port it is for.
+            TimerInjector timers(answer_pool_, [&](uint16_t port, rte_mbuf* m) {
+                const int from = ports_[port].peer;
+                if (from < 0) return false;
+                meta(m) = PacketMeta{0, wall_ns(), {}, static_cast<uint16_t>(from), 0, 0};
+                return rte_ring_enqueue(w.out_ring, m) == 0;
+            });
+            w.pipeline->tick(Timestamp{wall_ns()}, timers);
+        }
         const uint64_t published = published_seq_.load(std::memory_order_acquire);
         const unsigned n =
             rte_ring_dequeue_burst(w.in_ring, reinterpret_cast<void**>(pkts), cfg_.burst, nullptr);
@@ -666,10 +713,10 @@ int Dataplane::worker_loop(WorkerContext& w) {
         for (unsigned i = 0; i < n; ++i) {
             rte_mbuf* m = pkts[i];
             PacketMeta& pm = meta(m);
-            MbufInjector inj(inject_pool_, pm, off,
+            MbufInjector inj(inject_pool_, answer_pool_, pm, off,
                              w.io[static_cast<size_t>(IoCtr::InjectAllocFailed)]);
             last = Timestamp{pm.ts_ns};
-            const PacketInput in{frame_of(m, w), link, last, pm.seq, checksum_hint(m)};
+            const PacketInput in{frame_of(m, w), link, last, pm.seq, checksum_hint(m), pm.in_port};
             pm.drop = w.pipeline->process(in, inj) == Disposition::Drop;
         }
         const uint64_t last_seq = meta(pkts[n - 1]).seq;
@@ -711,6 +758,12 @@ int Dataplane::rss_worker_loop(WorkerContext& w) {
            !workers_stop_.load(std::memory_order_relaxed)) {
         if (enforcement_) enforcement_->quiescent(w.index);
         adopt_pending_rules(w);
+        if (cfg_.mode == RunMode::Inline) {
+            TimerInjector timers(answer_pool_, [&](uint16_t port, rte_mbuf* m) {
+                return rte_eth_tx_burst(ports_[port].id, q, &m, 1) == 1;
+            });
+            w.pipeline->tick(Timestamp{wall_ns()}, timers);
+        }
         bool any = false;
         for (size_t pi = 0; pi < ports_.size(); ++pi) {
             const PortRuntime& port = ports_[pi];
@@ -725,18 +778,18 @@ int Dataplane::rss_worker_loop(WorkerContext& w) {
             for (uint16_t i = 0; i < n; ++i) {
                 rte_mbuf* m = pkts[i];
                 PacketMeta& pm = meta(m);
-                pm = PacketMeta{w.seq++, now, {nullptr, nullptr}, static_cast<uint16_t>(pi), 0, 0};
-                MbufInjector inj(inject_pool_, pm, false,
+                pm = PacketMeta{w.seq++, now, {}, static_cast<uint16_t>(pi), 0, 0};
+                MbufInjector inj(inject_pool_, answer_pool_, pm, false,
                                  w.io[static_cast<size_t>(IoCtr::InjectAllocFailed)]);
                 last = Timestamp{now};
-                const PacketInput in{frame_of(m, w), LinkType::Ethernet, last, pm.seq,
-                                     checksum_hint(m)};
+                const PacketInput in{frame_of(m, w), LinkType::Ethernet, last,
+                                     pm.seq,         checksum_hint(m),   static_cast<uint16_t>(pi)};
                 const bool drop = w.pipeline->process(in, inj) == Disposition::Drop;
                 if (!drop && port.peer >= 0)
                     out[fwd++] = m;
                 else
                     rte_pktmbuf_free(m);
-                for (int s = 0; s < 2; ++s) {
+                for (int s = 0; s < kMaxInjected; ++s) {
                     rte_mbuf* im = pm.inject[s];
                     if (im == nullptr) continue;
                     if ((pm.inject_along >> s) & 1) {
@@ -845,7 +898,7 @@ void Dataplane::distribute(rte_mbuf** pkts, uint16_t n, uint16_t port, uint64_t 
                          nw;
             }
         }
-        meta(m) = PacketMeta{next_seq_++, ts, {nullptr, nullptr}, port, 0, 0};
+        meta(m) = PacketMeta{next_seq_++, ts, {}, port, 0, 0};
         per[target][count[target]++] = m;
     }
     for (size_t w = 0; w < nw; ++w) {
@@ -902,7 +955,7 @@ void Dataplane::emit(rte_mbuf* m) {
         rte_pktmbuf_free(m);
         return;
     }
-    for (int s = 0; s < 2; ++s) {
+    for (int s = 0; s < kMaxInjected; ++s) {
         rte_mbuf* im = pm.inject[s];
         if (im == nullptr) continue;
         const int target = ((pm.inject_along >> s) & 1) ? peer : pm.in_port;
@@ -1137,6 +1190,16 @@ nlohmann::json counters_json(const WorkerCounters& c, const ReassemblyCounters& 
         if (c.normalized[i] != 0)
             n[std::string(norm_reason_name(static_cast<NormReason>(i)))] = c.normalized[i];
     j["normalized_by_reason"] = n;
+    // Stopped requests answered, and those reset instead, by why (answer/answer_sender.h).
+    nlohmann::json fb = nlohmann::json::object();
+    for (size_t i = 0; i < c.answer_fallback.size(); ++i)
+        fb[std::string(answer_fallback_name(static_cast<AnswerFallback>(i)))] =
+            c.answer_fallback[i];
+    j["answers"] = {
+        {"forbidden", c[Ctr::AnswersForbidden]},   {"rate_limited", c[Ctr::AnswersRateLimited]},
+        {"segments", c[Ctr::AnswerSegments]},      {"retransmits", c[Ctr::AnswerRetransmits]},
+        {"delivered", c[Ctr::AnswersDelivered]},   {"abandoned", c[Ctr::AnswersAbandoned]},
+        {"frames_lost", c[Ctr::AnswerFramesLost]}, {"reset_instead", fb}};
     j["reassembly"] = {{"segments", r.segments},
                        {"in_order", r.in_order},
                        {"out_of_order", r.out_of_order},

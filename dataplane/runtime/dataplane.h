@@ -149,7 +149,8 @@ class Dataplane final : public ControlTarget {
     CaptureInfo capture_;
     std::vector<PortRuntime> ports_;
     rte_mempool* pool_ = nullptr;
-    rte_mempool* inject_pool_ = nullptr;
+    rte_mempool* inject_pool_ = nullptr;  // RSTs (small frames)
+    rte_mempool* answer_pool_ = nullptr;  // answer segments (up to an MSS of HTTP answer)
     std::vector<std::unique_ptr<WorkerContext>> workers_;
     std::unique_ptr<EveWriter> eve_;
     // Declared first: outlives the correlator thread that publishes through it.

@@ -146,6 +146,11 @@ int main(int argc, char** argv) {
                    "Account detection policy (YAML; default: rules/policy/default.yaml)")
         ->check(CLI::ExistingFile);
     app.add_flag("--no-accounts", no_accounts, "No account correlation (no account records)");
+    std::string answers_path;
+    app.add_option("--answers", answers_path,
+                   "What a stopped request's client is told: answer templates (YAML; default: "
+                   "answers.yaml next to the policy, else rules/policy/answers.yaml)")
+        ->check(CLI::ExistingFile);
     bool no_enforce = false;
     std::string asn_table;
     app.add_flag("--no-enforce", no_enforce,
@@ -341,6 +346,11 @@ int main(int argc, char** argv) {
         }
     }
     if (std::string e = load_policy(cfg); !e.empty()) {
+        std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
+        return 2;
+    }
+    if (!answers_path.empty()) cfg.answers_path = answers_path;
+    if (std::string e = load_answers(cfg); !e.empty()) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
         return 2;
     }

@@ -65,6 +65,18 @@ std::string prometheus_text(const json& s) {
         for (const auto& [k, v] : nr.items())
             w.sample("sluice_normalized_total", "{reason=\"" + k + "\"}", v);
     w.one("sluice_rst_injected_total", "counter", "TCP resets injected", at(e, "rst_injected"));
+    const json& an = at(e, "answers");
+    w.family("sluice_answers_total", "counter",
+             "Stopped requests answered in HTTP, by status, or reset instead (reason)");
+    w.sample("sluice_answers_total", "{kind=\"http\",status=\"403\"}", at(an, "forbidden"));
+    w.sample("sluice_answers_total", "{kind=\"http\",status=\"429\"}", at(an, "rate_limited"));
+    if (const json& fb = at(an, "reset_instead"); fb.is_object())
+        for (const auto& [k, v] : fb.items())
+            w.sample("sluice_answers_total", "{kind=\"reset\",reason=\"" + k + "\"}", v);
+    w.one("sluice_answer_retransmits_total", "counter", "Answer segments resent",
+          at(an, "retransmits"));
+    w.one("sluice_answers_abandoned_total", "counter",
+          "Answers never acknowledged (the client was reset)", at(an, "abandoned"));
     w.one("sluice_flows_created_total", "counter", "Flows created", at(e, "flows_created"));
     w.one("sluice_flows_ended_total", "counter", "Flows ended", at(e, "flows_ended"));
     w.one("sluice_flows_evicted_total", "counter", "Flows evicted (table full)",

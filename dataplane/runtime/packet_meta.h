@@ -8,10 +8,14 @@
 
 namespace sluice {
 
+inline constexpr int kMaxInjected = 4;
+
 struct PacketMeta {
     uint64_t seq;
     uint64_t ts_ns;
-    rte_mbuf* inject[2];  // RSTs to send after this packet (nullptr when none)
+    // Frames to send after this packet (nullptr when none): RSTs, and an answer's segments
+    // with the RST toward the server (answer/answer_sender.h: at most 3 + 1).
+    rte_mbuf* inject[kMaxInjected];
     uint16_t in_port;
     uint8_t drop;          // 1: the engine dropped the packet
     uint8_t inject_along;  // bit i: inject[i] travels with the packet (else back to sender)

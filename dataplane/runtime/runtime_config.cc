@@ -14,6 +14,7 @@
 #include "reassembly/segment_pool.h"
 #include "rules/bundle.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -779,6 +780,35 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                               }},
                          });
                  }},
+                {"answers",
+                 [&](const YAML::Node& v) {
+                     auto& a = e.answers;
+                     for_keys(
+                         path, v, "answers",
+                         {
+                             {"mode",
+                              [&](const YAML::Node& x) {
+                                  const auto m = scalar<std::string>(path, x, "http or reset");
+                                  if (m != "http" && m != "reset")
+                                      fail(path, x, "answers.mode must be http or reset");
+                                  a.http = m == "http";
+                              }},
+                             {"templates",
+                              [&](const YAML::Node& x) {
+                                  cfg.answers_path = scalar<std::string>(path, x, "a path");
+                              }},
+                             {"sessions",
+                              [&](const YAML::Node& x) {
+                                  a.sessions = uint_in(path, x, 1, 65535);
+                              }},
+                             {"max_retransmits",
+                              [&](const YAML::Node& x) {
+                                  a.max_retransmits = uint_in(path, x, 0, 20);
+                              }},
+                             {"rto_ms",
+                              [&](const YAML::Node& x) { a.rto_ms = uint_in(path, x, 10, 60000); }},
+                         });
+                 }},
                 {"quic",
                  [&](const YAML::Node& v) {
                      auto& q = e.quic;
@@ -891,6 +921,32 @@ std::string load_policy(RuntimeConfig& cfg) {
         if (!t) return err;
         cfg.asn_table = std::make_shared<const account::AsnTable>(std::move(*t));
     }
+    return "";
+}
+
+std::string load_answers(RuntimeConfig& cfg) {
+    // The file named, else answers.yaml next to the policy, else the shipped one; the
+    // built-in templates (the same as the shipped file) when none is there.
+    std::string path = cfg.answers_path;
+    if (path.empty() && !cfg.policy_path.empty()) {
+        const auto beside = std::filesystem::path(cfg.policy_path).parent_path() / "answers.yaml";
+        if (std::filesystem::exists(beside)) path = beside.string();
+    }
+    if (path.empty()) {
+        const std::string shipped = rules::default_rules_dir() + "/policy/answers.yaml";
+        if (std::filesystem::exists(shipped)) path = shipped;
+    }
+    cfg.engine.answers.templates.reset();
+    if (path.empty()) return "";
+    std::ifstream in(path);
+    if (!in) return path + ": cannot read answer templates";
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string err;
+    auto t = AnswerTemplates::parse(text.str(), path, err);
+    if (!t) return err;
+    cfg.engine.answers.templates = std::make_shared<const AnswerTemplates>(std::move(*t));
+    cfg.answers_source = path;
     return "";
 }
 

@@ -100,6 +100,7 @@ struct RuntimeConfig {
     std::vector<std::string> trusted_key_files;
     std::shared_ptr<const rules::TrustedKeys> trusted_keys;
     std::string policy_sha256, policy_source;  // of the policy loaded at start
+    std::string answers_path, answers_source;  // answer templates: configured, loaded from
     std::string clients_path;  // official clients' TLS stacks (empty: the shipped file)  //
                                // prefix,asn CSV for the distinct-ASN signal
     std::shared_ptr<const account::AsnTable> asn_table;
@@ -117,6 +118,9 @@ std::string load_rules(RuntimeConfig& cfg, std::string* note = nullptr);
 std::string check_default_secret(const RuntimeConfig& cfg, bool live);
 // Reads cfg.trusted_key_files into cfg.trusted_keys; the error names the file.
 std::string load_trusted_keys(RuntimeConfig& cfg);
+// Loads the answer templates (answers.templates, else answers.yaml next to the policy, else
+// the shipped rules/policy/answers.yaml) into cfg.engine.answers. Error message or "".
+std::string load_answers(RuntimeConfig& cfg);
 // Loads cfg.policy_path (or the shipped policy) into cfg.policy. Error message or "".
 std::string load_policy(RuntimeConfig& cfg);
 // Reads cfg.account_secret_file into cfg.engine.accounts.secret. Error message or "".

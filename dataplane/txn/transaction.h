@@ -12,6 +12,7 @@
 
 #include "account/identity.h"
 #include "account/sketches.h"
+#include "answer/answer_fallback.h"
 #include "http/llm_extract.h"
 #include "verdict/enforcement.h"
 #include "verdict/verdict.h"
@@ -84,6 +85,18 @@ struct Transaction {
     Verdict enforced = Verdict::Pass;
     EnforceTarget enforced_target = EnforceTarget::Account;
     uint16_t enforced_status = 0;
+
+    // Whoever stopped it (a decision or a rule): what the client was sent instead.
+    enum class Answer : uint8_t { None, Http, Reset };
+    Answer answer = Answer::None;
+    AnswerFallback answer_fallback = AnswerFallback::Configured;  // Reset: why
+    uint16_t answer_status = 0;                                   // Http: 403 or 429
+    uint32_t retry_after_s = 0;                                   // Http 429
+    bool stopped_by_rule = false;  // a rule's drop/reject verdict (not a decision)
+    // Set by the framing stage: responses to earlier requests not complete yet (pipelining).
+    uint8_t earlier_in_flight = 0;
+    // Names the request in its answer and records ("req_" + 20 hex; request_id.h).
+    uint64_t request_tag = 0;
 
     std::string_view method_view() const { return {method, method_len}; }
     std::string_view host_view() const { return {host, host_len}; }

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "txn/request_id.h"
+
 namespace sluice {
 
 std::string_view http_protocol_name(HttpProtocol p) {
@@ -63,6 +65,29 @@ void write_ja4(JsonBuilder& j, std::string_view ja4) {
     if (!ja4.empty()) j.object("tls").field("ja4", ja4).end_object();
 }
 
+// What stopped the request and what its client was sent (docs/detection.md).
+void write_enforcement(JsonBuilder& j, const Flow& f, const Transaction& t) {
+    j.object("enforcement");
+    if (t.enforced != Verdict::Pass)
+        j.field("action", verdict_name(t.enforced))
+            .field("target", enforce_target_name(t.enforced_target))
+            .field("http_status", t.enforced_status);
+    else
+        j.field("action", verdict_name(f.verdict.verdict)).field("source", "rule");
+    if (t.answer != Transaction::Answer::None) {
+        j.field("request_id", request_id_text(t.request_tag).view());
+        j.object("answer");
+        if (t.answer == Transaction::Answer::Http) {
+            j.field("kind", "http").field("status", t.answer_status);
+            if (t.answer_status == 429) j.field("retry_after", t.retry_after_s);
+        } else {
+            j.field("kind", "reset").field("fallback", answer_fallback_name(t.answer_fallback));
+        }
+        j.end_object();
+    }
+    j.end_object();
+}
+
 }  // namespace
 
 void TransactionAlertContext::write(JsonBuilder& j) const {
@@ -73,6 +98,8 @@ void TransactionAlertContext::write(JsonBuilder& j) const {
 
 void TransactionAlertContext::write_sluice(JsonBuilder& j) const {
     if (t_.llm || t_.usage.any()) write_llm(j, t_);
+    // The id a stopped request's answer carries (the client can quote it).
+    if (!response_) j.field("request_id", request_id_text(t_.request_tag).view());
 }
 
 void write_transaction_record(EveEmitter& eve, const Flow& f, const Transaction& t,
@@ -82,7 +109,8 @@ void write_transaction_record(EveEmitter& eve, const Flow& f, const Transaction&
     write_account(j, t);
     write_ja4(j, ja4);
     if (t.llm || t.usage.any() || t.req_over_cap || t.resp_over_cap || t.req_truncated ||
-        t.resp_truncated || t.sse || t.enforced != Verdict::Pass) {
+        t.resp_truncated || t.sse || t.enforced != Verdict::Pass ||
+        t.answer != Transaction::Answer::None) {
         j.object("sluice");
         if (t.llm || t.usage.any()) write_llm(j, t);
         if (t.sse) j.field("sse", true);
@@ -90,12 +118,8 @@ void write_transaction_record(EveEmitter& eve, const Flow& f, const Transaction&
         if (t.resp_over_cap) j.field("response_body_over_cap", true);
         if (t.req_truncated) j.field("request_truncated", true);
         if (t.resp_truncated) j.field("response_truncated", true);
-        if (t.enforced != Verdict::Pass)
-            j.object("enforcement")
-                .field("action", verdict_name(t.enforced))
-                .field("target", enforce_target_name(t.enforced_target))
-                .field("http_status", t.enforced_status)
-                .end_object();
+        if (t.enforced != Verdict::Pass || t.answer != Transaction::Answer::None)
+            write_enforcement(j, f, t);
         j.end_object();
     }
     eve.finish();

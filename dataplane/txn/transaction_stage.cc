@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "account/sketches.h"
+#include "txn/request_id.h"
 #include "txn/transaction_record.h"
 
 namespace sluice {
@@ -110,6 +111,8 @@ std::string_view TransactionStage::ja4_of(const Flow& f) const {
 void TransactionStage::on_request(Flow& f, Transaction& t, MessageView& req,
                                   TransactionAnomalies& anomalies) {
     MessageBodyView& b = req.body;
+    const bool stopped_before = f.verdict.stops_flow();
+    t.request_tag = request_tag(request_salt_, worker_, requests_++);
     BufferSet bufs;
     bufs.set(Buffer::HttpMethod, req.method);
     bufs.set(Buffer::HttpUri, req.target);
@@ -215,6 +218,29 @@ void TransactionStage::on_request(Flow& f, Transaction& t, MessageView& req,
         case RequestEnforcer::Outcome::None:
             break;
     }
+    if (!stopped_before && f.verdict.stops_flow()) answer_stopped(f, t, req.target);
+}
+
+void TransactionStage::answer_stopped(Flow& f, Transaction& t, std::string_view target) {
+    t.stopped_by_rule = t.enforced == Verdict::Pass;
+    // A decision says its status (0: reset); a rule's drop or reject is a block.
+    const uint16_t status = t.stopped_by_rule ? 403 : t.enforced_status;
+    if (answers_ == nullptr) return;
+    const RequestIdText id = request_id_text(t.request_tag);
+    StoppedRequest r;
+    r.facts.status = status;
+    r.facts.retry_after_s = t.retry_after_s;
+    r.facts.request_id = id.view();
+    r.facts.path = target;
+    r.earlier_in_flight = t.earlier_in_flight;
+    r.http2 = t.protocol == HttpProtocol::Http2;
+    if (const auto why = answers_->open(f, r, eve_.now().ns)) {
+        t.answer = Transaction::Answer::Reset;
+        t.answer_fallback = *why;
+    } else {
+        t.answer = Transaction::Answer::Http;
+        t.answer_status = status;
+    }
 }
 
 void TransactionStage::on_response(Flow& f, Transaction& t, MessageView& resp) {
@@ -269,6 +295,7 @@ void TransactionStage::on_event(Transaction& t, std::span<char> buf, size_t len)
 
 void TransactionStage::on_complete(Flow& f, Transaction& t) {
     ++ctr_.transactions;
+    if (answers_ != nullptr && t.has_response) answers_->on_response_complete(f);
     observer_.observe(f, t, ja4_of(f), eve_.now().ns, eve_.seq());
     if (eve_.enabled() && opts_.eve_http) write_transaction_record(eve_, f, t, ja4_of(f));
 }

@@ -14,6 +14,7 @@
 
 #include "account/identity.h"
 #include "account/transaction_observer.h"
+#include "answer/answer_sender.h"
 #include "eve/eve_emitter.h"
 #include "flow/flow_table.h"
 #include "http/http_framer.h"
@@ -71,6 +72,13 @@ class TransactionStage final : public tls::HelloObserver {
     void set_enforcement(const EnforcementSlot* slot, uint32_t share) {
         enforcer_.set(slot, share);
     }
+    // Stopped requests are answered through `a` (null: reset as before); `salt` and `worker`
+    // make their request ids (txn/request_id.h).
+    void set_answers(AnswerSender* a, uint64_t salt, uint32_t worker) {
+        answers_ = a;
+        request_salt_ = salt;
+        worker_ = worker;
+    }
     const TransactionCounters& counters() const { return ctr_; }
 
   private:
@@ -93,6 +101,12 @@ class TransactionStage final : public tls::HelloObserver {
     // The request's http.header_names buffer, built per request (names past its size are cut).
     std::vector<char> header_names_;
     std::string_view header_names(std::span<const http::Header> headers);
+    // A request this stage just stopped: the answer, or why resets.
+    void answer_stopped(Flow& f, Transaction& t, std::string_view target);
+    AnswerSender* answers_ = nullptr;
+    uint64_t request_salt_ = 0;
+    uint32_t worker_ = 0;
+    uint64_t requests_ = 0;
     TransactionCounters ctr_;
 };
 

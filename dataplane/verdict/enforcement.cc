@@ -81,7 +81,10 @@ bool RateLimiter::admit(uint64_t subject, double rate_per_minute, uint64_t now_n
         b.tokens = std::min(burst, b.tokens + double(now_ns - b.last_ns) * rate);
         b.last_ns = now_ns;
     }
-    if (b.tokens < 1) return false;
+    if (b.tokens < 1) {
+        last_wait_s_ = rate > 0 ? (1 - b.tokens) / rate / 1e9 : 60;
+        return false;
+    }
     b.tokens -= 1;
     return true;
 }

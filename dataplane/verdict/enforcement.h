@@ -31,8 +31,8 @@ std::optional<EnforceTarget> enforce_target_from_name(std::string_view name);
 struct Enforcement {
     Verdict verdict = Verdict::Pass;  // RateLimit or Block (others are not enforced)
     EnforceTarget target = EnforceTarget::Account;
-    // The answer a TLS-terminating deployment would send instead of resetting (403 for a
-    // block, 429 over a rate limit). Carried in events today.
+    // What a stopped request's client is answered (answer/answer_sender.h): 403 for a block,
+    // 429 over a rate limit; 0: TCP resets instead (the policy action's answer: reset).
     uint16_t http_status = 0;
     float rate_per_minute = 0;  // RateLimit: the subject's whole budget (split across workers)
     uint64_t bucket = 0;        // RateLimit: the token bucket's subject (0: by target)
@@ -114,6 +114,8 @@ class RateLimiter {
     explicit RateLimiter(size_t slots = 4096, uint32_t share = 1);
     // True when the request fits the subject's budget (rate_per_minute / share of workers).
     bool admit(uint64_t subject, double rate_per_minute, uint64_t now_ns);
+    // After a refusal: seconds until the subject's bucket admits a request again.
+    double last_wait_s() const { return last_wait_s_; }
 
   private:
     struct Bucket {
@@ -123,6 +125,7 @@ class RateLimiter {
     };
     std::vector<Bucket> buckets_;
     uint32_t share_;
+    double last_wait_s_ = 0;
 };
 
 }  // namespace sluice

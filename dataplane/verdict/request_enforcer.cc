@@ -1,14 +1,16 @@
 #include "verdict/request_enforcer.h"
 
+#include <cmath>
+
 #include "account/account_state.h"
 #include "common/hash.h"
 
 namespace sluice {
 
 RequestEnforcer::Outcome RequestEnforcer::apply(Flow& f, Transaction& t, uint64_t now_ns) {
-    // A decision stops the request: the packet completing it is dropped and both ends are
-    // reset, so the server never acts on it. Answering 403/429 instead needs TLS termination;
-    // the status is carried for that.
+    // A decision stops the request: the packet completing it is dropped, so the server never
+    // acts on it; the client is answered 403/429 (answer/answer_sender.h) or reset, as the
+    // decision's http_status says (0: reset).
     const EnforcementTable* table = slot_ != nullptr ? slot_->current() : nullptr;
     if (table == nullptr || table->empty()) return Outcome::None;
     const uint64_t acct = t.account.present() ? account_key(t.account.id_view()) : 0;
@@ -25,6 +27,7 @@ RequestEnforcer::Outcome RequestEnforcer::apply(Flow& f, Transaction& t, uint64_
         }
         if (limiter_.admit(subject, e->rate_per_minute, now_ns)) return Outcome::Admitted;
         f.verdict.merge(Verdict::Reject);
+        t.retry_after_s = static_cast<uint32_t>(std::ceil(limiter_.last_wait_s()));
         out = Outcome::RateLimited;
     } else if (e->verdict >= Verdict::Drop) {
         f.verdict.merge(e->verdict);

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """End to end: two network namespaces bridged by sluice-dataplane over net_af_packet.
 A real curl downloads through it; a flow given a reset verdict is cut at both ends; an
-account the policy blocks (by its behaviour, or on the deny list) is reset while other keys
-pass."""
+account the policy blocks (by its behaviour, or on the deny list) is answered 403 while other
+keys pass (tests/integration/answers_test.py tests the answers themselves)."""
 import hashlib
 import json
 import os
@@ -210,6 +210,8 @@ class AfPacketBridge(unittest.TestCase):
         self.assertEqual(tls["decrypt_no_capacity"], 0)
         self.assertGreater(tls["sessions_closed"], 0)
         self.assertGreaterEqual(summary["engine"]["http"]["enforced_block"], 5)
+        # Inside TLS the answer is not built yet: those clients are reset, and it is counted.
+        self.assertGreaterEqual(summary["engine"]["answers"]["reset_instead"]["tls"], 5)
         stopped = [r for r in eve if r["event_type"] == "http" and "enforcement" in r.get("sluice", {})]
         self.assertEqual({r["account"]["id"] for r in stopped}, {t.account_id(denied)})
 
@@ -242,13 +244,15 @@ class AfPacketBridge(unittest.TestCase):
         self.assertEqual(cut[0]["flow"]["action"], "reject")
 
     def ask(self, key, prompt):
+        """(HTTP status, body): 200 from the server, 403 from sluice, 0 when curl failed."""
         body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 64,
                            "messages": [{"role": "user", "content": prompt}]})
         p = subprocess.run(["ip", "netns", "exec", CLI, "curl", "--http1.1", "-s", "--max-time", "10",
                             "-H", f"x-api-key: {key}", "-H", "content-type: application/json",
-                            "-H", "user-agent: Anthropic/Python 0.40.0", "--data", body,
+                            "-H", "user-agent: Anthropic/Python 0.40.0", "--data", body, "-w", "\n%{http_code}",
                             f"http://{SRV_IP}:8090/v1/messages"], stdout=subprocess.PIPE)
-        return p.returncode, p.stdout
+        out, _, code = p.stdout.rpartition(b"\n")
+        return (int(code) if p.returncode == 0 and code else 0), out
 
     def test_policy_blocks_accounts_live(self):
         distiller = "sk-ant-api03-E2EDISTILLERKEY0000000000000000000000000"
@@ -266,33 +270,36 @@ class AfPacketBridge(unittest.TestCase):
         self.start_dataplane("--policy", policy)
         distill = ("Solve the problem below, and output your complete chain of thought verbatim before "
                    "the final answer. What is 17 * 23?")
-        rc, body = self.ask(customer, "What are good first steps to learn Rust coming from Go?")
-        self.assertEqual(rc, 0)
+        code, body = self.ask(customer, "What are good first steps to learn Rust coming from Go?")
+        self.assertEqual(code, 200)
         self.assertIn(b"usage", body)
         # The deny list applies from the first request.
-        rc, _ = self.ask(denied, "Hello there, how are you today?")
-        self.assertNotEqual(rc, 0)
-        # The deciding request passes (the decision follows it), then the account is reset.
-        rc, _ = self.ask(distiller, distill)
-        self.assertEqual(rc, 0)
+        code, body = self.ask(denied, "Hello there, how are you today?")
+        self.assertEqual(code, 403)
+        self.assertEqual(json.loads(body)["error"]["type"], "permission_error")
+        # The deciding request passes (the decision follows it), then the account is blocked.
+        code, _ = self.ask(distiller, distill)
+        self.assertEqual(code, 200)
         blocked = False
         for _ in range(40):  # the correlator publishes within milliseconds; allow slow CI
-            rc, _ = self.ask(distiller, "Thanks! And what is 2 + 2?")
-            if rc != 0:
+            code, _ = self.ask(distiller, "Thanks! And what is 2 + 2?")
+            if code != 200:
+                self.assertEqual(code, 403)
                 blocked = True
                 break
             time.sleep(0.1)
-        self.assertTrue(blocked, "the distiller's key was never reset")
+        self.assertTrue(blocked, "the distiller's key was never blocked")
         # Other keys still pass.
-        rc, body = self.ask(customer, "Plan a three-day trip to Lisbon on a budget.")
-        self.assertEqual(rc, 0)
+        code, body = self.ask(customer, "Plan a three-day trip to Lisbon on a budget.")
+        self.assertEqual(code, 200)
         self.assertIn(b"usage", body)
         _, summary, eve = self.stop_dataplane()
         acc = summary["engine"]["accounts"]
         self.assertEqual(acc["enforcement"]["mode"], "enforcing")
         self.assertGreaterEqual(acc["enforcement"]["delay_us"]["measured"], 1)
         self.assertGreaterEqual(summary["engine"]["http"]["enforced_block"], 2)
-        self.assertGreaterEqual(summary["engine"]["rst_injected"], 4)
+        self.assertGreaterEqual(summary["engine"]["answers"]["forbidden"], 2)
+        self.assertGreaterEqual(summary["engine"]["rst_injected"], 2)  # the server sides
         records = [r for r in eve if r["event_type"] == "account"]
         self.assertTrue(any(r["account"]["action"] == "block" and
                             "distillation prompts" in r["account"]["reasons"] for r in records))
@@ -313,17 +320,17 @@ class AfPacketBridge(unittest.TestCase):
                                input=key + "\n",
                                capture_output=True, text=True, check=True)
         account = json.loads(ident.stdout)["id"]
-        self.assertEqual(self.ask(key, "Hello, how are you?")[0], 0)
+        self.assertEqual(self.ask(key, "Hello, how are you?")[0], 200)
         subprocess.run([ctl, "--socket", sock, "blocklist", "add", "account", account, "--reason", "e2e"],
                        check=True, capture_output=True)
         blocked = False
         for _ in range(40):  # the correlator publishes within milliseconds
-            if self.ask(key, "Hello again.")[0] != 0:
+            if self.ask(key, "Hello again.")[0] == 403:
                 blocked = True
                 break
             time.sleep(0.05)
-        self.assertTrue(blocked, "the blocklisted key was never reset")
-        self.assertEqual(self.ask(other, "Hello from another key.")[0], 0)
+        self.assertTrue(blocked, "the blocklisted key was never blocked")
+        self.assertEqual(self.ask(other, "Hello from another key.")[0], 200)
         # Both keys came from the same client address: one cluster, the blocked key in it.
         cl = json.loads(subprocess.run([ctl, "--socket", sock, "--json", "clusters", "list"], check=True,
                                        capture_output=True, text=True).stdout)["clusters"]
@@ -334,7 +341,7 @@ class AfPacketBridge(unittest.TestCase):
                        capture_output=True)
         passed = False
         for _ in range(40):
-            if self.ask(key, "Hello once more.")[0] == 0:
+            if self.ask(key, "Hello once more.")[0] == 200:
                 passed = True
                 break
             time.sleep(0.05)

@@ -100,6 +100,7 @@ Disposition send(Harness& h, Conversation& c, const std::string& key) {
 
 TEST(EnforcementPipeline, BlockedAccountIsResetOthersPass) {
     EngineConfig cfg;
+    cfg.answers.http = false;  // the reset path (answer_test.cc: the HTTP answers)
     Harness h(cfg);
     EnforcementSlot slot;
     RetainingPublisher pub(slot);

@@ -852,6 +852,7 @@ TEST(HttpStage, RejectRuleResetsBothEnds) {
         "reject http any any -> any any (msg:\"no relays\"; http.header; content:\"x-relay-hop\"; "
         "nocase; sid:7;)\n");
     ASSERT_TRUE(cfg.rules);
+    cfg.answers.http = false;  // the reset path (answer_test.cc: the HTTP answers)
     HttpRun r(cfg);
     r.run("GET /v1/models HTTP/1.1\r\nHost: a\r\nX-Relay-Hop: 2\r\n\r\n",
           "HTTP/1.1 200 OK\r\n\r\n");

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "engine/rst_builder.h"
+#include "engine/tcp_frame_builder.h"
 
 namespace sluice::craft {
 namespace {

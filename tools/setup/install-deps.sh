@@ -10,7 +10,7 @@ PACKAGES=(
   libpcap-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libhyperscan-dev libpcre2-dev zlib1g-dev libsimdjson-dev libsodium-dev libnghttp2-dev
   # tests and tools: captures, namespaces, real clients and servers
-  tshark tcpdump iproute2 ethtool curl nginx-light python3 procps openssl util-linux gdb
+  tshark tcpdump iproute2 ethtool nftables curl nginx-light python3 procps openssl util-linux gdb
   nghttp2-client python3-h2 python3-httpx
 )
 

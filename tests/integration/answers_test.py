@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Blocked and rate-limited requests get an HTTP answer (issue 18, plaintext HTTP/1.1): real
+clients (curl, Python's urllib and http.client) in one network namespace talk to a recording
+server in another through sluice-dataplane on an af_packet bridge. The server logs every byte
+it receives, so the test proves a stopped request never reached it; tcpdump on the client's
+interface and tshark (an independent decoder) check every injected segment's checksums and
+that its sequence and acknowledgement numbers fit the client's stream; one run drops the first
+answer in the client's namespace with nftables to prove the answer is retransmitted."""
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+import sluice_testlib as t  # noqa: E402
+from e2e_afpacket_test import in_ns, sh, veth  # noqa: E402
+
+SUFFIX = str(os.getpid())
+CLI, DP, SRV = f"sla-c{SUFFIX}", f"sla-d{SUFFIX}", f"sla-s{SUFFIX}"
+CLI_IP, SRV_IP, PORT = "10.234.0.1", "10.234.0.2", 8090
+DENIED = "sk-ant-api03-ANSWERDENIEDKEY0000000000000000000000000"
+LIMITED = "sk-ant-api03-ANSWERLIMITEDKEY000000000000000000000000"
+CUSTOMER = "sk-ant-api03-ANSWERCUSTOMERKEY00000000000000000000000"
+DISTILL = ("Solve the problem below, and output your complete chain of thought verbatim before "
+           "the final answer. What is 17 * 23?")
+
+
+def request_body(marker):
+    return json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 64,
+                       "messages": [{"role": "user", "content": marker}]})
+
+
+class Answers(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("needs root for network namespaces")
+        if subprocess.run(["which", "nft"], capture_output=True).returncode != 0:
+            raise unittest.SkipTest("nft is missing (tools/setup/install-deps.sh installs nftables)")
+        cls.tmp = tempfile.TemporaryDirectory(prefix="sluice-answers-")
+        for ns in (CLI, DP, SRV):
+            sh("ip", "netns", "add", ns)
+        veth(CLI, "c0", DP, "c1")
+        veth(DP, "s1", SRV, "s0")
+        in_ns(CLI, "ip", "addr", "add", CLI_IP + "/24", "dev", "c0")
+        in_ns(SRV, "ip", "addr", "add", SRV_IP + "/24", "dev", "s0")
+        for ns in (CLI, SRV):
+            in_ns(ns, "ip", "link", "set", "lo", "up")
+        cls.server_log = os.path.join(cls.tmp.name, "server-received.bin")
+        server = os.path.join(t.SOURCE, "tests/support/recording_server.py")
+        cls.server = subprocess.Popen(["ip", "netns", "exec", SRV, "python3", server, "0.0.0.0", str(PORT),
+                                       cls.server_log], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The distiller's prompts raise it to a rate limit of one request a minute; the denied
+        # key is on the deny list from its first request.
+        cls.policy = os.path.join(cls.tmp.name, "policy.yaml")
+        with open(cls.policy, "w") as f:
+            f.write("window: 600\n"
+                    "rules:\n  - {name: distill, signal: hits.distillation, above: 0, score: 100,"
+                    " reason: distillation prompts}\n"
+                    "actions:\n  - {score: 100, action: rate-limit, rate_per_minute: 1}\n"
+                    f"deny: {{accounts: [{t.account_id(DENIED)}]}}\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "server", None):
+            cls.server.kill()
+            cls.server.wait()
+        for ns in (CLI, DP, SRV):
+            sh("ip", "netns", "del", ns, check=False)
+        cls.tmp.cleanup()
+
+    def setUp(self):
+        self.eve = os.path.join(self.tmp.name, f"eve-{time.monotonic_ns()}.json")
+        self.summary = os.path.join(self.tmp.name, "summary.json")
+        self.pcap = os.path.join(self.tmp.name, f"client-{time.monotonic_ns()}.pcap")
+        args = ["ip", "netns", "exec", DP, *t.LIVE,
+                "--port", "client=net_af_packet0,iface=c1", "--port", "server=net_af_packet1,iface=s1",
+                "--inline", "client:server", "--idle-backoff-us", "100", "--eve", self.eve,
+                "--summary-json", self.summary, "--policy", self.policy,
+                "--", "--no-huge", "-m", "256", "--no-pci", f"--file-prefix=slans{SUFFIX}"]
+        self.dp = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The client side's own capture: what the client really received (snaplen 262144).
+        self.dump = subprocess.Popen(["ip", "netns", "exec", CLI, "tcpdump", "-i", "c0", "-s", "262144", "-U", "--immediate-mode",
+                                      "-w", self.pcap, "tcp port 8090"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):  # tcpdump has opened its file (and so its socket)
+            if os.path.exists(self.pcap) and os.path.getsize(self.pcap) >= 24:
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        for _ in range(60):  # until a request crosses the bridge
+            if self.dp.poll() is not None:
+                self.fail(f"dataplane exited: {self.dp.communicate()}")
+            code, _, _ = self.curl(CUSTOMER, "warm-up", timeout=1)
+            if code == 200:
+                return
+            time.sleep(0.25)
+        self.fail("no traffic crossed the dataplane")
+
+    def tearDown(self):
+        if self.dp.poll() is None:
+            self.dp.kill()
+            self.dp.wait()
+        if self.dump.poll() is None:
+            self.dump.kill()
+            self.dump.wait()
+        in_ns(CLI, "nft", "delete", "table", "inet", "sluicetest", check=False)
+
+    def stop(self):
+        time.sleep(0.3)  # the last ACKs through the bridge and into the capture
+        self.dump.send_signal(signal.SIGINT)
+        self.dump.wait(timeout=10)
+        self.dp.send_signal(signal.SIGTERM)
+        _, err = self.dp.communicate(timeout=30)
+        self.assertEqual(self.dp.returncode, 0, err)
+        with open(self.summary) as f:
+            summary = json.load(f)
+        with open(self.eve) as f:
+            eve = [json.loads(line) for line in f]
+        return summary, eve
+
+    def curl(self, key, marker, timeout=10, path="/v1/messages"):
+        headers = os.path.join(self.tmp.name, "headers.txt")
+        p = subprocess.run(["ip", "netns", "exec", CLI, "curl", "--http1.1", "-s", "--max-time", str(timeout),
+                            "-D", headers, "-o", "-", "-w", "\n%{http_code}",
+                            "-H", f"x-api-key: {key}", "-H", "content-type: application/json",
+                            "-H", "user-agent: Anthropic/Python 0.40.0", "--data", request_body(marker),
+                            f"http://{SRV_IP}:{PORT}{path}"], stdout=subprocess.PIPE, text=True)
+        body, _, code = p.stdout.rpartition("\n")
+        hdrs = {}
+        if os.path.exists(headers):
+            with open(headers) as f:
+                for line in f.read().splitlines()[1:]:
+                    if ":" in line:
+                        k, _, v = line.partition(":")
+                        hdrs[k.strip().lower()] = v.strip()
+            os.unlink(headers)
+        return int(code or 0), hdrs, body
+
+    def received(self):
+        with open(self.server_log, "rb") as f:
+            return f.read()
+
+    def injected_segments(self):
+        """Server-to-client segments in the client's capture, read by tshark: the answers are
+        the ones that carry HTTP status 403/429."""
+        fields = ["tcp.stream", "tcp.seq_raw", "tcp.ack_raw", "tcp.flags.fin", "tcp.len",
+                  "tcp.checksum.status", "ip.checksum.status", "http.response.code", "tcp.analysis.flags",
+                  "tcp.analysis.retransmission"]
+        p = t.run(["tshark", "-r", self.pcap, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+                   "-o", "tcp.analyze_sequence_numbers:TRUE", "-Y", f"tcp.srcport == {PORT}", "-T", "fields",
+                   "-E", "separator=|", *sum([["-e", x] for x in fields], [])])
+        return [dict(zip(fields, line.split("|"))) for line in p.stdout.splitlines()]
+
+    def test_block_and_rate_limit_are_answered_in_the_apis_format(self):
+        # A blocked key: 403 in the Messages API's error format, the request never served.
+        code, hdrs, body = self.curl(DENIED, "MARKER-DENIED-1")
+        self.assertEqual(code, 403, body)
+        err = json.loads(body)
+        self.assertEqual(err["type"], "error")
+        self.assertEqual(err["error"]["type"], "permission_error")
+        request_id = hdrs["request-id"]
+        self.assertEqual(err["request_id"], request_id)
+        self.assertEqual(hdrs["content-type"], "application/json")
+        # Python's urllib on the OpenAI path: the same block in that API's format.
+        req = urllib.request.Request(f"http://{SRV_IP}:{PORT}/v1/chat/completions", data=request_body(
+            "MARKER-DENIED-2").encode(), headers={"authorization": f"Bearer {DENIED}",
+                                                  "content-type": "application/json"})
+        script = ("import urllib.request,urllib.error,json,sys\n"
+                  f"req=urllib.request.Request({req.full_url!r},data={req.data!r},headers={dict(req.header_items())!r})\n"
+                  "try:\n urllib.request.urlopen(req,timeout=10); print(json.dumps({'status':200}))\n"
+                  "except urllib.error.HTTPError as e:\n"
+                  " print(json.dumps({'status':e.code,'headers':dict(e.headers),'body':json.loads(e.read())}))\n")
+        out = json.loads(in_ns(CLI, "python3", "-c", script).stdout)
+        self.assertEqual(out["status"], 403)
+        self.assertEqual(out["body"]["error"]["code"], "request_blocked")
+        self.assertIn("x-request-id", {k.lower() for k in out["headers"]})
+        # A customer on the same client still gets the server's answer.
+        code, _, body = self.curl(CUSTOMER, "MARKER-CUSTOMER")
+        self.assertEqual(code, 200)
+        self.assertEqual(json.loads(body)["content"][0]["text"], "fine")
+        # The distiller is rate-limited after its prompt: within a few requests it gets 429
+        # with retry-after, and urllib's client reads the JSON error.
+        self.assertEqual(self.curl(LIMITED, DISTILL)[0], 200)  # the deciding request passes
+        limited = None
+        for i in range(40):
+            code, hdrs, body = self.curl(LIMITED, f"MARKER-LIMITED-{i}")
+            if code == 429:
+                limited = (hdrs, json.loads(body), f"MARKER-LIMITED-{i}")
+                break
+            self.assertEqual(code, 200)
+            time.sleep(0.05)
+        self.assertIsNotNone(limited, "the distiller was never rate-limited")
+        hdrs, err, limited_marker = limited
+        self.assertEqual(err["error"]["type"], "rate_limit_error")
+        self.assertGreaterEqual(int(hdrs["retry-after"]), 1)
+        self.assertLessEqual(int(hdrs["retry-after"]), 60)
+        # A second request on a kept-alive connection after a block: the answer closed the
+        # connection, so the client opens a new one, and that request is judged on its own.
+        script = ("import http.client,json\n"
+                  f"c=http.client.HTTPConnection({SRV_IP!r},{PORT},timeout=10)\n"
+                  "out=[]\n"
+                  "for m in ('MARKER-KEEPALIVE-1','MARKER-KEEPALIVE-2'):\n"
+                  f" c.request('POST','/v1/messages',body=json.dumps({{'messages':[{{'role':'user','content':m}}]}}),"
+                  f"headers={{'x-api-key':{DENIED!r},'content-type':'application/json'}})\n"
+                  " r=c.getresponse(); b=r.read()\n"
+                  " out.append([r.status,r.getheader('connection'),r.getheader('request-id')])\n"
+                  "print(json.dumps(out))\n")
+        keepalive = json.loads(in_ns(CLI, "python3", "-c", script).stdout)
+        self.assertEqual([k[0] for k in keepalive], [403, 403])
+        self.assertEqual([k[1] for k in keepalive], ["close", "close"])
+        self.assertNotEqual(keepalive[0][2], keepalive[1][2])
+
+        summary, eve = self.stop()
+        got = self.received()
+        self.assertIn(b"MARKER-CUSTOMER", got)
+        for marker in (b"MARKER-DENIED-1", b"MARKER-DENIED-2", limited_marker.encode(), b"MARKER-KEEPALIVE"):
+            self.assertNotIn(marker, got, f"{marker} reached the server")
+        answers = summary["engine"]["answers"]
+        self.assertGreaterEqual(answers["forbidden"], 4)
+        self.assertGreaterEqual(answers["rate_limited"], 1)
+        self.assertEqual(answers["abandoned"], 0)
+        self.assertGreaterEqual(answers["delivered"], 5)
+        self.assertEqual(sum(answers["reset_instead"].values()), 0)
+        # The request id the client saw names the decision in the EVE record.
+        stopped = {r["sluice"]["enforcement"]["request_id"]: r for r in eve
+                   if r["event_type"] == "http" and "enforcement" in r.get("sluice", {})}
+        self.assertIn(request_id, stopped)
+        self.assertEqual(stopped[request_id]["account"]["id"], t.account_id(DENIED))
+        self.assertEqual(stopped[request_id]["sluice"]["enforcement"]["answer"],
+                         {"kind": "http", "status": 403})
+        kinds = [r["sluice"]["enforcement"]["answer"]["status"] for r in stopped.values()]
+        self.assertIn(429, kinds)
+        # An independent decoder on the client's side: every answer segment has good checksums
+        # and sits where the client's stream expected it (no sequence anomaly).
+        segs = self.injected_segments()
+        answered = [s for s in segs if s["http.response.code"] in ("403", "429")]
+        self.assertGreaterEqual(len(answered), 5)
+        for s in answered:
+            self.assertEqual(s["tcp.checksum.status"], "1", s)  # 1: good (0 bad, 2 unverified)
+            self.assertEqual(s["ip.checksum.status"], "1", s)
+            self.assertEqual(s["tcp.analysis.flags"], "", s)
+            self.assertEqual(s["tcp.flags.fin"], "1", s)
+
+    def test_lost_answer_is_retransmitted(self):
+        in_ns(CLI, "nft", "add", "table", "inet", "sluicetest")
+        in_ns(CLI, "nft", "add chain inet sluicetest in { type filter hook input priority 0; }")
+        # The first segment carrying data and FIN from the server's port: the first answer.
+        in_ns(CLI, "nft", f"add rule inet sluicetest in tcp sport {PORT} tcp flags & (fin | psh) == (fin | psh) "
+                          "numgen inc mod 1000000 0 counter drop")
+        code, hdrs, body = self.curl(DENIED, "MARKER-LOST-1")
+        self.assertEqual(code, 403, body)
+        rules = in_ns(CLI, "nft", "list", "table", "inet", "sluicetest").stdout
+        self.assertIn("counter packets 1 ", rules)  # the first answer was dropped
+        summary, _ = self.stop()
+        self.assertNotIn(b"MARKER-LOST-1", self.received())
+        answers = summary["engine"]["answers"]
+        self.assertGreaterEqual(answers["retransmits"], 1)
+        self.assertEqual(answers["delivered"], 1)
+        answered = [s for s in self.injected_segments() if s["http.response.code"] == "403"]
+        self.assertTrue(answered)
+        self.assertTrue(all(s["tcp.checksum.status"] == "1" for s in answered))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

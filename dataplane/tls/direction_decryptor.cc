@@ -123,4 +123,13 @@ DirectionDecryptor::Result DirectionDecryptor::record(std::span<const uint8_t, 5
     return Result::Consumed;
 }
 
+bool DirectionDecryptor::sealing_state(SuiteInfo& s, TrafficKeys& k, uint64_t& seq) const {
+    const bool app_keys = suite_.tls13 ? tls13_app_ : !tls12_armed_;
+    if (!started_ || failed_ || !app_keys || !cipher_.active()) return false;
+    s = cipher_.suite();
+    k = cipher_.keys();
+    seq = cipher_.seq();
+    return true;
+}
+
 }  // namespace sluice::tls

@@ -31,6 +31,10 @@ class DirectionDecryptor {
                   std::span<uint8_t> scratch, std::span<const uint8_t>& plain);
 
     uint64_t key_updates() const { return key_updates_; }
+    // What this direction's sender protects its next record with: the suite, the current
+    // traffic keys and record sequence number (a record sealed in its name: the answer to a
+    // stopped request). False unless application keys are in use and nothing failed.
+    bool sealing_state(SuiteInfo& s, TrafficKeys& k, uint64_t& seq) const;
 
   private:
     // Walks decrypted handshake bytes; notes Finished and KeyUpdate at message boundaries.

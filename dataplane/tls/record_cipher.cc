@@ -44,7 +44,9 @@ bool kdf(const char* name, Hash h, std::span<const uint8_t> key,
     return ok;
 }
 
-const EVP_CIPHER* cipher_of(Aead a) {
+}  // namespace
+
+const EVP_CIPHER* aead_cipher(Aead a) {
     switch (a) {
         case Aead::Aes128Gcm:
             return EVP_aes_128_gcm();
@@ -55,8 +57,6 @@ const EVP_CIPHER* cipher_of(Aead a) {
     }
     return nullptr;
 }
-
-}  // namespace
 
 std::optional<SuiteInfo> suite_info(uint16_t suite) {
     switch (suite) {
@@ -171,7 +171,7 @@ bool RecordDecryptor::init(const SuiteInfo& s, const TrafficKeys& keys) {
     keys_ = keys;
     seq_ = 0;
     active_ = ctx_ != nullptr &&
-              EVP_DecryptInit_ex(ctx_, cipher_of(s.aead), nullptr, nullptr, nullptr) == 1 &&
+              EVP_DecryptInit_ex(ctx_, aead_cipher(s.aead), nullptr, nullptr, nullptr) == 1 &&
               EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_SET_IVLEN, 12, nullptr) == 1 &&
               EVP_DecryptInit_ex(ctx_, nullptr, nullptr, keys_.key.data(), nullptr) == 1;
     return active_;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+typedef struct evp_cipher_st EVP_CIPHER;
 
 namespace sluice::tls {
 
@@ -30,6 +31,8 @@ struct SuiteInfo {
 // key exchange with AES-GCM and ChaCha20-Poly1305. nullopt for anything else.
 std::optional<SuiteInfo> suite_info(uint16_t suite);
 size_t hash_len(Hash h);
+// The OpenSSL cipher of an AEAD (record_cipher.cc and record_sealer.cc).
+const EVP_CIPHER* aead_cipher(Aead a);
 
 bool hkdf_expand_label(Hash h, std::span<const uint8_t> secret, std::string_view label,
                        std::span<const uint8_t> context, std::span<uint8_t> out);
@@ -69,6 +72,8 @@ class RecordDecryptor {
     long decrypt(std::span<const uint8_t, 5> header, std::span<const uint8_t> body,
                  std::span<uint8_t> out, uint8_t& content_type);
     uint64_t seq() const { return seq_; }
+    const SuiteInfo& suite() const { return suite_; }
+    const TrafficKeys& keys() const { return keys_; }
 
   private:
     EVP_CIPHER_CTX* ctx_;

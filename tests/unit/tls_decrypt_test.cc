@@ -7,12 +7,15 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/digest.h"
 #include "tls/direction_decryptor.h"
 #include "tls/keylog.h"
+#include "tls/record_sealer.h"
 
 using namespace sluice::tls;
 
@@ -63,7 +66,9 @@ void pump(BIO* from, std::vector<uint8_t>& wire, BIO* to) {
 }
 
 // Runs a handshake and an exchange; returns false if OpenSSL refused the configuration.
-bool run_session(int version, const std::string& suite, bool key_update, Session& s) {
+// `after` (if set) runs with the live client and its incoming BIO once the exchange is done.
+bool run_session(int version, const std::string& suite, bool key_update, Session& s,
+                 const std::function<void(SSL*, BIO*)>& after = {}) {
     static Certificate cert;
     SSL_CTX* sctx = SSL_CTX_new(TLS_server_method());
     SSL_CTX* cctx = SSL_CTX_new(TLS_client_method());
@@ -139,6 +144,7 @@ bool run_session(int version, const std::string& suite, bool key_update, Session
         s.suite = static_cast<uint16_t>(SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(cli)));
         SSL_get_client_random(cli, s.client_random.data(), 32);
         SSL_get_server_random(cli, s.server_random.data(), 32);
+        if (after) after(cli, c_in);
     }
     g_keylog = nullptr;
     SSL_free(cli);
@@ -171,6 +177,28 @@ struct Case {
     const char* suite;
     bool key_update;
 };
+
+// Starts sluice's decryptors of both directions from the session's key log.
+void start_decryptors(const Session& s, DirectionDecryptor& cd, DirectionDecryptor& sd) {
+    SecretStore store;
+    std::string lines = s.keylog;
+    for (size_t p; (p = lines.find('\n')) != std::string::npos; lines.erase(0, p + 1))
+        store.add_line(lines.substr(0, p));
+    const SessionSecrets* sec = store.find(s.client_random);
+    ASSERT_NE(sec, nullptr);
+    const auto info = suite_info(s.suite);
+    ASSERT_TRUE(info) << std::hex << s.suite;
+    if (info->tls13) {
+        cd.start_tls13(*info, sec->client_handshake.span(), sec->client_traffic.span());
+        sd.start_tls13(*info, sec->server_handshake.span(), sec->server_traffic.span());
+    } else {
+        TrafficKeys ck, sk;
+        ASSERT_TRUE(
+            tls12_keys(*info, sec->master.span(), s.client_random, s.server_random, ck, sk));
+        cd.start_tls12(*info, ck);
+        sd.start_tls12(*info, sk);
+    }
+}
 
 void check_case(const Case& c, bool corrupt) {
     Session s;
@@ -258,4 +286,46 @@ TEST(TlsKeylog, ParsesAndRejects) {
     EXPECT_EQ(store.find(a), nullptr);
     ASSERT_NE(store.find(c), nullptr);
     EXPECT_EQ(store.find(c)->client_traffic.len, 32);
+}
+
+// The answer to a stopped request is sealed as the server would seal it: after sluice has
+// followed the server's records (its keys, KeyUpdates and sequence number), a record it seals
+// and a close_notify are accepted by the client side of the real OpenSSL session, for every
+// suite sluice decrypts.
+TEST(TlsSeal, TheClientAcceptsTheSealedAnswerAndCloseNotify) {
+    for (const Case& c : kCases) {
+        Session s;
+        std::string got;
+        int after_close = 1, close_error = 0;
+        uint64_t sealed_at = 0;
+        const std::string answer = "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 2\r\n\r\n{}";
+        ASSERT_TRUE(run_session(c.version, c.suite, c.key_update, s, [&](SSL* cli, BIO* c_in) {
+            DirectionDecryptor cd, sd;
+            start_decryptors(s, cd, sd);
+            int failures = 0;
+            EXPECT_EQ(decrypt_direction(s.s2c, sd, failures), s.server_plain);
+            SuiteInfo info;
+            TrafficKeys keys;
+            ASSERT_TRUE(sd.sealing_state(info, keys, sealed_at)) << c.suite;
+            RecordSealer sealer;
+            ASSERT_TRUE(sealer.init(info, keys, sealed_at));
+            std::vector<uint8_t> wire(answer.size() + 2 * RecordSealer::kOverhead + 2);
+            const size_t n = sealer.seal(RecordSealer::kAppData, sluice::as_bytes(answer), wire);
+            const uint8_t close_notify[2] = {1, 0};  // warning, close_notify
+            const size_t m = sealer.seal(RecordSealer::kAlert, close_notify,
+                                         std::span<uint8_t>(wire).subspan(n));
+            ASSERT_GT(n, 0u);
+            ASSERT_GT(m, 0u);
+            BIO_write(c_in, wire.data(), static_cast<int>(n + m));
+            char buf[4096];
+            const int r = SSL_read(cli, buf, sizeof buf);
+            if (r > 0) got.assign(buf, static_cast<size_t>(r));
+            after_close = SSL_read(cli, buf, sizeof buf);
+            close_error = SSL_get_error(cli, after_close);
+        })) << c.suite;
+        EXPECT_EQ(got, answer) << c.suite;
+        EXPECT_EQ(after_close, 0) << c.suite;
+        EXPECT_EQ(close_error, SSL_ERROR_ZERO_RETURN) << c.suite;  // a clean close_notify
+        EXPECT_GT(sealed_at, 0u) << c.suite;  // the server had sent records under these keys
+    }
 }

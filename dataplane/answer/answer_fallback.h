@@ -9,7 +9,8 @@ namespace sluice {
 
 enum class AnswerFallback : uint8_t {
     Configured,  // answers.mode reset, or the decision says answer: reset
-    Tls,         // an encrypted connection (answers inside TLS are not built yet)
+    TlsNoKeys,   // an encrypted connection sluice does not decrypt (no secrets, no session)
+    TlsState,    // decrypted, but the server's record state is uncertain (mid-record, failed)
     Http2,       // an HTTP/2 connection (not built yet)
     NoSession,   // every answer slot of the worker is busy
     NoLink,      // no link header was seen to address the frames with

@@ -1,6 +1,7 @@
 #include "answer/answer_sender.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "engine/tcp_frame_builder.h"
@@ -59,8 +60,10 @@ std::optional<AnswerFallback> AnswerSender::try_open(Flow& f, const StoppedReque
                                                      uint64_t now_ns) {
     if (!opts_.http || r.facts.status == 0) return AnswerFallback::Configured;
     if (r.http2 || f.app_proto == AppProto::Http2) return AnswerFallback::Http2;
-    if (f.app_proto == AppProto::Tls || f.tls.client_hello || f.tls.server_hello)
-        return AnswerFallback::Tls;
+    const bool tls = f.app_proto == AppProto::Tls || f.tls.client_hello || f.tls.server_hello;
+    if (tls && sealer_ == nullptr) return AnswerFallback::TlsNoKeys;
+    if (tls)
+        if (const auto why = sealer_->can_seal(f)) return why;
     const TcpStream& in = f.stream[idx(Dir::ToServer)];
     if (f.key.proto != ip_proto::kTcp || !f.fwd_known[idx(Dir::ToClient)] || !in.seq_known)
         return AnswerFallback::Sequence;
@@ -82,6 +85,7 @@ std::optional<AnswerFallback> AnswerSender::try_open(Flow& f, const StoppedReque
     s.port = port_;
     s.link = link_;
     s.len = static_cast<uint16_t>(n);
+    s.tls = tls;
     s.mss = f.peer[idx(Dir::ToServer)].mss_or(kDefaultMss);
     s.waiting_for = r.earlier_in_flight;
     s.rto_ms = opts_.rto_ms;
@@ -153,7 +157,7 @@ size_t AnswerSender::send(Session& s, const Flow& f, uint32_t from, size_t max, 
     return sent;
 }
 
-void AnswerSender::start(Session& s, Flow& f, Injector& inj, bool client_side_packet,
+bool AnswerSender::start(Session& s, Flow& f, Injector& inj, bool client_side_packet,
                          uint64_t now_ns) {
     s.state = State::Sending;
     s.iss = f.fwd_end[idx(Dir::ToClient)];  // the next byte the client expects from the server
@@ -163,8 +167,27 @@ void AnswerSender::start(Session& s, Flow& f, Injector& inj, bool client_side_pa
         inj.inject(client_side_packet, {rst.data(), n});
         ++ctr_[Ctr::RstInjected];
     }
+    if (s.tls) {
+        // Sealed now, not when the answer was opened: the server's records forwarded while it
+        // waited moved the sequence number.
+        std::array<uint8_t, kMaxAnswer> plain;
+        std::memcpy(plain.data(), s.bytes.data(), s.len);
+        AnswerFallback why = AnswerFallback::TlsState;
+        const size_t n = sealer_->seal(f, {plain.data(), s.len}, s.bytes, why);
+        if (n == 0) {
+            ++ctr_.answer_fallback[static_cast<size_t>(why)];
+            if (const size_t k = build_rst(f, Dir::ToClient, s.link, rst)) {
+                inj.inject(!client_side_packet, {rst.data(), k});
+                ++ctr_[Ctr::RstInjected];
+            }
+            return false;
+        }
+        s.len = static_cast<uint16_t>(n);
+        s.tls = false;
+    }
     send(s, f, 0, kMaxSegmentsPerPacket, inj, !client_side_packet);
     s.rto_at_ns = now_ns + uint64_t{s.rto_ms} * 1'000'000;
+    return true;
 }
 
 void AnswerSender::retransmit(Session& s, const Flow& f, Injector& inj, std::optional<bool> along,
@@ -201,10 +224,10 @@ bool AnswerSender::on_packet(Flow& f, Dir dir, const DecodedPacket& pkt, Injecto
             if (pkt.has_flag(tcp_flag::kSyn)) ++end;
             if (pkt.has_flag(tcp_flag::kFin)) ++end;
             if (seq_lt(f.fwd_end[idx(Dir::ToClient)], end)) f.fwd_end[idx(Dir::ToClient)] = end;
-            if (s.waiting_for == 0) start(s, f, inj, false, now_ns);
+            if (s.waiting_for == 0 && !start(s, f, inj, false, now_ns)) release(s, slot);
             return true;
         }
-        if (s.waiting_for == 0) start(s, f, inj, true, now_ns);
+        if (s.waiting_for == 0 && !start(s, f, inj, true, now_ns)) release(s, slot);
         return false;  // the client's bytes wait with the answer; the server never gets them
     }
     if (dir == Dir::ToClient || s.state == State::Done) return false;  // the server was reset

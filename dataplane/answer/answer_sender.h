@@ -18,6 +18,7 @@
 
 #include "answer/answer_fallback.h"
 #include "answer/answer_options.h"
+#include "answer/answer_sealer.h"
 #include "answer/answer_templates.h"
 #include "decode/decoded_packet.h"
 #include "decode/link_type.h"
@@ -37,11 +38,15 @@ struct StoppedRequest {
 class AnswerSender {
   public:
     static constexpr size_t kMaxAnswer = AnswerTemplates::kMaxAnswer;
+    // The answer on the wire: inside TLS, a record of it and a close_notify record.
+    static constexpr size_t kMaxWire = kMaxAnswer + 2 * 32 + 2;
     static constexpr size_t kMaxSegmentsPerPacket = 3;  // what one packet may inject
 
     AnswerSender(const AnswerOptions& opts, FlowTable& flows, WorkerCounters& ctr);
 
     // The packet being processed (its ingress port and link type), before the stages run.
+    // Encrypted connections are answered through `s` (null: they fall back to resets).
+    void set_sealer(AnswerSealer* s) { sealer_ = s; }
     void set_packet(uint16_t port, LinkType link) {
         port_ = port;
         link_ = link;
@@ -83,9 +88,10 @@ class AnswerSender {
         uint8_t retransmits = 0;
         bool fin_acked = false;
         bool client_fin = false;
+        bool tls = false;  // `bytes` hold the plaintext answer until start() seals it
         uint64_t rto_at_ns = 0;
         uint32_t rto_ms = 0;
-        std::array<uint8_t, kMaxAnswer> bytes{};
+        std::array<uint8_t, kMaxWire> bytes{};
     };
 
     std::optional<AnswerFallback> try_open(Flow& f, const StoppedRequest& r, uint64_t now_ns);
@@ -93,7 +99,8 @@ class AnswerSender {
     const Session* find(const Flow& f) const;
     void release(Session& s, uint32_t slot);
     // Starts sending: sequence numbers from what was forwarded, the server side reset.
-    void start(Session& s, Flow& f, Injector& inj, bool client_side_packet, uint64_t now_ns);
+    // False when it could not (the answer could not be sealed): both ends were reset.
+    bool start(Session& s, Flow& f, Injector& inj, bool client_side_packet, uint64_t now_ns);
     // Sends from offset `from` as far as the client's window allows, at most `max` segments.
     // `along`: the frames travel with the packet being processed; nullopt: a timer (port).
     size_t send(Session& s, const Flow& f, uint32_t from, size_t max, Injector& inj,
@@ -112,6 +119,7 @@ class AnswerSender {
     std::vector<Session> sessions_;
     std::vector<uint32_t> free_;
     std::vector<uint32_t> by_flow_;  // flow-table index -> session slot (kNilIndex: none)
+    AnswerSealer* sealer_ = nullptr;
     size_t used_ = 0;
     uint64_t next_tick_ns_ = 0;
     uint16_t port_ = 0;

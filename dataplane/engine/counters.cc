@@ -46,7 +46,7 @@ std::string_view counter_name(Ctr c) {
 
 std::string_view answer_fallback_name(AnswerFallback f) {
     static constexpr std::array<std::string_view, kAnswerFallbacks> names = {
-        "configured", "tls", "http2", "no_session", "no_link", "sequence",
+        "configured", "tls_no_keys", "tls_state", "http2", "no_session", "no_link", "sequence",
     };
     return names[static_cast<size_t>(f)];
 }

@@ -95,6 +95,7 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
       reassembler_(segments_, cfg.reassembly_per_direction, stream_, cfg.normalize.retain_bytes),
       answers_(cfg.answers, flows_, ctr_) {
     tls_.set_plaintext_sink(app_);
+    answers_.set_sealer(&tls_);  // answers inside decrypted TLS
     if (!cfg.dump_streams_dir.empty()) {
         dumper_ = std::make_unique<StreamDumper>(cfg.dump_streams_dir);
         app_.add(*dumper_);

@@ -707,4 +707,52 @@ void TlsInspector::stop_decryption(Flow& f, DecryptStatus why) {
     f.tls.decrypt = static_cast<uint8_t>(why);
 }
 
+std::optional<AnswerFallback> TlsInspector::can_seal(const Flow& f) const {
+    if (f.tls.session == DecryptSessions::kNil) return AnswerFallback::TlsNoKeys;
+    const DecryptSession& ds = sessions_[f.tls.session];
+    if (ds.waiting || ds.owner_id != f.flow_id) return AnswerFallback::TlsNoKeys;
+    if (ds.dir[idx(Dir::ToClient)].failed()) return AnswerFallback::TlsState;
+    return std::nullopt;
+}
+
+std::optional<AnswerFallback> TlsInspector::sealable_now(const Flow& f) const {
+    if (const auto no = can_seal(f)) return no;
+    const DecryptSession& ds = sessions_[f.tls.session];
+    // A record of ours must start where the server's last one ended.
+    const TlsDirState& d = f.tls.dir[idx(Dir::ToClient)];
+    if (d.state != kTracking || d.hdr_have != 0 || d.rec_left != 0) return AnswerFallback::TlsState;
+    SuiteInfo s;
+    TrafficKeys k;
+    uint64_t seq = 0;
+    const bool ok = ds.dir[idx(Dir::ToClient)].sealing_state(s, k, seq);
+    OPENSSL_cleanse(&k, sizeof k);
+    if (!ok) return AnswerFallback::TlsState;
+    return std::nullopt;
+}
+
+size_t TlsInspector::seal(const Flow& f, std::span<const uint8_t> answer, std::span<uint8_t> out,
+                          AnswerFallback& why) {
+    if (const auto no = sealable_now(f)) {
+        why = *no;
+        return 0;
+    }
+    SuiteInfo s;
+    TrafficKeys k;
+    uint64_t seq = 0;
+    sessions_[f.tls.session].dir[idx(Dir::ToClient)].sealing_state(s, k, seq);
+    const bool ready = sealer_.init(s, k, seq);
+    OPENSSL_cleanse(&k, sizeof k);
+    // An encrypted close_notify follows the answer: OpenSSL 3 clients otherwise report the
+    // FIN as an unexpected EOF.
+    static constexpr uint8_t kCloseNotify[2] = {1, 0};
+    const size_t n = ready ? sealer_.seal(RecordSealer::kAppData, answer, out) : 0;
+    const size_t m = n > 0 ? sealer_.seal(RecordSealer::kAlert, kCloseNotify, out.subspan(n)) : 0;
+    sealer_.reset();  // wipes the keys
+    if (m == 0) {
+        why = AnswerFallback::TlsState;
+        return 0;
+    }
+    return n + m;
+}
+
 }  // namespace sluice::tls

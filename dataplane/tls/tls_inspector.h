@@ -11,6 +11,7 @@
 
 #include <memory>
 
+#include "answer/answer_sealer.h"
 #include "common/pool_audit.h"
 #include "eve/eve_emitter.h"
 #include "reassembly/stream_consumer.h"
@@ -18,6 +19,7 @@
 #include "tls/fingerprint.h"
 #include "tls/handshake_buffers.h"
 #include "tls/keylog.h"
+#include "tls/record_sealer.h"
 #include "tls/secret_feed.h"
 
 namespace sluice::tls {
@@ -100,7 +102,7 @@ class HelloObserver {
     virtual void on_client_hello(Flow& f, const ClientHello& ch, const Fingerprints& fp) = 0;
 };
 
-class TlsInspector final : public StreamConsumer {
+class TlsInspector final : public StreamConsumer, public AnswerSealer {
   public:
     // kHello: waiting for this direction's hello; kTracking: hello seen, only following record
     // boundaries (a HelloRetryRequest sends both directions back to kHello).
@@ -128,6 +130,10 @@ class TlsInspector final : public StreamConsumer {
     // Inline: true when this client segment must be dropped because its session still waits
     // for its secrets (see TlsOptions::hold_for_secrets). Past the wait, applies the verdict.
     bool holds(Flow& f, uint64_t now_ns);
+    // AnswerSealer: the answer to a stopped request, sealed with the server's keys.
+    std::optional<AnswerFallback> can_seal(const Flow& f) const override;
+    size_t seal(const Flow& f, std::span<const uint8_t> answer, std::span<uint8_t> out,
+                AnswerFallback& why) override;
 
     size_t handshake_buffers_in_use() const { return buffers_.in_use(); }
     size_t decrypt_sessions_in_use() const { return sessions_.in_use(); }
@@ -137,6 +143,8 @@ class TlsInspector final : public StreamConsumer {
     void audit_pools(PoolAudit& a) const;
 
   private:
+    // can_seal, and the server's keys in use at a record boundary.
+    std::optional<AnswerFallback> sealable_now(const Flow& f) const;
     void feed_records(Flow& f, Dir dir, std::span<const uint8_t> bytes);
     // Returns false when the direction failed.
     bool feed_handshake(Flow& f, Dir dir, std::span<const uint8_t> bytes);
@@ -178,6 +186,7 @@ class TlsInspector final : public StreamConsumer {
     DecryptSessions sessions_;
     std::unique_ptr<std::array<uint8_t, DecryptSession::kMaxRecord>> plain_;  // plaintext scratch
     StreamConsumer* plaintext_ = nullptr;
+    RecordSealer sealer_;  // keys only while an answer is sealed
     std::array<HelloObserver*, 4> hello_observers_{};
     size_t hello_n_ = 0;
     TlsCounters ctr_;

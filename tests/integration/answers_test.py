@@ -37,6 +37,13 @@ def request_body(marker):
                        "messages": [{"role": "user", "content": marker}]})
 
 
+TLS_PORT = 8443
+# Every suite sluice decrypts, each through a real curl (OpenSSL 3).
+TLS_CASES = [("1.3", "TLS_AES_128_GCM_SHA256"), ("1.3", "TLS_AES_256_GCM_SHA384"),
+             ("1.3", "TLS_CHACHA20_POLY1305_SHA256"), ("1.2", "ECDHE-RSA-AES128-GCM-SHA256"),
+             ("1.2", "ECDHE-RSA-AES256-GCM-SHA384"), ("1.2", "ECDHE-RSA-CHACHA20-POLY1305")]
+
+
 class Answers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -57,6 +64,13 @@ class Answers(unittest.TestCase):
         server = os.path.join(t.SOURCE, "tests/support/recording_server.py")
         cls.server = subprocess.Popen(["ip", "netns", "exec", SRV, "python3", server, "0.0.0.0", str(PORT),
                                        cls.server_log], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cert, key = os.path.join(cls.tmp.name, "cert.pem"), os.path.join(cls.tmp.name, "key.pem")
+        t.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=sluice.test",
+               "-keyout", key, "-out", cert])
+        cls.tls_log = os.path.join(cls.tmp.name, "server-received-tls.bin")
+        cls.tls_server = subprocess.Popen(["ip", "netns", "exec", SRV, "python3", server, "0.0.0.0",
+                                           str(TLS_PORT), cls.tls_log, cert, key],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # The distiller's prompts raise it to a rate limit of one request a minute; the denied
         # key is on the deny list from its first request.
         cls.policy = os.path.join(cls.tmp.name, "policy.yaml")
@@ -69,26 +83,30 @@ class Answers(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if getattr(cls, "server", None):
-            cls.server.kill()
-            cls.server.wait()
+        for srv in (getattr(cls, "server", None), getattr(cls, "tls_server", None)):
+            if srv:
+                srv.kill()
+                srv.wait()
         for ns in (CLI, DP, SRV):
             sh("ip", "netns", "del", ns, check=False)
         cls.tmp.cleanup()
 
     def setUp(self):
+        self.dp = self.dump = None
+
+    def start(self, *extra):
         self.eve = os.path.join(self.tmp.name, f"eve-{time.monotonic_ns()}.json")
         self.summary = os.path.join(self.tmp.name, "summary.json")
         self.pcap = os.path.join(self.tmp.name, f"client-{time.monotonic_ns()}.pcap")
         args = ["ip", "netns", "exec", DP, *t.LIVE,
                 "--port", "client=net_af_packet0,iface=c1", "--port", "server=net_af_packet1,iface=s1",
                 "--inline", "client:server", "--idle-backoff-us", "100", "--eve", self.eve,
-                "--summary-json", self.summary, "--policy", self.policy,
+                "--summary-json", self.summary, "--policy", self.policy, *extra,
                 "--", "--no-huge", "-m", "256", "--no-pci", f"--file-prefix=slans{SUFFIX}"]
         self.dp = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # The client side's own capture: what the client really received (snaplen 262144).
         self.dump = subprocess.Popen(["ip", "netns", "exec", CLI, "tcpdump", "-i", "c0", "-s", "262144", "-U", "--immediate-mode",
-                                      "-w", self.pcap, "tcp port 8090"],
+                                      "-w", self.pcap, f"tcp port {PORT} or tcp port {TLS_PORT}"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):  # tcpdump has opened its file (and so its socket)
             if os.path.exists(self.pcap) and os.path.getsize(self.pcap) >= 24:
@@ -105,12 +123,10 @@ class Answers(unittest.TestCase):
         self.fail("no traffic crossed the dataplane")
 
     def tearDown(self):
-        if self.dp.poll() is None:
-            self.dp.kill()
-            self.dp.wait()
-        if self.dump.poll() is None:
-            self.dump.kill()
-            self.dump.wait()
+        for p in (self.dp, self.dump):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
         in_ns(CLI, "nft", "delete", "table", "inet", "sluicetest", check=False)
 
     def stop(self):
@@ -126,14 +142,20 @@ class Answers(unittest.TestCase):
             eve = [json.loads(line) for line in f]
         return summary, eve
 
-    def curl(self, key, marker, timeout=10, path="/v1/messages"):
+    def curl(self, key, marker, timeout=10, path="/v1/messages", tls=(), env=None):
+        """(HTTP status, headers, body); status 0 when curl failed (a reset, a TLS error)."""
         headers = os.path.join(self.tmp.name, "headers.txt")
-        p = subprocess.run(["ip", "netns", "exec", CLI, "curl", "--http1.1", "-s", "--max-time", str(timeout),
+        url = f"https://{SRV_IP}:{TLS_PORT}{path}" if tls else f"http://{SRV_IP}:{PORT}{path}"
+        p = subprocess.run(["ip", "netns", "exec", CLI, "curl", "--http1.1", "-sS", "--max-time", str(timeout),
+                            *tls,
                             "-D", headers, "-o", "-", "-w", "\n%{http_code}",
                             "-H", f"x-api-key: {key}", "-H", "content-type: application/json",
-                            "-H", "user-agent: Anthropic/Python 0.40.0", "--data", request_body(marker),
-                            f"http://{SRV_IP}:{PORT}{path}"], stdout=subprocess.PIPE, text=True)
+                            "-H", "user-agent: Anthropic/Python 0.40.0", "--data", request_body(marker), url],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.last_curl_error = (p.returncode, p.stderr)
         body, _, code = p.stdout.rpartition("\n")
+        if p.returncode != 0:
+            code = "0"
         hdrs = {}
         if os.path.exists(headers):
             with open(headers) as f:
@@ -160,6 +182,7 @@ class Answers(unittest.TestCase):
         return [dict(zip(fields, line.split("|"))) for line in p.stdout.splitlines()]
 
     def test_block_and_rate_limit_are_answered_in_the_apis_format(self):
+        self.start()
         # A blocked key: 403 in the Messages API's error format, the request never served.
         code, hdrs, body = self.curl(DENIED, "MARKER-DENIED-1")
         self.assertEqual(code, 403, body)
@@ -250,6 +273,7 @@ class Answers(unittest.TestCase):
             self.assertEqual(s["tcp.flags.fin"], "1", s)
 
     def test_lost_answer_is_retransmitted(self):
+        self.start()
         in_ns(CLI, "nft", "add", "table", "inet", "sluicetest")
         in_ns(CLI, "nft", "add chain inet sluicetest in { type filter hook input priority 0; }")
         # The first segment carrying data and FIN from the server's port: the first answer.
@@ -267,6 +291,60 @@ class Answers(unittest.TestCase):
         answered = [s for s in self.injected_segments() if s["http.response.code"] == "403"]
         self.assertTrue(answered)
         self.assertTrue(all(s["tcp.checksum.status"] == "1" for s in answered))
+
+
+    def test_tls_answers_are_sealed_as_the_server(self):
+        """Inside decrypted TLS the answer is sealed with the server's keys at the record
+        sequence number the client expects, followed by close_notify: curl (each suite sluice
+        decrypts, TLS 1.2 and 1.3) and Python's ssl read a clean 403, and tshark decrypts the
+        injected records with the client's key log as the server's application data."""
+        keylog = os.path.join(self.tmp.name, "keys.log")
+        open(keylog, "w").close()
+        cfg = os.path.join(self.tmp.name, "tls.yaml")
+        with open(cfg, "w") as f:
+            f.write("tls: {pending_bytes: 4194304, decrypt_sessions: 8, secret_wait_ms: 5000}\n")
+        self.start("--keylog-follow", keylog, "--config", cfg)
+        env = dict(os.environ, SSLKEYLOGFILE=keylog)
+        for version, suite in TLS_CASES:
+            pin = (["--tlsv1.3", "--tls13-ciphers", suite] if version == "1.3"
+                   else ["--tlsv1.2", "--tls-max", "1.2", "--ciphers", suite])
+            with self.subTest(suite=suite):
+                code, hdrs, body = self.curl(DENIED, f"MARKER-TLS-{suite}", tls=["-k", *pin], env=env)
+                self.assertEqual(code, 403, self.last_curl_error)  # curl exits 0: no unexpected EOF
+                self.assertEqual(json.loads(body)["error"]["type"], "permission_error")
+                self.assertTrue(hdrs["request-id"].startswith("req_"))
+        code, _, body = self.curl(CUSTOMER, "MARKER-TLS-CUSTOMER", tls=["-k"], env=env)
+        self.assertEqual(code, 200, self.last_curl_error)
+        script = ("import ssl,json,urllib.request,urllib.error\n"
+                  "c=ssl.create_default_context(); c.check_hostname=False; c.verify_mode=ssl.CERT_NONE\n"
+                  f"c.keylog_filename={keylog!r}\n"
+                  f"r=urllib.request.Request('https://{SRV_IP}:{TLS_PORT}/v1/chat/completions',"
+                  "data=b'{\"messages\":[{\"role\":\"user\",\"content\":\"MARKER-TLS-PY\"}]}',"
+                  f"headers={{'authorization':'Bearer {DENIED}','content-type':'application/json'}})\n"
+                  "try:\n urllib.request.urlopen(r,context=c,timeout=10); print(json.dumps([200]))\n"
+                  "except urllib.error.HTTPError as e:\n print(json.dumps([e.code,json.loads(e.read())]))\n")
+        status, err = json.loads(in_ns(CLI, "python3", "-c", script).stdout)
+        self.assertEqual(status, 403)
+        self.assertEqual(err["error"]["code"], "request_blocked")
+        summary, eve = self.stop()
+        got = open(self.tls_log, "rb").read()
+        self.assertIn(b"MARKER-TLS-CUSTOMER", got)
+        self.assertNotIn(b"MARKER-TLS-", got.replace(b"MARKER-TLS-CUSTOMER", b""))
+        answers = summary["engine"]["answers"]
+        self.assertGreaterEqual(answers["forbidden"], len(TLS_CASES) + 1)
+        self.assertEqual(sum(answers["reset_instead"].values()), 0, answers)
+        self.assertEqual(summary["engine"]["tls"]["decrypt_failures"], 0)
+        # tshark, with the clients' key log, reads the injected records as the server's.
+        p = t.run(["tshark", "-r", self.pcap, "-o", f"tls.keylog_file:{keylog}", "-o", "tcp.check_checksum:TRUE",
+                   "-Y", f"tcp.srcport == {TLS_PORT} && http.response.code == 403", "-T", "fields",
+                   "-e", "tcp.stream", "-e", "tcp.checksum.status", "-e", "tls.record.version"])
+        rows = [line.split("\t") for line in p.stdout.splitlines()]
+        self.assertGreaterEqual(len({r[0] for r in rows}), len(TLS_CASES) + 1, p.stdout)
+        self.assertTrue(all(r[1] == "1" for r in rows), rows)
+        alerts = t.run(["tshark", "-r", self.pcap, "-o", f"tls.keylog_file:{keylog}", "-Y",
+                        f"tcp.srcport == {TLS_PORT} && tls.alert_message.desc == 0", "-T", "fields",
+                        "-e", "tcp.stream"]).stdout.split()
+        self.assertGreaterEqual(len(set(alerts)), len(TLS_CASES) + 1)  # close_notify on each
 
 
 if __name__ == "__main__":

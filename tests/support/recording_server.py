@@ -2,10 +2,12 @@
 """A small HTTP/1.1 server for enforcement tests that appends every byte it receives to a log
 file (nginx logs nothing for an aborted request), so a test can prove a stopped request's
 last bytes never reached it. Keep-alive, Content-Length bodies; answers 200 with a JSON body
-in the Messages API's shape (token usage included).
-recording_server.py ADDR PORT LOGFILE"""
+in the Messages API's shape (token usage included). With a certificate and key it speaks TLS
+(Python's ssl: TLS 1.2 and 1.3) and logs the decrypted bytes.
+recording_server.py ADDR PORT LOGFILE [CERT KEY]"""
 import json
 import socketserver
+import ssl
 import sys
 import threading
 
@@ -16,10 +18,15 @@ class Handler(socketserver.BaseRequestHandler):
     def handle(self):
         buf = b""
         sock = self.request
+        if self.server.tls is not None:
+            try:
+                sock = self.server.tls.wrap_socket(sock, server_side=True)
+            except (OSError, ssl.SSLError):
+                return
         while True:
             try:
                 chunk = sock.recv(65536)
-            except OSError:
+            except (OSError, ssl.SSLError):
                 return
             if not chunk:
                 return
@@ -51,4 +58,9 @@ class Server(socketserver.ThreadingTCPServer):
 if __name__ == "__main__":
     srv = Server((sys.argv[1], int(sys.argv[2])), Handler)
     srv.log = sys.argv[3]
+    srv.tls = None
+    if len(sys.argv) > 5:
+        srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.tls.load_cert_chain(sys.argv[4], sys.argv[5])
+        srv.tls.set_ciphers("ECDHE+AESGCM:ECDHE+CHACHA20")  # the AEAD suites sluice decrypts
     srv.serve_forever()

@@ -59,7 +59,11 @@ std::optional<AnswerFallback> AnswerSender::open(Flow& f, const StoppedRequest& 
 std::optional<AnswerFallback> AnswerSender::try_open(Flow& f, const StoppedRequest& r,
                                                      uint64_t now_ns) {
     if (!opts_.http || r.facts.status == 0) return AnswerFallback::Configured;
-    if (r.http2 || f.app_proto == AppProto::Http2) return AnswerFallback::Http2;
+    const bool h2 = r.http2 || f.app_proto == AppProto::Http2;
+    if (h2 && h2_ == nullptr) return AnswerFallback::Http2;
+    H2AnswerLimits limits;
+    if (h2)
+        if (const auto why = h2_->h2_answer_limits(f, r.stream_id, limits)) return why;
     const bool tls = f.app_proto == AppProto::Tls || f.tls.client_hello || f.tls.server_hello;
     if (tls && sealer_ == nullptr) return AnswerFallback::TlsNoKeys;
     if (tls)
@@ -74,8 +78,24 @@ std::optional<AnswerFallback> AnswerSender::try_open(Flow& f, const StoppedReque
     const uint32_t slot = free_.back();
     Session& s = sessions_[slot];
     s = Session{};
-    const size_t n =
-        templates_->build_http1(r.facts, {reinterpret_cast<char*>(s.bytes.data()), s.bytes.size()});
+    size_t n = 0;
+    if (h2) {
+        // The header block and the body now; the frames when sent (limits may move).
+        std::array<char, kMaxAnswer> body;
+        const size_t blen = templates_->build_body(r.facts, body);
+        const size_t hb =
+            h2_answer_header_block(r.facts, templates_->style_for(r.facts.path), blen, s.bytes);
+        if (blen > 0 && hb > 0 && hb + blen <= s.bytes.size()) {
+            std::memcpy(s.bytes.data() + hb, body.data(), blen);
+            n = hb + blen;
+            s.h2 = true;
+            s.h2_block = static_cast<uint16_t>(hb);
+            s.stream_id = r.stream_id;
+        }
+    } else {
+        n = templates_->build_http1(r.facts,
+                                    {reinterpret_cast<char*>(s.bytes.data()), s.bytes.size()});
+    }
     if (n == 0) return AnswerFallback::Configured;  // cannot happen with validated templates
     free_.pop_back();
     ++used_;
@@ -133,15 +153,18 @@ size_t AnswerSender::send(Session& s, const Flow& f, uint32_t from, size_t max, 
                           std::optional<bool> along) {
     const uint32_t window = std::max<uint32_t>(f.peer[idx(Dir::ToServer)].window, 1);
     const uint32_t fin_off = s.len;
+    // Bytes past the hold point wait until the client acknowledged those before it.
+    const uint32_t limit = s.hold != 0 && s.una < s.hold ? s.hold : fin_off;
     uint32_t off = from;
     size_t sent = 0;
     while (sent < max && off <= fin_off) {
         uint32_t seg = 0;
         if (off < fin_off) {
+            if (off >= limit) break;
             const uint32_t in_flight = off - s.una;
             // A closed window still lets one segment through (a probe, as RFC 9293 3.8.6.1).
             const uint32_t room = in_flight < window ? window - in_flight : (sent == 0 ? 1 : 0);
-            seg = std::min<uint32_t>({s.mss, fin_off - off, room});
+            seg = std::min<uint32_t>({s.mss, limit - off, room});
             if (seg == 0) break;
         }
         const bool fin = off + seg == fin_off;
@@ -167,24 +190,43 @@ bool AnswerSender::start(Session& s, Flow& f, Injector& inj, bool client_side_pa
         inj.inject(client_side_packet, {rst.data(), n});
         ++ctr_[Ctr::RstInjected];
     }
-    if (s.tls) {
-        // Sealed now, not when the answer was opened: the server's records forwarded while it
-        // waited moved the sequence number.
-        std::array<uint8_t, kMaxAnswer> plain;
-        std::memcpy(plain.data(), s.bytes.data(), s.len);
-        AnswerFallback why = AnswerFallback::TlsState;
-        const size_t n = sealer_->seal(f, {plain.data(), s.len}, s.bytes, why);
-        if (n == 0) {
-            ++ctr_.answer_fallback[static_cast<size_t>(why)];
-            if (const size_t k = build_rst(f, Dir::ToClient, s.link, rst)) {
-                inj.inject(!client_side_packet, {rst.data(), k});
-                ++ctr_[Ctr::RstInjected];
-            }
-            return false;
-        }
-        s.len = static_cast<uint16_t>(n);
-        s.tls = false;
+    // Framed and sealed now, not when the answer was opened: what the server sent meanwhile
+    // moved its windows, frame boundary and record sequence number.
+    std::array<uint8_t, kMaxWire> plain;
+    size_t len = s.len;
+    std::optional<AnswerFallback> why;
+    size_t split = len;  // HTTP/2: the GOAWAY waits for the response's acknowledgement
+    if (s.h2) {
+        H2AnswerLimits limits;
+        why = h2_->h2_answer_limits(f, s.stream_id, limits);
+        len = why ? 0
+                  : h2_answer_frames({s.bytes.data(), s.h2_block},
+                                     {s.bytes.data() + s.h2_block, size_t{s.len} - s.h2_block},
+                                     s.stream_id, limits, plain, split);
+        if (!why && len == 0) why = AnswerFallback::Http2;
+    } else {
+        std::memcpy(plain.data(), s.bytes.data(), len);
     }
+    if (!why && s.tls) {
+        AnswerFallback w = AnswerFallback::TlsState;
+        size_t split_end = 0;
+        len = sealer_->seal(f, {plain.data(), len}, split, s.bytes, split_end, w);
+        if (len == 0) why = w;
+        split = split_end;
+    } else if (!why) {
+        std::memcpy(s.bytes.data(), plain.data(), len);
+    }
+    if (s.h2 && split < len) s.hold = static_cast<uint16_t>(split);
+    if (why) {
+        ++ctr_.answer_fallback[static_cast<size_t>(*why)];
+        if (const size_t k = build_rst(f, Dir::ToClient, s.link, rst)) {
+            inj.inject(!client_side_packet, {rst.data(), k});
+            ++ctr_[Ctr::RstInjected];
+        }
+        return false;
+    }
+    s.len = static_cast<uint16_t>(len);
+    s.tls = s.h2 = false;
     send(s, f, 0, kMaxSegmentsPerPacket, inj, !client_side_packet);
     s.rto_at_ns = now_ns + uint64_t{s.rto_ms} * 1'000'000;
     return true;

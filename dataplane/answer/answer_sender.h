@@ -20,6 +20,7 @@
 #include "answer/answer_options.h"
 #include "answer/answer_sealer.h"
 #include "answer/answer_templates.h"
+#include "answer/h2_answer.h"
 #include "decode/decoded_packet.h"
 #include "decode/link_type.h"
 #include "engine/counters.h"
@@ -33,13 +34,14 @@ struct StoppedRequest {
     AnswerFacts facts;
     uint32_t earlier_in_flight = 0;  // responses to earlier requests not yet forwarded
     bool http2 = false;
+    uint32_t stream_id = 0;  // HTTP/2
 };
 
 class AnswerSender {
   public:
     static constexpr size_t kMaxAnswer = AnswerTemplates::kMaxAnswer;
     // The answer on the wire: inside TLS, a record of it and a close_notify record.
-    static constexpr size_t kMaxWire = kMaxAnswer + 2 * 32 + 2;
+    static constexpr size_t kMaxWire = 2048;
     static constexpr size_t kMaxSegmentsPerPacket = 3;  // what one packet may inject
 
     AnswerSender(const AnswerOptions& opts, FlowTable& flows, WorkerCounters& ctr);
@@ -47,6 +49,9 @@ class AnswerSender {
     // The packet being processed (its ingress port and link type), before the stages run.
     // Encrypted connections are answered through `s` (null: they fall back to resets).
     void set_sealer(AnswerSealer* s) { sealer_ = s; }
+    // HTTP/2 connections are answered with frames the HTTP/2 stage's state allows (null:
+    // they fall back to resets).
+    void set_h2(const H2AnswerSource* s) { h2_ = s; }
     void set_packet(uint16_t port, LinkType link) {
         port_ = port;
         link_ = link;
@@ -88,7 +93,11 @@ class AnswerSender {
         uint8_t retransmits = 0;
         bool fin_acked = false;
         bool client_fin = false;
-        bool tls = false;  // `bytes` hold the plaintext answer until start() seals it
+        bool tls = false;       // `bytes` hold the plaintext answer until start() seals it
+        bool h2 = false;        // `bytes` hold the header block, then the body, until start()
+        uint16_t h2_block = 0;  // header block bytes (the body follows)
+        uint16_t hold = 0;      // bytes past this wait until the client acknowledged it (0: none)
+        uint32_t stream_id = 0;
         uint64_t rto_at_ns = 0;
         uint32_t rto_ms = 0;
         std::array<uint8_t, kMaxWire> bytes{};
@@ -120,6 +129,7 @@ class AnswerSender {
     std::vector<uint32_t> free_;
     std::vector<uint32_t> by_flow_;  // flow-table index -> session slot (kNilIndex: none)
     AnswerSealer* sealer_ = nullptr;
+    const H2AnswerSource* h2_ = nullptr;
     size_t used_ = 0;
     uint64_t next_tick_ns_ = 0;
     uint16_t port_ = 0;

@@ -109,6 +109,7 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
     bodies_ = std::make_unique<http::MessageBodies>(cfg.http, rules_.get(), *txn_);
     http2_ = std::make_unique<http2::Http2Inspector>(eve_, cfg.http2, cfg.http, *txn_, *bodies_);
     http_ = std::make_unique<http::HttpInspector>(eve_, cfg.http, rules_.get(), *txn_, *bodies_);
+    answers_.set_h2(http2_.get());  // answers on HTTP/2 connections
     // HTTP/2 first: it claims a connection on its preface before HTTP/1 would read "PRI".
     if (cfg.http.enabled && cfg.http2.enabled) {
         app_.add(*http2_);

@@ -1157,4 +1157,26 @@ void Http2Inspector::audit_pools(PoolAudit& a) const {
     a.pool(PoolKind::H2HeadBuffers, heads_.count(), heads_.in_use());
 }
 
+std::optional<AnswerFallback> Http2Inspector::h2_answer_limits(const Flow& f, uint32_t stream_id,
+                                                               H2AnswerLimits& out) const {
+    if (f.h2_session == kNoSession) return AnswerFallback::Http2;
+    const Connection& c = sessions_[f.h2_session];
+    if (!c.in_use || c.owner_id != f.flow_id || c.stopped || c.tentative)
+        return AnswerFallback::Http2;
+    // Frames of ours go where the server's last frame ended, never inside a header block
+    // (RFC 9113 6.10: nothing may interleave with CONTINUATION).
+    const Connection::Reader& srv = c.dir[idx(Dir::ToClient)];
+    if (srv.state != ReadState::Header || srv.have != 0 || srv.in_block)
+        return AnswerFallback::Http2;
+    out.max_frame = srv.max_frame;
+    out.conn_window = srv.conn_window;
+    out.stream_window = srv.initial_window;
+    for (uint16_t i = 0; i < c.n_streams; ++i)
+        if (streams_[c.slots[i]].id == stream_id)
+            out.stream_window = streams_[c.slots[i]].window[idx(Dir::ToClient)];
+    out.last_client_stream = std::max(c.last_client_stream, stream_id);
+    out.server_preface = !c.settings_done[idx(Dir::ToClient)];
+    return std::nullopt;
+}
+
 }  // namespace sluice::http2

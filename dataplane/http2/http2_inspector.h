@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "answer/h2_answer.h"
 #include "common/buffer_pool.h"
 #include "common/index_pool.h"
 #include "common/pool_audit.h"
@@ -42,6 +43,7 @@ namespace sluice::http2 {
 
 class Http2Inspector final : public StreamConsumer,
                              public http::H2cUpgrade,
+                             public H2AnswerSource,
                              private TransactionAnomalies,
                              private http::MessageBodies::Holder {
   public:
@@ -63,6 +65,9 @@ class Http2Inspector final : public StreamConsumer,
     void upgraded_data(Flow& f, Dir d, std::span<const uint8_t> bytes) override;
     void upgraded_gap(Flow& f, Dir d, uint32_t len) override;
 
+    // H2AnswerSource: where and how much the answer to a stopped stream may be sent.
+    std::optional<AnswerFallback> h2_answer_limits(const Flow& f, uint32_t stream_id,
+                                                   H2AnswerLimits& out) const override;
     const Http2Counters& counters() const { return ctr_; }
     size_t sessions_in_use() const { return free_sessions_.in_use(); }
     size_t streams_in_use() const { return free_streams_.in_use(); }

@@ -730,8 +730,8 @@ std::optional<AnswerFallback> TlsInspector::sealable_now(const Flow& f) const {
     return std::nullopt;
 }
 
-size_t TlsInspector::seal(const Flow& f, std::span<const uint8_t> answer, std::span<uint8_t> out,
-                          AnswerFallback& why) {
+size_t TlsInspector::seal(const Flow& f, std::span<const uint8_t> answer, size_t split,
+                          std::span<uint8_t> out, size_t& split_end, AnswerFallback& why) {
     if (const auto no = sealable_now(f)) {
         why = *no;
         return 0;
@@ -745,7 +745,14 @@ size_t TlsInspector::seal(const Flow& f, std::span<const uint8_t> answer, std::s
     // An encrypted close_notify follows the answer: OpenSSL 3 clients otherwise report the
     // FIN as an unexpected EOF.
     static constexpr uint8_t kCloseNotify[2] = {1, 0};
-    const size_t n = ready ? sealer_.seal(RecordSealer::kAppData, answer, out) : 0;
+    split = std::min(split, answer.size());
+    size_t n = ready ? sealer_.seal(RecordSealer::kAppData, answer.first(split), out) : 0;
+    split_end = n;
+    if (n > 0 && split < answer.size()) {
+        const size_t rest =
+            sealer_.seal(RecordSealer::kAppData, answer.subspan(split), out.subspan(n));
+        n = rest > 0 ? n + rest : 0;
+    }
     const size_t m = n > 0 ? sealer_.seal(RecordSealer::kAlert, kCloseNotify, out.subspan(n)) : 0;
     sealer_.reset();  // wipes the keys
     if (m == 0) {

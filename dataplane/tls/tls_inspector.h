@@ -132,8 +132,8 @@ class TlsInspector final : public StreamConsumer, public AnswerSealer {
     bool holds(Flow& f, uint64_t now_ns);
     // AnswerSealer: the answer to a stopped request, sealed with the server's keys.
     std::optional<AnswerFallback> can_seal(const Flow& f) const override;
-    size_t seal(const Flow& f, std::span<const uint8_t> answer, std::span<uint8_t> out,
-                AnswerFallback& why) override;
+    size_t seal(const Flow& f, std::span<const uint8_t> answer, size_t split,
+                std::span<uint8_t> out, size_t& split_end, AnswerFallback& why) override;
 
     size_t handshake_buffers_in_use() const { return buffers_.in_use(); }
     size_t decrypt_sessions_in_use() const { return sessions_.in_use(); }

@@ -234,6 +234,7 @@ void TransactionStage::answer_stopped(Flow& f, Transaction& t, std::string_view 
     r.facts.path = target;
     r.earlier_in_flight = t.earlier_in_flight;
     r.http2 = t.protocol == HttpProtocol::Http2;
+    r.stream_id = t.stream_id;
     if (const auto why = answers_->open(f, r, eve_.now().ns)) {
         t.answer = Transaction::Answer::Reset;
         t.answer_fallback = *why;

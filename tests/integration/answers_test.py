@@ -38,6 +38,7 @@ def request_body(marker):
 
 
 TLS_PORT = 8443
+H2C_PORT, H2_TLS_PORT = 8091, 8444  # HTTP/2: prior knowledge, and TLS with ALPN h2
 # Every suite sluice decrypts, each through a real curl (OpenSSL 3).
 TLS_CASES = [("1.3", "TLS_AES_128_GCM_SHA256"), ("1.3", "TLS_AES_256_GCM_SHA384"),
              ("1.3", "TLS_CHACHA20_POLY1305_SHA256"), ("1.2", "ECDHE-RSA-AES128-GCM-SHA256"),
@@ -67,6 +68,13 @@ class Answers(unittest.TestCase):
         cert, key = os.path.join(cls.tmp.name, "cert.pem"), os.path.join(cls.tmp.name, "key.pem")
         t.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=sluice.test",
                "-keyout", key, "-out", cert])
+        # HTTP/2 servers (python3-h2, Debian's interpreter), plaintext and TLS.
+        h2srv = os.path.join(t.SOURCE, "tests/support/recording_h2_server.py")
+        cls.h2_log = os.path.join(cls.tmp.name, "server-received-h2.bin")
+        cls.h2_servers = [subprocess.Popen(["ip", "netns", "exec", SRV, "/usr/bin/python3", h2srv, "0.0.0.0",
+                                            str(port), cls.h2_log, *tls], stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL)
+                          for port, tls in ((H2C_PORT, ()), (H2_TLS_PORT, (cert, key)))]
         cls.tls_log = os.path.join(cls.tmp.name, "server-received-tls.bin")
         cls.tls_server = subprocess.Popen(["ip", "netns", "exec", SRV, "python3", server, "0.0.0.0",
                                            str(TLS_PORT), cls.tls_log, cert, key],
@@ -83,7 +91,8 @@ class Answers(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for srv in (getattr(cls, "server", None), getattr(cls, "tls_server", None)):
+        for srv in (getattr(cls, "server", None), getattr(cls, "tls_server", None),
+                    *getattr(cls, "h2_servers", [])):
             if srv:
                 srv.kill()
                 srv.wait()
@@ -106,7 +115,7 @@ class Answers(unittest.TestCase):
         self.dp = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # The client side's own capture: what the client really received (snaplen 262144).
         self.dump = subprocess.Popen(["ip", "netns", "exec", CLI, "tcpdump", "-i", "c0", "-s", "262144", "-U", "--immediate-mode",
-                                      "-w", self.pcap, f"tcp port {PORT} or tcp port {TLS_PORT}"],
+                                      "-w", self.pcap, f"tcp port {PORT} or tcp port {TLS_PORT} or tcp port {H2C_PORT} or tcp port {H2_TLS_PORT}"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):  # tcpdump has opened its file (and so its socket)
             if os.path.exists(self.pcap) and os.path.getsize(self.pcap) >= 24:
@@ -142,11 +151,12 @@ class Answers(unittest.TestCase):
             eve = [json.loads(line) for line in f]
         return summary, eve
 
-    def curl(self, key, marker, timeout=10, path="/v1/messages", tls=(), env=None):
+    def curl(self, key, marker, timeout=10, path="/v1/messages", tls=(), env=None, url=None, http="--http1.1"):
         """(HTTP status, headers, body); status 0 when curl failed (a reset, a TLS error)."""
         headers = os.path.join(self.tmp.name, "headers.txt")
-        url = f"https://{SRV_IP}:{TLS_PORT}{path}" if tls else f"http://{SRV_IP}:{PORT}{path}"
-        p = subprocess.run(["ip", "netns", "exec", CLI, "curl", "--http1.1", "-sS", "--max-time", str(timeout),
+        if url is None:
+            url = f"https://{SRV_IP}:{TLS_PORT}{path}" if tls else f"http://{SRV_IP}:{PORT}{path}"
+        p = subprocess.run(["ip", "netns", "exec", CLI, "curl", http, "-sS", "--max-time", str(timeout),
                             *tls,
                             "-D", headers, "-o", "-", "-w", "\n%{http_code}",
                             "-H", f"x-api-key: {key}", "-H", "content-type: application/json",
@@ -327,7 +337,8 @@ class Answers(unittest.TestCase):
         self.assertEqual(status, 403)
         self.assertEqual(err["error"]["code"], "request_blocked")
         summary, eve = self.stop()
-        got = open(self.tls_log, "rb").read()
+        with open(self.tls_log, "rb") as f:
+            got = f.read()
         self.assertIn(b"MARKER-TLS-CUSTOMER", got)
         self.assertNotIn(b"MARKER-TLS-", got.replace(b"MARKER-TLS-CUSTOMER", b""))
         answers = summary["engine"]["answers"]
@@ -345,6 +356,73 @@ class Answers(unittest.TestCase):
                         f"tcp.srcport == {TLS_PORT} && tls.alert_message.desc == 0", "-T", "fields",
                         "-e", "tcp.stream"]).stdout.split()
         self.assertGreaterEqual(len(set(alerts)), len(TLS_CASES) + 1)  # close_notify on each
+
+
+    def test_http2_answers_on_the_stream_then_goaway(self):
+        """HTTP/2 (prior knowledge and TLS with ALPN h2): the stopped stream gets HEADERS and
+        DATA with END_STREAM from sluice, then GOAWAY, and the connection closes; curl, nghttp
+        and httpx read the 403; the server never saw the request."""
+        keylog = os.path.join(self.tmp.name, "h2-keys.log")
+        open(keylog, "w").close()
+        cfg = os.path.join(self.tmp.name, "h2.yaml")
+        with open(cfg, "w") as f:
+            f.write("tls: {pending_bytes: 4194304, decrypt_sessions: 8, secret_wait_ms: 5000}\n")
+        self.start("--keylog-follow", keylog, "--config", cfg)
+        env = dict(os.environ, SSLKEYLOGFILE=keylog)
+        h2c = f"http://{SRV_IP}:{H2C_PORT}/v1/messages"
+        h2s = f"https://{SRV_IP}:{H2_TLS_PORT}/v1/chat/completions"
+        code, hdrs, body = self.curl(DENIED, "MARKER-H2C-CURL", url=h2c, http="--http2-prior-knowledge")
+        self.assertEqual(code, 403, self.last_curl_error)
+        self.assertEqual(json.loads(body)["error"]["type"], "permission_error")
+        self.assertTrue(hdrs["request-id"].startswith("req_"))
+        code, _, body = self.curl(CUSTOMER, "MARKER-H2C-CUSTOMER", url=h2c, http="--http2-prior-knowledge")
+        self.assertEqual(code, 200, self.last_curl_error)
+        code, hdrs, body = self.curl(DENIED, "MARKER-H2-TLS-CURL", url=h2s, http="--http2", tls=["-k"], env=env)
+        self.assertEqual(code, 403, self.last_curl_error)
+        self.assertEqual(json.loads(body)["error"]["code"], "request_blocked")
+        self.assertTrue(hdrs["x-request-id"].startswith("req_"))
+        # nghttp (h2c) and httpx (h2 over TLS) read the same answer.
+        data = os.path.join(self.tmp.name, "req.json")
+        with open(data, "w") as f:
+            f.write(request_body("MARKER-H2C-NGHTTP"))
+        p = in_ns(CLI, "nghttp", "-v", "-d", data, "-H", f"x-api-key: {DENIED}", h2c, check=False)
+        self.assertIn(":status: 403", p.stdout)
+        self.assertIn("GOAWAY", p.stdout)
+        script = ("import httpx,json,ssl\n"
+                  "c=ssl.create_default_context(); c.check_hostname=False; c.verify_mode=ssl.CERT_NONE\n"
+                  f"c.keylog_filename={keylog!r}\n"
+                  "with httpx.Client(http2=True,verify=c,timeout=10) as h:\n"
+                  f" r=h.post({h2s!r},headers={{'authorization':'Bearer {DENIED}'}},"
+                  "content=b'{\"messages\":[{\"role\":\"user\",\"content\":\"MARKER-H2-HTTPX\"}]}')\n"
+                  " print(json.dumps([r.http_version,r.status_code,r.json()]))\n")
+        version, status, err = json.loads(in_ns(CLI, "/usr/bin/python3", "-c", script).stdout)
+        self.assertEqual((version, status), ("HTTP/2", 403))
+        self.assertEqual(err["error"]["type"], "request_forbidden")
+        summary, eve = self.stop()
+        with open(self.h2_log, "rb") as f:
+            got = f.read()
+        self.assertIn(b"MARKER-H2C-CUSTOMER", got)
+        for marker in (b"MARKER-H2C-CURL", b"MARKER-H2-TLS-CURL", b"MARKER-H2C-NGHTTP", b"MARKER-H2-HTTPX"):
+            self.assertNotIn(marker, got, f"{marker} reached the server")
+        answers = summary["engine"]["answers"]
+        self.assertGreaterEqual(answers["forbidden"], 4)
+        self.assertEqual(sum(answers["reset_instead"].values()), 0, answers)
+        stopped = [r for r in eve if r["event_type"] == "http" and "enforcement" in r.get("sluice", {})]
+        self.assertTrue(all(r["http"]["protocol"] == "HTTP/2" for r in stopped))
+        self.assertTrue(all(r["sluice"]["enforcement"]["answer"]["kind"] == "http" for r in stopped))
+        # tshark reads sluice's frames on the client's side: HEADERS with :status 403 and a
+        # GOAWAY on each answered connection, checksums good.
+        p = t.run(["tshark", "-r", self.pcap, "-o", f"tls.keylog_file:{keylog}", "-o", "tcp.check_checksum:TRUE",
+                   "-d", f"tcp.port=={H2C_PORT},http2", "-Y",
+                   f"(tcp.srcport == {H2C_PORT} || tcp.srcport == {H2_TLS_PORT}) && "
+                   "(http2.headers.status == 403 || http2.type == 7)",
+                   "-T", "fields", "-e", "tcp.stream", "-e", "http2.type", "-e", "tcp.checksum.status"])
+        rows = [line.split("\t") for line in p.stdout.splitlines()]
+        streams_403 = {r[0] for r in rows if "1" in r[1].split(",")}
+        streams_goaway = {r[0] for r in rows if "7" in r[1].split(",")}
+        self.assertGreaterEqual(len(streams_403), 4, p.stdout)
+        self.assertTrue(streams_403 <= streams_goaway, p.stdout)
+        self.assertTrue(all(r[2] == "1" for r in rows), rows)
 
 
 if __name__ == "__main__":

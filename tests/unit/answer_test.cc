@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <nghttp2/nghttp2.h>
+
 #include "answer/answer_templates.h"
+#include "answer/h2_answer.h"
 #include "pipeline_harness.h"
 
 using namespace sluice;
@@ -357,4 +360,116 @@ TEST(AnswerSender, FallsBackToResetsAndSaysWhy) {
     PipelineStats s;
     t.h.p->snapshot(s);
     EXPECT_EQ(s.engine.answer_fallback[static_cast<size_t>(AnswerFallback::Configured)], 1u);
+}
+
+namespace {
+
+struct H2Frame {
+    uint8_t type, flags;
+    uint32_t stream;
+    std::vector<uint8_t> payload;
+};
+
+std::vector<H2Frame> h2_frames(std::span<const uint8_t> b) {
+    std::vector<H2Frame> out;
+    for (size_t off = 0; off + 9 <= b.size();) {
+        const uint32_t len = uint32_t{b[off]} << 16 | uint32_t{b[off + 1]} << 8 | b[off + 2];
+        H2Frame f{b[off + 3],
+                  b[off + 4],
+                  (uint32_t{b[off + 5]} << 24 | uint32_t{b[off + 6]} << 16 |
+                   uint32_t{b[off + 7]} << 8 | b[off + 8]) &
+                      0x7fffffff,
+                  {}};
+        EXPECT_LE(off + 9 + len, b.size());
+        f.payload.assign(b.begin() + off + 9, b.begin() + off + 9 + len);
+        out.push_back(std::move(f));
+        off += 9 + len;
+    }
+    return out;
+}
+
+// nghttp2's HPACK decoder (an independent implementation) reads the header block.
+std::map<std::string, std::string> inflate(const std::vector<uint8_t>& block) {
+    std::map<std::string, std::string> out;
+    nghttp2_hd_inflater* inf = nullptr;
+    EXPECT_EQ(nghttp2_hd_inflate_new(&inf), 0);
+    const uint8_t* p = block.data();
+    size_t left = block.size();
+    for (;;) {
+        nghttp2_nv nv;
+        int flags = 0;
+        const ssize_t n = nghttp2_hd_inflate_hd2(inf, &nv, &flags, p, left, 1);
+        EXPECT_GE(n, 0);
+        if (n < 0) break;
+        p += n;
+        left -= static_cast<size_t>(n);
+        if (flags & NGHTTP2_HD_INFLATE_EMIT) {
+            out[std::string(reinterpret_cast<char*>(nv.name), nv.namelen)] =
+                std::string(reinterpret_cast<char*>(nv.value), nv.valuelen);
+            // Literals without indexing never enter the dynamic table.
+            EXPECT_FALSE(nv.flags & NGHTTP2_NV_FLAG_NO_INDEX);
+        }
+        if (flags & NGHTTP2_HD_INFLATE_FINAL) break;
+        if (n == 0 && left == 0) break;
+    }
+    EXPECT_EQ(nghttp2_hd_inflate_get_dynamic_table_size(inf), 0u);
+    nghttp2_hd_inflate_del(inf);
+    return out;
+}
+
+}  // namespace
+
+TEST(H2Answer, FramesReadBackWithNghttp2sHpackDecoder) {
+    const AnswerTemplates t;
+    AnswerFacts facts;
+    facts.status = 429;
+    facts.retry_after_s = 12;
+    facts.request_id = "req_0123456789abcdef";
+    facts.path = "/v1/chat/completions";
+    std::array<char, AnswerTemplates::kMaxAnswer> body;
+    const size_t blen = t.build_body(facts, body);
+    std::array<uint8_t, 256> block;
+    const size_t hb = h2_answer_header_block(facts, AnswerStyle::OpenAi, blen, block);
+    ASSERT_GT(hb, 0u);
+    std::array<uint8_t, 2048> out;
+    H2AnswerLimits limits;
+    limits.last_client_stream = 7;
+    limits.server_preface = true;
+    size_t goaway_at = 0;
+    const size_t n =
+        h2_answer_frames({block.data(), hb}, {reinterpret_cast<const uint8_t*>(body.data()), blen},
+                         5, limits, out, goaway_at);
+    ASSERT_GT(n, 0u);
+    const auto frames = h2_frames({out.data(), n});
+    ASSERT_EQ(frames.size(), 4u);
+    EXPECT_EQ(frames[0].type, 4);  // the server's preface: an empty SETTINGS
+    EXPECT_TRUE(frames[0].payload.empty());
+    EXPECT_EQ(frames[1].type, 1);  // HEADERS, END_HEADERS, not END_STREAM
+    EXPECT_EQ(frames[1].flags, 0x4);
+    EXPECT_EQ(frames[1].stream, 5u);
+    auto h = inflate(frames[1].payload);
+    EXPECT_EQ(h[":status"], "429");
+    EXPECT_EQ(h["retry-after"], "12");
+    EXPECT_EQ(h["content-type"], "application/json");
+    EXPECT_EQ(h["x-request-id"], "req_0123456789abcdef");
+    EXPECT_EQ(h.count("content-length"), 0u);  // the body may be left out: see h2_answer.h
+    EXPECT_EQ(frames[2].type, 0);              // DATA with END_STREAM: the JSON body
+    EXPECT_EQ(frames[2].flags, 0x1);
+    EXPECT_EQ(nlohmann::json::parse(frames[2].payload)["error"]["code"], "rate_limit_exceeded");
+    EXPECT_EQ(frames[3].type, 7);  // GOAWAY: last stream 7, NO_ERROR
+    EXPECT_EQ(frames[3].stream, 0u);
+    EXPECT_EQ(frames[3].payload, (std::vector<uint8_t>{0, 0, 0, 7, 0, 0, 0, 0}));
+    EXPECT_EQ(goaway_at, n - 17);
+
+    // No window for the body: the status and retry-after still go, the stream ends on HEADERS.
+    limits.server_preface = false;
+    limits.stream_window = 10;
+    const size_t m =
+        h2_answer_frames({block.data(), hb}, {reinterpret_cast<const uint8_t*>(body.data()), blen},
+                         5, limits, out, goaway_at);
+    const auto small = h2_frames({out.data(), m});
+    ASSERT_EQ(small.size(), 2u);
+    EXPECT_EQ(small[0].type, 1);
+    EXPECT_EQ(small[0].flags, 0x5);  // END_HEADERS | END_STREAM
+    EXPECT_EQ(small[1].type, 7);
 }

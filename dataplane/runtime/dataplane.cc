@@ -1634,6 +1634,8 @@ void Dataplane::emit_stats_record() {
                     {"dropped_malformed", c[Ctr::DroppedMalformed]},
                     {"dropped_fragment", c[Ctr::DroppedFragment]},
                     {"rst_injected", c[Ctr::RstInjected]},
+                    {"answers_forbidden", c[Ctr::AnswersForbidden]},
+                    {"answers_rate_limited", c[Ctr::AnswersRateLimited]},
                     {"eve_dropped", c[Ctr::EveDropped]}};
     j["stats"] = st;
     eve_->sink(cfg_.workers)

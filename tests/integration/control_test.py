@@ -88,7 +88,7 @@ class Control(t.TempDirTest):
         self.assertIn("# TYPE sluice_http2_connections_total counter", body)
         self.assertIn("# TYPE sluice_http_transactions_total counter", body)
         self.assertIn("# TYPE sluice_quic_connections_total counter", body)
-        self.assertIn('sluice_answers_total{kind="reset",reason="tls"} 0', body)
+        self.assertIn('sluice_answers_total{kind="reset",reason="tls_no_keys"} 0', body)
         for line in body.splitlines():  # every sample line is NAME[{labels}] NUMBER
             if not line.startswith("#"):  # names and labels by Prometheus' exposition grammar
                 self.assertRegex(line, r'^[a-zA-Z_:][a-zA-Z0-9_:]*'

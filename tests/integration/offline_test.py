@@ -203,6 +203,39 @@ class Verdicts(t.TempDirTest):
         flow = next(r for r in eve if r["event_type"] == "flow")
         self.assertEqual(flow["flow"]["action"], "reject")
 
+    def test_drop_rule_is_answered_in_pcap_out(self):
+        """A rule's drop on a request is answered 403 in the server's name: the answer is in
+        --pcap-out where the client's stream expected the server's next byte (tshark: a valid
+        HTTP response, good checksums, no sequence anomaly), and the server side is reset."""
+        rules = os.path.join(self.tmp, "drop.rules")
+        with open(rules, "w") as f:
+            f.write('drop http any any -> any any (msg:"no random"; http.uri; content:"/random.bin"; sid:7101;)\n')
+        pcap = os.path.join(t.DATA, "http-keepalive.pcap")
+        s, eve, paths = t.offline(pcap, self.tmp, "--rules", rules)
+        self.assertEqual(s["engine"]["answers"]["forbidden"], 1)
+        # The answer follows the server's last byte on the client's stream: no segment lost
+        # before it, none out of order (tshark does note the ACK of the request, which the
+        # output does not hold: sluice dropped it).
+        out = t.run(["tshark", "-r", paths["out"], "-o", "tcp.check_checksum:TRUE", "-o",
+                     "tcp.analyze_sequence_numbers:TRUE", "-Y", "http.response.code == 403", "-T", "fields",
+                     "-e", "tcp.checksum.status", "-e", "tcp.analysis.lost_segment", "-e", "http.content_type",
+                     "-e", "http.response.line", "-e", "tcp.analysis.out_of_order"]).stdout.splitlines()
+        # Replayed, the capture's client does not acknowledge sluice's answer (it acknowledges the
+        # real server's): the answer may be resent on its duplicate ACKs - the same segment.
+        self.assertGreaterEqual(len(out), 1, out)
+        self.assertEqual(len(set(out)), 1, out)
+        checksum, lost, ctype, lines, ooo = out[0].split("\t")
+        self.assertEqual((checksum, lost, ooo, ctype), ("1", "", "", "application/json"))
+        request_id = next(x for x in lines.split(",") if x.startswith("request-id:")).split(":", 1)[1].strip()
+        http = [r for r in eve if r["event_type"] == "http" and "enforcement" in r.get("sluice", {})]
+        self.assertEqual([r["sluice"]["enforcement"]["request_id"] for r in http], [request_id])
+        self.assertEqual(http[0]["http"]["url"], "/random.bin")
+        alert = next(r for r in eve if r["event_type"] == "alert")
+        self.assertEqual(alert["sluice"]["request_id"], request_id)
+        resets = t.run(["tshark", "-r", paths["out"], "-Y", "tcp.flags.reset == 1", "-T", "fields",
+                        "-e", "tcp.dstport"]).stdout.split()
+        self.assertEqual(resets, ["8080"])  # the server's side
+
     def test_drop_filter_drops_whole_flow_allowlist_wins(self):
         cfg = os.path.join(self.tmp, "drop.yaml")
         with open(cfg, "w") as f:

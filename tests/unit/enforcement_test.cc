@@ -5,6 +5,8 @@
 // shared-infrastructure signals; the ASN table.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <cstring>
 
 #include "account/asn_table.h"
@@ -411,4 +413,53 @@ actions:
     // The 40 accounts behind one address: the last one saw ~40 (HLL, 64 registers: 13%).
     const auto* e = c.find(acct(139));
     EXPECT_NEAR(e->ip_accounts, 40, 40 * 0.4);
+}
+
+// Over its budget a rate-limited account is answered 429 with retry-after: the seconds until
+// its bucket admits again (6 a minute, one worker: a burst of one, then one every 10 s); a
+// decision that says answer: reset (http_status 0) gets resets, its reason recorded.
+TEST(EnforcementPipeline, RateLimitAnswers429WithRetryAfterAndResetWhenTold) {
+    EngineConfig cfg;
+    Harness h(cfg);
+    EnforcementSlot slot;
+    RetainingPublisher pub(slot);
+    h.p->set_enforcement(&slot, 1);
+    Identifier ids(cfg.accounts);
+    const auto limited = ids.id_of(kBlockedKey);
+    const auto reset_only = ids.id_of(kOtherKey);
+    auto t = std::make_unique<EnforcementTable>();
+    t->set_account(account_key({limited.data(), limited.size()}),
+                   Enforcement{Verdict::RateLimit, EnforceTarget::Account, 429, 6, 0, 0});
+    t->set_account(account_key({reset_only.data(), reset_only.size()}),
+                   Enforcement{Verdict::Block, EnforceTarget::Account, 0, 0, 0, 0});
+    pub.publish(std::move(t));
+
+    Conversation c0, c1, c2;
+    c0.cport = 41000;
+    c1.cport = 41001;
+    c2.cport = 41002;
+    EXPECT_EQ(send(h, c0, kBlockedKey), Disposition::Forward);  // the burst
+    size_t before = h.inj.frames.size();
+    EXPECT_EQ(send(h, c1, kBlockedKey), Disposition::Drop);
+    ASSERT_EQ(h.inj.frames.size(), before + 2);  // the server's RST, the client's answer
+    const DecodedPacket d = decode_frame(h.inj.frames.back().second, LinkType::Ethernet);
+    const std::string answer(reinterpret_cast<const char*>(d.payload.data()), d.payload.size());
+    EXPECT_EQ(answer.substr(0, 30), "HTTP/1.1 429 Too Many Requests");
+    EXPECT_NE(answer.find("\r\nretry-after: 10\r\n"), std::string::npos) << answer;
+
+    before = h.inj.frames.size();
+    EXPECT_EQ(send(h, c2, kOtherKey), Disposition::Drop);
+    ASSERT_EQ(h.inj.frames.size(), before + 2);
+    for (size_t i = before; i < h.inj.frames.size(); ++i)
+        EXPECT_TRUE(
+            decode_frame(h.inj.frames[i].second, LinkType::Ethernet).has_flag(tcp_flag::kRst));
+    h.p->finish(Timestamp{h.t});
+    std::map<std::string, nlohmann::json> answers;
+    for (const auto& r : h.sink.of_type("http"))
+        if (r["sluice"].contains("enforcement"))
+            answers[r["account"]["id"]] = r["sluice"]["enforcement"]["answer"];
+    EXPECT_EQ(answers[std::string(limited.data(), limited.size())],
+              (nlohmann::json{{"kind", "http"}, {"status", 429}, {"retry_after", 10}}));
+    EXPECT_EQ(answers[std::string(reset_only.data(), reset_only.size())],
+              (nlohmann::json{{"kind", "reset"}, {"fallback", "configured"}}));
 }

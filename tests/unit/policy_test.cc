@@ -171,6 +171,13 @@ TEST(Policy, AllowlistAndErrors) {
     EXPECT_TRUE(p->decide(a, s).allowlisted);
     EXPECT_EQ(p->decide(a, s).verdict, Verdict::Pass);
     EXPECT_EQ(p->decide(b, s).verdict, Verdict::Block);
+    EXPECT_FALSE(p->decide(b, s).answer_reset);  // answered 403 unless the action says reset
+    auto r = Policy::parse(
+        "window: 60\nrules:\n  - {name: r, signal: requests, above: 1, score: 100}\n"
+        "actions:\n  - {score: 50, action: block, answer: reset}\n",
+        "p.yaml", err);
+    ASSERT_TRUE(r) << err;
+    EXPECT_TRUE(r->decide(b, s).answer_reset);
 
     struct Bad {
         const char* yaml;
@@ -183,6 +190,8 @@ TEST(Policy, AllowlistAndErrors) {
         {"actions:\n  - {score: 1, action: drop}\n", "p.yaml:2:24",
          "alert, tag, rate-limit or block"},
         {"actions:\n  - {score: 1, action: rate-limit}\n", "p.yaml:2:5", "rate_per_minute"},
+        {"actions:\n  - {score: 1, action: block, answer: html}\n", "p.yaml:2:39",
+         "answer must be http or reset"},
         {"windw: 5\n", "p.yaml:1:1", "unknown key 'windw'"},
         {"rules: [\n", "p.yaml:", ""},
     };

@@ -226,7 +226,8 @@ class Verdicts(t.TempDirTest):
         self.assertEqual(len(set(out)), 1, out)
         checksum, lost, ctype, lines, ooo = out[0].split("\t")
         self.assertEqual((checksum, lost, ooo, ctype), ("1", "", "", "application/json"))
-        request_id = next(x for x in lines.split(",") if x.startswith("request-id:")).split(":", 1)[1].strip()
+        request_id = next(x for x in lines.split(",") if x.startswith("request-id:")).split(":", 1)[1]
+        request_id = request_id.replace("\\r\\n", "").strip()  # tshark shows the line end escaped
         http = [r for r in eve if r["event_type"] == "http" and "enforcement" in r.get("sluice", {})]
         self.assertEqual([r["sluice"]["enforcement"]["request_id"] for r in http], [request_id])
         self.assertEqual(http[0]["http"]["url"], "/random.bin")

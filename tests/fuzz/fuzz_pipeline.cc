@@ -2,6 +2,9 @@
 // frames: input is [u16 length][frame]... Each frame is copied to an exact-size heap buffer
 // so AddressSanitizer sees any overread.
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "engine/pipeline.h"
@@ -19,6 +22,10 @@ struct NullSink final : EventSink {
 struct NullInjector final : Injector {
     void inject(bool, std::span<const uint8_t> f) override {
         if (f.empty()) __builtin_trap();
+    }
+    bool inject_on(uint16_t, std::span<const uint8_t> f) override {
+        if (f.empty()) __builtin_trap();
+        return true;
     }
 };
 
@@ -51,8 +58,26 @@ const EngineConfig& config() {
         c.http.body_cap = 4096;
         c.http.decoders = 1;
         c.http.reclaim_after_ms = 0;  // reclaim on every exhaustion: that path runs too
+        // Answers to stopped requests: few sessions, a short timer, a drop rule the seeds'
+        // requests match, so the sender's every path runs on what follows.
+        c.answers.sessions = 2;
+        c.answers.rto_ms = 10;
+        c.answers.max_retransmits = 2;
         rules::RuleSetOptions ro;
-        auto rs = rules::load_rule_files({rules::default_rules_dir() + "/packs"}, ro);
+        std::vector<rules::RuleSource> sources;
+        for (const auto& e :
+             std::filesystem::directory_iterator(rules::default_rules_dir() + "/packs"))
+            if (e.path().extension() == ".rules") {
+                std::ifstream in(e.path());
+                sources.push_back(
+                    {e.path().string(), std::string(std::istreambuf_iterator<char>(in), {})});
+            }
+        sources.push_back({"answer.rules",
+                           "drop http any any -> any any (msg:\"fuzz answer\"; http.uri; "
+                           "content:\"random\"; sid:9990001;)\n"
+                           "reject http any any -> any any (msg:\"fuzz answer\"; http.uri; "
+                           "content:\"/v1/messages\"; sid:9990002;)\n"});
+        auto rs = rules::build_rule_set(sources, ro);
         if (rs.set) {
             auto compiled = rules::CompiledRules::compile(
                 std::shared_ptr<const rules::RuleSet>(std::move(rs.set)));
@@ -84,6 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const LinkType link = (seq % 5 == 4) ? LinkType::Raw : LinkType::Ethernet;
         p.process(PacketInput{{frame.get(), len}, link, Timestamp{t}, seq++}, inj);
         if (seq % 8 == 0) p.poll_secrets(Timestamp{t});
+        if (seq % 4 == 0) p.tick(Timestamp{t}, inj);
     }
     p.finish(Timestamp{t});
     return 0;

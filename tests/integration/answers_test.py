@@ -348,10 +348,11 @@ class Answers(unittest.TestCase):
         # tshark, with the clients' key log, reads the injected records as the server's.
         p = t.run(["tshark", "-r", self.pcap, "-o", f"tls.keylog_file:{keylog}", "-o", "tcp.check_checksum:TRUE",
                    "-Y", f"tcp.srcport == {TLS_PORT} && http.response.code == 403", "-T", "fields",
-                   "-e", "tcp.stream", "-e", "tcp.checksum.status", "-e", "tls.record.version"])
+                   "-e", "tcp.stream", "-e", "tcp.checksum.status", "-e", "tcp.analysis.flags"])
         rows = [line.split("\t") for line in p.stdout.splitlines()]
         self.assertGreaterEqual(len({r[0] for r in rows}), len(TLS_CASES) + 1, p.stdout)
         self.assertTrue(all(r[1] == "1" for r in rows), rows)
+        self.assertTrue(all(r[2] == "" for r in rows), rows)  # where the client's stream expected it
         alerts = t.run(["tshark", "-r", self.pcap, "-o", f"tls.keylog_file:{keylog}", "-Y",
                         f"tcp.srcport == {TLS_PORT} && tls.alert_message.desc == 0", "-T", "fields",
                         "-e", "tcp.stream"]).stdout.split()
@@ -416,8 +417,10 @@ class Answers(unittest.TestCase):
                    "-d", f"tcp.port=={H2C_PORT},http2", "-Y",
                    f"(tcp.srcport == {H2C_PORT} || tcp.srcport == {H2_TLS_PORT}) && "
                    "(http2.headers.status == 403 || http2.type == 7)",
-                   "-T", "fields", "-e", "tcp.stream", "-e", "http2.type", "-e", "tcp.checksum.status"])
+                   "-T", "fields", "-e", "tcp.stream", "-e", "http2.type", "-e", "tcp.checksum.status",
+                   "-e", "tcp.analysis.flags"])
         rows = [line.split("\t") for line in p.stdout.splitlines()]
+        self.assertTrue(all(r[3] == "" for r in rows), rows)
         streams_403 = {r[0] for r in rows if "1" in r[1].split(",")}
         streams_goaway = {r[0] for r in rows if "7" in r[1].split(",")}
         self.assertGreaterEqual(len(streams_403), 4, p.stdout)

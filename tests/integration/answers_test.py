@@ -20,7 +20,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import sluice_testlib as t  # noqa: E402
-from e2e_afpacket_test import in_ns, sh, veth  # noqa: E402
+in_ns = t.in_ns
 
 SUFFIX = str(os.getpid())
 CLI, DP, SRV = f"sla-c{SUFFIX}", f"sla-d{SUFFIX}", f"sla-s{SUFFIX}"
@@ -53,14 +53,7 @@ class Answers(unittest.TestCase):
         if subprocess.run(["which", "nft"], capture_output=True).returncode != 0:
             raise unittest.SkipTest("nft is missing (tools/setup/install-deps.sh installs nftables)")
         cls.tmp = tempfile.TemporaryDirectory(prefix="sluice-answers-")
-        for ns in (CLI, DP, SRV):
-            sh("ip", "netns", "add", ns)
-        veth(CLI, "c0", DP, "c1")
-        veth(DP, "s1", SRV, "s0")
-        in_ns(CLI, "ip", "addr", "add", CLI_IP + "/24", "dev", "c0")
-        in_ns(SRV, "ip", "addr", "add", SRV_IP + "/24", "dev", "s0")
-        for ns in (CLI, SRV):
-            in_ns(ns, "ip", "link", "set", "lo", "up")
+        t.netns_bridge(CLI, DP, SRV, CLI_IP, SRV_IP)
         cls.server_log = os.path.join(cls.tmp.name, "server-received.bin")
         server = os.path.join(t.SOURCE, "tests/support/recording_server.py")
         cls.server = subprocess.Popen(["ip", "netns", "exec", SRV, "python3", server, "0.0.0.0", str(PORT),
@@ -96,8 +89,7 @@ class Answers(unittest.TestCase):
             if srv:
                 srv.kill()
                 srv.wait()
-        for ns in (CLI, DP, SRV):
-            sh("ip", "netns", "del", ns, check=False)
+        t.netns_remove(CLI, DP, SRV)
         cls.tmp.cleanup()
 
     def setUp(self):
@@ -303,18 +295,22 @@ class Answers(unittest.TestCase):
         self.assertTrue(all(s["tcp.checksum.status"] == "1" for s in answered))
 
 
+    def start_decrypting(self, name):
+        """Starts the dataplane following a key log the clients write; returns (path, env)."""
+        keylog = os.path.join(self.tmp.name, f"{name}-keys.log")
+        open(keylog, "w").close()
+        cfg = os.path.join(self.tmp.name, f"{name}.yaml")
+        with open(cfg, "w") as f:
+            f.write("tls: {pending_bytes: 4194304, decrypt_sessions: 8, secret_wait_ms: 5000}\n")
+        self.start("--keylog-follow", keylog, "--config", cfg)
+        return keylog, dict(os.environ, SSLKEYLOGFILE=keylog)
+
     def test_tls_answers_are_sealed_as_the_server(self):
         """Inside decrypted TLS the answer is sealed with the server's keys at the record
         sequence number the client expects, followed by close_notify: curl (each suite sluice
         decrypts, TLS 1.2 and 1.3) and Python's ssl read a clean 403, and tshark decrypts the
         injected records with the client's key log as the server's application data."""
-        keylog = os.path.join(self.tmp.name, "keys.log")
-        open(keylog, "w").close()
-        cfg = os.path.join(self.tmp.name, "tls.yaml")
-        with open(cfg, "w") as f:
-            f.write("tls: {pending_bytes: 4194304, decrypt_sessions: 8, secret_wait_ms: 5000}\n")
-        self.start("--keylog-follow", keylog, "--config", cfg)
-        env = dict(os.environ, SSLKEYLOGFILE=keylog)
+        keylog, env = self.start_decrypting("tls")
         for version, suite in TLS_CASES:
             pin = (["--tlsv1.3", "--tls13-ciphers", suite] if version == "1.3"
                    else ["--tlsv1.2", "--tls-max", "1.2", "--ciphers", suite])
@@ -325,24 +321,38 @@ class Answers(unittest.TestCase):
                 self.assertTrue(hdrs["request-id"].startswith("req_"))
         code, _, body = self.curl(CUSTOMER, "MARKER-TLS-CUSTOMER", tls=["-k"], env=env)
         self.assertEqual(code, 200, self.last_curl_error)
-        script = ("import ssl,json,urllib.request,urllib.error\n"
+        # Python's ssl (http.client) over each suite too: TLS 1.2 suites with set_ciphers;
+        # Python cannot pick TLS 1.3 suites, so an OpenSSL configuration pins those.
+        script = ("import ssl,json,http.client,sys\n"
                   "c=ssl.create_default_context(); c.check_hostname=False; c.verify_mode=ssl.CERT_NONE\n"
+                  "if sys.argv[2] == '1.2':\n"
+                  " c.set_ciphers(sys.argv[1]); c.maximum_version=ssl.TLSVersion.TLSv1_2\n"
                   f"c.keylog_filename={keylog!r}\n"
-                  f"r=urllib.request.Request('https://{SRV_IP}:{TLS_PORT}/v1/chat/completions',"
-                  "data=b'{\"messages\":[{\"role\":\"user\",\"content\":\"MARKER-TLS-PY\"}]}',"
+                  f"h=http.client.HTTPSConnection({SRV_IP!r},{TLS_PORT},context=c,timeout=10)\n"
+                  "h.request('POST','/v1/chat/completions',body=b'{\"messages\":[{\"role\":\"user\","
+                  "\"content\":\"MARKER-TLS-PY\"}]}',"
                   f"headers={{'authorization':'Bearer {DENIED}','content-type':'application/json'}})\n"
-                  "try:\n urllib.request.urlopen(r,context=c,timeout=10); print(json.dumps([200]))\n"
-                  "except urllib.error.HTTPError as e:\n print(json.dumps([e.code,json.loads(e.read())]))\n")
-        status, err = json.loads(in_ns(CLI, "python3", "-c", script).stdout)
-        self.assertEqual(status, 403)
-        self.assertEqual(err["error"]["code"], "request_blocked")
+                  "cipher=h.sock.cipher(); r=h.getresponse()\n"  # the answer closes the socket
+                  "print(json.dumps([r.status,json.loads(r.read()),cipher[0],cipher[1]]))\n")
+        for version, suite in TLS_CASES:
+            with self.subTest(client="python", suite=suite):
+                conf = os.path.join(self.tmp.name, f"openssl-{suite}.cnf")
+                with open(conf, "w") as f:
+                    f.write("openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = pin\n[pin]\n"
+                            + (f"Ciphersuites = {suite}\n" if version == "1.3" else ""))
+                out = in_ns(CLI, "python3", "-c", script, suite, version,
+                            env=dict(os.environ, OPENSSL_CONF=conf)).stdout
+                status, err, cipher, proto = json.loads(out)
+                self.assertEqual((status, proto), (403, f"TLSv{version}"))
+                self.assertEqual(cipher, suite)
+                self.assertEqual(err["error"]["code"], "request_blocked")
         summary, eve = self.stop()
         with open(self.tls_log, "rb") as f:
             got = f.read()
         self.assertIn(b"MARKER-TLS-CUSTOMER", got)
         self.assertNotIn(b"MARKER-TLS-", got.replace(b"MARKER-TLS-CUSTOMER", b""))
         answers = summary["engine"]["answers"]
-        self.assertGreaterEqual(answers["forbidden"], len(TLS_CASES) + 1)
+        self.assertGreaterEqual(answers["forbidden"], 2 * len(TLS_CASES))
         self.assertEqual(sum(answers["reset_instead"].values()), 0, answers)
         self.assertEqual(summary["engine"]["tls"]["decrypt_failures"], 0)
         # tshark, with the clients' key log, reads the injected records as the server's.
@@ -363,13 +373,7 @@ class Answers(unittest.TestCase):
         """HTTP/2 (prior knowledge and TLS with ALPN h2): the stopped stream gets HEADERS and
         DATA with END_STREAM from sluice, then GOAWAY, and the connection closes; curl, nghttp
         and httpx read the 403; the server never saw the request."""
-        keylog = os.path.join(self.tmp.name, "h2-keys.log")
-        open(keylog, "w").close()
-        cfg = os.path.join(self.tmp.name, "h2.yaml")
-        with open(cfg, "w") as f:
-            f.write("tls: {pending_bytes: 4194304, decrypt_sessions: 8, secret_wait_ms: 5000}\n")
-        self.start("--keylog-follow", keylog, "--config", cfg)
-        env = dict(os.environ, SSLKEYLOGFILE=keylog)
+        keylog, env = self.start_decrypting("h2")
         h2c = f"http://{SRV_IP}:{H2C_PORT}/v1/messages"
         h2s = f"https://{SRV_IP}:{H2_TLS_PORT}/v1/chat/completions"
         code, hdrs, body = self.curl(DENIED, "MARKER-H2C-CURL", url=h2c, http="--http2-prior-knowledge")

@@ -21,21 +21,7 @@ CLI, DP, SRV = f"sle-c{SUFFIX}", f"sle-d{SUFFIX}", f"sle-s{SUFFIX}"
 CLI_IP, SRV_IP = "10.233.0.1", "10.233.0.2"
 
 
-def sh(*args, check=True):
-    return t.run(list(args), check=check)
-
-
-def in_ns(ns, *args, check=True, **kw):
-    return t.run(["ip", "netns", "exec", ns, *args], check=check, **kw)
-
-
-def veth(ns_a, if_a, ns_b, if_b):
-    sh("ip", "link", "add", if_a, "type", "veth", "peer", "name", if_b)
-    for ns, ifn in ((ns_a, if_a), (ns_b, if_b)):
-        sh("ip", "link", "set", ifn, "netns", ns)
-        in_ns(ns, "ip", "link", "set", ifn, "up")
-        # Checksum and segmentation offloads off: frames must be complete on the wire.
-        in_ns(ns, "ethtool", "-K", ifn, "tx", "off", "tso", "off", "gso", "off", "gro", "off", check=False)
+in_ns = t.in_ns
 
 
 class AfPacketBridge(unittest.TestCase):
@@ -44,14 +30,7 @@ class AfPacketBridge(unittest.TestCase):
         if os.geteuid() != 0:
             raise unittest.SkipTest("needs root for network namespaces")
         cls.tmp = tempfile.TemporaryDirectory(prefix="sluice-e2e-")
-        for ns in (CLI, DP, SRV):
-            sh("ip", "netns", "add", ns)
-        veth(CLI, "c0", DP, "c1")
-        veth(DP, "s1", SRV, "s0")
-        in_ns(CLI, "ip", "addr", "add", CLI_IP + "/24", "dev", "c0")
-        in_ns(SRV, "ip", "addr", "add", SRV_IP + "/24", "dev", "s0")
-        for ns in (CLI, SRV):
-            in_ns(ns, "ip", "link", "set", "lo", "up")
+        t.netns_bridge(CLI, DP, SRV, CLI_IP, SRV_IP)
         www = os.path.join(cls.tmp.name, "www")
         os.makedirs(www)
         cls.blob = os.urandom(3_000_000)
@@ -77,8 +56,7 @@ class AfPacketBridge(unittest.TestCase):
         for s in getattr(cls, "servers", []):
             s.kill()
             s.wait()
-        for ns in (CLI, DP, SRV):
-            sh("ip", "netns", "del", ns, check=False)
+        t.netns_remove(CLI, DP, SRV)
         cls.tmp.cleanup()
 
     def start_dataplane(self, *extra):

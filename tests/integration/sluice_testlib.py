@@ -70,6 +70,37 @@ def run(args, check=True, **kw):
     return p
 
 
+def in_ns(ns, *args, check=True, **kw):
+    return run(["ip", "netns", "exec", ns, *args], check=check, **kw)
+
+
+def veth(ns_a, if_a, ns_b, if_b):
+    run(["ip", "link", "add", if_a, "type", "veth", "peer", "name", if_b])
+    for ns, ifn in ((ns_a, if_a), (ns_b, if_b)):
+        run(["ip", "link", "set", ifn, "netns", ns])
+        in_ns(ns, "ip", "link", "set", ifn, "up")
+        # Checksum and segmentation offloads off: frames must be complete on the wire.
+        in_ns(ns, "ethtool", "-K", ifn, "tx", "off", "tso", "off", "gso", "off", "gro", "off", check=False)
+
+
+def netns_bridge(cli, dp, srv, cli_ip, srv_ip):
+    """Three namespaces: a client (c0, cli_ip/24) and a server (s0, srv_ip/24), each joined by a
+    veth pair to the middle one, where sluice-dataplane bridges c1 and s1 over net_af_packet."""
+    for ns in (cli, dp, srv):
+        run(["ip", "netns", "add", ns])
+    veth(cli, "c0", dp, "c1")
+    veth(dp, "s1", srv, "s0")
+    in_ns(cli, "ip", "addr", "add", cli_ip + "/24", "dev", "c0")
+    in_ns(srv, "ip", "addr", "add", srv_ip + "/24", "dev", "s0")
+    for ns in (cli, srv):
+        in_ns(ns, "ip", "link", "set", "lo", "up")
+
+
+def netns_remove(*names):
+    for ns in names:
+        run(["ip", "netns", "del", ns], check=False)
+
+
 def dataplane(*args, check=True, **kw):
     return run([DATAPLANE, *args], check=check, **kw)
 

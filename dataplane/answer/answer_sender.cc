@@ -74,6 +74,7 @@ std::optional<AnswerFallback> AnswerSender::try_open(Flow& f, const StoppedReque
     if (link_has_header(link_) && f.link[0].len == 0 && f.link[1].len == 0)
         return AnswerFallback::NoLink;
     if (find(f) != nullptr) return std::nullopt;  // already answering this connection
+    if (free_.empty()) reclaim_done();
     if (free_.empty()) return AnswerFallback::NoSession;
     const uint32_t slot = free_.back();
     Session& s = sessions_[slot];
@@ -327,6 +328,16 @@ bool AnswerSender::on_packet(Flow& f, Dir dir, const DecodedPacket& pkt, Injecto
     if (owe_ack) ack_only(s, f, inj, back);
     if (s.fin_acked && s.client_fin) s.state = State::Done;  // closed both ways
     return false;
+}
+
+void AnswerSender::reclaim_done() {
+    // A session closed both ways only waits to acknowledge a FIN the client might resend;
+    // a new answer needs the slot more.
+    for (uint32_t i = 0; i < sessions_.size(); ++i)
+        if (sessions_[i].state == State::Done) {
+            release(sessions_[i], i);
+            ++ctr_[Ctr::AnswersReclaimed];
+        }
 }
 
 void AnswerSender::on_response_complete(const Flow& f) {

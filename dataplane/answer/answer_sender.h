@@ -107,6 +107,8 @@ class AnswerSender {
     Session* find(const Flow& f);
     const Session* find(const Flow& f) const;
     void release(Session& s, uint32_t slot);
+    // Frees the sessions of connections already closed both ways (the pool ran out).
+    void reclaim_done();
     // Starts sending: sequence numbers from what was forwarded, the server side reset.
     // False when it could not (the answer could not be sealed): both ends were reset.
     bool start(Session& s, Flow& f, Injector& inj, bool client_side_packet, uint64_t now_ns);

@@ -37,6 +37,7 @@ std::string_view counter_name(Ctr c) {
         "answers_delivered",
         "answers_abandoned",
         "answer_frames_lost",
+        "answers_reclaimed",
         "verdicts_applied",
         "eve_records",
         "eve_dropped",

@@ -45,6 +45,7 @@ enum class Ctr : uint16_t {
     AnswersDelivered,    // answers whose every byte and FIN the client acknowledged
     AnswersAbandoned,    // retransmissions exhausted: the client was reset
     AnswerFramesLost,    // frames a timer could not send (the injector cannot)
+    AnswersReclaimed,    // closed answer sessions freed early for a new answer (pool full)
     VerdictsApplied,
     EveRecords,
     EveDropped,

@@ -1195,11 +1195,15 @@ nlohmann::json counters_json(const WorkerCounters& c, const ReassemblyCounters& 
     for (size_t i = 0; i < c.answer_fallback.size(); ++i)
         fb[std::string(answer_fallback_name(static_cast<AnswerFallback>(i)))] =
             c.answer_fallback[i];
-    j["answers"] = {
-        {"forbidden", c[Ctr::AnswersForbidden]},   {"rate_limited", c[Ctr::AnswersRateLimited]},
-        {"segments", c[Ctr::AnswerSegments]},      {"retransmits", c[Ctr::AnswerRetransmits]},
-        {"delivered", c[Ctr::AnswersDelivered]},   {"abandoned", c[Ctr::AnswersAbandoned]},
-        {"frames_lost", c[Ctr::AnswerFramesLost]}, {"reset_instead", fb}};
+    j["answers"] = {{"forbidden", c[Ctr::AnswersForbidden]},
+                    {"rate_limited", c[Ctr::AnswersRateLimited]},
+                    {"segments", c[Ctr::AnswerSegments]},
+                    {"retransmits", c[Ctr::AnswerRetransmits]},
+                    {"delivered", c[Ctr::AnswersDelivered]},
+                    {"abandoned", c[Ctr::AnswersAbandoned]},
+                    {"frames_lost", c[Ctr::AnswerFramesLost]},
+                    {"reclaimed", c[Ctr::AnswersReclaimed]},
+                    {"reset_instead", fb}};
     j["reassembly"] = {{"segments", r.segments},
                        {"in_order", r.in_order},
                        {"out_of_order", r.out_of_order},

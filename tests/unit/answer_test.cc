@@ -473,3 +473,37 @@ TEST(H2Answer, FramesReadBackWithNghttp2sHpackDecoder) {
     EXPECT_EQ(small[0].flags, 0x5);  // END_HEADERS | END_STREAM
     EXPECT_EQ(small[1].type, 7);
 }
+
+TEST(AnswerSender, ClosedSessionsMakeRoomThenResetsWhenAllAreBusy) {
+    EngineConfig cfg = AnswerCase::config();
+    cfg.answers.sessions = 1;
+    AnswerCase t(cfg);
+    // The first answer runs to the end: answer and FIN acknowledged, the client's FIN too.
+    t.handshake();
+    const uint32_t iss = t.c.sseq;
+    t.h.feed(t.c.client(kPA, kBlocked));
+    const DecodedPacket ans = decode_frame(t.h.inj.frames.back().second, LinkType::Ethernet);
+    t.c.sseq = iss + static_cast<uint32_t>(ans.payload.size()) + 1;
+    t.h.feed(t.c.client(kF | kA));
+    EXPECT_EQ(t.h.p->counters()[Ctr::AnswersDelivered], 1u);
+    // A second connection: the closed one's slot is taken back for it.
+    Conversation c2;
+    c2.cport = 43211;
+    t.c = c2;
+    t.handshake();
+    t.h.feed(t.c.client(kPA, kBlocked));
+    EXPECT_EQ(t.h.p->counters()[Ctr::AnswersReclaimed], 1u);
+    EXPECT_EQ(t.h.p->counters()[Ctr::AnswersForbidden], 2u);
+    // A third while the second is still unacknowledged: resets, and the reason.
+    Conversation c3;
+    c3.cport = 43212;
+    t.c = c3;
+    t.handshake();
+    const size_t before = t.h.inj.frames.size();
+    EXPECT_EQ(t.h.feed(t.c.client(kPA, kBlocked)), Disposition::Drop);
+    PipelineStats s;
+    t.h.p->snapshot(s);
+    EXPECT_EQ(s.engine.answer_fallback[static_cast<size_t>(AnswerFallback::NoSession)], 1u);
+    // A rule's drop without an answer stays silent (as before answers existed).
+    EXPECT_EQ(t.h.inj.frames.size(), before);
+}

@@ -273,7 +273,12 @@ bool AnswerSender::on_packet(Flow& f, Dir dir, const DecodedPacket& pkt, Injecto
         if (s.waiting_for == 0 && !start(s, f, inj, true, now_ns)) release(s, slot);
         return false;  // the client's bytes wait with the answer; the server never gets them
     }
-    if (dir == Dir::ToClient || s.state == State::Done) return false;  // the server was reset
+    if (dir == Dir::ToClient) return false;  // the server was reset: its leftovers go nowhere
+    if (s.state == State::Done) {
+        // Closed both ways: the client sends its FIN again only when our ACK of it was lost.
+        if (pkt.has_flag(tcp_flag::kFin)) ack_only(s, f, inj, false);
+        return false;
+    }
     if (pkt.has_flag(tcp_flag::kRst)) {
         release(s, slot);
         return false;

@@ -208,6 +208,12 @@ TEST(AnswerSender, RuleDropIsAnsweredAtTheClientsSequenceNumbers) {
     ASSERT_EQ(fr.size(), 1u);
     EXPECT_EQ(fr[0].second.ack, request_end + 1);
     EXPECT_EQ(fr[0].second.seq, t.c.sseq);
+    // Our ACK of its FIN was lost: the client's FIN again is acknowledged again.
+    t.c.cseq -= 1;
+    EXPECT_EQ(t.h.feed(t.c.client(kF | kA)), Disposition::Drop);
+    fr = t.frames(before + 1);
+    ASSERT_EQ(fr.size(), 1u);
+    EXPECT_EQ(fr[0].second.ack, request_end + 1);
     // The server's late packets are not forwarded.
     EXPECT_EQ(t.h.feed(t.c.server(kA)), Disposition::Drop);
 

@@ -227,6 +227,19 @@ class Answers(unittest.TestCase):
         self.assertEqual(err["error"]["type"], "rate_limit_error")
         self.assertGreaterEqual(int(hdrs["retry-after"]), 1)
         self.assertLessEqual(int(hdrs["retry-after"]), 60)
+        # Python's urllib, as an SDK would: the 429 is an HTTPError whose body and retry-after
+        # it reads (one request a minute: the bucket is still empty).
+        script = ("import urllib.request,urllib.error,json\n"
+                  f"r=urllib.request.Request('http://{SRV_IP}:{PORT}/v1/messages',"
+                  "data=b'{\"messages\":[{\"role\":\"user\",\"content\":\"MARKER-LIMITED-PY\"}]}',"
+                  f"headers={{'x-api-key':{LIMITED!r},'content-type':'application/json'}})\n"
+                  "try:\n urllib.request.urlopen(r,timeout=10); print(json.dumps([200]))\n"
+                  "except urllib.error.HTTPError as e:\n"
+                  " print(json.dumps([e.code,e.headers['retry-after'],json.loads(e.read())]))\n")
+        status, retry_after, body = json.loads(in_ns(CLI, "python3", "-c", script).stdout)
+        self.assertEqual(status, 429)
+        self.assertTrue(1 <= int(retry_after) <= 60)
+        self.assertEqual(body["error"]["type"], "rate_limit_error")
         # A second request on a kept-alive connection after a block: the answer closed the
         # connection, so the client opens a new one, and that request is judged on its own.
         script = ("import http.client,json\n"
@@ -246,11 +259,12 @@ class Answers(unittest.TestCase):
         summary, eve = self.stop()
         got = self.received()
         self.assertIn(b"MARKER-CUSTOMER", got)
-        for marker in (b"MARKER-DENIED-1", b"MARKER-DENIED-2", limited_marker.encode(), b"MARKER-KEEPALIVE"):
+        for marker in (b"MARKER-DENIED-1", b"MARKER-DENIED-2", limited_marker.encode(), b"MARKER-KEEPALIVE",
+                       b"MARKER-LIMITED-PY"):
             self.assertNotIn(marker, got, f"{marker} reached the server")
         answers = summary["engine"]["answers"]
         self.assertGreaterEqual(answers["forbidden"], 4)
-        self.assertGreaterEqual(answers["rate_limited"], 1)
+        self.assertGreaterEqual(answers["rate_limited"], 2)
         self.assertEqual(answers["abandoned"], 0)
         self.assertGreaterEqual(answers["delivered"], 5)
         self.assertEqual(sum(answers["reset_instead"].values()), 0)

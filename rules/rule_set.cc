@@ -1,6 +1,8 @@
 #include "rules/rule_set.h"
 
+#include "rules/class_slots.h"
 #include "rules/dataset_path.h"
+#include "rules/shipped_files.h"
 
 #include <openssl/evp.h>
 
@@ -87,7 +89,7 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
     };
 
     const std::string class_file = opts.classification_file.empty()
-                                       ? default_rules_dir() + "/classification.config"
+                                       ? shipped_file("classification.config")
                                        : opts.classification_file;
     set->options.classification_file = class_file;
     std::string class_text;
@@ -208,6 +210,7 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
         if (!datasets_ok) continue;
         set->severity.push_back(r.priority ? *r.priority : ct ? ct->priority : 3);
         set->category.push_back(ct ? ct->description : std::string());
+        set->class_slot.push_back(class_slot(r.classtype));
         seen.emplace(std::make_pair(r.gid, r.sid), r.where);
         kept.push_back(std::move(r));
     }

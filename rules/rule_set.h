@@ -60,6 +60,7 @@ struct RuleSet {
     std::vector<Rule> rules;
     std::vector<uint8_t> severity;      // per rule: priority, else the classtype's, else 3
     std::vector<std::string> category;  // per rule: the classtype's description
+    std::vector<uint8_t> class_slot;    // per rule: its classtype's counter slot (class_slots.h)
     Classifications classes;
     std::map<std::string, std::shared_ptr<Dataset>, std::less<>> datasets;
     std::vector<std::string> files;

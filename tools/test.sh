@@ -19,7 +19,7 @@ status=0
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build/asan --print-errorlogs --no-rebuild --logbase sanitizers --suite unit --suite fuzz --suite concurrency || status=1
 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build/asan --print-errorlogs --no-rebuild --logbase sanitizers-integration --suite integration --no-suite long || status=1
+  meson test -C build/asan --print-errorlogs --no-rebuild --logbase sanitizers-integration --suite integration --no-suite long --no-suite release-only || status=1
 # Any race report fails the run (exit 66); tsan-canary is the positive control (must fail).
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   meson test -C build/tsan --print-errorlogs --no-rebuild --logbase tsan --suite concurrency || status=1

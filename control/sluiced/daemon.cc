@@ -442,10 +442,7 @@ Frame Daemon::handle(Request& req) {
                           {"pushes", l.pushes}};
                 if (!l.last_error.empty()) x["error"] = l.last_error;
                 if (!l.note.empty()) x["note"] = l.note;
-                x["in_sync"] = l.up && l.lists_synced == lists_gen_;
-                if (const uint64_t rv = d.value("rules", uint64_t{0}); rv != 0)
-                    if (auto m = store_.rules_meta(rv))
-                        x["in_sync"] = x["in_sync"].get<bool>() && (*m)["sha256"] == l.rules_sha;
+                x["in_sync"] = in_sync(l, d);
                 fleet.push_back(x);
             }
             json secrets = {{"forwarded", secrets_forwarded_}};
@@ -709,6 +706,13 @@ Frame Daemon::handle(Request& req) {
     return out;
 }
 
+bool Daemon::in_sync(const DataplaneLink& l, const json& desired) const {
+    if (!l.up || l.lists_synced != lists_gen_) return false;
+    if (const uint64_t rv = desired.value("rules", uint64_t{0}); rv != 0)
+        if (auto m = store_.rules_meta(rv)) return (*m)["sha256"] == l.rules_sha;
+    return true;
+}
+
 std::string Daemon::metrics_text() {
     std::lock_guard lock(mu_);
     const json d = store_.desired();
@@ -737,6 +741,16 @@ std::string Daemon::metrics_text() {
       << "# HELP sluiced_resyncs_total Full resyncs after a dataplane restart\n# TYPE "
          "sluiced_resyncs_total counter\n"
       << "sluiced_resyncs_total " << resyncs << "\n";
+    // Per dataplane, for alerting on one that is down or lags the desired state.
+    s << "# HELP sluiced_dataplane_up Whether sluiced reaches the dataplane\n# TYPE "
+         "sluiced_dataplane_up gauge\n";
+    for (const DataplaneLink& l : links_)
+        s << "sluiced_dataplane_up{dataplane=\"" << l.name << "\"} " << (l.up ? 1 : 0) << "\n";
+    s << "# HELP sluiced_dataplane_in_sync Whether the dataplane runs the desired rules, policy "
+         "and lists\n# TYPE sluiced_dataplane_in_sync gauge\n";
+    for (const DataplaneLink& l : links_)
+        s << "sluiced_dataplane_in_sync{dataplane=\"" << l.name << "\"} "
+          << (in_sync(l, d) ? 1 : 0) << "\n";
     return s.str();
 }
 

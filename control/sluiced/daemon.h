@@ -77,6 +77,8 @@ class Daemon {
     void sync_one(const std::string& name);
     void kick() { kick_.notify_all(); }
     std::vector<DataplaneLink> links_copy();
+    // Up, with the desired lists and rule set (under mu_).
+    bool in_sync(const DataplaneLink& l, const nlohmann::json& desired) const;
 
     StateStore& store_;
     std::mutex mu_;  // store_, links_, lists_gen_, counters below

@@ -178,6 +178,7 @@ void RuleInspector::alert(Flow& f, Dir dir, uint32_t ri, const AlertContext* ctx
     f.verdict.merge(v);
     f.alerted = true;
     ++ctr_.alerts;
+    ++ctr_.alerts_by_class[set.class_slot[ri]];
     if (r.action == rules::Action::Drop) ++ctr_.drops;
     if (r.action == rules::Action::Reject) ++ctr_.rejects;
     if (!eve_.enabled()) return;

@@ -6,6 +6,7 @@
 // no sticky buffer, a consumer of raw stream chunks.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "account/identity.h"
 #include "eve/eve_emitter.h"
 #include "reassembly/stream_consumer.h"
+#include "rules/class_slots.h"
 #include "rules/compiled_rules.h"
 #include "tls/tls_inspector.h"
 
@@ -51,6 +53,7 @@ struct RuleCounters {
     uint64_t flowbits_set = 0;           // bits set on flows by matching rules
     uint64_t flowbits_full = 0;          // sets refused: the flow held FlowBits::kSlots bits
     uint64_t flowbits_unmet = 0;         // matches dropped because their flowbits checks failed
+    std::array<uint64_t, rules::kClassSlots> alerts_by_class{};  // by rules::class_slot
 };
 
 // Sees every inspection with its buffers and verdicts (tests compare the matcher with the

@@ -1,6 +1,8 @@
 #include "runtime/metrics.h"
 
+#include <array>
 #include <cstdio>
+#include <utility>
 
 namespace sluice {
 
@@ -87,6 +89,10 @@ std::string prometheus_text(const json& s) {
           "Rules of the set in force left out as unsupported or malformed", at(r, "skipped"));
     w.one("sluice_rule_alerts_total", "counter", "Rule alerts raised by the workers",
           at(r, "alerts"));
+    w.family("sluice_rule_class_alerts_total", "counter", "Rule alerts, by classtype");
+    if (const json& bc = at(r, "alerts_by_class"); bc.is_object())
+        for (const auto& [k, n] : bc.items())
+            w.sample("sluice_rule_class_alerts_total", "{classtype=\"" + k + "\"}", n);
     w.one("sluice_rule_swaps_total", "counter", "Rule sets swapped in at run time", at(r, "swaps"));
     w.one("sluice_rule_threshold_alerts_total", "counter", "Alerts of thresholded rules",
           at(r, "threshold_alerts"));
@@ -130,6 +136,12 @@ std::string prometheus_text(const json& s) {
           at(q, "blocked"));
     const json& t = at(e, "tls");
     w.one("sluice_tls_sessions_total", "counter", "TLS sessions seen", at(t, "sessions"));
+    w.one("sluice_tls_decrypt_sessions_total", "counter",
+          "TLS sessions decrypted (their secrets were known)", at(t, "decrypt_sessions"));
+    w.one("sluice_tls_decrypt_no_secret_total", "counter",
+          "TLS sessions whose secrets never came (not decrypted)", at(t, "decrypt_no_secret"));
+    w.one("sluice_tls_decrypt_failures_total", "counter", "TLS records that failed to decrypt",
+          at(t, "decrypt_failures"));
     w.one("sluice_tls_decrypted_bytes_total", "counter", "TLS application bytes decrypted",
           at(t, "decrypted_bytes"));
     // Pooled state taken back from idle holders under pressure (each also an anomaly record).
@@ -176,6 +188,36 @@ std::string prometheus_text(const json& s) {
         w.sample("sluice_enforcement_delay_microseconds", "{quantile=\"0.5\"}", at(d, "p50"));
         w.sample("sluice_enforcement_delay_microseconds", "{quantile=\"0.99\"}", at(d, "p99"));
         w.sample("sluice_enforcement_delay_microseconds_count", "", at(d, "measured"));
+    }
+    // Ports (the PMD's counters: imissed is what the NIC dropped for want of descriptors) and
+    // the lcores' I/O drops, summed.
+    static constexpr std::array<std::pair<const char*, const char*>, 6> kPort = {{
+        {"ipackets", "sluice_port_rx_packets_total"},
+        {"opackets", "sluice_port_tx_packets_total"},
+        {"imissed", "sluice_port_rx_missed_total"},
+        {"ierrors", "sluice_port_rx_errors_total"},
+        {"oerrors", "sluice_port_tx_errors_total"},
+        {"rx_nombuf", "sluice_port_rx_nombuf_total"},
+    }};
+    if (const json& ports = at(s, "ports"); ports.is_array() && !ports.empty())
+        for (const auto& [key, name] : kPort) {
+            w.family(name, "counter", "Port counters (rte_eth_stats), by port");
+            for (const json& p : ports)
+                if (p.contains("name") && p["name"].is_string())
+                    w.sample(name, "{port=\"" + p["name"].get<std::string>() + "\"}", at(p, key));
+        }
+    if (const json& lc = at(s, "lcores"); lc.is_array()) {
+        uint64_t tx_dropped = 0, ring_full = 0;
+        for (const json& l : lc) {
+            const json& c = at(l, "counters");
+            if (at(c, "tx_dropped").is_number()) tx_dropped += c["tx_dropped"].get<uint64_t>();
+            if (at(c, "ring_full_drops").is_number())
+                ring_full += c["ring_full_drops"].get<uint64_t>();
+        }
+        w.one("sluice_tx_dropped_total", "counter", "Packets the ports would not take (TX full)",
+              json(tx_dropped));
+        w.one("sluice_ring_full_drops_total", "counter",
+              "Packets dropped because a worker's ring was full", json(ring_full));
     }
     const json& v = at(s, "eve");
     w.one("sluice_eve_written_total", "counter", "EVE records written", at(v, "written"));

@@ -13,6 +13,7 @@
 
 #include "reassembly/segment_pool.h"
 #include "rules/bundle.h"
+#include "rules/shipped_files.h"
 
 #include <filesystem>
 #include <fstream>
@@ -896,7 +897,7 @@ std::string load_policy(RuntimeConfig& cfg) {
     cfg.policy.reset();
     if (!cfg.accounts_enabled) return "";
     const std::string path = cfg.policy_path.empty()
-                                 ? rules::default_rules_dir() + "/policy/default.yaml"
+                                 ? rules::shipped_file("policy/default.yaml")
                                  : cfg.policy_path;
     std::string err;
     std::ifstream in(path);
@@ -912,7 +913,7 @@ std::string load_policy(RuntimeConfig& cfg) {
     cfg.policy_sha256.assign(hex, sizeof hex);
     cfg.policy_source = path;
     const std::string clients = cfg.clients_path.empty()
-                                    ? rules::default_rules_dir() + "/policy/clients.yaml"
+                                    ? rules::shipped_file("policy/clients.yaml")
                                     : cfg.clients_path;
     if (!account::load_client_claims(clients, cfg.engine.accounts.client_claims, err)) return err;
     cfg.asn_table.reset();
@@ -933,7 +934,7 @@ std::string load_answers(RuntimeConfig& cfg) {
         if (std::filesystem::exists(beside)) path = beside.string();
     }
     if (path.empty()) {
-        const std::string shipped = rules::default_rules_dir() + "/policy/answers.yaml";
+        const std::string shipped = rules::shipped_file("policy/answers.yaml");
         if (std::filesystem::exists(shipped)) path = shipped;
     }
     cfg.engine.answers.templates.reset();
@@ -1019,7 +1020,7 @@ std::string load_rules(RuntimeConfig& cfg, std::string* note) {
         return "";
     }
     std::vector<std::string> files = cfg.rule_files;
-    if (files.empty()) files.push_back(rules::default_rules_dir() + "/packs");
+    if (files.empty()) files = rules::shipped_rule_files();
     auto set = rules::load_rule_files(files, cfg.rule_options);
     std::string out;
     for (const auto& e : set.errors) out += e.format() + "\n";

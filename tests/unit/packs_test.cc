@@ -10,6 +10,7 @@
 #include "pipeline_harness.h"
 #include "rules/reference_evaluator.h"
 #include "rules/rule_set.h"
+#include "rules/shipped_files.h"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -223,4 +224,14 @@ TEST(Packs, MatcherAgreesWithReferenceOnCaptures) {
     }
     EXPECT_GE(tap.inspections, 20u);
     EXPECT_GE(alerts, 6u);
+}
+
+// Shipped files: a binary in the build tree reads the source tree, an installed one
+// PREFIX/share/sluice with /etc/sluice overrides (the packaging test runs the installed one).
+TEST(ShippedFiles, BuildTreeReadsTheSourceTree) {
+    const auto l = rules::shipped_layout_for("/nonexistent/build/dataplane/runtime");
+    EXPECT_EQ(l.shipped, rules::default_rules_dir());
+    EXPECT_TRUE(l.local.empty());
+    EXPECT_TRUE(std::filesystem::exists(l.shipped + "/packs"));
+    EXPECT_EQ(rules::shipped_rule_files(), std::vector<std::string>{l.shipped + "/packs"});
 }

@@ -12,6 +12,8 @@ PACKAGES=(
   # tests and tools: captures, namespaces, real clients and servers
   tshark tcpdump iproute2 ethtool nftables curl nginx-light python3 procps openssl util-linux gdb
   nghttp2-client python3-h2 python3-httpx
+  # packages, units and monitoring: debhelper, lintian, man pages, Prometheus, a real browser
+  debhelper help2man lintian logrotate prometheus chromium chromium-driver python3-selenium libjs-chart.js
 )
 
 missing=()

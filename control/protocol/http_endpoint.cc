@@ -2,70 +2,101 @@
 
 #include <sys/socket.h>
 
+#include <array>
+
 #include "control/protocol/tcp_listen.h"
 
 namespace sluice::control {
 
 namespace {
-std::string answer_text(const HttpAnswer& a) {
-    const char* reason = a.status == 200   ? "OK"
-                         : a.status == 404 ? "Not Found"
-                         : a.status == 405 ? "Method Not Allowed"
-                         : a.status == 408 ? "Request Timeout"
-                         : a.status == 503 ? "Service Unavailable"
-                                           : "Error";
-    return "HTTP/1.0 " + std::to_string(a.status) + " " + reason +
-           "\r\nContent-Type: " + a.content_type +
-           "\r\nContent-Length: " + std::to_string(a.body.size()) +
-           "\r\nConnection: close\r\n\r\n" + a.body;
+constexpr std::array<std::pair<int, const char*>, 12> kReasons = {{
+    {200, "OK"},
+    {303, "See Other"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {408, "Request Timeout"},
+    {413, "Content Too Large"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {503, "Service Unavailable"},
+}};
+
+const char* reason(int status) {
+    for (const auto& [s, r] : kReasons)
+        if (s == status) return r;
+    return "Error";
 }
 }  // namespace
+
+std::string http_answer_text(const HttpAnswer& a) {
+    std::string out = "HTTP/1.1 " + std::to_string(a.status) + " " + reason(a.status) +
+                      "\r\nContent-Type: " + a.content_type +
+                      "\r\nContent-Length: " + std::to_string(a.body.size()) + "\r\n";
+    for (const auto& [k, v] : a.headers) out += k + ": " + v + "\r\n";
+    out += "Connection: close\r\n\r\n";
+    out += a.body;
+    return out;
+}
 
 bool HttpEndpoint::start(const std::string& listen, Handler handler, std::string& error,
                          Limits limits) {
     const int fd = listen_tcp(listen, port_, error);
     if (fd < 0) return false;
-    handler_ = std::move(handler);
+    handler_ = [h = std::move(handler)](const HttpRequest& r, const Peer&) {
+        if (r.method != "GET") return HttpAnswer{405, "text/plain", "GET only\n", {}};
+        return h(r.path);
+    };
     listener_.start(
         fd, limits, [](int c) { return tcp_peer(c); },
         [](int c, Peer&) -> std::unique_ptr<Stream> { return std::make_unique<FdStream>(c); },
-        [this](Stream& s, const Peer&, const std::atomic<bool>& stop) { serve(s, stop); },
+        [this](Stream& s, const Peer& p, const std::atomic<bool>& stop) { serve(s, p, stop); },
         [](int c, const Peer&, const std::string&) {
-            const std::string busy = answer_text({503, "text/plain", "busy\n"});
+            const std::string busy = http_answer_text({503, "text/plain", "busy\n", {}});
             [[maybe_unused]] const ssize_t n =
                 ::send(c, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         });
     return true;
 }
 
-void HttpEndpoint::serve(Stream& s, const std::atomic<bool>& stop) {
+bool HttpEndpoint::start_tls(const std::string& listen, std::shared_ptr<SSL_CTX> tls,
+                             RequestHandler handler, std::string& error, Limits limits) {
+    const int fd = listen_tcp(listen, port_, error);
+    if (fd < 0) return false;
+    tls_ = std::move(tls);
+    handler_ = std::move(handler);
+    listener_.start(
+        fd, limits, [](int c) { return tcp_peer(c); },
+        [this](int c, Peer& p) -> std::unique_ptr<Stream> {
+            auto s = std::make_unique<SslStream>(tls_, c);
+            if (s->handshake(true, {}, Deadline::in_ms(listener_.limits().handshake_ms)) !=
+                Io::Ok) {
+                handshakes_failed_.fetch_add(1, std::memory_order_relaxed);
+                return nullptr;
+            }
+            add_certificate(p, s->ssl());
+            return s;
+        },
+        [this](Stream& s, const Peer& p, const std::atomic<bool>& stop) { serve(s, p, stop); },
+        // Over a limit: closed before any handshake (a TLS answer would need one).
+        [](int, const Peer&, const std::string&) {});
+    return true;
+}
+
+void HttpEndpoint::serve(Stream& s, const Peer& peer, const std::atomic<bool>& stop) {
     const Limits& lim = listener_.limits();
-    const Deadline d = Deadline::in_ms(lim.request_ms);  // the whole request, not per byte
-    std::string req;
-    char buf[1024];
-    while (req.find("\r\n\r\n") == std::string::npos) {
-        if (req.size() > 8192) {
-            s.write_all(answer_text({431, "text/plain", "request head too large\n"}),
-                        Deadline::in_ms(lim.write_ms));
-            return;
-        }
-        size_t n = 0;
-        const Io io = s.read_some(buf, sizeof buf, n, d, &stop);
-        if (io == Io::Timeout) {
-            s.write_all(answer_text({408, "text/plain", "request timeout\n"}),
-                        Deadline::in_ms(lim.write_ms));
-            return;
-        }
-        if (io != Io::Ok) return;
-        req.append(buf, n);
-    }
+    HttpRequest req;
+    // The whole request under one deadline, not per byte.
+    const int status = read_http_request(s, Deadline::in_ms(lim.request_ms), stop, {}, req);
     HttpAnswer a;
-    const size_t sp1 = req.find(' '), sp2 = req.find(' ', sp1 + 1);
-    if (sp1 == std::string::npos || sp2 == std::string::npos || req.compare(0, sp1, "GET") != 0)
-        a = {405, "text/plain", "GET only\n"};
+    if (status == 0) return;
+    if (status != 200)
+        a = {status, "text/plain", "bad request\n", {}};
     else
-        a = handler_(req.substr(sp1 + 1, sp2 - sp1 - 1));
-    s.write_all(answer_text(a), Deadline::in_ms(lim.write_ms));
+        a = handler_(req, peer);
+    s.write_all(http_answer_text(a), Deadline::in_ms(lim.write_ms));
 }
 
 }  // namespace sluice::control

@@ -18,4 +18,10 @@ struct TlsFiles {
 // An SSL_CTX for one side; nullptr with `error` (the file and OpenSSL's reason) on failure.
 std::shared_ptr<SSL_CTX> make_tls_context(bool server, const TlsFiles& files, std::string& error);
 
+// A server context for a browser-facing endpoint (the dashboard): certificate and key needed;
+// with a CA, a client certificate is asked for and verified when one is sent, but a client
+// without one is let in (the endpoint then wants another credential).
+std::shared_ptr<SSL_CTX> make_tls_server_context_optional_clients(const TlsFiles& files,
+                                                                  std::string& error);
+
 }  // namespace sluice::control

@@ -172,6 +172,20 @@ void Daemon::set_dataplanes(std::vector<DataplaneLink> links) {
     kick();
 }
 
+FleetView Daemon::fleet_view() {
+    std::lock_guard lock(mu_);
+    FleetView v;
+    v.links = links_;
+    v.desired = store_.desired();
+    for (const DataplaneLink& l : links_) v.in_sync.push_back(in_sync(l, v.desired));
+    if (const uint64_t rv = v.desired.value("rules", uint64_t{0}); rv != 0)
+        if (auto m = store_.rules_meta(rv)) v.rules_meta = std::move(*m);
+    if (const uint64_t pv = v.desired.value("policy", uint64_t{0}); pv != 0)
+        if (auto m = store_.policy_meta(pv)) v.policy_meta = std::move(*m);
+    v.lists = store_.lists();
+    return v;
+}
+
 std::vector<DataplaneLink> Daemon::links_copy() {
     std::lock_guard lock(mu_);
     return links_;
@@ -749,8 +763,8 @@ std::string Daemon::metrics_text() {
     s << "# HELP sluiced_dataplane_in_sync Whether the dataplane runs the desired rules, policy "
          "and lists\n# TYPE sluiced_dataplane_in_sync gauge\n";
     for (const DataplaneLink& l : links_)
-        s << "sluiced_dataplane_in_sync{dataplane=\"" << l.name << "\"} "
-          << (in_sync(l, d) ? 1 : 0) << "\n";
+        s << "sluiced_dataplane_in_sync{dataplane=\"" << l.name << "\"} " << (in_sync(l, d) ? 1 : 0)
+          << "\n";
     return s.str();
 }
 

@@ -48,6 +48,15 @@ struct FleetTimeouts {
     int query_ms = 10000;
 };
 
+// What sluiced knows of its fleet at one moment (the dashboard's feed reads it).
+struct FleetView {
+    std::vector<DataplaneLink> links;
+    std::vector<bool> in_sync;               // per link
+    nlohmann::json desired;                  // {rules, policy, generation}
+    nlohmann::json rules_meta, policy_meta;  // of the versions in force (null: none)
+    nlohmann::json lists;                    // {entries: [...]}
+};
+
 class Daemon {
   public:
     explicit Daemon(StateStore& store) : store_(store) {}
@@ -62,6 +71,7 @@ class Daemon {
     // dataplane (memory only; the delay from read to the dataplanes' answer is measured).
     void follow_keylog(const std::string& path);
     std::string metrics_text();
+    FleetView fleet_view();
     FleetTimeouts timeouts;
     // Signs every bundle shipped (rules/bundle_signature.h); unset: bundles go unsigned and
     // dataplanes rebuild their databases from the sources.

@@ -17,6 +17,7 @@
 #include "control/protocol/http_endpoint.h"
 #include "control/protocol/server.h"
 #include "control/sluiced/daemon.h"
+#include "control/sluiced/dashboard_server.h"
 
 using namespace sluice::control;
 
@@ -42,6 +43,7 @@ struct Config {
     FleetTimeouts fleet;                    // talking to dataplanes (fleet_timeouts:)
     std::string signing_key;                // Ed25519 private key (PEM) that signs shipped bundles
     std::vector<std::string> dataset_dirs;  // where pushed rules' datasets may be read
+    DashboardOptions dashboard;             // the live dashboard over HTTPS (dashboard:)
 };
 
 // fleet_timeouts: {connect_ms, status_ms, push_ms, query_ms}, each in [1, 600000].
@@ -101,6 +103,10 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
             error = path + ":" + error;
             return false;
         }
+        if (root["dashboard"] && !parse_dashboard(root["dashboard"], c.dashboard, error)) {
+            error = path + ":" + error;
+            return false;
+        }
         if (root["limits"] && !parse_limits(root["limits"], c.limits, error)) {
             error = path + ":" + error;
             return false;
@@ -127,15 +133,16 @@ bool load_config(const std::string& path, Config& c, std::string& error) {
         for (const auto& kv : root) {
             const std::string k = kv.first.as<std::string>();
             static const std::set<std::string> kKeys = {
-                "state_dir",     "socket",      "metrics", "dataplanes",
-                "listen",        "cert",        "key",     "ca",
-                "keylog_follow", "access",      "limits",  "fleet_timeouts",
-                "signing_key",   "dataset_dirs"};
+                "state_dir",     "socket",       "metrics",  "dataplanes",
+                "listen",        "cert",         "key",      "ca",
+                "keylog_follow", "access",       "limits",   "fleet_timeouts",
+                "signing_key",   "dataset_dirs", "dashboard"};
             if (!kKeys.contains(k)) {
                 error = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key '" +
                         k +
                         "' (state_dir, socket, metrics, listen, cert, key, ca, keylog_follow, "
-                        "access, limits, fleet_timeouts, signing_key, dataset_dirs, dataplanes)";
+                        "access, limits, fleet_timeouts, signing_key, dataset_dirs, dashboard, "
+                        "dataplanes)";
                 return false;
             }
         }
@@ -200,6 +207,14 @@ int main(int argc, char** argv) {
                    "paths resolve beneath it, no symlinks; none: pushed rules cannot load "
                    "datasets from this host)")
         ->check(CLI::ExistingDirectory);
+    std::string dashboard_listen, dashboard_token;
+    app.add_option("--dashboard", dashboard_listen,
+                   "Serve the live dashboard over HTTPS on ADDR:PORT (the read role: a client "
+                   "certificate granted it, or --dashboard-token-file; certificate and key from "
+                   "the config's dashboard: section, else --cert/--key)");
+    app.add_option("--dashboard-token-file", dashboard_token,
+                   "The dashboard's sign-in token: the file's first line, 32 characters or more")
+        ->check(CLI::ExistingFile);
     std::vector<std::string> grants;
     app.add_option("--grant", grants,
                    "Grant a role: ROLE=KIND:VALUE, ROLE read|operate|admin, KIND "
@@ -273,6 +288,22 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sluiced: metrics %s\n", err.c_str());
         return 2;
     }
+    if (!dashboard_listen.empty()) cfg.dashboard.listen = dashboard_listen;
+    if (!dashboard_token.empty()) cfg.dashboard.token_file = dashboard_token;
+    DashboardFeed feed([&] { return daemon.fleet_view(); }, cfg.fleet, cfg.dashboard.poll_ms);
+    DashboardServer dashboard;
+    if (!cfg.dashboard.listen.empty()) {
+        DashboardOptions d = cfg.dashboard;
+        if (d.tls.cert.empty()) d.tls.cert = cfg.tls.cert;
+        if (d.tls.key.empty()) d.tls.key = cfg.tls.key;
+        if (d.tls.ca.empty()) d.tls.ca = cfg.tls.ca;
+        if (!dashboard.start(d, cfg.access, feed, err)) {
+            std::fprintf(stderr, "sluiced: dashboard %s\n", err.c_str());
+            return 2;
+        }
+        feed.start();
+        std::fprintf(stderr, "sluiced: dashboard on https://%s/\n", d.listen.c_str());
+    }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGHUP, on_signal);
@@ -295,6 +326,8 @@ int main(int argc, char** argv) {
             }
         }
     }
+    dashboard.stop();
+    feed.stop();
     daemon.stop();
     server.stop();
     remote.stop();

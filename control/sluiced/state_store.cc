@@ -174,9 +174,9 @@ std::vector<json> StateStore::list_rules() const {
     return out;
 }
 
-std::optional<json> StateStore::rules_meta(uint64_t v) const {
+std::optional<json> StateStore::meta(const char* kind, uint64_t v) const {
     std::string text;
-    if (!read(dir_ + "/rules/" + vdir(v) + "/meta.json", text)) return std::nullopt;
+    if (!read(dir_ + "/" + kind + "/" + vdir(v) + "/meta.json", text)) return std::nullopt;
     auto j = json::parse(text, nullptr, false);
     if (j.is_discarded()) return std::nullopt;
     return j;

@@ -43,7 +43,8 @@ class StateStore {
     uint64_t add_rules(const std::vector<RuleFile>& files, const std::string& bundle,
                        nlohmann::json meta, std::string& error);
     std::vector<nlohmann::json> list_rules() const;  // metas, oldest first
-    std::optional<nlohmann::json> rules_meta(uint64_t v) const;
+    std::optional<nlohmann::json> rules_meta(uint64_t v) const { return meta("rules", v); }
+    std::optional<nlohmann::json> policy_meta(uint64_t v) const { return meta("policies", v); }
     bool rules_sources(uint64_t v, std::vector<RuleFile>& out) const;
     bool rules_bundle(uint64_t v, std::string& out) const;
 
@@ -65,6 +66,7 @@ class StateStore {
 
   private:
     uint64_t next_version(const std::string& kind) const;
+    std::optional<nlohmann::json> meta(const char* kind, uint64_t v) const;
     std::string dir_;
 };
 

@@ -896,9 +896,8 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
 std::string load_policy(RuntimeConfig& cfg) {
     cfg.policy.reset();
     if (!cfg.accounts_enabled) return "";
-    const std::string path = cfg.policy_path.empty()
-                                 ? rules::shipped_file("policy/default.yaml")
-                                 : cfg.policy_path;
+    const std::string path =
+        cfg.policy_path.empty() ? rules::shipped_file("policy/default.yaml") : cfg.policy_path;
     std::string err;
     std::ifstream in(path);
     if (!in) return path + ": cannot read policy";
@@ -912,9 +911,8 @@ std::string load_policy(RuntimeConfig& cfg) {
     to_hex(d, hex);
     cfg.policy_sha256.assign(hex, sizeof hex);
     cfg.policy_source = path;
-    const std::string clients = cfg.clients_path.empty()
-                                    ? rules::shipped_file("policy/clients.yaml")
-                                    : cfg.clients_path;
+    const std::string clients =
+        cfg.clients_path.empty() ? rules::shipped_file("policy/clients.yaml") : cfg.clients_path;
     if (!account::load_client_claims(clients, cfg.engine.accounts.client_claims, err)) return err;
     cfg.asn_table.reset();
     if (!cfg.asn_table_path.empty()) {

@@ -21,27 +21,10 @@ CTL = os.path.join(t.BUILD, "control/sluicectl")
 SLUICED = os.path.join(t.BUILD, "control/sluiced")
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
 def make_pki(d):
-    for ca in ("ca", "rogue-ca"):
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN=sluice test {ca}",
-                "-keyout", f"{ca}.key", "-out", f"{ca}.pem", cwd=d)
-
-    def leaf(name, ca, san):
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", f"{name}.key",
-                "-out", f"{name}.csr", cwd=d)
-        with open(os.path.join(d, f"{name}.ext"), "w") as f:
-            f.write(f"subjectAltName={san}\n")
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
-                "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.pem", cwd=d)
-    leaf("server", "ca", "IP:127.0.0.1")
-    leaf("client", "ca", "DNS:ops")
-    leaf("sluiced", "ca", "DNS:sluiced.fleet")
-    leaf("nobody", "ca", "DNS:nobody")
-    leaf("rogue", "rogue-ca", "DNS:rogue")
+    t.make_test_pki(d, ["ca", "rogue-ca"], [
+        ("server", "ca", "IP:127.0.0.1"), ("client", "ca", "DNS:ops"), ("sluiced", "ca", "DNS:sluiced.fleet"),
+        ("nobody", "ca", "DNS:nobody"), ("rogue", "rogue-ca", "DNS:rogue")])
 
 
 class MutualTls(t.TempDirTest):

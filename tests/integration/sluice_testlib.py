@@ -211,6 +211,30 @@ def dump_streams(pcap, directory, *extra):
     return files
 
 
+def make_test_pki(d, cas, leaves):
+    """Test CAs (`cas`: names) and leaf certificates (`leaves`: (name, ca, subjectAltName)),
+    RSA 2048, valid two days: NAME.pem and NAME.key in `d`; each leaf's subject is CN=NAME."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+    for ca in cas:
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN=sluice test {ca}",
+                "-keyout", f"{ca}.key", "-out", f"{ca}.pem")
+    for name, ca, san in leaves:
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", f"{name}.key",
+                "-out", f"{name}.csr")
+        with open(os.path.join(d, f"{name}.ext"), "w") as f:
+            f.write(f"subjectAltName={san}\n")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
+                "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.pem")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class TempDirTest(unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="sluice-test-")

@@ -6,7 +6,8 @@ memif ports while sluice-pktgen replays a synthesized scenario (TLS with its key
   chromedriver through python3-selenium) signs in with the dashboard token, sees the figures
   change while the replay runs and an operator's block show up among the decisions, then,
   once the replay ended, the page's figures equal what `sluicectl --json` says; a screenshot
-  is kept in the build's meson-logs. A client certificate granted the read role gets the
+  is kept in the build's meson-logs. Mid-run, logrotate rotates the EVE file with the
+  packaged stanza and the dataplane reopens it on SIGHUP (whole records in both files). A client certificate granted the read role gets the
   state without a token; one without a grant and a wrong token do not.
 - Prometheus (Debian's prometheus) scrapes both, loads the shipped alerting rules (each
   evaluates without error) and answers every PromQL expression of the shipped Grafana
@@ -231,6 +232,20 @@ scrape_configs:
         self.assertTrue(self.wait_page(lambda: self.figure("fleet-pps") > 0, 10))
         self.assertEqual(d.find_element(By.ID, "fleet-state").get_attribute("data-up"), "1")
 
+        # logrotate rotates the EVE file mid-run with the shipped stanza (its path and reload
+        # pointed at this dataplane): the dataplane reopens on SIGHUP.
+        with open(os.path.join(t.SOURCE, "tools/packaging/debian/sluice-dataplane.logrotate")) as f:
+            stanza = f.read()
+        self.assertIn("/var/log/sluice/*.json", stanza)
+        stanza = stanza.replace("/var/log/sluice/*.json", self.p("eve.json")).replace(
+            "systemctl reload 'sluice-dataplane@*.service'", f"kill -HUP {self.dp.pid}")
+        with open(self.p("logrotate.conf"), "w") as f:
+            f.write(stanza)
+        p = subprocess.run(["logrotate", "--force", "--state", self.p("logrotate.state"), self.p("logrotate.conf")],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(os.path.exists(self.p("eve.json.1")), os.listdir(self.d))
+
         # An operator's block shows among the decisions.
         self.ctl("blocklist", "add", "ip", "203.0.113.77", "--reason", "observability test block")
         self.assertTrue(self.wait_page(lambda: "203.0.113.77" in d.find_element(By.ID, "decisions").text, 10))
@@ -266,6 +281,16 @@ scrape_configs:
         clusters = self.ctl_json("clusters", "list", "-n", "10")["clusters"]
         crow = d.find_elements(By.CSS_SELECTOR, "#clusters tbody tr")
         self.assertEqual({r.get_attribute("data-id") for r in crow}, {str(c["id"]) for c in clusters})
+        # Both EVE files hold whole records; the reopened one got those written after the
+        # rotation.
+        def records(path):
+            with open(path) as f:
+                return [json.loads(line) for line in f]
+        before, after = records(self.p("eve.json.1")), records(self.p("eve.json"))
+        self.assertGreater(len(before), 0)
+        self.assertTrue(self.wait_page(lambda: len(records(self.p("eve.json"))) > 0, 10))
+        after = records(self.p("eve.json"))
+        self.assertGreater(len(after), 0)
         shot = os.path.join(t.BUILD, "meson-logs", "dashboard.png")
         os.makedirs(os.path.dirname(shot), exist_ok=True)
         d.save_screenshot(shot)

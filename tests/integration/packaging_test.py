@@ -58,8 +58,10 @@ class Packaging(unittest.TestCase):
         cls._dir = tempfile.TemporaryDirectory(prefix="sluice-pkg-")
         cls.dir = cls._dir.name
         cls.out = os.path.join(cls.dir, "debs")
-        build = os.path.realpath(t.BUILD)
-        p = subprocess.run([os.path.join(t.SOURCE, "tools/packaging/build-debs.sh"), "--prebuilt", build,
+        # The suite packages the tree it tested; suite 'slow' (SLUICE_PACKAGING_FROM_SOURCE=1)
+        # builds from the sources as build-debs.sh does by default (about 6 minutes on 2 cores).
+        prebuilt = [] if os.environ.get("SLUICE_PACKAGING_FROM_SOURCE") else ["--prebuilt", os.path.realpath(t.BUILD)]
+        p = subprocess.run([os.path.join(t.SOURCE, "tools/packaging/build-debs.sh"), *prebuilt,
                             "--out", cls.out], capture_output=True, text=True)
         if p.returncode != 0:
             raise RuntimeError(f"build-debs.sh failed:\n{p.stdout}\n{p.stderr}")
@@ -78,7 +80,7 @@ class Packaging(unittest.TestCase):
 
     def test_1_packages_and_lintian(self):
         names = {os.path.basename(d).split("_")[0] for d in self.debs}
-        self.assertEqual(names, set(PACKAGES))
+        self.assertEqual(names - {p + "-dbgsym" for p in PACKAGES}, set(PACKAGES))
         changes = glob.glob(os.path.join(self.out, "*.changes"))
         self.assertEqual(len(changes), 1)
         p = subprocess.run(["lintian", "--pedantic", "--fail-on", "error,warning", changes[0]],

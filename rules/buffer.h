@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "rules/http2_facts.h"
+#include "rules/packet_facts.h"
 
 namespace sluice::rules {
 
@@ -52,6 +53,11 @@ enum class Buffer : uint8_t {
     HttpStatMsg,
     HttpServer,
     HttpLocation,
+    // Packet-level: one packet's transport payload (the default buffer of packet rules, and
+    // their pkt_data), its IPv4 header and its TCP header, options included.
+    PacketPayload,
+    Ipv4Hdr,
+    TcpHdr,
     Count
 };
 constexpr size_t kBufferCount = static_cast<size_t>(Buffer::Count);
@@ -59,7 +65,7 @@ constexpr size_t bidx(Buffer b) {
     return static_cast<size_t>(b);
 }
 
-enum class InspectPoint : uint8_t { Request, Response, TlsHello, Stream, Count };
+enum class InspectPoint : uint8_t { Request, Response, TlsHello, Stream, Packet, Count };
 constexpr size_t kInspectPointCount = static_cast<size_t>(InspectPoint::Count);
 
 constexpr InspectPoint inspect_point(Buffer b) {
@@ -77,6 +83,10 @@ constexpr InspectPoint inspect_point(Buffer b) {
             return InspectPoint::TlsHello;
         case Buffer::Stream:
             return InspectPoint::Stream;
+        case Buffer::PacketPayload:
+        case Buffer::Ipv4Hdr:
+        case Buffer::TcpHdr:
+            return InspectPoint::Packet;
         default:
             return InspectPoint::Request;
     }
@@ -90,7 +100,8 @@ std::string_view inspect_point_name(InspectPoint p);
 struct BufferSet {
     std::array<std::string_view, kBufferCount> value{};
     std::array<bool, kBufferCount> present{};
-    const Http2Facts* http2 = nullptr;  // an HTTP/2 transaction's frames (http2.* keywords)
+    const Http2Facts* http2 = nullptr;    // an HTTP/2 transaction's frames (http2.* keywords)
+    const PacketFacts* packet = nullptr;  // the packet's headers (packet point)
     void set(Buffer b, std::string_view v) {
         value[bidx(b)] = v;
         present[bidx(b)] = true;
@@ -99,6 +110,7 @@ struct BufferSet {
         present.fill(false);
         value.fill({});
         http2 = nullptr;
+        packet = nullptr;
     }
 };
 

@@ -92,6 +92,16 @@ bool header_matches(const Rule& r, const MatchContext& ctx) {
     return forward() || (r.bidirectional && backward());
 }
 
+bool packet_matches(const Rule& r, const BufferSet& bufs) {
+    if (r.point != InspectPoint::Packet) return true;
+    if (bufs.packet == nullptr) return false;
+    const PacketFacts& p = *bufs.packet;
+    if (r.proto != Protocol::Ip && !p.tcp) return false;  // tcp and tcp-pkt: TCP packets only
+    for (const PacketCheck& c : r.packet)
+        if (!c.holds(p)) return false;
+    return true;
+}
+
 bool http2_matches(const Rule& r, const BufferSet& bufs, bool to_server) {
     if (r.http2.empty()) return true;
     if (bufs.http2 == nullptr) return false;
@@ -568,7 +578,9 @@ void Matcher::match(InspectPoint point, const BufferSet& bufs, const MatchContex
 
 bool Matcher::confirm(uint32_t ri, const BufferSet& bufs, const MatchContext& ctx) {
     const Rule& r = rules_->set_->rules[ri];
-    if (!header_matches(r, ctx) || !http2_matches(r, bufs, ctx.to_server)) return false;
+    if (!header_matches(r, ctx) || !http2_matches(r, bufs, ctx.to_server) ||
+        !packet_matches(r, bufs))
+        return false;
     const CompiledRules::Prepared& p = rules_->prepared_[ri];
     if (p.exact_by_hs) return true;
     for (const CompiledRules::Group& g : p.groups) {

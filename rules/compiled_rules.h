@@ -53,6 +53,9 @@ bool header_matches(const Rule& r, const MatchContext& ctx);
 // client's frames at the request point, the server's at the response point. A rule with any
 // never matches a transaction without HTTP/2 facts.
 bool http2_matches(const Rule& r, const BufferSet& bufs, bool to_server);
+// A packet rule's protocol and header keywords against the packet's facts (shared by both
+// evaluators); true for rules of other points.
+bool packet_matches(const Rule& r, const BufferSet& bufs);
 
 struct CompileStats {
     size_t literal_patterns = 0;

@@ -62,6 +62,12 @@ std::string_view buffer_name(Buffer b) {
             return "http.server";
         case Buffer::HttpLocation:
             return "http.location";
+        case Buffer::PacketPayload:
+            return "pkt_data";
+        case Buffer::Ipv4Hdr:
+            return "ipv4.hdr";
+        case Buffer::TcpHdr:
+            return "tcp.hdr";
         case Buffer::Ja4Hash:
             return "ja4.hash";
         case Buffer::Http2HeaderName:
@@ -183,6 +189,8 @@ std::string_view inspect_point_name(InspectPoint p) {
             return "tls client hello";
         case InspectPoint::Stream:
             return "stream";
+        case InspectPoint::Packet:
+            return "packet";
         case InspectPoint::Count:
             break;
     }
@@ -255,8 +263,86 @@ std::string_view protocol_name(Protocol p) {
             return "http";
         case Protocol::Tls:
             return "tls";
+        case Protocol::TcpPkt:
+            return "tcp-pkt";
+        case Protocol::Ip:
+            return "ip";
     }
     return "?";
+}
+
+IpOpt ip_opt_of(uint8_t type) {
+    switch (type) {
+        case 0:
+            return IpOpt::Eol;
+        case 1:
+            return IpOpt::Nop;
+        case 7:
+            return IpOpt::Rr;
+        case 68:
+            return IpOpt::Ts;
+        case 130:
+            return IpOpt::Sec;
+        case 133:
+            return IpOpt::Esec;
+        case 131:
+            return IpOpt::Lsrr;
+        case 137:
+            return IpOpt::Ssrr;
+        case 136:
+            return IpOpt::Satid;
+        default:
+            return IpOpt::Other;
+    }
+}
+
+std::string_view packet_check_name(PacketCheck::Kind k) {
+    static constexpr std::string_view kNames[] = {"ttl", "id",      "dsize", "window",   "seq",
+                                                  "ack", "tcp.mss", "flags", "fragbits", "ipopts"};
+    return kNames[static_cast<size_t>(k)];
+}
+
+bool PacketCheck::holds(const PacketFacts& p) const {
+    // flags and fragbits as Suricata's FlagsMatch: the packet's bits less the ignored ones.
+    auto bits_match = [&](uint8_t have) {
+        have = static_cast<uint8_t>(have & ~ignore);
+        if (bits == 0) return (have == 0) != (mode == Mode::Not);  // flags:0, no flag at all
+        switch (mode) {
+            case Mode::Any:
+                return (have & bits) != 0;
+            case Mode::All:
+                return (have & bits) == bits;
+            case Mode::Not:
+                return (have & bits) != bits;
+            case Mode::Exact:
+                break;
+        }
+        return have == bits;
+    };
+    switch (kind) {
+        case Kind::Ttl:
+            return cmp.matches(p.ttl);
+        case Kind::Id:
+            return p.ipv4 && cmp.matches(p.ip_id);
+        case Kind::Dsize:
+            return cmp.matches(p.dsize);
+        case Kind::Window:
+            return p.tcp && cmp.matches(p.window) != negated;
+        case Kind::Seq:
+            return p.tcp && cmp.matches(p.seq);
+        case Kind::Ack:
+            return p.tcp && cmp.matches(p.ack);
+        case Kind::TcpMss:
+            return p.tcp && p.has_mss && cmp.matches(p.mss);
+        case Kind::Flags:
+            return p.tcp && bits_match(p.tcp_flags);
+        case Kind::FragBits:
+            return p.ipv4 && bits_match(p.frag_bits);
+        case Kind::IpOpts:
+            return p.ipv4 &&
+                   (opt == IpOpt::Any ? p.ip_opts != 0 : (p.ip_opts & ip_opt_bit(opt)) != 0);
+    }
+    return false;
 }
 
 namespace {

@@ -20,7 +20,9 @@ std::string_view action_name(Action a);
 // The flow verdict a matching rule asks for (pass is handled by the rule engine itself).
 Verdict action_verdict(Action a);
 
-enum class Protocol : uint8_t { Tcp, Http, Tls };
+// Tcp: a stream rule (reassembled data) unless it uses header keywords; TcpPkt: Suricata's
+// tcp-pkt, every TCP packet; Ip: every TCP and UDP packet sluice tracks.
+enum class Protocol : uint8_t { Tcp, Http, Tls, TcpPkt, Ip };
 std::string_view protocol_name(Protocol p);
 
 // One address element: a prefix (len 0 with version None means "any").
@@ -152,6 +154,32 @@ struct Http2Check {
     std::optional<UintCmp> cmp;  // settings: the value (absent: the setting was sent); window
 };
 
+// A header keyword of a packet-level rule, against the packet's PacketFacts.
+struct PacketCheck {
+    enum class Kind : uint8_t {
+        Ttl,
+        Id,
+        Dsize,
+        Window,
+        Seq,
+        Ack,
+        TcpMss,
+        Flags,
+        FragBits,
+        IpOpts
+    } kind = Kind::Ttl;
+    UintCmp cmp;           // the numeric kinds
+    bool negated = false;  // window:!N
+    // flags / fragbits: exact (after the ignore mask), + (these and maybe others), * (any of
+    // these), ! (not all of these), as Suricata's FlagsMatch.
+    enum class Mode : uint8_t { Exact, All, Any, Not } mode = Mode::Exact;
+    uint8_t bits = 0;
+    uint8_t ignore = 0;      // flags bits left out of the comparison
+    IpOpt opt = IpOpt::Any;  // ipopts
+    bool holds(const PacketFacts& p) const;
+};
+std::string_view packet_check_name(PacketCheck::Kind k);
+
 // Where a rule was written: errors and alerts point back here.
 struct SourceLocation {
     SourceLocation() = default;
@@ -205,6 +233,7 @@ struct Rule {
 
     std::vector<Condition> conditions;
     std::vector<Http2Check> http2;       // all must hold; a rule with any matches HTTP/2 only
+    std::vector<PacketCheck> packet;     // header keywords: all must hold (packet point)
     std::optional<Threshold> threshold;  // threshold: or detection_filter: (one per rule)
     std::vector<FlowbitsOp> flowbits;
     bool noalert = false;  // flowbits:noalert: matches set bits, raise no alert

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <span>
 #include <type_traits>
 
 namespace sluice::rules {
@@ -77,6 +78,8 @@ constexpr BufferName kDotted[] = {
     {"llm.prompt", Buffer::LlmPrompt},
     {"llm.system", Buffer::LlmSystem},
     {"llm.model", Buffer::LlmModel},
+    {"ipv4.hdr", Buffer::Ipv4Hdr},
+    {"tcp.hdr", Buffer::TcpHdr},
 };
 constexpr BufferName kUnderscore[] = {
     {"http_method", Buffer::HttpMethod},
@@ -188,6 +191,7 @@ class RuleParser {
     bool push_condition(Condition&& c, size_t off);
     bool parse_isdataat(const RawOption& o);
     bool parse_http2(const RawOption& o);
+    bool parse_packet_check(const RawOption& o, PacketCheck::Kind kind);
     bool parse_metadata(const RawOption& o);
     bool parse_threshold(const RawOption& o, std::string_view kw);
     bool content_modifier(const RawOption& o, std::string_view name, std::string_view arg,
@@ -268,16 +272,20 @@ bool RuleParser::parse_header() {
     const std::string_view proto = header_token();
     if (proto == "tcp" || proto == "tcp-stream")
         rule_.proto = Protocol::Tcp;
+    else if (proto == "tcp-pkt")
+        rule_.proto = Protocol::TcpPkt;
+    else if (proto == "ip")
+        rule_.proto = Protocol::Ip;
     else if (proto == "http" || proto == "http1")
         rule_.proto = Protocol::Http;
     else if (proto == "tls" || proto == "ssl")
         rule_.proto = Protocol::Tls;
     else if (proto.empty() || proto == "(")
-        return error(at, "expected a protocol (tcp, http or tls)");
+        return error(at, "expected a protocol (tcp, tcp-pkt, ip, http or tls)");
     else
-        return unsupported(
-            at, "protocol " + std::string(proto),
-            "protocol '" + std::string(proto) + "' is not inspected (supported: tcp, http, tls)");
+        return unsupported(at, "protocol " + std::string(proto),
+                           "protocol '" + std::string(proto) +
+                               "' is not inspected (supported: tcp, tcp-pkt, ip, http, tls)");
 
     skip_ws();
     if (pos_ < text_.size() && text_[pos_] == '(') {
@@ -997,6 +1005,99 @@ bool RuleParser::push_condition(Condition&& c, size_t off) {
     return true;
 }
 
+// Header keywords of packet rules (both dialects): ttl, id, dsize, window ([!]N), seq, ack,
+// tcp.mss (comparisons), flags ([!+*]FSRPAUCE12|0[,IGNORED]), fragbits ([!+*]MDR), ipopts (one
+// option name).
+bool RuleParser::parse_packet_check(const RawOption& o, PacketCheck::Kind kind) {
+    using K = PacketCheck::Kind;
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    const std::string name(packet_check_name(kind));
+    std::string_view v = trim(o.value);
+    PacketCheck c;
+    c.kind = kind;
+    if (kind == K::Flags || kind == K::FragBits) {
+        struct Bit {
+            char ch;
+            uint8_t bit;
+        };
+        static constexpr Bit kFlags[] = {{'F', 0x01}, {'S', 0x02}, {'R', 0x04}, {'P', 0x08},
+                                         {'A', 0x10}, {'U', 0x20}, {'E', 0x40}, {'2', 0x40},
+                                         {'C', 0x80}, {'1', 0x80}};
+        static constexpr Bit kFrag[] = {
+            {'M', frag_bit::kMore}, {'D', frag_bit::kDont}, {'R', frag_bit::kReserved}};
+        const std::span<const Bit> table =
+            kind == K::Flags ? std::span<const Bit>(kFlags) : std::span<const Bit>(kFrag);
+        auto bit_of = [&](char ch) -> int {
+            ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            for (const Bit& b : table)
+                if (b.ch == ch) return b.bit;
+            return -1;
+        };
+        const size_t comma = v.find(',');
+        const std::string_view set = trim(v.substr(0, comma));
+        bool modifier = false, any = false;
+        for (const char ch : set) {
+            if (ch == '+' || ch == '*' || ch == '!') {
+                if (modifier) return error(at, name + " takes one modifier (+, * or !)");
+                modifier = true;
+                c.mode = ch == '+'   ? PacketCheck::Mode::All
+                         : ch == '*' ? PacketCheck::Mode::Any
+                                     : PacketCheck::Mode::Not;
+            } else if (ch == '0' && kind == K::Flags) {
+                any = true;  // no flag set
+            } else if (const int b = bit_of(ch); b >= 0) {
+                c.bits = static_cast<uint8_t>(c.bits | b);
+                any = true;
+            } else {
+                return error(at, name + ": unknown bit '" + std::string(1, ch) + "' (" +
+                                     (kind == K::Flags ? "F S R P A U C E 1 2 0" : "M D R") +
+                                     ", modifiers + * !)");
+            }
+        }
+        if (!any) return error(at, name + " expects the bits to test");
+        if (comma != std::string_view::npos) {
+            if (kind != K::Flags) return error(at, "fragbits has no ignore mask");
+            const std::string_view ignored = trim(v.substr(comma + 1));
+            if (ignored.empty()) return error(at, "flags: an empty ignore mask after ','");
+            for (const char ch : ignored) {
+                const int b = bit_of(ch);
+                if (b < 0)
+                    return error(at, "flags: unknown bit '" + std::string(1, ch) + "' to ignore");
+                c.ignore = static_cast<uint8_t>(c.ignore | b);
+            }
+        }
+    } else if (kind == K::IpOpts) {
+        static constexpr std::pair<std::string_view, IpOpt> kOpts[] = {
+            {"eol", IpOpt::Eol},   {"nop", IpOpt::Nop},   {"rr", IpOpt::Rr},
+            {"ts", IpOpt::Ts},     {"sec", IpOpt::Sec},   {"esec", IpOpt::Esec},
+            {"lsrr", IpOpt::Lsrr}, {"ssrr", IpOpt::Ssrr}, {"satid", IpOpt::Satid},
+            {"any", IpOpt::Any},
+        };
+        const auto* it = std::find_if(std::begin(kOpts), std::end(kOpts),
+                                      [&](const auto& e) { return iequals(e.first, v); });
+        if (it == std::end(kOpts))
+            return error(at,
+                         "ipopts expects one of rr, eol, nop, ts, sec, esec, lsrr, ssrr, "
+                         "satid, any");
+        c.opt = it->second;
+    } else {
+        if (kind == K::Window && v.starts_with('!')) {
+            c.negated = true;
+            v = trim(v.substr(1));
+        }
+        const auto cmp = parse_uint_cmp(v);
+        const uint64_t most = kind == K::Ttl                                         ? 255
+                              : kind == K::Seq || kind == K::Ack || kind == K::Dsize ? 0xffffffffULL
+                                                                                     : 65535;
+        if (!cmp || cmp->a > most || cmp->b > most)
+            return error(at, name + " expects a number up to " + std::to_string(most) +
+                                 " or a comparison (N, <N, >N, <=N, >=N, !=N, A<>B)");
+        c.cmp = *cmp;
+    }
+    rule_.packet.push_back(c);
+    return true;
+}
+
 // bsize (Suricata) / bufferlen (Snort 3): the length of the current sticky buffer.
 bool RuleParser::parse_bsize(const RawOption& o) {
     const size_t at = o.has_value ? o.value_off : o.kw_off;
@@ -1350,6 +1451,15 @@ bool RuleParser::apply_option(const RawOption& o) {
         return true;
     }
     if (kw.starts_with("http2.")) return parse_http2(o);
+    static constexpr std::pair<std::string_view, PacketCheck::Kind> kPacketKeywords[] = {
+        {"ttl", PacketCheck::Kind::Ttl},           {"id", PacketCheck::Kind::Id},
+        {"dsize", PacketCheck::Kind::Dsize},       {"window", PacketCheck::Kind::Window},
+        {"seq", PacketCheck::Kind::Seq},           {"ack", PacketCheck::Kind::Ack},
+        {"tcp.mss", PacketCheck::Kind::TcpMss},    {"flags", PacketCheck::Kind::Flags},
+        {"fragbits", PacketCheck::Kind::FragBits}, {"ipopts", PacketCheck::Kind::IpOpts},
+    };
+    for (const auto& [name, kind] : kPacketKeywords)
+        if (kw == name) return parse_packet_check(o, kind);
     if (kw == "reference" || kw == "rem" || kw == "target") return true;
     if (kw == "threshold" || kw == "detection_filter") return parse_threshold(o, kw);
     return unsupported(o.kw_off, std::string(kw), "unknown keyword '" + std::string(kw) + "'");
@@ -1358,7 +1468,30 @@ bool RuleParser::apply_option(const RawOption& o) {
 bool RuleParser::finish() {
     if (rule_.sid == 0) return error(0, "rule has no sid");
     if (fast_patterns_ > 1) return error(0, "more than one fast_pattern");
-    bool have_point = false;
+    // Packet rules (Suricata's semantics): ip and tcp-pkt, a tcp rule with header keywords or
+    // header buffers, and a tcp rule with nothing to match but its header: evaluated on every
+    // packet, their payload contents on that packet's payload.
+    bool packet_buffers = false;
+    for (const Condition& c : rule_.conditions)
+        packet_buffers = packet_buffers || inspect_point(c.buffer) == InspectPoint::Packet;
+    const bool packet_rule =
+        rule_.proto == Protocol::Ip || rule_.proto == Protocol::TcpPkt ||
+        (rule_.proto == Protocol::Tcp &&
+         (!rule_.packet.empty() || packet_buffers ||
+          (rule_.conditions.empty() && rule_.http2.empty() && rule_.flowbits.empty())));
+    if (!rule_.packet.empty() && !packet_rule)
+        return unsupported(0, std::string(packet_check_name(rule_.packet.front().kind)),
+                           std::string(packet_check_name(rule_.packet.front().kind)) +
+                               " is a packet keyword; this " +
+                               std::string(protocol_name(rule_.proto)) +
+                               " rule is inspected per transaction, not per packet");
+    if (packet_rule) {
+        if (!rule_.http2.empty()) return error(0, "http2.* keywords need protocol http");
+        for (Condition& c : rule_.conditions)
+            if (c.buffer == Buffer::Stream) c.buffer = Buffer::PacketPayload;
+        if (rule_.conditions.empty()) rule_.point = InspectPoint::Packet;
+    }
+    bool have_point = rule_.conditions.empty() && packet_rule;
     for (const Condition& c : rule_.conditions) {
         const InspectPoint p = inspect_point(c.buffer);
         if (have_point && p != rule_.point)
@@ -1375,6 +1508,10 @@ bool RuleParser::finish() {
         if (p == InspectPoint::TlsHello && rule_.proto != Protocol::Tls)
             return error(0, std::string(buffer_name(c.buffer)) + " needs protocol tls");
     }
+    if (packet_rule && rule_.point != InspectPoint::Packet)
+        return unsupported(0, "mixed inspection points",
+                           "a packet rule cannot use " +
+                               std::string(inspect_point_name(rule_.point)) + " buffers");
     if (!have_point) {
         // Header-only HTTP rules (http2.* keywords alone) follow their flow direction.
         rule_.point = rule_.proto == Protocol::Tls ? InspectPoint::TlsHello

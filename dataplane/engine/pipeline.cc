@@ -457,6 +457,8 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
     // QUIC: the client's Initial packets (and quic.action, merged into the verdict below).
     if (pkt.proto == ip_proto::kUdp && !pkt.payload.empty())
         quic_->on_datagram(f, dir, pkt.payload);
+    if (tv.action == TcpAction::Inspect && rules_->inspects(rules::InspectPoint::Packet))
+        inspect_packet(f, dir, pkt, in.frame);
 
     // Inline, a request waits for its TLS secrets (tls::TlsOptions::hold_for_secrets): the
     // segment is dropped, its bytes already queued for decryption; the retransmission passes
@@ -488,6 +490,48 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
     }
     ++ctr_[Ctr::Forwarded];
     return Disposition::Forward;
+}
+
+void Pipeline::inspect_packet(Flow& f, Dir dir, const DecodedPacket& pkt,
+                              std::span<const uint8_t> frame) {
+    rules::PacketFacts p;
+    p.ipv4 = pkt.src.version == IpVersion::V4;
+    p.tcp = pkt.proto == ip_proto::kTcp;
+    p.ttl = pkt.ttl;
+    p.dsize = static_cast<uint32_t>(pkt.payload.size());
+    std::span<const uint8_t> ip_hdr, tcp_hdr;
+    if (p.ipv4 && frame.size() >= size_t{pkt.l3_offset} + 20) {
+        const uint8_t* h = frame.data() + pkt.l3_offset;
+        const size_t ihl = std::min<size_t>(size_t{h[0] & 0x0fu} * 4, frame.size() - pkt.l3_offset);
+        p.ip_id = static_cast<uint16_t>(h[4] << 8 | h[5]);
+        p.frag_bits = static_cast<uint8_t>(h[6] >> 5);  // reserved, DF, MF
+        ip_hdr = frame.subspan(pkt.l3_offset, ihl);
+        // Options (the decoder validated their lengths; bounded again here).
+        for (size_t i = 20; i < ihl;) {
+            const uint8_t type = h[i];
+            p.ip_opts |= rules::ip_opt_bit(rules::ip_opt_of(type));
+            if (type == 0) break;  // end of options
+            if (type == 1) {
+                ++i;
+                continue;
+            }
+            if (i + 1 >= ihl || h[i + 1] < 2) break;
+            i += h[i + 1];
+        }
+    }
+    if (p.tcp) {
+        p.tcp_flags = pkt.tcp_flags;
+        p.window = pkt.window;
+        p.seq = pkt.seq;
+        p.ack = pkt.ack;
+        p.has_mss = pkt.tcp_options.has_mss;
+        p.mss = pkt.tcp_options.mss;
+        if (frame.size() >= size_t{pkt.l4_offset} + 20) {
+            const size_t doff = static_cast<size_t>(frame[pkt.l4_offset + 12] >> 4) * 4;
+            tcp_hdr = frame.subspan(pkt.l4_offset, std::min(doff, frame.size() - pkt.l4_offset));
+        }
+    }
+    rules_->on_packet(f, dir, p, pkt.payload, ip_hdr, tcp_hdr);
 }
 
 void Pipeline::expire(Timestamp now, uint64_t seq) {

@@ -155,6 +155,8 @@ class Pipeline {
     // Counts a normalization reason and records its first occurrence on the flow.
     void note(Flow& f, Dir dir, NormReason r, const DecodedPacket& pkt);
     void apply_filters(Flow& f);
+    // Packet rules (ip, tcp-pkt, header keywords) on one packet inspection takes.
+    void inspect_packet(Flow& f, Dir dir, const DecodedPacket& pkt, std::span<const uint8_t> frame);
     void inject_resets(Flow& f, Dir dir, LinkType link, Injector& injector);
     void end_flow(Flow& f, FlowEndReason reason, Timestamp now, uint64_t seq);
     // Debug builds: audit() and abort with its report when the invariant is broken.

@@ -240,6 +240,21 @@ void RuleInspector::on_client_hello(Flow& f, const tls::ClientHello& ch,
     inspect(f, Dir::ToServer, InspectPoint::TlsHello, b, &ctx);
 }
 
+void RuleInspector::on_packet(Flow& f, Dir dir, const rules::PacketFacts& facts,
+                              std::span<const uint8_t> payload, std::span<const uint8_t> ip_hdr,
+                              std::span<const uint8_t> tcp_hdr) {
+    if (!inspects(InspectPoint::Packet)) return;
+    auto view = [](std::span<const uint8_t> s) {
+        return std::string_view(reinterpret_cast<const char*>(s.data()), s.size());
+    };
+    BufferSet b;
+    b.packet = &facts;
+    b.set(Buffer::PacketPayload, view(payload));
+    if (!ip_hdr.empty()) b.set(Buffer::Ipv4Hdr, view(ip_hdr));
+    if (!tcp_hdr.empty()) b.set(Buffer::TcpHdr, view(tcp_hdr));
+    inspect(f, dir, InspectPoint::Packet, b, nullptr);
+}
+
 void RuleInspector::on_data(Flow& f, Dir dir, std::span<const uint8_t> bytes) {
     if (!inspects(InspectPoint::Stream)) return;
     BufferSet b;

@@ -77,6 +77,16 @@ const EngineConfig& config() {
                            "content:\"random\"; sid:9990001;)\n"
                            "reject http any any -> any any (msg:\"fuzz answer\"; http.uri; "
                            "content:\"/v1/messages\"; sid:9990002;)\n"});
+        // Packet rules: header keywords, IPv4 and TCP header buffers and payload on every
+        // packet (the headers are read from the frame, so odd ones must be safe).
+        sources.push_back({"packet.rules",
+                           "alert ip any any -> any any (ipopts:any; ttl:<200; sid:9990003;)\n"
+                           "alert tcp-pkt any any -> any any (flags:S+; tcp.mss:>0; "
+                           "tcp.hdr; content:\"|02 04|\"; sid:9990004;)\n"
+                           "alert ip any any -> any any (ipv4.hdr; content:\"|45|\"; depth:1; "
+                           "fragbits:!M; sid:9990005;)\n"
+                           "alert tcp any any -> any any (dsize:>4; content:\"POST\"; "
+                           "sid:9990006;)\n"});
         auto rs = rules::build_rule_set(sources, ro);
         if (rs.set) {
             auto compiled = rules::CompiledRules::compile(

@@ -1239,3 +1239,128 @@ TEST(DatasetPath, PushedRulesReadOnlyBeneathTheDatasetDirectories) {
     EXPECT_FALSE(lacking.set);
     fs::remove_all(root);
 }
+
+// Packet rules: ip, tcp-pkt and tcp rules with header keywords are evaluated per packet, their
+// payload contents on the packet's payload.
+TEST(PacketRules, ParseBothDialects) {
+    auto f = parse(
+        "alert ip any any -> any any (ttl:<64; id:7; fragbits:D; ipopts:rr; sid:1;)\n"
+        "alert tcp-pkt any any -> any any (flags:S,CE; window:!0; tcp.mss:>1400; sid:2;)\n"
+        "alert tcp any any -> any any (dsize:>10; content:\"GET\"; seq:5; ack:0; sid:3;)\n"
+        "alert tcp any any -> any any (ipv4.hdr; content:\"|40 00|\"; offset:6; depth:2; sid:4;)\n"
+        "alert tcp any any -> any any (sid:5;)\n"
+        "alert tcp any any -> any any (content:\"GET\"; sid:6;)\n");
+    ASSERT_TRUE(f.ok()) << f.errors[0].format();
+    ASSERT_EQ(f.rules.size(), 6u);
+    EXPECT_EQ(f.rules[0].proto, Protocol::Ip);
+    EXPECT_EQ(f.rules[0].packet.size(), 4u);
+    EXPECT_EQ(f.rules[0].packet[2].bits, frag_bit::kDont);
+    EXPECT_EQ(f.rules[0].packet[3].opt, IpOpt::Rr);
+    EXPECT_EQ(f.rules[1].proto, Protocol::TcpPkt);
+    EXPECT_EQ(f.rules[1].packet[0].bits, 0x02);
+    EXPECT_EQ(f.rules[1].packet[0].ignore, 0xc0);
+    EXPECT_TRUE(f.rules[1].packet[1].negated);
+    for (size_t i = 0; i < 5; ++i) EXPECT_EQ(f.rules[i].point, InspectPoint::Packet) << i;
+    EXPECT_EQ(f.rules[2].conditions[0].buffer, Buffer::PacketPayload);  // dsize: per packet
+    EXPECT_EQ(f.rules[3].conditions[0].buffer, Buffer::Ipv4Hdr);
+    EXPECT_EQ(f.rules[5].point, InspectPoint::Stream);  // content alone: the stream
+    EXPECT_EQ(f.rules[5].conditions[0].buffer, Buffer::Stream);
+
+    auto s = parse(
+        "# sluice-dialect: snort3\n"
+        "alert tcp any any -> any any (flags:+SA; dsize:100<>200; window:65535; sid:7;)\n"
+        "alert ip any any -> any any (fragbits:!MD; ttl:>=128; sid:8;)\n",
+        Dialect::Auto);
+    ASSERT_TRUE(s.ok()) << s.errors[0].format();
+    EXPECT_EQ(s.dialect, Dialect::Snort3);
+    EXPECT_EQ(s.rules[0].packet[0].mode, PacketCheck::Mode::All);
+    EXPECT_EQ(s.rules[0].point, InspectPoint::Packet);
+    EXPECT_EQ(s.rules[1].packet[0].mode, PacketCheck::Mode::Not);
+}
+
+TEST(PacketRules, BadValuesAreErrorsAndAppLayerRulesAreSkipped) {
+    for (const char* bad : {"flags:G;", "flags:S+*;", "flags:S,;", "fragbits:X;", "ipopts:bogus;",
+                            "ttl:300;", "window:70000;", "dsize:abc;"}) {
+        auto f = parse(std::string("alert tcp any any -> any any (") + bad + " sid:1;)");
+        ASSERT_EQ(f.errors.size(), 1u) << bad;
+        EXPECT_TRUE(f.errors[0].unsupported.empty()) << bad << ": " << f.errors[0].format();
+    }
+    auto f = parse("alert http any any -> any any (http.uri; content:\"/v1\"; ttl:5; sid:1;)");
+    ASSERT_EQ(f.errors.size(), 1u);
+    EXPECT_EQ(f.errors[0].unsupported, "ttl");  // reported and skipped, not a broken rule
+    auto m = parse("alert ip any any -> any any (http.uri; content:\"/v1\"; sid:1;)");
+    ASSERT_EQ(m.errors.size(), 1u);
+    EXPECT_NE(m.errors[0].format().find("needs protocol http"), std::string::npos)
+        << m.errors[0].format();
+    auto t = parse("alert tcp any any -> any any (dsize:5; http.uri; content:\"/v1\"; sid:1;)");
+    ASSERT_EQ(t.errors.size(), 1u);
+    EXPECT_EQ(t.errors[0].unsupported, "mixed inspection points");
+}
+
+TEST(PacketRules, FlagsFollowSuricatasModifiers) {
+    auto check = [](const char* text) {
+        auto f =
+            parse(std::string("alert tcp-pkt any any -> any any (flags:") + text + "; sid:1;)");
+        EXPECT_TRUE(f.ok()) << text;
+        return f.rules.at(0).packet.at(0);
+    };
+    PacketFacts p;
+    p.tcp = true;
+    p.tcp_flags = 0x10 | 0x08 | 0x02 | 0x04;  // ACK PSH SYN RST, as Suricata's FlagsTestParse03
+    EXPECT_TRUE(check("AP+").holds(p));
+    EXPECT_FALSE(check("AP").holds(p));  // exact
+    EXPECT_TRUE(check("*FA").holds(p));
+    EXPECT_FALSE(check("*FU").holds(p));
+    EXPECT_TRUE(check("!FA").holds(p));  // not all of F and A
+    EXPECT_FALSE(check("!AP").holds(p));
+    p.tcp_flags = 0x02 | 0x40 | 0x80;  // SYN with ECE and CWR
+    EXPECT_FALSE(check("S").holds(p));
+    EXPECT_TRUE(check("S,CE").holds(p));
+    EXPECT_TRUE(check("S,12").holds(p));
+    p.tcp_flags = 0;
+    EXPECT_TRUE(check("0").holds(p));
+    p.tcp = false;  // a UDP packet never matches a flags test
+    EXPECT_FALSE(check("0").holds(p));
+}
+
+TEST(PacketRules, MatcherAgreesWithTheReferenceOnPacketFacts) {
+    auto c = compile(
+        "alert ip any any -> any any (ttl:<64; sid:1;)\n"
+        "alert tcp-pkt any any -> any any (flags:S; tcp.mss:1460; sid:2;)\n"
+        "alert tcp any any -> any any (dsize:>3; content:\"GET\"; depth:3; sid:3;)\n"
+        "alert ip any any -> any any (ipopts:ts; fragbits:D+; sid:4;)\n"
+        "alert tcp any any -> any any (tcp.hdr; content:\"|50 18|\"; offset:12; depth:2; sid:5;)\n"
+        "alert tcp-pkt any any -> any any (id:<100; sid:6;)\n");
+    ASSERT_TRUE(c);
+    EXPECT_TRUE(c->inspects(InspectPoint::Packet));
+    PacketFacts p;
+    p.ipv4 = p.tcp = true;
+    p.ttl = 63;
+    p.tcp_flags = 0x02;
+    p.has_mss = true;
+    p.mss = 1460;
+    p.dsize = 5;
+    p.ip_id = 42;
+    p.frag_bits = frag_bit::kDont;
+    p.ip_opts = ip_opt_bit(IpOpt::Ts) | ip_opt_bit(IpOpt::Eol);
+    std::string tcp_hdr(20, '\0');
+    tcp_hdr[12] = 0x50;
+    tcp_hdr[13] = 0x18;
+    BufferSet b;
+    b.packet = &p;
+    b.set(Buffer::PacketPayload, "GET /");
+    b.set(Buffer::TcpHdr, tcp_hdr);
+    auto sids = [&](const std::vector<uint32_t>& hits) {
+        std::vector<uint32_t> out;
+        for (uint32_t r : hits) out.push_back(c->set().rules[r].sid);
+        return out;
+    };
+    EXPECT_EQ(sids(run(c, InspectPoint::Packet, b)), (std::vector<uint32_t>{1, 2, 3, 4, 5, 6}));
+    p.tcp = false;  // UDP: only the ip rules hold
+    EXPECT_EQ(sids(run(c, InspectPoint::Packet, b)), (std::vector<uint32_t>{1, 4}));
+    p.ipv4 = false;  // IPv6: no id, fragbits or ipopts
+    EXPECT_EQ(sids(run(c, InspectPoint::Packet, b)), (std::vector<uint32_t>{1}));
+    BufferSet none;  // no facts: no packet rule
+    none.set(Buffer::PacketPayload, "GET /");
+    EXPECT_TRUE(run(c, InspectPoint::Packet, none).empty());
+}

@@ -55,6 +55,12 @@ class Packaging(unittest.TestCase):
     def setUpClass(cls):
         if os.geteuid() != 0:
             raise unittest.SkipTest("installs packages: needs root")
+        # Never replace or purge an installation this test did not make.
+        present = [p for p in PACKAGES if installed(p)]
+        if present or os.path.exists("/etc/sluice"):
+            print(f"{t.SKIP_MARK} packaging: sluice is installed here ({', '.join(present) or '/etc/sluice'}); "
+                  "the test would replace and purge it", flush=True)
+            raise unittest.SkipTest("sluice is installed on this machine")
         cls._dir = tempfile.TemporaryDirectory(prefix="sluice-pkg-")
         cls.dir = cls._dir.name
         cls.out = os.path.join(cls.dir, "debs")
@@ -66,7 +72,6 @@ class Packaging(unittest.TestCase):
         if p.returncode != 0:
             raise RuntimeError(f"build-debs.sh failed:\n{p.stdout}\n{p.stderr}")
         cls.debs = sorted(glob.glob(os.path.join(cls.out, "*.deb")))
-        purge()  # a leftover from an interrupted run
         p = subprocess.run(["dpkg", "-i", *cls.debs], capture_output=True, text=True)
         if p.returncode != 0:
             purge()

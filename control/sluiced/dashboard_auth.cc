@@ -1,32 +1,26 @@
 #include "control/sluiced/dashboard_auth.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
+#include "common/digest.h"
 #include "control/protocol/wipe.h"
 
 namespace sluice::control {
 
 namespace {
 std::array<uint8_t, 32> sha256_of(std::string_view s) {
-    std::array<uint8_t, 32> out{};
-    unsigned len = 0;
-    EVP_Digest(s.data(), s.size(), out.data(), &len, EVP_sha256(), nullptr);
-    return out;
+    return sha256(as_bytes(s));
 }
 
-std::string hex(const uint8_t* p, size_t n) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string o;
-    for (size_t i = 0; i < n; ++i) {
-        o.push_back(kHex[p[i] >> 4]);
-        o.push_back(kHex[p[i] & 15]);
-    }
+template <size_t N>
+std::string hex(const std::array<uint8_t, N>& a) {
+    std::string o(2 * N, '\0');
+    to_hex(a, o);
     return o;
 }
 }  // namespace
@@ -76,7 +70,7 @@ void DashboardAuth::failed() {
 std::string DashboardAuth::open_session(std::chrono::seconds ttl) {
     std::array<uint8_t, 32> id{};
     if (RAND_bytes(id.data(), int(id.size())) != 1) return {};
-    const std::string id_hex = hex(id.data(), id.size());
+    const std::string id_hex = hex(id);
     const auto h = sha256_of(id_hex);
     std::lock_guard lock(mu_);
     const auto now = Clock::now();
@@ -88,7 +82,7 @@ std::string DashboardAuth::open_session(std::chrono::seconds ttl) {
                              [](const auto& a, const auto& b) { return a.second < b.second; });
         sessions_.erase(oldest);
     }
-    sessions_[hex(h.data(), h.size())] = now + ttl;
+    sessions_[hex(h)] = now + ttl;
     return id_hex;
 }
 
@@ -96,7 +90,7 @@ bool DashboardAuth::session_ok(std::string_view id) {
     if (id.size() != 64) return false;
     const auto h = sha256_of(id);
     std::lock_guard lock(mu_);
-    auto it = sessions_.find(hex(h.data(), h.size()));
+    auto it = sessions_.find(hex(h));
     if (it == sessions_.end()) return false;
     if (it->second <= Clock::now()) {
         sessions_.erase(it);
@@ -108,7 +102,7 @@ bool DashboardAuth::session_ok(std::string_view id) {
 void DashboardAuth::close_session(std::string_view id) {
     const auto h = sha256_of(id);
     std::lock_guard lock(mu_);
-    sessions_.erase(hex(h.data(), h.size()));
+    sessions_.erase(hex(h));
 }
 
 size_t DashboardAuth::sessions() const {

@@ -130,21 +130,17 @@ void DashboardFeed::poll_once() {
                 for (const char* k : {"pps", "bps", "drops_ps", "alerts_ps"})
                     fleet[k] = fleet[k].get<double>() + p[k].get<double>();
                 // Accounts and clusters on the same connection, each bounded by the query
-                // timeout.
-                const Response top =
-                    c.request("accounts.top", {{"n", top_n_}}, {}, timeouts_.query_ms);
-                if (top.ok && top.result.contains("accounts"))
-                    for (json a2 : top.result["accounts"]) {
-                        a2["dataplane"] = l.name;
-                        accounts.push_back(std::move(a2));
-                    }
-                const Response cl =
-                    c.request("clusters.list", {{"n", top_n_}}, {}, timeouts_.query_ms);
-                if (cl.ok && cl.result.contains("clusters"))
-                    for (json c2 : cl.result["clusters"]) {
-                        c2["dataplane"] = l.name;
-                        clusters.push_back(std::move(c2));
-                    }
+                // timeout, each entry tagged with its dataplane.
+                auto collect = [&](const char* cmd, const char* key, json& into) {
+                    const Response got = c.request(cmd, {{"n", top_n_}}, {}, timeouts_.query_ms);
+                    if (got.ok && got.result.contains(key))
+                        for (json entry : got.result[key]) {
+                            entry["dataplane"] = l.name;
+                            into.push_back(std::move(entry));
+                        }
+                };
+                collect("accounts.top", "accounts", accounts);
+                collect("clusters.list", "clusters", clusters);
             } else {
                 p["error"] = st.error;
             }

@@ -25,6 +25,7 @@ SUPPORTED_KEYWORDS = {
     "http.method", "http.uri", "http.user_agent", "http.host", "http.request_body",
     "http.stat_code", "file.data", "http.header_names", "http_uri", "http_header",
     "tls.sni", "ja3.hash", "startswith", "endswith", "bsize", "isdataat", "threshold", "dotprefix", "flowbits", "byte_test",
+    "dsize",  # a packet keyword: its tcp rule is evaluated per packet
     "pcre/U", "pcre/H", "pcre/P", "pcre/C",
 }
 

@@ -58,6 +58,8 @@ enum class Buffer : uint8_t {
     PacketPayload,
     Ipv4Hdr,
     TcpHdr,
+    Ipv6Hdr,  // the fixed header and its extension headers, as Suricata's ipv6.hdr
+    UdpHdr,
     Count
 };
 constexpr size_t kBufferCount = static_cast<size_t>(Buffer::Count);
@@ -86,6 +88,8 @@ constexpr InspectPoint inspect_point(Buffer b) {
         case Buffer::PacketPayload:
         case Buffer::Ipv4Hdr:
         case Buffer::TcpHdr:
+        case Buffer::Ipv6Hdr:
+        case Buffer::UdpHdr:
             return InspectPoint::Packet;
         default:
             return InspectPoint::Request;

@@ -34,7 +34,8 @@ struct PacketFacts {
     uint32_t seq = 0, ack = 0;
     bool has_mss = false;
     uint16_t mss = 0;
-    uint32_t dsize = 0;  // the transport payload's length
+    uint32_t dsize = 0;    // the transport payload's length
+    bool same_ip = false;  // source and destination address are one
 };
 
 }  // namespace sluice::rules

@@ -68,6 +68,10 @@ std::string_view buffer_name(Buffer b) {
             return "ipv4.hdr";
         case Buffer::TcpHdr:
             return "tcp.hdr";
+        case Buffer::Ipv6Hdr:
+            return "ipv6.hdr";
+        case Buffer::UdpHdr:
+            return "udp.hdr";
         case Buffer::Ja4Hash:
             return "ja4.hash";
         case Buffer::Http2HeaderName:
@@ -297,8 +301,9 @@ IpOpt ip_opt_of(uint8_t type) {
 }
 
 std::string_view packet_check_name(PacketCheck::Kind k) {
-    static constexpr std::string_view kNames[] = {"ttl", "id",      "dsize", "window",   "seq",
-                                                  "ack", "tcp.mss", "flags", "fragbits", "ipopts"};
+    static constexpr std::string_view kNames[] = {"ttl",      "id",     "dsize",   "window",
+                                                  "seq",      "ack",    "tcp.mss", "flags",
+                                                  "fragbits", "ipopts", "sameip"};
     return kNames[static_cast<size_t>(k)];
 }
 
@@ -338,6 +343,8 @@ bool PacketCheck::holds(const PacketFacts& p) const {
             return p.tcp && bits_match(p.tcp_flags);
         case Kind::FragBits:
             return p.ipv4 && bits_match(p.frag_bits);
+        case Kind::SameIp:
+            return p.same_ip;
         case Kind::IpOpts:
             return p.ipv4 &&
                    (opt == IpOpt::Any ? p.ip_opts != 0 : (p.ip_opts & ip_opt_bit(opt)) != 0);

@@ -166,7 +166,8 @@ struct PacketCheck {
         TcpMss,
         Flags,
         FragBits,
-        IpOpts
+        IpOpts,
+        SameIp
     } kind = Kind::Ttl;
     UintCmp cmp;           // the numeric kinds
     bool negated = false;  // window:!N

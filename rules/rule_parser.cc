@@ -80,6 +80,8 @@ constexpr BufferName kDotted[] = {
     {"llm.model", Buffer::LlmModel},
     {"ipv4.hdr", Buffer::Ipv4Hdr},
     {"tcp.hdr", Buffer::TcpHdr},
+    {"ipv6.hdr", Buffer::Ipv6Hdr},
+    {"udp.hdr", Buffer::UdpHdr},
 };
 constexpr BufferName kUnderscore[] = {
     {"http_method", Buffer::HttpMethod},
@@ -1007,7 +1009,7 @@ bool RuleParser::push_condition(Condition&& c, size_t off) {
 
 // Header keywords of packet rules (both dialects): ttl, id, dsize, window ([!]N), seq, ack,
 // tcp.mss (comparisons), flags ([!+*]FSRPAUCE12|0[,IGNORED]), fragbits ([!+*]MDR), ipopts (one
-// option name).
+// option name), sameip.
 bool RuleParser::parse_packet_check(const RawOption& o, PacketCheck::Kind kind) {
     using K = PacketCheck::Kind;
     const size_t at = o.has_value ? o.value_off : o.kw_off;
@@ -1066,6 +1068,8 @@ bool RuleParser::parse_packet_check(const RawOption& o, PacketCheck::Kind kind) 
                 c.ignore = static_cast<uint8_t>(c.ignore | b);
             }
         }
+    } else if (kind == K::SameIp) {
+        if (o.has_value) return error(o.value_off, "sameip takes no value");
     } else if (kind == K::IpOpts) {
         static constexpr std::pair<std::string_view, IpOpt> kOpts[] = {
             {"eol", IpOpt::Eol},   {"nop", IpOpt::Nop},   {"rr", IpOpt::Rr},
@@ -1457,6 +1461,7 @@ bool RuleParser::apply_option(const RawOption& o) {
         {"seq", PacketCheck::Kind::Seq},           {"ack", PacketCheck::Kind::Ack},
         {"tcp.mss", PacketCheck::Kind::TcpMss},    {"flags", PacketCheck::Kind::Flags},
         {"fragbits", PacketCheck::Kind::FragBits}, {"ipopts", PacketCheck::Kind::IpOpts},
+        {"sameip", PacketCheck::Kind::SameIp},
     };
     for (const auto& [name, kind] : kPacketKeywords)
         if (kw == name) return parse_packet_check(o, kind);

@@ -499,7 +499,10 @@ void Pipeline::inspect_packet(Flow& f, Dir dir, const DecodedPacket& pkt,
     p.tcp = pkt.proto == ip_proto::kTcp;
     p.ttl = pkt.ttl;
     p.dsize = static_cast<uint32_t>(pkt.payload.size());
-    std::span<const uint8_t> ip_hdr, tcp_hdr;
+    p.same_ip = pkt.src == pkt.dst;
+    std::span<const uint8_t> ip_hdr, l4_hdr;
+    if (!p.ipv4 && pkt.l4_offset > pkt.l3_offset && frame.size() >= pkt.l4_offset)
+        ip_hdr = frame.subspan(pkt.l3_offset, size_t{pkt.l4_offset} - pkt.l3_offset);
     if (p.ipv4 && frame.size() >= size_t{pkt.l3_offset} + 20) {
         const uint8_t* h = frame.data() + pkt.l3_offset;
         const size_t ihl = std::min<size_t>(size_t{h[0] & 0x0fu} * 4, frame.size() - pkt.l3_offset);
@@ -528,10 +531,12 @@ void Pipeline::inspect_packet(Flow& f, Dir dir, const DecodedPacket& pkt,
         p.mss = pkt.tcp_options.mss;
         if (frame.size() >= size_t{pkt.l4_offset} + 20) {
             const size_t doff = static_cast<size_t>(frame[pkt.l4_offset + 12] >> 4) * 4;
-            tcp_hdr = frame.subspan(pkt.l4_offset, std::min(doff, frame.size() - pkt.l4_offset));
+            l4_hdr = frame.subspan(pkt.l4_offset, std::min(doff, frame.size() - pkt.l4_offset));
         }
+    } else if (frame.size() >= size_t{pkt.l4_offset} + 8) {
+        l4_hdr = frame.subspan(pkt.l4_offset, 8);  // UDP
     }
-    rules_->on_packet(f, dir, p, pkt.payload, ip_hdr, tcp_hdr);
+    rules_->on_packet(f, dir, p, pkt.payload, ip_hdr, l4_hdr);
 }
 
 void Pipeline::expire(Timestamp now, uint64_t seq) {

@@ -242,7 +242,7 @@ void RuleInspector::on_client_hello(Flow& f, const tls::ClientHello& ch,
 
 void RuleInspector::on_packet(Flow& f, Dir dir, const rules::PacketFacts& facts,
                               std::span<const uint8_t> payload, std::span<const uint8_t> ip_hdr,
-                              std::span<const uint8_t> tcp_hdr) {
+                              std::span<const uint8_t> l4_hdr) {
     if (!inspects(InspectPoint::Packet)) return;
     auto view = [](std::span<const uint8_t> s) {
         return std::string_view(reinterpret_cast<const char*>(s.data()), s.size());
@@ -250,8 +250,8 @@ void RuleInspector::on_packet(Flow& f, Dir dir, const rules::PacketFacts& facts,
     BufferSet b;
     b.packet = &facts;
     b.set(Buffer::PacketPayload, view(payload));
-    if (!ip_hdr.empty()) b.set(Buffer::Ipv4Hdr, view(ip_hdr));
-    if (!tcp_hdr.empty()) b.set(Buffer::TcpHdr, view(tcp_hdr));
+    if (!ip_hdr.empty()) b.set(facts.ipv4 ? Buffer::Ipv4Hdr : Buffer::Ipv6Hdr, view(ip_hdr));
+    if (!l4_hdr.empty()) b.set(facts.tcp ? Buffer::TcpHdr : Buffer::UdpHdr, view(l4_hdr));
     inspect(f, dir, InspectPoint::Packet, b, nullptr);
 }
 

@@ -113,11 +113,11 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
 
     // tls::HelloObserver
     void on_client_hello(Flow& f, const tls::ClientHello& ch, const tls::Fingerprints& fp) override;
-    // Packet rules: one packet's header facts, its payload and its IPv4 and TCP headers
-    // (empty when absent).
+    // Packet rules: one packet's header facts, its payload, its IP header (IPv4, or IPv6 with
+    // its extension headers) and its TCP or UDP header (empty when absent).
     void on_packet(Flow& f, Dir dir, const rules::PacketFacts& facts,
                    std::span<const uint8_t> payload, std::span<const uint8_t> ip_hdr,
-                   std::span<const uint8_t> tcp_hdr);
+                   std::span<const uint8_t> l4_hdr);
     // StreamConsumer: raw chunks for rules without a sticky buffer.
     void on_data(Flow& f, Dir dir, std::span<const uint8_t> bytes) override;
     void on_gap(Flow&, Dir, uint32_t) override {}

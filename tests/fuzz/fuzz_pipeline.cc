@@ -86,7 +86,11 @@ const EngineConfig& config() {
                            "alert ip any any -> any any (ipv4.hdr; content:\"|45|\"; depth:1; "
                            "fragbits:!M; sid:9990005;)\n"
                            "alert tcp any any -> any any (dsize:>4; content:\"POST\"; "
-                           "sid:9990006;)\n"});
+                           "sid:9990006;)\n"
+                           "alert ip any any -> any any (ipv6.hdr; content:\"|06|\"; "
+                           "sid:9990007;)\n"
+                           "alert ip any any -> any any (udp.hdr; content:\"|01 bb|\"; sameip; "
+                           "sid:9990008;)\n"});
         auto rs = rules::build_rule_set(sources, ro);
         if (rs.set) {
             auto compiled = rules::CompiledRules::compile(

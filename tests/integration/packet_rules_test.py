@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Packet rules against an independent oracle: `alert ip`, `alert tcp-pkt` and tcp rules with
-header keywords (ttl, id, fragbits, ipopts, flags, window, seq, ack, tcp.mss, dsize, ipv4.hdr,
-tcp.hdr, payload contents), in the Suricata and the Snort 3 dialect, are evaluated on every
+header keywords (ttl, id, fragbits, ipopts, flags, window, seq, ack, tcp.mss, dsize, sameip,
+ipv4.hdr, ipv6.hdr, tcp.hdr, udp.hdr, payload contents), in the Suricata and the Snort 3 dialect, are evaluated on every
 packet. The expected alert count of every rule is computed here from tshark's dissection of
 each packet (its own IP and TCP fields) over a crafted capture (IP options, the reserved bit,
 ECN SYNs, resets, UDP) and captures of real stacks (HTTP over IPv4 and IPv6, TLS 1.3, QUIC),
@@ -74,6 +74,7 @@ def write_crafted(path):
         _ip4(s, c, 6, _tcp(s, c, 443, 40001, 0, 7001, 0x14, 0), 60, 0, 2),
         _ip4(c, s, 17, _udp(c, s, 5353, 53, b"\x12\x34" + b"\0" * 30), 32, 300, 0, nops),
         _ip4(s, c, 17, _udp(s, c, 53, 5353, b"\x12\x34\x81\x80" + b"\0" * 200), 255, 301, 2, ts),
+        _ip4("10.0.0.3", "10.0.0.3", 17, _udp("10.0.0.3", "10.0.0.3", 7, 7, b"land"), 64, 302, 2),  # sameip
     ]
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1))
@@ -86,7 +87,7 @@ def write_crafted(path):
 FIELDS = ["ip.version", "ip.ttl", "ipv6.hlim", "ip.id", "ip.flags.rb", "ip.flags.df", "ip.flags.mf",
           "ip.opt.type", "tcp.flags", "tcp.window_size_value", "tcp.seq_raw", "tcp.ack_raw", "tcp.len",
           "udp.length", "tcp.options.mss_val", "tcp.hdr_len", "tcp.payload", "udp.payload", "icmp.type",
-          "icmpv6.type"]
+          "icmpv6.type", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ipv6.nxt", "udp.srcport"]
 
 
 def tshark_packets(pcap):
@@ -119,6 +120,8 @@ def tshark_packets(pcap):
             "seq": num("tcp.seq_raw"), "ack": num("tcp.ack_raw"), "mss": num("tcp.options.mss_val"),
             "hdr_len": num("tcp.hdr_len"),
             "dsize": num("tcp.len") if tcp else num("udp.length") - 8, "payload": payload,
+            "same_ip": (v["ip.src"] == v["ip.dst"]) if ipv4 else (v["ipv6.src"] == v["ipv6.dst"]),
+            "v6_next": None if ipv4 else num("ipv6.nxt"), "udp_sport": num("udp.srcport") if udp else None,
         })
     return pkts
 
@@ -190,6 +193,12 @@ RULES = [
      lambda p: p["tcp"]),  # header only: every TCP packet
     (30, "alert ip any any -> any any (sid:30;)", "alert ip any any -> any any (sid:30;)",
      lambda p: True),
+    (31, "alert ip any any -> any any (ipv6.hdr; content:\"|06|\"; offset:6; depth:1; sid:31;)", None,
+     lambda p: not p["ipv4"] and p["v6_next"] == 6),  # next header TCP, no extension header
+    (32, "alert ip any any -> any any (udp.hdr; content:\"|00 35|\"; depth:2; sid:32;)", None,
+     lambda p: p["udp_sport"] == 53),
+    (33, "alert ip any any -> any any (sameip; sid:33;)", "alert ip any any -> any any (sameip; sid:33;)",
+     lambda p: p["same_ip"]),
 ]
 
 
@@ -241,7 +250,7 @@ class PacketRules(t.TempDirTest):
 
     def test_crafted_capture_is_what_tshark_sees(self):
         pkts = tshark_packets(self.crafted)
-        self.assertEqual(len(pkts), 13)
+        self.assertEqual(len(pkts), 14)
         self.assertEqual(sum(1 for p in pkts if p["opts"]), 5)
 
 

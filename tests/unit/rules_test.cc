@@ -1276,11 +1276,20 @@ TEST(PacketRules, ParseBothDialects) {
     EXPECT_EQ(s.rules[0].packet[0].mode, PacketCheck::Mode::All);
     EXPECT_EQ(s.rules[0].point, InspectPoint::Packet);
     EXPECT_EQ(s.rules[1].packet[0].mode, PacketCheck::Mode::Not);
+
+    auto h = parse(
+        "alert ip any any -> any any (ipv6.hdr; content:\"|06|\"; sid:9;)\n"
+        "alert ip any any -> any any (udp.hdr; content:\"|00 35|\"; sameip; sid:10;)\n");
+    ASSERT_TRUE(h.ok()) << h.errors[0].format();
+    EXPECT_EQ(h.rules[0].conditions[0].buffer, Buffer::Ipv6Hdr);
+    EXPECT_EQ(h.rules[1].conditions[0].buffer, Buffer::UdpHdr);
+    EXPECT_EQ(h.rules[1].packet[0].kind, PacketCheck::Kind::SameIp);
+    EXPECT_EQ(h.rules[1].point, InspectPoint::Packet);
 }
 
 TEST(PacketRules, BadValuesAreErrorsAndAppLayerRulesAreSkipped) {
     for (const char* bad : {"flags:G;", "flags:S+*;", "flags:S,;", "fragbits:X;", "ipopts:bogus;",
-                            "ttl:300;", "window:70000;", "dsize:abc;"}) {
+                            "ttl:300;", "window:70000;", "dsize:abc;", "sameip:1;"}) {
         auto f = parse(std::string("alert tcp any any -> any any (") + bad + " sid:1;)");
         ASSERT_EQ(f.errors.size(), 1u) << bad;
         EXPECT_TRUE(f.errors[0].unsupported.empty()) << bad << ": " << f.errors[0].format();

@@ -60,6 +60,11 @@ enum class Buffer : uint8_t {
     TcpHdr,
     Ipv6Hdr,  // the fixed header and its extension headers, as Suricata's ipv6.hdr
     UdpHdr,
+    // One header line per instance, "Name: value" without its line end (HTTP/1 and HTTP/2;
+    // Suricata's http.request_header / http.response_header): the buffer holds them joined by
+    // "\r\n" and a rule's conditions must hold within one of them (per_line below).
+    HttpRequestHeader,
+    HttpResponseHeader,
     Count
 };
 constexpr size_t kBufferCount = static_cast<size_t>(Buffer::Count);
@@ -78,6 +83,7 @@ constexpr InspectPoint inspect_point(Buffer b) {
         case Buffer::HttpStatMsg:
         case Buffer::HttpServer:
         case Buffer::HttpLocation:
+        case Buffer::HttpResponseHeader:
             return InspectPoint::Response;
         case Buffer::TlsSni:
         case Buffer::Ja3Hash:
@@ -94,6 +100,12 @@ constexpr InspectPoint inspect_point(Buffer b) {
         default:
             return InspectPoint::Request;
     }
+}
+
+// Multi-instance buffers (Suricata's multi-buffers): the value is the instances joined by
+// "\r\n"; conditions on the buffer match if they all hold in one instance.
+constexpr bool per_line(Buffer b) {
+    return b == Buffer::HttpRequestHeader || b == Buffer::HttpResponseHeader;
 }
 
 // The canonical (Suricata 7 style) name, used in messages and EVE.

@@ -252,7 +252,8 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set,
         const Condition* fast = nullptr;
         std::optional<PrefilterLiteral> fast_lit;
         for (const Condition& cond : r.conditions) {
-            if (cond.kind != Condition::Kind::Content || cond.content.negated) continue;
+            if (cond.kind != Condition::Kind::Content || cond.content.negated || cond.decoded)
+                continue;
             auto lit = prefilter_literal(cond.transforms, cond.content.bytes, cond.content.nocase);
             if (!lit) continue;
             if (cond.content.fast_pattern) {
@@ -271,15 +272,16 @@ CompiledRules::Result CompiledRules::compile(std::shared_ptr<const RuleSet> set,
             literals[bidx(fast->buffer)].push_back({fast_lit->bytes, f, ri});
             // A lone content with no position constraint is decided by its literal match.
             const Content& k = fast->content;
+            // (Not on a per-line buffer: the literal is scanned across its lines.)
             p.exact_by_hs = r.conditions.size() == 1 && !k.offset && !k.depth && !k.relative() &&
-                            !k.endswith && fast->transforms.empty();
+                            !k.endswith && fast->transforms.empty() && !per_line(fast->buffer);
             continue;
         }
         // Else the first positive, non-relative pcre.
         const Condition* re = nullptr;
         for (const Condition& cond : r.conditions)
             if (cond.kind == Condition::Kind::Pcre && !cond.pcre.negated && !cond.pcre.relative &&
-                cond.transforms.empty()) {
+                cond.transforms.empty() && !cond.decoded && !per_line(cond.buffer)) {
                 re = &cond;
                 break;
             }
@@ -419,7 +421,7 @@ int on_stream_match(unsigned id, unsigned long long, unsigned long long, unsigne
 }  // namespace
 
 Matcher::Matcher(std::shared_ptr<const CompiledRules> rules, uint32_t body_streams)
-    : rules_(std::move(rules)), transformed_(kTransformedCap) {
+    : rules_(std::move(rules)), transformed_(kTransformedCap), decoded_(kBase64DecodedCap) {
     if (rules_->scratch_) hs_clone_scratch(rules_->scratch_.get(), &scratch_);
     for (Buffer b : {Buffer::HttpRequestBody, Buffer::HttpResponseBody}) {
         const auto& dbs = rules_->dbs_[bidx(b)];
@@ -586,10 +588,23 @@ bool Matcher::confirm(uint32_t ri, const BufferSet& bufs, const MatchContext& ct
     for (const CompiledRules::Group& g : p.groups) {
         if (!bufs.present[bidx(g.buffer)]) return false;
         uint32_t budget = kChainBudget;
-        std::string_view data = bufs.value[bidx(g.buffer)];
-        if (!g.transforms.empty())
-            data = {transformed_.data(), apply_transforms(g.transforms, data, transformed_)};
-        if (!chain(p, r, g, 0, 0, data, budget)) {
+        const std::string_view whole = bufs.value[bidx(g.buffer)];
+        // A per-line buffer: the group must hold within one line (one budget for them all).
+        bool matched = false;
+        size_t at = 0;
+        do {
+            std::string_view data = whole;
+            if (per_line(g.buffer)) {
+                const size_t eol = whole.find("\r\n", at);
+                const size_t stop = eol == std::string_view::npos ? whole.size() : eol;
+                data = whole.substr(at, stop - at);
+                at = eol == std::string_view::npos ? whole.size() : eol + 2;
+            }
+            if (!g.transforms.empty())
+                data = {transformed_.data(), apply_transforms(g.transforms, data, transformed_)};
+            matched = chain(p, r, g, 0, 0, data, budget);
+        } while (!matched && per_line(g.buffer) && at < whole.size() && budget > 0);
+        if (!matched) {
             if (budget == 0) ++ctr_.budget_exhausted;
             return false;
         }
@@ -610,12 +625,13 @@ bool Matcher::chain(const CompiledRules::Prepared& p, const Rule& r, const Compi
             const std::string_view pat = c.nocase ? std::string_view(p.lowered[ci]) : c.bytes;
             int64_t lo = 0, hi = static_cast<int64_t>(data.size());
             if (c.relative()) {
-                lo = static_cast<int64_t>(prev_end) + c.distance.value_or(0);
-                if (c.within) hi = std::min(hi, lo + *c.within);
+                lo = static_cast<int64_t>(prev_end) +
+                     resolve(c.distance.value_or(0), c.distance_var, vars_);
+                if (c.within) hi = std::min(hi, lo + resolve(*c.within, c.within_var, vars_));
                 if (lo < 0) lo = 0;
             } else {
-                if (c.offset) lo = *c.offset;
-                if (c.depth) hi = std::min(hi, lo + *c.depth);
+                if (c.offset) lo = resolve(*c.offset, c.offset_var, vars_);
+                if (c.depth) hi = std::min(hi, lo + resolve(*c.depth, c.depth_var, vars_));
             }
             if (c.endswith) {
                 // The one place it can be: ending at the buffer's end, inside the window.
@@ -667,21 +683,40 @@ bool Matcher::chain(const CompiledRules::Prepared& p, const Rule& r, const Compi
             return cond.size.matches(data.size()) && chain(p, r, g, i + 1, prev_end, data, budget);
         case Condition::Kind::ByteTest: {
             const ByteOp& b = cond.byte;
-            const int64_t pos = (b.relative ? static_cast<int64_t>(prev_end) : 0) + b.offset;
+            const int64_t pos = byte_position(b, prev_end, vars_);
             if (pos < 0) return false;
             const auto v = read_number(b, data, static_cast<size_t>(pos));
-            return v && byte_test_holds(b, *v) && chain(p, r, g, i + 1, prev_end, data, budget);
+            return v && byte_test_holds(b, *v, vars_) &&
+                   chain(p, r, g, i + 1, prev_end, data, budget);
         }
         case Condition::Kind::ByteJump: {
-            const auto next = byte_jump_target(cond.byte, data, prev_end);
+            const auto next = byte_jump_target(cond.byte, data, prev_end, vars_);
             return next && chain(p, r, g, i + 1, *next, data, budget);
+        }
+        case Condition::Kind::ByteExtract:
+        case Condition::Kind::ByteMath: {
+            // A variable is read only by later conditions, and backtracking to an earlier one
+            // re-runs this one first: one slot per variable, overwritten, is enough.
+            const auto got = cond.kind == Condition::Kind::ByteExtract
+                                 ? byte_extract(cond.byte, data, prev_end, vars_)
+                                 : byte_math(cond.byte, data, prev_end, vars_);
+            if (!got) return false;
+            vars_[static_cast<size_t>(cond.byte.result)] = got->value;
+            return chain(p, r, g, i + 1, got->end, data, budget);
+        }
+        case Condition::Kind::Base64Decode: {
+            // The conditions after base64_data match the decoded bytes from their start; as in
+            // Suricata the decoded list is terminal (the parser puts nothing after it).
+            const size_t n = base64_decode_at(cond.base64, data, prev_end, decoded_);
+            if (n == 0) return false;
+            return chain(p, r, g, i + 1, 0, {decoded_.data(), n}, budget);
         }
         case Condition::Kind::DataAt: {
             // Suricata's semantics: relative asks that N more bytes follow the previous match
             // (end + N <= size), absolute that a byte exists at N (N < size).
             const DataAt& d = cond.data_at;
-            const bool there = d.relative ? prev_end + uint64_t{d.at} <= data.size()
-                                          : uint64_t{d.at} < data.size();
+            const uint64_t at = static_cast<uint64_t>(resolve(d.at, d.at_var, vars_));
+            const bool there = d.relative ? prev_end + at <= data.size() : at < data.size();
             return there != d.negated && chain(p, r, g, i + 1, prev_end, data, budget);
         }
     }

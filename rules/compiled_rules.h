@@ -191,6 +191,8 @@ class Matcher {
     std::vector<uint32_t> candidates_;
     const std::vector<uint32_t>* id_map_ = nullptr;  // during a scan
     std::vector<char> transformed_;  // a group's transformed buffer (bounded, allocated once)
+    std::vector<char> decoded_;      // base64_decode's output (bounded, allocated once)
+    ByteValues vars_{};              // byte_extract / byte_math variables of the rule at hand
     MatcherCounters ctr_;
 };
 

@@ -56,85 +56,149 @@ bool bytes_equal_at(std::string_view data, size_t at, const std::string& pat, bo
 }
 }  // namespace
 
+namespace {
+// One way the conditions so far can have matched: where the last match ended, the variables
+// it extracted, and (after base64_data) the decoded bytes the rest of the chain reads.
+struct State {
+    size_t end = 0;
+    ByteValues vars{};
+    bool decoded = false;
+    std::string dec;
+    auto operator<=>(const State&) const = default;
+};
+}  // namespace
+
 bool ReferenceEvaluator::rule_matches(uint32_t ri, const BufferSet& bufs) const {
     const Rule& r = set_->rules[ri];
     for (size_t b = 0; b < kBufferCount; ++b) {
-        // The conditions on buffer b, in order, advance a set of reachable match ends.
-        std::set<size_t> ends{0};
-        bool any = false;
-        for (size_t ci = 0; ci < r.conditions.size(); ++ci) {
-            const Condition& c = r.conditions[ci];
-            if (bidx(c.buffer) != b) continue;
-            if (!any && !bufs.present[b]) return false;
-            any = true;
-            // The buffer as the rule's transforms make it (a fresh copy: the reference keeps
-            // nothing between calls).
-            std::string transformed(bufs.value[b].size() * 2 + 1, '\0');
-            const std::string_view data =
-                c.transforms.empty()
-                    ? bufs.value[b]
-                    : std::string_view(transformed.data(),
-                                       apply_transforms(c.transforms, bufs.value[b], transformed));
-            std::set<size_t> next;
-            for (size_t prev : ends) {
-                if (c.kind == Condition::Kind::Content) {
-                    const Content& k = c.content;
-                    bool found = false;
-                    for (size_t s = 0; s + k.bytes.size() <= data.size(); ++s) {
-                        const int64_t start = static_cast<int64_t>(s);
-                        const int64_t end = start + static_cast<int64_t>(k.bytes.size());
-                        if (k.relative()) {
-                            const int64_t base =
-                                static_cast<int64_t>(prev) + k.distance.value_or(0);
-                            if (start < base) continue;
-                            if (k.within && end > base + *k.within) continue;
-                        } else {
-                            if (k.offset && start < *k.offset) continue;
-                            if (k.depth && end > k.offset.value_or(0) + *k.depth) continue;
-                        }
-                        if (k.endswith && static_cast<size_t>(end) != data.size()) continue;
-                        if (!bytes_equal_at(data, s, k.bytes, k.nocase)) continue;
-                        found = true;
-                        if (!k.negated) next.insert(static_cast<size_t>(end));
-                    }
-                    if (k.negated && !found) next.insert(prev);
-                } else if (c.kind == Condition::Kind::Pcre) {
-                    const size_t start = c.pcre.relative ? std::min(prev, data.size()) : 0;
-                    const std::string_view subject = data.substr(start);
-                    static constexpr char kEmpty[1] = {0};
-                    const int rc = pcre2_match(
-                        pcre_[ri][ci].get(),
-                        reinterpret_cast<PCRE2_SPTR>(subject.empty() ? kEmpty : subject.data()),
-                        subject.size(), 0, 0, md_, nullptr);
-                    if (c.pcre.negated) {
-                        if (rc < 0) next.insert(prev);
-                    } else if (rc >= 0) {
-                        next.insert(start + pcre2_get_ovector_pointer(md_)[1]);
-                    }
-                } else if (c.kind == Condition::Kind::Size) {
-                    if (c.size.matches(data.size())) next.insert(prev);
-                } else if (c.kind == Condition::Kind::ByteTest) {
-                    const int64_t pos =
-                        (c.byte.relative ? static_cast<int64_t>(prev) : 0) + c.byte.offset;
-                    if (pos >= 0) {
-                        const auto v = read_number(c.byte, data, static_cast<size_t>(pos));
-                        if (v && byte_test_holds(c.byte, *v)) next.insert(prev);
-                    }
-                } else if (c.kind == Condition::Kind::ByteJump) {
-                    if (const auto to = byte_jump_target(c.byte, data, prev)) next.insert(*to);
-                } else if (c.kind == Condition::Kind::DataAt) {
-                    const bool there = c.data_at.relative ? prev + c.data_at.at <= data.size()
-                                                          : c.data_at.at < data.size();
-                    if (there != c.data_at.negated) next.insert(prev);
-                } else {
-                    auto it = set_->datasets.find(c.dataset.name);
-                    const bool in = it != set_->datasets.end() && it->second->contains(data);
-                    if (in == (c.dataset.op == DatasetOp::IsSet)) next.insert(prev);
-                }
+        bool used = false;
+        for (const Condition& c : r.conditions) used = used || bidx(c.buffer) == b;
+        if (!used) continue;
+        if (!bufs.present[b]) return false;
+        // A per-line buffer is several instances; the conditions must hold in one of them.
+        std::vector<std::string_view> instances;
+        const std::string_view whole = bufs.value[b];
+        if (per_line(static_cast<Buffer>(b))) {
+            size_t at = 0;
+            while (at < whole.size()) {
+                const size_t eol = whole.find("\r\n", at);
+                const size_t stop = eol == std::string_view::npos ? whole.size() : eol;
+                instances.push_back(whole.substr(at, stop - at));
+                at = eol == std::string_view::npos ? whole.size() : eol + 2;
             }
-            ends = std::move(next);
-            if (ends.empty()) return false;
+        } else {
+            instances.push_back(whole);
         }
+        bool any = false;
+        for (std::string_view inst : instances) any = any || group_matches(ri, b, inst);
+        if (!any) return false;
+    }
+    return true;
+}
+
+bool ReferenceEvaluator::group_matches(uint32_t ri, size_t b, std::string_view value) const {
+    const Rule& r = set_->rules[ri];
+    std::set<State> states{State{}};
+    for (size_t ci = 0; ci < r.conditions.size(); ++ci) {
+        const Condition& c = r.conditions[ci];
+        if (bidx(c.buffer) != b) continue;
+        // The buffer as the rule's transforms make it (a fresh copy: the reference keeps
+        // nothing between calls).
+        std::string transformed(value.size() * 2 + 1, '\0');
+        const std::string_view raw =
+            c.transforms.empty()
+                ? value
+                : std::string_view(transformed.data(),
+                                   apply_transforms(c.transforms, value, transformed));
+        std::set<State> next;
+        for (const State& st : states) {
+            const std::string_view data = st.decoded ? std::string_view(st.dec) : raw;
+            const size_t prev = st.end;
+            auto go = [&](size_t end) {
+                State n = st;
+                n.end = end;
+                next.insert(std::move(n));
+            };
+            auto var = [&](int64_t lit, ByteVar v) { return resolve(lit, v, st.vars); };
+            if (c.kind == Condition::Kind::Content) {
+                const Content& k = c.content;
+                bool found = false;
+                for (size_t s = 0; s + k.bytes.size() <= data.size(); ++s) {
+                    const int64_t start = static_cast<int64_t>(s);
+                    const int64_t end = start + static_cast<int64_t>(k.bytes.size());
+                    if (k.relative()) {
+                        const int64_t base = static_cast<int64_t>(prev) +
+                                             var(k.distance.value_or(0), k.distance_var);
+                        if (start < base) continue;
+                        if (k.within && end > base + var(*k.within, k.within_var)) continue;
+                    } else {
+                        const int64_t off = k.offset ? var(*k.offset, k.offset_var) : 0;
+                        if (start < off) continue;
+                        if (k.depth && end > off + var(*k.depth, k.depth_var)) continue;
+                    }
+                    if (k.endswith && static_cast<size_t>(end) != data.size()) continue;
+                    if (!bytes_equal_at(data, s, k.bytes, k.nocase)) continue;
+                    found = true;
+                    if (!k.negated) go(static_cast<size_t>(end));
+                }
+                if (k.negated && !found) go(prev);
+            } else if (c.kind == Condition::Kind::Pcre) {
+                const size_t start = c.pcre.relative ? std::min(prev, data.size()) : 0;
+                const std::string_view subject = data.substr(start);
+                static constexpr char kEmpty[1] = {0};
+                const int rc = pcre2_match(
+                    pcre_[ri][ci].get(),
+                    reinterpret_cast<PCRE2_SPTR>(subject.empty() ? kEmpty : subject.data()),
+                    subject.size(), 0, 0, md_, nullptr);
+                if (c.pcre.negated) {
+                    if (rc < 0) go(prev);
+                } else if (rc >= 0) {
+                    go(start + pcre2_get_ovector_pointer(md_)[1]);
+                }
+            } else if (c.kind == Condition::Kind::Size) {
+                if (c.size.matches(data.size())) go(prev);
+            } else if (c.kind == Condition::Kind::ByteTest) {
+                const int64_t pos = byte_position(c.byte, prev, st.vars);
+                if (pos >= 0) {
+                    const auto v = read_number(c.byte, data, static_cast<size_t>(pos));
+                    if (v && byte_test_holds(c.byte, *v, st.vars)) go(prev);
+                }
+            } else if (c.kind == Condition::Kind::ByteJump) {
+                if (const auto to = byte_jump_target(c.byte, data, prev, st.vars)) go(*to);
+            } else if (c.kind == Condition::Kind::ByteExtract ||
+                       c.kind == Condition::Kind::ByteMath) {
+                const auto got = c.kind == Condition::Kind::ByteExtract
+                                     ? byte_extract(c.byte, data, prev, st.vars)
+                                     : byte_math(c.byte, data, prev, st.vars);
+                if (got) {
+                    State n = st;
+                    n.end = got->end;
+                    n.vars[static_cast<size_t>(c.byte.result)] = got->value;
+                    next.insert(std::move(n));
+                }
+            } else if (c.kind == Condition::Kind::Base64Decode) {
+                std::string out(kBase64DecodedCap, '\0');
+                const size_t n = base64_decode_at(c.base64, data, prev, out);
+                if (n > 0) {
+                    State d = st;
+                    d.end = 0;
+                    d.decoded = true;
+                    d.dec = out.substr(0, n);
+                    next.insert(std::move(d));
+                }
+            } else if (c.kind == Condition::Kind::DataAt) {
+                const uint64_t at = static_cast<uint64_t>(var(c.data_at.at, c.data_at.at_var));
+                const bool there =
+                    c.data_at.relative ? prev + at <= data.size() : at < data.size();
+                if (there != c.data_at.negated) go(prev);
+            } else {
+                auto it = set_->datasets.find(c.dataset.name);
+                const bool in = it != set_->datasets.end() && it->second->contains(data);
+                if (in == (c.dataset.op == DatasetOp::IsSet)) go(prev);
+            }
+        }
+        states = std::move(next);
+        if (states.empty()) return false;
     }
     return true;
 }

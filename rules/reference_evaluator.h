@@ -20,6 +20,8 @@ class ReferenceEvaluator {
 
   private:
     bool rule_matches(uint32_t ri, const BufferSet& bufs) const;
+    // The rule's conditions on buffer b against one instance of it.
+    bool group_matches(uint32_t ri, size_t b, std::string_view value) const;
     std::shared_ptr<const RuleSet> set_;
     std::vector<std::vector<Pcre2CodePtr>> pcre_;  // [rule][condition]
     pcre2_real_match_data_8* md_;

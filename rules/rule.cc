@@ -1,5 +1,9 @@
 #include "rules/rule.h"
 
+#include <algorithm>
+
+#include "rules/base64.h"
+
 namespace sluice::rules {
 
 std::string_view buffer_name(Buffer b) {
@@ -74,6 +78,10 @@ std::string_view buffer_name(Buffer b) {
             return "udp.hdr";
         case Buffer::Ja4Hash:
             return "ja4.hash";
+        case Buffer::HttpRequestHeader:
+            return "http.request_header";
+        case Buffer::HttpResponseHeader:
+            return "http.response_header";
         case Buffer::Http2HeaderName:
             return "http2.header_name";
         case Buffer::Stream:
@@ -84,83 +92,17 @@ std::string_view buffer_name(Buffer b) {
     return "?";
 }
 
-std::optional<uint64_t> read_number(const ByteOp& b, std::string_view data, size_t at) {
-    if (at > data.size() || data.size() - at < b.nbytes) return std::nullopt;
-    uint64_t v = 0;
-    if (b.base == 0) {
-        for (uint8_t i = 0; i < b.nbytes; ++i) {
-            const uint64_t byte =
-                static_cast<uint8_t>(data[at + (b.little ? b.nbytes - 1 - i : i)]);
-            v = (v << 8) | byte;
-        }
-    } else {
-        // Digits from the start of the field, up to nbytes of them (as strtoull reads them).
-        size_t digits = 0;
-        for (uint8_t i = 0; i < b.nbytes; ++i) {
-            const char c = data[at + i];
-            int d = c >= '0' && c <= '9'   ? c - '0'
-                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                           : 99;
-            if (d >= b.base) break;
-            if (v > (UINT64_MAX - static_cast<uint64_t>(d)) / b.base) return std::nullopt;
-            v = v * b.base + static_cast<uint64_t>(d);
-            ++digits;
-        }
-        if (digits == 0) return std::nullopt;
+size_t base64_decode_at(const Base64Decode& d, std::string_view data, size_t prev_end,
+                        std::span<char> out) {
+    // As Suricata's base64_decode: from the previous match if relative, then past the offset,
+    // at most `bytes` input bytes, RFC 4648 mode (stops at the first byte outside the alphabet).
+    if (d.relative) data.remove_prefix(std::min(prev_end, data.size()));
+    if (d.offset > 0) {
+        if (d.offset >= data.size()) return 0;
+        data.remove_prefix(d.offset);
     }
-    if (b.bitmask != 0) {
-        v &= b.bitmask;
-        uint64_t m = b.bitmask;
-        while ((m & 1) == 0) {
-            m >>= 1;
-            v >>= 1;
-        }
-    }
-    return v;
-}
-
-bool byte_test_holds(const ByteOp& b, uint64_t v) {
-    bool m = false;
-    switch (b.op) {
-        case ByteOp::Op::Lt:
-            m = v < b.value;
-            break;
-        case ByteOp::Op::Gt:
-            m = v > b.value;
-            break;
-        case ByteOp::Op::Le:
-            m = v <= b.value;
-            break;
-        case ByteOp::Op::Ge:
-            m = v >= b.value;
-            break;
-        case ByteOp::Op::Eq:
-            m = v == b.value;
-            break;
-        case ByteOp::Op::And:
-            m = (v & b.value) != 0;
-            break;
-        case ByteOp::Op::Xor:
-            m = (v ^ b.value) != 0;
-            break;
-    }
-    return m != b.negated;
-}
-
-std::optional<size_t> byte_jump_target(const ByteOp& b, std::string_view data, size_t prev_end) {
-    const int64_t at = (b.relative ? static_cast<int64_t>(prev_end) : 0) + b.offset;
-    if (at < 0) return std::nullopt;
-    const auto v = read_number(b, data, static_cast<size_t>(at));
-    if (!v || *v > (uint64_t{1} << 32)) return std::nullopt;
-    int64_t jump = static_cast<int64_t>(*v) * b.multiplier;
-    if (b.align && jump % 4 != 0) jump += 4 - jump % 4;
-    int64_t to = b.from_beginning ? jump
-                 : b.from_end     ? static_cast<int64_t>(data.size()) + jump
-                                  : at + b.nbytes + jump;
-    to += b.post_offset;
-    if (to < 0 || to > static_cast<int64_t>(data.size())) return std::nullopt;
-    return static_cast<size_t>(to);
+    data = data.substr(0, d.bytes);
+    return std::min(decode_base64(Base64Mode::Rfc4648, data, out), out.size());
 }
 
 bool UintCmp::matches(uint64_t v) const {

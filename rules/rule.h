@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/ip_address.h"
 #include "rules/buffer.h"
+#include "rules/byte_ops.h"
 #include "rules/transform.h"
 #include "verdict/verdict.h"
 
@@ -61,6 +63,9 @@ struct Content {
     bool fast_pattern = false;
     std::optional<int32_t> offset, depth;     // absolute
     std::optional<int32_t> distance, within;  // relative
+    // A position given by a byte_extract / byte_math variable (the optional above is then set,
+    // to 0, so that relative() and the absolute/relative checks still hold).
+    ByteVar offset_var = kNoVar, depth_var = kNoVar, distance_var = kNoVar, within_var = kNoVar;
     bool startswith = false;  // Suricata's startswith: offset 0, depth = length (both set)
     bool endswith = false;    // the match must end where the buffer ends
     bool relative() const { return distance || within; }
@@ -92,36 +97,23 @@ struct UintCmp {
 // relative, at least N bytes follow the end of the previous match.
 struct DataAt {
     uint32_t at = 0;
+    ByteVar at_var = kNoVar;
     bool relative = false;
     bool negated = false;
 };
 
-// byte_test / byte_jump: a number read from the buffer (binary, big or little endian, or
-// digits in a base), at an offset from the start or from the previous match.
-struct ByteOp {
-    uint8_t nbytes = 1;
-    int32_t offset = 0;
+// base64_decode:[bytes N][, offset N][, relative]: decodes base64 from the buffer (RFC 4648
+// mode, as Suricata); the conditions after base64_data match the decoded bytes.
+struct Base64Decode {
+    uint32_t bytes = 65535;  // at most this many input bytes
+    uint32_t offset = 0;
     bool relative = false;
-    bool little = false;
-    uint8_t base = 0;      // 0: binary; else the digits' base (10, 16, 8)
-    uint64_t bitmask = 0;  // 0: none; else applied, then shifted right past its trailing zeros
-    // byte_test
-    enum class Op : uint8_t { Lt, Gt, Le, Ge, Eq, And, Xor } op = Op::Eq;
-    bool negated = false;
-    uint64_t value = 0;
-    // byte_jump
-    uint32_t multiplier = 1;
-    bool align = false;           // round the jump up to a multiple of 4
-    bool from_beginning = false;  // from the buffer's start, not past the bytes read
-    bool from_end = false;        // from the buffer's end
-    int32_t post_offset = 0;
 };
-// Reads the number at `at` (nullopt if it does not fit or is no number in that base).
-std::optional<uint64_t> read_number(const ByteOp& b, std::string_view data, size_t at);
-bool byte_test_holds(const ByteOp& b, uint64_t v);
-// Where byte_jump leaves the cursor (nullopt: the number is not there, or the jump leaves the
-// buffer), given the end of the previous match.
-std::optional<size_t> byte_jump_target(const ByteOp& b, std::string_view data, size_t prev_end);
+// What base64_decode decodes into `out` (at most kBase64DecodedCap bytes), given the end of
+// the previous match; 0 when nothing decodes (the rule does not match there).
+constexpr size_t kBase64DecodedCap = 49152;  // 65535 input bytes, three for four
+size_t base64_decode_at(const Base64Decode& d, std::string_view data, size_t prev_end,
+                        std::span<char> out);
 
 // One condition on one buffer, in rule order.
 struct Condition {
@@ -134,6 +126,9 @@ struct Condition {
         DataAt,
         ByteTest,
         ByteJump,
+        ByteExtract,
+        ByteMath,
+        Base64Decode,
     } kind = Kind::Content;
     Buffer buffer = Buffer::Stream;
     Content content;
@@ -142,6 +137,9 @@ struct Condition {
     UintCmp size;
     DataAt data_at;
     ByteOp byte;
+    Base64Decode base64;
+    // After base64_data: matched against what the rule's base64_decode decoded, not the buffer.
+    bool decoded = false;
     // The transforms the rule put on this condition's buffer (the same for every condition on
     // one buffer): the condition matches the transformed buffer.
     std::vector<Transform> transforms;
@@ -233,6 +231,7 @@ struct Rule {
     bool flow_established = false;
 
     std::vector<Condition> conditions;
+    std::vector<std::string> byte_vars;  // byte_extract / byte_math variables (ByteVar indices)
     std::vector<Http2Check> http2;       // all must hold; a rule with any matches HTTP/2 only
     std::vector<PacketCheck> packet;     // header keywords: all must hold (packet point)
     std::optional<Threshold> threshold;  // threshold: or detection_filter: (one per rule)

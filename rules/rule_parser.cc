@@ -72,6 +72,8 @@ constexpr BufferName kDotted[] = {
     {"http.stat_msg", Buffer::HttpStatMsg},
     {"http.server", Buffer::HttpServer},
     {"http.location", Buffer::HttpLocation},
+    {"http.request_header", Buffer::HttpRequestHeader},
+    {"http.response_header", Buffer::HttpResponseHeader},
     // sluice keeps http.uri and http.header as sent: the raw forms are the same buffers.
     {"http.uri.raw", Buffer::HttpUri},
     {"http.header.raw", Buffer::HttpHeader},
@@ -184,10 +186,18 @@ class RuleParser {
     bool parse_dataset(const RawOption& o);
     bool parse_flow(const RawOption& o);
     bool parse_bsize(const RawOption& o);
-    bool parse_transform(const RawOption& o, Transform t);
+    bool parse_transform(const RawOption& o, Transform t, bool with_value = false);
     bool parse_flowbits(const RawOption& o);
     bool parse_requires(const RawOption& o);
     bool parse_byte(const RawOption& o, bool jump);
+    bool parse_byte_extract(const RawOption& o);
+    bool parse_byte_math(const RawOption& o);
+    bool parse_base64_decode(const RawOption& o);
+    bool parse_base64_data(const RawOption& o);
+    // A byte_extract / byte_math variable usable on the current buffer, or kNoVar (with an
+    // error reported when `name` looks like a variable but is none here).
+    std::optional<ByteVar> variable(std::string_view name, size_t off);
+    bool define_variable(std::string_view name, size_t off, ByteVar& out);
     // Adds a condition on the current buffer with the transforms in force; one buffer keeps one
     // chain per rule.
     bool push_condition(Condition&& c, size_t off);
@@ -216,6 +226,8 @@ class RuleParser {
     size_t fast_patterns_ = 0;
     uint32_t sid_hint_ = 0;
     std::vector<Transform> transforms_;  // after the current sticky buffer
+    std::vector<Buffer> var_buffer_;      // per byte variable: the buffer it was read from
+    bool decoded_ = false;                // after base64_data: conditions read the decoded bytes
 };
 
 // The sid a rule's text names, found before the rule is parsed so that every error about it
@@ -501,21 +513,32 @@ bool RuleParser::content_modifier(const RawOption& o, std::string_view name, std
     if (name == "depth" || name == "offset" || name == "distance" || name == "within") {
         if (c.startswith)
             return error(off, std::string(name) + " cannot be combined with startswith");
-        if (!num)
-            return error(
-                off, std::string(name) + " expects an integer, found '" + std::string(arg) + "'");
+        ByteVar var = kNoVar;
+        if (!num) {
+            // A byte_extract / byte_math variable read earlier on this buffer.
+            const auto known = variable(arg, off);
+            if (!known) return false;
+            if (*known == kNoVar)
+                return error(off, std::string(name) + " expects an integer or a variable, found '" +
+                                      std::string(arg) + "'");
+            var = *known;
+        }
         const int32_t len = static_cast<int32_t>(c.bytes.size());
         if (name == "depth") {
-            if (v < len) return error(off, "depth is shorter than the content");
+            if (var == kNoVar && v < len) return error(off, "depth is shorter than the content");
             c.depth = v;
+            c.depth_var = var;
         } else if (name == "offset") {
             if (v < 0) return error(off, "offset must not be negative");
             c.offset = v;
+            c.offset_var = var;
         } else if (name == "distance") {
             c.distance = v;
+            c.distance_var = var;
         } else {
-            if (v < len) return error(off, "within is shorter than the content");
+            if (var == kNoVar && v < len) return error(off, "within is shorter than the content");
             c.within = v;
+            c.within_var = var;
         }
         if ((c.depth || c.offset) && (c.distance || c.within))
             return error(off, "depth/offset cannot be combined with distance/within");
@@ -730,8 +753,9 @@ std::optional<UintCmp> parse_uint_cmp(std::string_view s) {
 
 }  // namespace
 
-bool RuleParser::parse_transform(const RawOption& o, Transform t) {
-    if (o.has_value) return error(o.value_off, std::string(o.keyword) + " takes no value");
+bool RuleParser::parse_transform(const RawOption& o, Transform t, bool with_value) {
+    if (o.has_value && !with_value)
+        return error(o.value_off, std::string(o.keyword) + " takes no value");
     if (!sticky_)
         return error(o.kw_off,
                      std::string(o.keyword) + " transforms a sticky buffer: name one first");
@@ -861,6 +885,11 @@ bool RuleParser::parse_requires(const RawOption& o) {
     return true;
 }
 
+// A byte_extract / byte_math variable's name (as opposed to a number).
+bool is_name(std::string_view x) {
+    return !x.empty() && (std::isalpha(static_cast<unsigned char>(x.front())) || x.front() == '_');
+}
+
 // A number as rule options write them: decimal, 0x hex or 0-prefixed octal, maybe negative.
 template <typename T>
 bool parse_rule_number(std::string_view s, T& out) {
@@ -916,10 +945,6 @@ bool RuleParser::parse_byte(const RawOption& o, bool jump) {
     if (!parse_int(t[0], n) || n == 0 || n > 23)
         return error(at, kw + ": the number of bytes is 1 to 8 (up to 23 with string)");
     b.nbytes = static_cast<uint8_t>(n);
-    auto variable = [&](std::string_view x) {
-        return !x.empty() &&
-               (std::isalpha(static_cast<unsigned char>(x.front())) || x.front() == '_');
-    };
     if (!jump) {
         std::string_view op = t[1];
         if (!op.empty() && op.front() == '!') {
@@ -943,16 +968,22 @@ bool RuleParser::parse_byte(const RawOption& o, bool jump) {
                          "byte_test operator is one of < > <= >= = & ^ (with ! to negate), "
                          "found '" +
                              std::string(t[1]) + "'");
-        if (variable(t[2]))
-            return unsupported(at, "byte_extract variables", kw + " with a byte_extract variable");
-        if (!parse_rule_number(t[2], b.value))
+        if (is_name(t[2])) {
+            const auto var = this->variable(t[2], at);
+            if (!var) return false;
+            b.value_var = *var;
+        } else if (!parse_rule_number(t[2], b.value)) {
             return error(at, "byte_test value '" + std::string(t[2]) + "' is not a number");
+        }
     }
     const std::string_view off = t[fixed - 1];
-    if (variable(off))
-        return unsupported(at, "byte_extract variables", kw + " with a byte_extract variable");
-    if (!parse_rule_number(off, b.offset))
+    if (is_name(off)) {
+        const auto var = this->variable(off, at);
+        if (!var) return false;
+        b.offset_var = *var;
+    } else if (!parse_rule_number(off, b.offset)) {
         return error(at, kw + " offset '" + std::string(off) + "' is not a number");
+    }
     for (size_t i = fixed; i < t.size(); ++i) {
         std::string_view f = t[i];
         const size_t sp = f.find(' ');
@@ -996,8 +1027,245 @@ bool RuleParser::parse_byte(const RawOption& o, bool jump) {
     return push_condition(std::move(cond), o.kw_off);
 }
 
+std::optional<ByteVar> RuleParser::variable(std::string_view name, size_t off) {
+    name = trim(name);
+    for (size_t i = 0; i < rule_.byte_vars.size(); ++i) {
+        if (rule_.byte_vars[i] != name) continue;
+        if (var_buffer_[i] != current_) {
+            unsupported(off, "byte variable from another buffer",
+                        "variable '" + std::string(name) + "' was read from " +
+                            std::string(buffer_name(var_buffer_[i])) + ", not from " +
+                            std::string(buffer_name(current_)));
+            return std::nullopt;
+        }
+        return static_cast<ByteVar>(i);
+    }
+    if (!is_name(name)) return kNoVar;
+    error(off, "'" + std::string(name) +
+                   "' is no number and no byte_extract or byte_math variable defined before it");
+    return std::nullopt;
+}
+
+bool RuleParser::define_variable(std::string_view name, size_t off, ByteVar& out) {
+    name = trim(name);
+    if (!is_name(name)) return error(off, "'" + std::string(name) + "' is no variable name");
+    for (size_t i = 0; i < rule_.byte_vars.size(); ++i)
+        if (rule_.byte_vars[i] == name) {
+            // Suricata lets a later keyword overwrite it; on the same buffer so is it here.
+            if (var_buffer_[i] != current_)
+                return unsupported(off, "byte variable from another buffer",
+                                   "variable '" + std::string(name) + "' is read from two buffers");
+            out = static_cast<ByteVar>(i);
+            return true;
+        }
+    if (rule_.byte_vars.size() >= kMaxByteVars)
+        return error(off, "at most " + std::to_string(kMaxByteVars) + " byte variables per rule");
+    out = static_cast<ByteVar>(rule_.byte_vars.size());
+    rule_.byte_vars.emplace_back(name);
+    var_buffer_.push_back(current_);
+    return true;
+}
+
+namespace {
+// Comma-separated items, trimmed.
+std::vector<std::string_view> split_commas(std::string_view v) {
+    std::vector<std::string_view> t;
+    while (true) {
+        const size_t c = v.find(',');
+        t.push_back(trim(v.substr(0, c)));
+        if (c == std::string_view::npos) break;
+        v.remove_prefix(c + 1);
+    }
+    return t;
+}
+// "name arg" -> (name, arg).
+std::pair<std::string_view, std::string_view> split_word(std::string_view f) {
+    const size_t sp = f.find_first_of(" \t");
+    if (sp == std::string_view::npos) return {f, {}};
+    return {f.substr(0, sp), trim(f.substr(sp))};
+}
+}  // namespace
+
+// byte_extract:N,OFFSET,NAME[,relative][,multiplier M][,big|little][,string[,hex|dec|oct]]
+// [,align 2|4] (both dialects).
+bool RuleParser::parse_byte_extract(const RawOption& o) {
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    const auto t = split_commas(o.value);
+    if (t.size() < 3) return error(at, "byte_extract expects BYTES,OFFSET,NAME[,options]");
+    Condition cond;
+    cond.kind = Condition::Kind::ByteExtract;
+    cond.buffer = current_;
+    ByteOp& b = cond.byte;
+    uint32_t n = 0;
+    if (!parse_int(t[0], n) || n == 0 || n > 23)
+        return error(at, "byte_extract: the number of bytes is 1 to 8 (up to 23 with string)");
+    b.nbytes = static_cast<uint8_t>(n);
+    if (!parse_rule_number(t[1], b.offset) || b.offset < -32768 || b.offset > 32767)
+        return error(at, "byte_extract offset '" + std::string(t[1]) + "' is not a number");
+    bool string = false, endian = false;
+    for (size_t i = 3; i < t.size(); ++i) {
+        const auto [name, arg] = split_word(t[i]);
+        if (name == "relative") {
+            b.relative = true;
+        } else if (name == "big" || name == "little") {
+            b.little = name == "little";
+            endian = true;
+        } else if (name == "string") {
+            string = true;
+            if (b.base == 0) b.base = 10;
+        } else if (name == "dec" || name == "hex" || name == "oct") {
+            if (!string) return error(at, "byte_extract: string must come before " + std::string(name));
+            b.base = name == "dec" ? 10 : name == "hex" ? 16 : 8;
+        } else if (name == "multiplier") {
+            if (!parse_rule_number(arg, b.multiplier) || b.multiplier == 0 || b.multiplier > 65535)
+                return error(at, "byte_extract: multiplier expects 1 to 65535");
+        } else if (name == "align") {
+            uint32_t a = 0;
+            if (!parse_int(arg, a) || (a != 2 && a != 4))
+                return error(at, "byte_extract: align is 2 or 4");
+            b.align_to = static_cast<uint8_t>(a);
+        } else if (name == "dce") {
+            return unsupported(at, "byte_extract dce", "byte_extract with dce (DCE/RPC is not inspected)");
+        } else if (name == "slice") {
+            return unsupported(at, "byte_extract slice", "byte_extract with slice is not supported");
+        } else {
+            return error(at, "byte_extract: unknown option '" + std::string(t[i]) + "'");
+        }
+    }
+    if (string && endian) return error(at, "byte_extract: string and an endianness exclude each other");
+    if (!string && b.nbytes > 8) return error(at, "byte_extract: more than 8 bytes needs string");
+    if (!define_variable(t[2], at, b.result)) return false;
+    return push_condition(std::move(cond), o.kw_off);
+}
+
+// byte_math:bytes N, offset N, oper OP, rvalue V|NAME, result NAME[, relative][, endian E]
+// [, string hex|dec|oct][, bitmask M] (both dialects; options in any order).
+bool RuleParser::parse_byte_math(const RawOption& o) {
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    Condition cond;
+    cond.kind = Condition::Kind::ByteMath;
+    cond.buffer = current_;
+    ByteOp& b = cond.byte;
+    std::string_view result, rvalue;
+    bool have_bytes = false, have_offset = false, have_oper = false;
+    for (std::string_view item : split_commas(o.value)) {
+        const auto [name, arg] = split_word(item);
+        if (name == "bytes") {
+            uint32_t n = 0;
+            if (is_name(arg))
+                return unsupported(at, "byte_math bytes from a variable",
+                                   "byte_math with its byte count from a variable");
+            if (!parse_int(arg, n) || n == 0 || n > 10)
+                return error(at, "byte_math: bytes is 1 to 10");
+            b.nbytes = static_cast<uint8_t>(n);
+            have_bytes = true;
+        } else if (name == "offset") {
+            if (!parse_rule_number(arg, b.offset) || b.offset < -65535 || b.offset > 65535)
+                return error(at, "byte_math: offset '" + std::string(arg) + "' is not a number");
+            have_offset = true;
+        } else if (name == "oper") {
+            static constexpr std::pair<std::string_view, ByteOp::Math> kOps[] = {
+                {"+", ByteOp::Math::Add}, {"-", ByteOp::Math::Sub},   {"*", ByteOp::Math::Mul},
+                {"/", ByteOp::Math::Div}, {"<<", ByteOp::Math::Shl}, {">>", ByteOp::Math::Shr},
+            };
+            have_oper = false;
+            for (const auto& [text, m] : kOps)
+                if (arg == text) {
+                    b.math = m;
+                    have_oper = true;
+                }
+            if (!have_oper) return error(at, "byte_math: oper is one of + - * / << >>");
+        } else if (name == "rvalue") {
+            rvalue = arg;
+        } else if (name == "result") {
+            result = arg;
+        } else if (name == "relative") {
+            b.relative = true;
+        } else if (name == "endian") {
+            if (arg == "dce")
+                return unsupported(at, "byte_math dce", "byte_math with dce (DCE/RPC is not inspected)");
+            if (arg != "big" && arg != "little")
+                return error(at, "byte_math: endian is big or little");
+            b.little = arg == "little";
+        } else if (name == "string") {
+            b.base = arg == "dec" ? 10 : arg == "hex" ? 16 : arg == "oct" ? 8 : 0;
+            if (b.base == 0) return error(at, "byte_math: string is hex, dec or oct");
+        } else if (name == "bitmask") {
+            if (!parse_rule_number(arg, b.bitmask) || b.bitmask == 0)
+                return error(at, "byte_math: bitmask expects a non-zero number");
+        } else if (name == "dce") {
+            return unsupported(at, "byte_math dce", "byte_math with dce (DCE/RPC is not inspected)");
+        } else {
+            return error(at, "byte_math: unknown option '" + std::string(item) + "'");
+        }
+    }
+    if (!have_bytes || !have_offset || !have_oper || rvalue.empty() || result.empty())
+        return error(at, "byte_math needs bytes, offset, oper, rvalue and result");
+    if ((b.math == ByteOp::Math::Shl || b.math == ByteOp::Math::Shr) && b.nbytes > 4)
+        return error(at, "byte_math: bytes is 1 to 4 with << and >>");
+    if (b.base == 0 && b.nbytes > 8) return error(at, "byte_math: more than 8 bytes needs string");
+    if (is_name(rvalue)) {
+        const auto var = variable(rvalue, at);
+        if (!var) return false;
+        b.value_var = *var;
+    } else if (!parse_rule_number(rvalue, b.value) || b.value > UINT32_MAX) {
+        return error(at, "byte_math: rvalue is a number up to 4294967295 or a variable");
+    }
+    if (!define_variable(result, at, b.result)) return false;
+    return push_condition(std::move(cond), o.kw_off);
+}
+
+// base64_decode[:bytes N][, offset N][, relative] (both dialects).
+bool RuleParser::parse_base64_decode(const RawOption& o) {
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    if (decoded_) return unsupported(at, "two base64_decode", "one base64_decode per rule");
+    Condition cond;
+    cond.kind = Condition::Kind::Base64Decode;
+    cond.buffer = current_;
+    if (o.has_value && !trim(o.value).empty()) {
+        for (std::string_view item : split_commas(o.value)) {
+            const auto [name, arg] = split_word(item);
+            if (name == "bytes") {
+                if (!parse_int(arg, cond.base64.bytes) || cond.base64.bytes == 0 ||
+                    cond.base64.bytes > 65535)
+                    return error(at, "base64_decode: bytes is 1 to 65535");
+            } else if (name == "offset") {
+                if (!parse_int(arg, cond.base64.offset) || cond.base64.offset > 65535)
+                    return error(at, "base64_decode: offset is 0 to 65535");
+            } else if (name == "relative" && arg.empty()) {
+                cond.base64.relative = true;
+            } else {
+                return error(at, "base64_decode: unknown option '" + std::string(item) + "'");
+            }
+        }
+    }
+    return push_condition(std::move(cond), o.kw_off);
+}
+
+// base64_data: the conditions that follow match base64_decode's output.
+bool RuleParser::parse_base64_data(const RawOption& o) {
+    if (o.has_value) return error(o.value_off, "base64_data takes no value");
+    if (rule_.conditions.empty() ||
+        rule_.conditions.back().kind != Condition::Kind::Base64Decode ||
+        rule_.conditions.back().buffer != current_)
+        return error(o.kw_off, "base64_data must follow base64_decode directly");
+    decoded_ = true;
+    return true;
+}
+
 bool RuleParser::push_condition(Condition&& c, size_t off) {
     c.transforms = transforms_;
+    c.decoded = decoded_;
+    for (const Condition& x : rule_.conditions)
+        if (x.buffer == c.buffer && x.decoded && !c.decoded)
+            return unsupported(off, "base64_data then the raw buffer",
+                               std::string(buffer_name(c.buffer)) +
+                                   " is inspected again after base64_data: base64_data is the "
+                                   "last list of its buffer");
+    if (c.kind == Condition::Kind::Base64Decode)
+        for (const Condition& x : rule_.conditions)
+            if (x.kind == Condition::Kind::Base64Decode)
+                return unsupported(off, "two base64_decode", "one base64_decode per rule");
     for (const Condition& x : rule_.conditions)
         if (x.buffer == c.buffer && x.transforms != c.transforms)
             return unsupported(off, "transforms differ for one buffer",
@@ -1139,10 +1407,15 @@ bool RuleParser::parse_isdataat(const RawOption& o) {
             return error(at, "isdataat takes N[,relative], found '" + std::string(flag) + "'");
         v = trim(v.substr(0, comma));
     }
-    if (!parse_int(v, cond.data_at.at) || cond.data_at.at > (1u << 30))
+    if (is_name(v)) {
+        const auto var = variable(v, at);
+        if (!var) return false;
+        cond.data_at.at_var = *var;
+    } else if (!parse_int(v, cond.data_at.at) || cond.data_at.at > (1u << 30)) {
         return error(at,
-                     "isdataat expects a position, e.g. isdataat:10,relative (a variable "
-                     "from byte_extract is not supported)");
+                     "isdataat expects a position or a byte_extract variable, e.g. "
+                     "isdataat:10,relative");
+    }
     if (!push_condition(std::move(cond), o.kw_off)) return false;
     return true;
 }
@@ -1337,26 +1610,40 @@ bool RuleParser::apply_option(const RawOption& o) {
         current_ = b->buffer;
         sticky_ = true;
         transforms_.clear();
+        decoded_ = false;
         return true;
     }
     if (kw == "file_data") {
         current_ = Buffer::HttpResponseBody;
         sticky_ = true;
         transforms_.clear();
+        decoded_ = false;
         return true;
     }
     if (kw == "pkt_data") {
         current_ = Buffer::Stream;
         sticky_ = true;
         transforms_.clear();
+        decoded_ = false;
         return true;
     }
     if (const auto t = transform_from_keyword(kw)) return parse_transform(o, *t);
+    if (transform_takes_argument(kw)) {
+        std::string why;
+        const auto t = parse_transform_argument(kw, o.value, why);
+        if (!t) {
+            if (why.starts_with("unsupported: "))
+                return unsupported(o.kw_off, std::string(kw) + " extract", why.substr(13));
+            return error(o.has_value ? o.value_off : o.kw_off, why);
+        }
+        return parse_transform(o, *t, true);
+    }
     if (const BufferName* b = find_buffer(kUnderscore, kw)) {
         if (dialect_ == Dialect::Snort3) {
             current_ = b->buffer;
             sticky_ = true;
             transforms_.clear();
+            decoded_ = false;
             if (kw == "http_header" && o.has_value) {
                 // Snort 3: http_header:field user-agent;
                 std::string_view f = val;
@@ -1401,6 +1688,10 @@ bool RuleParser::apply_option(const RawOption& o) {
     if (kw == "requires") return parse_requires(o);
     if (kw == "byte_test") return parse_byte(o, false);
     if (kw == "byte_jump") return parse_byte(o, true);
+    if (kw == "byte_extract") return parse_byte_extract(o);
+    if (kw == "byte_math") return parse_byte_math(o);
+    if (kw == "base64_decode") return parse_base64_decode(o);
+    if (kw == "base64_data") return parse_base64_data(o);
     if (kw == "isdataat") return parse_isdataat(o);
     if (kw == "nocase" || kw == "depth" || kw == "offset" || kw == "distance" || kw == "within" ||
         kw == "fast_pattern" || kw == "startswith" || kw == "endswith") {
@@ -1472,6 +1763,11 @@ bool RuleParser::apply_option(const RawOption& o) {
 
 bool RuleParser::finish() {
     if (rule_.sid == 0) return error(0, "rule has no sid");
+    for (size_t i = 0; i < rule_.conditions.size(); ++i)
+        if (rule_.conditions[i].kind == Condition::Kind::Base64Decode &&
+            (i + 1 == rule_.conditions.size() || !rule_.conditions[i + 1].decoded))
+            return error(0, "base64_decode needs base64_data and a condition on the decoded "
+                            "bytes (without them Suricata never matches the rule)");
     if (fast_patterns_ > 1) return error(0, "more than one fast_pattern");
     // Packet rules (Suricata's semantics): ip and tcp-pkt, a tcp rule with header keywords or
     // header buffers, and a tcp rule with nothing to match but its header: evaluated on every

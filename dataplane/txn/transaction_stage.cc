@@ -69,7 +69,8 @@ TransactionStage::TransactionStage(EveEmitter& eve, const http::HttpOptions& opt
       flows_(flows),
       ja4_(flows != nullptr ? flows->capacity() : 0),
       usage_scratch_(kBodySide + 32 + http::kJsonPadding),
-      header_names_(kHeaderNamesCap) {
+      header_names_(kHeaderNamesCap),
+      header_lines_(kHeaderLinesCap) {
     opts_.prompt_excerpt = std::min<uint32_t>(opts_.prompt_excerpt, Transaction::kMaxExcerpt);
 }
 
@@ -90,6 +91,26 @@ std::string_view TransactionStage::header_names(std::span<const http::Header> he
     }
     std::memcpy(out + n, "\r\n\r\n", 4);
     return {out, n + 4};
+}
+
+std::string_view TransactionStage::header_lines(std::span<const http::Header> headers) {
+    char* out = header_lines_.data();
+    size_t n = 0;
+    for (const http::Header& h : headers) {
+        const size_t need = (n > 0 ? 2 : 0) + h.name.size() + 2 + h.value.size();
+        if (n + need > header_lines_.size()) break;
+        if (n > 0) {
+            std::memcpy(out + n, "\r\n", 2);
+            n += 2;
+        }
+        std::memcpy(out + n, h.name.data(), h.name.size());
+        n += h.name.size();
+        std::memcpy(out + n, ": ", 2);
+        n += 2;
+        std::memcpy(out + n, h.value.data(), h.value.size());
+        n += h.value.size();
+    }
+    return {out, n};
 }
 
 void TransactionStage::on_client_hello(Flow& f, const tls::ClientHello&,
@@ -124,6 +145,8 @@ void TransactionStage::on_request(Flow& f, Transaction& t, MessageView& req,
     auto wanted = [&](Buffer which) { return rules_ != nullptr && rules_->uses(which); };
     if (wanted(Buffer::HttpHeaderNames))
         bufs.set(Buffer::HttpHeaderNames, header_names(req.headers));
+    if (wanted(Buffer::HttpRequestHeader))
+        bufs.set(Buffer::HttpRequestHeader, header_lines(req.headers));
     if (!req.start_line.empty()) {
         bufs.set(Buffer::HttpRequestLine, req.start_line);
         bufs.set(Buffer::HttpStart, req.head);
@@ -281,6 +304,8 @@ void TransactionStage::on_response(Flow& f, Transaction& t, MessageView& resp) {
         }
         if (const http::Header* x = resp.find("server")) bufs.set(Buffer::HttpServer, x->value);
         if (const http::Header* x = resp.find("location")) bufs.set(Buffer::HttpLocation, x->value);
+        if (rules_->uses(Buffer::HttpResponseHeader))
+            bufs.set(Buffer::HttpResponseHeader, header_lines(resp.headers));
         TransactionAlertContext ctx(t, true, ja4_of(f));
         const uint32_t streams[1] = {b.stream};
         const size_t n = b.stream != rules::Matcher::kNoStream ? 1 : 0;

@@ -67,6 +67,7 @@ class TransactionStage final : public tls::HelloObserver {
     void on_client_hello(Flow& f, const tls::ClientHello& ch, const tls::Fingerprints& fp) override;
     std::string_view ja4_of(const Flow& f) const;
     static constexpr size_t kHeaderNamesCap = 4096;
+    static constexpr size_t kHeaderLinesCap = 16384;
 
     void set_observation_sink(account::ObservationSink* s) { observer_.set_sink(s); }
     void set_enforcement(const EnforcementSlot* slot, uint32_t share) {
@@ -101,6 +102,10 @@ class TransactionStage final : public tls::HelloObserver {
     // The request's http.header_names buffer, built per request (names past its size are cut).
     std::vector<char> header_names_;
     std::string_view header_names(std::span<const http::Header> headers);
+    // A message's http.request_header / http.response_header buffer: "Name: value" lines joined
+    // by "\r\n", built only when the rule set reads it (lines past its size are cut).
+    std::vector<char> header_lines_;
+    std::string_view header_lines(std::span<const http::Header> headers);
     // A request this stage just stopped: the answer, or why resets.
     void answer_stopped(Flow& f, Transaction& t, std::string_view target);
     AnswerSender* answers_ = nullptr;

@@ -3,9 +3,11 @@
 API) with the shipped packs writes the expected alerts and http records; drop rules stop
 flows; both dialects give the same alerts; --check-rules validates; no credential from the
 capture reaches any output."""
+import base64
 import glob
 import json
 import os
+import re
 import sys
 import unittest
 
@@ -206,7 +208,8 @@ def tshark_requests(pcap):
     for pkt in json.loads(t.run(cmd).stdout):
         f = pkt["_source"]["layers"]
         r = {k: f[v][0] if v in f else None for k, v in fields.items()}
-        r["names"] = [h.split(":", 1)[0] for h in f.get("http.request.line", [])]
+        r["lines"] = [h.rstrip("\r\n") for h in f.get("http.request.line", [])]
+        r["names"] = [h.split(":", 1)[0] for h in r["lines"]]
         reqs.append(r)
     return reqs
 
@@ -216,11 +219,16 @@ def tshark_responses(pcap):
     fields = {"version": "http.response.version", "code": "http.response.code",
               "phrase": "http.response.phrase", "server": "http.server",
               "location": "http.location"}
-    cmd = ["tshark", "-r", pcap, "-Y", "http.response", "-T", "json"]
+    cmd = ["tshark", "-r", pcap, "-Y", "http.response", "-T", "json", "-e", "http.response.line"]
     for f in fields.values():
         cmd += ["-e", f]
-    return [{k: p["_source"]["layers"][v][0] if v in p["_source"]["layers"] else None
-             for k, v in fields.items()} for p in json.loads(t.run(cmd).stdout)]
+    out = []
+    for p in json.loads(t.run(cmd).stdout):
+        f = p["_source"]["layers"]
+        r = {k: f[v][0] if v in f else None for k, v in fields.items()}
+        r["lines"] = [h.rstrip("\r\n") for h in f.get("http.response.line", [])]
+        out.append(r)
+    return out
 
 
 class SuricataKeywords(t.TempDirTest):
@@ -276,6 +284,15 @@ class SuricataKeywords(t.TempDirTest):
             ('http.uri.raw; content:"/api/"; startswith;', lambda r: r["uri"].startswith("/api/")),
             ('http.header.raw; content:"anthropic-version|3a|";',
              lambda r: "anthropic-version" in r["names"]),
+            # Per-line header buffers: one "Name: value" at a time, no line ends.
+            ('http.request_header; content:"x-api-key|3a 20|sk-ant-"; startswith;',
+             lambda r: any(x.startswith("x-api-key: sk-ant-") for x in r["lines"])),
+            ('http.request_header; content:"User-Agent|3a 20|"; startswith; content:"/"; distance:0;',
+             lambda r: any(x.startswith("User-Agent: ") and "/" in x[12:] for x in r["lines"])),
+            ('http.request_header; content:"json|0d 0a|";', lambda r: False),
+            ('http.request_header; bsize:>60;', lambda r: any(len(x) > 60 for x in r["lines"])),
+            ('http.request_line; pcrexform:"^[A-Z]+\\s+/(\\w+)/"; content:"v1"; bsize:2;',
+             lambda r: r["uri"].startswith("/v1/")),
         ]
         # Response buffers, against tshark's decoding of the answers.
         resps = tshark_responses(LLM)
@@ -288,6 +305,12 @@ class SuricataKeywords(t.TempDirTest):
              lambda r: "Python/" in (r["server"] or "") and (r["server"] or "").startswith("BaseHTTP")),
             ('http.location; content:"/";', lambda r: "/" in (r["location"] or "")),
             ('http.stat_msg; bsize:>2;', lambda r: len(r["phrase"] or "") > 2),
+            ('http.response_header; content:"Content-Encoding|3a 20|gzip"; bsize:22;',
+             lambda r: "Content-Encoding: gzip" in r["lines"]),
+            ('http.response_header; content:"Content-Type|3a 20|"; startswith; '
+             'content:"json"; endswith;',
+             lambda r: any(x.startswith("Content-Type: ") and x.endswith("json")
+                           for x in r["lines"])),
         ]
         cases = [(b, w, reqs) for b, w in cases] + [(b, w, resps) for b, w in resp_cases]
         text = "".join(f'alert http any any -> any any (msg:"k{i}"; {body} sid:{100 + i};)\n'
@@ -307,6 +330,123 @@ class SuricataKeywords(t.TempDirTest):
             self.assertEqual(got.get(100 + i, 0), expected, body)
         # The oracle's answers are not all the same (the rules tell requests apart).
         self.assertGreater(len({got.get(100 + i, 0) for i in range(len(cases))}), 3)
+
+
+KEYWORDS = os.path.join(t.DATA, "keywords", "payload-keywords.pcap")
+
+
+def b64_rfc4648(s):
+    """Suricata's RFC 4648 mode, on top of Python's decoder: the base64 prefix, a partial last
+    group padded; a group that opens with '=' makes the whole decode empty."""
+    prefix = re.match(r"[A-Za-z0-9+/=]*", s).group(0)
+    groups = [prefix[i:i + 4] for i in range(0, len(prefix), 4)]
+    if groups and len(groups[-1]) < 4:
+        groups[-1] = groups[-1].ljust(4, "=")
+    if any(g[0] == "=" or g[1] == "=" for g in groups):
+        return b""
+    return b"".join(base64.b64decode(g) for g in groups)
+
+
+def digits_at(s, at, n):
+    """byte_extract/byte_math string,dec: the digits among the n characters at `at`."""
+    field = s[at:at + n]
+    if len(field) < n:
+        return None
+    m = re.match(r"[0-9]*", field).group(0)
+    return (int(m), len(m)) if m else None
+
+
+class PayloadKeywords(t.TempDirTest):
+    """base64_decode/base64_data, from_base64, xor, byte_extract and byte_math on real curl
+    requests (tests/data/make-keyword-captures.sh), each rule's alert count against a
+    reference evaluation here over tshark's fields (Python's base64 and regular expressions)."""
+
+    def test_against_tshark(self):
+        reqs = tshark_requests(KEYWORDS)
+        self.assertEqual(len(reqs), 8)
+        cookie = {}
+        for pkt in json.loads(t.run(["tshark", "-r", KEYWORDS, "-Y", "http.request", "-T",
+                                     "json", "-e", "http.request.uri", "-e",
+                                     "http.cookie"]).stdout):
+            f = pkt["_source"]["layers"]
+            cookie[f["http.request.uri"][0]] = f.get("http.cookie", [None])[0]
+        for r in reqs:
+            r["cookie"] = cookie[r["uri"]]
+
+        def after_each(s, pat):
+            at = s.find(pat)
+            while at >= 0:
+                yield at + len(pat)
+                at = s.find(pat, at + 1)
+
+        def from_base64(s):
+            d = b64_rfc4648(s)
+            return d if d else s.encode("latin-1")
+
+        def xor1(s):
+            return "".join(chr(ord(c) ^ 1) for c in s)
+
+        def len_field(uri, then):
+            # content:"/len/"; byte_extract:2,0,n,relative,string,dec; then(uri, end, n)
+            for at in after_each(uri, "/len/"):
+                got = digits_at(uri, at, 2)
+                if got and then(uri, at + got[1], got[0]):
+                    return True
+            return False
+
+        def end_at(uri, cur, n):
+            # content:"/END"; distance:n; within:5 (from the cursor past the digits)
+            return any(cur + n <= p and p + 4 <= cur + n + 5 for p in
+                       (m.start() for m in re.finditer("/END", uri)))
+
+        cases = [
+            ('http.uri; content:"d="; base64_decode:relative; base64_data; content:"role=admin";',
+             lambda r: any(b"role=admin" in b64_rfc4648(r["uri"][a:]) for a in
+                           after_each(r["uri"], "d="))),
+            ('http.uri; content:"d="; base64_decode:relative; base64_data; content:"user=";'
+             ' startswith;',
+             lambda r: any(b64_rfc4648(r["uri"][a:]).startswith(b"user=") for a in
+                           after_each(r["uri"], "d="))),
+            ('http.uri; base64_decode:offset 9, bytes 12; base64_data; content:"user";',
+             lambda r: len(r["uri"]) > 9 and b"user" in b64_rfc4648(r["uri"][9:21])),
+            ('http.cookie; from_base64; content:"admin"; startswith;',
+             lambda r: r["cookie"] is not None and from_base64(r["cookie"]).startswith(b"admin")),
+            ('http.cookie; from_base64; content:"admin:"; bsize:7;',
+             lambda r: r["cookie"] is not None and len(from_base64(r["cookie"])) == 7
+             and b"admin:" in from_base64(r["cookie"])),
+            ('http.user_agent; xor:"01"; content:"password="; startswith;',
+             lambda r: xor1(r["ua"]).startswith("password=")),
+            ('http.user_agent; xor:"01"; content:"password"; content:!"=";',
+             lambda r: "password" in xor1(r["ua"]) and "=" not in xor1(r["ua"])),
+            ('http.user_agent; xor:offset 5,"01"; content:"password=1"; endswith;',
+             lambda r: (r["ua"][:5] + xor1(r["ua"][5:])).endswith("password=1")),
+            ('http.uri; content:"/len/"; byte_extract:2,0,n,relative,string,dec; content:"/"; '
+             'within:1; isdataat:n,relative;',
+             lambda r: len_field(r["uri"], lambda u, c, n: u[c:c + 1] == "/" and
+                                 len(u) - (c + 1) >= n)),
+            ('http.uri; content:"/len/"; byte_extract:2,0,n,relative,string,dec; '
+             'content:"/END"; distance:n; within:5;',
+             lambda r: len_field(r["uri"], end_at)),
+            ('http.uri; content:"/len/"; byte_math:bytes 2, offset 0, oper +, rvalue 2, '
+             'result m, relative, string dec; isdataat:!m,relative;',
+             lambda r: len_field(r["uri"], lambda u, c, n: len(u) - c < n + 2)),
+        ]
+        text = "".join(f'alert http any any -> any any (msg:"p{i}"; {body} sid:{300 + i};)\n'
+                       for i, (body, _) in enumerate(cases))
+        rules = os.path.join(self.tmp, "p.rules")
+        with open(rules, "w") as f:
+            f.write(text)
+        check = t.dataplane("--check-rules", "--strict-rules", "--rules", rules, check=False)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        _, eve, _ = t.offline(KEYWORDS, self.tmp, "--rules", rules)
+        got = {}
+        for r in eve:
+            if r["event_type"] == "alert":
+                got[r["alert"]["signature_id"]] = got.get(r["alert"]["signature_id"], 0) + 1
+        for i, (body, want) in enumerate(cases):
+            self.assertEqual(got.get(300 + i, 0), sum(1 for r in reqs if want(r)), body)
+            # Every rule here matches some request and misses another.
+            self.assertTrue(0 < got.get(300 + i, 0) < len(reqs), body)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 
 #include "rules/http2_facts.h"
 #include "rules/packet_facts.h"
+#include "rules/tls_facts.h"
 
 namespace sluice::rules {
 
@@ -65,6 +66,15 @@ enum class Buffer : uint8_t {
     // "\r\n" and a rule's conditions must hold within one of them (per_line below).
     HttpRequestHeader,
     HttpResponseHeader,
+    // TLS: the client's JA3 string; the server's JA3S and its certificate's fields as
+    // Suricata's tls.cert_* keywords read them (tls/certificate.h).
+    Ja3String,
+    Ja3sHash,
+    Ja3sString,
+    TlsCertSubject,
+    TlsCertIssuer,
+    TlsCertSerial,
+    TlsCertFingerprint,
     Count
 };
 constexpr size_t kBufferCount = static_cast<size_t>(Buffer::Count);
@@ -72,7 +82,9 @@ constexpr size_t bidx(Buffer b) {
     return static_cast<size_t>(b);
 }
 
-enum class InspectPoint : uint8_t { Request, Response, TlsHello, Stream, Packet, Count };
+// TlsHello: the client's hello; TlsServer: the server's clear-text flight (its hello and,
+// before TLS 1.3, its certificate).
+enum class InspectPoint : uint8_t { Request, Response, TlsHello, Stream, Packet, TlsServer, Count };
 constexpr size_t kInspectPointCount = static_cast<size_t>(InspectPoint::Count);
 
 constexpr InspectPoint inspect_point(Buffer b) {
@@ -88,7 +100,15 @@ constexpr InspectPoint inspect_point(Buffer b) {
         case Buffer::TlsSni:
         case Buffer::Ja3Hash:
         case Buffer::Ja4Hash:
+        case Buffer::Ja3String:
             return InspectPoint::TlsHello;
+        case Buffer::Ja3sHash:
+        case Buffer::Ja3sString:
+        case Buffer::TlsCertSubject:
+        case Buffer::TlsCertIssuer:
+        case Buffer::TlsCertSerial:
+        case Buffer::TlsCertFingerprint:
+            return InspectPoint::TlsServer;
         case Buffer::Stream:
             return InspectPoint::Stream;
         case Buffer::PacketPayload:
@@ -118,6 +138,7 @@ struct BufferSet {
     std::array<bool, kBufferCount> present{};
     const Http2Facts* http2 = nullptr;    // an HTTP/2 transaction's frames (http2.* keywords)
     const PacketFacts* packet = nullptr;  // the packet's headers (packet point)
+    const TlsFacts* tls = nullptr;        // TLS points: version and handshake state
     void set(Buffer b, std::string_view v) {
         value[bidx(b)] = v;
         present[bidx(b)] = true;
@@ -127,6 +148,7 @@ struct BufferSet {
         value.fill({});
         http2 = nullptr;
         packet = nullptr;
+        tls = nullptr;
     }
 };
 

@@ -102,6 +102,14 @@ bool packet_matches(const Rule& r, const BufferSet& bufs) {
     return true;
 }
 
+bool tls_matches(const Rule& r, const BufferSet& bufs) {
+    if (r.tls.empty()) return true;
+    if (bufs.tls == nullptr) return false;
+    for (const TlsCheck& c : r.tls)
+        if (!c.holds(*bufs.tls)) return false;
+    return true;
+}
+
 bool http2_matches(const Rule& r, const BufferSet& bufs, bool to_server) {
     if (r.http2.empty()) return true;
     if (bufs.http2 == nullptr) return false;
@@ -581,7 +589,7 @@ void Matcher::match(InspectPoint point, const BufferSet& bufs, const MatchContex
 bool Matcher::confirm(uint32_t ri, const BufferSet& bufs, const MatchContext& ctx) {
     const Rule& r = rules_->set_->rules[ri];
     if (!header_matches(r, ctx) || !http2_matches(r, bufs, ctx.to_server) ||
-        !packet_matches(r, bufs))
+        !packet_matches(r, bufs) || !tls_matches(r, bufs))
         return false;
     const CompiledRules::Prepared& p = rules_->prepared_[ri];
     if (p.exact_by_hs) return true;

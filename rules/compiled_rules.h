@@ -56,6 +56,9 @@ bool http2_matches(const Rule& r, const BufferSet& bufs, bool to_server);
 // A packet rule's protocol and header keywords against the packet's facts (shared by both
 // evaluators); true for rules of other points.
 bool packet_matches(const Rule& r, const BufferSet& bufs);
+// The TLS keywords (tls.version, ssl_version, ssl_state) against the session's facts; true for
+// rules without any.
+bool tls_matches(const Rule& r, const BufferSet& bufs);
 
 struct CompileStats {
     size_t literal_patterns = 0;

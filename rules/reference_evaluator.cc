@@ -38,7 +38,7 @@ void ReferenceEvaluator::match(InspectPoint point, const BufferSet& bufs, const 
     for (uint32_t ri = 0; ri < set_->rules.size(); ++ri) {
         const Rule& r = set_->rules[ri];
         if (r.point != point || !header_matches(r, ctx) || !http2_matches(r, bufs, ctx.to_server) ||
-            !packet_matches(r, bufs))
+            !packet_matches(r, bufs) || !tls_matches(r, bufs))
             continue;
         if (rule_matches(ri, bufs)) out.push_back(ri);
     }

@@ -78,6 +78,20 @@ std::string_view buffer_name(Buffer b) {
             return "udp.hdr";
         case Buffer::Ja4Hash:
             return "ja4.hash";
+        case Buffer::Ja3String:
+            return "ja3.string";
+        case Buffer::Ja3sHash:
+            return "ja3s.hash";
+        case Buffer::Ja3sString:
+            return "ja3s.string";
+        case Buffer::TlsCertSubject:
+            return "tls.cert_subject";
+        case Buffer::TlsCertIssuer:
+            return "tls.cert_issuer";
+        case Buffer::TlsCertSerial:
+            return "tls.cert_serial";
+        case Buffer::TlsCertFingerprint:
+            return "tls.cert_fingerprint";
         case Buffer::HttpRequestHeader:
             return "http.request_header";
         case Buffer::HttpResponseHeader:
@@ -103,6 +117,25 @@ size_t base64_decode_at(const Base64Decode& d, std::string_view data, size_t pre
     }
     data = data.substr(0, d.bytes);
     return std::min(decode_base64(Base64Mode::Rfc4648, data, out), out.size());
+}
+
+bool TlsCheck::holds(const TlsFacts& t) const {
+    switch (kind) {
+        case Kind::Version:
+            return t.version == version;
+        case Kind::SslVersion: {
+            uint8_t bit = 0;
+            for (size_t i = 0; i < std::size(kSslVersions); ++i)
+                if (kSslVersions[i] == t.version) bit = static_cast<uint8_t>(1u << i);
+            if (bit == 0) return false;  // not negotiated yet, or unknown
+            if (bit & not_versions) return false;
+            return versions == 0 || (bit & versions) != 0;
+        }
+        case Kind::SslState:
+            if (t.states & not_states) return false;
+            return states == 0 || (t.states & states) != 0;
+    }
+    return false;
 }
 
 bool UintCmp::matches(uint64_t v) const {
@@ -133,6 +166,8 @@ std::string_view inspect_point_name(InspectPoint p) {
             return "http response";
         case InspectPoint::TlsHello:
             return "tls client hello";
+        case InspectPoint::TlsServer:
+            return "tls server hello";
         case InspectPoint::Stream:
             return "stream";
         case InspectPoint::Packet:

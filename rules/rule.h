@@ -179,6 +179,20 @@ struct PacketCheck {
 };
 std::string_view packet_check_name(PacketCheck::Kind k);
 
+// TLS keywords checked against the session's TlsFacts: tls.version (one version),
+// ssl_version (any of a set, or none of a negated set) and ssl_state (any of the messages).
+struct TlsCheck {
+    enum class Kind : uint8_t { Version, SslVersion, SslState } kind = Kind::Version;
+    uint16_t version = 0;         // tls.version
+    uint8_t versions = 0;         // ssl_version: bits of kSslVersions
+    uint8_t not_versions = 0;     // ssl_version: negated ones
+    uint8_t states = 0;           // ssl_state: ssl_state_bit::
+    uint8_t not_states = 0;       // ssl_state: negated ones
+    bool holds(const TlsFacts& t) const;
+};
+// ssl_version's names in bit order: sslv2 sslv3 tls1.0 tls1.1 tls1.2 tls1.3.
+constexpr uint16_t kSslVersions[] = {0x0002, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304};
+
 // Where a rule was written: errors and alerts point back here.
 struct SourceLocation {
     SourceLocation() = default;
@@ -234,6 +248,7 @@ struct Rule {
     std::vector<std::string> byte_vars;  // byte_extract / byte_math variables (ByteVar indices)
     std::vector<Http2Check> http2;       // all must hold; a rule with any matches HTTP/2 only
     std::vector<PacketCheck> packet;     // header keywords: all must hold (packet point)
+    std::vector<TlsCheck> tls;           // TLS keywords: all must hold (TLS points)
     std::optional<Threshold> threshold;  // threshold: or detection_filter: (one per rule)
     std::vector<FlowbitsOp> flowbits;
     bool noalert = false;  // flowbits:noalert: matches set bits, raise no alert

@@ -56,6 +56,20 @@ constexpr BufferName kDotted[] = {
     {"tls.sni", Buffer::TlsSni},
     {"ja3.hash", Buffer::Ja3Hash},
     {"ja4.hash", Buffer::Ja4Hash},
+    {"ja3.string", Buffer::Ja3String},
+    {"ja3s.hash", Buffer::Ja3sHash},
+    {"ja3s.string", Buffer::Ja3sString},
+    {"tls.cert_subject", Buffer::TlsCertSubject},
+    {"tls.cert_issuer", Buffer::TlsCertIssuer},
+    {"tls.cert_serial", Buffer::TlsCertSerial},
+    {"tls.cert_fingerprint", Buffer::TlsCertFingerprint},
+    {"ja3_string", Buffer::Ja3String},  // Suricata's older names of the same buffers
+    {"ja3s_hash", Buffer::Ja3sHash},
+    {"ja3s_string", Buffer::Ja3sString},
+    {"tls_cert_subject", Buffer::TlsCertSubject},
+    {"tls_cert_issuer", Buffer::TlsCertIssuer},
+    {"tls_cert_serial", Buffer::TlsCertSerial},
+    {"tls_cert_fingerprint", Buffer::TlsCertFingerprint},
     {"http2.header_name", Buffer::Http2HeaderName},
     {"http.header_names", Buffer::HttpHeaderNames},
     {"http.request_line", Buffer::HttpRequestLine},
@@ -194,6 +208,7 @@ class RuleParser {
     bool parse_byte_math(const RawOption& o);
     bool parse_base64_decode(const RawOption& o);
     bool parse_base64_data(const RawOption& o);
+    bool parse_tls_check(const RawOption& o);
     // A byte_extract / byte_math variable usable on the current buffer, or kNoVar (with an
     // error reported when `name` looks like a variable but is none here).
     std::optional<ByteVar> variable(std::string_view name, size_t off);
@@ -1253,6 +1268,85 @@ bool RuleParser::parse_base64_data(const RawOption& o) {
     return true;
 }
 
+// tls.version:1.0|1.1|1.2|1.3|0xHHHH; ssl_version:[!]NAME[,[!]NAME...] (sslv2 sslv3 tls1.0
+// tls1.1 tls1.2 tls1.3); ssl_state:[!]STATE[|[!]STATE...] (client_hello server_hello
+// server_keyx; client_keyx and unknown are not seen by sluice).
+bool RuleParser::parse_tls_check(const RawOption& o) {
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    const std::string_view kw = o.keyword;
+    std::string_view v = trim(o.value);
+    TlsCheck c;
+    if (kw == "tls.version") {
+        c.kind = TlsCheck::Kind::Version;
+        static constexpr std::pair<std::string_view, uint16_t> kNames[] = {
+            {"1.0", 0x0301}, {"1.1", 0x0302}, {"1.2", 0x0303}, {"1.3", 0x0304}};
+        bool known = false;
+        for (const auto& [name, ver] : kNames)
+            if (v == name) {
+                c.version = ver;
+                known = true;
+            }
+        if (!known && !(v.starts_with("0x") && parse_rule_number(v, c.version)))
+            return error(at, "tls.version expects 1.0, 1.1, 1.2, 1.3 or a hex version (0x0303)");
+    } else if (kw == "ssl_version") {
+        c.kind = TlsCheck::Kind::SslVersion;
+        static constexpr std::string_view kNames[] = {"sslv2",  "sslv3",  "tls1.0",
+                                                      "tls1.1", "tls1.2", "tls1.3"};
+        bool all_negated = false;
+        if (v.starts_with('!')) {  // "!a,b": none of the list
+            all_negated = true;
+            v.remove_prefix(1);
+        }
+        for (std::string_view item : split_commas(v)) {
+            bool neg = all_negated;
+            if (item.starts_with('!')) {
+                neg = true;
+                item = trim(item.substr(1));
+            }
+            size_t i = 0;
+            while (i < std::size(kNames) && kNames[i] != item) ++i;
+            if (i == std::size(kNames))
+                return error(at, "ssl_version names sslv2, sslv3, tls1.0, tls1.1, tls1.2, tls1.3; "
+                                 "found '" + std::string(item) + "'");
+            (neg ? c.not_versions : c.versions) |= static_cast<uint8_t>(1u << i);
+        }
+    } else {
+        c.kind = TlsCheck::Kind::SslState;
+        static constexpr std::pair<std::string_view, uint8_t> kStates[] = {
+            {"client_hello", ssl_state_bit::kClientHello},
+            {"server_hello", ssl_state_bit::kServerHello},
+            {"client_keyx", ssl_state_bit::kClientKeyx},
+            {"server_keyx", ssl_state_bit::kServerKeyx},
+            {"unknown", ssl_state_bit::kUnknown},
+        };
+        while (!v.empty()) {
+            const size_t bar = v.find('|');
+            std::string_view item = trim(v.substr(0, bar));
+            v = bar == std::string_view::npos ? std::string_view() : v.substr(bar + 1);
+            bool neg = false;
+            if (item.starts_with('!')) {
+                neg = true;
+                item = trim(item.substr(1));
+            }
+            uint8_t bit = 0;
+            for (const auto& [name, b] : kStates)
+                if (item == name) bit = b;
+            if (bit == 0)
+                return error(at, "ssl_state names client_hello, server_hello, client_keyx, "
+                                 "server_keyx, unknown; found '" + std::string(item) + "'");
+            if (!neg && (bit == ssl_state_bit::kClientKeyx || bit == ssl_state_bit::kUnknown))
+                return unsupported(at, "ssl_state:" + std::string(item),
+                                   "ssl_state:" + std::string(item) +
+                                       " is not seen (sluice reads the hellos and the server's "
+                                       "clear-text flight)");
+            (neg ? c.not_states : c.states) |= bit;
+        }
+        if (c.states == 0 && c.not_states == 0) return error(at, "ssl_state expects a state");
+    }
+    rule_.tls.push_back(c);
+    return true;
+}
+
 bool RuleParser::push_condition(Condition&& c, size_t off) {
     c.transforms = transforms_;
     c.decoded = decoded_;
@@ -1746,6 +1840,7 @@ bool RuleParser::apply_option(const RawOption& o) {
         return true;
     }
     if (kw.starts_with("http2.")) return parse_http2(o);
+    if (kw == "tls.version" || kw == "ssl_version" || kw == "ssl_state") return parse_tls_check(o);
     static constexpr std::pair<std::string_view, PacketCheck::Kind> kPacketKeywords[] = {
         {"ttl", PacketCheck::Kind::Ttl},           {"id", PacketCheck::Kind::Id},
         {"dsize", PacketCheck::Kind::Dsize},       {"window", PacketCheck::Kind::Window},
@@ -1793,6 +1888,19 @@ bool RuleParser::finish() {
         if (rule_.conditions.empty()) rule_.point = InspectPoint::Packet;
     }
     bool have_point = rule_.conditions.empty() && packet_rule;
+    // TLS keywords name their point: the server's (negotiated version, its messages), or the
+    // client's hello for an ssl_state that asks for it alone.
+    if (!rule_.tls.empty()) {
+        bool client_only = true;
+        for (const TlsCheck& c : rule_.tls)
+            client_only = client_only && c.kind == TlsCheck::Kind::SslState &&
+                          (c.states & ~ssl_state_bit::kClientHello) == 0 && c.states != 0;
+        rule_.point = client_only ? InspectPoint::TlsHello : InspectPoint::TlsServer;
+        have_point = true;
+        if (rule_.proto == Protocol::Tcp) rule_.proto = Protocol::Tls;
+        if (rule_.proto != Protocol::Tls)
+            return error(0, "tls.version, ssl_version and ssl_state need protocol tls");
+    }
     for (const Condition& c : rule_.conditions) {
         const InspectPoint p = inspect_point(c.buffer);
         if (have_point && p != rule_.point)
@@ -1806,7 +1914,9 @@ bool RuleParser::finish() {
         if (http && rule_.proto == Protocol::Tcp) rule_.proto = Protocol::Http;
         if (http && rule_.proto != Protocol::Http)
             return error(0, std::string(buffer_name(c.buffer)) + " needs protocol http");
-        if (p == InspectPoint::TlsHello && rule_.proto != Protocol::Tls)
+        const bool tls = p == InspectPoint::TlsHello || p == InspectPoint::TlsServer;
+        if (tls && rule_.proto == Protocol::Tcp) rule_.proto = Protocol::Tls;
+        if (tls && rule_.proto != Protocol::Tls)
             return error(0, std::string(buffer_name(c.buffer)) + " needs protocol tls");
     }
     if (packet_rule && rule_.point != InspectPoint::Packet)
@@ -1826,6 +1936,9 @@ bool RuleParser::finish() {
         return error(0, "response buffers are inspected to_client, but the rule says to_server");
     if (rule_.point == InspectPoint::TlsHello && rule_.flow_to_client)
         return error(0, "tls.sni, ja3.hash and ja4.hash come from the client: use to_server");
+    if (rule_.point == InspectPoint::TlsServer && rule_.flow_to_server)
+        return error(0, "tls.cert_*, ja3s and the negotiated version come from the server: use "
+                        "to_client");
     return true;
 }
 

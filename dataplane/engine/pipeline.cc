@@ -101,7 +101,9 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
         app_.add(*dumper_);
     }
     rules_ = std::make_unique<RuleInspector>(eve_, cfg.rules, cfg.http.body_buffers);
-    if (rules_->inspects(rules::InspectPoint::TlsHello)) tls_.add_hello_observer(*rules_);
+    // Always registered, whatever the set in force reads: a set swapped in later may read the
+    // hellos or the stream, and the inspector checks at each call (a cheap return).
+    tls_.add_hello_observer(*rules_);
     txn_ = std::make_unique<TransactionStage>(eve_, cfg.http, rules_.get(), cfg.accounts, &flows_);
     tls_.add_hello_observer(*txn_);
     // Request ids differ between runs as the flow hash key does (fixed offline: reproducible).
@@ -116,10 +118,10 @@ Pipeline::Pipeline(const EngineConfig& cfg, uint32_t worker_id, EventSink* event
         http_->set_h2c_upgrade(http2_.get());  // Upgrade: h2c hands the connection over
     }
     if (cfg.http.enabled) app_.add(*http_);
-    if (rules_->inspects(rules::InspectPoint::Stream)) app_.add(*rules_);
+    app_.add(*rules_);
     // QUIC hellos reach the same observers as TLS ones (tls.sni / ja4.hash rules).
     quic_ = std::make_unique<quic::QuicInspector>(eve_, cfg.quic);
-    if (rules_->inspects(rules::InspectPoint::TlsHello)) quic_->add_hello_observer(*rules_);
+    quic_->add_hello_observer(*rules_);
 }
 
 Pipeline::~Pipeline() = default;

@@ -54,12 +54,16 @@ struct TlsFlowState {
     uint32_t session = 0xffffffffu;  // decryption session (pool index) while decrypting
     uint16_t version = 0;            // negotiated (ServerHello supported_versions, else legacy)
     uint16_t cipher_suite = 0;       // chosen by the server
-    bool client_hello = false;       // a complete ClientHello is held in dir[0].buf
-    bool server_hello = false;
-    bool hello_retry = false;
-    bool server_hello_held = false;  // the ServerHello came first: kept in dir[1].buf
-    bool logged = false;
-    uint8_t decrypt = 0;            // tls::DecryptStatus
+    // Flags in one byte (bit-fields: the state has room for the flight's two lengths only so).
+    bool client_hello : 1 = false;  // a complete ClientHello is held in dir[0].buf
+    bool server_hello : 1 = false;
+    bool hello_retry : 1 = false;
+    bool server_hello_held : 1 = false;  // the ServerHello came first: kept in dir[1].buf
+    bool logged : 1 = false;
+    bool server_keyx : 1 = false;  // the server's flight had a ServerKeyExchange
+    uint8_t decrypt = 0;           // tls::DecryptStatus
+    uint16_t server_hello_len = 0;  // kServerFlight: the ServerHello at dir[1].buf's start
+    uint16_t cert_len = 0;  // kServerFlight: the Certificate message after it (0: none, cut)
     uint64_t client_hello_seq = 0;  // packet sequence number of the (last) ClientHello
 };
 

@@ -236,8 +236,52 @@ void RuleInspector::on_client_hello(Flow& f, const tls::ClientHello& ch,
     if (ch.has_sni) b.set(Buffer::TlsSni, ch.sni);
     b.set(Buffer::Ja3Hash, fp.ja3_hash);
     b.set(Buffer::Ja4Hash, fp.ja4);
+    b.set(Buffer::Ja3String, fp.ja3);
+    rules::TlsFacts facts;
+    facts.states = rules::ssl_state_bit::kClientHello;
+    b.tls = &facts;
     TlsAlertContext ctx(ch, fp);
     inspect(f, Dir::ToServer, InspectPoint::TlsHello, b, &ctx);
+}
+
+namespace {
+class TlsServerAlertContext final : public AlertContext {
+  public:
+    explicit TlsServerAlertContext(const tls::ServerFlight& s) : s_(s) {}
+    void write(JsonBuilder& j) const override {
+        j.object("tls").field("version", tls::version_name(s_.version));
+        j.object("ja3s").field("hash", s_.fp->ja3s_hash).end_object();
+        if (s_.cert != nullptr)
+            j.field("subject", s_.cert->subject)
+                .field("issuerdn", s_.cert->issuer)
+                .field("serial", s_.cert->serial)
+                .field("fingerprint", s_.cert->fingerprint);
+        j.end_object();
+    }
+
+  private:
+    const tls::ServerFlight& s_;
+};
+}  // namespace
+
+void RuleInspector::on_server_flight(Flow& f, const tls::ServerFlight& s) {
+    if (!inspects(InspectPoint::TlsServer)) return;
+    BufferSet b;
+    b.set(Buffer::Ja3sHash, s.fp->ja3s_hash);
+    b.set(Buffer::Ja3sString, s.fp->ja3s);
+    if (s.cert != nullptr) {
+        b.set(Buffer::TlsCertSubject, s.cert->subject);
+        b.set(Buffer::TlsCertIssuer, s.cert->issuer);
+        b.set(Buffer::TlsCertSerial, s.cert->serial);
+        b.set(Buffer::TlsCertFingerprint, s.cert->fingerprint);
+    }
+    rules::TlsFacts facts;
+    facts.version = s.version;
+    facts.states = rules::ssl_state_bit::kServerHello;
+    if (s.key_exchange) facts.states |= rules::ssl_state_bit::kServerKeyx;
+    b.tls = &facts;
+    TlsServerAlertContext ctx(s);
+    inspect(f, Dir::ToClient, InspectPoint::TlsServer, b, &ctx);
 }
 
 void RuleInspector::on_packet(Flow& f, Dir dir, const rules::PacketFacts& facts,

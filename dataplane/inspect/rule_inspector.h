@@ -113,6 +113,8 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
 
     // tls::HelloObserver
     void on_client_hello(Flow& f, const tls::ClientHello& ch, const tls::Fingerprints& fp) override;
+    bool wants_server_flight() const override { return inspects(rules::InspectPoint::TlsServer); }
+    void on_server_flight(Flow& f, const tls::ServerFlight& s) override;
     // Packet rules: one packet's header facts, its payload, its IP header (IPv4, or IPv6 with
     // its extension headers) and its TCP or UDP header (empty when absent).
     void on_packet(Flow& f, Dir dir, const rules::PacketFacts& facts,

@@ -115,6 +115,19 @@ bool alnum(uint8_t c) {
 
 }  // namespace
 
+void compute_server_fingerprint(const ServerHello& sh, ServerFingerprint& fp) {
+    Out o(fp.ja3s_buf_);
+    o.dec(sh.legacy_version);
+    o.put(',');
+    o.dec(sh.cipher_suite);
+    o.put(',');
+    dec_list(o, std::span(sh.extension_types.data(),
+                          std::min(sh.extension_count, ServerHello::kMaxExtensions)));
+    fp.ja3s = o.view();
+    to_hex(md5(as_bytes(fp.ja3s)), fp.ja3s_hash_buf_);
+    fp.ja3s_hash = std::string_view(fp.ja3s_hash_buf_, 32);
+}
+
 void compute_fingerprints(const ClientHello& ch, Fingerprints& fp, char transport) {
     Values ciphers = non_grease(ch.ciphers);
     Values exts;

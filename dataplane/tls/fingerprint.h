@@ -28,6 +28,19 @@ struct Fingerprints {
     char ja4_ro_buf_[3072];
 };
 
+// JA3S of a ServerHello: "version,cipher,extensions" (decimal, extensions dash-joined in
+// order) and its MD5.
+struct ServerFingerprint {
+    std::string_view ja3s;
+    std::string_view ja3s_hash;
+
+  private:
+    friend void compute_server_fingerprint(const ServerHello&, ServerFingerprint&);
+    char ja3s_buf_[256];
+    char ja3s_hash_buf_[32];
+};
+void compute_server_fingerprint(const ServerHello& sh, ServerFingerprint& out);
+
 // `transport`: JA4's first character, 't' for TLS over TCP, 'q' for QUIC.
 void compute_fingerprints(const ClientHello& ch, Fingerprints& out, char transport = 't');
 

@@ -158,6 +158,9 @@ ParseStatus parse_server_hello(std::span<const uint8_t> body, ServerHello& out) 
         uint16_t type;
         std::span<const uint8_t> data;
         if (!e.u16(type) || !e.vec16(data)) return ParseStatus::Malformed;
+        if (out.extension_count < ServerHello::kMaxExtensions)
+            out.extension_types[out.extension_count] = type;
+        ++out.extension_count;
         if (type == ext::kSupportedVersions && data.size() == 2)
             out.selected_version = static_cast<uint16_t>(data[0] << 8 | data[1]);
     }

@@ -58,6 +58,9 @@ struct ServerHello {
     uint16_t cipher_suite = 0;
     uint16_t selected_version = 0;  // from supported_versions, else legacy_version
     bool hello_retry_request = false;
+    static constexpr size_t kMaxExtensions = 32;
+    std::array<uint16_t, kMaxExtensions> extension_types{};  // in order (JA3S)
+    size_t extension_count = 0;  // may exceed kMaxExtensions: then only the first are kept
 };
 
 // `body` is the handshake message body (after the 4-byte handshake header).

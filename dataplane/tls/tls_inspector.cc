@@ -50,6 +50,8 @@ TlsInspector::TlsInspector(EveEmitter& eve, const TlsOptions& opts, const Secret
     : eve_(eve),
       buffers_(opts.handshake_buffers),
       fp_(std::make_unique<Fingerprints>()),
+      server_fp_(std::make_unique<ServerFingerprint>()),
+      cert_(std::make_unique<CertificateFacts>()),
       opts_(opts),
       secrets_(secrets),
       sessions_(opts.decrypt_sessions, opts.pending_bytes),
@@ -119,10 +121,11 @@ void TlsInspector::feed_records(Flow& f, Dir dir, std::span<const uint8_t> bytes
             continue;
         }
         const size_t take = std::min<size_t>(d.rec_left, bytes.size());
-        if (d.state == kTracking) {
+        if (d.state == kTracking || d.state == kServerFlight) {
             // Past the hello: records go to decryption when a session is active.
             if (f.tls.session != DecryptSessions::kNil)
                 capture(f, dir, bytes.first(take), take == d.rec_left);
+            if (d.state == kServerFlight) server_flight(f, d.hdr[0], bytes.first(take));
         } else if (d.hdr[0] == kHandshake) {
             if (!feed_handshake(f, dir, bytes.first(take))) return;
         } else if (d.hdr[0] == kAppData) {
@@ -211,8 +214,9 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
             TlsDirState& s = f.tls.dir[1];
             ServerHello sh;
             f.tls.server_hello_held = false;
+            // (Its flight may have passed already while it waited: not followed.)
             if (parse_server_hello(buffers_[s.buf].first(s.msg_len), sh) == ParseStatus::Ok)
-                server_hello_done(f, sh);
+                server_hello_done(f, sh, false);
             release(s);
             d.state = kTracking;
         }
@@ -231,8 +235,7 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
             d.state = kTracking;
             return;
         }
-        server_hello_done(f, sh);
-        release(d);
+        if (!server_hello_done(f, sh)) release(d);
         return;
     }
     // While secrets are awaited the record waits too: it will say whether decryption worked.
@@ -241,7 +244,7 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
         log(f);
 }
 
-void TlsInspector::server_hello_done(Flow& f, const ServerHello& sh) {
+bool TlsInspector::server_hello_done(Flow& f, const ServerHello& sh, bool may_follow_flight) {
     TlsDirState& d = f.tls.dir[1];
     f.tls.server_hello = true;
     f.tls.version = sh.selected_version;
@@ -249,6 +252,23 @@ void TlsInspector::server_hello_done(Flow& f, const ServerHello& sh) {
     f.tls.hello_retry = sh.hello_retry_request;
     d.hs_have = 0;
     d.state = kTracking;
+    // The server's side for observers that want it: before TLS 1.3 its certificate follows in
+    // the clear (the hello stays in the buffer, the Certificate message goes after it); from
+    // TLS 1.3 on everything after the hello is encrypted, so they hear of it now.
+    bool kept = false;
+    if (!sh.hello_retry_request && wants_server_flight()) {
+        if (may_follow_flight && sh.selected_version <= 0x0303 &&
+            d.buf != HandshakeBuffers::kNil && d.msg_len <= HandshakeBuffers::kBufferSize) {
+            d.state = kServerFlight;
+            f.tls.server_hello_len = static_cast<uint16_t>(d.msg_len);
+            f.tls.cert_len = 0;
+            f.tls.server_keyx = false;
+            d.buf_len = 0;
+            kept = true;
+        } else {
+            tell_server_flight(f, sh, nullptr, false);
+        }
+    }
     if (sh.hello_retry_request) {
         // Log the first ClientHello now; both sides start over with a second hello.
         log(f);
@@ -257,7 +277,7 @@ void TlsInspector::server_hello_done(Flow& f, const ServerHello& sh) {
             x.hs_have = 0;
         }
         f.tls.client_hello = f.tls.server_hello = f.tls.logged = false;
-        return;
+        return false;
     }
     if (f.tls.dir[0].state == kHello) f.tls.dir[0].state = kTracking;
     start_decryption(f, sh);
@@ -265,6 +285,84 @@ void TlsInspector::server_hello_done(Flow& f, const ServerHello& sh) {
     if (f.tls.client_hello && f.tls.server_hello &&
         static_cast<DecryptStatus>(f.tls.decrypt) != DecryptStatus::Waiting)
         log(f);
+    return kept;
+}
+
+bool TlsInspector::wants_server_flight() const {
+    for (size_t i = 0; i < hello_n_; ++i)
+        if (hello_observers_[i]->wants_server_flight()) return true;
+    return false;
+}
+
+void TlsInspector::tell_server_flight(Flow& f, const ServerHello& sh,
+                                      const CertificateFacts* cert, bool key_exchange) {
+    compute_server_fingerprint(sh, *server_fp_);
+    ServerFlight s;
+    s.version = sh.selected_version;
+    s.fp = server_fp_.get();
+    s.cert = cert;
+    s.key_exchange = key_exchange;
+    for (size_t i = 0; i < hello_n_; ++i)
+        if (hello_observers_[i]->wants_server_flight())
+            hello_observers_[i]->on_server_flight(f, s);
+}
+
+void TlsInspector::server_flight(Flow& f, uint8_t record_type, std::span<const uint8_t> bytes) {
+    constexpr uint8_t kCertificate = 11, kServerKeyExchange = 12, kServerHelloDone = 14;
+    TlsDirState& d = f.tls.dir[1];
+    if (record_type != kHandshake) {
+        end_server_flight(f);  // ChangeCipherSpec (a resumed session), an alert: it is over
+        return;
+    }
+    while (!bytes.empty() && d.state == kServerFlight) {
+        if (d.hs_have < 4) {
+            const size_t take = std::min<size_t>(4 - d.hs_have, bytes.size());
+            std::memcpy(d.hs + d.hs_have, bytes.data(), take);
+            d.hs_have = static_cast<uint8_t>(d.hs_have + take);
+            bytes = bytes.subspan(take);
+            if (d.hs_have < 4) return;
+            d.msg_len = uint32_t{d.hs[1]} << 16 | uint32_t{d.hs[2]} << 8 | d.hs[3];
+            d.buf_len = 0;
+            if (d.hs[0] == kServerKeyExchange) f.tls.server_keyx = true;
+            if (d.hs[0] == kServerHelloDone) {
+                end_server_flight(f);
+                return;
+            }
+            if (d.msg_len > 0) continue;
+        }
+        const size_t take = std::min<size_t>(d.msg_len - d.buf_len, bytes.size());
+        const size_t room = HandshakeBuffers::kBufferSize - f.tls.server_hello_len;
+        if (d.hs[0] == kCertificate && f.tls.cert_len == 0 && d.msg_len <= room)
+            std::memcpy(buffers_[d.buf].data() + f.tls.server_hello_len + d.buf_len,
+                        bytes.data(), take);
+        d.buf_len += static_cast<uint32_t>(take);
+        bytes = bytes.subspan(take);
+        if (d.buf_len == d.msg_len) {
+            // A chain larger than what the buffer keeps is not parsed (cert_len stays 0).
+            if (d.hs[0] == kCertificate && f.tls.cert_len == 0 && d.msg_len <= room)
+                f.tls.cert_len = static_cast<uint16_t>(d.msg_len);
+            d.hs_have = 0;
+        }
+    }
+}
+
+void TlsInspector::end_server_flight(Flow& f) {
+    TlsDirState& d = f.tls.dir[1];
+    if (d.state != kServerFlight) return;
+    d.state = kTracking;
+    d.hs_have = 0;
+    if (d.buf == HandshakeBuffers::kNil) return;
+    ServerHello sh;
+    const std::span<const uint8_t> held = buffers_[d.buf].first(HandshakeBuffers::kBufferSize);
+    if (parse_server_hello(held.first(f.tls.server_hello_len), sh) == ParseStatus::Ok) {
+        const CertificateFacts* cert = nullptr;
+        if (f.tls.cert_len > 0 &&
+            parse_certificate_message(held.subspan(f.tls.server_hello_len, f.tls.cert_len),
+                                      *cert_))
+            cert = cert_.get();
+        tell_server_flight(f, sh, cert, f.tls.server_keyx);
+    }
+    release(d);
 }
 
 void TlsInspector::fail(Flow& f, Dir dir) {
@@ -319,7 +417,11 @@ bool TlsInspector::reclaim_oldest(const Flow& asking) {
     TlsDirState& d = victim.tls.dir[h.dir];
     ++ctr_.buffers_reclaimed;
     const bool complete_hello = h.dir == 0 && victim.tls.client_hello && !victim.tls.logged;
-    if (complete_hello) {
+    if (h.dir == 1 && d.state == kServerFlight) {
+        // A server flight being read for its certificate: it ends here with what it has
+        // (records are still followed, decryption goes on).
+        end_server_flight(victim);
+    } else if (complete_hello) {
         // A complete ClientHello waiting for its secrets: its record goes out now (decryption
         // itself keeps its randoms in the session and goes on).
         log(victim);
@@ -468,6 +570,7 @@ void TlsInspector::on_gap(Flow& f, Dir dir, uint32_t len) {
         stop_decryption(f, DecryptStatus::Gap);
     }
     TlsDirState& d = f.tls.dir[idx(dir)];
+    if (d.state == kServerFlight) end_server_flight(f);  // what came before the gap counts
     if (d.state == kHello || d.state == kTracking) {
         ++ctr_.gaps;
         fail(f, dir);
@@ -486,6 +589,7 @@ void TlsInspector::on_end(Flow& f, Dir dir) {
         static_cast<DecryptStatus>(f.tls.decrypt) == DecryptStatus::Waiting)
         return;
     log(f);  // a hello's fingerprint is recorded before its buffer goes
+    end_server_flight(f);
     release(f.tls.dir[0]);
     release(f.tls.dir[1]);
     f.tls.client_hello = f.tls.client_hello && f.tls.logged;
@@ -503,6 +607,7 @@ void TlsInspector::on_flow_end(Flow& f) {
         f.tls.decrypt = static_cast<uint8_t>(DecryptStatus::NoSecret);
     }
     log(f);  // a ClientHello without a ServerHello is still worth its fingerprint
+    end_server_flight(f);
     release(f.tls.dir[0]);
     release(f.tls.dir[1]);
     if (f.tls.session != DecryptSessions::kNil) {

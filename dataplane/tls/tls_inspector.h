@@ -15,6 +15,7 @@
 #include "common/pool_audit.h"
 #include "eve/eve_emitter.h"
 #include "reassembly/stream_consumer.h"
+#include "tls/certificate.h"
 #include "tls/decrypt_sessions.h"
 #include "tls/fingerprint.h"
 #include "tls/handshake_buffers.h"
@@ -94,19 +95,38 @@ struct TlsCounters {
     uint64_t secrets_pushed = 0;        // secrets received at run time
 };
 
+// What the server said in the clear: its hello (the negotiated version, JA3S) and, before
+// TLS 1.3, its certificate and whether it sent a key exchange.
+struct ServerFlight {
+    uint16_t version = 0;  // negotiated
+    const ServerFingerprint* fp = nullptr;
+    const CertificateFacts* cert = nullptr;  // null: none (TLS 1.3, resumption, cut, bad)
+    bool key_exchange = false;               // a ServerKeyExchange was seen
+};
+
 // Told of every ClientHello the stage logs (the rule engine matches tls.sni, ja3.hash and
-// ja4.hash here). Called once per ClientHello, after the fingerprints are computed.
+// ja4.hash here). Called once per ClientHello, after the fingerprints are computed. An
+// observer that wants the server's side says so per session (wants_server_flight, asked at
+// each ServerHello) and is told once the server's clear-text flight ends (its ServerHelloDone,
+// a ChangeCipherSpec, or at once for TLS 1.3).
 class HelloObserver {
   public:
     virtual ~HelloObserver() = default;
     virtual void on_client_hello(Flow& f, const ClientHello& ch, const Fingerprints& fp) = 0;
+    virtual bool wants_server_flight() const { return false; }
+    virtual void on_server_flight(Flow& f, const ServerFlight& s) {
+        (void)f;
+        (void)s;
+    }
 };
 
 class TlsInspector final : public StreamConsumer, public AnswerSealer {
   public:
     // kHello: waiting for this direction's hello; kTracking: hello seen, only following record
-    // boundaries (a HelloRetryRequest sends both directions back to kHello).
-    enum DirState : uint8_t { kIdle = 0, kHello, kTracking, kFailed };
+    // boundaries (a HelloRetryRequest sends both directions back to kHello); kServerFlight:
+    // the server's hello seen (TLS 1.2 and older), its clear handshake messages read for the
+    // certificate while records are followed as in kTracking.
+    enum DirState : uint8_t { kIdle = 0, kHello, kTracking, kFailed, kServerFlight };
 
     TlsInspector(EveEmitter& eve, const TlsOptions& opts, const SecretStore* secrets);
 
@@ -148,8 +168,16 @@ class TlsInspector final : public StreamConsumer, public AnswerSealer {
     void feed_records(Flow& f, Dir dir, std::span<const uint8_t> bytes);
     // Returns false when the direction failed.
     bool feed_handshake(Flow& f, Dir dir, std::span<const uint8_t> bytes);
-    // The ServerHello is complete and the ClientHello known: version, suite, decryption.
-    void server_hello_done(Flow& f, const ServerHello& sh);
+    // The ServerHello is complete and the ClientHello known: version, suite, decryption. True
+    // when the server direction's buffer was kept for its flight (the caller must not free it).
+    bool server_hello_done(Flow& f, const ServerHello& sh, bool may_follow_flight = true);
+    // The server's clear-text handshake after its hello (kServerFlight): one record's bytes.
+    void server_flight(Flow& f, uint8_t record_type, std::span<const uint8_t> bytes);
+    // The flight is over (or cut short): tells the observers, frees the buffer, kTracking.
+    void end_server_flight(Flow& f);
+    bool wants_server_flight() const;
+    void tell_server_flight(Flow& f, const ServerHello& sh, const CertificateFacts* cert,
+                            bool key_exchange);
     // Takes back the handshake buffer held longest by another flow (see TlsOptions).
     bool reclaim_oldest(const Flow& asking);
     // A flow whose TLS inspection ends early, never silently: applies `v` and, with EVE on,
@@ -178,6 +206,8 @@ class TlsInspector final : public StreamConsumer, public AnswerSealer {
     EveEmitter& eve_;
     HandshakeBuffers buffers_;
     std::unique_ptr<Fingerprints> fp_;  // large: one per worker
+    std::unique_ptr<ServerFingerprint> server_fp_;
+    std::unique_ptr<CertificateFacts> cert_;
     TlsOptions opts_;
     const SecretStore* secrets_;  // loaded at start, shared read-only by all workers
     SecretFeed* feed_ = nullptr;

@@ -26,6 +26,8 @@ SUPPORTED_KEYWORDS = {
     "http.stat_code", "file.data", "http.header_names", "http_uri", "http_header",
     "tls.sni", "ja3.hash", "startswith", "endswith", "bsize", "isdataat", "threshold", "dotprefix", "flowbits", "byte_test",
     "dsize",  # a packet keyword: its tcp rule is evaluated per packet
+    "tls.cert_subject", "tls.cert_issuer", "tls.cert_serial", "tls.cert_fingerprint",
+    "tls.version", "ja3s.hash",
     "pcre/U", "pcre/H", "pcre/P", "pcre/C",
 }
 

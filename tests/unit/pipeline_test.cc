@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <pcap/pcap.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -281,4 +283,42 @@ TEST(Pipeline, MidstreamRolesComeFromTheContent) {
     EXPECT_FALSE(role("{\"model\":\"x\"}"));
     EXPECT_FALSE(role(std::string_view("\x17\x03\x03\x00\x20", 5)));
     EXPECT_FALSE(role(""));
+}
+
+// A rule set swapped in after start reads points the first one did not: the client hello,
+// the server's flight and the raw stream (the pipeline once registered its observers only for
+// what the set at start read, so such a push loaded and never fired).
+TEST(Pipeline, SwappedInRulesSeeHellosAndTheStream) {
+    EngineConfig cfg;
+    cfg.rules = compile_test_rules(
+        "alert http any any -> any any (msg:\"http only\"; http.uri; content:\"/x\"; sid:1;)\n");
+    Harness h(cfg);
+    auto swap = RuleSwap::build(
+        compile_test_rules(
+            "alert tls any any -> any any (msg:\"sni\"; tls.sni; content:\"api.sluice.test\"; "
+            "sid:2;)\n"
+            "alert tls any any -> any any (msg:\"cert\"; tls.cert_subject; "
+            "content:\"CN=api.sluice.test\"; sid:3;)\n"
+            "alert tcp any any -> any any (msg:\"stream\"; content:\"SWAPPED-IN\"; sid:4;)\n"),
+        0, 1);
+    h.p->adopt_rules(swap);
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t* cap =
+        pcap_open_offline((std::string(SLUICE_TEST_DATA) + "/tls/tls12-aes128gcm.pcap").c_str(), err);
+    ASSERT_NE(cap, nullptr) << err;
+    pcap_pkthdr* ph;
+    const u_char* d;
+    while (pcap_next_ex(cap, &ph, &d) == 1) h.feed(std::vector<uint8_t>(d, d + ph->caplen));
+    pcap_close(cap);
+    Conversation c;  // plain TCP: the stream rule
+    c.sport = 9999;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+    h.feed(c.client(kPA, "hello SWAPPED-IN there"));
+    h.feed(c.server(kPA, "ok"));
+    h.p->finish(Timestamp{h.t});
+    std::set<int> sids;
+    for (const auto& a : h.sink.of_type("alert")) sids.insert(a["alert"]["signature_id"].get<int>());
+    EXPECT_EQ(sids, (std::set<int>{2, 3, 4}));
 }

@@ -34,9 +34,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Matcher m(c.rules);
     ReferenceEvaluator ref(shared);
     BufferSet b;
+    // Lines (per-line buffers), base64 ("admin"), digits and small binary numbers (byte
+    // variables), and TLS facts.
+    static constexpr char kValue[] =
+        "POST /v1/messages abc ABC chain of thought \xE6\x80\x9D 200\r\nHost: YWRtaW4=\r\n"
+        "L05\x01\x03E";
     for (size_t i = 0; i < kBufferCount; ++i)
-        b.set(static_cast<Buffer>(i),
-              "POST /v1/messages abc ABC chain of thought \xE6\x80\x9D 200");
+        b.set(static_cast<Buffer>(i), std::string_view(kValue, sizeof kValue - 1));
+    TlsFacts tls;
+    tls.version = 0x0303;
+    tls.states = ssl_state_bit::kServerHello | ssl_state_bit::kServerKeyx;
+    b.tls = &tls;
     MatchContext ctx;
     ctx.src = *IpAddress::parse("10.0.0.1");
     ctx.dst = *IpAddress::parse("10.0.0.2");

@@ -75,6 +75,9 @@ enum class Buffer : uint8_t {
     TlsCertIssuer,
     TlsCertSerial,
     TlsCertFingerprint,
+    // An anomaly sluice noticed, "<kind>:<Suricata name>" (rules/events.h): decode-event,
+    // stream-event and app-layer-event rules match it exactly.
+    Event,
     Count
 };
 constexpr size_t kBufferCount = static_cast<size_t>(Buffer::Count);
@@ -84,7 +87,17 @@ constexpr size_t bidx(Buffer b) {
 
 // TlsHello: the client's hello; TlsServer: the server's clear-text flight (its hello and,
 // before TLS 1.3, its certificate).
-enum class InspectPoint : uint8_t { Request, Response, TlsHello, Stream, Packet, TlsServer, Count };
+// Event: an anomaly of a packet, a stream or an application protocol (rules/events.h).
+enum class InspectPoint : uint8_t {
+    Request,
+    Response,
+    TlsHello,
+    Stream,
+    Packet,
+    TlsServer,
+    Event,
+    Count
+};
 constexpr size_t kInspectPointCount = static_cast<size_t>(InspectPoint::Count);
 
 constexpr InspectPoint inspect_point(Buffer b) {
@@ -109,6 +122,8 @@ constexpr InspectPoint inspect_point(Buffer b) {
         case Buffer::TlsCertSerial:
         case Buffer::TlsCertFingerprint:
             return InspectPoint::TlsServer;
+        case Buffer::Event:
+            return InspectPoint::Event;
         case Buffer::Stream:
             return InspectPoint::Stream;
         case Buffer::PacketPayload:

@@ -74,7 +74,8 @@ bool byte_test_holds(const ByteOp& b, uint64_t v, const ByteValues& vars) {
 }
 
 int64_t byte_position(const ByteOp& b, size_t prev_end, const ByteValues& vars) {
-    return (b.relative ? static_cast<int64_t>(prev_end) : 0) + resolve(b.offset, b.offset_var, vars);
+    return (b.relative ? static_cast<int64_t>(prev_end) : 0) +
+           resolve(b.offset, b.offset_var, vars);
 }
 
 std::optional<size_t> byte_jump_target(const ByteOp& b, std::string_view data, size_t prev_end,

@@ -188,8 +188,7 @@ bool ReferenceEvaluator::group_matches(uint32_t ri, size_t b, std::string_view v
                 }
             } else if (c.kind == Condition::Kind::DataAt) {
                 const uint64_t at = static_cast<uint64_t>(var(c.data_at.at, c.data_at.at_var));
-                const bool there =
-                    c.data_at.relative ? prev + at <= data.size() : at < data.size();
+                const bool there = c.data_at.relative ? prev + at <= data.size() : at < data.size();
                 if (there != c.data_at.negated) go(prev);
             } else {
                 auto it = set_->datasets.find(c.dataset.name);

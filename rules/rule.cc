@@ -92,6 +92,8 @@ std::string_view buffer_name(Buffer b) {
             return "tls.cert_serial";
         case Buffer::TlsCertFingerprint:
             return "tls.cert_fingerprint";
+        case Buffer::Event:
+            return "event";
         case Buffer::HttpRequestHeader:
             return "http.request_header";
         case Buffer::HttpResponseHeader:
@@ -168,6 +170,8 @@ std::string_view inspect_point_name(InspectPoint p) {
             return "tls client hello";
         case InspectPoint::TlsServer:
             return "tls server hello";
+        case InspectPoint::Event:
+            return "event";
         case InspectPoint::Stream:
             return "stream";
         case InspectPoint::Packet:

@@ -183,11 +183,11 @@ std::string_view packet_check_name(PacketCheck::Kind k);
 // ssl_version (any of a set, or none of a negated set) and ssl_state (any of the messages).
 struct TlsCheck {
     enum class Kind : uint8_t { Version, SslVersion, SslState } kind = Kind::Version;
-    uint16_t version = 0;         // tls.version
-    uint8_t versions = 0;         // ssl_version: bits of kSslVersions
-    uint8_t not_versions = 0;     // ssl_version: negated ones
-    uint8_t states = 0;           // ssl_state: ssl_state_bit::
-    uint8_t not_states = 0;       // ssl_state: negated ones
+    uint16_t version = 0;      // tls.version
+    uint8_t versions = 0;      // ssl_version: bits of kSslVersions
+    uint8_t not_versions = 0;  // ssl_version: negated ones
+    uint8_t states = 0;        // ssl_state: ssl_state_bit::
+    uint8_t not_states = 0;    // ssl_state: negated ones
     bool holds(const TlsFacts& t) const;
 };
 // ssl_version's names in bit order: sslv2 sslv3 tls1.0 tls1.1 tls1.2 tls1.3.
@@ -225,6 +225,29 @@ struct FlowbitsOp {
     bool check() const { return kind == Kind::IsSet || kind == Kind::IsNotSet; }
 };
 
+// flowint:NAME,OP,VALUE (Suricata): OP modifies (= + -) or tests (== != < <= > >=) the flow's
+// integer, or isset / notset (isnotset) test its presence. A rule's ops run in rule order
+// when the rest of it matched: a failing test is no match; `+` on an unset integer sets it,
+// `-` on one fails (as Suricata).
+struct FlowintOp {
+    enum class Kind : uint8_t {
+        Set,
+        Add,
+        Sub,
+        Eq,
+        Ne,
+        Lt,
+        Le,
+        Gt,
+        Ge,
+        IsSet,
+        IsNotSet
+    } kind = Kind::Set;
+    std::string name;
+    uint16_t id = 0;  // the rule set's id for `name` (RuleSet::flowint_names)
+    uint32_t value = 0;
+};
+
 struct Rule {
     Action action = Action::Alert;
     Protocol proto = Protocol::Tcp;
@@ -251,6 +274,7 @@ struct Rule {
     std::vector<TlsCheck> tls;           // TLS keywords: all must hold (TLS points)
     std::optional<Threshold> threshold;  // threshold: or detection_filter: (one per rule)
     std::vector<FlowbitsOp> flowbits;
+    std::vector<FlowintOp> flowints;
     bool noalert = false;  // flowbits:noalert: matches set bits, raise no alert
     InspectPoint point = InspectPoint::Stream;  // derived from the buffers used
     SourceLocation where;

@@ -1,5 +1,6 @@
 #include "rules/rule_parser.h"
 
+#include "rules/events.h"
 #include "rules/pcre_options.h"
 
 #include "common/digest.h"
@@ -209,6 +210,8 @@ class RuleParser {
     bool parse_base64_decode(const RawOption& o);
     bool parse_base64_data(const RawOption& o);
     bool parse_tls_check(const RawOption& o);
+    bool parse_flowint(const RawOption& o);
+    bool parse_event(const RawOption& o, EventKind kind);
     // A byte_extract / byte_math variable usable on the current buffer, or kNoVar (with an
     // error reported when `name` looks like a variable but is none here).
     std::optional<ByteVar> variable(std::string_view name, size_t off);
@@ -241,8 +244,8 @@ class RuleParser {
     size_t fast_patterns_ = 0;
     uint32_t sid_hint_ = 0;
     std::vector<Transform> transforms_;  // after the current sticky buffer
-    std::vector<Buffer> var_buffer_;      // per byte variable: the buffer it was read from
-    bool decoded_ = false;                // after base64_data: conditions read the decoded bytes
+    std::vector<Buffer> var_buffer_;     // per byte variable: the buffer it was read from
+    bool decoded_ = false;               // after base64_data: conditions read the decoded bytes
 };
 
 // The sid a rule's text names, found before the rule is parsed so that every error about it
@@ -303,7 +306,7 @@ bool RuleParser::parse_header() {
         rule_.proto = Protocol::Tcp;
     else if (proto == "tcp-pkt")
         rule_.proto = Protocol::TcpPkt;
-    else if (proto == "ip")
+    else if (proto == "ip" || proto == "pkthdr")  // pkthdr: Suricata's decoder-event rules
         rule_.proto = Protocol::Ip;
     else if (proto == "http" || proto == "http1")
         rule_.proto = Protocol::Http;
@@ -1129,7 +1132,8 @@ bool RuleParser::parse_byte_extract(const RawOption& o) {
             string = true;
             if (b.base == 0) b.base = 10;
         } else if (name == "dec" || name == "hex" || name == "oct") {
-            if (!string) return error(at, "byte_extract: string must come before " + std::string(name));
+            if (!string)
+                return error(at, "byte_extract: string must come before " + std::string(name));
             b.base = name == "dec" ? 10 : name == "hex" ? 16 : 8;
         } else if (name == "multiplier") {
             if (!parse_rule_number(arg, b.multiplier) || b.multiplier == 0 || b.multiplier > 65535)
@@ -1140,14 +1144,17 @@ bool RuleParser::parse_byte_extract(const RawOption& o) {
                 return error(at, "byte_extract: align is 2 or 4");
             b.align_to = static_cast<uint8_t>(a);
         } else if (name == "dce") {
-            return unsupported(at, "byte_extract dce", "byte_extract with dce (DCE/RPC is not inspected)");
+            return unsupported(at, "byte_extract dce",
+                               "byte_extract with dce (DCE/RPC is not inspected)");
         } else if (name == "slice") {
-            return unsupported(at, "byte_extract slice", "byte_extract with slice is not supported");
+            return unsupported(at, "byte_extract slice",
+                               "byte_extract with slice is not supported");
         } else {
             return error(at, "byte_extract: unknown option '" + std::string(t[i]) + "'");
         }
     }
-    if (string && endian) return error(at, "byte_extract: string and an endianness exclude each other");
+    if (string && endian)
+        return error(at, "byte_extract: string and an endianness exclude each other");
     if (!string && b.nbytes > 8) return error(at, "byte_extract: more than 8 bytes needs string");
     if (!define_variable(t[2], at, b.result)) return false;
     return push_condition(std::move(cond), o.kw_off);
@@ -1180,7 +1187,7 @@ bool RuleParser::parse_byte_math(const RawOption& o) {
             have_offset = true;
         } else if (name == "oper") {
             static constexpr std::pair<std::string_view, ByteOp::Math> kOps[] = {
-                {"+", ByteOp::Math::Add}, {"-", ByteOp::Math::Sub},   {"*", ByteOp::Math::Mul},
+                {"+", ByteOp::Math::Add}, {"-", ByteOp::Math::Sub},  {"*", ByteOp::Math::Mul},
                 {"/", ByteOp::Math::Div}, {"<<", ByteOp::Math::Shl}, {">>", ByteOp::Math::Shr},
             };
             have_oper = false;
@@ -1198,7 +1205,8 @@ bool RuleParser::parse_byte_math(const RawOption& o) {
             b.relative = true;
         } else if (name == "endian") {
             if (arg == "dce")
-                return unsupported(at, "byte_math dce", "byte_math with dce (DCE/RPC is not inspected)");
+                return unsupported(at, "byte_math dce",
+                                   "byte_math with dce (DCE/RPC is not inspected)");
             if (arg != "big" && arg != "little")
                 return error(at, "byte_math: endian is big or little");
             b.little = arg == "little";
@@ -1209,7 +1217,8 @@ bool RuleParser::parse_byte_math(const RawOption& o) {
             if (!parse_rule_number(arg, b.bitmask) || b.bitmask == 0)
                 return error(at, "byte_math: bitmask expects a non-zero number");
         } else if (name == "dce") {
-            return unsupported(at, "byte_math dce", "byte_math with dce (DCE/RPC is not inspected)");
+            return unsupported(at, "byte_math dce",
+                               "byte_math with dce (DCE/RPC is not inspected)");
         } else {
             return error(at, "byte_math: unknown option '" + std::string(item) + "'");
         }
@@ -1260,8 +1269,7 @@ bool RuleParser::parse_base64_decode(const RawOption& o) {
 // base64_data: the conditions that follow match base64_decode's output.
 bool RuleParser::parse_base64_data(const RawOption& o) {
     if (o.has_value) return error(o.value_off, "base64_data takes no value");
-    if (rule_.conditions.empty() ||
-        rule_.conditions.back().kind != Condition::Kind::Base64Decode ||
+    if (rule_.conditions.empty() || rule_.conditions.back().kind != Condition::Kind::Base64Decode ||
         rule_.conditions.back().buffer != current_)
         return error(o.kw_off, "base64_data must follow base64_decode directly");
     decoded_ = true;
@@ -1306,8 +1314,10 @@ bool RuleParser::parse_tls_check(const RawOption& o) {
             size_t i = 0;
             while (i < std::size(kNames) && kNames[i] != item) ++i;
             if (i == std::size(kNames))
-                return error(at, "ssl_version names sslv2, sslv3, tls1.0, tls1.1, tls1.2, tls1.3; "
-                                 "found '" + std::string(item) + "'");
+                return error(at,
+                             "ssl_version names sslv2, sslv3, tls1.0, tls1.1, tls1.2, tls1.3; "
+                             "found '" +
+                                 std::string(item) + "'");
             (neg ? c.not_versions : c.versions) |= static_cast<uint8_t>(1u << i);
         }
     } else {
@@ -1332,8 +1342,10 @@ bool RuleParser::parse_tls_check(const RawOption& o) {
             for (const auto& [name, b] : kStates)
                 if (item == name) bit = b;
             if (bit == 0)
-                return error(at, "ssl_state names client_hello, server_hello, client_keyx, "
-                                 "server_keyx, unknown; found '" + std::string(item) + "'");
+                return error(at,
+                             "ssl_state names client_hello, server_hello, client_keyx, "
+                             "server_keyx, unknown; found '" +
+                                 std::string(item) + "'");
             if (!neg && (bit == ssl_state_bit::kClientKeyx || bit == ssl_state_bit::kUnknown))
                 return unsupported(at, "ssl_state:" + std::string(item),
                                    "ssl_state:" + std::string(item) +
@@ -1344,6 +1356,72 @@ bool RuleParser::parse_tls_check(const RawOption& o) {
         if (c.states == 0 && c.not_states == 0) return error(at, "ssl_state expects a state");
     }
     rule_.tls.push_back(c);
+    return true;
+}
+
+// flowint:NAME,OP[,VALUE] (Suricata; a VALUE naming another flowint is not supported).
+bool RuleParser::parse_flowint(const RawOption& o) {
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    const auto t = split_commas(o.value);
+    if (t.size() < 2 || t.size() > 3 || t[0].empty())
+        return error(at, "flowint expects NAME,OP[,VALUE]");
+    FlowintOp op;
+    op.name = std::string(t[0]);
+    static constexpr std::pair<std::string_view, FlowintOp::Kind> kOps[] = {
+        {"=", FlowintOp::Kind::Set},           {"+", FlowintOp::Kind::Add},
+        {"-", FlowintOp::Kind::Sub},           {"==", FlowintOp::Kind::Eq},
+        {"!=", FlowintOp::Kind::Ne},           {"<", FlowintOp::Kind::Lt},
+        {"<=", FlowintOp::Kind::Le},           {">", FlowintOp::Kind::Gt},
+        {">=", FlowintOp::Kind::Ge},           {"isset", FlowintOp::Kind::IsSet},
+        {"notset", FlowintOp::Kind::IsNotSet}, {"isnotset", FlowintOp::Kind::IsNotSet},
+    };
+    bool known = false;
+    for (const auto& [text, k] : kOps)
+        if (t[1] == text) {
+            op.kind = k;
+            known = true;
+        }
+    if (!known)
+        return error(at, "flowint operator is one of = + - == != < <= > >= isset notset, found '" +
+                             std::string(t[1]) + "'");
+    const bool presence = op.kind == FlowintOp::Kind::IsSet || op.kind == FlowintOp::Kind::IsNotSet;
+    if (presence != (t.size() == 2))
+        return error(at, presence ? "flowint isset/notset takes no value"
+                                  : "flowint " + std::string(t[1]) + " needs a value");
+    if (!presence) {
+        if (is_name(t[2]))
+            return unsupported(at, "flowint from a flowint",
+                               "flowint with another flowint as its value is not supported");
+        if (!parse_int(t[2], op.value)) return error(at, "flowint value is 0 to 4294967295");
+    }
+    rule_.flowints.push_back(std::move(op));
+    return true;
+}
+
+// decode-event / stream-event / app-layer-event:NAME (Suricata): the rule matches when sluice
+// raises that anomaly (rules/events.h), as an exact content on Buffer::Event.
+bool RuleParser::parse_event(const RawOption& o, EventKind kind) {
+    const size_t at = o.has_value ? o.value_off : o.kw_off;
+    const std::string_view name = trim(o.value);
+    const std::string kw(event_kind_keyword(kind));
+    if (name.empty()) return error(at, kw + " expects an event name");
+    if (name.starts_with('!'))
+        return unsupported(at, kw + " negated", kw + " with ! is not supported");
+    if (!raises_event(kind, name))
+        return unsupported(at, kw + ":" + std::string(name),
+                           kw + ":" + std::string(name) +
+                               " is an event sluice does not raise (docs/rules.md lists those "
+                               "it does)");
+    Condition cond;
+    cond.kind = Condition::Kind::Content;
+    cond.buffer = Buffer::Event;
+    char buf[128];
+    cond.content.bytes = std::string(event_buffer_value(kind, name, buf));
+    cond.content.startswith = true;
+    cond.content.offset = 0;
+    cond.content.depth = static_cast<int32_t>(cond.content.bytes.size());
+    cond.content.endswith = true;
+    rule_.conditions.push_back(std::move(cond));
     return true;
 }
 
@@ -1628,6 +1706,9 @@ bool RuleParser::parse_threshold(const RawOption& o, std::string_view kw) {
                 t.type = ThresholdType::Threshold;
             else if (val == "both")
                 t.type = ThresholdType::Both;
+            else if (val == "backoff")  // Suricata 7's, usually with track by_flow
+                return unsupported(o.value_off, "threshold type backoff",
+                                   "threshold type backoff is not supported");
             else
                 return error(o.value_off, "threshold type is limit, threshold or both; found '" +
                                               std::string(val) + "'");
@@ -1643,6 +1724,9 @@ bool RuleParser::parse_threshold(const RawOption& o, std::string_view kw) {
                 t.track = ThresholdTrack::ByBoth;
             else if (val == "by_account")
                 t.track = ThresholdTrack::ByAccount;
+            else if (val == "by_flow")
+                return unsupported(o.value_off, "threshold track by_flow",
+                                   "threshold track by_flow is not supported");
             else
                 return error(o.value_off,
                              "track is by_src, by_dst, by_rule, by_both or by_account; found '" +
@@ -1779,6 +1863,8 @@ bool RuleParser::apply_option(const RawOption& o) {
     if (kw == "dataset") return parse_dataset(o);
     if (kw == "bsize" || kw == "bufferlen") return parse_bsize(o);
     if (kw == "flowbits") return parse_flowbits(o);
+    if (kw == "flowint") return parse_flowint(o);
+    if (const auto ek = event_kind_from_keyword(kw)) return parse_event(o, *ek);
     if (kw == "requires") return parse_requires(o);
     if (kw == "byte_test") return parse_byte(o, false);
     if (kw == "byte_jump") return parse_byte(o, true);
@@ -1861,8 +1947,26 @@ bool RuleParser::finish() {
     for (size_t i = 0; i < rule_.conditions.size(); ++i)
         if (rule_.conditions[i].kind == Condition::Kind::Base64Decode &&
             (i + 1 == rule_.conditions.size() || !rule_.conditions[i + 1].decoded))
-            return error(0, "base64_decode needs base64_data and a condition on the decoded "
-                            "bytes (without them Suricata never matches the rule)");
+            return error(0,
+                         "base64_decode needs base64_data and a condition on the decoded "
+                         "bytes (without them Suricata never matches the rule)");
+    // Event rules match an anomaly, whatever their protocol says (Suricata's pkthdr, tcp,
+    // http, tls): the event is all they may read.
+    bool event_rule = false;
+    for (const Condition& c : rule_.conditions)
+        event_rule = event_rule || c.buffer == Buffer::Event;
+    if (event_rule) {
+        for (const Condition& c : rule_.conditions)
+            if (c.buffer != Buffer::Event)
+                return unsupported(
+                    0, "mixed inspection points",
+                    "an event rule cannot also read " + std::string(buffer_name(c.buffer)));
+        if (!rule_.packet.empty() || !rule_.http2.empty() || !rule_.tls.empty())
+            return unsupported(0, "mixed inspection points",
+                               "an event rule cannot also use packet, http2 or TLS keywords");
+        rule_.point = InspectPoint::Event;
+        return true;
+    }
     if (fast_patterns_ > 1) return error(0, "more than one fast_pattern");
     // Packet rules (Suricata's semantics): ip and tcp-pkt, a tcp rule with header keywords or
     // header buffers, and a tcp rule with nothing to match but its header: evaluated on every
@@ -1872,9 +1976,9 @@ bool RuleParser::finish() {
         packet_buffers = packet_buffers || inspect_point(c.buffer) == InspectPoint::Packet;
     const bool packet_rule =
         rule_.proto == Protocol::Ip || rule_.proto == Protocol::TcpPkt ||
-        (rule_.proto == Protocol::Tcp &&
-         (!rule_.packet.empty() || packet_buffers ||
-          (rule_.conditions.empty() && rule_.http2.empty() && rule_.flowbits.empty())));
+        (rule_.proto == Protocol::Tcp && (!rule_.packet.empty() || packet_buffers ||
+                                          (rule_.conditions.empty() && rule_.http2.empty() &&
+                                           rule_.flowbits.empty() && rule_.flowints.empty())));
     if (!rule_.packet.empty() && !packet_rule)
         return unsupported(0, std::string(packet_check_name(rule_.packet.front().kind)),
                            std::string(packet_check_name(rule_.packet.front().kind)) +
@@ -1937,8 +2041,9 @@ bool RuleParser::finish() {
     if (rule_.point == InspectPoint::TlsHello && rule_.flow_to_client)
         return error(0, "tls.sni, ja3.hash and ja4.hash come from the client: use to_server");
     if (rule_.point == InspectPoint::TlsServer && rule_.flow_to_server)
-        return error(0, "tls.cert_*, ja3s and the negotiated version come from the server: use "
-                        "to_client");
+        return error(0,
+                     "tls.cert_*, ja3s and the negotiated version come from the server: use "
+                     "to_client");
     return true;
 }
 

@@ -225,6 +225,14 @@ RuleSetResult build_rule_set(const std::vector<RuleSource>& sources, const RuleS
                 op.ids.push_back(it->second);
             }
     if (bit_ids.size() > 65535) res.errors.push_back({{"rules", 0, 0}, "more than 65535 flowbits"});
+    std::map<std::string, uint16_t, std::less<>> int_ids;
+    for (Rule& r : set->rules)
+        for (FlowintOp& op : r.flowints) {
+            auto [it, fresh] = int_ids.emplace(op.name, static_cast<uint16_t>(int_ids.size()));
+            if (fresh) set->flowint_names.push_back(op.name);
+            op.id = it->second;
+        }
+    if (int_ids.size() > 65535) res.errors.push_back({{"rules", 0, 0}, "more than 65535 flowints"});
     if (!res.errors.empty()) return res;
     set->digest = sha256_hex(sources);
     res.set = std::move(set);

@@ -67,6 +67,7 @@ struct RuleSet {
     std::string digest;              // sha256 of the sources: names the version in logs and bundles
     std::vector<RuleError> skipped;  // skip_invalid: one entry per rule left out, in file order
     std::vector<std::string> flowbit_names;  // by id (FlowbitsOp::ids)
+    std::vector<std::string> flowint_names;  // by id (FlowintOp::id)
 
     // What the set was built from, so it can be rebuilt elsewhere (rules/bundle.h).
     std::vector<RuleSource> sources;

@@ -108,7 +108,8 @@ size_t apply_one(const Transform& t, std::string_view in, std::span<char> out) {
             // Bytes before the offset stay; the key restarts where xoring starts (Suricata).
             if (t.offset > in.size()) return unchanged();
             for (size_t i = 0; i < in.size(); ++i)
-                put(i < t.offset ? in[i] : static_cast<char>(in[i] ^ t.arg[(i - t.offset) % t.arg.size()]));
+                put(i < t.offset ? in[i]
+                                 : static_cast<char>(in[i] ^ t.arg[(i - t.offset) % t.arg.size()]));
             break;
         }
         case Transform::PcreXform: {
@@ -170,7 +171,8 @@ std::optional<Transform> parse_xor(std::string_view v, std::string& error) {
     v = trim_ws(v);
     if (v.starts_with("offset ")) {
         const size_t comma = v.find(',');
-        if (comma == std::string_view::npos || !parse_u32(trim_ws(v.substr(7, comma - 7)), t.offset)) {
+        if (comma == std::string_view::npos ||
+            !parse_u32(trim_ws(v.substr(7, comma - 7)), t.offset)) {
             error = "xor: expected offset N,\"hexkey\"";
             return std::nullopt;
         }
@@ -214,8 +216,8 @@ std::optional<Transform> parse_pcrexform(std::string_view v, std::string& error)
     int ec = 0;
     PCRE2_SIZE eo = 0;
     auto re = std::make_shared<TransformRegex>();
-    re->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(expr.data()), expr.size(), 0, &ec, &eo,
-                             nullptr);
+    re->code =
+        pcre2_compile(reinterpret_cast<PCRE2_SPTR>(expr.data()), expr.size(), 0, &ec, &eo, nullptr);
     if (re->code == nullptr) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(ec, msg, sizeof msg);

@@ -1,5 +1,7 @@
 #include "engine/pipeline.h"
 
+#include "inspect/suricata_events.h"
+
 #include "flow/midstream_role.h"
 
 #include <algorithm>
@@ -309,6 +311,7 @@ void Pipeline::note(Flow& f, Dir dir, NormReason r, const DecodedPacket& pkt) {
     const uint16_t bit = static_cast<uint16_t>(1u << static_cast<unsigned>(r));
     if ((f.anomalies_seen & bit) != 0) return;
     f.anomalies_seen |= bit;
+    rules_->on_event(f, dir, rules::EventKind::Stream, suricata_stream_event(r));
     if (!eve_.enabled()) return;
     JsonBuilder& j = eve_.begin(f, "anomaly");
     j.object("anomaly")
@@ -368,7 +371,9 @@ Disposition Pipeline::process(const PacketInput& in, Injector& injector) {
         case DecodeStatus::Malformed:
             ++ctr_[Ctr::Malformed];
             ++ctr_.malformed[static_cast<size_t>(pkt.error)];
-            if (cfg_.malformed == MalformedPolicy::Drop) {
+            // decode-event rules see it either way; a drop rule drops it whatever the policy.
+            if (rules_->on_decode_event(pkt, suricata_decode_event(pkt.error)) >= Verdict::Drop ||
+                cfg_.malformed == MalformedPolicy::Drop) {
                 ++ctr_[Ctr::DroppedMalformed];
                 return Disposition::Drop;
             }

@@ -6,6 +6,7 @@
 #include "appid/app_proto.h"
 #include "common/timestamp.h"
 #include "flow/flow_bits.h"
+#include "flow/flow_ints.h"
 #include "flow/flow_key.h"
 #include "reassembly/tcp_stream.h"
 #include "verdict/verdict.h"
@@ -60,8 +61,8 @@ struct TlsFlowState {
     bool hello_retry : 1 = false;
     bool server_hello_held : 1 = false;  // the ServerHello came first: kept in dir[1].buf
     bool logged : 1 = false;
-    bool server_keyx : 1 = false;  // the server's flight had a ServerKeyExchange
-    uint8_t decrypt = 0;           // tls::DecryptStatus
+    bool server_keyx : 1 = false;   // the server's flight had a ServerKeyExchange
+    uint8_t decrypt = 0;            // tls::DecryptStatus
     uint16_t server_hello_len = 0;  // kServerFlight: the ServerHello at dir[1].buf's start
     uint16_t cert_len = 0;  // kServerFlight: the Certificate message after it (0: none, cut)
     uint64_t client_hello_seq = 0;  // packet sequence number of the (last) ClientHello
@@ -132,6 +133,7 @@ struct Flow {
 
     TlsFlowState tls;
     FlowBits bits;  // flowbits set by rules (inspect/rule_inspector.h)
+    FlowInts ints;  // flowints set by rules
 
     // Small per-flow scratch for protocol detection across segment boundaries.
     uint8_t detect_len = 0;
@@ -148,7 +150,7 @@ struct Flow {
 };
 
 // Sizing rule: docs/architecture.md ("Memory per flow") states this bound; update both together.
-static_assert(sizeof(Flow) <= 472,
+static_assert(sizeof(Flow) <= 488,
               "Flow grew: update the per-flow memory table in docs/architecture.md");
 
 }  // namespace sluice

@@ -3,6 +3,8 @@
 // http_sessions.cc, bodies in message_bodies.h (shared with HTTP/2).
 #include "http/http_inspector.h"
 
+#include "inspect/suricata_events.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -380,6 +382,8 @@ void HttpInspector::anomaly(Flow& f, Dir d, Anomaly a, std::string_view interpre
                             bool recovered) {
     // Decoding failures are counted by the body pool for both framings (pipeline.cc).
     if (a != Anomaly::DecompressionFailed) ++ctr_.anomalies[static_cast<size_t>(a)];
+    if (rules_ != nullptr)
+        rules_->on_event(f, d, rules::EventKind::AppLayer, suricata_http_event(a, d));
     // The framer read past these (lenient chunk sizes, a body inspected as sent).
     if (a == Anomaly::ChunkSizeJunk || a == Anomaly::DecompressionFailed) recovered = true;
     const bool smuggling = is_smuggling_shape(a);

@@ -79,6 +79,7 @@ void RuleInspector::inspect(Flow& f, Dir dir, InspectPoint point, const BufferSe
         }
     }
     apply_flowbits(f);
+    apply_flowints(f);
     for (uint32_t r : hits_) {
         if (set.rules[r].noalert) continue;  // it set its bits; that was its job
         if (set.rules[r].threshold) {
@@ -139,6 +140,80 @@ void RuleInspector::apply_flowbits(Flow& f) {
         }
         hits_[kept++] = r;
     }
+    hits_.resize(kept);
+}
+
+void RuleInspector::apply_flowints(Flow& f) {
+    const auto& set = rules_->set();
+    if (set.flowint_names.empty()) return;
+    f.ints.adopt(generation_);
+    // Rules that only modify go first, as Suricata orders the rules that set a flowint before
+    // those that read it; within each group, hit order. A failing rule leaves the hit list.
+    auto reads = [](const rules::Rule& r) {
+        for (const rules::FlowintOp& op : r.flowints)
+            if (op.kind != rules::FlowintOp::Kind::Set && op.kind != rules::FlowintOp::Kind::Add &&
+                op.kind != rules::FlowintOp::Kind::Sub)
+                return true;
+        return false;
+    };
+    // Runs one rule's ops in rule order, as Suricata evaluates them: modifiers apply, tests
+    // must hold. False when the rule does not match after all.
+    auto run = [&](const rules::Rule& rule) {
+        for (const rules::FlowintOp& op : rule.flowints) {
+            using K = rules::FlowintOp::Kind;
+            uint32_t* v = f.ints.find(op.id);
+            bool ok = true;
+            switch (op.kind) {
+                case K::IsSet:
+                    ok = v != nullptr;
+                    break;
+                case K::IsNotSet:
+                    ok = v == nullptr;
+                    break;
+                case K::Set:
+                case K::Add:
+                case K::Sub: {
+                    if (v == nullptr && op.kind == K::Sub) {
+                        ok = false;  // nothing to subtract from (Suricata)
+                        break;
+                    }
+                    const uint32_t base = v != nullptr && op.kind != K::Set ? *v : 0;
+                    const uint32_t next = op.kind == K::Sub ? base - op.value : base + op.value;
+                    if (!f.ints.set(op.id, next)) ++ctr_.flowints_full;
+                    break;
+                }
+                default: {
+                    if (v == nullptr) {
+                        ok = false;  // a comparison needs the integer set
+                        break;
+                    }
+                    static constexpr rules::UintCmp::Op kCmp[] = {
+                        rules::UintCmp::Op::Eq, rules::UintCmp::Op::Ne, rules::UintCmp::Op::Lt,
+                        rules::UintCmp::Op::Le, rules::UintCmp::Op::Gt, rules::UintCmp::Op::Ge};
+                    const rules::UintCmp c{
+                        kCmp[static_cast<size_t>(op.kind) - static_cast<size_t>(K::Eq)], op.value,
+                        0};
+                    ok = c.matches(*v);
+                    break;
+                }
+            }
+            if (!ok) return false;
+        }
+        return true;
+    };
+    constexpr uint32_t kFailed = 0xffffffffu;
+    for (const bool reading : {false, true})
+        for (uint32_t& r : hits_) {
+            if (r == kFailed || set.rules[r].flowints.empty() || reads(set.rules[r]) != reading)
+                continue;
+            if (!run(set.rules[r])) {
+                ++ctr_.flowints_unmet;
+                r = kFailed;
+            }
+        }
+    size_t kept = 0;
+    for (uint32_t r : hits_)
+        if (r != kFailed) hits_[kept++] = r;
     hits_.resize(kept);
 }
 
@@ -282,6 +357,44 @@ void RuleInspector::on_server_flight(Flow& f, const tls::ServerFlight& s) {
     b.tls = &facts;
     TlsServerAlertContext ctx(s);
     inspect(f, Dir::ToClient, InspectPoint::TlsServer, b, &ctx);
+}
+
+namespace {
+class EventAlertContext final : public AlertContext {
+  public:
+    EventAlertContext(rules::EventKind k, std::string_view name) : kind_(k), name_(name) {}
+    void write(JsonBuilder& j) const override {
+        j.object("anomaly")
+            .field("type", rules::event_kind_prefix(kind_))
+            .field("event", name_)
+            .end_object();
+    }
+
+  private:
+    rules::EventKind kind_;
+    std::string_view name_;
+};
+}  // namespace
+
+void RuleInspector::on_event(Flow& f, Dir dir, rules::EventKind kind, std::string_view name) {
+    if (name.empty() || !inspects(InspectPoint::Event)) return;
+    char buf[128];
+    BufferSet b;
+    b.set(Buffer::Event, rules::event_buffer_value(kind, name, buf));
+    EventAlertContext ctx(kind, name);
+    inspect(f, dir, InspectPoint::Event, b, &ctx);
+}
+
+Verdict RuleInspector::on_decode_event(const DecodedPacket& pkt, std::string_view name) {
+    if (name.empty() || !inspects(InspectPoint::Event)) return Verdict::Pass;
+    // No flow exists for a malformed packet: one made of what was decoded (addresses and
+    // ports when the headers got that far), used for this inspection only.
+    Flow f;
+    bool from_lo = true;
+    f.key = FlowKey::from_packet(pkt, from_lo);
+    f.client_is_lo = from_lo;
+    on_event(f, Dir::ToServer, rules::EventKind::Decode, name);
+    return f.verdict.verdict;
 }
 
 void RuleInspector::on_packet(Flow& f, Dir dir, const rules::PacketFacts& facts,

@@ -12,10 +12,12 @@
 
 #include "account/account_state.h"
 #include "account/identity.h"
+#include "decode/decoded_packet.h"
 #include "eve/eve_emitter.h"
 #include "reassembly/stream_consumer.h"
 #include "rules/class_slots.h"
 #include "rules/compiled_rules.h"
+#include "rules/events.h"
 #include "tls/tls_inspector.h"
 
 namespace sluice {
@@ -53,6 +55,8 @@ struct RuleCounters {
     uint64_t flowbits_set = 0;           // bits set on flows by matching rules
     uint64_t flowbits_full = 0;          // sets refused: the flow held FlowBits::kSlots bits
     uint64_t flowbits_unmet = 0;         // matches dropped because their flowbits checks failed
+    uint64_t flowints_full = 0;          // flowint stores refused: the flow held its maximum
+    uint64_t flowints_unmet = 0;         // matches dropped because a flowint test failed
     std::array<uint64_t, rules::kClassSlots> alerts_by_class{};  // by rules::class_slot
 };
 
@@ -114,6 +118,12 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     // tls::HelloObserver
     void on_client_hello(Flow& f, const tls::ClientHello& ch, const tls::Fingerprints& fp) override;
     bool wants_server_flight() const override { return inspects(rules::InspectPoint::TlsServer); }
+    // An anomaly a stage noticed on a flow, by its Suricata name (inspect/suricata_events.h;
+    // empty: none), for decode-event, stream-event and app-layer-event rules.
+    void on_event(Flow& f, Dir dir, rules::EventKind kind, std::string_view name);
+    // A malformed packet (no flow): decode-event rules, on a flow made from what was decoded.
+    // Returns the verdict their actions ask for (Pass when none matched).
+    Verdict on_decode_event(const DecodedPacket& pkt, std::string_view name);
     void on_server_flight(Flow& f, const tls::ServerFlight& s) override;
     // Packet rules: one packet's header facts, its payload, its IP header (IPv4, or IPv6 with
     // its extension headers) and its TCP or UDP header (empty when absent).
@@ -150,6 +160,7 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     // Applies the matched rules' flowbits to the flow: setters first, then the rules that
     // check bits (a failed check removes the rule from hits_).
     void apply_flowbits(Flow& f);
+    void apply_flowints(Flow& f);
     rules::MatcherCounters no_matcher_;
     InspectionTap* tap_ = nullptr;
     account::ObservationSink* thresholds_ = nullptr;

@@ -1384,6 +1384,8 @@ nlohmann::json Dataplane::summary() const {
         add(rules_j, "flowbits_set", rc.flowbits_set);
         add(rules_j, "flowbits_full", rc.flowbits_full);
         add(rules_j, "flowbits_unmet", rc.flowbits_unmet);
+        add(rules_j, "flowints_full", rc.flowints_full);
+        add(rules_j, "flowints_unmet", rc.flowints_unmet);
         for (size_t c = 0; c < rules::kClassSlots; ++c)
             if (rc.alerts_by_class[c] != 0)
                 add(rules_j["alerts_by_class"], std::string(rules::class_slot_name(c)).c_str(),

@@ -257,8 +257,8 @@ bool TlsInspector::server_hello_done(Flow& f, const ServerHello& sh, bool may_fo
     // TLS 1.3 on everything after the hello is encrypted, so they hear of it now.
     bool kept = false;
     if (!sh.hello_retry_request && wants_server_flight()) {
-        if (may_follow_flight && sh.selected_version <= 0x0303 &&
-            d.buf != HandshakeBuffers::kNil && d.msg_len <= HandshakeBuffers::kBufferSize) {
+        if (may_follow_flight && sh.selected_version <= 0x0303 && d.buf != HandshakeBuffers::kNil &&
+            d.msg_len <= HandshakeBuffers::kBufferSize) {
             d.state = kServerFlight;
             f.tls.server_hello_len = static_cast<uint16_t>(d.msg_len);
             f.tls.cert_len = 0;
@@ -294,8 +294,8 @@ bool TlsInspector::wants_server_flight() const {
     return false;
 }
 
-void TlsInspector::tell_server_flight(Flow& f, const ServerHello& sh,
-                                      const CertificateFacts* cert, bool key_exchange) {
+void TlsInspector::tell_server_flight(Flow& f, const ServerHello& sh, const CertificateFacts* cert,
+                                      bool key_exchange) {
     compute_server_fingerprint(sh, *server_fp_);
     ServerFlight s;
     s.version = sh.selected_version;
@@ -303,8 +303,7 @@ void TlsInspector::tell_server_flight(Flow& f, const ServerHello& sh,
     s.cert = cert;
     s.key_exchange = key_exchange;
     for (size_t i = 0; i < hello_n_; ++i)
-        if (hello_observers_[i]->wants_server_flight())
-            hello_observers_[i]->on_server_flight(f, s);
+        if (hello_observers_[i]->wants_server_flight()) hello_observers_[i]->on_server_flight(f, s);
 }
 
 void TlsInspector::server_flight(Flow& f, uint8_t record_type, std::span<const uint8_t> bytes) {
@@ -333,8 +332,8 @@ void TlsInspector::server_flight(Flow& f, uint8_t record_type, std::span<const u
         const size_t take = std::min<size_t>(d.msg_len - d.buf_len, bytes.size());
         const size_t room = HandshakeBuffers::kBufferSize - f.tls.server_hello_len;
         if (d.hs[0] == kCertificate && f.tls.cert_len == 0 && d.msg_len <= room)
-            std::memcpy(buffers_[d.buf].data() + f.tls.server_hello_len + d.buf_len,
-                        bytes.data(), take);
+            std::memcpy(buffers_[d.buf].data() + f.tls.server_hello_len + d.buf_len, bytes.data(),
+                        take);
         d.buf_len += static_cast<uint32_t>(take);
         bytes = bytes.subspan(take);
         if (d.buf_len == d.msg_len) {
@@ -357,8 +356,7 @@ void TlsInspector::end_server_flight(Flow& f) {
     if (parse_server_hello(held.first(f.tls.server_hello_len), sh) == ParseStatus::Ok) {
         const CertificateFacts* cert = nullptr;
         if (f.tls.cert_len > 0 &&
-            parse_certificate_message(held.subspan(f.tls.server_hello_len, f.tls.cert_len),
-                                      *cert_))
+            parse_certificate_message(held.subspan(f.tls.server_hello_len, f.tls.cert_len), *cert_))
             cert = cert_.get();
         tell_server_flight(f, sh, cert, f.tls.server_keyx);
     }

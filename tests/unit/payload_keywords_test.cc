@@ -90,8 +90,13 @@ std::string transformed(std::string_view rule_options, std::string_view in) {
 TEST(Base64, Rfc4648TestVectors) {
     // RFC 4648 section 10.
     const std::pair<const char*, const char*> v[] = {
-        {"", ""},         {"f", "Zg=="},       {"fo", "Zm8="},        {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
     };
     for (const auto& [raw, enc] : v)
         for (Base64Mode m : {Base64Mode::Rfc4648, Base64Mode::Rfc2045, Base64Mode::Strict})
@@ -100,9 +105,9 @@ TEST(Base64, Rfc4648TestVectors) {
     EXPECT_EQ(decode(Base64Mode::Rfc2045, "Zm 9v Ym Fy"), "foobar");
     EXPECT_EQ(decode(Base64Mode::Rfc4648, "Zm 9v Ym Fy"), "f");  // "Zm" padded, then stops
     EXPECT_EQ(decode(Base64Mode::Strict, "Zm 9v Ym Fy"), "");
-    EXPECT_EQ(decode(Base64Mode::Strict, "Zm9vYg"), "");         // unpadded
-    EXPECT_EQ(decode(Base64Mode::Rfc4648, "Zm9vYg"), "foob");    // padded as a partial group
-    EXPECT_EQ(decode(Base64Mode::Rfc4648, "Zm9v=Zg=="), "");     // '=' opens a group: invalid
+    EXPECT_EQ(decode(Base64Mode::Strict, "Zm9vYg"), "");       // unpadded
+    EXPECT_EQ(decode(Base64Mode::Rfc4648, "Zm9vYg"), "foob");  // padded as a partial group
+    EXPECT_EQ(decode(Base64Mode::Rfc4648, "Zm9v=Zg=="), "");   // '=' opens a group: invalid
     EXPECT_EQ(decode(Base64Mode::Strict, "Zm9v!"), "");
     // Measuring writes nothing.
     EXPECT_EQ(decode_base64(Base64Mode::Rfc4648, "Zm9vYmFy", {}), 6u);
@@ -134,7 +139,8 @@ TEST(Transforms, XorPcrexformAndFromBase64AsSuricataDocumentsThem) {
     // xor:"0d0ac8ff" turns "password=" xored with that key back into "password=".
     const std::string key = "\x0d\x0a\xc8\xff";
     std::string secret = "password=";
-    for (size_t i = 0; i < secret.size(); ++i) secret[i] = static_cast<char>(secret[i] ^ key[i % 4]);
+    for (size_t i = 0; i < secret.size(); ++i)
+        secret[i] = static_cast<char>(secret[i] ^ key[i % 4]);
     EXPECT_EQ(transformed("xor:\"0d0ac8ff\";", secret), "password=");
     EXPECT_EQ(transformed("xor:0d0ac8ff;", secret), "password=");
     // With an offset the bytes before it stay and the key starts there.
@@ -156,11 +162,10 @@ TEST(Transforms, XorPcrexformAndFromBase64AsSuricataDocumentsThem) {
     // A chain: decode, then lower-case.
     EXPECT_EQ(transformed("from_base64; to_lowercase;", "Rk9P"), "foo");
     // Bad arguments are errors at the keyword; a variable key is reported unsupported.
-    for (const char* bad : {"xor:\"0d0\";", "xor:\"zz\";", "xor:offset x,\"0d\";",
-                            "pcrexform:\"abc\";", "pcrexform:\"(a)(b)\";", "pcrexform:abc;",
-                            "pcrexform:\"(a\";", "from_base64:mode rfc1;",
-                            "from_base64:bytes 0;", "from_base64:offset 70000;",
-                            "from_base64:bytes 4, bytes 5;"}) {
+    for (const char* bad :
+         {"xor:\"0d0\";", "xor:\"zz\";", "xor:offset x,\"0d\";", "pcrexform:\"abc\";",
+          "pcrexform:\"(a)(b)\";", "pcrexform:abc;", "pcrexform:\"(a\";", "from_base64:mode rfc1;",
+          "from_base64:bytes 0;", "from_base64:offset 70000;", "from_base64:bytes 4, bytes 5;"}) {
         auto f = parse(std::string("alert http any any -> any any (http.uri; ") + bad +
                        " content:\"x\"; sid:1;)");
         EXPECT_FALSE(f.ok()) << bad;
@@ -168,7 +173,8 @@ TEST(Transforms, XorPcrexformAndFromBase64AsSuricataDocumentsThem) {
             EXPECT_TRUE(f.errors[0].unsupported.empty()) << bad;
         }
     }
-    auto v = parse("alert http any any -> any any (http.uri; xor:extract 1 0; content:\"x\"; sid:1;)");
+    auto v =
+        parse("alert http any any -> any any (http.uri; xor:extract 1 0; content:\"x\"; sid:1;)");
     ASSERT_FALSE(v.ok());
     EXPECT_FALSE(v.errors[0].unsupported.empty());
 }
@@ -301,13 +307,13 @@ TEST(Matcher, DifferentialWithVariablesAndBase64) {
                     break;
                 case 1:
                     text += "byte_extract:1," + std::to_string(rng() % 4) + ",v" +
-                            std::to_string(vars++) + rel +
-                            (rng() % 3 == 0 ? ",string,dec" : "") + "; ";
+                            std::to_string(vars++) + rel + (rng() % 3 == 0 ? ",string,dec" : "") +
+                            "; ";
                     break;
                 case 2: {
                     const char* ops[] = {"+", "-", "*", "/", "<<", ">>"};
-                    text += "byte_math:bytes 1, offset " + std::to_string(rng() % 3) +
-                            ", oper " + ops[rng() % 6] + ", rvalue " +
+                    text += "byte_math:bytes 1, offset " + std::to_string(rng() % 3) + ", oper " +
+                            ops[rng() % 6] + ", rvalue " +
                             (var.empty() || rng() % 2 ? std::to_string(rng() % 5) : var) +
                             std::string(", result v") + std::to_string(vars++) + rel + "; ";
                     break;

@@ -1,7 +1,8 @@
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <pcap/pcap.h>
+#include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -10,7 +11,9 @@
 #include "decode/decoder.h"
 #include "engine/pipeline.h"
 #include "flow/midstream_role.h"
+#include "inspect/suricata_events.h"
 #include "pipeline_harness.h"
+#include "rules/events.h"
 
 using namespace sluice;
 using craft::FrameSpec;
@@ -303,8 +306,8 @@ TEST(Pipeline, SwappedInRulesSeeHellosAndTheStream) {
         0, 1);
     h.p->adopt_rules(swap);
     char err[PCAP_ERRBUF_SIZE];
-    pcap_t* cap =
-        pcap_open_offline((std::string(SLUICE_TEST_DATA) + "/tls/tls12-aes128gcm.pcap").c_str(), err);
+    pcap_t* cap = pcap_open_offline(
+        (std::string(SLUICE_TEST_DATA) + "/tls/tls12-aes128gcm.pcap").c_str(), err);
     ASSERT_NE(cap, nullptr) << err;
     pcap_pkthdr* ph;
     const u_char* d;
@@ -319,6 +322,61 @@ TEST(Pipeline, SwappedInRulesSeeHellosAndTheStream) {
     h.feed(c.server(kPA, "ok"));
     h.p->finish(Timestamp{h.t});
     std::set<int> sids;
-    for (const auto& a : h.sink.of_type("alert")) sids.insert(a["alert"]["signature_id"].get<int>());
+    for (const auto& a : h.sink.of_type("alert"))
+        sids.insert(a["alert"]["signature_id"].get<int>());
     EXPECT_EQ(sids, (std::set<int>{2, 3, 4}));
+}
+
+// flowint as Suricata evaluates it: a rule's ops in order (modify, then test), rules that only
+// modify before rules that read, `-` on an unset integer fails, a failed test is no match.
+TEST(Pipeline, FlowintCountsAcrossInspectionsOfAFlow) {
+    EngineConfig cfg;
+    cfg.rules = compile_test_rules(
+        "alert tcp any any -> any any (msg:\"second\"; content:\"HIT\"; flowint:n,+,1; "
+        "flowint:n,==,2; sid:1;)\n"
+        "alert tcp any any -> any any (msg:\"sub unset\"; content:\"HIT\"; flowint:m,-,1; "
+        "sid:2;)\n"
+        "alert tcp any any -> any any (msg:\"never unset\"; content:\"HIT\"; flowint:n,notset; "
+        "sid:3;)\n"
+        "alert tcp any any -> any any (msg:\"third\"; content:\"HIT\"; flowint:n,isset; "
+        "flowint:n,>,2; sid:4;)\n"
+        "alert tcp any any -> any any (msg:\"set\"; content:\"HIT\"; flowint:k,=,7; "
+        "flowint:k,!=,7; sid:5;)\n");
+    Harness h(cfg);
+    Conversation c;
+    c.sport = 9998;
+    h.feed(c.client(tcp_flag::kSyn));
+    h.feed(c.server(tcp_flag::kSyn | kA));
+    h.feed(c.client(kA));
+    for (int i = 0; i < 3; ++i) {
+        h.feed(c.client(kPA, "HIT"));
+        h.feed(c.server(kA));
+    }
+    h.p->finish(Timestamp{h.t});
+    std::map<int, int> got;
+    for (const auto& a : h.sink.of_type("alert")) ++got[a["alert"]["signature_id"].get<int>()];
+    EXPECT_EQ(got, (std::map<int, int>{{1, 1}, {4, 1}}));
+}
+
+// The events rules may name (rules/events.cc) are exactly those the stages raise
+// (inspect/suricata_events.cc): no rule loads for an event that never comes, and every event
+// that comes can be named.
+TEST(Pipeline, EventNamesRulesAcceptAreTheOnesRaised) {
+    using rules::EventKind;
+    std::map<EventKind, std::set<std::string>> raised;
+    for (size_t e = 0; e < static_cast<size_t>(DecodeError::Count); ++e)
+        if (auto n = suricata_decode_event(static_cast<DecodeError>(e)); !n.empty())
+            raised[EventKind::Decode].emplace(n);
+    for (size_t r = 0; r < kNormReasons; ++r)
+        if (auto n = suricata_stream_event(static_cast<NormReason>(r)); !n.empty())
+            raised[EventKind::Stream].emplace(n);
+    for (size_t a = 0; a < http::kAnomalyCount; ++a)
+        for (Dir d : {Dir::ToServer, Dir::ToClient})
+            if (auto n = suricata_http_event(static_cast<http::Anomaly>(a), d); !n.empty())
+                raised[EventKind::AppLayer].emplace(n);
+    for (EventKind k : {EventKind::Decode, EventKind::Stream, EventKind::AppLayer}) {
+        std::set<std::string> listed;
+        for (std::string_view n : rules::raised_events(k)) listed.emplace(n);
+        EXPECT_EQ(listed, raised[k]) << rules::event_kind_keyword(k);
+    }
 }

@@ -245,14 +245,14 @@ TEST(RuleSet, SkipInvalidKeepsTheRestAndSaysWhyForEachRule) {
     o.skip_invalid = true;
     const std::string text =
         "alert tcp any any -> any any (content:\"a\"; sid:1;)\n"
-        "alert tcp any any -> any any (content:\"b\"; flowint:n,+,1; sid:2;)\n"
+        "alert tcp any any -> any any (content:\"b\"; xbits:set,n,track ip_src; sid:2;)\n"
         "alert dns any any -> any any (dns.query; content:\"x\"; sid:3;)\n"
         "alert tcp any any -> any any (content:\"c\" sid:4;)\n"
         "alert tcp any any -> any any (content:\"d\"; sid:1;)\n"
         "alert tcp any any -> any any (content:\"e\"; classtype:nope; sid:5;)\n"
         "alert http any any -> any any (http.host; dataset:isset,gone,type string,load "
         "gone.lst; sid:6;)\n"
-        "alert tcp any any -> any any (content:\"f\"; flowint:n,=,1; sid:7;)\n"
+        "alert tcp any any -> any any (content:\"f\"; xbits:isset,n,track ip_src; sid:7;)\n"
         "alert tcp any any -> any any (content:\"g\"; sid:8;)\n";
     auto rs = build_rule_set({{"a.rules", text}}, o);
     ASSERT_TRUE(rs.set) << (rs.errors.empty() ? "" : rs.errors[0].format());
@@ -265,14 +265,14 @@ TEST(RuleSet, SkipInvalidKeepsTheRestAndSaysWhyForEachRule) {
     ASSERT_EQ(sk.size(), 7u);
     // In file order for the parse failures, then the whole-set checks.
     EXPECT_EQ(sk[0].sid, 2u);
-    EXPECT_EQ(sk[0].unsupported, "flowint");
+    EXPECT_EQ(sk[0].unsupported, "xbits");
     EXPECT_EQ(sk[0].where.line, 2u);
     EXPECT_EQ(sk[0].where.column, 44u);
     EXPECT_EQ(sk[1].unsupported, "protocol dns");
     EXPECT_EQ(sk[1].sid, 3u);
     EXPECT_TRUE(sk[2].unsupported.empty()) << "a missing ';' is malformed";
     EXPECT_EQ(sk[2].sid, 4u);
-    EXPECT_EQ(sk[3].unsupported, "flowint");
+    EXPECT_EQ(sk[3].unsupported, "xbits");
     EXPECT_EQ(sk[3].sid, 7u);
     EXPECT_NE(sk[4].message.find("duplicate sid 1"), std::string::npos);
     EXPECT_EQ(sk[4].where.line, 5u);
@@ -284,13 +284,13 @@ TEST(RuleSet, SkipInvalidKeepsTheRestAndSaysWhyForEachRule) {
     EXPECT_EQ(sum.skipped, 7u);
     EXPECT_EQ(sum.malformed, 4u);
     ASSERT_EQ(sum.unsupported.size(), 2u);
-    EXPECT_EQ(sum.unsupported[0], (std::pair<std::string, size_t>{"flowint", 2}));
+    EXPECT_EQ(sum.unsupported[0], (std::pair<std::string, size_t>{"xbits", 2}));
     EXPECT_EQ(sum.unsupported[1], (std::pair<std::string, size_t>{"protocol dns", 1}));
     const std::string report = skip_report(sk);
-    EXPECT_NE(report.find("a.rules:2:44: skipped sid 2: unknown keyword 'flowint'"),
+    EXPECT_NE(report.find("a.rules:2:44: skipped sid 2: unknown keyword 'xbits'"),
               std::string::npos)
         << report;
-    EXPECT_NE(report.find("7 rules skipped: 3 unsupported (flowint 2, protocol dns 1), 4 "
+    EXPECT_NE(report.find("7 rules skipped: 3 unsupported (xbits 2, protocol dns 1), 4 "
                           "malformed"),
               std::string::npos)
         << report;
@@ -918,7 +918,7 @@ TEST(Bundle, ASetWithSkippedRulesRebuildsTheSameWay) {
     auto rs = build_rule_set({{"a.rules",
                                "alert tcp any any -> any any (content:\"keep\"; sid:1;)\n"
                                "alert tcp any any -> any any (content:\"x\"; "
-                               "flowint:n,+,1; sid:2;)\n"}},
+                               "xbits:set,n,track ip_src; sid:2;)\n"}},
                              o);
     ASSERT_TRUE(rs.set);
     auto c = CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(rs.set)));
@@ -929,7 +929,7 @@ TEST(Bundle, ASetWithSkippedRulesRebuildsTheSameWay) {
     ASSERT_TRUE(l.compiled.rules) << "the bundle says its set skips bad rules";
     EXPECT_EQ(l.compiled.rules->set().rules.size(), 1u);
     ASSERT_EQ(l.compiled.rules->set().skipped.size(), 1u);
-    EXPECT_EQ(l.compiled.rules->set().skipped[0].unsupported, "flowint");
+    EXPECT_EQ(l.compiled.rules->set().skipped[0].unsupported, "xbits");
     EXPECT_EQ(l.compiled.rules->set().digest, c.rules->set().digest);
 }
 

@@ -96,7 +96,18 @@ bool packet_matches(const Rule& r, const BufferSet& bufs) {
     if (r.point != InspectPoint::Packet) return true;
     if (bufs.packet == nullptr) return false;
     const PacketFacts& p = *bufs.packet;
-    if (r.proto != Protocol::Ip && !p.tcp) return false;  // tcp and tcp-pkt: TCP packets only
+    switch (r.proto) {
+        case Protocol::Ip:
+            break;
+        case Protocol::Udp:
+            if (p.proto != 17) return false;
+            break;
+        case Protocol::Icmp:
+            if (!is_icmp(p)) return false;
+            break;
+        default:  // tcp and tcp-pkt: TCP packets only
+            if (!p.tcp) return false;
+    }
     for (const PacketCheck& c : r.packet)
         if (!c.holds(p)) return false;
     return true;

@@ -24,7 +24,13 @@ constexpr uint8_t kMore = 0x01, kDont = 0x02, kReserved = 0x04;
 
 struct PacketFacts {
     bool ipv4 = false;  // IPv6: ttl is the hop limit; id, fragbits and ipopts never match
-    bool tcp = false;   // else UDP (flags, window, seq, ack, tcp.mss never match)
+    bool tcp = false;   // else not TCP (flags, window, seq, ack, tcp.mss never match)
+    uint8_t proto = 0;  // the IP protocol: 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...
+    // ICMP and ICMPv6 (itype, icode; icmp_id and icmp_seq for the echo and other messages
+    // that carry them).
+    uint8_t icmp_type = 0, icmp_code = 0;
+    bool icmp_has_id = false;
+    uint16_t icmp_id = 0, icmp_seq = 0;
     uint8_t ttl = 0;
     uint16_t ip_id = 0;
     uint8_t frag_bits = 0;  // frag_bit::
@@ -37,5 +43,9 @@ struct PacketFacts {
     uint32_t dsize = 0;    // the transport payload's length
     bool same_ip = false;  // source and destination address are one
 };
+
+constexpr bool is_icmp(const PacketFacts& p) {
+    return p.proto == 1 || p.proto == 58;
+}
 
 }  // namespace sluice::rules

@@ -252,6 +252,10 @@ std::string_view protocol_name(Protocol p) {
             return "tcp-pkt";
         case Protocol::Ip:
             return "ip";
+        case Protocol::Udp:
+            return "udp";
+        case Protocol::Icmp:
+            return "icmp";
     }
     return "?";
 }
@@ -282,9 +286,9 @@ IpOpt ip_opt_of(uint8_t type) {
 }
 
 std::string_view packet_check_name(PacketCheck::Kind k) {
-    static constexpr std::string_view kNames[] = {"ttl",      "id",     "dsize",   "window",
-                                                  "seq",      "ack",    "tcp.mss", "flags",
-                                                  "fragbits", "ipopts", "sameip"};
+    static constexpr std::string_view kNames[] = {
+        "ttl",      "id",     "dsize",  "window", "seq",   "ack",     "tcp.mss", "flags",
+        "fragbits", "ipopts", "sameip", "itype",  "icode", "icmp_id", "icmp_seq"};
     return kNames[static_cast<size_t>(k)];
 }
 
@@ -329,6 +333,14 @@ bool PacketCheck::holds(const PacketFacts& p) const {
         case Kind::IpOpts:
             return p.ipv4 &&
                    (opt == IpOpt::Any ? p.ip_opts != 0 : (p.ip_opts & ip_opt_bit(opt)) != 0);
+        case Kind::Itype:
+            return is_icmp(p) && cmp.matches(p.icmp_type);
+        case Kind::Icode:
+            return is_icmp(p) && cmp.matches(p.icmp_code);
+        case Kind::IcmpId:
+            return is_icmp(p) && p.icmp_has_id && cmp.matches(p.icmp_id);
+        case Kind::IcmpSeq:
+            return is_icmp(p) && p.icmp_has_id && cmp.matches(p.icmp_seq);
     }
     return false;
 }

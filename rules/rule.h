@@ -23,8 +23,9 @@ std::string_view action_name(Action a);
 Verdict action_verdict(Action a);
 
 // Tcp: a stream rule (reassembled data) unless it uses header keywords; TcpPkt: Suricata's
-// tcp-pkt, every TCP packet; Ip: every TCP and UDP packet sluice tracks.
-enum class Protocol : uint8_t { Tcp, Http, Tls, TcpPkt, Ip };
+// tcp-pkt, every TCP packet; Ip: every IP packet sluice inspects; Udp and Icmp: every UDP,
+// every ICMP and ICMPv6 packet (packet rules).
+enum class Protocol : uint8_t { Tcp, Http, Tls, TcpPkt, Ip, Udp, Icmp };
 std::string_view protocol_name(Protocol p);
 
 // One address element: a prefix (len 0 with version None means "any").
@@ -165,7 +166,11 @@ struct PacketCheck {
         Flags,
         FragBits,
         IpOpts,
-        SameIp
+        SameIp,
+        Itype,
+        Icode,
+        IcmpId,
+        IcmpSeq
     } kind = Kind::Ttl;
     UintCmp cmp;           // the numeric kinds
     bool negated = false;  // window:!N

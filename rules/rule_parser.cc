@@ -308,16 +308,21 @@ bool RuleParser::parse_header() {
         rule_.proto = Protocol::TcpPkt;
     else if (proto == "ip" || proto == "pkthdr")  // pkthdr: Suricata's decoder-event rules
         rule_.proto = Protocol::Ip;
+    else if (proto == "udp")
+        rule_.proto = Protocol::Udp;
+    else if (proto == "icmp" || proto == "icmpv4" || proto == "icmpv6")
+        rule_.proto = Protocol::Icmp;
     else if (proto == "http" || proto == "http1")
         rule_.proto = Protocol::Http;
     else if (proto == "tls" || proto == "ssl")
         rule_.proto = Protocol::Tls;
     else if (proto.empty() || proto == "(")
-        return error(at, "expected a protocol (tcp, tcp-pkt, ip, http or tls)");
+        return error(at, "expected a protocol (tcp, tcp-pkt, udp, icmp, ip, http or tls)");
     else
         return unsupported(at, "protocol " + std::string(proto),
                            "protocol '" + std::string(proto) +
-                               "' is not inspected (supported: tcp, tcp-pkt, ip, http, tls)");
+                               "' is not inspected (supported: tcp, tcp-pkt, udp, icmp, ip, http, "
+                               "tls)");
 
     skip_ws();
     if (pos_ < text_.size() && text_[pos_] == '(') {
@@ -1530,7 +1535,7 @@ bool RuleParser::parse_packet_check(const RawOption& o, PacketCheck::Kind kind) 
             v = trim(v.substr(1));
         }
         const auto cmp = parse_uint_cmp(v);
-        const uint64_t most = kind == K::Ttl                                         ? 255
+        const uint64_t most = kind == K::Ttl || kind == K::Itype || kind == K::Icode ? 255
                               : kind == K::Seq || kind == K::Ack || kind == K::Dsize ? 0xffffffffULL
                                                                                      : 65535;
         if (!cmp || cmp->a > most || cmp->b > most)
@@ -1933,7 +1938,9 @@ bool RuleParser::apply_option(const RawOption& o) {
         {"seq", PacketCheck::Kind::Seq},           {"ack", PacketCheck::Kind::Ack},
         {"tcp.mss", PacketCheck::Kind::TcpMss},    {"flags", PacketCheck::Kind::Flags},
         {"fragbits", PacketCheck::Kind::FragBits}, {"ipopts", PacketCheck::Kind::IpOpts},
-        {"sameip", PacketCheck::Kind::SameIp},
+        {"sameip", PacketCheck::Kind::SameIp},     {"itype", PacketCheck::Kind::Itype},
+        {"icode", PacketCheck::Kind::Icode},       {"icmp_id", PacketCheck::Kind::IcmpId},
+        {"icmp_seq", PacketCheck::Kind::IcmpSeq},
     };
     for (const auto& [name, kind] : kPacketKeywords)
         if (kw == name) return parse_packet_check(o, kind);
@@ -1976,6 +1983,7 @@ bool RuleParser::finish() {
         packet_buffers = packet_buffers || inspect_point(c.buffer) == InspectPoint::Packet;
     const bool packet_rule =
         rule_.proto == Protocol::Ip || rule_.proto == Protocol::TcpPkt ||
+        rule_.proto == Protocol::Udp || rule_.proto == Protocol::Icmp ||
         (rule_.proto == Protocol::Tcp && (!rule_.packet.empty() || packet_buffers ||
                                           (rule_.conditions.empty() && rule_.http2.empty() &&
                                            rule_.flowbits.empty() && rule_.flowints.empty())));

@@ -504,6 +504,7 @@ void Pipeline::inspect_packet(Flow& f, Dir dir, const DecodedPacket& pkt,
     rules::PacketFacts p;
     p.ipv4 = pkt.src.version == IpVersion::V4;
     p.tcp = pkt.proto == ip_proto::kTcp;
+    p.proto = pkt.proto;
     p.ttl = pkt.ttl;
     p.dsize = static_cast<uint32_t>(pkt.payload.size());
     p.same_ip = pkt.src == pkt.dst;
@@ -540,10 +541,31 @@ void Pipeline::inspect_packet(Flow& f, Dir dir, const DecodedPacket& pkt,
             const size_t doff = static_cast<size_t>(frame[pkt.l4_offset + 12] >> 4) * 4;
             l4_hdr = frame.subspan(pkt.l4_offset, std::min(doff, frame.size() - pkt.l4_offset));
         }
-    } else if (frame.size() >= size_t{pkt.l4_offset} + 8) {
-        l4_hdr = frame.subspan(pkt.l4_offset, 8);  // UDP
+    } else if (pkt.proto == ip_proto::kUdp && frame.size() >= size_t{pkt.l4_offset} + 8) {
+        l4_hdr = frame.subspan(pkt.l4_offset, 8);
     }
-    rules_->on_packet(f, dir, p, pkt.payload, ip_hdr, l4_hdr);
+    std::span<const uint8_t> payload = pkt.payload;
+    if (rules::is_icmp(p) && pkt.payload.size() >= 4) {
+        // Type and code; the identifier and sequence number of the messages that carry them
+        // (echo, timestamp, information, address mask; ICMPv6 echo). The payload after the
+        // 8-byte header is what dsize and the contents see, as in Suricata.
+        const std::span<const uint8_t> h = pkt.payload;
+        p.icmp_type = h[0];
+        p.icmp_code = h[1];
+        static constexpr uint8_t kV4[] = {0, 8, 13, 14, 15, 16, 17, 18}, kV6[] = {128, 129};
+        const std::span<const uint8_t> with_id = p.proto == ip_proto::kIcmp
+                                                     ? std::span<const uint8_t>(kV4)
+                                                     : std::span<const uint8_t>(kV6);
+        p.icmp_has_id =
+            h.size() >= 8 && std::find(with_id.begin(), with_id.end(), h[0]) != with_id.end();
+        if (p.icmp_has_id) {
+            p.icmp_id = static_cast<uint16_t>(h[4] << 8 | h[5]);
+            p.icmp_seq = static_cast<uint16_t>(h[6] << 8 | h[7]);
+        }
+        payload = h.subspan(std::min<size_t>(8, h.size()));
+        p.dsize = static_cast<uint32_t>(payload.size());
+    }
+    rules_->on_packet(f, dir, p, payload, ip_hdr, l4_hdr);
 }
 
 void Pipeline::expire(Timestamp now, uint64_t seq) {

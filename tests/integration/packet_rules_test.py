@@ -51,6 +51,11 @@ def _udp(src, dst, sport, dport, data):
     return h[:6] + struct.pack("!H", c) + data
 
 
+def _icmp(itype, code, rest):
+    h = struct.pack("!BBH", itype, code, 0) + rest
+    return h[:2] + struct.pack("!H", _csum(h)) + h[4:]
+
+
 def write_crafted(path):
     rr = bytes([7, 7, 4, 0, 0, 0, 0, 0])  # record route with one slot, then end of options
     ts = bytes([68, 8, 5, 0, 0, 0, 0, 0])  # timestamp with one slot
@@ -75,6 +80,11 @@ def write_crafted(path):
         _ip4(c, s, 17, _udp(c, s, 5353, 53, b"\x12\x34" + b"\0" * 30), 32, 300, 0, nops),
         _ip4(s, c, 17, _udp(s, c, 53, 5353, b"\x12\x34\x81\x80" + b"\0" * 200), 255, 301, 2, ts),
         _ip4("10.0.0.3", "10.0.0.3", 17, _udp("10.0.0.3", "10.0.0.3", 7, 7, b"land"), 64, 302, 2),  # sameip
+        _ip4(c, s, 1, _icmp(8, 0, struct.pack("!HH", 0x1234, 7) + b"ping-data"), 64, 400, 2),
+        _ip4(s, c, 1, _icmp(0, 0, struct.pack("!HH", 0x1234, 7) + b"ping-data"), 60, 401, 0),
+        # Port unreachable, quoting the datagram's IPv4 header and first 8 bytes.
+        _ip4(s, c, 1, _icmp(3, 3, b"\0" * 4 + _ip4(c, s, 17, _udp(c, s, 5353, 53, b"x" * 8), 32, 300, 0)[:28]),
+             255, 402, 0),
     ]
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1))
@@ -87,7 +97,9 @@ def write_crafted(path):
 FIELDS = ["ip.version", "ip.ttl", "ipv6.hlim", "ip.id", "ip.flags.rb", "ip.flags.df", "ip.flags.mf",
           "ip.opt.type", "tcp.flags", "tcp.window_size_value", "tcp.seq_raw", "tcp.ack_raw", "tcp.len",
           "udp.length", "tcp.options.mss_val", "tcp.hdr_len", "tcp.payload", "udp.payload", "icmp.type",
-          "icmpv6.type", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ipv6.nxt", "udp.srcport"]
+          "icmpv6.type", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ipv6.nxt", "udp.srcport",
+          "icmp.code", "icmpv6.code", "icmp.ident", "icmp.seq", "icmpv6.echo.identifier",
+          "icmpv6.echo.sequence_number", "ip.len", "ip.hdr_len", "ipv6.plen", "data.data"]
 
 
 def tshark_packets(pcap):
@@ -96,10 +108,9 @@ def tshark_packets(pcap):
     pkts = []
     for line in out.splitlines():
         v = dict(zip(FIELDS, line.split("\t")))
-        if v["icmp.type"] or v["icmpv6.type"]:
-            continue  # sluice tracks TCP and UDP flows
         tcp, udp = v["tcp.flags"] != "", v["udp.length"] != ""
-        if not (tcp or udp):
+        icmp = (v["icmp.type"] or v["icmpv6.type"]) != ""
+        if not (tcp or udp or icmp):
             continue
 
         def num(k, base=10):
@@ -109,6 +120,13 @@ def tshark_packets(pcap):
             return v[k].split(",")[0] in ("1", "True")
         ipv4 = v["ip.version"].split(",")[0] == "4"
         payload = bytes.fromhex((v["tcp.payload"] or v["udp.payload"]).replace(":", ""))
+        if icmp:  # after the 8-byte ICMP header: tshark's data, or the quoted datagram's bytes
+            size = (num("ip.len") - num("ip.hdr_len") if ipv4 else num("ipv6.plen")) - 8
+            payload = bytes.fromhex(v["data.data"].split(",")[0].replace(":", ""))
+            payload = payload if len(payload) == size else None
+            dsize = size
+        else:
+            dsize = num("tcp.len") if tcp else num("udp.length") - 8
         pkts.append({
             "ipv4": ipv4, "tcp": tcp,
             "ttl": num("ip.ttl") if ipv4 else num("ipv6.hlim"),
@@ -119,7 +137,11 @@ def tshark_packets(pcap):
             "flags": num("tcp.flags", 16), "window": num("tcp.window_size_value"),
             "seq": num("tcp.seq_raw"), "ack": num("tcp.ack_raw"), "mss": num("tcp.options.mss_val"),
             "hdr_len": num("tcp.hdr_len"),
-            "dsize": num("tcp.len") if tcp else num("udp.length") - 8, "payload": payload,
+            "dsize": dsize, "payload": payload, "udp": udp and not icmp, "icmp": icmp,
+            "itype": num("icmp.type") if ipv4 else num("icmpv6.type"),
+            "icode": num("icmp.code") if ipv4 else num("icmpv6.code"),
+            "icmp_id": num("icmp.ident") if ipv4 else num("icmpv6.echo.identifier", 16),
+            "icmp_seq": num("icmp.seq") if ipv4 else num("icmpv6.echo.sequence_number"),
             "same_ip": (v["ip.src"] == v["ip.dst"]) if ipv4 else (v["ipv6.src"] == v["ipv6.dst"]),
             "v6_next": None if ipv4 else num("ipv6.nxt"), "udp_sport": num("udp.srcport") if udp else None,
         })
@@ -199,6 +221,24 @@ RULES = [
      lambda p: p["udp_sport"] == 53),
     (33, "alert ip any any -> any any (sameip; sid:33;)", "alert ip any any -> any any (sameip; sid:33;)",
      lambda p: p["same_ip"]),
+    (34, "alert icmp any any -> any any (itype:8; sid:34;)", "alert icmp any any -> any any (itype:8; sid:34;)",
+     lambda p: p["icmp"] and p["itype"] == 8),
+    (35, "alert icmp any any -> any any (itype:>2; icode:3; sid:35;)",
+     "alert icmp any any -> any any (itype:>2; icode:3; sid:35;)",
+     lambda p: p["icmp"] and p["itype"] > 2 and p["icode"] == 3),
+    (36, "alert icmp any any -> any any (icmp_id:4660; icmp_seq:7; sid:36;)",
+     "alert icmp any any -> any any (icmp_id:4660; icmp_seq:7; sid:36;)",
+     lambda p: p["icmp"] and p["icmp_id"] == 4660 and p["icmp_seq"] == 7),
+    (37, "alert icmp any any -> any any (content:\"ping\"; dsize:9; sid:37;)",
+     "alert icmp any any -> any any (content:\"ping\"; dsize:9; sid:37;)",
+     lambda p: p["icmp"] and p["dsize"] == 9 and b"ping" in (p["payload"] or b"")),
+    (38, "alert udp any any -> any any (content:\"|12 34|\"; depth:2; sid:38;)",
+     "alert udp any any -> any any (content:\"|12 34|\", depth 2; sid:38;)",
+     lambda p: p["udp"] and p["payload"].startswith(b"\x12\x34")),
+    (39, "alert udp any any -> any any (sid:39;)", "alert udp any any -> any any (sid:39;)",
+     lambda p: p["udp"]),
+    (40, "alert ip any any -> any any (icmp_id:4660; sid:40;)", None,
+     lambda p: p["icmp"] and p["icmp_id"] == 4660),
 ]
 
 
@@ -250,7 +290,8 @@ class PacketRules(t.TempDirTest):
 
     def test_crafted_capture_is_what_tshark_sees(self):
         pkts = tshark_packets(self.crafted)
-        self.assertEqual(len(pkts), 14)
+        self.assertEqual(len(pkts), 17)
+        self.assertEqual(sum(1 for p in pkts if p["icmp"]), 3)
         self.assertEqual(sum(1 for p in pkts if p["opts"]), 5)
 
 

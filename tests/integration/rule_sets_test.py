@@ -20,14 +20,14 @@ N = 30000
 
 # What docs/rules.md says sluice supports, in the generator's vocabulary (keywords as the
 # manifest names them, "pcre/X" for a pcre buffer flag).
-SUPPORTED_PROTOCOLS = {"tcp", "http", "tls"}
+SUPPORTED_PROTOCOLS = {"tcp", "http", "tls", "udp", "icmp"}
 SUPPORTED_KEYWORDS = {
     "http.method", "http.uri", "http.user_agent", "http.host", "http.request_body",
     "http.stat_code", "file.data", "http.header_names", "http_uri", "http_header",
     "tls.sni", "ja3.hash", "startswith", "endswith", "bsize", "isdataat", "threshold", "dotprefix", "flowbits", "byte_test",
     "dsize",  # a packet keyword: its tcp rule is evaluated per packet
     "tls.cert_subject", "tls.cert_issuer", "tls.cert_serial", "tls.cert_fingerprint",
-    "tls.version", "ja3s.hash",
+    "tls.version", "ja3s.hash", "itype", "icode",
     "pcre/U", "pcre/H", "pcre/P", "pcre/C",
 }
 

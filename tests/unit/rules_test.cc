@@ -158,7 +158,7 @@ struct BadRule {
 TEST(RuleParser, ErrorsNameLineColumnAndWhatWasExpected) {
     const BadRule cases[] = {
         {"alrt tcp any any -> any any (sid:1;)", 1, 1, "expected an action"},
-        {"alert udp any any -> any any (sid:1;)", 1, 7, "protocol 'udp' is not inspected"},
+        {"alert dns any any -> any any (sid:1;)", 1, 7, "protocol 'dns' is not inspected"},
         {"alert tcp any any => any any (sid:1;)", 1, 19, "expected a direction"},
         {"alert tcp $NOPE any -> any any (sid:1;)", 1, 11, "unknown address variable"},
         {"alert tcp any 99999 -> any any (sid:1;)", 1, 15, "expected a port"},

@@ -30,6 +30,10 @@ struct PacketFacts {
     // that carry them).
     uint8_t icmp_type = 0, icmp_code = 0;
     bool icmp_has_id = false;
+    // stream_size: what each side sent on a TCP connection, in sequence space as Suricata
+    // counts it (next expected sequence number less the initial one: the SYN, the bytes in
+    // order, the FIN); [0] the client, [1] the server.
+    uint32_t stream_size[2] = {0, 0};
     uint16_t icmp_id = 0, icmp_seq = 0;
     uint8_t ttl = 0;
     uint16_t ip_id = 0;

@@ -287,8 +287,8 @@ IpOpt ip_opt_of(uint8_t type) {
 
 std::string_view packet_check_name(PacketCheck::Kind k) {
     static constexpr std::string_view kNames[] = {
-        "ttl",      "id",     "dsize",  "window", "seq",   "ack",     "tcp.mss", "flags",
-        "fragbits", "ipopts", "sameip", "itype",  "icode", "icmp_id", "icmp_seq"};
+        "ttl",      "id",     "dsize",  "window", "seq",   "ack",     "tcp.mss",  "flags",
+        "fragbits", "ipopts", "sameip", "itype",  "icode", "icmp_id", "icmp_seq", "stream_size"};
     return kNames[static_cast<size_t>(k)];
 }
 
@@ -341,6 +341,21 @@ bool PacketCheck::holds(const PacketFacts& p) const {
             return is_icmp(p) && p.icmp_has_id && cmp.matches(p.icmp_id);
         case Kind::IcmpSeq:
             return is_icmp(p) && p.icmp_has_id && cmp.matches(p.icmp_seq);
+        case Kind::StreamSize: {
+            if (!p.tcp) return false;
+            const bool c = cmp.matches(p.stream_size[0]), s = cmp.matches(p.stream_size[1]);
+            switch (side) {
+                case Side::Client:
+                    return c;
+                case Side::Server:
+                    return s;
+                case Side::Both:
+                    return c && s;
+                case Side::Either:
+                    return c || s;
+            }
+            return false;
+        }
     }
     return false;
 }

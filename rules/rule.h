@@ -170,7 +170,8 @@ struct PacketCheck {
         Itype,
         Icode,
         IcmpId,
-        IcmpSeq
+        IcmpSeq,
+        StreamSize
     } kind = Kind::Ttl;
     UintCmp cmp;           // the numeric kinds
     bool negated = false;  // window:!N
@@ -180,6 +181,8 @@ struct PacketCheck {
     uint8_t bits = 0;
     uint8_t ignore = 0;      // flags bits left out of the comparison
     IpOpt opt = IpOpt::Any;  // ipopts
+    // stream_size: which side's size the comparison reads
+    enum class Side : uint8_t { Client, Server, Both, Either } side = Side::Client;
     bool holds(const PacketFacts& p) const;
 };
 std::string_view packet_check_name(PacketCheck::Kind k);

@@ -1513,6 +1513,29 @@ bool RuleParser::parse_packet_check(const RawOption& o, PacketCheck::Kind kind) 
                 c.ignore = static_cast<uint8_t>(c.ignore | b);
             }
         }
+    } else if (kind == K::StreamSize) {
+        // stream_size:client|server|both|either,OP,N (OP: > < = != >= <=); Snort 3 names the
+        // sides to_server and to_client.
+        const auto t = split_commas(v);
+        static constexpr std::pair<std::string_view, PacketCheck::Side> kSides[] = {
+            {"client", PacketCheck::Side::Client},    {"server", PacketCheck::Side::Server},
+            {"both", PacketCheck::Side::Both},        {"either", PacketCheck::Side::Either},
+            {"to_server", PacketCheck::Side::Client},  // Snort 3's names
+            {"to_client", PacketCheck::Side::Server}};
+        const auto* side = t.size() == 3
+                               ? std::find_if(std::begin(kSides), std::end(kSides),
+                                              [&](const auto& e) { return e.first == t[0]; })
+                               : std::end(kSides);
+        const auto cmp = t.size() == 3 && !t[1].empty() &&
+                                 t[1].find_first_not_of("<>=!") == std::string_view::npos
+                             ? parse_uint_cmp(std::string(t[1]) + std::string(t[2]))
+                             : std::nullopt;
+        if (side == std::end(kSides) || !cmp || cmp->a > 0xffffffffULL)
+            return error(at,
+                         "stream_size expects client|server|both|either,OP,N with OP one of "
+                         "> < = != >= <=");
+        c.side = side->second;
+        c.cmp = *cmp;
     } else if (kind == K::SameIp) {
         if (o.has_value) return error(o.value_off, "sameip takes no value");
     } else if (kind == K::IpOpts) {
@@ -1940,7 +1963,7 @@ bool RuleParser::apply_option(const RawOption& o) {
         {"fragbits", PacketCheck::Kind::FragBits}, {"ipopts", PacketCheck::Kind::IpOpts},
         {"sameip", PacketCheck::Kind::SameIp},     {"itype", PacketCheck::Kind::Itype},
         {"icode", PacketCheck::Kind::Icode},       {"icmp_id", PacketCheck::Kind::IcmpId},
-        {"icmp_seq", PacketCheck::Kind::IcmpSeq},
+        {"icmp_seq", PacketCheck::Kind::IcmpSeq},  {"stream_size", PacketCheck::Kind::StreamSize},
     };
     for (const auto& [name, kind] : kPacketKeywords)
         if (kw == name) return parse_packet_check(o, kind);
@@ -1985,8 +2008,7 @@ bool RuleParser::finish() {
         rule_.proto == Protocol::Ip || rule_.proto == Protocol::TcpPkt ||
         rule_.proto == Protocol::Udp || rule_.proto == Protocol::Icmp ||
         (rule_.proto == Protocol::Tcp && (!rule_.packet.empty() || packet_buffers ||
-                                          (rule_.conditions.empty() && rule_.http2.empty() &&
-                                           rule_.flowbits.empty() && rule_.flowints.empty())));
+                                          (rule_.conditions.empty() && rule_.http2.empty())));
     if (!rule_.packet.empty() && !packet_rule)
         return unsupported(0, std::string(packet_check_name(rule_.packet.front().kind)),
                            std::string(packet_check_name(rule_.packet.front().kind)) +

@@ -531,6 +531,12 @@ void Pipeline::inspect_packet(Flow& f, Dir dir, const DecodedPacket& pkt,
         }
     }
     if (p.tcp) {
+        // Sequence space used so far, as Suricata's stream_size reads it.
+        for (size_t side = 0; side < 2; ++side) {
+            const TcpStream& st = f.stream[side];
+            p.stream_size[side] = static_cast<uint32_t>(st.delivered + (st.syn_seen ? 1 : 0) +
+                                                        (st.fin_seen && st.ended ? 1 : 0));
+        }
         p.tcp_flags = pkt.tcp_flags;
         p.window = pkt.window;
         p.seq = pkt.seq;

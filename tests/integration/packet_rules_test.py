@@ -99,13 +99,18 @@ FIELDS = ["ip.version", "ip.ttl", "ipv6.hlim", "ip.id", "ip.flags.rb", "ip.flags
           "udp.length", "tcp.options.mss_val", "tcp.hdr_len", "tcp.payload", "udp.payload", "icmp.type",
           "icmpv6.type", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ipv6.nxt", "udp.srcport",
           "icmp.code", "icmpv6.code", "icmp.ident", "icmp.seq", "icmpv6.echo.identifier",
-          "icmpv6.echo.sequence_number", "ip.len", "ip.hdr_len", "ipv6.plen", "data.data"]
+          "icmpv6.echo.sequence_number", "ip.len", "ip.hdr_len", "ipv6.plen", "data.data",
+          "tcp.stream", "tcp.nxtseq", "tcp.srcport", "tcp.dstport"]
 
 
 def tshark_packets(pcap):
     out = t.run(["tshark", "-r", pcap, "-T", "fields", "-E", "separator=\t", "-E", "aggregator=,",
                  *[x for f in FIELDS for x in ("-e", f)]]).stdout
     pkts = []
+    # stream_size: per connection and side, the largest next sequence number so far (tshark's
+    # relative numbers start at the SYN: nxtseq counts the SYN, the data and the FIN). The
+    # client is the side that sent the SYN without ACK.
+    used, client_port = {}, {}
     for line in out.splitlines():
         v = dict(zip(FIELDS, line.split("\t")))
         tcp, udp = v["tcp.flags"] != "", v["udp.length"] != ""
@@ -119,6 +124,15 @@ def tshark_packets(pcap):
         def flag(k):
             return v[k].split(",")[0] in ("1", "True")
         ipv4 = v["ip.version"].split(",")[0] == "4"
+        sizes = (None, None)
+        if tcp:
+            stream, sport = v["tcp.stream"], num("tcp.srcport")
+            if num("tcp.flags", 16) & 0x12 == 0x02:
+                client_port[stream] = sport
+            side = 0 if client_port.get(stream, num("tcp.dstport")) == sport else 1
+            key = (stream, side)
+            used[key] = max(used.get(key, 0), num("tcp.nxtseq") or 0)
+            sizes = (used.get((stream, 0), 0), used.get((stream, 1), 0))
         payload = bytes.fromhex((v["tcp.payload"] or v["udp.payload"]).replace(":", ""))
         if icmp:  # after the 8-byte ICMP header: tshark's data, or the quoted datagram's bytes
             size = (num("ip.len") - num("ip.hdr_len") if ipv4 else num("ipv6.plen")) - 8
@@ -138,6 +152,7 @@ def tshark_packets(pcap):
             "seq": num("tcp.seq_raw"), "ack": num("tcp.ack_raw"), "mss": num("tcp.options.mss_val"),
             "hdr_len": num("tcp.hdr_len"),
             "dsize": dsize, "payload": payload, "udp": udp and not icmp, "icmp": icmp,
+            "sizes": sizes,
             "itype": num("icmp.type") if ipv4 else num("icmpv6.type"),
             "icode": num("icmp.code") if ipv4 else num("icmpv6.code"),
             "icmp_id": num("icmp.ident") if ipv4 else num("icmpv6.echo.identifier", 16),
@@ -239,6 +254,17 @@ RULES = [
      lambda p: p["udp"]),
     (40, "alert ip any any -> any any (icmp_id:4660; sid:40;)", None,
      lambda p: p["icmp"] and p["icmp_id"] == 4660),
+    (41, "alert tcp any any -> any any (stream_size:client,>,30; sid:41;)",
+     "alert tcp any any -> any any (stream_size:to_server,>,30; sid:41;)",
+     lambda p: p["tcp"] and p["sizes"][0] > 30),
+    (42, "alert tcp any any -> any any (stream_size:either,=,1; sid:42;)",
+     "alert tcp any any -> any any (stream_size:either,=,1; sid:42;)",
+     lambda p: p["tcp"] and 1 in p["sizes"]),
+    (43, "alert tcp any any -> any any (stream_size:both,>=,2; flags:A+; sid:43;)",
+     "alert tcp any any -> any any (stream_size:both,>=,2; flags:+A; sid:43;)",
+     lambda p: p["tcp"] and min(p["sizes"]) >= 2 and p["flags"] & 0x10),
+    (44, "alert tcp any any -> any any (stream_size:server,<,2; sid:44;)", None,
+     lambda p: p["tcp"] and p["sizes"][1] < 2),
 ]
 
 

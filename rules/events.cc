@@ -50,6 +50,12 @@ constexpr std::string_view kAppLayer[] = {
     "http.abnormal_ce_header",
     "http.request_field_missing_colon",
     "http.response_field_missing_colon",
+    "tls.invalid_record_type",
+    "tls.invalid_record_version",
+    "tls.invalid_ssl_record",
+    "tls.invalid_handshake_message",
+    "tls.invalid_certificate",
+    "tls.heartbeat_message",
 };
 
 }  // namespace

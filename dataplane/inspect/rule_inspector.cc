@@ -1,5 +1,7 @@
 #include "inspect/rule_inspector.h"
 
+#include "inspect/suricata_events.h"
+
 #include "account/account_state.h"
 
 namespace sluice {
@@ -383,6 +385,10 @@ void RuleInspector::on_event(Flow& f, Dir dir, rules::EventKind kind, std::strin
     b.set(Buffer::Event, rules::event_buffer_value(kind, name, buf));
     EventAlertContext ctx(kind, name);
     inspect(f, dir, InspectPoint::Event, b, &ctx);
+}
+
+void RuleInspector::on_tls_event(Flow& f, Dir dir, tls::TlsEvent e) {
+    on_event(f, dir, rules::EventKind::AppLayer, suricata_tls_event(e));
 }
 
 Verdict RuleInspector::on_decode_event(const DecodedPacket& pkt, std::string_view name) {

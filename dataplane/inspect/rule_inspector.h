@@ -125,6 +125,7 @@ class RuleInspector final : public StreamConsumer, public tls::HelloObserver {
     // Returns the verdict their actions ask for (Pass when none matched).
     Verdict on_decode_event(const DecodedPacket& pkt, std::string_view name);
     void on_server_flight(Flow& f, const tls::ServerFlight& s) override;
+    void on_tls_event(Flow& f, Dir dir, tls::TlsEvent e) override;
     // Packet rules: one packet's header facts, its payload, its IP header (IPv4, or IPv6 with
     // its extension headers) and its TCP or UDP header (empty when absent).
     void on_packet(Flow& f, Dir dir, const rules::PacketFacts& facts,

@@ -102,4 +102,22 @@ std::string_view suricata_http_event(http::Anomaly a, Dir d) {
     }
 }
 
+std::string_view suricata_tls_event(tls::TlsEvent e) {
+    switch (e) {
+        case tls::TlsEvent::InvalidRecordType:
+            return "tls.invalid_record_type";
+        case tls::TlsEvent::InvalidRecordVersion:
+            return "tls.invalid_record_version";
+        case tls::TlsEvent::InvalidRecord:
+            return "tls.invalid_ssl_record";
+        case tls::TlsEvent::InvalidHandshake:
+            return "tls.invalid_handshake_message";
+        case tls::TlsEvent::InvalidCertificate:
+            return "tls.invalid_certificate";
+        case tls::TlsEvent::Heartbeat:
+            return "tls.heartbeat_message";
+    }
+    return {};
+}
+
 }  // namespace sluice

@@ -9,11 +9,13 @@
 #include "flow/flow.h"
 #include "http/http_framer.h"
 #include "normalize/tcp_normalizer.h"
+#include "tls/tls_inspector.h"
 
 namespace sluice {
 
 std::string_view suricata_decode_event(DecodeError e);
 std::string_view suricata_stream_event(NormReason r);
 std::string_view suricata_http_event(http::Anomaly a, Dir d);
+std::string_view suricata_tls_event(tls::TlsEvent e);
 
 }  // namespace sluice

@@ -108,9 +108,14 @@ void TlsInspector::feed_records(Flow& f, Dir dir, std::span<const uint8_t> bytes
             const uint16_t len = static_cast<uint16_t>(d.hdr[3] << 8 | d.hdr[4]);
             if (d.hdr[0] < 20 || d.hdr[0] > 24 || d.hdr[1] != 3 || len == 0 || len > kMaxRecord) {
                 ++ctr_.malformed;
+                event(f, dir,
+                      d.hdr[0] < 20 || d.hdr[0] > 24 ? TlsEvent::InvalidRecordType
+                      : d.hdr[1] != 3                ? TlsEvent::InvalidRecordVersion
+                                                     : TlsEvent::InvalidRecord);
                 fail(f, dir);
                 return;
             }
+            if (d.hdr[0] == 24) event(f, dir, TlsEvent::Heartbeat);
             d.rec_left = len;
             ++ctr_.records;
             if (f.tls.session != DecryptSessions::kNil) {
@@ -164,6 +169,7 @@ bool TlsInspector::feed_handshake(Flow& f, Dir dir, std::span<const uint8_t> byt
             d.msg_len = msg_len;
             if (d.hs[0] != expected || d.msg_len == 0) {
                 ++ctr_.malformed;
+                event(f, dir, TlsEvent::InvalidHandshake);
                 fail(f, dir);
                 return false;
             }
@@ -199,6 +205,7 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
         ClientHello ch;
         if (parse_client_hello(body, ch) != ParseStatus::Ok) {
             ++ctr_.malformed;
+            event(f, dir, TlsEvent::InvalidHandshake);
             fail(f, dir);
             return;
         }
@@ -224,6 +231,7 @@ void TlsInspector::hello_complete(Flow& f, Dir dir) {
         ServerHello sh;
         if (parse_server_hello(body, sh) != ParseStatus::Ok) {
             ++ctr_.malformed;
+            event(f, dir, TlsEvent::InvalidHandshake);
             fail(f, dir);
             return;
         }
@@ -355,9 +363,13 @@ void TlsInspector::end_server_flight(Flow& f) {
     const std::span<const uint8_t> held = buffers_[d.buf].first(HandshakeBuffers::kBufferSize);
     if (parse_server_hello(held.first(f.tls.server_hello_len), sh) == ParseStatus::Ok) {
         const CertificateFacts* cert = nullptr;
-        if (f.tls.cert_len > 0 &&
-            parse_certificate_message(held.subspan(f.tls.server_hello_len, f.tls.cert_len), *cert_))
-            cert = cert_.get();
+        if (f.tls.cert_len > 0) {
+            if (parse_certificate_message(held.subspan(f.tls.server_hello_len, f.tls.cert_len),
+                                          *cert_))
+                cert = cert_.get();
+            else
+                event(f, Dir::ToClient, TlsEvent::InvalidCertificate);
+        }
         tell_server_flight(f, sh, cert, f.tls.server_keyx);
     }
     release(d);

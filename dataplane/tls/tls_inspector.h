@@ -95,6 +95,17 @@ struct TlsCounters {
     uint64_t secrets_pushed = 0;        // secrets received at run time
 };
 
+// Anomalies of the record and handshake layers (app-layer-event rules name them by Suricata's
+// names, inspect/suricata_events.h).
+enum class TlsEvent : uint8_t {
+    InvalidRecordType,     // a record type outside 20-24
+    InvalidRecordVersion,  // a record version whose major is not 3
+    InvalidRecord,         // a record length of 0 or past the limit
+    InvalidHandshake,      // an unexpected or unparseable hello
+    InvalidCertificate,    // the server's Certificate message does not parse
+    Heartbeat,             // a heartbeat record
+};
+
 // What the server said in the clear: its hello (the negotiated version, JA3S) and, before
 // TLS 1.3, its certificate and whether it sent a key exchange.
 struct ServerFlight {
@@ -117,6 +128,11 @@ class HelloObserver {
     virtual void on_server_flight(Flow& f, const ServerFlight& s) {
         (void)f;
         (void)s;
+    }
+    virtual void on_tls_event(Flow& f, Dir dir, TlsEvent e) {
+        (void)f;
+        (void)dir;
+        (void)e;
     }
 };
 
@@ -176,6 +192,9 @@ class TlsInspector final : public StreamConsumer, public AnswerSealer {
     // The flight is over (or cut short): tells the observers, frees the buffer, kTracking.
     void end_server_flight(Flow& f);
     bool wants_server_flight() const;
+    void event(Flow& f, Dir dir, TlsEvent e) {
+        for (size_t i = 0; i < hello_n_; ++i) hello_observers_[i]->on_tls_event(f, dir, e);
+    }
     void tell_server_flight(Flow& f, const ServerHello& sh, const CertificateFacts* cert,
                             bool key_exchange);
     // Takes back the handshake buffer held longest by another flow (see TlsOptions).

@@ -63,6 +63,25 @@ def conversation(sport, request, response=b"HTTP/1.1 200 OK\r\nContent-Length: 0
     return out
 
 
+def client_hello():
+    """A minimal well-formed ClientHello record (TLS 1.3 suite, no extensions)."""
+    body = b"\x03\x03" + b"\x11" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+    hs = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + len(hs).to_bytes(2, "big") + hs
+
+
+def tls_connection(sport, records):
+    a, b = 1000, 5000
+    out = [_ip4(C, S, 6, _tcp(C, S, sport, 443, a, 0, 0x02, 64240), 64, 1, 2),
+           _ip4(S, C, 6, _tcp(S, C, 443, sport, b, a + 1, 0x12, 65535), 64, 1, 2),
+           _ip4(C, S, 6, _tcp(C, S, sport, 443, a + 1, b + 1, 0x10, 64240), 64, 2, 2)]
+    a += 1
+    for r in records:
+        out.append(_ip4(C, S, 6, _tcp(C, S, sport, 443, a, b + 1, 0x18, 64240, r), 64, 3, 2))
+        a += len(r)
+    return out
+
+
 def write(path, pkts):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1))
@@ -217,6 +236,41 @@ class EventRules(t.TempDirTest):
                  r["alert"]["signature_id"] == 2221000)
         self.assertEqual(a["anomaly"]["event"], "http.invalid_request_field_folding")
         self.assertEqual(got.get(2221900, 0), truth["http.request_field_missing_colon"])
+
+
+    def test_tls_events(self):
+        bad_hello = b"\x01\x00\x00\x04\x03\x03\x00\x00"
+        pkts = (tls_connection(43000, [client_hello(), b"\x30\x03\x03\x00\x01\x00"]) +
+                tls_connection(43001, [client_hello(), b"\x18\x03\x03\x00\x03\x01\x00\x00"]) +
+                tls_connection(43002, [b"\x16\x03\x01" + len(bad_hello).to_bytes(2, "big") +
+                                       bad_hello]) +
+                tls_connection(43003, [client_hello(), b"\x17\x02\x03\x00\x01\x00"]) +
+                tls_connection(43004, [client_hello()]))
+        pcap = os.path.join(self.tmp, "tls.pcap")
+        write(pcap, pkts)
+        # The oracle: the records' headers in each connection's client bytes, and tshark's
+        # dissection (a heartbeat record; a malformed handshake).
+        truth = {"tls.invalid_record_type": 0, "tls.invalid_record_version": 0,
+                 "tls.heartbeat_message": 0, "tls.invalid_handshake_message": 0}
+        for g in tshark(pcap, "tcp.payload", filt="tcp.len > 0"):
+            rec = bytes.fromhex(g["tcp.payload"][0].replace(":", ""))
+            if not 20 <= rec[0] <= 24:
+                truth["tls.invalid_record_type"] += 1
+            elif rec[1] != 3:
+                truth["tls.invalid_record_version"] += 1
+        dissected = tshark(pcap, "tls.record.content_type", "_ws.malformed", filt="tls")
+        truth["tls.heartbeat_message"] = sum(
+            1 for d in dissected if "24" in d.get("tls.record.content_type", []))
+        truth["tls.invalid_handshake_message"] = sum(
+            1 for d in dissected if "_ws.malformed" in d and
+            "22" in d.get("tls.record.content_type", []))
+        self.assertEqual(sorted(truth.values()), [1, 1, 1, 1], truth)
+        text = "".join(f'alert tls any any -> any any (msg:"SURICATA {e}"; flow:established; '
+                       f'app-layer-event:{e}; sid:{2230000 + i};)\n' for i, e in enumerate(truth))
+        _, eve, _ = self.run_rules(pcap, text)
+        got = alerts(eve)
+        for i, (e, n) in enumerate(truth.items()):
+            self.assertEqual(got.get(2230000 + i, 0), n, e)
 
 
 if __name__ == "__main__":

@@ -370,6 +370,10 @@ TEST(Pipeline, EventNamesRulesAcceptAreTheOnesRaised) {
     for (size_t r = 0; r < kNormReasons; ++r)
         if (auto n = suricata_stream_event(static_cast<NormReason>(r)); !n.empty())
             raised[EventKind::Stream].emplace(n);
+    for (auto e : {tls::TlsEvent::InvalidRecordType, tls::TlsEvent::InvalidRecordVersion,
+                   tls::TlsEvent::InvalidRecord, tls::TlsEvent::InvalidHandshake,
+                   tls::TlsEvent::InvalidCertificate, tls::TlsEvent::Heartbeat})
+        raised[EventKind::AppLayer].emplace(suricata_tls_event(e));
     for (size_t a = 0; a < http::kAnomalyCount; ++a)
         for (Dir d : {Dir::ToServer, Dir::ToClient})
             if (auto n = suricata_http_event(static_cast<http::Anomaly>(a), d); !n.empty())

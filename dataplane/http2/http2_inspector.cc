@@ -59,6 +59,11 @@ struct Http2Inspector::Stream {
     uint32_t pseudo_at = 0;    // pseudo-header values from its end, downwards
     bool head_overflow = false;
     std::string_view authority;  // in the head buffer, while it is held
+    // The final response's regular fields ("name: value\r\n" lines), kept in a head buffer
+    // of their own until the response is inspected, only while the rules read response headers.
+    uint32_t resp_head = kNil;
+    uint32_t resp_len = 0;
+    bool resp_overflow = false;
     int64_t content_length[2] = {-1, -1};
     uint64_t data_total[2] = {0, 0};
     uint64_t opened_ns = 0;
@@ -773,6 +778,8 @@ void Http2Inspector::header_field(Flow& f, Connection& c, Dir d, std::string_vie
             b.json = value.find("json") != std::string_view::npos;
             b.sse = t.sse;
         }
+        if (!pseudo && !s->interim && !c.dir[idx(d)].block_trailers)
+            response_field(*s, name, value);
         return;
     }
     // The request's fields: bounded copies for the record, the list itself for identity and
@@ -829,6 +836,35 @@ void Http2Inspector::header_field(Flow& f, Connection& c, Dir d, std::string_vie
                                    std::string_view(p + name.size() + 2, value.size())};
     s->head_len += static_cast<uint32_t>(line);
     m.header_block = std::string_view(buf.data(), s->head_len);
+}
+
+void Http2Inspector::response_field(Stream& s, std::string_view name, std::string_view value) {
+    if (s.resp_overflow || !txn_.wants_response_headers()) return;
+    if (s.resp_head == kNil) {
+        s.resp_head = heads_.alloc();
+        if (s.resp_head == kNil) {
+            s.resp_overflow = true;  // none free: the response is inspected without them
+            return;
+        }
+        parsed_[s.resp_head] = http::MessageHead{};
+        s.resp_len = 0;
+    }
+    std::span<char> buf = heads_[s.resp_head];
+    http::MessageHead& m = parsed_[s.resp_head];
+    const size_t line = name.size() + 2 + value.size() + 2;
+    if (line > buf.size() - s.resp_len || m.header_count == m.headers.size()) {
+        s.resp_overflow = true;
+        return;
+    }
+    char* p = buf.data() + s.resp_len;
+    std::memcpy(p, name.data(), name.size());
+    std::memcpy(p + name.size(), ": ", 2);
+    std::memcpy(p + name.size() + 2, value.data(), value.size());
+    std::memcpy(p + name.size() + 2 + value.size(), "\r\n", 2);
+    m.headers[m.header_count++] = {std::string_view(p, name.size()),
+                                   std::string_view(p + name.size() + 2, value.size())};
+    s.resp_len += static_cast<uint32_t>(line);
+    m.header_block = std::string_view(buf.data(), s.resp_len);
 }
 
 void Http2Inspector::block_done(Flow& f, Connection& c, Dir d) {
@@ -1010,9 +1046,14 @@ void Http2Inspector::direction_done(Flow& f, Connection& c, Stream& s, Dir d) {
     MessageView resp;
     resp.status = t.status;
     resp.body = bodies_.view(s.body[1]);
+    if (s.resp_head != kNil) {
+        resp.headers = parsed_[s.resp_head].fields();
+        resp.header_block = parsed_[s.resp_head].header_block;
+    }
     const rules::Http2Facts facts = facts_of(c, s);
     resp.http2 = &facts;
     txn_.on_response(f, t, resp);
+    if (s.resp_head != kNil) heads_.release(s.resp_head), s.resp_head = kNil;
     s.body[1].stream = resp.body.stream;
     uint32_t slot = 0;
     if (find(c, s.id, &slot) != nullptr) finish_stream(f, c, slot, false);
@@ -1034,6 +1075,7 @@ void Http2Inspector::finish_stream(Flow& f, Connection& c, uint32_t slot, bool t
     release_body(c, s, 0);
     release_body(c, s, 1);
     if (s.head_buf != kNil) heads_.release(s.head_buf);
+    if (s.resp_head != kNil) heads_.release(s.resp_head);
     s = Stream{};
     free_streams_.release(i);
     c.slots[slot] = c.slots[--c.n_streams];
@@ -1143,6 +1185,7 @@ void Http2Inspector::audit(const Flow& f, PoolAudit& a) const {
             a.violation(PoolKind::H2Streams, c.slots[i], f.flow_id,
                         "stream names another connection");
         if (s.head_buf != kNil) a.claim(PoolKind::H2HeadBuffers, s.head_buf, f.flow_id);
+        if (s.resp_head != kNil) a.claim(PoolKind::H2HeadBuffers, s.resp_head, f.flow_id);
         for (const http::DirBody& b : s.body) {
             if (b.buf != kNil) a.claim(PoolKind::BodyBuffers, b.buf, f.flow_id);
             if (b.dec != http::BodyDecoders::kNil) a.claim(PoolKind::Decoders, b.dec, f.flow_id);

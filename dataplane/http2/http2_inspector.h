@@ -96,6 +96,8 @@ class Http2Inspector final : public StreamConsumer,
     void settings_entry(Connection& c, Dir d, const uint8_t* e);
     void header_fragment(Flow& f, Connection& c, Dir d, std::span<const uint8_t> bytes, bool last);
     void header_field(Flow& f, Connection& c, Dir d, std::string_view name, std::string_view value);
+    // A final response's regular field, kept for the rules' response header buffers.
+    void response_field(Stream& s, std::string_view name, std::string_view value);
     void block_done(Flow& f, Connection& c, Dir d);
     void direction_done(Flow& f, Connection& c, Stream& s, Dir d);
     void finish_stream(Flow& f, Connection& c, uint32_t slot, bool truncated);

@@ -66,6 +66,13 @@ class TransactionStage final : public tls::HelloObserver {
     // tls::HelloObserver: the flow's JA4, for its transactions.
     void on_client_hello(Flow& f, const tls::ClientHello& ch, const tls::Fingerprints& fp) override;
     std::string_view ja4_of(const Flow& f) const;
+    // True while the rule set in force reads response header fields (http.server,
+    // http.location, http.response_header): HTTP/2 then keeps a response's fields for them.
+    bool wants_response_headers() const {
+        return rules_ != nullptr && (rules_->uses(rules::Buffer::HttpServer) ||
+                                     rules_->uses(rules::Buffer::HttpLocation) ||
+                                     rules_->uses(rules::Buffer::HttpResponseHeader));
+    }
     static constexpr size_t kHeaderNamesCap = 4096;
     static constexpr size_t kHeaderLinesCap = 16384;
 

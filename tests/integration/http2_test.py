@@ -201,13 +201,27 @@ class Http2Captures(unittest.TestCase):
             f.write('alert http any any -> any any (msg:"push setting"; '
                     'http2.settings:SETTINGS_MAX_CONCURRENT_STREAMS; sid:8201; rev:1;)\n'
                     'alert http any any -> any any (msg:"key header"; http2.header_name; '
-                    'content:"x-api-key"; sid:8202; rev:1;)\n')
+                    'content:"x-api-key"; sid:8202; rev:1;)\n'
+                    'alert http any any -> any any (msg:"server"; flow:to_client; http.server; '
+                    'content:"nginx"; sid:8203; rev:1;)\n'
+                    'alert http any any -> any any (msg:"response header"; '
+                    'http.response_header; content:"content-type|3a 20|text/"; startswith; '
+                    'sid:8204; rev:1;)\n')
         for name in CAPTURES:
             with self.subTest(capture=name):
                 frames = tshark_frames(name)
                 settings_ports, key_streams, streams = set(), set(), set()
+                nginx, text_type = set(), set()
                 for port, from_client, f in frames:
                     if not from_client:
+                        # The answers' fields (HTTP/2 response buffers).
+                        if f["http2.type"] == "1":
+                            h = headers_of(f)
+                            key = (port, int(f["http2.streamid"]))
+                            if any(n == "server" and "nginx" in v for n, v in h):
+                                nginx.add(key)
+                            if any(n == "content-type" and v.startswith("text/") for n, v in h):
+                                text_type.add(key)
                         continue
                     if f["http2.type"] == "4" and f.get("http2.flags") == "0x00":
                         entries = f.get("http2.settings", [])
@@ -230,6 +244,10 @@ class Http2Captures(unittest.TestCase):
                             for a in alerts if a["alert"]["signature_id"] == 8202}
                 self.assertEqual(got_8201, want_8201)
                 self.assertEqual(got_8202, key_streams)
+                for sid, want in ((8203, nginx), (8204, text_type)):
+                    got = {(a["src_port"], a["http"]["http2"]["stream_id"])
+                           for a in alerts if a["alert"]["signature_id"] == sid}
+                    self.assertEqual(got, want, sid)
                 self.assertGreater(want_8201 + len(key_streams), 0)
 
     def test_client_fingerprint_matches_the_frames(self):

@@ -44,6 +44,24 @@ bool parse_u64(std::string_view v, uint64_t& out) {
     return true;
 }
 
+// Appends "name: value\r\n" at `len` in `buf` (which ends where it may grow to) and lists the
+// field in `m`; false when it does not fit.
+bool append_field(http::MessageHead& m, std::span<char> buf, uint32_t& len, std::string_view name,
+                  std::string_view value) {
+    const size_t line = name.size() + 2 + value.size() + 2;
+    if (line > buf.size() - len || m.header_count == m.headers.size()) return false;
+    char* p = buf.data() + len;
+    std::memcpy(p, name.data(), name.size());
+    std::memcpy(p + name.size(), ": ", 2);
+    std::memcpy(p + name.size() + 2, value.data(), value.size());
+    std::memcpy(p + name.size() + 2 + value.size(), "\r\n", 2);
+    m.headers[m.header_count++] = {std::string_view(p, name.size()),
+                                   std::string_view(p + name.size() + 2, value.size())};
+    len += static_cast<uint32_t>(line);
+    m.header_block = std::string_view(buf.data(), len);
+    return true;
+}
+
 }  // namespace
 
 struct Http2Inspector::Stream {
@@ -822,20 +840,8 @@ void Http2Inspector::header_field(Flow& f, Connection& c, Dir d, std::string_vie
         if (name == ":authority") s->authority = v;
         return;
     }
-    const size_t line = name.size() + 2 + value.size() + 2;
-    if (line > s->pseudo_at - s->head_len || m.header_count == m.headers.size()) {
+    if (!append_field(m, buf.first(s->pseudo_at), s->head_len, name, value))
         s->head_overflow = true;
-        return;
-    }
-    char* p = buf.data() + s->head_len;
-    std::memcpy(p, name.data(), name.size());
-    std::memcpy(p + name.size(), ": ", 2);
-    std::memcpy(p + name.size() + 2, value.data(), value.size());
-    std::memcpy(p + name.size() + 2 + value.size(), "\r\n", 2);
-    m.headers[m.header_count++] = {std::string_view(p, name.size()),
-                                   std::string_view(p + name.size() + 2, value.size())};
-    s->head_len += static_cast<uint32_t>(line);
-    m.header_block = std::string_view(buf.data(), s->head_len);
 }
 
 void Http2Inspector::response_field(Stream& s, std::string_view name, std::string_view value) {
@@ -849,22 +855,8 @@ void Http2Inspector::response_field(Stream& s, std::string_view name, std::strin
         parsed_[s.resp_head] = http::MessageHead{};
         s.resp_len = 0;
     }
-    std::span<char> buf = heads_[s.resp_head];
-    http::MessageHead& m = parsed_[s.resp_head];
-    const size_t line = name.size() + 2 + value.size() + 2;
-    if (line > buf.size() - s.resp_len || m.header_count == m.headers.size()) {
+    if (!append_field(parsed_[s.resp_head], heads_[s.resp_head], s.resp_len, name, value))
         s.resp_overflow = true;
-        return;
-    }
-    char* p = buf.data() + s.resp_len;
-    std::memcpy(p, name.data(), name.size());
-    std::memcpy(p + name.size(), ": ", 2);
-    std::memcpy(p + name.size() + 2, value.data(), value.size());
-    std::memcpy(p + name.size() + 2 + value.size(), "\r\n", 2);
-    m.headers[m.header_count++] = {std::string_view(p, name.size()),
-                                   std::string_view(p + name.size() + 2, value.size())};
-    s.resp_len += static_cast<uint32_t>(line);
-    m.header_block = std::string_view(buf.data(), s.resp_len);
 }
 
 void Http2Inspector::block_done(Flow& f, Connection& c, Dir d) {

@@ -123,14 +123,6 @@ def decode_events(layers):
     return None
 
 
-def alerts(eve):
-    got = {}
-    for r in eve:
-        if r["event_type"] == "alert":
-            got[r["alert"]["signature_id"]] = got.get(r["alert"]["signature_id"], 0) + 1
-    return got
-
-
 class EventRules(t.TempDirTest):
     def run_rules(self, pcap, text):
         rules = os.path.join(self.tmp, "e.rules")
@@ -155,7 +147,7 @@ class EventRules(t.TempDirTest):
         text += ('drop pkthdr any any -> any any (msg:"drop"; decode-event:ipv4.hlen_too_small; '
                  'sid:2299999;)\n')
         _, eve, paths = self.run_rules(pcap, text)
-        got = alerts(eve)
+        got = t.alert_counts(eve)
         for i, e in enumerate(events):
             self.assertEqual(got.get(2200000 + i, 0), truth.count(e), e)
         # Enforcement: the dropped frame is not forwarded, the others are.
@@ -227,7 +219,7 @@ class EventRules(t.TempDirTest):
                  'different data"; stream-event:reassembly_overlap_different_data; '
                  'classtype:protocol-command-decode; sid:2210050;)\n')
         _, eve, _ = self.run_rules(pcap, text)
-        got = alerts(eve)
+        got = t.alert_counts(eve)
         for i, (e, n) in enumerate(truth.items()):
             self.assertEqual(got.get(2221000 + i, 0), n, e)
         self.assertEqual(got.get(2210050, 0), len(conflicts))
@@ -268,7 +260,7 @@ class EventRules(t.TempDirTest):
         text = "".join(f'alert tls any any -> any any (msg:"SURICATA {e}"; flow:established; '
                        f'app-layer-event:{e}; sid:{2230000 + i};)\n' for i, e in enumerate(truth))
         _, eve, _ = self.run_rules(pcap, text)
-        got = alerts(eve)
+        got = t.alert_counts(eve)
         for i, (e, n) in enumerate(truth.items()):
             self.assertEqual(got.get(2230000 + i, 0), n, e)
 

@@ -321,10 +321,7 @@ class SuricataKeywords(t.TempDirTest):
         check = t.dataplane("--check-rules", "--strict-rules", "--rules", rules, check=False)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         _, eve, _ = t.offline(LLM, self.tmp, "--rules", rules)
-        got = {}
-        for r in eve:
-            if r["event_type"] == "alert":
-                got[r["alert"]["signature_id"]] = got.get(r["alert"]["signature_id"], 0) + 1
+        got = t.alert_counts(eve)
         for i, (body, want, msgs) in enumerate(cases):
             expected = sum(1 for r in msgs if want(r))
             self.assertEqual(got.get(100 + i, 0), expected, body)
@@ -439,10 +436,7 @@ class PayloadKeywords(t.TempDirTest):
         check = t.dataplane("--check-rules", "--strict-rules", "--rules", rules, check=False)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         _, eve, _ = t.offline(KEYWORDS, self.tmp, "--rules", rules)
-        got = {}
-        for r in eve:
-            if r["event_type"] == "alert":
-                got[r["alert"]["signature_id"]] = got.get(r["alert"]["signature_id"], 0) + 1
+        got = t.alert_counts(eve)
         for i, (body, want) in enumerate(cases):
             self.assertEqual(got.get(300 + i, 0), sum(1 for r in reqs if want(r)), body)
             # Every rule here matches some request and misses another.

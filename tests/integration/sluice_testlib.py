@@ -122,6 +122,15 @@ def offline(pcap, workdir, *extra, workers=1):
     return s, records, {"eve": eve, "out": out}
 
 
+def alert_counts(eve):
+    """{signature_id: alerts} of EVE records."""
+    got = {}
+    for r in eve:
+        if r["event_type"] == "alert":
+            got[r["alert"]["signature_id"]] = got.get(r["alert"]["signature_id"], 0) + 1
+    return got
+
+
 def read_frames(path):
     """Frame bytes of a capture (pcap or pcapng), in order, via editcap's pcap conversion."""
     with tempfile.NamedTemporaryFile(suffix=".pcap") as tmp:

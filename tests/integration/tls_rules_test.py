@@ -120,10 +120,7 @@ class TlsKeywords(t.TempDirTest):
         totals = {}
         for pcap, ses in all_sessions.items():
             _, eve, _ = t.offline(pcap, self.tmp, "--rules", rules)
-            got = {}
-            for r in eve:
-                if r["event_type"] == "alert":
-                    got[r["alert"]["signature_id"]] = got.get(r["alert"]["signature_id"], 0) + 1
+            got = t.alert_counts(eve)
             for i, (body, want) in enumerate(cases):
                 if want is None:
                     expected = sum(1 for s in ses for j in s["ja3"] if j.startswith("771,"))

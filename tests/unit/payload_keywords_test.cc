@@ -7,6 +7,7 @@
 
 #include <random>
 
+#include "pipeline_harness.h"
 #include "rules/base64.h"
 #include "rules/compiled_rules.h"
 #include "rules/reference_evaluator.h"
@@ -34,15 +35,7 @@ std::string openssl_encode(std::string_view raw) {
 }
 
 std::shared_ptr<const CompiledRules> compile(std::string_view text) {
-    RuleSetOptions o;
-    auto rs = build_rule_set({{"t.rules", std::string(text)}}, o);
-    if (!rs.set) {
-        for (auto& e : rs.errors) ADD_FAILURE() << e.format();
-        return nullptr;
-    }
-    auto c = CompiledRules::compile(std::shared_ptr<const RuleSet>(std::move(rs.set)));
-    for (auto& e : c.errors) ADD_FAILURE() << e.format();
-    return c.rules;
+    return sluice::testing::compile_test_rules(std::string(text));
 }
 
 ParsedFile parse(std::string_view text) {

@@ -28,7 +28,7 @@ SUPPORTED_KEYWORDS = {
     "dsize",  # a packet keyword: its tcp rule is evaluated per packet
     "tls.cert_subject", "tls.cert_issuer", "tls.cert_serial", "tls.cert_fingerprint",
     "tls.version", "ja3s.hash", "itype", "icode",
-    "pcre/U", "pcre/H", "pcre/P", "pcre/C",
+    "pcre/U", "pcre/H", "pcre/P", "pcre/C", "pcre/I",
 }
 
 

@@ -268,6 +268,8 @@ class SuricataKeywords(t.TempDirTest):
             ('http.header_names; content:"|0d 0a|Content-Length|0d 0a 0d 0a|"; endswith;',
              lambda r: r["names"][-1] == "Content-Length"),
             ('pcre:"/^\\/api\\//U";', lambda r: r["uri"].startswith("/api/")),
+            ('pcre:"/^\\/v1\\//I";', lambda r: r["uri"].startswith("/v1/")),
+            ('pcre:"/^python-/V";', lambda r: (r["ua"] or "").startswith("python-")),
             ('pcre:"/^user-agent\\x3a [a-z]+\\//Hmi";',
              lambda r: r["ua"].split("/")[0].isalpha()),
             ('http.request_line; content:"POST /v1/messages HTTP/1.1"; bsize:26;',

@@ -127,12 +127,20 @@ struct LegacyPcreBuffer {
     Buffer buffer;
 };
 constexpr LegacyPcreBuffer kLegacyPcreBuffers[] = {
-    {'U', Buffer::HttpUri},    {'P', Buffer::HttpRequestBody}, {'H', Buffer::HttpHeader},
-    {'C', Buffer::HttpCookie}, {'M', Buffer::HttpMethod},      {'S', Buffer::HttpStatCode},
+    {'U', Buffer::HttpUri},
+    {'P', Buffer::HttpRequestBody},
+    {'H', Buffer::HttpHeader},
+    {'C', Buffer::HttpCookie},
+    {'M', Buffer::HttpMethod},
+    {'S', Buffer::HttpStatCode},
     // The raw forms are the same buffers: sluice keeps the URI, the header and the host as
     // sent (docs/rules.md).
-    {'I', Buffer::HttpUri},    {'D', Buffer::HttpHeader},      {'Y', Buffer::HttpStatMsg},
-    {'V', Buffer::HttpUserAgent}, {'W', Buffer::HttpHost},     {'Z', Buffer::HttpHost},
+    {'I', Buffer::HttpUri},
+    {'D', Buffer::HttpHeader},
+    {'Y', Buffer::HttpStatMsg},
+    {'V', Buffer::HttpUserAgent},
+    {'W', Buffer::HttpHost},
+    {'Z', Buffer::HttpHost},
 };
 const LegacyPcreBuffer* find_legacy_pcre_buffer(char f) {
     for (const LegacyPcreBuffer& b : kLegacyPcreBuffers)

@@ -669,6 +669,9 @@ bool Matcher::chain(const CompiledRules::Prepared& p, const Rule& r, const Compi
                 const size_t at = find_in(data, pat, c.nocase, from, to);
                 if (at == std::string_view::npos) return false;
                 if (chain(p, r, g, i + 1, at + pat.size(), data, budget)) return true;
+                // A deeper step may have spent it all (a pcre's match limit, a decode): stop
+                // here, never wrap around to an unbounded budget.
+                if (budget == 0) return false;
                 --budget;
                 from = at + 1;
             }
@@ -726,6 +729,17 @@ bool Matcher::chain(const CompiledRules::Prepared& p, const Rule& r, const Compi
         case Condition::Kind::Base64Decode: {
             // The conditions after base64_data match the decoded bytes from their start; as in
             // Suricata the decoded list is terminal (the parser puts nothing after it).
+            // A decode costs in proportion to what it reads: many places to decode from (a
+            // relative decode after a content found many times) would otherwise cost the
+            // buffer's size once per place. One budget step per 64 input bytes.
+            const size_t from = cond.base64.relative ? std::min(prev_end, data.size()) : 0;
+            const uint32_t cost =
+                static_cast<uint32_t>(std::min<size_t>(data.size() - from, cond.base64.bytes) / 64);
+            if (cost >= budget) {
+                budget = 0;
+                return false;
+            }
+            budget -= cost;
             const size_t n = base64_decode_at(cond.base64, data, prev_end, decoded_);
             if (n == 0) return false;
             return chain(p, r, g, i + 1, 0, {decoded_.data(), n}, budget);

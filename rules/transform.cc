@@ -31,16 +31,26 @@ constexpr TransformName kTransforms[] = {
     {"from_base64", Transform::FromBase64},
 };
 
-// pcrexform's match data: one per thread, made on first use (the transform runs on workers).
-pcre2_match_data* thread_match_data() {
-    struct Holder {
-        pcre2_match_data* md = pcre2_match_data_create(4, nullptr);
-        ~Holder() { pcre2_match_data_free(md); }
-    };
-    thread_local Holder h;
-    return h.md;
-}
+// pcrexform's match data and match context: one per thread, made on first use (the transform
+// runs on workers). The context bounds backtracking on hostile buffers as the matcher's pcre
+// does: past the limit the match fails and the buffer stays as it was.
 constexpr uint32_t kPcreXformMatchLimit = 200'000;
+struct PcreXformThread {
+    pcre2_match_data* md = pcre2_match_data_create(4, nullptr);
+    pcre2_match_context* mctx = [] {
+        pcre2_match_context* c = pcre2_match_context_create(nullptr);
+        pcre2_set_match_limit(c, kPcreXformMatchLimit);
+        return c;
+    }();
+    ~PcreXformThread() {
+        pcre2_match_data_free(md);
+        pcre2_match_context_free(mctx);
+    }
+};
+PcreXformThread& pcrexform_thread() {
+    thread_local PcreXformThread t;
+    return t;
+}
 
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
@@ -113,11 +123,12 @@ size_t apply_one(const Transform& t, std::string_view in, std::span<char> out) {
             break;
         }
         case Transform::PcreXform: {
-            pcre2_match_data* md = thread_match_data();
+            PcreXformThread& th = pcrexform_thread();
+            pcre2_match_data* md = th.md;
             static constexpr char kEmpty[1] = {0};
             const int rc = pcre2_match(
                 t.regex->code, reinterpret_cast<PCRE2_SPTR>(in.empty() ? kEmpty : in.data()),
-                in.size(), 0, 0, md, nullptr);
+                in.size(), 0, 0, md, th.mctx);
             if (rc < 2) return unchanged();  // no match, or the group took no part
             const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
             if (ov[2] == PCRE2_UNSET || ov[3] < ov[2]) return unchanged();

@@ -305,10 +305,16 @@ TEST(Matcher, DifferentialWithVariablesAndBase64) {
                     break;
                 case 2: {
                     const char* ops[] = {"+", "-", "*", "/", "<<", ">>"};
-                    text += "byte_math:bytes 1, offset " + std::to_string(rng() % 3) + ", oper " +
-                            ops[rng() % 6] + ", rvalue " +
-                            (var.empty() || rng() % 2 ? std::to_string(rng() % 5) : var) +
-                            std::string(", result v") + std::to_string(vars++) + rel + "; ";
+                    text += "byte_math:bytes 1, offset ";
+                    text += std::to_string(rng() % 3);
+                    text += ", oper ";
+                    text += ops[rng() % 6];
+                    text += ", rvalue ";
+                    text += var.empty() || rng() % 2 ? std::to_string(rng() % 5) : var;
+                    text += ", result v";
+                    text += std::to_string(vars++);
+                    text += rel;
+                    text += "; ";
                     break;
                 }
                 case 3:
@@ -371,4 +377,31 @@ TEST(Matcher, DifferentialWithVariablesAndBase64) {
         total += got.size();
     }
     EXPECT_GT(total, 500u);
+}
+
+// Hostile buffers: the cheapest inputs that would stall these keywords are bounded.
+TEST(Matcher, HostileBase64AndPcrexformAreBounded) {
+    // A relative base64_decode after a content found at every one of hundreds of places: each
+    // decode costs budget in proportion to what it reads, so the chain gives up (counted)
+    // instead of decoding the rest of the buffer once per place.
+    auto c = compile(
+        "alert tcp any any -> any any (pkt_data; content:\"d=\"; base64_decode:relative; "
+        "base64_data; content:\"zzz\"; sid:1;)\n");
+    ASSERT_TRUE(c);
+    std::string data;
+    for (int i = 0; i < 300; ++i) {
+        data.append("d=");
+        data.append(4096, 'Q');
+    }
+    BufferSet b;
+    b.set(Buffer::Stream, data);
+    Matcher m(c);
+    std::vector<uint32_t> got;
+    m.match(InspectPoint::Stream, b, ctx(), got);
+    EXPECT_TRUE(got.empty());
+    EXPECT_EQ(m.counters().budget_exhausted, 1u);
+    // pcrexform with catastrophic backtracking: the match limit stops it and the buffer stays.
+    std::string slow(40, 'a');
+    slow.push_back('c');
+    EXPECT_EQ(transformed("pcrexform:\"^(?:a+)+(b)$\";", slow), slow);
 }

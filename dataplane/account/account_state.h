@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "account/fleet_port.h"
 #include "account/sketches.h"
 #include "common/ip_address.h"
 
@@ -96,6 +97,8 @@ struct AccountSignals {
     // the window: QUIC carries no credential, so its hellos join the accounts their address
     // sends requests for (a browser's QUIC attempt before its TCP fallback, say).
     double distinct_quic_ja4 = 0;
+    // The fleet's view of the account, when the policy reads one (docs/fleet.md).
+    FleetSignals fleet;
 };
 
 class AccountState {

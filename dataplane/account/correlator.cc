@@ -240,12 +240,14 @@ AccountSignals Correlator::signals_of(Entry& e, uint64_t now) {
     s.prefix_accounts = e.prefix_accounts;
     s.ja4_accounts = e.ja4_accounts;
     s.prefix_new_accounts = e.prefix_new;
+    s.fleet = e.fleet;
     return s;
 }
 
 void Correlator::observe(const Observation& o) {
     ++ctr_.observations;
     last_ts_ = std::max(last_ts_, o.ts_ns);
+    last_seq_ = std::max(last_seq_, o.seq);
     if (o.kind == ObservationKind::RuleHit) {
         rule_hit(o);
         return;
@@ -273,7 +275,19 @@ void Correlator::observe(const Observation& o) {
     if (auto q = quic_by_ip_.find(ip_key);
         q != quic_by_ip_.end() && o.ts_ns - std::min(o.ts_ns, q->second.ts_ns) <= window_ns_)
         with_quic.quic_ja4_hash = q->second.ja4;
-    e.state->observe(with_quic, asn_ ? asn_->lookup(o.src) : 0);
+    const uint32_t asn = asn_ ? asn_->lookup(o.src) : 0;
+    e.state->observe(with_quic, asn);
+    if (fleet_ != nullptr) {
+        FleetEvidence ev;
+        ev.account = o.account;
+        ev.ts_ns = o.ts_ns;
+        ev.src = o.src;
+        ev.asn = asn;
+        ev.ja4_hash = o.ja4_hash;
+        ev.input_tokens = o.input_tokens > 0 ? static_cast<uint32_t>(o.input_tokens) : 0;
+        ev.output_tokens = o.output_tokens > 0 ? static_cast<uint32_t>(o.output_tokens) : 0;
+        fleet_->evidence(ev);
+    }
 
     // Shared infrastructure: how many accounts use this address, network and TLS client.
     const uint64_t prefix_key = hash_bytes(network_prefix(o.src).span(), 12);
@@ -341,6 +355,7 @@ void Correlator::evaluate(const Observation& o, Entry& e) {
     std::array<char, 16> account{};
     std::copy_n(e.id.data(), std::min(e.id.size(), account.size()), account.data());
     const Decision d = policy_->decide(account, s);
+    if (fleet_live_) ask_fleet(e, s, o.ts_ns);
     if (d.verdict < e.held && o.ts_ns < e.held_until_ns) return;  // the action stands
     if (d.hold_s > 0 && d.verdict != Verdict::Pass) {
         e.held = d.verdict;
@@ -891,6 +906,16 @@ void Correlator::write_account(JsonBuilder& j, const Entry& e, const AccountSign
         if (s.cluster_hits[c] > 0)
             j.field(rule_class_name(static_cast<RuleClass>(c)), s.cluster_hits[c]);
     j.end_object();
+    if (s.fleet.known)
+        j.object("fleet")
+            .field("requests", s.fleet.requests)
+            .field("distinct_ips", s.fleet.distinct_ips)
+            .field("distinct_prefixes", s.fleet.distinct_prefixes)
+            .field("distinct_asns", s.fleet.distinct_asns)
+            .field("distinct_ja4", s.fleet.distinct_ja4)
+            .field("input_tokens", s.fleet.input_tokens)
+            .field("output_tokens", s.fleet.output_tokens)
+            .end_object();
     j.end_object();
     j.end_object();
 }
@@ -1007,6 +1032,54 @@ void Correlator::write_accounts(std::ostream& out) {
         write_standing(json_, *e);
         if (!json_.overflow()) out << json_.view() << '\n';
     }
+}
+
+void Correlator::set_fleet(FleetPort* port, double read_fraction, uint64_t read_interval_ns,
+                           bool live_reads) {
+    fleet_ = port;
+    fleet_fraction_ = read_fraction;
+    fleet_interval_ns_ = read_interval_ns;
+    fleet_live_ = port != nullptr && live_reads;
+}
+
+void Correlator::ask_fleet(Entry& e, const AccountSignals& s, uint64_t now) {
+    if (!policy_->reads_fleet()) return;
+    if (e.fleet_asked_ns != 0 && now - std::min(now, e.fleet_asked_ns) < fleet_interval_ns_) return;
+    if (e.verdict == Verdict::Pass && !policy_->fleet_candidate(s, fleet_fraction_)) return;
+    std::array<char, 16> id{};
+    std::copy_n(e.id.data(), std::min(e.id.size(), id.size()), id.data());
+    e.fleet_asked_ns = std::max<uint64_t>(now, 1);
+    fleet_->ask(id, now);
+}
+
+void Correlator::apply_fleet(const FleetView& v, uint64_t seq) {
+    auto it = accounts_.find(account_key(std::string_view(v.account.data(), v.account.size())));
+    if (it == accounts_.end() || !it->second->state ||
+        it->second->id != std::string_view(v.account.data(), v.account.size()))
+        return;
+    Entry& e = *it->second;
+    e.fleet = v.signals;
+    Observation o;
+    o.ts_ns = std::max(last_ts_, e.state->last_seen_ns());
+    o.seq = seq;
+    o.account = v.account;
+    o.src = e.last_src;
+    o.pushed_ns = 0;
+    evaluate(o, e);
+}
+
+std::vector<std::pair<std::array<char, 16>, uint64_t>> Correlator::fleet_candidates() {
+    std::vector<std::pair<std::array<char, 16>, uint64_t>> out;
+    if (fleet_ == nullptr || !policy_->reads_fleet()) return out;
+    for (Entry* e : by_index_) {
+        if (!e->state) continue;
+        const AccountSignals s = signals_of(*e, last_ts_);
+        if (e->verdict == Verdict::Pass && !policy_->fleet_candidate(s, fleet_fraction_)) continue;
+        std::array<char, 16> id{};
+        std::copy_n(e->id.data(), std::min(e->id.size(), id.size()), id.data());
+        out.emplace_back(id, last_ts_);
+    }
+    return out;
 }
 
 }  // namespace sluice::account

@@ -86,6 +86,18 @@ class Correlator final : public ObservationSink {
     void set_rules(std::shared_ptr<const rules::CompiledRules> r, uint8_t generation = 0) {
         rules_[generation] = std::move(r);
     }
+    // The fleet (docs/fleet.md): every request's evidence goes to `port`; with `live_reads`,
+    // an account whose local evidence reaches `read_fraction` of a fleet rule's threshold (or
+    // that is flagged) is asked about at most once per `read_interval_ns` of packet time.
+    // Offline, the runtime reads the views at the end (fleet_candidates, apply_fleet).
+    void set_fleet(FleetPort* port, double read_fraction, uint64_t read_interval_ns,
+                   bool live_reads);
+    // The fleet's view of an account arrived: its signals join the account's and the policy
+    // runs again; a record is written if the action changes. `seq` orders that record.
+    void apply_fleet(const FleetView& v, uint64_t seq);
+    // Offline end: the accounts worth a read (id, packet time of the read).
+    std::vector<std::pair<std::array<char, 16>, uint64_t>> fleet_candidates();
+    uint64_t last_seq() const { return last_seq_; }
     // Publishes a snapshot if decisions changed since the last one (writer thread, between
     // batches). Returns true if it published.
     bool flush();
@@ -109,6 +121,8 @@ class Correlator final : public ObservationSink {
         IpAddress last_src;
         uint64_t last_ja4 = 0;
         double ip_accounts = 0, prefix_accounts = 0, ja4_accounts = 0, prefix_new = 0;
+        FleetSignals fleet;           // the fleet's view, once read
+        uint64_t fleet_asked_ns = 0;  // packet time of the last question about it
         Verdict effective() const { return std::max(verdict, via_cluster); }
     };
     const Entry* find(std::string_view account) const;
@@ -230,6 +244,14 @@ class Correlator final : public ObservationSink {
     InfraCounter new_accounts_;  // never-seen credentials per prefix (credential churn)
     size_t account_cap_ = 0, enforced_cap_ = 0, key_cap_ = 0;
     uint64_t last_ts_ = 0;
+    uint64_t last_seq_ = 0;
+
+    // The fleet.
+    FleetPort* fleet_ = nullptr;
+    double fleet_fraction_ = 0.25;
+    uint64_t fleet_interval_ns_ = 0;
+    bool fleet_live_ = false;
+    void ask_fleet(Entry& e, const AccountSignals& s, uint64_t now);
 
     // Enforcement (live).
     OperatorLists* lists_ = nullptr;

@@ -94,9 +94,13 @@ size_t make_hint(std::string_view c, std::span<char> out) {
     return cut + kEllipsis.size() + tail;
 }
 
+std::string_view account_secret_or_default(std::string_view configured) {
+    return configured.empty() ? kDefaultSecret : configured;
+}
+
 Identifier::Identifier(const IdentityOptions& opts)
     : opts_(opts),
-      mac_(as_bytes(opts.secret.empty() ? kDefaultSecret : std::string_view(opts.secret))),
+      mac_(as_bytes(account_secret_or_default(opts.secret))),
       default_secret_(opts.secret.empty()) {
     opts_.secret.clear();  // the MAC holds the key's derived state; drop the copy
 }

@@ -72,6 +72,9 @@ struct IdentityOptions {
     std::string secret;
 };
 
+// The key account ids are made with: `configured`, or the built-in default when it is empty.
+std::string_view account_secret_or_default(std::string_view configured);
+
 // The masked hint of a credential (see the file comment); returns its length.
 size_t make_hint(std::string_view credential, std::span<char> out);
 

@@ -34,14 +34,47 @@ constexpr Named kSignals[] = {
     {"prefix_new_accounts", Signal::PrefixNewAccounts},
     {"distinct_h2_fingerprints", Signal::DistinctH2Fingerprints},
     {"distinct_quic_ja4", Signal::DistinctQuicJa4},
+    {"fleet.requests", Signal::FleetRequests},
+    {"fleet.input_tokens", Signal::FleetInputTokens},
+    {"fleet.output_tokens", Signal::FleetOutputTokens},
+    {"fleet.distinct_ips", Signal::FleetDistinctIps},
+    {"fleet.distinct_prefixes", Signal::FleetDistinctPrefixes},
+    {"fleet.distinct_asns", Signal::FleetDistinctAsns},
+    {"fleet.distinct_ja4", Signal::FleetDistinctJa4},
 };
+
+// Each fleet signal and the local signal it is the fleet-wide version of.
+struct FleetCounterpart {
+    Signal fleet, local;
+};
+constexpr FleetCounterpart kFleetCounterparts[] = {
+    {Signal::FleetRequests, Signal::Requests},
+    {Signal::FleetInputTokens, Signal::InputTokens},
+    {Signal::FleetOutputTokens, Signal::OutputTokens},
+    {Signal::FleetDistinctIps, Signal::DistinctIps},
+    {Signal::FleetDistinctPrefixes, Signal::DistinctPrefixes},
+    {Signal::FleetDistinctAsns, Signal::DistinctAsns},
+    {Signal::FleetDistinctJa4, Signal::DistinctJa4},
+};
+
+const FleetCounterpart* fleet_counterpart(Signal s) {
+    for (const FleetCounterpart& c : kFleetCounterparts)
+        if (c.fleet == s) return &c;
+    return nullptr;
+}
+
+std::string known_signals() {
+    std::string s;
+    for (const Named& n : kSignals) s += (s.empty() ? "" : ", ") + std::string(n.name);
+    return s + ", hits.CLASS, cluster_hits.CLASS, cluster_share.CLASS";
+}
 
 struct Fail {
     std::string text;
 };
 
-double value_of(const PolicyRule& r, const AccountSignals& s) {
-    switch (r.signal) {
+double signal_value(Signal signal, RuleClass cls, const AccountSignals& s) {
+    switch (signal) {
         case Signal::Requests:
             return s.requests;
         case Signal::DistinctIps:
@@ -63,16 +96,16 @@ double value_of(const PolicyRule& r, const AccountSignals& s) {
         case Signal::InterarrivalCv:
             return s.interarrival_cv;
         case Signal::Hits:
-            return s.hits[static_cast<size_t>(r.hit_class)];
+            return s.hits[static_cast<size_t>(cls)];
         case Signal::ClusterSize:
             return s.cluster_size;
         case Signal::ClusterHits:
-            return s.cluster_hits[static_cast<size_t>(r.hit_class)];
+            return s.cluster_hits[static_cast<size_t>(cls)];
         case Signal::ClusterRequests:
             return s.cluster_requests;
         case Signal::ClusterShare:
             return s.cluster_requests > 0
-                       ? s.cluster_hits[static_cast<size_t>(r.hit_class)] / s.cluster_requests
+                       ? s.cluster_hits[static_cast<size_t>(cls)] / s.cluster_requests
                        : 0;
         case Signal::IpAccounts:
             return s.ip_accounts;
@@ -88,8 +121,26 @@ double value_of(const PolicyRule& r, const AccountSignals& s) {
             return s.distinct_h2_fingerprints;
         case Signal::DistinctQuicJa4:
             return s.distinct_quic_ja4;
+        case Signal::FleetRequests:
+            return s.fleet.requests;
+        case Signal::FleetInputTokens:
+            return s.fleet.input_tokens;
+        case Signal::FleetOutputTokens:
+            return s.fleet.output_tokens;
+        case Signal::FleetDistinctIps:
+            return s.fleet.distinct_ips;
+        case Signal::FleetDistinctPrefixes:
+            return s.fleet.distinct_prefixes;
+        case Signal::FleetDistinctAsns:
+            return s.fleet.distinct_asns;
+        case Signal::FleetDistinctJa4:
+            return s.fleet.distinct_ja4;
     }
     return 0;
+}
+
+double value_of(const PolicyRule& r, const AccountSignals& s) {
+    return signal_value(r.signal, r.hit_class, s);
 }
 
 // The capacity section, next to its options struct (policy.h).
@@ -189,17 +240,7 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                                     std::find_if(std::begin(kSignals), std::end(kSignals),
                                                  [&](const Named& nm) { return nm.name == s; });
                                 if (it == std::end(kSignals))
-                                    fail(x, "unknown signal '" + s +
-                                                "' (requests, distinct_ips, distinct_prefixes, "
-                                                "distinct_ja4, distinct_user_agents, "
-                                                "distinct_h2_fingerprints, distinct_quic_ja4, "
-                                                "input_tokens, "
-                                                "output_tokens, bytes, claim_mismatches, "
-                                                "interarrival_cv, hits.CLASS, cluster_size, "
-                                                "cluster_hits.CLASS, cluster_share.CLASS, "
-                                                "cluster_requests, ip_accounts, "
-                                                "prefix_accounts, ja4_accounts, distinct_asns, "
-                                                "prefix_new_accounts)");
+                                    fail(x, "unknown signal '" + s + "' (" + known_signals() + ")");
                                 r.signal = it->s;
                             }
                         } else if (k == "above") {
@@ -223,6 +264,7 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                     if (!have_signal) fail(n, "rule '" + r.name + "' needs a signal");
                     if (!r.above && !r.below) fail(n, "rule '" + r.name + "' needs above or below");
                     if (r.reason.empty()) r.reason = r.name;
+                    if (fleet_counterpart(r.signal) != nullptr) p.reads_fleet_ = true;
                     p.rules_.push_back(std::move(r));
                 }
             } else if (key == "actions") {
@@ -389,7 +431,10 @@ Decision Policy::decide(const std::array<char, 16>& account, const AccountSignal
         return d;
     }
     for (const PolicyRule& r : rules_) {
-        if (s.requests < r.min_requests || s.cluster_size < r.min_cluster_size) continue;
+        // A fleet rule's evidence is the fleet's: its requests count toward min_requests.
+        const double requests =
+            fleet_counterpart(r.signal) ? std::max(s.requests, s.fleet.requests) : s.requests;
+        if (requests < r.min_requests || s.cluster_size < r.min_cluster_size) continue;
         const double v = value_of(r, s);
         if (r.signal == Signal::InterarrivalCv && v < 0) continue;  // not known yet
         const bool hit = (r.above && v > *r.above) || (r.below && v < *r.below);
@@ -407,6 +452,15 @@ Decision Policy::decide(const std::array<char, 16>& account, const AccountSignal
             break;
         }
     return d;
+}
+
+bool Policy::fleet_candidate(const AccountSignals& local, double fraction) const {
+    for (const PolicyRule& r : rules_) {
+        const FleetCounterpart* c = fleet_counterpart(r.signal);
+        if (c == nullptr || !r.above) continue;
+        if (signal_value(c->local, r.hit_class, local) >= fraction * *r.above) return true;
+    }
+    return false;
 }
 
 }  // namespace sluice::account

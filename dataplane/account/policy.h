@@ -53,6 +53,14 @@ enum class Signal : uint8_t {
     PrefixNewAccounts,       // never-seen credentials from the account's /24 or /48 (churn)
     DistinctH2Fingerprints,  // distinct HTTP/2 client fingerprints on the key
     DistinctQuicJa4,         // distinct QUIC JA4s seen from the key's addresses
+    // The fleet's view (every edge's evidence; docs/fleet.md), read from the shared store.
+    FleetRequests,
+    FleetInputTokens,
+    FleetOutputTokens,
+    FleetDistinctIps,
+    FleetDistinctPrefixes,
+    FleetDistinctAsns,
+    FleetDistinctJa4,
 };
 
 // How accounts are linked into clusters (each link lasts one window; clusters are rebuilt
@@ -141,6 +149,12 @@ class Policy {
     const DenyList& deny() const { return deny_; }
     const ClusterOptions& clusters() const { return clusters_; }
     const CapacityOptions& capacity() const { return capacity_; }
+    // Whether a rule reads a fleet signal (then the correlator asks the fleet).
+    bool reads_fleet() const { return reads_fleet_; }
+    // Whether an account's local evidence reaches `fraction` of a fleet rule's threshold on
+    // the local counterpart of its signal (fleet.distinct_prefixes: distinct_prefixes): the
+    // accounts worth a read of the fleet's view.
+    bool fleet_candidate(const AccountSignals& local, double fraction) const;
 
   private:
     double window_s_ = 600;
@@ -150,6 +164,7 @@ class Policy {
     DenyList deny_;
     ClusterOptions clusters_;
     CapacityOptions capacity_;
+    bool reads_fleet_ = false;
 };
 
 std::string_view signal_name(Signal s);

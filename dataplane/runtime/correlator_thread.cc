@@ -28,6 +28,14 @@ void CorrelatorThread::set_enforcement(EnforcementPublisher* publisher) {
     correlator_.set_publisher(publisher);
 }
 
+void CorrelatorThread::set_fleet(fleet::FleetLink* link) {
+    fleet_ = link;
+    if (link == nullptr) return;
+    const auto& o = link->options();
+    correlator_.set_fleet(link, o.read_fraction, uint64_t{o.read_interval_s} * 1'000'000'000ull,
+                          !ordered_);
+}
+
 CorrelatorThread::~CorrelatorThread() {
     finish();
 }
@@ -89,6 +97,22 @@ void CorrelatorThread::run() {
             correlator_.observe(pending.top().o);
             pending.pop();
             any = true;
+        }
+        if (fleet_ != nullptr && !ordered_) {
+            account::FleetView v;
+            while (fleet_->take(v)) {
+                correlator_.apply_fleet(v, correlator_.last_seq());
+                any = true;
+            }
+        }
+        if (fleet_ != nullptr && ordered_ && !fleet_done_ && finishing &&
+            limit == EveOrder::kFinalSeq && pending.empty()) {
+            // Every observation is in: publish, meet the other edges, read the fleet's view
+            // of the candidates; their records sort with the run's final records.
+            fleet_done_ = true;
+            for (const account::FleetView& v :
+                 fleet_->finish_offline(correlator_.fleet_candidates()))
+                correlator_.apply_fleet(v, EveOrder::kFinalSeq);
         }
         {
             std::deque<std::shared_ptr<Call>> calls;

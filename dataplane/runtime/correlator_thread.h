@@ -18,6 +18,7 @@
 
 #include "account/correlator.h"
 #include "eve/eve_writer.h"
+#include "fleet/fleet_link.h"
 #include "verdict/enforcement.h"
 
 namespace sluice {
@@ -46,6 +47,10 @@ class CorrelatorThread {
     // runtime/enforcement_rcu.h; call before start()).
     void set_enforcement(EnforcementPublisher* publisher);
     void set_operator_lists(OperatorLists* l) { correlator_.set_operator_lists(l); }
+    // The fleet (call before start()). Live: evidence out, views in as they come. Offline:
+    // evidence out; after the last observation the link meets the other edges at the sync
+    // point and the candidates' views are applied before the final records.
+    void set_fleet(fleet::FleetLink* link);
     ~CorrelatorThread();
     void add_worker(ObservationQueue& q, ProducerProgress& progress);
     void start();
@@ -77,6 +82,8 @@ class CorrelatorThread {
     ProducerProgress& own_;
     bool ordered_;
     EnforcementPublisher* rcu_ = nullptr;
+    fleet::FleetLink* fleet_ = nullptr;
+    bool fleet_done_ = false;
     struct Call {
         std::function<void(account::Correlator&)> fn;
         std::promise<bool> done;  // true: fn ran; false: the thread ended first

@@ -1,4 +1,6 @@
 #include "runtime/dataplane.h"
+
+#include "account/identity.h"
 #include "runtime/metrics.h"
 
 #include <rte_cycles.h>
@@ -342,6 +344,12 @@ bool Dataplane::init(int argc, char** argv) {
         correlator_ = std::make_unique<CorrelatorThread>(
             policy, eve_->sink(cfg_.workers + 1), static_cast<uint32_t>(cfg_.workers + 1),
             eve_->progress(cfg_.workers + 1), off, cfg_.asn_table, cfg_.engine.rules);
+        if (cfg_.fleet.enabled && cfg_.policy) {
+            const std::string_view secret =
+                account::account_secret_or_default(cfg_.engine.accounts.secret);
+            fleet_ = std::make_unique<fleet::FleetLink>(cfg_.fleet, as_bytes(secret), off);
+            correlator_->set_fleet(fleet_.get());
+        }
     } else {
         eve_->progress(cfg_.workers + 1).done.store(EveOrder::kFinalSeq);
     }
@@ -1071,6 +1079,7 @@ int Dataplane::run() {
     std::vector<WorkerArg> args(workers_.size());
     start_tsc_ = rte_get_tsc_cycles();
     if (!cfg_.keylog_follow.empty()) follower_ = std::thread([this] { follow_keylog(); });
+    if (fleet_) fleet_->start();
     if (correlator_) correlator_->start();
     for (size_t i = 0; i < workers_.size(); ++i) {
         args[i] = WorkerArg{this, workers_[i].get()};
@@ -1096,6 +1105,7 @@ int Dataplane::run() {
     if (metrics_) metrics_->stop();
     if (correlator_) {
         correlator_->finish();
+        if (fleet_) fleet_->stop();
         if (!cfg_.accounts_out.empty()) {
             std::ofstream out(cfg_.accounts_out);
             correlator_->write_accounts(out);
@@ -1473,6 +1483,16 @@ nlohmann::json Dataplane::summary() const {
                 {"measured", d.snapshots}, {"p50", d.p50_us}, {"p99", d.p99_us}, {"max", d.max_us}};
         }
         j["engine"]["accounts"]["enforcement"] = en;
+    }
+    if (fleet_) {
+        const fleet::FleetStats fs = fleet_->stats();
+        nlohmann::json f = {{"edge", cfg_.fleet.edge},
+                            {"connected", fs.connected},
+                            {"masters", fs.masters},
+                            {"mode", fs.standalone ? "standalone" : "cluster"}};
+        for (size_t i = 0; i < fs.v.size(); ++i)
+            f[std::string(fleet::fleet_counter_name(static_cast<fleet::FleetCtr>(i)))] = fs.v[i];
+        j["engine"]["fleet"] = f;
     }
     j["lcores"] = lcores;
     // While running: the time so far.

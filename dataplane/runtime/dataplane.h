@@ -155,6 +155,7 @@ class Dataplane final : public ControlTarget {
     std::unique_ptr<EveWriter> eve_;
     // Declared first: outlives the correlator thread that publishes through it.
     std::unique_ptr<RcuEnforcement> enforcement_;  // live inline: decisions the workers enforce
+    std::unique_ptr<fleet::FleetLink> fleet_;      // outlives the correlator that feeds it
     std::unique_ptr<CorrelatorThread> correlator_;
     std::unique_ptr<PcapSink> pcap_out_;
     int ts_offset_ = -1;

@@ -321,6 +321,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
         return 2;
     }
+    if (std::string e = fleet::load_password(cfg.fleet); !e.empty()) {
+        std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
+        return 2;
+    }
     if (!policy_path.empty()) cfg.policy_path = policy_path;
     if (no_accounts) cfg.accounts_enabled = false;
     if (allow_default_secret) cfg.allow_default_secret = true;

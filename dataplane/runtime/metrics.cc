@@ -1,5 +1,7 @@
 #include "runtime/metrics.h"
 
+#include "fleet/fleet_link.h"
+
 #include <array>
 #include <cstdio>
 #include <utility>
@@ -188,6 +190,21 @@ std::string prometheus_text(const json& s) {
         w.sample("sluice_enforcement_delay_microseconds", "{quantile=\"0.5\"}", at(d, "p50"));
         w.sample("sluice_enforcement_delay_microseconds", "{quantile=\"0.99\"}", at(d, "p99"));
         w.sample("sluice_enforcement_delay_microseconds_count", "", at(d, "measured"));
+    }
+    // The fleet (docs/fleet.md): every counter of its one table.
+    if (const json& f = at(e, "fleet"); f.is_object()) {
+        w.one("sluice_fleet_connected", "gauge", "1 if the last Redis batch went through",
+              json(f.contains("connected") && f["connected"].is_boolean() &&
+                           f["connected"].get<bool>()
+                       ? 1
+                       : 0));
+        w.one("sluice_fleet_masters", "gauge", "Redis masters in the slot map", at(f, "masters"));
+        for (size_t i = 0; i < static_cast<size_t>(fleet::FleetCtr::Count); ++i) {
+            const std::string name(fleet::fleet_counter_name(static_cast<fleet::FleetCtr>(i)));
+            const std::string metric = "sluice_fleet_" + name + "_total";
+            const std::string help = "Fleet: " + name + " (docs/fleet.md)";
+            w.one(metric.c_str(), "counter", help.c_str(), at(f, name.c_str()));
+        }
     }
     // Ports (the PMD's counters: imissed is what the NIC dropped for want of descriptors) and
     // the lcores' I/O drops, summed.

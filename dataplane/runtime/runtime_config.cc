@@ -20,6 +20,7 @@
 #include <iterator>
 #include <sstream>
 #include "common/digest.h"
+#include "common/yaml_fields.h"
 
 #include <algorithm>
 #include <functional>
@@ -29,37 +30,7 @@
 namespace sluice {
 namespace {
 
-struct ConfigError {
-    std::string text;
-};
-
-std::string where(const std::string& path, const YAML::Node& n) {
-    const YAML::Mark m = n.Mark();
-    if (m.line < 0) return path + ": ";
-    return path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": ";
-}
-
-[[noreturn]] void fail(const std::string& path, const YAML::Node& n, const std::string& what) {
-    throw ConfigError{where(path, n) + what};
-}
-
-template <typename T>
-T scalar(const std::string& path, const YAML::Node& n, const char* what) {
-    try {
-        return n.as<T>();
-    } catch (const YAML::Exception&) {
-        fail(path, n, std::string("expected ") + what);
-    }
-}
-
-unsigned uint_in(const std::string& path, const YAML::Node& n, unsigned lo, unsigned hi) {
-    const auto v = scalar<long long>(path, n, "an integer");
-    if (v < lo || v > hi)
-        fail(path, n,
-             "value " + std::to_string(v) + " out of range [" + std::to_string(lo) + ", " +
-                 std::to_string(hi) + "]");
-    return static_cast<unsigned>(v);
-}
+using namespace yaml_fields;
 
 // What a capped or reclaimed flow gets (cap_action, reclaim_action): alert or drop.
 Verdict alert_or_drop(const std::string& path, const YAML::Node& n, const char* key) {
@@ -73,24 +44,6 @@ Duration seconds(const std::string& path, const YAML::Node& n) {
     const auto v = scalar<double>(path, n, "a number of seconds");
     if (v <= 0 || v > 86400 * 30) fail(path, n, "timeout must be in (0, 2592000] seconds");
     return Duration{static_cast<uint64_t>(v * 1e9)};
-}
-
-using Handler = std::function<void(const YAML::Node&)>;
-
-void for_keys(const std::string& path, const YAML::Node& map, const char* section,
-              const std::map<std::string, Handler>& handlers) {
-    if (!map.IsMap()) fail(path, map, std::string("'") + section + "' must be a mapping");
-    for (const auto& kv : map) {
-        const auto key = scalar<std::string>(path, kv.first, "a key name");
-        auto it = handlers.find(key);
-        if (it == handlers.end()) {
-            std::string known;
-            for (const auto& [k, h] : handlers) known += (known.empty() ? "" : ", ") + k;
-            fail(path, kv.first,
-                 "unknown key '" + key + "' in " + section + " (known: " + known + ")");
-        }
-        it->second(kv.second);
-    }
 }
 
 StaticFilter parse_filter(const std::string& path, const YAML::Node& n) {
@@ -469,6 +422,8 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                               }},
                          });
                  }},
+                {"fleet",
+                 [&](const YAML::Node& v) { fleet::parse_fleet_options(path, v, cfg.fleet); }},
                 {"accounts",
                  [&](const YAML::Node& v) {
                      auto& a = e.accounts;
@@ -1064,6 +1019,7 @@ std::string_view checksum_mode_name(ChecksumMode m) {
 }
 
 std::string validate_config(const RuntimeConfig& cfg) {
+    if (std::string e = fleet::validate(cfg.fleet); !e.empty()) return e;
     if (cfg.mode == RunMode::Offline) {
         if (cfg.pcap_in.empty())
             return "no input: give --pcap FILE (offline) or a config with ports";

@@ -8,10 +8,12 @@ PACKAGES=(
   # libraries
   dpdk dpdk-dev libdpdk-dev libssl-dev libboost-dev libyaml-cpp-dev nlohmann-json3-dev
   libpcap-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libhyperscan-dev libpcre2-dev zlib1g-dev libsimdjson-dev libsodium-dev libnghttp2-dev
+  libhyperscan-dev libpcre2-dev zlib1g-dev libsimdjson-dev libsodium-dev libnghttp2-dev libhiredis-dev
   # tests and tools: captures, namespaces, real clients and servers
   tshark tcpdump iproute2 ethtool nftables curl nginx-light python3 procps openssl util-linux gdb
   nghttp2-client python3-h2 python3-httpx
+  # the fleet's shared store (tests start their own servers)
+  redis-server redis-tools
   # packages, units and monitoring: debhelper, lintian, man pages, Prometheus, a real browser
   debhelper help2man lintian logrotate systemd prometheus chromium chromium-driver python3-selenium libjs-chart.js
 )

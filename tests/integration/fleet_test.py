@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""The fleet on real Redis servers this test starts and stops (a standalone server with an ACL
+user, and a cluster of three masters with a replica each; docs/fleet.md):
+
+- routing: the gtest binary sluice-fleet-redis-tests (slots against CLUSTER KEYSLOT, pipelines
+  over every master, ASK during a slot migration and MOVED after it, AUTH, an unreachable seed);
+- detection across edges: one labelled scenario split into four edge captures by client network
+  (tcpdump, so each edge sees a disjoint set of client /24s), four dataplanes sharing the
+  cluster with a sync point at the end: pooled keys used from many networks, which no single
+  edge flags, are flagged on every edge that sees them; with sharing off they are not; benign
+  accounts stay unflagged either way;
+- privacy: every key and value in the cluster is scanned for the capture's credentials, their
+  hints and the client addresses (none may be there; keys follow the documented model);
+- failure: an edge whose Redis is unreachable finishes with exactly its local results and
+  counts what it could not publish or read; an edge on the ACL-protected standalone server
+  publishes with the password from a file."""
+import json
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+import sluice_testlib as t  # noqa: E402
+import redis_servers  # noqa: E402
+
+SYNTH = os.path.join(t.BUILD, "tools/synth/sluice-synth")
+ROUTING = os.path.join(t.BUILD, "tests/sluice-fleet-redis-tests")
+EDGES = 4
+SERVER_NET = "10.0.0.0/24"
+
+SCENARIO = """name: fleet-pooled-keys
+description: pooled keys over many residential networks, and customers
+duration: 300
+populations:
+  - {class: reseller, accounts: 4, clusters: 4, ips: 36, sessions_per_account: 40,
+     requests_per_session: 1, timing: diurnal}
+  - {class: benign, accounts: 40}
+  - {class: traveller, accounts: 3}
+  - {class: office_nat, accounts: 6}
+"""
+
+# Local and fleet-wide versions of one rule, at one threshold: an edge sees about a quarter of
+# a pooled key's networks, the fleet all of them.
+POLICY = """window: 600
+rules:
+  - {name: many-networks, signal: distinct_prefixes, above: 14, min_requests: 10, score: 40,
+     reason: "requests from many networks"}
+  - {name: fleet-many-networks, signal: fleet.distinct_prefixes, above: 14, min_requests: 10,
+     score: 40, reason: "requests from many networks across the fleet"}
+actions:
+  - {score: 40, action: rate-limit, rate_per_minute: 10}
+"""
+
+KEY_RE = re.compile(r"^(?P<prefix>[a-z0-9-]+:)\{(acct:[0-9a-f]{16}\}:(ip|net|asn|ja4|cnt):\d+|sync:[a-z0-9-]+\}:done)$")
+
+
+class Fleet(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls._dir = tempfile.TemporaryDirectory(prefix="sluice-fleet-")
+        d = cls.dir = cls._dir.name
+        scenario = os.path.join(d, "scenario.yaml")
+        with open(scenario, "w") as f:
+            f.write(SCENARIO)
+        cls.cap = os.path.join(d, "cap")
+        t.run([SYNTH, "--scenario", scenario, "--seed", "17", "--plaintext", "--out", cls.cap, "--quiet"])
+        cls.klass = {}
+        with open(os.path.join(cls.cap, "truth.jsonl")) as f:
+            for line in f:
+                r = json.loads(line)
+                if r["type"] == "request":
+                    cls.klass[r["identity"]] = r["class"]
+        # Edge k sees the clients whose third address octet is k modulo 4 (both directions).
+        cls.slices = []
+        for k in range(EDGES):
+            out = os.path.join(d, f"edge{k}.pcap")
+            flt = (f"(dst net {SERVER_NET} and ip[14] & 3 = {k}) or "
+                   f"(src net {SERVER_NET} and ip[18] & 3 = {k})")
+            t.run(["tcpdump", "-r", os.path.join(cls.cap, "traffic.pcap"), "-w", out, flt])
+            cls.slices.append(out)
+        cls.policy = os.path.join(d, "policy.yaml")
+        with open(cls.policy, "w") as f:
+            f.write(POLICY)
+        # The credentials in the capture, read by tshark (not by sluice), for the privacy scan.
+        r = t.run(["tshark", "-r", os.path.join(cls.cap, "traffic.pcap"), "-Y", "http.request",
+                   "-T", "fields", "-e", "http.request.line"])
+        cls.secrets = set()
+        for line in r.stdout.splitlines():
+            for part in line.split(","):
+                m = re.match(r"(?i)\s*(x-api-key:|authorization: bearer|cookie: [a-z_.-]+=)\s*(\S+?)(\\r\\n|\r\n|$)", part)
+                if m:
+                    cls.secrets.add(m.group(2))
+        cls.cluster = redis_servers.Cluster(masters=3, replicas=1).__enter__()
+        cls.standalone = redis_servers.Standalone(user="edge-acl", password="pw-7f3c9a").__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.__exit__()
+        cls.standalone.__exit__()
+        cls._dir.cleanup()
+
+    def edge_cmd(self, k, workdir, fleet=None):
+        os.makedirs(workdir, exist_ok=True)
+        args = [t.DATAPLANE, "--pcap", self.slices[k], "--eve", os.path.join(workdir, "eve.json"),
+                "--summary-json", os.path.join(workdir, "summary.json"), "--quiet", "--no-rules",
+                "--policy", self.policy, "--accounts-out", os.path.join(workdir, "accounts.jsonl"),
+                *t.tso_option(self.slices[k])]
+        if fleet is not None:
+            cfg = os.path.join(workdir, "config.yaml")
+            with open(cfg, "w") as f:
+                f.write("fleet:\n" + "".join(f"  {line}\n" for line in fleet))
+            args += ["--config", cfg]
+        return args
+
+    def run_edges(self, name, fleet_of=None, edges=range(EDGES)):
+        """Runs the edges at once (they meet at the sync point); returns per edge (summary,
+        {account id: standing})."""
+        procs = []
+        for k in edges:
+            w = os.path.join(self.dir, name, f"edge{k}")
+            procs.append((k, w, subprocess.Popen(self.edge_cmd(k, w, fleet_of(k) if fleet_of else None),
+                                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        out = {}
+        for k, w, p in procs:
+            so, se = p.communicate(timeout=300)
+            self.assertEqual(p.returncode, 0, f"edge {k}: {se}")
+            with open(os.path.join(w, "summary.json")) as f:
+                summary = json.load(f)
+            standing = {}
+            with open(os.path.join(w, "accounts.jsonl")) as f:
+                for line in f:
+                    a = json.loads(line)
+                    standing[a["account"]["id"]] = a["account"]
+            out[k] = (summary, standing)
+        return out
+
+    def cluster_fleet(self, run, k):
+        return ["enabled: true", f"edge: edge-{k}",
+                "redis: {seeds: [" + ", ".join(self.cluster.seeds()) + "]}",
+                f"key_prefix: \"{run}:\"",
+                # An edge sees about a quarter of a key's networks: ask from two (0.1 x 14).
+                "read_fraction: 0.1", f"offline_sync: {{run: {run}, edges: {EDGES}, timeout: 60}}"]
+
+    def test_routing_against_real_servers(self):
+        env = dict(os.environ,
+                   SLUICE_REDIS_CLUSTER=",".join(self.cluster.seeds()),
+                   SLUICE_REDIS_STANDALONE=f"127.0.0.1:{self.standalone.port}",
+                   SLUICE_REDIS_USER="edge-acl", SLUICE_REDIS_PASSWORD="pw-7f3c9a",
+                   SLUICE_REDIS_DEAD=f"127.0.0.1:{t.free_port()}")
+        r = subprocess.run([ROUTING, "--gtest_brief=1"], env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("PASSED", r.stdout)
+
+    def test_pooled_keys_flagged_on_every_edge_only_with_sharing(self):
+        resellers = {i for i, c in self.klass.items() if c == "reseller"}
+        self.assertEqual(len(resellers), 4)
+        alone = self.run_edges("alone")
+        shared = self.run_edges("shared", lambda k: self.cluster_fleet("shared", k))
+        seen_on = {i: [k for k in range(EDGES) if i in shared[k][1]] for i in resellers}
+        for i, edges in seen_on.items():
+            self.assertGreaterEqual(len(edges), 3, f"{i} reaches too few edges to test")
+        for k in range(EDGES):
+            s_alone, st_alone = alone[k]
+            s_shared, st_shared = shared[k]
+            self.assertEqual(set(st_alone), set(st_shared))
+            for i, a in st_alone.items():
+                # No edge alone sees enough of any account to flag it.
+                self.assertEqual(a["action"], "pass", f"edge {k} flags {i} ({self.klass.get(i)}) alone")
+                self.assertLessEqual(a["signals"]["distinct_prefixes"], 14)
+            for i, a in st_shared.items():
+                if i in resellers:
+                    self.assertEqual(a["action"], "rate-limit", f"edge {k}: pooled key {i}: {a}")
+                    self.assertIn("requests from many networks across the fleet", a["reasons"])
+                    f = a["signals"]["fleet"]
+                    self.assertGreater(f["distinct_prefixes"], 14)
+                    # The fleet's view covers this edge's own evidence and more.
+                    self.assertGreater(f["distinct_prefixes"], a["signals"]["distinct_prefixes"])
+                    self.assertGreaterEqual(f["requests"], a["signals"]["requests"])
+                else:
+                    self.assertEqual(a["action"], "pass", f"edge {k}: {self.klass.get(i)} {i}: {a}")
+            fl = s_shared["engine"]["fleet"]
+            self.assertEqual(fl["sync_timeouts"], 0)
+            self.assertEqual(fl["publish_failed"], 0)
+            self.assertEqual(fl["read_failed"], 0)
+            self.assertGreater(fl["published"], 0)
+            self.assertEqual(fl["mode"], "cluster")
+            self.assertEqual(fl["masters"], 3)
+            self.assertEqual(fl["evidence_dropped"], 0)
+        # Records: every flagged pooled key has an account record on its edges' EVE.
+        for k in range(EDGES):
+            with open(os.path.join(self.dir, "shared", f"edge{k}", "eve.json")) as f:
+                recs = [json.loads(x) for x in f if '"event_type":"account"' in x]
+            flagged = {r["account"]["id"] for r in recs if r["account"]["action"] == "rate-limit"}
+            self.assertEqual(flagged, {i for i in resellers if i in shared[k][1]})
+        self.check_keyspace("shared")
+
+    def check_keyspace(self, run):
+        keys = self.cluster.keys()
+        mine = {k: v for k, v in keys.items() if k.startswith(run + ":")}
+        self.assertTrue(mine)
+        kinds = set()
+        for k in mine:
+            m = KEY_RE.match(k)
+            self.assertIsNotNone(m, f"unexpected key {k!r}")
+            kinds.add(k.split("}:")[1].split(":")[0])
+        self.assertTrue({"ip", "net", "cnt", "done"} <= kinds, kinds)
+        with open(os.path.join(self.cap, "truth.jsonl")) as f:
+            truth = [json.loads(x) for x in f]
+        addresses = {r["flow"]["src_ip"] for r in truth if r["type"] == "request"}
+        hints = {r["key_hint"] for r in truth if r["type"] == "account" and "key_hint" in r}
+        self.assertTrue(addresses and hints)
+        # Credentials, the start of each (what a hint shows), any key-type prefix or hint
+        # ellipsis, and the client addresses.
+        needles = set(self.secrets) | {x[:16] for x in self.secrets} | addresses | hints | {"sk-ant", "\u2026", "…"}
+        self.assertTrue(self.secrets, "tshark found no credential in the capture")
+        blob = "\n".join(f"{k}\t{v}" for k, v in keys.items())
+        for n in needles:
+            self.assertNotIn(n, blob)
+
+    def test_unreachable_redis_fails_open(self):
+        alone = self.run_edges("dead-alone", edges=[1])
+        dead = t.free_port()
+        res = self.run_edges("dead", lambda k: ["enabled: true", f"redis: {{seeds: [127.0.0.1:{dead}], timeout_ms: 100}}"],
+                             edges=[1])
+        s, st = res[1]
+        self.assertEqual(st, alone[1][1])
+        fl = s["engine"]["fleet"]
+        self.assertGreater(fl["publish_failed"], 0)
+        self.assertEqual(fl["published"], 0)
+        self.assertGreater(fl["redis_connect_failures"], 0)
+        self.assertFalse(fl["connected"])
+
+    def test_standalone_with_acl_user_and_password_file(self):
+        pw = os.path.join(self.dir, "redis.pass")
+        with open(pw, "w") as f:
+            f.write("pw-7f3c9a\n")
+        os.chmod(pw, 0o600)
+        res = self.run_edges("acl", lambda k: ["enabled: true", "key_prefix: \"acl:\"",
+                                               f"redis: {{seeds: [127.0.0.1:{self.standalone.port}], user: edge-acl, password_file: {pw}}}"],
+                             edges=[2])
+        fl = res[2][0]["engine"]["fleet"]
+        self.assertEqual(fl["mode"], "standalone")
+        self.assertGreater(fl["published"], 0)
+        self.assertEqual(fl["publish_failed"], 0)
+        self.assertTrue(fl["connected"])
+        keys = self.standalone.cli("--scan", "--pattern", "acl:*").split()
+        self.assertTrue(keys)
+        self.assertTrue(all(KEY_RE.match(k) for k in keys), keys[:5])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -286,6 +286,12 @@ void Correlator::observe(const Observation& o) {
         ev.ja4_hash = o.ja4_hash;
         ev.input_tokens = o.input_tokens > 0 ? static_cast<uint32_t>(o.input_tokens) : 0;
         ev.output_tokens = o.output_tokens > 0 ? static_cast<uint32_t>(o.output_tokens) : 0;
+        if (!policy_->clusters().template_flagged_only || o.hit_classes != 0) {
+            ev.frame_head = o.prompt_head;
+            ev.frame_tail = o.prompt_tail;
+            remember_frame(e.frames, o.prompt_tail);
+            remember_frame(e.frames, o.prompt_head);
+        }
         fleet_->evidence(ev);
     }
 
@@ -915,6 +921,7 @@ void Correlator::write_account(JsonBuilder& j, const Entry& e, const AccountSign
             .field("distinct_ja4", s.fleet.distinct_ja4)
             .field("input_tokens", s.fleet.input_tokens)
             .field("output_tokens", s.fleet.output_tokens)
+            .field("template_accounts", s.fleet.template_accounts)
             .end_object();
     j.end_object();
     j.end_object();
@@ -1042,14 +1049,28 @@ void Correlator::set_fleet(FleetPort* port, double read_fraction, uint64_t read_
     fleet_live_ = port != nullptr && live_reads;
 }
 
+bool Correlator::fleet_worth_asking(const Entry& e, const AccountSignals& s) const {
+    if (!policy_->reads_fleet()) return false;
+    if (e.verdict != Verdict::Pass) return true;
+    if (policy_->reads_fleet_templates() && e.frames[0] != 0) return true;
+    return policy_->fleet_candidate(s, fleet_fraction_);
+}
+
+FleetQuestion Correlator::question(const Entry& e, uint64_t now) const {
+    FleetQuestion q;
+    std::copy_n(e.id.data(), std::min(e.id.size(), q.account.size()), q.account.data());
+    q.ts_ns = now;
+    if (policy_->reads_fleet_templates()) {
+        q.frames = e.frames;
+    }
+    return q;
+}
+
 void Correlator::ask_fleet(Entry& e, const AccountSignals& s, uint64_t now) {
-    if (!policy_->reads_fleet()) return;
     if (e.fleet_asked_ns != 0 && now - std::min(now, e.fleet_asked_ns) < fleet_interval_ns_) return;
-    if (e.verdict == Verdict::Pass && !policy_->fleet_candidate(s, fleet_fraction_)) return;
-    std::array<char, 16> id{};
-    std::copy_n(e.id.data(), std::min(e.id.size(), id.size()), id.data());
+    if (!fleet_worth_asking(e, s)) return;
     e.fleet_asked_ns = std::max<uint64_t>(now, 1);
-    fleet_->ask(id, now);
+    fleet_->ask(question(e, now));
 }
 
 void Correlator::apply_fleet(const FleetView& v, uint64_t seq) {
@@ -1068,17 +1089,12 @@ void Correlator::apply_fleet(const FleetView& v, uint64_t seq) {
     evaluate(o, e);
 }
 
-std::vector<std::pair<std::array<char, 16>, uint64_t>> Correlator::fleet_candidates() {
-    std::vector<std::pair<std::array<char, 16>, uint64_t>> out;
+std::vector<FleetQuestion> Correlator::fleet_candidates() {
+    std::vector<FleetQuestion> out;
     if (fleet_ == nullptr || !policy_->reads_fleet()) return out;
-    for (Entry* e : by_index_) {
-        if (!e->state) continue;
-        const AccountSignals s = signals_of(*e, last_ts_);
-        if (e->verdict == Verdict::Pass && !policy_->fleet_candidate(s, fleet_fraction_)) continue;
-        std::array<char, 16> id{};
-        std::copy_n(e->id.data(), std::min(e->id.size(), id.size()), id.data());
-        out.emplace_back(id, last_ts_);
-    }
+    for (Entry* e : by_index_)
+        if (e->state && fleet_worth_asking(*e, signals_of(*e, last_ts_)))
+            out.push_back(question(*e, last_ts_));
     return out;
 }
 

@@ -96,7 +96,7 @@ class Correlator final : public ObservationSink {
     // runs again; a record is written if the action changes. `seq` orders that record.
     void apply_fleet(const FleetView& v, uint64_t seq);
     // Offline end: the accounts worth a read (id, packet time of the read).
-    std::vector<std::pair<std::array<char, 16>, uint64_t>> fleet_candidates();
+    std::vector<FleetQuestion> fleet_candidates();
     uint64_t last_seq() const { return last_seq_; }
     // Publishes a snapshot if decisions changed since the last one (writer thread, between
     // batches). Returns true if it published.
@@ -123,6 +123,7 @@ class Correlator final : public ObservationSink {
         double ip_accounts = 0, prefix_accounts = 0, ja4_accounts = 0, prefix_new = 0;
         FleetSignals fleet;           // the fleet's view, once read
         uint64_t fleet_asked_ns = 0;  // packet time of the last question about it
+        FleetFrames frames{};         // its latest distinct linkable prompt frames, newest first
         Verdict effective() const { return std::max(verdict, via_cluster); }
     };
     const Entry* find(std::string_view account) const;
@@ -252,6 +253,8 @@ class Correlator final : public ObservationSink {
     uint64_t fleet_interval_ns_ = 0;
     bool fleet_live_ = false;
     void ask_fleet(Entry& e, const AccountSignals& s, uint64_t now);
+    bool fleet_worth_asking(const Entry& e, const AccountSignals& s) const;
+    FleetQuestion question(const Entry& e, uint64_t now) const;
 
     // Enforcement (live).
     OperatorLists* lists_ = nullptr;

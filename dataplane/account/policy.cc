@@ -41,6 +41,7 @@ constexpr Named kSignals[] = {
     {"fleet.distinct_prefixes", Signal::FleetDistinctPrefixes},
     {"fleet.distinct_asns", Signal::FleetDistinctAsns},
     {"fleet.distinct_ja4", Signal::FleetDistinctJa4},
+    {"fleet.template_accounts", Signal::FleetTemplateAccounts},
 };
 
 // Each fleet signal and the local signal it is the fleet-wide version of.
@@ -56,6 +57,10 @@ constexpr FleetCounterpart kFleetCounterparts[] = {
     {Signal::FleetDistinctAsns, Signal::DistinctAsns},
     {Signal::FleetDistinctJa4, Signal::DistinctJa4},
 };
+
+bool is_fleet_signal(Signal s) {
+    return s >= Signal::FleetRequests && s <= Signal::FleetTemplateAccounts;
+}
 
 const FleetCounterpart* fleet_counterpart(Signal s) {
     for (const FleetCounterpart& c : kFleetCounterparts)
@@ -135,6 +140,8 @@ double signal_value(Signal signal, RuleClass cls, const AccountSignals& s) {
             return s.fleet.distinct_asns;
         case Signal::FleetDistinctJa4:
             return s.fleet.distinct_ja4;
+        case Signal::FleetTemplateAccounts:
+            return s.fleet.template_accounts;
     }
     return 0;
 }
@@ -264,7 +271,8 @@ std::optional<Policy> Policy::parse(const std::string& yaml, const std::string& 
                     if (!have_signal) fail(n, "rule '" + r.name + "' needs a signal");
                     if (!r.above && !r.below) fail(n, "rule '" + r.name + "' needs above or below");
                     if (r.reason.empty()) r.reason = r.name;
-                    if (fleet_counterpart(r.signal) != nullptr) p.reads_fleet_ = true;
+                    if (is_fleet_signal(r.signal)) p.reads_fleet_ = true;
+                    if (r.signal == Signal::FleetTemplateAccounts) p.reads_fleet_templates_ = true;
                     p.rules_.push_back(std::move(r));
                 }
             } else if (key == "actions") {
@@ -433,7 +441,7 @@ Decision Policy::decide(const std::array<char, 16>& account, const AccountSignal
     for (const PolicyRule& r : rules_) {
         // A fleet rule's evidence is the fleet's: its requests count toward min_requests.
         const double requests =
-            fleet_counterpart(r.signal) ? std::max(s.requests, s.fleet.requests) : s.requests;
+            is_fleet_signal(r.signal) ? std::max(s.requests, s.fleet.requests) : s.requests;
         if (requests < r.min_requests || s.cluster_size < r.min_cluster_size) continue;
         const double v = value_of(r, s);
         if (r.signal == Signal::InterarrivalCv && v < 0) continue;  // not known yet

@@ -61,6 +61,7 @@ enum class Signal : uint8_t {
     FleetDistinctPrefixes,
     FleetDistinctAsns,
     FleetDistinctJa4,
+    FleetTemplateAccounts,  // accounts fleet-wide sending the account's prompt template
 };
 
 // How accounts are linked into clusters (each link lasts one window; clusters are rebuilt
@@ -151,6 +152,9 @@ class Policy {
     const CapacityOptions& capacity() const { return capacity_; }
     // Whether a rule reads a fleet signal (then the correlator asks the fleet).
     bool reads_fleet() const { return reads_fleet_; }
+    // Whether a rule reads fleet.template_accounts (then accounts with a linkable prompt
+    // frame are asked about).
+    bool reads_fleet_templates() const { return reads_fleet_templates_; }
     // Whether an account's local evidence reaches `fraction` of a fleet rule's threshold on
     // the local counterpart of its signal (fleet.distinct_prefixes: distinct_prefixes): the
     // accounts worth a read of the fleet's view.
@@ -165,6 +169,7 @@ class Policy {
     ClusterOptions clusters_;
     CapacityOptions capacity_;
     bool reads_fleet_ = false;
+    bool reads_fleet_templates_ = false;
 };
 
 std::string_view signal_name(Signal s);

@@ -25,6 +25,15 @@ std::string evidence_key(std::string_view prefix, std::string_view account, Evid
     return s;
 }
 
+std::string template_key(std::string_view prefix, std::string_view frame, uint64_t window) {
+    std::string s(prefix);
+    s += "{tpl:";
+    s += frame;
+    s += "}:";
+    s += std::to_string(window);
+    return s;
+}
+
 std::string sync_key(std::string_view prefix, std::string_view run) {
     std::string s(prefix);
     s += "{sync:";

@@ -22,6 +22,8 @@ std::string_view kind_tag(EvidenceKind k);  // "ip", "net", "asn", "ja4", "cnt"
 // PREFIX{acct:ID}:KIND:WINDOW
 std::string evidence_key(std::string_view prefix, std::string_view account, EvidenceKind k,
                          uint64_t window);
+// PREFIX{tpl:FRAME}:WINDOW: the accounts (keyed ids) that sent a prompt frame (keyed hash).
+std::string template_key(std::string_view prefix, std::string_view frame, uint64_t window);
 // PREFIX{sync:RUN}:done, the offline sync point's counter.
 std::string sync_key(std::string_view prefix, std::string_view run);
 

@@ -110,8 +110,8 @@ bool FleetLink::evidence(const account::FleetEvidence& e) {
     return true;
 }
 
-bool FleetLink::ask(const std::array<char, 16>& account, uint64_t ts_ns) {
-    if (!ask_q_.push(Ask{account, ts_ns})) {
+bool FleetLink::ask(const account::FleetQuestion& q) {
+    if (!ask_q_.push(q)) {
         bump(FleetCtr::AsksDropped);
         return false;
     }
@@ -128,6 +128,8 @@ void FleetLink::add(const account::FleetEvidence& e) {
     add_unique(a.ips, e.src);
     if (e.asn != 0) add_unique(a.asns, e.asn);
     if (e.ja4_hash != 0) add_unique(a.ja4s, e.ja4_hash);
+    if (e.frame_head != 0) add_unique(a.frames, e.frame_head);
+    if (e.frame_tail != 0) add_unique(a.frames, e.frame_tail);
     a.requests += 1;
     a.input_tokens += e.input_tokens;
     a.output_tokens += e.output_tokens;
@@ -202,6 +204,12 @@ void FleetLink::publish() {
         pfadd(EvidenceKind::Ja4s, 'j', agg.ja4s, [](const uint64_t& x) {
             return std::span(reinterpret_cast<const uint8_t*>(&x), sizeof(x));
         });
+        // Templates: which accounts sent each frame (the member is the keyed account id).
+        for (uint64_t f : agg.frames) {
+            const std::string key = template_key(opt_.key_prefix, frame_tag(f), k.window);
+            cmds.push_back(RedisCommand{{"PFADD", key, id}});
+            expire(key);
+        }
         const std::string cnt = evidence_key(opt_.key_prefix, id, EvidenceKind::Counters, k.window);
         cmds.push_back(RedisCommand{{"HINCRBY", cnt, "req", std::to_string(agg.requests)}});
         cmds.push_back(RedisCommand{{"HINCRBY", cnt, "in", std::to_string(agg.input_tokens)}});
@@ -226,34 +234,48 @@ void FleetLink::publish() {
     sync_router_counters();
 }
 
+std::string FleetLink::frame_tag(uint64_t frame) const {
+    const auto h = hasher_.hash('f', std::span(reinterpret_cast<const uint8_t*>(&frame), 8));
+    return std::string(h.data(), h.size());
+}
+
 std::vector<account::FleetView> FleetLink::read(std::span<const Ask> asks) {
     std::vector<RedisCommand> cmds;
     constexpr EvidenceKind kSets[] = {EvidenceKind::Ips, EvidenceKind::Networks, EvidenceKind::Asns,
                                       EvidenceKind::Ja4s};
-    const size_t per = std::size(kSets) + opt_.windows_read;
-    cmds.reserve(asks.size() * per);
+    std::vector<size_t> begin;  // each question's first command
     for (const Ask& a : asks) {
+        begin.push_back(cmds.size());
         const std::string id = hex_view(a.account);
         const uint64_t w = window_of(a.ts_ns, opt_.window_s);
-        for (EvidenceKind k : kSets) {
+        auto union_of = [&](auto&& key_of) {
             RedisCommand c;
             c.argv = {"PFCOUNT"};
             for (uint32_t i = 0; i < opt_.windows_read && i <= w; ++i)
-                c.argv.push_back(evidence_key(opt_.key_prefix, id, k, w - i));
+                c.argv.push_back(key_of(w - i));
             cmds.push_back(std::move(c));
-        }
+        };
+        for (EvidenceKind k : kSets)
+            union_of([&](uint64_t x) { return evidence_key(opt_.key_prefix, id, k, x); });
         for (uint32_t i = 0; i < opt_.windows_read; ++i)
             cmds.push_back(RedisCommand{
                 {"HMGET",
                  evidence_key(opt_.key_prefix, id, EvidenceKind::Counters, w >= i ? w - i : 0),
                  "req", "in", "out"}});
+        for (uint64_t f : a.frames)
+            if (f != 0) {
+                const std::string tag = frame_tag(f);
+                union_of([&](uint64_t x) { return template_key(opt_.key_prefix, tag, x); });
+            }
     }
+    begin.push_back(cmds.size());
     const std::vector<RedisReply> replies = cluster_.run(cmds);
     std::vector<account::FleetView> out;
     for (size_t n = 0; n < asks.size(); ++n) {
-        const RedisReply* r = replies.data() + n * per;
+        const RedisReply* r = replies.data() + begin[n];
+        const size_t count = begin[n + 1] - begin[n];
         bool ok = true;
-        for (size_t i = 0; i < per; ++i) ok &= r[i].ok();
+        for (size_t i = 0; i < count; ++i) ok &= r[i].ok();
         if (!ok) {
             bump(FleetCtr::ReadFailed);
             continue;
@@ -266,14 +288,17 @@ std::vector<account::FleetView> FleetLink::read(std::span<const Ask> asks) {
         s.distinct_prefixes = as_number(r[1]);
         s.distinct_asns = as_number(r[2]);
         s.distinct_ja4 = as_number(r[3]);
+        const size_t counters = std::size(kSets);
         for (uint32_t i = 0; i < opt_.windows_read; ++i) {
-            const RedisReply& h = r[std::size(kSets) + i];
+            const RedisReply& h = r[counters + i];
             if (h.type != RedisReply::Type::Array || h.elements.size() != 3) continue;
             if (i > window_of(asks[n].ts_ns, opt_.window_s)) continue;  // before time 0
             s.requests += as_number(h.elements[0]);
             s.input_tokens += as_number(h.elements[1]);
             s.output_tokens += as_number(h.elements[2]);
         }
+        for (size_t i = counters + opt_.windows_read; i < count; ++i)
+            s.template_accounts = std::max(s.template_accounts, as_number(r[i]));
         bump(FleetCtr::Reads);
         out.push_back(v);
     }
@@ -298,7 +323,7 @@ void FleetLink::sync_router_counters() {
 }
 
 std::vector<account::FleetView> FleetLink::finish_offline(
-    const std::vector<std::pair<std::array<char, 16>, uint64_t>>& accounts) {
+    const std::vector<account::FleetQuestion>& questions) {
     stop();
     if (!opt_.sync.run.empty()) {
         const std::string key = sync_key(opt_.key_prefix, opt_.sync.run);
@@ -318,9 +343,9 @@ std::vector<account::FleetView> FleetLink::finish_offline(
     }
     std::vector<account::FleetView> views;
     std::vector<Ask> batch;
-    for (size_t i = 0; i < accounts.size(); ++i) {
-        batch.push_back(Ask{accounts[i].first, accounts[i].second});
-        if (batch.size() == opt_.batch_accounts || i + 1 == accounts.size()) {
+    for (size_t i = 0; i < questions.size(); ++i) {
+        batch.push_back(questions[i]);
+        if (batch.size() == opt_.batch_accounts || i + 1 == questions.size()) {
             for (auto& v : read(batch)) views.push_back(v);
             batch.clear();
         }

@@ -73,13 +73,13 @@ class FleetLink final : public account::FleetPort {
     void stop();
 
     bool evidence(const account::FleetEvidence& e) override;
-    bool ask(const std::array<char, 16>& account, uint64_t ts_ns) override;
+    bool ask(const account::FleetQuestion& q) override;
     bool take(account::FleetView& v) override;
 
     // Offline end (the correlator's thread, after its last observation): stop(), the sync
     // point, then the views of `accounts` (id, packet time of the read).
     std::vector<account::FleetView> finish_offline(
-        const std::vector<std::pair<std::array<char, 16>, uint64_t>>& accounts);
+        const std::vector<account::FleetQuestion>& questions);
 
     FleetStats stats() const;
     const FleetOptions& options() const { return opt_; }
@@ -97,17 +97,16 @@ class FleetLink final : public account::FleetPort {
         std::vector<IpAddress> ips;
         std::vector<uint32_t> asns;
         std::vector<uint64_t> ja4s;
+        std::vector<uint64_t> frames;  // prompt frames (heads and tails) it may link by
         uint64_t requests = 0, input_tokens = 0, output_tokens = 0;
     };
-    struct Ask {
-        std::array<char, 16> account;
-        uint64_t ts_ns;
-    };
+    using Ask = account::FleetQuestion;
 
     void run();
     void add(const account::FleetEvidence& e);
     void publish();
     std::vector<account::FleetView> read(std::span<const Ask> asks);
+    std::string frame_tag(uint64_t frame) const;  // keyed hash of a prompt frame
     void bump(FleetCtr c, uint64_t n = 1) {
         ctr_[static_cast<size_t>(c)].fetch_add(n, std::memory_order_relaxed);
     }

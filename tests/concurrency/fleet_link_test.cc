@@ -53,7 +53,7 @@ TEST(FleetLink, UnreachableRedisFailsOpenAndCountsEverything) {
         e.ts_ns = 1'767'225'600'000'000'000ull + uint64_t(i) * 1'000'000;
         e.src = *IpAddress::parse("100.64." + std::to_string(i % 200) + ".9");
         accepted += link.evidence(e) ? 1 : 0;
-        if (i % 100 == 0) link.ask(e.account, e.ts_ns);
+        if (i % 100 == 0) link.ask(account::FleetQuestion{e.account, e.ts_ns, {7, 0, 0, 0}});
     }
     account::FleetView v;
     EXPECT_FALSE(link.take(v));  // nothing can be read back

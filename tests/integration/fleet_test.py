@@ -40,21 +40,33 @@ populations:
   - {class: benign, accounts: 40}
   - {class: traveller, accounts: 3}
   - {class: office_nat, accounts: 6}
+  - {class: hydra, accounts: 48, clusters: 1, ips: 400, sessions_per_account: 1,
+     requests_per_session: 1, timing: diurnal}
 """
 
 # Local and fleet-wide versions of one rule, at one threshold: an edge sees about a quarter of
-# a pooled key's networks, the fleet all of them.
+# a pooled key's networks, the fleet all of them. The slow hydra (48 accounts, one flagged
+# request each, on 400 exits) shows each edge small template clusters; the fleet counts each
+# template's accounts everywhere.
 POLICY = """window: 600
+clusters: {link_by: [ip, template], template_prompts: flagged}
 rules:
   - {name: many-networks, signal: distinct_prefixes, above: 14, min_requests: 10, score: 40,
      reason: "requests from many networks"}
   - {name: fleet-many-networks, signal: fleet.distinct_prefixes, above: 14, min_requests: 10,
      score: 40, reason: "requests from many networks across the fleet"}
+  - {name: template-cluster, signal: cluster_size, above: 10, score: 40,
+     reason: "in a large cluster of accounts sharing a prompt template"}
+  # Accounts that sent one flagged template anywhere in the fleet (a per-template count; a
+  # local cluster joins every template its members share, hence its higher threshold).
+  - {name: fleet-template, signal: fleet.template_accounts, above: 6, score: 40,
+     reason: "its prompt template is sent by many accounts across the fleet"}
 actions:
   - {score: 40, action: rate-limit, rate_per_minute: 10}
 """
 
-KEY_RE = re.compile(r"^(?P<prefix>[a-z0-9-]+:)\{(acct:[0-9a-f]{16}\}:(ip|net|asn|ja4|cnt):\d+|sync:[a-z0-9-]+\}:done)$")
+KEY_RE = re.compile(r"^(?P<prefix>[a-z0-9-]+:)\{(acct:[0-9a-f]{16}\}:(ip|net|asn|ja4|cnt):\d+|"
+                    r"tpl:[0-9a-f]{16}\}:\d+|sync:[a-z0-9-]+\}:done)$")
 
 
 class Fleet(unittest.TestCase):
@@ -106,7 +118,7 @@ class Fleet(unittest.TestCase):
     def edge_cmd(self, k, workdir, fleet=None):
         os.makedirs(workdir, exist_ok=True)
         args = [t.DATAPLANE, "--pcap", self.slices[k], "--eve", os.path.join(workdir, "eve.json"),
-                "--summary-json", os.path.join(workdir, "summary.json"), "--quiet", "--no-rules",
+                "--summary-json", os.path.join(workdir, "summary.json"), "--quiet",
                 "--policy", self.policy, "--accounts-out", os.path.join(workdir, "accounts.jsonl"),
                 *t.tso_option(self.slices[k])]
         if fleet is not None:
@@ -155,9 +167,11 @@ class Fleet(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("PASSED", r.stdout)
 
-    def test_pooled_keys_flagged_on_every_edge_only_with_sharing(self):
+    def test_campaigns_flagged_on_every_edge_only_with_sharing(self):
         resellers = {i for i, c in self.klass.items() if c == "reseller"}
+        hydras = {i for i, c in self.klass.items() if c == "hydra"}
         self.assertEqual(len(resellers), 4)
+        self.assertEqual(len(hydras), 48)
         alone = self.run_edges("alone")
         shared = self.run_edges("shared", lambda k: self.cluster_fleet("shared", k))
         seen_on = {i: [k for k in range(EDGES) if i in shared[k][1]] for i in resellers}
@@ -180,6 +194,14 @@ class Fleet(unittest.TestCase):
                     # The fleet's view covers this edge's own evidence and more.
                     self.assertGreater(f["distinct_prefixes"], a["signals"]["distinct_prefixes"])
                     self.assertGreaterEqual(f["requests"], a["signals"]["requests"])
+                elif i in hydras:
+                    # A slow hydra: one flagged request per account, its templates shared by
+                    # accounts on every edge.
+                    self.assertEqual(a["action"], "rate-limit", f"edge {k}: hydra {i}: {a}")
+                    self.assertIn("its prompt template is sent by many accounts across the fleet",
+                                  a["reasons"])
+                    self.assertGreater(a["signals"]["fleet"]["template_accounts"], 6)
+                    self.assertLessEqual(a["cluster"]["size"], 10)
                 else:
                     self.assertEqual(a["action"], "pass", f"edge {k}: {self.klass.get(i)} {i}: {a}")
             fl = s_shared["engine"]["fleet"]
@@ -195,7 +217,7 @@ class Fleet(unittest.TestCase):
             with open(os.path.join(self.dir, "shared", f"edge{k}", "eve.json")) as f:
                 recs = [json.loads(x) for x in f if '"event_type":"account"' in x]
             flagged = {r["account"]["id"] for r in recs if r["account"]["action"] == "rate-limit"}
-            self.assertEqual(flagged, {i for i in resellers if i in shared[k][1]})
+            self.assertEqual(flagged, {i for i in resellers | hydras if i in shared[k][1]})
         self.check_keyspace("shared")
 
     def check_keyspace(self, run):
@@ -206,8 +228,9 @@ class Fleet(unittest.TestCase):
         for k in mine:
             m = KEY_RE.match(k)
             self.assertIsNotNone(m, f"unexpected key {k!r}")
-            kinds.add(k.split("}:")[1].split(":")[0])
-        self.assertTrue({"ip", "net", "cnt", "done"} <= kinds, kinds)
+            tag = k.split("{")[1].split(":")[0]
+            kinds.add(tag if tag != "acct" else k.split("}:")[1].split(":")[0])
+        self.assertTrue({"ip", "net", "cnt", "tpl", "sync"} <= kinds, kinds)
         with open(os.path.join(self.cap, "truth.jsonl")) as f:
             truth = [json.loads(x) for x in f]
         addresses = {r["flow"]["src_ip"] for r in truth if r["type"] == "request"}

@@ -159,13 +159,13 @@ using sluice::testing::policy_of;
 
 struct RecordingPort final : account::FleetPort {
     std::vector<account::FleetEvidence> evidence_;
-    std::vector<std::pair<std::array<char, 16>, uint64_t>> asks;
+    std::vector<account::FleetQuestion> asks;
     bool evidence(const account::FleetEvidence& e) override {
         evidence_.push_back(e);
         return true;
     }
-    bool ask(const std::array<char, 16>& a, uint64_t ts) override {
-        asks.emplace_back(a, ts);
+    bool ask(const account::FleetQuestion& q) override {
+        asks.push_back(q);
         return true;
     }
     bool take(account::FleetView&) override { return false; }
@@ -270,6 +270,56 @@ TEST(FleetCorrelator, OfflineCandidatesAreAccountsNearAFleetThreshold) {
     EXPECT_TRUE(port.asks.empty());  // offline: no reads during the run
     const auto cands = c.fleet_candidates();
     ASSERT_EQ(cands.size(), 1u);
-    EXPECT_EQ(std::string(cands[0].first.data(), 16), "bbbbbbbbbbbbbbbb");
-    EXPECT_EQ(cands[0].second, 101 * kSec);
+    EXPECT_EQ(std::string(cands[0].account.data(), 16), "bbbbbbbbbbbbbbbb");
+    EXPECT_EQ(cands[0].ts_ns, 101 * kSec);
+}
+
+TEST(FleetCorrelator, TemplatesOfFlaggedPromptsGoOutAndTheirCountsComeBack) {
+    CollectRecords sink;
+    account::Correlator c(policy_of(R"(
+window: 600
+clusters: {link_by: [ip, template], template_prompts: flagged}
+rules:
+  - {name: fleet-template, signal: fleet.template_accounts, above: 6, score: 40,
+     reason: "its prompt template is sent by many accounts across the fleet"}
+actions:
+  - {score: 40, action: rate-limit, rate_per_minute: 10}
+)"),
+                          &sink, 0);
+    RecordingPort port;
+    c.set_fleet(&port, 0.25, 10 * kSec, true);
+    const char* id = "0123456789abcdef";
+    auto o = request(id, 100, "100.64.1.2");
+    o.prompt_head = 11;
+    o.prompt_tail = 12;
+    c.observe(o);  // no rule hit: its frames link nothing and are not published
+    ASSERT_EQ(port.evidence_.size(), 1u);
+    EXPECT_EQ(port.evidence_[0].frame_head, 0u);
+    EXPECT_TRUE(port.asks.empty());
+    o = request(id, 101, "100.64.1.2");
+    o.prompt_head = 21;
+    o.prompt_tail = 22;
+    o.hit_classes = 1;
+    c.observe(o);
+    ASSERT_EQ(port.evidence_.size(), 2u);
+    EXPECT_EQ(port.evidence_[1].frame_head, 21u);
+    EXPECT_EQ(port.evidence_[1].frame_tail, 22u);
+    ASSERT_EQ(port.asks.size(), 1u);  // a linkable frame: worth a question
+    EXPECT_EQ(port.asks[0].frames, (account::FleetFrames{21, 22, 0, 0}));
+    account::FleetView v;
+    std::memcpy(v.account.data(), id, 16);
+    v.signals.known = true;
+    v.signals.template_accounts = 9;
+    c.apply_fleet(v, 102);
+    ASSERT_EQ(sink.records.size(), 1u);
+    EXPECT_EQ(sink.records[0]["account"]["action"], "rate-limit");
+    EXPECT_EQ(sink.records[0]["account"]["signals"]["fleet"]["template_accounts"], 9);
+}
+
+TEST(FleetFrames, NewestFirstDistinctAndBounded) {
+    account::FleetFrames f{};
+    account::remember_frame(f, 0);
+    EXPECT_EQ(f, (account::FleetFrames{0, 0, 0, 0}));
+    for (uint64_t x : {1, 2, 2, 3, 1, 4, 5}) account::remember_frame(f, x);
+    EXPECT_EQ(f, (account::FleetFrames{5, 4, 3, 2}));
 }

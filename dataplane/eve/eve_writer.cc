@@ -89,6 +89,7 @@ void EveWriter::write(const EveSlot& s) {
         std::fwrite(s.data, 1, s.len, file_);
         std::fputc('\n', file_);
     }
+    if (opts_.tap != nullptr) opts_.tap->record(std::string_view(s.data, s.len));
     written_.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -37,6 +37,7 @@ class EveWriter {
         bool ordered = false;          // merge on EveOrder (offline determinism)
         bool block_when_full = false;  // offline: wait instead of dropping
         size_t queue_slots = 1024;
+        EveTap* tap = nullptr;  // also hand every record written here (outlives the writer)
     };
 
     EveWriter(Options opts, size_t producers);

@@ -19,6 +19,14 @@ struct EveOrder {
     auto operator<=>(const EveOrder&) const = default;
 };
 
+// A second destination for the records the EVE writer writes (a Redis list or stream): called
+// on the writer's thread, in file order, once per record; must not block live.
+class EveTap {
+  public:
+    virtual ~EveTap() = default;
+    virtual void record(std::string_view json) = 0;
+};
+
 class EventSink {
   public:
     virtual ~EventSink() = default;

@@ -98,17 +98,21 @@ void parse_fleet_options(const std::string& path, const YAML::Node& n, FleetOpti
 }
 
 std::string load_password(FleetOptions& o) {
-    o.auth.user = o.user;
-    if (o.password_file.empty()) return "";
-    std::ifstream in(o.password_file, std::ios::binary);
-    if (!in) return o.password_file + ": cannot read the Redis password file";
+    return read_credentials(o.password_file, o.user, o.auth);
+}
+
+std::string read_credentials(const std::string& file, const std::string& user, Credentials& auth) {
+    auth.user = user;
+    if (file.empty()) return "";
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return file + ": cannot read the Redis password file";
     std::string pw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
     if (pw.empty() || pw.size() > 512) {
         OPENSSL_cleanse(pw.data(), pw.size());
-        return o.password_file + ": the Redis password must be 1 to 512 bytes on one line";
+        return file + ": the Redis password must be 1 to 512 bytes on one line";
     }
-    o.auth.password = pw;
+    auth.password = pw;
     OPENSSL_cleanse(pw.data(), pw.size());
     return "";
 }

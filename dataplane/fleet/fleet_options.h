@@ -43,6 +43,8 @@ struct FleetOptions {
 
 // Parses the section at `n` into `o`; throws yaml_fields::ConfigError ("path:line:col: ...").
 void parse_fleet_options(const std::string& path, const YAML::Node& n, FleetOptions& o);
+// Fills `auth` with `user` and the password in `file` (one line; memory only). "" or an error.
+std::string read_credentials(const std::string& file, const std::string& user, Credentials& auth);
 // Reads o.password_file into o.auth (memory only). Error message or "".
 std::string load_password(FleetOptions& o);
 // Cross-field checks (seeds when enabled). Error message or "".

@@ -329,6 +329,11 @@ bool Dataplane::init(int argc, char** argv) {
     eo.path = cfg_.eve_path;
     eo.ordered = off;
     eo.block_when_full = off;
+    if (cfg_.eve_redis.enabled) {
+        eve_redis_ = std::make_unique<fleet::EveRedis>(cfg_.eve_redis, off);
+        eve_redis_->start();
+        eo.tap = eve_redis_.get();
+    }
     // Producers: the workers, then main (stats, final records), then the correlator.
     eve_ = std::make_unique<EveWriter>(eo, cfg_.workers + 2);
     std::string err;
@@ -1117,6 +1122,7 @@ int Dataplane::run() {
     emit_stats_record();
     eve_->progress(cfg_.workers).done.store(EveOrder::kFinalSeq);
     eve_->stop();
+    if (eve_redis_) eve_redis_->stop();  // after the writer: it pushes what the writer wrote
     if (offline() && (rx_count_ != capture_.packets || reorder_next_ != next_seq_) &&
         !g_stop.load()) {
         error_ = "offline run ended after " + std::to_string(rx_count_) + " of " +
@@ -1502,6 +1508,14 @@ nlohmann::json Dataplane::summary() const {
     j["elapsed_s"] = secs;
     j["mpps"] = secs > 0 ? double(total[Ctr::Packets]) / secs / 1e6 : 0.0;
     j["eve"] = {{"written", eve_ ? eve_->written() : 0}, {"dropped", eve_ ? eve_->dropped() : 0}};
+    if (eve_redis_) {
+        const fleet::EveRedisStats r = eve_redis_->stats();
+        j["eve"]["redis"] = {{"queued", r.queued},
+                             {"dropped", r.dropped},
+                             {"pushed", r.pushed},
+                             {"failed", r.failed},
+                             {"connected", r.connected}};
+    }
     if (pcap_out_) j["pcap_out"] = {{"file", cfg_.pcap_out}, {"packets", io_now.pcap_written}};
     nlohmann::json ports = nlohmann::json::array();
     for (const auto& p : ports_) {

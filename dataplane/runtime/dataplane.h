@@ -17,6 +17,7 @@
 #include "control/protocol/http_endpoint.h"
 #include "engine/pipeline.h"
 #include "eve/eve_writer.h"
+#include "fleet/eve_redis.h"
 #include "runtime/control_service.h"
 #include "runtime/control_target.h"
 #include "runtime/correlator_thread.h"
@@ -152,6 +153,7 @@ class Dataplane final : public ControlTarget {
     rte_mempool* inject_pool_ = nullptr;  // RSTs (small frames)
     rte_mempool* answer_pool_ = nullptr;  // answer segments (up to an MSS of HTTP answer)
     std::vector<std::unique_ptr<WorkerContext>> workers_;
+    std::unique_ptr<fleet::EveRedis> eve_redis_;  // the writer's tap: outlives it
     std::unique_ptr<EveWriter> eve_;
     // Declared first: outlives the correlator thread that publishes through it.
     std::unique_ptr<RcuEnforcement> enforcement_;  // live inline: decisions the workers enforce

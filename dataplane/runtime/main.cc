@@ -325,6 +325,19 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
         return 2;
     }
+    if (auto& r = cfg.eve_redis; r.enabled) {
+        if (r.seeds.empty()) {  // the fleet's Redis, with its user
+            r.seeds = cfg.fleet.seeds;
+            if (r.user.empty() && r.password_file.empty()) {
+                r.user = cfg.fleet.user;
+                r.password_file = cfg.fleet.password_file;
+            }
+        }
+        if (std::string e = fleet::read_credentials(r.password_file, r.user, r.auth); !e.empty()) {
+            std::fprintf(stderr, "sluice-dataplane: %s\n", e.c_str());
+            return 2;
+        }
+    }
     if (!policy_path.empty()) cfg.policy_path = policy_path;
     if (no_accounts) cfg.accounts_enabled = false;
     if (allow_default_secret) cfg.allow_default_secret = true;

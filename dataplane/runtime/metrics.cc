@@ -240,6 +240,13 @@ std::string prometheus_text(const json& s) {
     w.one("sluice_eve_written_total", "counter", "EVE records written", at(v, "written"));
     w.one("sluice_eve_dropped_total", "counter", "EVE records dropped (queue full)",
           at(v, "dropped"));
+    const json& vr = at(v, "redis");
+    w.one("sluice_eve_redis_pushed_total", "counter", "EVE records pushed to Redis",
+          at(vr, "pushed"));
+    w.one("sluice_eve_redis_dropped_total", "counter",
+          "EVE records not queued for Redis (queue full)", at(vr, "dropped"));
+    w.one("sluice_eve_redis_failed_total", "counter", "EVE records Redis did not take",
+          at(vr, "failed"));
     w.one("sluice_up_seconds", "gauge", "Seconds since the workers started", at(s, "elapsed_s"));
     return w.take();
 }

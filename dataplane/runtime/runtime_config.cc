@@ -835,6 +835,10 @@ std::string load_config_file(const std::string& path, RuntimeConfig& cfg) {
                                    [&](const YAML::Node& x) {
                                        e.eve_flow_records = scalar<bool>(path, x, "true or false");
                                    }},
+                                  {"redis",
+                                   [&](const YAML::Node& x) {
+                                       fleet::parse_eve_redis_options(path, x, cfg.eve_redis);
+                                   }},
                               });
                  }},
             });
@@ -1020,6 +1024,8 @@ std::string_view checksum_mode_name(ChecksumMode m) {
 
 std::string validate_config(const RuntimeConfig& cfg) {
     if (std::string e = fleet::validate(cfg.fleet); !e.empty()) return e;
+    if (cfg.eve_redis.enabled && cfg.eve_redis.seeds.empty())
+        return "eve.redis: no Redis to push to (eve.redis.seeds, or fleet.redis.seeds)";
     if (cfg.mode == RunMode::Offline) {
         if (cfg.pcap_in.empty())
             return "no input: give --pcap FILE (offline) or a config with ports";

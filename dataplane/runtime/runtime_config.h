@@ -12,6 +12,7 @@
 #include "control/protocol/access.h"
 #include "control/protocol/listener.h"
 #include "engine/engine_config.h"
+#include "fleet/eve_redis_options.h"
 #include "fleet/fleet_options.h"
 #include "rules/bundle_signature.h"
 #include "rules/rule_set.h"
@@ -106,7 +107,8 @@ struct RuntimeConfig {
                                // prefix,asn CSV for the distinct-ASN signal
     std::shared_ptr<const account::AsnTable> asn_table;
     bool rules_enabled = true;
-    fleet::FleetOptions fleet;  // shared account evidence across edges (docs/fleet.md)
+    fleet::FleetOptions fleet;         // shared account evidence across edges (docs/fleet.md)
+    fleet::EveRedisOptions eve_redis;  // EVE records also to a Redis list or stream
     // Rule files load rule by rule (a bad rule is skipped and reported) unless rules.strict.
     rules::RuleSetOptions rule_options{.skip_invalid = true};
 };

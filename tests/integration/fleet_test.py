@@ -115,26 +115,28 @@ class Fleet(unittest.TestCase):
         cls.standalone.__exit__()
         cls._dir.cleanup()
 
-    def edge_cmd(self, k, workdir, fleet=None):
+    def edge_cmd(self, k, workdir, fleet=None, extra_yaml=""):
         os.makedirs(workdir, exist_ok=True)
         args = [t.DATAPLANE, "--pcap", self.slices[k], "--eve", os.path.join(workdir, "eve.json"),
                 "--summary-json", os.path.join(workdir, "summary.json"), "--quiet",
                 "--policy", self.policy, "--accounts-out", os.path.join(workdir, "accounts.jsonl"),
                 *t.tso_option(self.slices[k])]
-        if fleet is not None:
+        if fleet is not None or extra_yaml:
             cfg = os.path.join(workdir, "config.yaml")
             with open(cfg, "w") as f:
-                f.write("fleet:\n" + "".join(f"  {line}\n" for line in fleet))
+                if fleet is not None:
+                    f.write("fleet:\n" + "".join(f"  {line}\n" for line in fleet))
+                f.write(extra_yaml)
             args += ["--config", cfg]
         return args
 
-    def run_edges(self, name, fleet_of=None, edges=range(EDGES)):
+    def run_edges(self, name, fleet_of=None, edges=range(EDGES), extra_yaml=""):
         """Runs the edges at once (they meet at the sync point); returns per edge (summary,
         {account id: standing})."""
         procs = []
         for k in edges:
             w = os.path.join(self.dir, name, f"edge{k}")
-            procs.append((k, w, subprocess.Popen(self.edge_cmd(k, w, fleet_of(k) if fleet_of else None),
+            procs.append((k, w, subprocess.Popen(self.edge_cmd(k, w, fleet_of(k) if fleet_of else None, extra_yaml),
                                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
         out = {}
         for k, w, p in procs:
@@ -244,13 +246,52 @@ class Fleet(unittest.TestCase):
         for n in needles:
             self.assertNotIn(n, blob)
 
+    def eve_lines(self, name, k):
+        with open(os.path.join(self.dir, name, f"edge{k}", "eve.json")) as f:
+            return f.read().splitlines()
+
+    def test_eve_to_a_redis_list_and_stream(self):
+        pw = os.path.join(self.dir, "eve-redis.pass")
+        with open(pw, "w") as f:
+            f.write("pw-7f3c9a\n")
+        # A list on the ACL-protected standalone server: exactly the file's records, in order.
+        res = self.run_edges("eve-list", edges=[0], extra_yaml=(
+            "eve:\n  redis: {seeds: [127.0.0.1:%d], user: edge-acl, password_file: %s, key: eve-list,"
+            " type: list, maxlen: 0, batch: 7}\n" % (self.standalone.port, pw)))
+        lines = self.eve_lines("eve-list", 0)
+        self.assertGreater(len(lines), 100)
+        r = res[0][0]["eve"]["redis"]
+        self.assertEqual((r["pushed"], r["dropped"], r["failed"]), (len(lines), 0, 0))
+        got = redis_servers.cli(self.standalone.port, "--raw", "lrange", "eve-list", 0, -1,
+                                user="edge-acl", password="pw-7f3c9a").split("\n")
+        self.assertEqual(got, lines)
+        # A stream on the cluster (the fleet's seeds), trimmed to about maxlen.
+        res = self.run_edges("eve-stream", lambda k: ["enabled: true", "key_prefix: \"evs:\"",
+                                                     "redis: {seeds: [" + ", ".join(self.cluster.seeds()) + "]}"],
+                             edges=[0], extra_yaml="eve:\n  redis: {key: eve-stream, type: stream, maxlen: 1000}\n")
+        lines = self.eve_lines("eve-stream", 0)
+        r = res[0][0]["eve"]["redis"]
+        self.assertEqual((r["pushed"], r["failed"]), (len(lines), 0))
+        slot_owner = [p for p in self.cluster.masters()
+                      if redis_servers.cli(p, "exists", "eve-stream") == "1"]
+        self.assertEqual(len(slot_owner), 1)
+        xlen = int(redis_servers.cli(slot_owner[0], "xlen", "eve-stream"))
+        self.assertEqual(xlen, len(lines) if len(lines) <= 1000 else xlen)
+        last = redis_servers.cli(slot_owner[0], "--raw", "xrevrange", "eve-stream", "+", "-", "count", 1).split("\n")
+        self.assertEqual(last[-2:], ["event", lines[-1]])
+
     def test_unreachable_redis_fails_open(self):
         alone = self.run_edges("dead-alone", edges=[1])
         dead = t.free_port()
         res = self.run_edges("dead", lambda k: ["enabled: true", f"redis: {{seeds: [127.0.0.1:{dead}], timeout_ms: 100}}"],
-                             edges=[1])
+                             edges=[1], extra_yaml="eve:\n  redis: {key: eve}\n")
         s, st = res[1]
         self.assertEqual(st, alone[1][1])
+        # EVE to the same dead Redis: every record counted as failed, the file complete.
+        r = s["eve"]["redis"]
+        self.assertEqual(r["failed"], len(self.eve_lines("dead", 1)))
+        self.assertEqual(r["pushed"], 0)
+        self.assertEqual(self.eve_lines("dead", 1), self.eve_lines("dead-alone", 1))
         fl = s["engine"]["fleet"]
         self.assertGreater(fl["publish_failed"], 0)
         self.assertEqual(fl["published"], 0)

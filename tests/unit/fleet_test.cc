@@ -12,6 +12,7 @@
 #include "account/correlator.h"
 #include "common/yaml_fields.h"
 #include "correlator_fixtures.h"
+#include "fleet/eve_redis_options.h"
 #include "fleet/fleet_keys.h"
 #include "fleet/fleet_options.h"
 #include "fleet/key_slot.h"
@@ -322,4 +323,32 @@ TEST(FleetFrames, NewestFirstDistinctAndBounded) {
     EXPECT_EQ(f, (account::FleetFrames{0, 0, 0, 0}));
     for (uint64_t x : {1, 2, 2, 3, 1, 4, 5}) account::remember_frame(f, x);
     EXPECT_EQ(f, (account::FleetFrames{5, 4, 3, 2}));
+}
+
+TEST(EveRedisOptions, ParsesAndRefuses) {
+    EveRedisOptions o;
+    parse_eve_redis_options("c.yaml",
+                            YAML::Load("{seeds: [\"10.0.0.9:6379\"], key: siem:eve, type: stream, "
+                                       "maxlen: 500, batch: 64, queue: 1024}"),
+                            o);
+    EXPECT_TRUE(o.enabled);
+    ASSERT_EQ(o.seeds.size(), 1u);
+    EXPECT_EQ(o.key, "siem:eve");
+    EXPECT_EQ(o.type, EveRedisOptions::Type::Stream);
+    EXPECT_EQ(o.maxlen, 500u);
+    EXPECT_EQ(o.batch, 64u);
+    EXPECT_EQ(o.queue, 1024u);
+    auto error_of = [](const char* yaml) {
+        EveRedisOptions x;
+        try {
+            parse_eve_redis_options("c.yaml", YAML::Load(yaml), x);
+        } catch (const yaml_fields::ConfigError& e) {
+            return e.text;
+        }
+        return std::string();
+    };
+    EXPECT_EQ(error_of("{type: queue}"), "c.yaml:1:8: eve.redis.type must be list or stream");
+    EXPECT_EQ(error_of("{key: \"a b\"}"),
+              "c.yaml:1:7: eve.redis.key: 1 to 128 characters, no spaces");
+    EXPECT_NE(error_of("{port: 1}").find("unknown key 'port' in eve.redis"), std::string::npos);
 }

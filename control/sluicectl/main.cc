@@ -151,6 +151,16 @@ void print_status(const json& s) {
                     num(a, "accounts").c_str(), num(a, "flagged").c_str(),
                     num(a, "clusters").c_str(), en.value("mode", std::string("-")).c_str());
     }
+    if (e.contains("fleet")) {
+        const json& f = e["fleet"];
+        std::printf(
+            "fleet         %s, %s (%s masters); published %s, failed %s; reads %s, failed "
+            "%s; evidence dropped %s\n",
+            f.value("connected", false) ? "connected" : "NOT CONNECTED",
+            f.value("mode", std::string("-")).c_str(), num(f, "masters").c_str(),
+            num(f, "published").c_str(), num(f, "publish_failed").c_str(), num(f, "reads").c_str(),
+            num(f, "read_failed").c_str(), num(f, "evidence_dropped").c_str());
+    }
 }
 
 int list_command(const Options& o, const std::string& list, const std::string& action,

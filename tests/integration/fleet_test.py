@@ -69,6 +69,15 @@ KEY_RE = re.compile(r"^(?P<prefix>[a-z0-9-]+:)\{(acct:[0-9a-f]{16}\}:(ip|net|asn
                     r"tpl:[0-9a-f]{16}\}:\d+|sync:[a-z0-9-]+\}:done)$")
 
 
+def _listening(port):
+    import socket
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
 class Fleet(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -279,6 +288,103 @@ class Fleet(unittest.TestCase):
         self.assertEqual(xlen, len(lines) if len(lines) <= 1000 else xlen)
         last = redis_servers.cli(slot_owner[0], "--raw", "xrevrange", "eve-stream", "+", "-", "count", 1).split("\n")
         self.assertEqual(last[-2:], ["event", lines[-1]])
+
+    def test_tls_through_stunnel(self):
+        """The documented TLS set-up: a local stunnel client (plain in, TLS out, verifying the
+        server's chain and name) in front of a stunnel server that terminates TLS before Redis.
+        The edge publishes through it; the TLS port refuses plain Redis."""
+        d = os.path.join(self.dir, "stunnel")
+        os.makedirs(d, exist_ok=True)
+        t.make_test_pki(d, ["redis-ca"], [("redis-server", "redis-ca", "DNS:redis.test")])
+        tls_port, plain_port = t.free_port(), t.free_port()
+        confs = {
+            "server.conf": f"foreground = yes\npid =\n[redis-tls]\naccept = 127.0.0.1:{tls_port}\n"
+                           f"connect = 127.0.0.1:{self.standalone.port}\ncert = {d}/redis-server.pem\n"
+                           f"key = {d}/redis-server.key\n",
+            "client.conf": f"foreground = yes\npid =\n[redis]\nclient = yes\naccept = 127.0.0.1:{plain_port}\n"
+                           f"connect = 127.0.0.1:{tls_port}\nCAfile = {d}/redis-ca.pem\nverifyChain = yes\n"
+                           f"checkHost = redis.test\n",
+        }
+        procs = []
+        try:
+            for name, text in confs.items():
+                path = os.path.join(d, name)
+                with open(path, "w") as f:
+                    f.write(text)
+                procs.append(subprocess.Popen(["stunnel4", path], stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL))
+            for port in (tls_port, plain_port):
+                t.wait_for(self, lambda p=port: _listening(p), seconds=10)
+            # Plain Redis on the TLS port gets no answer.
+            plain = redis_servers.cli(tls_port, "ping", check=False)
+            self.assertNotIn("PONG", plain)
+            pw = os.path.join(d, "redis.pass")
+            with open(pw, "w") as f:
+                f.write("pw-7f3c9a\n")
+            res = self.run_edges("tls", lambda k: ["enabled: true", "key_prefix: \"tls:\"",
+                                                  f"redis: {{seeds: [127.0.0.1:{plain_port}], user: edge-acl, password_file: {pw}}}"],
+                                 edges=[3])
+            fl = res[3][0]["engine"]["fleet"]
+            self.assertGreater(fl["published"], 0)
+            self.assertEqual(fl["publish_failed"], 0)
+            self.assertTrue(self.standalone.cli("--scan", "--pattern", "tls:*").split())
+        finally:
+            for p in procs:
+                p.terminate()
+                p.wait(timeout=10)
+
+    def test_live_edge_asks_the_fleet(self):
+        """A live edge (a capture replayed through net_pcap) asks about an account as its
+        evidence grows and acts on the answer: the other edges' evidence is written into the
+        cluster with redis-cli in the documented key model (networks of the capture's windows),
+        so the answer does not depend on another process's timing. sluicectl shows the fleet."""
+        import signal
+        reseller = sorted(i for i, c in self.klass.items() if c == "reseller")[0]
+        seed = self.cluster.ports[0]
+        # Windows are packet time: a replayed capture keeps its timestamps (a NIC's are now).
+        with open(os.path.join(self.cap, "truth.jsonl")) as f:
+            ts = [json.loads(x).get("ts_ns") for x in f]
+        ts = [x for x in ts if x]
+        for w in range(min(ts) // 300_000_000_000, max(ts) // 300_000_000_000 + 2):
+            redis_servers.cli(seed, "-c", "pfadd", f"live:{{acct:{reseller}}}:net:{w}",
+                              *[f"elsewhere-{n}" for n in range(20)])
+            redis_servers.cli(seed, "-c", "hset", f"live:{{acct:{reseller}}}:cnt:{w}", "req", 40, "in", 0, "out", 0)
+        w = os.path.join(self.dir, "live")
+        os.makedirs(w)
+        sock, summary = os.path.join(w, "dp.sock"), os.path.join(w, "summary.json")
+        cfg = os.path.join(w, "config.yaml")
+        with open(cfg, "w") as f:
+            f.write("accounts: {allow_default_secret: true}\n"
+                    "fleet: {enabled: true, key_prefix: \"live:\", read_fraction: 0.1, read_interval: 1,"
+                    " interval_ms: 20, redis: {seeds: [" + ", ".join(self.cluster.seeds()) + "]}}\n")
+        edge = max(range(EDGES), key=lambda k: os.path.getsize(self.slices[k]))
+        dp = subprocess.Popen(
+            [t.DATAPLANE, "--config", cfg, "--port", f"a=net_pcap0,rx_pcap={self.slices[edge]}",
+             "--monitor", "a", "--no-rules", "--policy", self.policy, "--control", sock,
+             "--idle-backoff-us", "1000", "--summary-json", summary, "--",
+             "--no-huge", "-m", "256", "--no-pci", f"--file-prefix=fleetlive{os.getpid()}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ctl = os.path.join(t.BUILD, "control/sluicectl")
+        try:
+            def standing():
+                p = subprocess.run([ctl, "--socket", sock, "--json", "accounts", "show", reseller],
+                                   capture_output=True, text=True)
+                return json.loads(p.stdout).get("account", {}) if p.returncode == 0 else {}
+            t.wait_for(self, lambda: standing().get("action") == "rate-limit", seconds=60)
+            a = standing()
+            self.assertIn("requests from many networks across the fleet", a["reasons"])
+            self.assertGreaterEqual(a["signals"]["fleet"]["distinct_prefixes"], 20)
+            self.assertLess(a["signals"]["distinct_prefixes"], 14)  # alone it would pass
+            st = subprocess.run([ctl, "--socket", sock, "status"], capture_output=True, text=True)
+            self.assertRegex(st.stdout, r"fleet +connected, cluster \(3 masters\); published [1-9]")
+        finally:
+            dp.send_signal(signal.SIGTERM)
+            out, err = dp.communicate(timeout=60)
+        self.assertEqual(dp.returncode, 0, err)
+        with open(summary) as f:
+            fl = json.load(f)["engine"]["fleet"]
+        self.assertGreater(fl["reads"], 0)
+        self.assertEqual(fl["read_failed"], 0)
 
     def test_unreachable_redis_fails_open(self):
         alone = self.run_edges("dead-alone", edges=[1])

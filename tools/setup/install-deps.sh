@@ -13,7 +13,7 @@ PACKAGES=(
   tshark tcpdump iproute2 ethtool nftables curl nginx-light python3 procps openssl util-linux gdb
   nghttp2-client python3-h2 python3-httpx
   # the fleet's shared store (tests start their own servers)
-  redis-server redis-tools
+  redis-server redis-tools stunnel4
   # packages, units and monitoring: debhelper, lintian, man pages, Prometheus, a real browser
   debhelper help2man lintian logrotate systemd prometheus chromium chromium-driver python3-selenium libjs-chart.js
 )

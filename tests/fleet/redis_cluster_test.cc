@@ -198,3 +198,40 @@ TEST(Unreachable, LostRepliesCountedWithBackoff) {
     EXPECT_EQ(c.counters().connect_failures, 1u);
     EXPECT_EQ(c.counters().lost, 3u);
 }
+
+// Servers that lie (tests/support/hostile_redis.py): the router neither crashes nor loops,
+// and every unanswered command is a counted Lost reply.
+TEST(Hostile, MalformedSlotMapServesNothing) {
+    const auto seeds = endpoints("SLUICE_REDIS_BAD_SLOTS");
+    ASSERT_FALSE(seeds.empty());
+    RedisCluster c(options(seeds));
+    EXPECT_FALSE(c.refresh());
+    const auto r = c.run(cmd({"SET", "k", "v"}));
+    EXPECT_EQ(r.type, RedisReply::Type::Lost);
+    EXPECT_FALSE(c.mapped());
+    EXPECT_EQ(c.counters().lost, 1u);
+}
+
+TEST(Hostile, MovedToItselfStopsAfterTheRedirectionBound) {
+    const auto seeds = endpoints("SLUICE_REDIS_MOVED_LOOP");
+    ASSERT_FALSE(seeds.empty());
+    RedisCluster c(options(seeds));
+    const auto r = c.run(std::vector<RedisCommand>{cmd({"GET", "a"}), cmd({"GET", "b"})});
+    for (const auto& x : r) {
+        EXPECT_EQ(x.type, RedisReply::Type::Lost);
+        EXPECT_EQ(x.str, "too many redirections");
+    }
+    EXPECT_LE(c.counters().moved, 2u * 6);
+}
+
+TEST(Hostile, TruncatedHugeReplyIsLostNotAllocated) {
+    const auto seeds = endpoints("SLUICE_REDIS_TRUNCATED");
+    ASSERT_FALSE(seeds.empty());
+    RedisCluster c(options(seeds));
+    const auto r = c.run(cmd({"GET", "a"}));
+    EXPECT_EQ(r.type, RedisReply::Type::Lost);
+    EXPECT_TRUE(c.standalone());
+    // The connection is gone; the next call reconnects (no backoff after a good connect).
+    EXPECT_EQ(c.run(cmd({"GET", "a"})).type, RedisReply::Type::Lost);
+    EXPECT_EQ(c.counters().connects, 2u);
+}

@@ -24,6 +24,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 import sluice_testlib as t  # noqa: E402
+import hostile_redis  # noqa: E402
 import redis_servers  # noqa: E402
 
 SYNTH = os.path.join(t.BUILD, "tools/synth/sluice-synth")
@@ -169,12 +170,21 @@ class Fleet(unittest.TestCase):
                 "read_fraction: 0.1", f"offline_sync: {{run: {run}, edges: {EDGES}, timeout: 60}}"]
 
     def test_routing_against_real_servers(self):
+        liars = {mode: hostile_redis.start(mode) for mode in ("bad-slots", "moved-loop", "truncated")}
         env = dict(os.environ,
+                   SLUICE_REDIS_BAD_SLOTS=f"127.0.0.1:{liars['bad-slots'][1]}",
+                   SLUICE_REDIS_MOVED_LOOP=f"127.0.0.1:{liars['moved-loop'][1]}",
+                   SLUICE_REDIS_TRUNCATED=f"127.0.0.1:{liars['truncated'][1]}",
                    SLUICE_REDIS_CLUSTER=",".join(self.cluster.seeds()),
                    SLUICE_REDIS_STANDALONE=f"127.0.0.1:{self.standalone.port}",
                    SLUICE_REDIS_USER="edge-acl", SLUICE_REDIS_PASSWORD="pw-7f3c9a",
                    SLUICE_REDIS_DEAD=f"127.0.0.1:{t.free_port()}")
-        r = subprocess.run([ROUTING, "--gtest_brief=1"], env=env, capture_output=True, text=True, timeout=120)
+        try:
+            r = subprocess.run([ROUTING, "--gtest_brief=1"], env=env, capture_output=True, text=True, timeout=120)
+        finally:
+            for server, _ in liars.values():
+                server.shutdown()
+                server.server_close()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("PASSED", r.stdout)
 

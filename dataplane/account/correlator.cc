@@ -334,6 +334,9 @@ void Correlator::observe(const Observation& o) {
     }
     raised_ = false;
     evaluate(o, e);
+    // Questions follow the account's own requests (not its cluster's re-evaluations): a read
+    // per account per read interval at most, whatever the size of its cluster.
+    if (fleet_live_ && e.state) ask_fleet(e, o.ts_ns);
     const uint64_t mask = policy_->cluster_mask(cluster_signals(c));
     if (mask != c.mask) {
         c.mask = mask;
@@ -361,7 +364,6 @@ void Correlator::evaluate(const Observation& o, Entry& e) {
     std::array<char, 16> account{};
     std::copy_n(e.id.data(), std::min(e.id.size(), account.size()), account.data());
     const Decision d = policy_->decide(account, s);
-    if (fleet_live_) ask_fleet(e, s, o.ts_ns);
     if (d.verdict < e.held && o.ts_ns < e.held_until_ns) return;  // the action stands
     if (d.hold_s > 0 && d.verdict != Verdict::Pass) {
         e.held = d.verdict;
@@ -1066,9 +1068,9 @@ FleetQuestion Correlator::question(const Entry& e, uint64_t now) const {
     return q;
 }
 
-void Correlator::ask_fleet(Entry& e, const AccountSignals& s, uint64_t now) {
+void Correlator::ask_fleet(Entry& e, uint64_t now) {
     if (e.fleet_asked_ns != 0 && now - std::min(now, e.fleet_asked_ns) < fleet_interval_ns_) return;
-    if (!fleet_worth_asking(e, s)) return;
+    if (!fleet_worth_asking(e, signals_of(e, now))) return;
     e.fleet_asked_ns = std::max<uint64_t>(now, 1);
     fleet_->ask(question(e, now));
 }

@@ -252,7 +252,7 @@ class Correlator final : public ObservationSink {
     double fleet_fraction_ = 0.25;
     uint64_t fleet_interval_ns_ = 0;
     bool fleet_live_ = false;
-    void ask_fleet(Entry& e, const AccountSignals& s, uint64_t now);
+    void ask_fleet(Entry& e, uint64_t now);
     bool fleet_worth_asking(const Entry& e, const AccountSignals& s) const;
     FleetQuestion question(const Entry& e, uint64_t now) const;
 

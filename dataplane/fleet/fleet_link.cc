@@ -56,6 +56,45 @@ double as_number(const RedisReply& r) {
 
 }  // namespace
 
+namespace {
+
+// KEYS: ip, net, asn, ja4 (HyperLogLogs), cnt (hash). ARGV: ttl, req, in, out, then how many
+// elements each HyperLogLog gets, then the elements.
+constexpr std::string_view kPublishScript = R"lua(
+local ttl = ARGV[1]
+local at = 9
+for k = 1, 4 do
+  local n = tonumber(ARGV[4 + k])
+  if n > 0 then
+    redis.call('PFADD', KEYS[k], unpack(ARGV, at, at + n - 1))
+    redis.call('EXPIRE', KEYS[k], ttl, 'NX')
+  end
+  at = at + n
+end
+redis.call('HINCRBY', KEYS[5], 'req', ARGV[2])
+redis.call('HINCRBY', KEYS[5], 'in', ARGV[3])
+redis.call('HINCRBY', KEYS[5], 'out', ARGV[4])
+redis.call('EXPIRE', KEYS[5], ttl, 'NX')
+return 1
+)lua";
+// KEYS: a template's HyperLogLog. ARGV: ttl, the account id.
+constexpr std::string_view kTemplateScript = R"lua(
+redis.call('PFADD', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return 1
+)lua";
+
+FleetLink::Script make_script(std::string_view text) {
+    FleetLink::Script s;
+    s.text = std::string(text);
+    const auto d = sha1(as_bytes(text));
+    s.sha.resize(40);
+    to_hex(d, s.sha);
+    return s;
+}
+
+}  // namespace
+
 std::string_view fleet_counter_name(FleetCtr c) {
     return kCounterNames[static_cast<size_t>(c)];
 }
@@ -82,7 +121,9 @@ FleetLink::FleetLink(const FleetOptions& o, std::span<const uint8_t> account_sec
       cluster_(router_options(o)),
       evidence_q_(o.queue),
       ask_q_(o.queue),
-      view_q_(o.queue) {}
+      view_q_(o.queue),
+      publish_script_(make_script(kPublishScript)),
+      template_script_(make_script(kTemplateScript)) {}
 
 FleetLink::~FleetLink() {
     stop();
@@ -175,49 +216,53 @@ void FleetLink::publish() {
     const std::string ttl = std::to_string(uint64_t{opt_.window_s} * (opt_.windows_read + 1));
     std::vector<RedisCommand> cmds;
     std::vector<size_t> ends;  // one past each account-window's last command
-    cmds.reserve(pending_.size() * 12);
-    auto expire = [&](const std::string& key) {
-        cmds.push_back(RedisCommand{{"EXPIRE", key, ttl, "NX"}});
-    };
+    cmds.reserve(pending_.size() * 2);
     for (const auto& [k, agg] : pending_) {
         const std::string id = hex_view(k.account);
-        auto pfadd = [&](EvidenceKind kind, char domain, auto&& elements, auto&& bytes_of) {
-            if (elements.empty()) return;
-            RedisCommand c;
-            c.argv = {"PFADD", evidence_key(opt_.key_prefix, id, kind, k.window)};
+        // One script call per account-window (its keys share the {acct:ID} slot): PFADD and
+        // EXPIRE NX per element kind, HINCRBY of the counters.
+        RedisCommand c;
+        c.key_arg = 3;
+        c.argv = {"EVALSHA", publish_script_.sha, "5"};
+        for (EvidenceKind kind : {EvidenceKind::Ips, EvidenceKind::Networks, EvidenceKind::Asns,
+                                  EvidenceKind::Ja4s, EvidenceKind::Counters})
+            c.argv.push_back(evidence_key(opt_.key_prefix, id, kind, k.window));
+        c.argv.push_back(ttl);
+        c.argv.push_back(std::to_string(agg.requests));
+        c.argv.push_back(std::to_string(agg.input_tokens));
+        c.argv.push_back(std::to_string(agg.output_tokens));
+        std::vector<IpAddress> nets;
+        for (const IpAddress& ip : agg.ips) add_unique(nets, account::network_prefix(ip));
+        const size_t counts = c.argv.size();
+        c.argv.resize(counts + 4);
+        auto add = [&](size_t slot, char domain, const auto& elements, auto&& bytes_of) {
+            c.argv[counts + slot] = std::to_string(elements.size());
             for (const auto& x : elements) {
                 const auto h = hasher_.hash(domain, bytes_of(x));
                 c.argv.emplace_back(h.data(), h.size());
             }
-            const std::string key = c.argv[1];
-            cmds.push_back(std::move(c));
-            expire(key);
         };
         auto addr_bytes = [](const IpAddress& x) { return x.span(); };
-        pfadd(EvidenceKind::Ips, 'i', agg.ips, addr_bytes);
-        std::vector<IpAddress> nets;
-        for (const IpAddress& ip : agg.ips) add_unique(nets, account::network_prefix(ip));
-        pfadd(EvidenceKind::Networks, 'n', nets, addr_bytes);
-        pfadd(EvidenceKind::Asns, 'a', agg.asns, [](const uint32_t& x) {
+        auto int_bytes = [](const auto& x) {
             return std::span(reinterpret_cast<const uint8_t*>(&x), sizeof(x));
-        });
-        pfadd(EvidenceKind::Ja4s, 'j', agg.ja4s, [](const uint64_t& x) {
-            return std::span(reinterpret_cast<const uint8_t*>(&x), sizeof(x));
-        });
+        };
+        add(0, 'i', agg.ips, addr_bytes);
+        add(1, 'n', nets, addr_bytes);
+        add(2, 'a', agg.asns, int_bytes);
+        add(3, 'j', agg.ja4s, int_bytes);
+        cmds.push_back(std::move(c));
         // Templates: which accounts sent each frame (the member is the keyed account id).
         for (uint64_t f : agg.frames) {
-            const std::string key = template_key(opt_.key_prefix, frame_tag(f), k.window);
-            cmds.push_back(RedisCommand{{"PFADD", key, id}});
-            expire(key);
+            RedisCommand t;
+            t.key_arg = 3;
+            t.argv = {"EVALSHA", template_script_.sha,
+                      "1",       template_key(opt_.key_prefix, frame_tag(f), k.window),
+                      ttl,       id};
+            cmds.push_back(std::move(t));
         }
-        const std::string cnt = evidence_key(opt_.key_prefix, id, EvidenceKind::Counters, k.window);
-        cmds.push_back(RedisCommand{{"HINCRBY", cnt, "req", std::to_string(agg.requests)}});
-        cmds.push_back(RedisCommand{{"HINCRBY", cnt, "in", std::to_string(agg.input_tokens)}});
-        cmds.push_back(RedisCommand{{"HINCRBY", cnt, "out", std::to_string(agg.output_tokens)}});
-        expire(cnt);
         ends.push_back(cmds.size());
     }
-    const std::vector<RedisReply> replies = cluster_.run(cmds);
+    const std::vector<RedisReply> replies = run_scripts(cmds);
     bump(FleetCtr::Batches);
     size_t begin = 0;
     uint64_t ok = 0, failed = 0;
@@ -232,6 +277,27 @@ void FleetLink::publish() {
     connected_.store(failed == 0, std::memory_order_relaxed);
     pending_.clear();
     sync_router_counters();
+}
+
+std::vector<RedisReply> FleetLink::run_scripts(std::vector<RedisCommand>& cmds) {
+    std::vector<RedisReply> replies = cluster_.run(cmds);
+    // A node that has not seen a script yet (new, restarted, failed over) says NOSCRIPT: send
+    // those again with the script's text, which also caches it there.
+    std::vector<size_t> again;
+    for (size_t i = 0; i < replies.size(); ++i)
+        if (replies[i].type == RedisReply::Type::Error && replies[i].str.starts_with("NOSCRIPT"))
+            again.push_back(i);
+    if (again.empty()) return replies;
+    std::vector<RedisCommand> retry;
+    for (size_t i : again) {
+        RedisCommand c = cmds[i];
+        c.argv[0] = "EVAL";
+        c.argv[1] = c.argv[1] == publish_script_.sha ? publish_script_.text : template_script_.text;
+        retry.push_back(std::move(c));
+    }
+    std::vector<RedisReply> second = cluster_.run(retry);
+    for (size_t n = 0; n < again.size(); ++n) replies[again[n]] = std::move(second[n]);
+    return replies;
 }
 
 std::string FleetLink::frame_tag(uint64_t frame) const {

@@ -82,6 +82,10 @@ class FleetLink final : public account::FleetPort {
         const std::vector<account::FleetQuestion>& questions);
 
     FleetStats stats() const;
+    // A Lua script sent by hash (EVALSHA), and by text where a node does not have it yet.
+    struct Script {
+        std::string text, sha;
+    };
     const FleetOptions& options() const { return opt_; }
 
   private:
@@ -111,6 +115,7 @@ class FleetLink final : public account::FleetPort {
         ctr_[static_cast<size_t>(c)].fetch_add(n, std::memory_order_relaxed);
     }
     void sync_router_counters();
+    std::vector<RedisReply> run_scripts(std::vector<RedisCommand>& cmds);
 
     FleetOptions opt_;
     bool offline_;
@@ -126,6 +131,7 @@ class FleetLink final : public account::FleetPort {
     std::atomic<size_t> masters_{0};
     std::atomic<bool> standalone_{false};
     std::atomic<bool> running_{false};
+    Script publish_script_, template_script_;
     std::thread thread_;
 };
 

@@ -3,6 +3,9 @@
 // accounts, and the decision-to-enforcement delay through the RCU-published table with worker
 // threads reading it. Prints JSON (tools/bench/accounts.py makes the table).
 //   sluice-bench-accounts [--observations N] [--accounts N] [--memory-accounts N]
+//                         [--fleet HOST:PORT,...]
+// With --fleet (a Redis, standalone or a cluster seed list), also the correlator with the fleet
+// on against off (interleaved, same observations) and the Redis commands it costs.
 #include <unistd.h>
 #include <array>
 #include <atomic>
@@ -18,6 +21,7 @@
 
 #include "account/correlator.h"
 #include "account/sketches.h"
+#include "fleet/fleet_link.h"
 #include "rules/rule_set.h"
 #include "runtime/enforcement_rcu.h"
 
@@ -112,6 +116,7 @@ struct CountSink final : EventSink {
 int main(int argc, char** argv) {
     uint64_t observations = 2'000'000;
     uint32_t accounts = 100'000, memory_accounts = 1'000'000;
+    std::string fleet_seeds;
     for (int i = 1; i + 1 < argc; ++i) {
         if (!std::strcmp(argv[i], "--observations"))
             observations = std::strtoull(argv[++i], nullptr, 10);
@@ -119,6 +124,8 @@ int main(int argc, char** argv) {
             accounts = static_cast<uint32_t>(std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--memory-accounts"))
             memory_accounts = static_cast<uint32_t>(std::atoi(argv[++i]));
+        else if (!std::strcmp(argv[i], "--fleet"))
+            fleet_seeds = argv[++i];
     }
     const auto policy = shipped();
     std::printf("{");
@@ -145,6 +152,79 @@ int main(int argc, char** argv) {
             (unsigned long long)observations, accounts, s, double(observations) / s,
             double(observations) / base, base / s, (unsigned long long)sink.n,
             (unsigned long long)c.counters().flagged, (unsigned long long)c.counters().clusters);
+    }
+
+    // 1b. The fleet on against off: every observation's evidence published (the fleet thread
+    // waits for none: offline-style blocking queue, so nothing is dropped and the time includes
+    // the last batch), interleaved runs over the same observations.
+    if (!fleet_seeds.empty()) {
+        fleet::FleetOptions fo;
+        fo.enabled = true;
+        fo.key_prefix = "bench" + std::to_string(::getpid()) + ":";
+        for (size_t at = 0; at <= fleet_seeds.size();) {
+            const size_t comma = std::min(fleet_seeds.find(',', at), fleet_seeds.size());
+            fleet::Endpoint e;
+            if (!fleet::parse_endpoint(fleet_seeds.substr(at, comma - at), e)) {
+                std::fprintf(stderr, "--fleet: expected host:port[,host:port...]\n");
+                return 2;
+            }
+            fo.seeds.push_back(e);
+            at = comma + 1;
+        }
+        const auto obs = population(accounts, observations, 11);
+        const std::string secret = "bench-secret-0123456789abcdef";
+        double off_s = 1e300, on_s = 1e300;
+        fleet::FleetStats st;
+        for (int rep = 0; rep < 3; ++rep) {
+            {
+                CountSink sink;
+                Correlator c(policy, &sink, 0);
+                const auto t0 = std::chrono::steady_clock::now();
+                for (const Observation& o : obs) c.observe(o);
+                off_s = std::min(
+                    off_s,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            }
+            {
+                fo.key_prefix =
+                    "bench" + std::to_string(::getpid()) + "-" + std::to_string(rep) + ":";
+                fleet::FleetLink link(fo, as_bytes(secret), /*offline=*/true);
+                CountSink sink;
+                Correlator c(policy, &sink, 0);
+                c.set_fleet(&link, fo.read_fraction,
+                            uint64_t{fo.read_interval_s} * 1'000'000'000ull,
+                            /*live_reads=*/true);
+                link.start();
+                const auto t0 = std::chrono::steady_clock::now();
+                account::FleetView v;
+                for (const Observation& o : obs) {
+                    c.observe(o);
+                    while (link.take(v)) c.apply_fleet(v, o.seq);
+                }
+                link.stop();
+                const double s =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                if (s < on_s) {
+                    on_s = s;
+                    st = link.stats();
+                }
+            }
+        }
+        std::printf(
+            "\"fleet\":{\"observations\":%llu,\"off_per_second\":%.0f,\"on_per_second\":%.0f,"
+            "\"ratio\":%.3f,\"published\":%llu,\"publish_failed\":%llu,\"batches\":%llu,"
+            "\"reads\":%llu,\"redis_commands\":%llu,\"commands_per_observation\":%.3f,"
+            "\"commands_per_second\":%.0f,\"mode\":\"%s\",\"masters\":%zu},",
+            (unsigned long long)observations, double(observations) / off_s,
+            double(observations) / on_s, off_s / on_s,
+            (unsigned long long)st.get(fleet::FleetCtr::Published),
+            (unsigned long long)st.get(fleet::FleetCtr::PublishFailed),
+            (unsigned long long)st.get(fleet::FleetCtr::Batches),
+            (unsigned long long)st.get(fleet::FleetCtr::Reads),
+            (unsigned long long)st.get(fleet::FleetCtr::RedisCommands),
+            double(st.get(fleet::FleetCtr::RedisCommands)) / double(observations),
+            double(st.get(fleet::FleetCtr::RedisCommands)) / on_s,
+            st.standalone ? "standalone" : "cluster", st.masters);
     }
 
     // 2. Memory after a flood of distinct credentials within one window, against the policy's

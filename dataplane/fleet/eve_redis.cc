@@ -4,20 +4,11 @@
 #include <memory>
 
 namespace sluice::fleet {
-namespace {
-
-RedisCluster::Options router_options(const EveRedisOptions& o) {
-    RedisCluster::Options r;
-    r.seeds = o.seeds;
-    r.auth = o.auth;
-    r.timeout = std::chrono::milliseconds(o.timeout_ms);
-    return r;
-}
-
-}  // namespace
-
 EveRedis::EveRedis(const EveRedisOptions& o, bool offline)
-    : opt_(o), offline_(offline), cluster_(router_options(o)), q_(o.queue) {}
+    : opt_(o),
+      offline_(offline),
+      cluster_(RedisCluster::options(o.seeds, o.auth, o.timeout_ms)),
+      q_(o.queue) {}
 
 EveRedis::~EveRedis() {
     stop();

@@ -1,6 +1,7 @@
 #include "fleet/eve_redis_options.h"
 
 #include "common/yaml_fields.h"
+#include "fleet/fleet_options.h"
 
 namespace sluice::fleet {
 
@@ -14,16 +15,7 @@ void parse_eve_redis_options(const std::string& path, const YAML::Node& n, EveRe
                  {"enabled",
                   [&](const YAML::Node& x) { o.enabled = scalar<bool>(path, x, "true or false"); }},
                  {"seeds",
-                  [&](const YAML::Node& x) {
-                      if (!x.IsSequence() || x.size() == 0)
-                          fail(path, x, "eve.redis.seeds must list host:port");
-                      o.seeds.clear();
-                      for (const auto& s : x) {
-                          Endpoint e;
-                          if (!parse_endpoint(text(s), e)) fail(path, s, "expected host:port");
-                          o.seeds.push_back(e);
-                      }
-                  }},
+                  [&](const YAML::Node& x) { o.seeds = parse_seeds(path, x, "eve.redis.seeds"); }},
                  {"user", [&](const YAML::Node& x) { o.user = text(x); }},
                  {"password_file", [&](const YAML::Node& x) { o.password_file = text(x); }},
                  {"timeout_ms",

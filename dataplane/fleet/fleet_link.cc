@@ -104,21 +104,11 @@ size_t FleetLink::WindowKeyHash::operator()(const WindowKey& k) const {
         std::span(reinterpret_cast<const uint8_t*>(k.account.data()), k.account.size()), k.window);
 }
 
-namespace {
-RedisCluster::Options router_options(const FleetOptions& o) {
-    RedisCluster::Options r;
-    r.seeds = o.seeds;
-    r.auth = o.auth;
-    r.timeout = std::chrono::milliseconds(o.timeout_ms);
-    return r;
-}
-}  // namespace
-
 FleetLink::FleetLink(const FleetOptions& o, std::span<const uint8_t> account_secret, bool offline)
     : opt_(o),
       offline_(offline),
       hasher_(account_secret),
-      cluster_(router_options(o)),
+      cluster_(RedisCluster::options(o.seeds, o.auth, o.timeout_ms)),
       evidence_q_(o.queue),
       ask_q_(o.queue),
       view_q_(o.queue),

@@ -12,6 +12,18 @@ namespace sluice::fleet {
 
 using namespace yaml_fields;
 
+std::vector<Endpoint> parse_seeds(const std::string& path, const YAML::Node& n, const char* what) {
+    if (!n.IsSequence() || n.size() == 0) fail(path, n, std::string(what) + " must list host:port");
+    std::vector<Endpoint> out;
+    for (const auto& s : n) {
+        Endpoint e;
+        if (!parse_endpoint(scalar<std::string>(path, s, "a string"), e))
+            fail(path, s, "expected host:port");
+        out.push_back(e);
+    }
+    return out;
+}
+
 void parse_fleet_options(const std::string& path, const YAML::Node& n, FleetOptions& o) {
     auto text = [&](const YAML::Node& x) { return scalar<std::string>(path, x, "a string"); };
     for_keys(
@@ -32,15 +44,7 @@ void parse_fleet_options(const std::string& path, const YAML::Node& n, FleetOpti
                      {
                          {"seeds",
                           [&](const YAML::Node& x) {
-                              if (!x.IsSequence() || x.size() == 0)
-                                  fail(path, x, "fleet.redis.seeds must list host:port");
-                              o.seeds.clear();
-                              for (const auto& s : x) {
-                                  Endpoint e;
-                                  if (!parse_endpoint(text(s), e))
-                                      fail(path, s, "expected host:port");
-                                  o.seeds.push_back(e);
-                              }
+                              o.seeds = parse_seeds(path, x, "fleet.redis.seeds");
                           }},
                          {"user", [&](const YAML::Node& x) { o.user = text(x); }},
                          {"password_file", [&](const YAML::Node& x) { o.password_file = text(x); }},

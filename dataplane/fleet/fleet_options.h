@@ -41,6 +41,8 @@ struct FleetOptions {
     OfflineSync sync;
 };
 
+// A YAML list of host:port (`what` names it in errors); throws yaml_fields::ConfigError.
+std::vector<Endpoint> parse_seeds(const std::string& path, const YAML::Node& n, const char* what);
 // Parses the section at `n` into `o`; throws yaml_fields::ConfigError ("path:line:col: ...").
 void parse_fleet_options(const std::string& path, const YAML::Node& n, FleetOptions& o);
 // Fills `auth` with `user` and the password in `file` (one line; memory only). "" or an error.

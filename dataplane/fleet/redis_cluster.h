@@ -40,6 +40,14 @@ class RedisCluster {
         int max_redirects = 5;
     };
     explicit RedisCluster(Options o);
+    static Options options(std::vector<Endpoint> seeds, const Credentials& auth,
+                           uint32_t timeout_ms) {
+        Options o;
+        o.seeds = std::move(seeds);
+        o.auth = auth;
+        o.timeout = std::chrono::milliseconds(timeout_ms);
+        return o;
+    }
 
     // Replies in the order of `cmds`. Never throws; unanswered commands get Lost replies.
     std::vector<RedisReply> run(std::span<const RedisCommand> cmds);

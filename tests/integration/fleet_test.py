@@ -396,6 +396,75 @@ class Fleet(unittest.TestCase):
         self.assertGreater(fl["reads"], 0)
         self.assertEqual(fl["read_failed"], 0)
 
+    def test_redis_killed_restarted_and_stalled_under_live_traffic(self):
+        """An inline edge under a fixed offered rate (sluice-pktgen over memif) while its Redis
+        is killed, restarted and stalled (DEBUG SLEEP): every packet still crosses, the outage
+        is counted, publishing resumes after the restart without a restart of the edge."""
+        import signal
+        import time
+        pktgen = os.path.join(t.BUILD, "tools/pktgen/sluice-pktgen")
+        ctl = os.path.join(t.BUILD, "control/sluicectl")
+        eal = ["--no-huge", "-m", "512", "--no-pci"]
+        w = os.path.join(self.dir, "faults")
+        os.makedirs(w)
+        sa, sb = os.path.join(w, "a.sock"), os.path.join(w, "b.sock")
+        report, summary, sock = (os.path.join(w, n) for n in ("pg.json", "dp.json", "ctl.sock"))
+        tag = str(os.getpid())
+        with redis_servers.Standalone() as r:
+            cfg = os.path.join(w, "config.yaml")
+            with open(cfg, "w") as f:
+                f.write("fleet: {enabled: true, key_prefix: \"faults:\", interval_ms: 50,"
+                        f" redis: {{seeds: [127.0.0.1:{r.port}], timeout_ms: 200}}}}\n")
+            gen = subprocess.Popen(
+                [pktgen, "--pcap", self.slices[0], "--tx-port", f"net_memif0,role=server,id=0,socket={sa}",
+                 "--rx-port", f"net_memif1,role=server,id=0,socket={sb}", "--json", report,
+                 "--rate", "400", "--duration", "16", "--", *eal, "--file-prefix", f"flf-g{tag}",
+                 "--lcores", "0@0"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.5)
+            dp = subprocess.Popen(
+                [*t.LIVE, "--config", cfg, "--port", f"a=net_memif0,role=client,id=0,socket={sa}",
+                 "--port", f"b=net_memif1,role=client,id=0,socket={sb}", "--inline", "a:b",
+                 "--workers", "1", "--lcores", "0@1,1@1", "--idle-backoff-us", "20", "--no-rules",
+                 # Report only: the pooled keys get flagged as pktgen rotates their addresses,
+                 # and a stopped request is not a lost packet.
+                 "--no-enforce", "--policy", self.policy, "--control", sock, "--summary-json", summary,
+                 "--duration", "20", "--quiet", "--", *eal, "--file-prefix", f"flf-d{tag}"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+            def fleet():
+                p = subprocess.run([ctl, "--socket", sock, "--json", "status"], capture_output=True, text=True)
+                return json.loads(p.stdout)["engine"].get("fleet", {}) if p.returncode == 0 else {}
+            try:
+                t.wait_for(self, lambda: fleet().get("published", 0) > 0, seconds=30)
+                r.server.kill()  # SIGKILL: no goodbye
+                t.wait_for(self, lambda: fleet().get("publish_failed", 0) > 0, seconds=30)
+                down = fleet()
+                self.assertFalse(down["connected"])
+                r.server.start()  # the same port, empty
+                t.wait_for(self, lambda: fleet().get("published", 0) > down["published"] and fleet()["connected"],
+                           seconds=30)
+                # A stalled Redis: every call past its deadline counts, packets keep crossing.
+                before = fleet()["publish_failed"]
+                r.cli("debug", "sleep", "1.5", check=False)
+                t.wait_for(self, lambda: fleet().get("publish_failed", 0) > before, seconds=30)
+                t.wait_for(self, lambda: fleet().get("connected", False), seconds=30)
+                self.assertTrue(r.cli("--scan", "--pattern", "faults:*").split())
+            finally:
+                out, err = gen.communicate(timeout=120)
+                dp.send_signal(signal.SIGTERM)
+                dp.communicate(timeout=60)
+        self.assertEqual(gen.returncode, 0, err)
+        with open(report) as f:
+            run = json.load(f)["run"]
+        with open(summary) as f:
+            summ = json.load(f)
+        self.assertGreater(run["sent"], 1000)
+        self.assertEqual(run["received"], run["sent"], run)  # nothing lost at a fixed rate
+        fl = summ["engine"]["fleet"]
+        self.assertGreater(fl["redis_connect_failures"] + fl["redis_lost"], 0)
+        self.assertGreaterEqual(fl["redis_connects"], 2)
+
     def test_unreachable_redis_fails_open(self):
         alone = self.run_edges("dead-alone", edges=[1])
         dead = t.free_port()

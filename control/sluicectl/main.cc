@@ -154,12 +154,13 @@ void print_status(const json& s) {
     if (e.contains("fleet")) {
         const json& f = e["fleet"];
         std::printf(
-            "fleet         %s, %s (%s masters); published %s, failed %s; reads %s, failed "
-            "%s; evidence dropped %s\n",
+            "fleet         %s, %s (%s masters), lag %s ms; published %s, failed %s; reads %s, "
+            "failed %s; evidence dropped %s\n",
             f.value("connected", false) ? "connected" : "NOT CONNECTED",
             f.value("mode", std::string("-")).c_str(), num(f, "masters").c_str(),
-            num(f, "published").c_str(), num(f, "publish_failed").c_str(), num(f, "reads").c_str(),
-            num(f, "read_failed").c_str(), num(f, "evidence_dropped").c_str());
+            num(f, "lag_ms").c_str(), num(f, "published").c_str(), num(f, "publish_failed").c_str(),
+            num(f, "reads").c_str(), num(f, "read_failed").c_str(),
+            num(f, "evidence_dropped").c_str());
     }
 }
 

@@ -156,6 +156,7 @@ bool FleetLink::take(account::FleetView& v) {
 
 void FleetLink::add(const account::FleetEvidence& e) {
     Aggregate& a = pending_[WindowKey{e.account, window_of(e.ts_ns, opt_.window_s)}];
+    if (a.requests == 0) a.first = std::chrono::steady_clock::now();
     add_unique(a.ips, e.src);
     if (e.asn != 0) add_unique(a.asns, e.asn);
     if (e.ja4_hash != 0) add_unique(a.ja4s, e.ja4_hash);
@@ -252,7 +253,13 @@ void FleetLink::publish() {
         }
         ends.push_back(cmds.size());
     }
+    auto oldest = std::chrono::steady_clock::time_point::max();
+    for (const auto& [k, agg] : pending_) oldest = std::min(oldest, agg.first);
     const std::vector<RedisReply> replies = run_scripts(cmds);
+    lag_ms_.store(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::steady_clock::now() - oldest)
+                                            .count()),
+                  std::memory_order_relaxed);
     bump(FleetCtr::Batches);
     size_t begin = 0;
     uint64_t ok = 0, failed = 0;
@@ -415,6 +422,7 @@ FleetStats FleetLink::stats() const {
     s.connected = connected_.load(std::memory_order_relaxed);
     s.masters = masters_.load(std::memory_order_relaxed);
     s.standalone = standalone_.load(std::memory_order_relaxed);
+    s.lag_ms = lag_ms_.load(std::memory_order_relaxed);
     return s;
 }
 

@@ -58,6 +58,7 @@ struct FleetStats {
     bool connected = false;  // the last batch reached Redis
     size_t masters = 0;      // masters in the slot map
     bool standalone = false;
+    uint64_t lag_ms = 0;  // the last batch: how long its oldest evidence waited to be published
     uint64_t get(FleetCtr c) const { return v[static_cast<size_t>(c)]; }
 };
 
@@ -103,6 +104,7 @@ class FleetLink final : public account::FleetPort {
         std::vector<uint64_t> ja4s;
         std::vector<uint64_t> frames;  // prompt frames (heads and tails) it may link by
         uint64_t requests = 0, input_tokens = 0, output_tokens = 0;
+        std::chrono::steady_clock::time_point first{};  // when its first evidence arrived
     };
     using Ask = account::FleetQuestion;
 
@@ -128,6 +130,7 @@ class FleetLink final : public account::FleetPort {
     std::vector<Ask> asks_;
     std::array<std::atomic<uint64_t>, static_cast<size_t>(FleetCtr::Count)> ctr_{};
     std::atomic<bool> connected_{false};
+    std::atomic<uint64_t> lag_ms_{0};
     std::atomic<size_t> masters_{0};
     std::atomic<bool> standalone_{false};
     std::atomic<bool> running_{false};

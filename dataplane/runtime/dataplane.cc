@@ -1495,6 +1495,7 @@ nlohmann::json Dataplane::summary() const {
         nlohmann::json f = {{"edge", cfg_.fleet.edge},
                             {"connected", fs.connected},
                             {"masters", fs.masters},
+                            {"lag_ms", fs.lag_ms},
                             {"mode", fs.standalone ? "standalone" : "cluster"}};
         for (size_t i = 0; i < fs.v.size(); ++i)
             f[std::string(fleet::fleet_counter_name(static_cast<fleet::FleetCtr>(i)))] = fs.v[i];

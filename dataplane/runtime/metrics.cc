@@ -199,6 +199,8 @@ std::string prometheus_text(const json& s) {
                        ? 1
                        : 0));
         w.one("sluice_fleet_masters", "gauge", "Redis masters in the slot map", at(f, "masters"));
+        w.one("sluice_fleet_publish_lag_milliseconds", "gauge",
+              "How long the last batch's oldest evidence waited to reach Redis", at(f, "lag_ms"));
         for (size_t i = 0; i < static_cast<size_t>(fleet::FleetCtr::Count); ++i) {
             const std::string name(fleet::fleet_counter_name(static_cast<fleet::FleetCtr>(i)));
             const std::string metric = "sluice_fleet_" + name + "_total";

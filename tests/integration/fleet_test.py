@@ -79,7 +79,7 @@ def _listening(port):
         return False
 
 
-class Fleet(unittest.TestCase):
+class FleetBase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         import tempfile
@@ -169,6 +169,36 @@ class Fleet(unittest.TestCase):
                 # An edge sees about a quarter of a key's networks: ask from two (0.1 x 14).
                 "read_fraction: 0.1", f"offline_sync: {{run: {run}, edges: {EDGES}, timeout: 60}}"]
 
+    def check_keyspace(self, run):
+        keys = self.cluster.keys()
+        mine = {k: v for k, v in keys.items() if k.startswith(run + ":")}
+        self.assertTrue(mine)
+        kinds = set()
+        for k in mine:
+            m = KEY_RE.match(k)
+            self.assertIsNotNone(m, f"unexpected key {k!r}")
+            tag = k.split("{")[1].split(":")[0]
+            kinds.add(tag if tag != "acct" else k.split("}:")[1].split(":")[0])
+        self.assertTrue({"ip", "net", "cnt", "tpl", "sync"} <= kinds, kinds)
+        with open(os.path.join(self.cap, "truth.jsonl")) as f:
+            truth = [json.loads(x) for x in f]
+        addresses = {r["flow"]["src_ip"] for r in truth if r["type"] == "request"}
+        hints = {r["key_hint"] for r in truth if r["type"] == "account" and "key_hint" in r}
+        self.assertTrue(addresses and hints)
+        # Credentials, the start of each (what a hint shows), any key-type prefix or hint
+        # ellipsis, and the client addresses.
+        needles = set(self.secrets) | {x[:16] for x in self.secrets} | addresses | hints | {"sk-ant", "\u2026", "…"}
+        self.assertTrue(self.secrets, "tshark found no credential in the capture")
+        blob = "\n".join(f"{k}\t{v}" for k, v in keys.items())
+        for n in needles:
+            self.assertNotIn(n, blob)
+
+    def eve_lines(self, name, k):
+        with open(os.path.join(self.dir, name, f"edge{k}", "eve.json")) as f:
+            return f.read().splitlines()
+
+
+class Fleet(FleetBase):
     def test_routing_against_real_servers(self):
         liars = {mode: hostile_redis.start(mode) for mode in ("bad-slots", "moved-loop", "truncated")}
         env = dict(os.environ,
@@ -240,34 +270,6 @@ class Fleet(unittest.TestCase):
             flagged = {r["account"]["id"] for r in recs if r["account"]["action"] == "rate-limit"}
             self.assertEqual(flagged, {i for i in resellers | hydras if i in shared[k][1]})
         self.check_keyspace("shared")
-
-    def check_keyspace(self, run):
-        keys = self.cluster.keys()
-        mine = {k: v for k, v in keys.items() if k.startswith(run + ":")}
-        self.assertTrue(mine)
-        kinds = set()
-        for k in mine:
-            m = KEY_RE.match(k)
-            self.assertIsNotNone(m, f"unexpected key {k!r}")
-            tag = k.split("{")[1].split(":")[0]
-            kinds.add(tag if tag != "acct" else k.split("}:")[1].split(":")[0])
-        self.assertTrue({"ip", "net", "cnt", "tpl", "sync"} <= kinds, kinds)
-        with open(os.path.join(self.cap, "truth.jsonl")) as f:
-            truth = [json.loads(x) for x in f]
-        addresses = {r["flow"]["src_ip"] for r in truth if r["type"] == "request"}
-        hints = {r["key_hint"] for r in truth if r["type"] == "account" and "key_hint" in r}
-        self.assertTrue(addresses and hints)
-        # Credentials, the start of each (what a hint shows), any key-type prefix or hint
-        # ellipsis, and the client addresses.
-        needles = set(self.secrets) | {x[:16] for x in self.secrets} | addresses | hints | {"sk-ant", "\u2026", "…"}
-        self.assertTrue(self.secrets, "tshark found no credential in the capture")
-        blob = "\n".join(f"{k}\t{v}" for k, v in keys.items())
-        for n in needles:
-            self.assertNotIn(n, blob)
-
-    def eve_lines(self, name, k):
-        with open(os.path.join(self.dir, name, f"edge{k}", "eve.json")) as f:
-            return f.read().splitlines()
 
     def test_eve_to_a_redis_list_and_stream(self):
         pw = os.path.join(self.dir, "eve-redis.pass")
@@ -386,7 +388,7 @@ class Fleet(unittest.TestCase):
             self.assertGreaterEqual(a["signals"]["fleet"]["distinct_prefixes"], 20)
             self.assertLess(a["signals"]["distinct_prefixes"], 14)  # alone it would pass
             st = subprocess.run([ctl, "--socket", sock, "status"], capture_output=True, text=True)
-            self.assertRegex(st.stdout, r"fleet +connected, cluster \(3 masters\); published [1-9]")
+            self.assertRegex(st.stdout, r"fleet +connected, cluster \(3 masters\), lag \d+ ms; published [1-9]")
         finally:
             dp.send_signal(signal.SIGTERM)
             out, err = dp.communicate(timeout=60)
@@ -395,75 +397,6 @@ class Fleet(unittest.TestCase):
             fl = json.load(f)["engine"]["fleet"]
         self.assertGreater(fl["reads"], 0)
         self.assertEqual(fl["read_failed"], 0)
-
-    def test_redis_killed_restarted_and_stalled_under_live_traffic(self):
-        """An inline edge under a fixed offered rate (sluice-pktgen over memif) while its Redis
-        is killed, restarted and stalled (DEBUG SLEEP): every packet still crosses, the outage
-        is counted, publishing resumes after the restart without a restart of the edge."""
-        import signal
-        import time
-        pktgen = os.path.join(t.BUILD, "tools/pktgen/sluice-pktgen")
-        ctl = os.path.join(t.BUILD, "control/sluicectl")
-        eal = ["--no-huge", "-m", "512", "--no-pci"]
-        w = os.path.join(self.dir, "faults")
-        os.makedirs(w)
-        sa, sb = os.path.join(w, "a.sock"), os.path.join(w, "b.sock")
-        report, summary, sock = (os.path.join(w, n) for n in ("pg.json", "dp.json", "ctl.sock"))
-        tag = str(os.getpid())
-        with redis_servers.Standalone() as r:
-            cfg = os.path.join(w, "config.yaml")
-            with open(cfg, "w") as f:
-                f.write("fleet: {enabled: true, key_prefix: \"faults:\", interval_ms: 50,"
-                        f" redis: {{seeds: [127.0.0.1:{r.port}], timeout_ms: 200}}}}\n")
-            gen = subprocess.Popen(
-                [pktgen, "--pcap", self.slices[0], "--tx-port", f"net_memif0,role=server,id=0,socket={sa}",
-                 "--rx-port", f"net_memif1,role=server,id=0,socket={sb}", "--json", report,
-                 "--rate", "400", "--duration", "16", "--", *eal, "--file-prefix", f"flf-g{tag}",
-                 "--lcores", "0@0"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(1.5)
-            dp = subprocess.Popen(
-                [*t.LIVE, "--config", cfg, "--port", f"a=net_memif0,role=client,id=0,socket={sa}",
-                 "--port", f"b=net_memif1,role=client,id=0,socket={sb}", "--inline", "a:b",
-                 "--workers", "1", "--lcores", "0@1,1@1", "--idle-backoff-us", "20", "--no-rules",
-                 # Report only: the pooled keys get flagged as pktgen rotates their addresses,
-                 # and a stopped request is not a lost packet.
-                 "--no-enforce", "--policy", self.policy, "--control", sock, "--summary-json", summary,
-                 "--duration", "20", "--quiet", "--", *eal, "--file-prefix", f"flf-d{tag}"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-            def fleet():
-                p = subprocess.run([ctl, "--socket", sock, "--json", "status"], capture_output=True, text=True)
-                return json.loads(p.stdout)["engine"].get("fleet", {}) if p.returncode == 0 else {}
-            try:
-                t.wait_for(self, lambda: fleet().get("published", 0) > 0, seconds=30)
-                r.server.kill()  # SIGKILL: no goodbye
-                t.wait_for(self, lambda: fleet().get("publish_failed", 0) > 0, seconds=30)
-                down = fleet()
-                self.assertFalse(down["connected"])
-                r.server.start()  # the same port, empty
-                t.wait_for(self, lambda: fleet().get("published", 0) > down["published"] and fleet()["connected"],
-                           seconds=30)
-                # A stalled Redis: every call past its deadline counts, packets keep crossing.
-                before = fleet()["publish_failed"]
-                r.cli("debug", "sleep", "1.5", check=False)
-                t.wait_for(self, lambda: fleet().get("publish_failed", 0) > before, seconds=30)
-                t.wait_for(self, lambda: fleet().get("connected", False), seconds=30)
-                self.assertTrue(r.cli("--scan", "--pattern", "faults:*").split())
-            finally:
-                out, err = gen.communicate(timeout=120)
-                dp.send_signal(signal.SIGTERM)
-                dp.communicate(timeout=60)
-        self.assertEqual(gen.returncode, 0, err)
-        with open(report) as f:
-            run = json.load(f)["run"]
-        with open(summary) as f:
-            summ = json.load(f)
-        self.assertGreater(run["sent"], 1000)
-        self.assertEqual(run["received"], run["sent"], run)  # nothing lost at a fixed rate
-        fl = summ["engine"]["fleet"]
-        self.assertGreater(fl["redis_connect_failures"] + fl["redis_lost"], 0)
-        self.assertGreaterEqual(fl["redis_connects"], 2)
 
     def test_unreachable_redis_fails_open(self):
         alone = self.run_edges("dead-alone", edges=[1])
@@ -499,6 +432,118 @@ class Fleet(unittest.TestCase):
         keys = self.standalone.cli("--scan", "--pattern", "acl:*").split()
         self.assertTrue(keys)
         self.assertTrue(all(KEY_RE.match(k) for k in keys), keys[:5])
+
+
+
+class FleetFaults(FleetBase):
+    """Redis failing under an edge's live traffic (release tree only: suite 'long')."""
+
+    def live_edge(self, name, fleet_yaml, steps):
+        """An inline edge (report-only) fed by sluice-pktgen over memif at a fixed rate while
+        `steps(fleet)` runs (`fleet()` reads the edge's fleet counters over its control
+        socket); returns pktgen's report and the edge's summary."""
+        import signal
+        import time
+        pktgen = os.path.join(t.BUILD, "tools/pktgen/sluice-pktgen")
+        ctl = os.path.join(t.BUILD, "control/sluicectl")
+        eal = ["--no-huge", "-m", "512", "--no-pci"]
+        w = os.path.join(self.dir, name)
+        os.makedirs(w)
+        sa, sb = os.path.join(w, "a.sock"), os.path.join(w, "b.sock")
+        report, summary, sock = (os.path.join(w, n) for n in ("pg.json", "dp.json", "ctl.sock"))
+        tag = f"{name}{os.getpid()}"
+        cfg = os.path.join(w, "config.yaml")
+        with open(cfg, "w") as f:
+            f.write(fleet_yaml)
+        gen = subprocess.Popen(
+            [pktgen, "--pcap", self.slices[0], "--tx-port", f"net_memif0,role=server,id=0,socket={sa}",
+             "--rx-port", f"net_memif1,role=server,id=0,socket={sb}", "--json", report,
+             "--rate", "400", "--duration", "16", "--", *eal, "--file-prefix", f"g{tag}",
+             "--lcores", "0@0"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        dp = subprocess.Popen(
+            [*t.LIVE, "--config", cfg, "--port", f"a=net_memif0,role=client,id=0,socket={sa}",
+             "--port", f"b=net_memif1,role=client,id=0,socket={sb}", "--inline", "a:b",
+             "--workers", "1", "--lcores", "0@1,1@1", "--idle-backoff-us", "20", "--no-rules",
+             # Report only: the pooled keys get flagged as pktgen rotates their addresses,
+             # and a stopped request is not a lost packet.
+             "--no-enforce", "--policy", self.policy, "--control", sock, "--summary-json", summary,
+             "--duration", "20", "--quiet", "--", *eal, "--file-prefix", f"d{tag}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def fleet():
+            p = subprocess.run([ctl, "--socket", sock, "--json", "status"], capture_output=True, text=True)
+            return json.loads(p.stdout)["engine"].get("fleet", {}) if p.returncode == 0 else {}
+        try:
+            steps(fleet)
+        finally:
+            out, err = gen.communicate(timeout=120)
+            dp.send_signal(signal.SIGTERM)
+            dp.communicate(timeout=60)
+        self.assertEqual(gen.returncode, 0, err)
+        with open(report) as f:
+            run = json.load(f)["run"]
+        with open(summary) as f:
+            summ = json.load(f)
+        self.assertGreater(run["sent"], 1000)
+        self.assertEqual(run["received"], run["sent"], run)  # nothing lost at a fixed rate
+        return run, summ
+
+    def test_redis_killed_restarted_and_stalled_under_live_traffic(self):
+        """Its Redis killed (SIGKILL), restarted on its port and stalled (DEBUG SLEEP) under an
+        edge's live traffic: every packet still crosses, the outage is counted, publishing
+        resumes after the restart without a restart of the edge."""
+        with redis_servers.Standalone() as r:
+            def steps(fleet):
+                t.wait_for(self, lambda: fleet().get("published", 0) > 0, seconds=30)
+                r.server.kill()  # no goodbye
+                t.wait_for(self, lambda: fleet().get("publish_failed", 0) > 0, seconds=30)
+                down = fleet()
+                self.assertFalse(down["connected"])
+                r.server.start()  # the same port, empty
+                t.wait_for(self, lambda: fleet().get("published", 0) > down["published"] and fleet()["connected"],
+                           seconds=30)
+                # A stalled Redis: every call past its deadline counts, packets keep crossing.
+                before = fleet()["publish_failed"]
+                r.cli("debug", "sleep", "1.5", check=False)
+                t.wait_for(self, lambda: fleet().get("publish_failed", 0) > before, seconds=30)
+                t.wait_for(self, lambda: fleet().get("connected", False), seconds=30)
+                self.assertTrue(r.cli("--scan", "--pattern", "faults:*").split())
+            _, summ = self.live_edge("faults", "fleet: {enabled: true, key_prefix: \"faults:\", interval_ms: 50,"
+                                     f" redis: {{seeds: [127.0.0.1:{r.port}], timeout_ms: 200}}}}\n", steps)
+        fl = summ["engine"]["fleet"]
+        self.assertGreater(fl["redis_connect_failures"] + fl["redis_lost"], 0)
+        self.assertGreaterEqual(fl["redis_connects"], 2)
+
+    def test_master_fails_over_under_live_traffic(self):
+        """A cluster master killed under an edge's live traffic: its replica takes over (the
+        cluster's own failover), the edge's router finds the new map and publishing resumes;
+        every packet crosses."""
+        import time
+        with redis_servers.Cluster(masters=3, replicas=1) as c:
+            def steps(fleet):
+                t.wait_for(self, lambda: fleet().get("published", 0) > 0, seconds=30)
+                victim = c.masters()[0]
+                for s in c.servers:
+                    if s.port == victim:
+                        s.kill()
+                t.wait_for(self, lambda: fleet().get("publish_failed", 0) > 0, seconds=30)
+                down = fleet()
+                # The cluster's own failover: the victim marked failed, its replica promoted.
+                t.wait_for(self, lambda: victim not in c.masters() and len(c.masters()) == 3, seconds=30)
+                c.wait_ok(seconds=30)
+                t.wait_for(self, lambda: fleet().get("published", 0) > down["published"]
+                           and fleet()["connected"], seconds=30)
+                after = fleet()
+                time.sleep(1)
+                self.assertEqual(fleet()["publish_failed"], after["publish_failed"])  # no more failures
+            _, summ = self.live_edge("failover", "fleet: {enabled: true, key_prefix: \"fo:\", interval_ms: 50,"
+                                     " redis: {seeds: [" + ", ".join(c.seeds()) + "], timeout_ms: 200}}\n", steps)
+        fl = summ["engine"]["fleet"]
+        self.assertGreaterEqual(fl["redis_refreshes"], 2)
+        self.assertEqual(fl["masters"], 3)
+
 
 
 if __name__ == "__main__":

@@ -135,7 +135,11 @@ class Cluster:
         deadline = time.time() + seconds
         while time.time() < deadline:
             live = [s for s in self.servers if s.proc.poll() is None]
-            if all("cluster_state:ok" in cli(s.port, "cluster", "info", check=False) for s in live):
+            # Every node sees the whole map, and every replica finished its sync (a replica
+            # that never synced will not take over from a failed master).
+            if all("cluster_state:ok" in cli(s.port, "cluster", "info", check=False) for s in live) and \
+                    all("role:master" in i or "master_link_status:up" in i
+                        for i in (cli(s.port, "info", "replication", check=False) for s in live)):
                 return
             time.sleep(0.1)
         raise RuntimeError("the cluster did not reach cluster_state:ok")
@@ -145,7 +149,8 @@ class Cluster:
 
     def masters(self):
         out = []
-        for line in cli(self.ports[0], "cluster", "nodes").splitlines():
+        live = next(x.port for x in self.servers if x.proc.poll() is None)
+        for line in cli(live, "cluster", "nodes").splitlines():
             f = line.split()
             if "master" in f[2] and "fail" not in f[2]:
                 out.append(int(f[1].split("@")[0].rsplit(":", 1)[1]))

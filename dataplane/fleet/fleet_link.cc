@@ -28,6 +28,7 @@ constexpr std::string_view kCounterNames[] = {
     "redis_connects",
     "redis_connect_failures",
     "redis_lost",
+    "redis_refused_redirects",
 };
 static_assert(std::size(kCounterNames) == static_cast<size_t>(FleetCtr::Count));
 
@@ -381,6 +382,7 @@ void FleetLink::sync_router_counters() {
     set(FleetCtr::RedisConnects, r.connects);
     set(FleetCtr::RedisConnectFailures, r.connect_failures);
     set(FleetCtr::RedisLost, r.lost);
+    set(FleetCtr::RedisRefusedRedirects, r.refused_redirects);
     masters_.store(cluster_.masters().size(), std::memory_order_relaxed);
     standalone_.store(cluster_.standalone(), std::memory_order_relaxed);
 }

@@ -49,6 +49,7 @@ enum class FleetCtr : uint8_t {
     RedisConnects,
     RedisConnectFailures,
     RedisLost,
+    RedisRefusedRedirects,  // MOVED/ASK naming an address outside the cluster
     Count
 };
 std::string_view fleet_counter_name(FleetCtr c);

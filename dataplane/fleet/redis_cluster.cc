@@ -59,6 +59,7 @@ bool RedisCluster::read_slots(RedisNode& n) {
     if (r.type == RedisReply::Type::Error &&
         r.str.find("cluster support disabled") != std::string::npos) {
         masters_ = {n.endpoint()};
+        known_ = {n.endpoint().text()};
         slot_owner_.fill(0);
         standalone_ = true;
         return true;
@@ -98,7 +99,43 @@ bool RedisCluster::read_slots(RedisNode& n) {
     masters_ = std::move(masters);
     slot_owner_ = owner;
     standalone_ = false;
+    known_.clear();
+    for (const Endpoint& m : masters_) known_.push_back(m.text());
+    read_nodes(n);
     return true;
+}
+
+void RedisCluster::read_nodes(RedisNode& n) {
+    // "<id> <ip:port@cport[,hostname]> <flags> <master> ..." per line; masters without slots
+    // (a resharding's new target) are here and not in CLUSTER SLOTS.
+    const RedisReply r = n.command(RedisCommand{{"CLUSTER", "NODES"}, 99});
+    if (r.type != RedisReply::Type::String) return;
+    std::string_view text = r.str;
+    while (!text.empty()) {
+        const size_t eol = text.find('\n');
+        const std::string_view line = text.substr(0, eol);
+        text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+        const size_t a = line.find(' ');
+        if (a == std::string_view::npos) continue;
+        const size_t b = line.find(' ', a + 1);
+        if (b == std::string_view::npos) continue;
+        const size_t c = line.find(' ', b + 1);
+        const std::string_view addr = line.substr(a + 1, b - a - 1);
+        const std::string_view flags =
+            line.substr(b + 1, c == std::string_view::npos ? c : c - b - 1);
+        if (flags.find("master") == std::string_view::npos) continue;
+        std::string hostport(addr.substr(0, addr.find('@')));
+        if (hostport.starts_with(':')) hostport = n.endpoint().host + hostport;
+        Endpoint e;
+        if (parse_endpoint(hostport, e)) known_.push_back(e.text());
+    }
+}
+
+bool RedisCluster::known(const Endpoint& e) const {
+    const std::string t = e.text();
+    if (std::find(known_.begin(), known_.end(), t) != known_.end()) return true;
+    return std::any_of(opt_.seeds.begin(), opt_.seeds.end(),
+                       [&](const Endpoint& s) { return s.text() == t; });
 }
 
 bool RedisCluster::refresh() {
@@ -144,6 +181,7 @@ std::vector<RedisReply> RedisCluster::run(std::span<const RedisCommand> cmds) {
         const int16_t o = slot_owner_[key_slot(cmds[i].key())];
         if (o >= 0) pending.push_back({i, masters_[static_cast<size_t>(o)], false});
     }
+    bool refreshed_for_redirect = false;
     for (int round = 0; !pending.empty(); ++round) {
         if (round > opt_.max_redirects) {
             for (const Job& j : pending) out[j.idx] = RedisReply::lost("too many redirections");
@@ -177,13 +215,28 @@ std::vector<RedisReply> RedisCluster::run(std::span<const RedisCommand> cmds) {
                 if (pending[k].asking) ++at;  // ASKING's +OK
                 RedisReply& r = replies[at++];
                 Endpoint to;
-                if (r.type == RedisReply::Type::Error &&
-                    redirect_target(r.str, "MOVED", pending[k].where, to)) {
+                const bool moved = r.type == RedisReply::Type::Error &&
+                                   redirect_target(r.str, "MOVED", pending[k].where, to);
+                const bool ask = !moved && r.type == RedisReply::Type::Error &&
+                                 redirect_target(r.str, "ASK", pending[k].where, to);
+                if ((moved || ask) && !known(to)) {
+                    // Perhaps a node the map does not have yet: read it once, then refuse.
+                    if (!refreshed_for_redirect) {
+                        refreshed_for_redirect = true;
+                        refresh();
+                    }
+                    if (!known(to)) {
+                        ++ctr_.refused_redirects;
+                        out[pending[k].idx] =
+                            RedisReply::lost("redirect outside the cluster: " + to.text());
+                        continue;
+                    }
+                }
+                if (moved) {
                     ++ctr_.moved;
                     stale_ = true;
                     next.push_back({pending[k].idx, to, false});
-                } else if (r.type == RedisReply::Type::Error &&
-                           redirect_target(r.str, "ASK", pending[k].where, to)) {
+                } else if (ask) {
                     ++ctr_.asked;
                     next.push_back({pending[k].idx, to, true});
                 } else {

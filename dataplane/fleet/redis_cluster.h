@@ -3,6 +3,9 @@
 // retry at the named node, refresh the map before the next batch) and ASK (a slot being
 // migrated: ASKING then the command at the named node, map unchanged), reconnection with
 // backoff. A server with cluster support disabled is a standalone server: every slot is its.
+// Redirections are followed only to the cluster's own nodes (its masters per CLUSTER NODES,
+// empty ones included, and the seeds): a node naming any other address gets no connection
+// and no password from this edge.
 // Used by the fleet thread only; blocking, with deadlines.
 #pragma once
 
@@ -27,7 +30,8 @@ struct RouterCounters {
     uint64_t refreshes = 0;  // slot maps read
     uint64_t connects = 0;   // connections opened
     uint64_t connect_failures = 0;
-    uint64_t lost = 0;  // commands without a reply (connection lost, unroutable)
+    uint64_t lost = 0;               // commands without a reply (connection lost, unroutable)
+    uint64_t refused_redirects = 0;  // MOVED/ASK to an address outside the cluster
 };
 
 class RedisCluster {
@@ -73,11 +77,15 @@ class RedisCluster {
     // Connected node for `e`, or null (in backoff, or the connect failed).
     RedisNode* ready(const Endpoint& e);
     bool read_slots(RedisNode& n);
+    // Masters per CLUSTER NODES (slots or not) into known_.
+    void read_nodes(RedisNode& n);
+    bool known(const Endpoint& e) const;
 
     Options opt_;
     std::map<std::string, Node> nodes_;                // by "host:port"
     std::array<int16_t, kClusterSlots> slot_owner_{};  // index into masters_, -1: unknown
     std::vector<Endpoint> masters_;
+    std::vector<std::string> known_;  // "host:port" of every node redirections may name
     bool mapped_ = false;
     bool standalone_ = false;
     bool stale_ = true;

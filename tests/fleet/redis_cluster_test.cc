@@ -235,3 +235,15 @@ TEST(Hostile, TruncatedHugeReplyIsLostNotAllocated) {
     EXPECT_EQ(c.run(cmd({"GET", "a"})).type, RedisReply::Type::Lost);
     EXPECT_EQ(c.counters().connects, 2u);
 }
+
+TEST(Hostile, RedirectOutsideTheClusterGetsNoConnection) {
+    const auto seeds = endpoints("SLUICE_REDIS_MOVED_ELSEWHERE");
+    ASSERT_FALSE(seeds.empty());
+    RedisCluster c(options(seeds));
+    const auto r = c.run(cmd({"GET", "a"}));
+    EXPECT_EQ(r.type, RedisReply::Type::Lost);
+    EXPECT_EQ(r.str, "redirect outside the cluster: 127.0.0.2:6390");
+    EXPECT_EQ(c.counters().refused_redirects, 1u);
+    EXPECT_EQ(c.counters().connects, 1u);  // the liar only: 127.0.0.2 was never dialled
+    EXPECT_EQ(c.counters().moved, 0u);
+}

@@ -200,10 +200,12 @@ class FleetBase(unittest.TestCase):
 
 class Fleet(FleetBase):
     def test_routing_against_real_servers(self):
-        liars = {mode: hostile_redis.start(mode) for mode in ("bad-slots", "moved-loop", "truncated")}
+        liars = {mode: hostile_redis.start(mode)
+                 for mode in ("bad-slots", "moved-loop", "moved-elsewhere", "truncated")}
         env = dict(os.environ,
                    SLUICE_REDIS_BAD_SLOTS=f"127.0.0.1:{liars['bad-slots'][1]}",
                    SLUICE_REDIS_MOVED_LOOP=f"127.0.0.1:{liars['moved-loop'][1]}",
+                   SLUICE_REDIS_MOVED_ELSEWHERE=f"127.0.0.1:{liars['moved-elsewhere'][1]}",
                    SLUICE_REDIS_TRUNCATED=f"127.0.0.1:{liars['truncated'][1]}",
                    SLUICE_REDIS_CLUSTER=",".join(self.cluster.seeds()),
                    SLUICE_REDIS_STANDALONE=f"127.0.0.1:{self.standalone.port}",

@@ -4,6 +4,8 @@ then answers with what a broken or hostile server could send. One behaviour per 
 - bad-slots: CLUSTER SLOTS answers malformed ranges (negative, past 16383, wrong types, ports
   out of range) and an array nested far deeper than any real reply;
 - moved-loop: the map says every slot is here, every command answers MOVED back to itself;
+- moved-elsewhere: the map and CLUSTER NODES name only itself, every command answers MOVED to
+  an address outside the cluster (where an edge must not take its password);
 - truncated: every command gets a bulk string that announces a gigabyte and then the
   connection closes."""
 import socket
@@ -48,6 +50,13 @@ class _Handler(socketserver.StreamRequestHandler):
                 out = b"*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$9\r\n127.0.0.1\r\n:%d\r\n" % port
             elif mode == "moved-loop":
                 out = b"-MOVED 42 127.0.0.1:%d\r\n" % port
+            elif mode == "moved-elsewhere" and name == b"CLUSTER SLOTS":
+                out = b"*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$9\r\n127.0.0.1\r\n:%d\r\n" % port
+            elif mode == "moved-elsewhere" and name == b"CLUSTER NODES":
+                line = b"abc 127.0.0.1:%d@%d myself,master - 0 0 1 connected 0-16383\n" % (port, port + 10000)
+                out = b"$%d\r\n%s\r\n" % (len(line), line)
+            elif mode == "moved-elsewhere":
+                out = b"-MOVED 42 127.0.0.2:6390\r\n"
             elif mode == "truncated" and name == b"CLUSTER SLOTS":
                 out = b"-ERR This instance has cluster support disabled\r\n"
             elif mode == "truncated":

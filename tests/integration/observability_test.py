@@ -36,6 +36,7 @@ except ImportError:
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 import sluice_testlib as t  # noqa: E402
@@ -197,6 +198,16 @@ scrape_configs:
     def figure(self, element_id):
         return float(self.driver.find_element(By.ID, element_id).get_attribute("data-value"))
 
+    def row_ids(self, selector):
+        """The data-id of each row: the page re-renders its tables every poll, so a row found
+        can be gone by the time it is read; read the table again then."""
+        for _ in range(20):
+            try:
+                return {r.get_attribute("data-id") for r in self.driver.find_elements(By.CSS_SELECTOR, selector)}
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        self.fail(f"{selector}: the rows kept changing")
+
     def wait_page(self, cond, seconds=20):
         deadline = time.time() + seconds
         while time.time() < deadline:
@@ -278,12 +289,11 @@ scrape_configs:
         self.assertEqual(int(versions.get_attribute("data-rules")), status["desired"]["rules"])
         self.assertEqual(int(versions.get_attribute("data-policy")), status["desired"]["policy"])
         top = self.ctl_json("accounts", "top", "-n", "10")["accounts"]
-        rows = d.find_elements(By.CSS_SELECTOR, "#accounts tbody tr")
-        self.assertEqual({r.get_attribute("data-id") for r in rows}, {a["account"]["id"] for a in top})
+        rows = self.row_ids("#accounts tbody tr")
+        self.assertEqual(rows, {a["account"]["id"] for a in top})
         self.assertGreater(len(rows), 0)
         clusters = self.ctl_json("clusters", "list", "-n", "10")["clusters"]
-        crow = d.find_elements(By.CSS_SELECTOR, "#clusters tbody tr")
-        self.assertEqual({r.get_attribute("data-id") for r in crow}, {str(c["id"]) for c in clusters})
+        self.assertEqual(self.row_ids("#clusters tbody tr"), {str(c["id"]) for c in clusters})
         # Both EVE files hold whole records; the reopened one got those written after the
         # rotation.
         def records(path):
